@@ -1,0 +1,16 @@
+// Exit statuses of `smccc-emu` (documented in --help and README). Guest statuses 0..63 pass
+// through unchanged; the emulator's own outcomes use 64..70, after BSD sysexits where one fits.
+#pragma once
+
+namespace emu::cli {
+
+inline constexpr int kExitOk = 0;                 ///< SYSTEM_OFF, or the guest exited with 0
+inline constexpr int kExitUsage = 64;             ///< bad command line (EX_USAGE)
+inline constexpr int kExitBadInput = 65;          ///< image or configuration unusable (EX_DATAERR)
+inline constexpr int kExitGuestFault = 66;        ///< the guest faulted and cannot continue
+inline constexpr int kExitInstructionLimit = 67;  ///< --max-instructions reached
+inline constexpr int kExitDeadlock = 68;          ///< every vCPU waits and nothing can wake it
+inline constexpr int kExitReset = 69;             ///< SYSTEM_RESET with --on-reset=exit
+inline constexpr int kExitInternal = 70;          ///< emulator or engine failure (EX_SOFTWARE)
+
+}  // namespace emu::cli

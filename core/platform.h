@@ -1,0 +1,25 @@
+// The guest platform ABI (DESIGN.md section 6): the addresses guests are written against.
+#pragma once
+
+#include <cstdint>
+
+namespace emu::core {
+
+inline constexpr std::uint64_t kRamBase = 0x4000'0000;
+inline constexpr std::uint64_t kDefaultRamSize = 128ull << 20;
+inline constexpr std::uint64_t kMinRamSize = 1ull << 20;
+/// Upper bound on --memory: guest RAM ends well below the 48-bit IPA space and the host
+/// reserves it lazily (MAP_NORESERVE), so this is a sanity limit, not a host budget.
+inline constexpr std::uint64_t kMaxRamSize = 64ull << 30;
+inline constexpr std::uint64_t kPageSize = 4096;
+/// Raw (non-ELF) images are loaded here and entered at their first byte, as Linux's arm64
+/// Image is at QEMU virt's RAM base + 0x80000.
+inline constexpr std::uint64_t kRawImageOffset = 0x8'0000;
+inline constexpr std::uint64_t kRawImageAddress = kRamBase + kRawImageOffset;
+
+inline constexpr std::uint64_t kUartBase = 0x0900'0000;  ///< PL011 UART (QEMU virt's address)
+inline constexpr std::uint64_t kUartSize = 0x1000;
+
+inline constexpr unsigned kMaxVcpus = 64;
+
+}  // namespace emu::core

@@ -1,0 +1,428 @@
+// The trap bridge and exception entry. Unicorn facts relied on here are measured in
+// ../shared/notes/unicorn.md (Q1 intno values, Q4 PC/PSTATE writes, Q7 exception entry).
+#include "core/vcpu.h"
+
+#include <cstring>
+#include <fmt/format.h>
+#include <stdexcept>
+
+#include "core/fault_report.h"
+#include "core/semihosting.h"
+
+namespace emu::core {
+namespace {
+
+// QEMU's EXCP_* numbers as Unicorn reports them in UC_HOOK_INTR (notes Q1).
+constexpr std::uint32_t kExcpUdef = 1;
+constexpr std::uint32_t kExcpSwi = 2;
+constexpr std::uint32_t kExcpPrefetchAbort = 3;
+constexpr std::uint32_t kExcpDataAbort = 4;
+constexpr std::uint32_t kExcpBkpt = 7;
+constexpr std::uint32_t kExcpHvc = 11;
+constexpr std::uint32_t kExcpSmc = 13;
+
+// Instruction encodings (Arm ARM C6).
+constexpr std::uint32_t kExceptionGenMask = 0xFFE0'001F;
+constexpr std::uint32_t kHvcBits = 0xD400'0002;
+constexpr std::uint32_t kSmcBits = 0xD400'0003;
+constexpr std::uint32_t kHltBits = 0xD440'0000;
+constexpr std::uint32_t kWfi = 0xD503'207F;
+constexpr std::uint32_t kSysRegMoveMask = 0xFFD0'0000;  // MRS (L=1) and MSR (register), op0 >= 2
+constexpr std::uint32_t kSysRegMoveBits = 0xD510'0000;
+std::uint16_t imm16(std::uint32_t word) { return static_cast<std::uint16_t>((word >> 5) & 0xFFFF); }
+
+// ESR_ELx (Arm ARM D17.2.37): EC in [31:26], IL in [25].
+constexpr std::uint64_t kEsrIl = 1u << 25;
+constexpr std::uint64_t esr(std::uint32_t ec, std::uint32_t iss = 0) {
+  return (std::uint64_t{ec} << 26) | kEsrIl | iss;
+}
+constexpr std::uint32_t kEcUnknown = 0x00;
+constexpr std::uint32_t kEcSvc64 = 0x15;
+constexpr std::uint32_t kEcBrk64 = 0x3C;
+
+// PSTATE / SPSR fields.
+constexpr std::uint32_t kModeEl1h = 0x5;
+constexpr std::uint32_t kDaifMask = 0xFu << 6;
+constexpr std::uint32_t kPan = 1u << 22;
+constexpr std::uint64_t kSctlrSpan = 1u << 23;
+constexpr std::uint32_t kBootPstate = kModeEl1h | kDaifMask;  // 0x3C5, as KVM's reset value
+
+// Vector offsets from VBAR_EL1 for synchronous exceptions (Arm ARM D1.10.2).
+constexpr std::uint64_t kVectorCurrentSp0 = 0x000;
+constexpr std::uint64_t kVectorCurrentSpx = 0x200;
+constexpr std::uint64_t kVectorLowerA64 = 0x400;
+constexpr std::uint64_t kVectorTableSize = 0x800;
+
+constexpr SysReg kScrEl3{3, 6, 1, 1, 0};
+constexpr SysReg kHcrEl2{3, 4, 1, 1, 0};
+constexpr SysReg kVmpidrEl2{3, 4, 0, 0, 5};
+constexpr SysReg kSctlrEl1{3, 0, 1, 0, 0};
+constexpr SysReg kSpsrEl1{3, 0, 4, 0, 0};  // Unicorn has no named SPSR_EL1 register id
+constexpr SysReg kVbarEl1{3, 0, 12, 0, 0};
+constexpr std::uint64_t kScrNs = 1u << 0;
+constexpr std::uint64_t kScrHce = 1u << 8;   // HVC is UNDEFINED at EL1 without it (notes Q1)
+constexpr std::uint64_t kScrRw = 1u << 10;   // EL2/EL1 are AArch64; needed for the MMU (notes Q8)
+constexpr std::uint64_t kHcrRw = 1ull << 31;
+constexpr std::uint64_t kMpidrRes1 = 1ull << 31;
+
+// The FEAT_PAN rule of exception entry applies to the CPU model used (Unicorn's "max").
+constexpr bool kHasPan = true;
+
+// x0..x17 then PC, in the order the trap bridge reads them.
+int call_register(int i) {
+  if (i < 29) return UC_ARM64_REG_X0 + i;
+  return i == 29 ? UC_ARM64_REG_X29 : UC_ARM64_REG_X30;
+}
+std::array<int, fw::kCallRegisters + 1> make_call_ids() {
+  std::array<int, fw::kCallRegisters + 1> ids{};
+  for (int i = 0; i < fw::kCallRegisters; ++i) ids[static_cast<std::size_t>(i)] = call_register(i);
+  ids[fw::kCallRegisters] = UC_ARM64_REG_PC;
+  return ids;
+}
+std::array<int, fw::kCallRegisters + 1> g_call_ids = make_call_ids();
+
+int uc_reg_id(Reg r) {
+  const auto n = static_cast<unsigned>(r);
+  if (n <= 30) return call_register(static_cast<int>(n));
+  switch (r) {
+    case Reg::Sp: return UC_ARM64_REG_SP;
+    case Reg::Pc: return UC_ARM64_REG_PC;
+    case Reg::Pstate: return UC_ARM64_REG_PSTATE;
+    case Reg::ElrEl1: return UC_ARM64_REG_ELR_EL1;
+    case Reg::EsrEl1: return UC_ARM64_REG_ESR_EL1;
+    case Reg::FarEl1: return UC_ARM64_REG_FAR_EL1;
+    case Reg::VbarEl1: return UC_ARM64_REG_VBAR_EL1;
+    default: return UC_ARM64_REG_INVALID;
+  }
+}
+
+void check(uc_err err, const char* what) {
+  if (err != UC_ERR_OK) throw std::runtime_error(fmt::format("Unicorn: {}: {}", what, uc_strerror(err)));
+}
+
+}  // namespace
+
+Vcpu::Vcpu(unsigned index, Machine& machine) : index_(index), machine_(machine) {
+  check(uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc_), "uc_open");
+  try {
+    check(uc_ctl_set_cpu_model(uc_, UC_CPU_ARM64_MAX), "select the cpu model");
+    const GuestRam& ram = machine_.ram_;
+    check(uc_mem_map_ptr(uc_, ram.base(), ram.size(), UC_PROT_ALL, ram.host()), "map guest RAM");
+    check(uc_mmio_map(uc_, kUartBase, kUartSize, on_uart_read, this, on_uart_write, this), "map the PL011");
+    uc_hook h{};
+    check(uc_hook_add(uc_, &h, UC_HOOK_INTR, reinterpret_cast<void*>(on_interrupt), this, 1, 0), "hook interrupts");
+    check(uc_hook_add(uc_, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(on_block), this, 1, 0), "hook blocks");
+    check(uc_hook_add(uc_, &h, UC_HOOK_MEM_UNMAPPED, reinterpret_cast<void*>(on_unmapped), this, 1, 0),
+          "hook unmapped accesses");
+
+    // EL3 and EL2 exist in the model but never run guest code; configure them so that EL1 is
+    // a non-secure AArch64 EL1 under a hypervisor: HVC enabled, MMU usable, and MPIDR_EL1
+    // reads return VMPIDR_EL2 (DESIGN.md section 6: Aff0 = i % 16, Aff1 = i / 16).
+    const std::uint64_t scr = read_sysreg(kScrEl3) | kScrNs | kScrHce | kScrRw;
+    check(write_sysreg(kScrEl3, scr), "configure SCR_EL3");
+    check(write_sysreg(kHcrEl2, kHcrRw), "configure HCR_EL2");
+    const std::uint64_t mpidr = kMpidrRes1 | ((index / 16) << 8) | (index % 16);
+    check(write_sysreg(kVmpidrEl2, mpidr), "set the MPIDR");
+  } catch (...) {
+    uc_close(uc_);
+    throw;
+  }
+
+  for (int i = 0; i < fw::kCallRegisters; ++i) {
+    in_ptrs_[static_cast<std::size_t>(i)] = &call_.x[static_cast<std::size_t>(i)];
+    out_ptrs_[static_cast<std::size_t>(i)] = &out_[static_cast<std::size_t>(i)];
+  }
+  in_ptrs_[fw::kCallRegisters] = &call_pc_;
+  call_.vcpu = index;
+}
+
+Vcpu::~Vcpu() { uc_close(uc_); }
+
+void Vcpu::power_on(std::uint64_t entry, std::uint64_t x0) {
+  for (unsigned i = 0; i <= 30; ++i) set_reg(xreg(i), 0);
+  set_reg(Reg::X0, x0);
+  set_reg(Reg::Sp, 0);
+  set_reg(Reg::Pstate, kBootPstate);
+  // A CP_REG write after the PSTATE write makes Unicorn rebuild its cached hflags (notes Q7).
+  check(write_sysreg(kVbarEl1, 0), "reset VBAR_EL1");
+  set_reg(Reg::Pc, entry);
+  powered_on_ = true;
+}
+
+Vcpu::Stop Vcpu::run(std::uint64_t budget) {
+  budget_left_ = budget;
+  stop_requested_ = false;
+  const std::uint64_t pc = reg(Reg::Pc);
+  // until = 0 and no count: the slice ends only through uc_emu_stop from a hook (notes Q6).
+  const uc_err err = uc_emu_start(uc_, pc, 0, 0, 0);
+  if (stop_requested_) return stop_;
+  if (err != UC_ERR_OK) {
+    // on_unmapped has already described unmapped accesses; anything else is Unicorn's word.
+    if (summary_.empty()) fatal(fmt::format("the engine stopped: {}", uc_strerror(err)));
+    return Stop::Fault;
+  }
+  // No hook asked to stop, so the guest halted itself: WFI returns from uc_emu_start with
+  // the PC past it (notes Q3).
+  const std::uint64_t now = reg(Reg::Pc);
+  std::uint32_t word = 0;
+  if (fetch_word(now - 4, word) && word == kWfi) return Stop::Wfi;
+  fatal(fmt::format("execution stopped unexpectedly at {:#x}", now));
+  return Stop::Fault;
+}
+
+void Vcpu::stop(Stop why) {
+  stop_ = why;
+  stop_requested_ = true;
+  uc_emu_stop(uc_);
+}
+
+void Vcpu::fatal(std::string summary) {
+  RegisterSnapshot snap;
+  for (unsigned i = 0; i <= 30; ++i) snap.x[i] = reg(xreg(i));
+  snap.sp = reg(Reg::Sp);
+  snap.pc = reg(Reg::Pc);
+  snap.pstate = read_pstate();
+  snap.elr_el1 = reg(Reg::ElrEl1);
+  snap.spsr_el1 = reg(Reg::SpsrEl1);
+  snap.esr_el1 = reg(Reg::EsrEl1);
+  snap.far_el1 = reg(Reg::FarEl1);
+  snap.vbar_el1 = reg(Reg::VbarEl1);
+  snap.sctlr_el1 = reg(Reg::SctlrEl1);
+  summary_ = std::move(summary);
+  report_ = format_fault_report(index_, snap, machine_.ram_);
+  stop(Stop::Fault);
+}
+
+// ---- hooks (C callbacks: they never throw) ----
+
+void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t /*address*/, std::uint32_t size, void* self) {
+  auto& v = *static_cast<Vcpu*>(self);
+  const std::uint64_t n = size / 4;
+  if (n > v.budget_left_) {
+    v.stop(Stop::Budget);  // takes effect before this block runs
+    return;
+  }
+  v.budget_left_ -= n;
+  v.machine_.instructions_ += n;
+}
+
+void Vcpu::on_interrupt(uc_engine* /*uc*/, std::uint32_t intno, void* self) {
+  auto& v = *static_cast<Vcpu*>(self);
+  switch (intno) {
+    case kExcpHvc:
+      v.firmware_call(fw::Conduit::Hvc);
+      return;
+    case kExcpSmc:
+      v.firmware_call(fw::Conduit::Smc);
+      return;
+    case kExcpUdef:
+      v.undefined_instruction();
+      return;
+    case kExcpSwi: {
+      // PC is already past the SVC, which is also the preferred return address.
+      const std::uint64_t pc = v.reg(Reg::Pc);
+      std::uint32_t word = 0;
+      v.fetch_word(pc - 4, word);
+      v.take_exception(esr(kEcSvc64, imm16(word)), 0, pc, "SVC");
+      return;
+    }
+    case kExcpBkpt: {
+      const std::uint64_t pc = v.reg(Reg::Pc);
+      std::uint32_t word = 0;
+      v.fetch_word(pc, word);
+      v.take_exception(esr(kEcBrk64, imm16(word)), 0, pc, "BRK");
+      return;
+    }
+    case kExcpPrefetchAbort:
+    case kExcpDataAbort:
+      // Unicorn gives no fault address or syndrome for MMU faults (notes Q1, Q8), so an
+      // abort cannot be delivered faithfully; stopping is more honest than inventing an ESR.
+      v.fatal(fmt::format("{} abort (MMU fault) at {:#x}; delivering MMU aborts to the guest is not modelled",
+                          intno == kExcpDataAbort ? "data" : "instruction", v.reg(Reg::Pc)));
+      return;
+    default:
+      v.fatal(fmt::format("unexpected exception {} from the engine at {:#x}", intno, v.reg(Reg::Pc)));
+      return;
+  }
+}
+
+bool Vcpu::on_unmapped(uc_engine* /*uc*/, uc_mem_type type, std::uint64_t address, int size,
+                       std::int64_t /*value*/, void* self) {
+  auto& v = *static_cast<Vcpu*>(self);
+  const char* kind = type == UC_MEM_FETCH_UNMAPPED ? "fetch from"
+                     : type == UC_MEM_WRITE_UNMAPPED ? "write to"
+                                                     : "read from";
+  if (type == UC_MEM_FETCH_UNMAPPED) {
+    v.fatal(fmt::format("{} unmapped address {:#x}", kind, address));
+  } else {
+    v.fatal(fmt::format("{}-byte {} unmapped address {:#x} (no RAM or device there)", size, kind, address));
+  }
+  return false;
+}
+
+std::uint64_t Vcpu::on_uart_read(uc_engine*, std::uint64_t offset, unsigned, void* self) {
+  return static_cast<Vcpu*>(self)->machine_.uart_.read(offset);
+}
+
+void Vcpu::on_uart_write(uc_engine*, std::uint64_t offset, unsigned, std::uint64_t value, void* self) {
+  static_cast<Vcpu*>(self)->machine_.uart_.write(offset, value);
+}
+
+// ---- the trap bridge ----
+
+void Vcpu::firmware_call(fw::Conduit conduit) {
+  // One batch read of x0..x17 and the PC (already past the HVC/SMC, notes Q1).
+  uc_reg_read_batch(uc_, g_call_ids.data(), in_ptrs_.data(), fw::kCallRegisters + 1);
+  call_.conduit = conduit;
+  std::uint32_t word = 0;
+  const std::uint32_t expected = conduit == fw::Conduit::Hvc ? kHvcBits : kSmcBits;
+  // The immediate is only readable when the code is identity-mapped RAM; otherwise assume #0.
+  call_.imm = (fetch_word(call_pc_ - 4, word) && (word & kExceptionGenMask) == expected) ? imm16(word) : 0;
+
+  const fw::SmcccResult result = machine_.firmware_.dispatch(call_);
+  std::copy_n(result.x.begin(), result.count, out_.begin());
+  uc_reg_write_batch(uc_, g_call_ids.data(), out_ptrs_.data(), result.count);
+
+  switch (result.request.kind) {
+    case fw::RequestKind::None:
+      return;
+    case fw::RequestKind::SystemOff:
+      exit_status_ = 0;
+      stop(Stop::SystemOff);
+      return;
+    case fw::RequestKind::SystemReset:
+      reset_type_ = static_cast<fw::ResetType>(result.request.arg0);
+      stop(Stop::SystemReset);
+      return;
+  }
+}
+
+// UDEF arrives with the PC at the faulting instruction (notes Q1). Semihosting's HLT is
+// one; HVC/SMC at EL0 and unallocated encodings are UNDEFINED for the guest; a system
+// register access at EL1 that the CPU model does not know is a model gap, not a guest bug.
+void Vcpu::undefined_instruction() {
+  const std::uint64_t pc = reg(Reg::Pc);
+  std::uint32_t word = 0;
+  if (!fetch_word(pc, word)) {
+    fatal(fmt::format("undefined instruction at {:#x}, outside RAM", pc));
+    return;
+  }
+  if (word == (kHltBits | (semihosting::kHltImmediate << 5))) {
+    semihosting_call(pc);
+    return;
+  }
+  const unsigned el = (read_pstate() >> 2) & 3;
+  if (el >= 1 && (word & kSysRegMoveMask) == kSysRegMoveBits) {
+    fatal(fmt::format("system register access the model cannot emulate at {:#x}: {}", pc, disassemble_one(word, pc)));
+    return;
+  }
+  const bool call_at_el0 = (word & kExceptionGenMask) == kHvcBits || (word & kExceptionGenMask) == kSmcBits;
+  take_exception(esr(kEcUnknown), 0, pc, call_at_el0 ? "HVC/SMC at EL0 (undefined)" : "undefined instruction");
+}
+
+void Vcpu::semihosting_call(std::uint64_t pc) {
+  const auto op = static_cast<std::uint32_t>(reg(Reg::X0));
+  const SemihostingOutcome outcome = semihost(op, reg(xreg(1)), machine_.ram_, machine_.console_);
+  if (outcome.exit_status) {
+    exit_status_ = *outcome.exit_status;
+    stop(Stop::SemihostExit);
+    return;
+  }
+  set_reg(Reg::X0, outcome.x0);
+  set_reg(Reg::Pc, pc + 4);
+}
+
+// Synchronous exception entry to EL1 (DESIGN.md section 5; Arm ARM D1.10): what the
+// architecture does and Unicorn does not (notes Q1, Q7).
+void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64_t return_pc, const char* what) {
+  const std::uint32_t pstate = read_pstate();
+  const unsigned el = (pstate >> 2) & 3;
+  const bool spx = (pstate & 1) != 0;
+  const std::uint64_t vbar = reg(Reg::VbarEl1);
+  if (el > 1) {
+    fatal(fmt::format("{} at {:#x} at EL{}: guests run at EL0/EL1 only", what, return_pc, el));
+    return;
+  }
+  if (vbar == 0 || !machine_.ram_.contains(vbar, kVectorTableSize)) {
+    fatal(fmt::format("{} at {:#x} and no usable vector table (VBAR_EL1 = {:#x})", what, return_pc, vbar));
+    return;
+  }
+  if (return_pc >= vbar && return_pc < vbar + kVectorTableSize) {
+    fatal(fmt::format("{} at {:#x}, inside the vector table: the exception handler itself faults", what, return_pc));
+    return;
+  }
+  const std::uint64_t offset = el == 0 ? kVectorLowerA64 : (spx ? kVectorCurrentSpx : kVectorCurrentSp0);
+  set_reg(Reg::SpsrEl1, pstate);
+  set_reg(Reg::ElrEl1, return_pc);
+  set_reg(Reg::EsrEl1, syndrome);
+  set_reg(Reg::FarEl1, far);
+
+  // Unicorn's PSTATE write does not switch the SP bank (notes Q4): bank SP_EL0 by hand.
+  const bool from_sp0 = el == 0 || !spx;
+  const std::uint64_t sp_el1 = from_sp0 ? [&] {
+    std::uint64_t v = 0;
+    uc_reg_read(uc_, UC_ARM64_REG_SP_EL1, &v);
+    return v;
+  }() : 0;
+  if (from_sp0) {
+    const std::uint64_t sp_el0 = reg(Reg::Sp);
+    uc_reg_write(uc_, UC_ARM64_REG_SP_EL0, &sp_el0);
+  }
+  std::uint32_t target = kModeEl1h | kDaifMask;
+  if (kHasPan && (reg(Reg::SctlrEl1) & kSctlrSpan) == 0) target |= kPan;
+  set_reg(Reg::Pstate, target);
+  if (from_sp0) set_reg(Reg::Sp, sp_el1);
+  // A CP_REG write after the PSTATE write rebuilds the cached hflags (notes Q7, 2.1.x).
+  write_sysreg(kVbarEl1, vbar);
+  set_reg(Reg::Pc, vbar + offset);
+}
+
+// ---- register access ----
+
+std::uint32_t Vcpu::read_pstate() const {
+  std::uint32_t v = 0;  // Unicorn writes 32 bits for PSTATE (notes Q4)
+  uc_reg_read(uc_, UC_ARM64_REG_PSTATE, &v);
+  return v;
+}
+
+std::uint64_t Vcpu::reg(Reg r) const {
+  if (r == Reg::Pstate) return read_pstate();
+  if (r == Reg::SctlrEl1) return read_sysreg(kSctlrEl1);
+  if (r == Reg::SpsrEl1) return read_sysreg(kSpsrEl1);
+  std::uint64_t v = 0;
+  uc_reg_read(uc_, uc_reg_id(r), &v);
+  return v;
+}
+
+void Vcpu::set_reg(Reg r, std::uint64_t value) {
+  if (r == Reg::Pstate) {
+    const auto v32 = static_cast<std::uint32_t>(value);
+    uc_reg_write(uc_, UC_ARM64_REG_PSTATE, &v32);
+    return;
+  }
+  if (r == Reg::SctlrEl1 || r == Reg::SpsrEl1) {
+    write_sysreg(r == Reg::SctlrEl1 ? kSctlrEl1 : kSpsrEl1, value);
+    return;
+  }
+  uc_reg_write(uc_, uc_reg_id(r), &value);
+}
+
+std::uint64_t Vcpu::read_sysreg(const SysReg& r) const {
+  uc_arm64_cp_reg cp{r.crn, r.crm, r.op0, r.op1, r.op2, 0};
+  uc_reg_read(uc_, UC_ARM64_REG_CP_REG, &cp);
+  return cp.val;
+}
+
+uc_err Vcpu::write_sysreg(const SysReg& r, std::uint64_t value) {
+  uc_arm64_cp_reg cp{r.crn, r.crm, r.op0, r.op1, r.op2, value};
+  return uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &cp);
+}
+
+bool Vcpu::fetch_word(std::uint64_t pc, std::uint32_t& word) const {
+  const std::uint8_t* p = machine_.ram_.at(pc, 4);
+  if (p == nullptr) return false;
+  std::memcpy(&word, p, 4);
+  return true;
+}
+
+}  // namespace emu::core

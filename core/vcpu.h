@@ -1,0 +1,100 @@
+// One vCPU: a Unicorn engine over the shared guest RAM, and the trap bridge — the only code
+// that reads or writes guest registers and the PC (DESIGN.md sections 1, 2 and 5).
+// Internal to core; users go through Machine.
+#pragma once
+
+#include <unicorn/unicorn.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "core/machine.h"
+#include "firmware/smccc.h"
+
+namespace emu::core {
+
+/// A system register as UC_ARM64_REG_CP_REG names it (op0, op1, CRn, CRm, op2).
+struct SysReg {
+  std::uint32_t op0, op1, crn, crm, op2;
+};
+
+class Vcpu {
+ public:
+  /// Why run() returned.
+  enum class Stop : std::uint8_t {
+    Budget,        ///< the instruction budget of this slice is spent
+    Wfi,           ///< the guest executed WFI; PC is past it
+    SystemOff,
+    SystemReset,
+    SemihostExit,
+    Fault,         ///< see summary()/report()
+  };
+
+  /// Opens the engine, maps RAM and devices, installs the hooks, and puts the vCPU in its
+  /// reset state (powered off). Throws std::runtime_error if Unicorn refuses.
+  Vcpu(unsigned index, Machine& machine);
+  ~Vcpu();
+  Vcpu(const Vcpu&) = delete;
+  Vcpu& operator=(const Vcpu&) = delete;
+
+  /// Starts the vCPU at `entry` in the boot state of DESIGN.md section 6: EL1h, DAIF masked,
+  /// MMU and caches off, x0 = `x0`, every other GPR zero.
+  void power_on(std::uint64_t entry, std::uint64_t x0);
+  bool powered_on() const { return powered_on_; }
+
+  /// Runs until a stop; at most `budget` instructions (block granularity).
+  Stop run(std::uint64_t budget);
+
+  int exit_status() const { return exit_status_; }
+  fw::ResetType reset_type() const { return reset_type_; }
+  const std::string& summary() const { return summary_; }
+  const std::string& report() const { return report_; }
+
+  std::uint64_t reg(Reg r) const;
+  void set_reg(Reg r, std::uint64_t value);
+
+ private:
+  static void on_interrupt(uc_engine* uc, std::uint32_t intno, void* self);
+  static void on_block(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
+  static bool on_unmapped(uc_engine* uc, uc_mem_type type, std::uint64_t address, int size,
+                          std::int64_t value, void* self);
+  static std::uint64_t on_uart_read(uc_engine* uc, std::uint64_t offset, unsigned size, void* self);
+  static void on_uart_write(uc_engine* uc, std::uint64_t offset, unsigned size, std::uint64_t value, void* self);
+
+  void firmware_call(fw::Conduit conduit);
+  void undefined_instruction();
+  void semihosting_call(std::uint64_t pc);
+  void take_exception(std::uint64_t esr, std::uint64_t far, std::uint64_t return_pc, const char* what);
+  void fatal(std::string summary);
+  void stop(Stop why);
+
+  std::uint32_t read_pstate() const;
+  std::uint64_t read_sysreg(const SysReg& r) const;
+  uc_err write_sysreg(const SysReg& r, std::uint64_t value);
+  /// The instruction word at guest `pc` when it lies in RAM (MMU off or identity-mapped).
+  bool fetch_word(std::uint64_t pc, std::uint32_t& word) const;
+
+  unsigned index_;
+  Machine& machine_;
+  uc_engine* uc_ = nullptr;
+  bool powered_on_ = false;
+
+  // The current slice.
+  std::uint64_t budget_left_ = 0;
+  bool stop_requested_ = false;
+  Stop stop_ = Stop::Budget;
+  int exit_status_ = 0;
+  fw::ResetType reset_type_ = fw::ResetType::Cold;
+  std::string summary_;
+  std::string report_;
+
+  // Trap-bridge buffers, reused on every call so the hot path allocates nothing.
+  fw::SmcccCall call_{};
+  std::array<std::uint64_t, fw::kCallRegisters> out_{};
+  std::uint64_t call_pc_ = 0;
+  std::array<void*, fw::kCallRegisters + 1> in_ptrs_{};
+  std::array<void*, fw::kCallRegisters> out_ptrs_{};
+};
+
+}  // namespace emu::core

@@ -1,0 +1,127 @@
+// Arm Architecture Calls (DEN0028; digest 1.7, 1.8, 1.9).
+#include "firmware/arch.h"
+
+#include <array>
+#include <cstring>
+#include <stdexcept>
+
+#include "firmware/dispatcher.h"
+
+namespace emu::fw {
+namespace {
+
+constexpr std::uint16_t kFnVersion = 0x0000;
+constexpr std::uint16_t kFnFeatures = 0x0001;
+constexpr std::uint16_t kFnSocId = 0x0002;
+constexpr std::uint16_t kFnWorkaround3 = 0x3FFF;
+constexpr std::uint16_t kFnWorkaround2 = 0x7FFF;
+constexpr std::uint16_t kFnWorkaround1 = 0x8000;
+
+// ARCH_FEATURES answers for the Spectre workarounds. An emulator does not speculate, so each
+// reports "not affected" in its own encoding (DESIGN.md section 8; digest 1.8): WA1 and WA3
+// define 1 = "this PE is unaffected"; WA2 defines -2 NOT_REQUIRED = "permanently mitigated".
+constexpr std::int32_t kUnaffected = 1;
+constexpr std::int32_t kNotRequired = static_cast<std::int32_t>(SmcccStatus::NotRequired);
+
+// The owner's whole function space except the general-query block (digest 1.10).
+constexpr std::array kRanges{FunctionRange{owner::kArch, 0x0000, 0xFEFF}};
+
+constexpr std::array kFunctions{
+    FunctionDesc{.number = kFnVersion, .name = "SMCCC_VERSION", .result = ResultKind::Value,
+                 .arch_features = 0},
+    FunctionDesc{.number = kFnFeatures, .name = "SMCCC_ARCH_FEATURES", .args = {"fid"},
+                 .result = ResultKind::Value, .arch_features = 0},
+    FunctionDesc{.number = kFnSocId, .forms = kBothForms, .name = "SMCCC_ARCH_SOC_ID",
+                 .args = {"type"}, .result = ResultKind::Value, .arch_features = 0},
+    FunctionDesc{.number = kFnWorkaround3, .name = "SMCCC_ARCH_WORKAROUND_3",
+                 .arch_features = kUnaffected},
+    FunctionDesc{.number = kFnWorkaround2, .name = "SMCCC_ARCH_WORKAROUND_2", .args = {"enable"},
+                 .arch_features = kNotRequired},
+    FunctionDesc{.number = kFnWorkaround1, .name = "SMCCC_ARCH_WORKAROUND_1",
+                 .arch_features = kUnaffected},
+};
+
+}  // namespace
+
+ArchService::ArchService(SocIdConfig soc) : soc_(std::move(soc)) {
+  if (soc_.name.size() >= arch::kSocNameMax) {
+    throw std::invalid_argument("SoC name is longer than 135 characters (SMCCC_ARCH_SOC_ID x1..x17)");
+  }
+  if ((soc_.revision & 0x8000'0000u) != 0 || (soc_.jep106_bank & 0x80u) != 0) {
+    throw std::invalid_argument("SoC revision and JEP-106 bank must leave bit 31 clear");
+  }
+}
+
+std::span<const FunctionRange> ArchService::ranges() const { return kRanges; }
+std::span<const FunctionDesc> ArchService::functions() const { return kFunctions; }
+
+void ArchService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
+  switch (fn.number) {
+    case kFnVersion:
+      result.x[0] = arch::kVersion1_2;
+      return;
+    case kFnFeatures: {
+      // Derived from the routing tables: a function answers here only if it is routable now.
+      const Dispatcher::Found found = dispatcher_->find(static_cast<std::uint32_t>(call.x[1]));
+      result.x[0] = status_reg(found ? found.fn->arch_features : kNotAdvertised);
+      return;
+    }
+    case kFnSocId:
+      soc_id(call, result);
+      return;
+    case kFnWorkaround1:
+    case kFnWorkaround2:
+    case kFnWorkaround3:
+      // Nothing to mitigate in an emulator; the call is a successful no-op.
+      result.x[0] = status_reg(SmcccStatus::Success);
+      return;
+    default:
+      result.x[0] = status_reg(SmcccStatus::NotSupported);
+      return;
+  }
+}
+
+// SMCCC_ARCH_SOC_ID (digest 1.9): type 0 version, 1 revision, 2 name (SMC64 form only,
+// packed little-endian into x1..x17 and NUL-terminated); anything else INVALID_PARAMETER.
+void ArchService::soc_id(const SmcccCall& call, SmcccResult& result) const {
+  const auto type = static_cast<std::uint32_t>(call.x[1]);
+  switch (type) {
+    case arch::kSocIdVersion:
+      result.x[0] = (std::uint32_t{soc_.jep106_bank} << 24) | (std::uint32_t{soc_.jep106_id} << 16) |
+                    soc_.soc_id;
+      return;
+    case arch::kSocIdRevision:
+      result.x[0] = soc_.revision;
+      return;
+    case arch::kSocIdName:
+      if (call.id.smc64) {
+        std::array<char, arch::kSocNameMax> bytes{};
+        std::memcpy(bytes.data(), soc_.name.data(), soc_.name.size());
+        for (int i = 1; i < kCallRegisters; ++i) {
+          std::uint64_t reg = 0;
+          for (int b = 7; b >= 0; --b) {
+            reg = (reg << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>((i - 1) * 8 + b)]);
+          }
+          result.x[i] = reg;
+        }
+        result.x[0] = status_reg(SmcccStatus::Success);
+        result.count = kCallRegisters;
+        return;
+      }
+      [[fallthrough]];
+    default:
+      result.x[0] = status_reg(SmcccStatus::InvalidParameter);
+      return;
+  }
+}
+
+std::string_view ArchService::status_name(std::int64_t code) const {
+  switch (code) {
+    case -1: return "NOT_SUPPORTED";
+    case -2: return "NOT_REQUIRED";
+    case -3: return "INVALID_PARAMETER";
+    default: return {};
+  }
+}
+
+}  // namespace emu::fw

@@ -1,0 +1,208 @@
+// SMCCC dispatch (DEN0028; digest 1.1, 1.4, 1.6, 1.12).
+#include "firmware/dispatcher.h"
+
+#include <bit>
+#include <fmt/format.h>
+
+namespace emu::fw {
+namespace {
+
+constexpr std::uint64_t kLow32 = 0xFFFF'FFFFu;
+constexpr int kSmc32ArgRegisters = 7;  // SMCCC 1.2: W1..W7 carry SMC32 arguments
+
+// SMC32 results: only W0..W7 are defined. A negative status in x0 is kept sign-extended
+// (digest 0: Linux and KVM compare the full 64-bit value); everything else is truncated.
+void truncate_smc32_results(SmcccResult& result) {
+  const auto x0 = static_cast<std::int64_t>(result.x[0]);
+  if (!(x0 < 0 && x0 >= INT32_MIN)) result.x[0] &= kLow32;
+  for (int i = 1; i < result.count; ++i) result.x[i] &= kLow32;
+}
+
+void append_hex(fmt::memory_buffer& out, std::uint64_t v) {
+  if (v == 0) {
+    out.push_back('0');
+  } else {
+    fmt::format_to(std::back_inserter(out), "{:#x}", v);
+  }
+}
+
+}  // namespace
+
+void Dispatcher::add(Service& service) {
+  const auto fail = [&](const std::string& what) {
+    throw TableError(fmt::format("firmware table of service '{}': {}", service.name(), what));
+  };
+  const auto ranges = service.ranges();
+  const auto functions = service.functions();
+  if (ranges.empty()) fail("declares no function range");
+  if (functions.size() >= kNoFunction) fail("too many functions");
+
+  std::vector<Route> added;
+  for (const FunctionRange& r : ranges) {
+    if (r.owner >= owner::kCount) fail(fmt::format("owner {} is outside 0..63", r.owner));
+    if (r.first > r.last) fail(fmt::format("empty range {:#x}..{:#x}", r.first, r.last));
+    const auto overlaps = [&](const FunctionRange& o) {
+      return o.owner == r.owner && r.first <= o.last && o.first <= r.last;
+    };
+    for (const Route& existing : owners_[r.owner].routes) {
+      if (overlaps(existing.range)) {
+        fail(fmt::format("range {}:{:#x}..{:#x} overlaps service '{}'", r.owner, r.first, r.last,
+                         existing.service->name()));
+      }
+    }
+    for (const Route& mine : added) {
+      if (overlaps(mine.range)) fail(fmt::format("its own ranges overlap at owner {}", r.owner));
+    }
+    Route route{r, &service, std::vector<std::uint8_t>(std::size_t{r.last} - r.first + 1u, kNoFunction)};
+    added.push_back(std::move(route));
+  }
+  for (std::size_t i = 0; i < functions.size(); ++i) {
+    const FunctionDesc& fn = functions[i];
+    if (fn.forms == 0 || (fn.forms & ~kBothForms) != 0) fail(fmt::format("{} has no valid form", fn.name));
+    if (fn.results < 1 || fn.results > kCallRegisters) fail(fmt::format("{} has a bad result count", fn.name));
+    bool placed = false;
+    for (Route& route : added) {
+      if (fn.number < route.range.first || fn.number > route.range.last) continue;
+      std::uint8_t& slot = route.slot[fn.number - route.range.first];
+      if (slot != kNoFunction) fail(fmt::format("function number {:#x} is declared twice", fn.number));
+      slot = static_cast<std::uint8_t>(i);
+      placed = true;
+    }
+    if (!placed) fail(fmt::format("{} ({:#x}) lies outside the service's ranges", fn.name, fn.number));
+  }
+  for (Route& route : added) owners_[route.range.owner].routes.push_back(std::move(route));
+  services_.push_back(&service);
+  service.attach(*this);
+}
+
+const Dispatcher::Route* Dispatcher::route_for(std::uint8_t owner_number, std::uint16_t number) const {
+  for (const Route& route : owners_[owner_number].routes) {
+    if (number >= route.range.first && number <= route.range.last) return &route;
+  }
+  return nullptr;
+}
+
+Dispatcher::Found Dispatcher::find(std::uint32_t fid) const {
+  const FunctionId id = FunctionId::decode(fid);
+  // Yielding calls exist only for Trusted OS owners, and this model has none (digest 1.1).
+  if (!id.fast || id.reserved_set) return {};
+  const Route* route = route_for(id.owner, id.number);
+  if (route == nullptr) return {};
+  const std::uint8_t index = route->slot[id.number - route->range.first];
+  if (index == kNoFunction) return {};
+  const FunctionDesc& fn = route->service->functions()[index];
+  if ((fn.forms & (id.smc64 ? kSmc64 : kSmc32)) == 0) return {};
+  if (!route->service->available(fn)) return {};
+  return {route->service, &fn};
+}
+
+std::uint32_t Dispatcher::call_count(std::uint8_t owner_number) const {
+  std::uint32_t count = 0;
+  for (const Route& route : owners_[owner_number].routes) {
+    if (route.range.first >= 0xFF00) continue;
+    for (const FunctionDesc& fn : route.service->functions()) {
+      if (route.service->available(fn)) count += static_cast<std::uint32_t>(std::popcount(fn.forms));
+    }
+  }
+  return count;
+}
+
+SmcccResult Dispatcher::dispatch(SmcccCall& call) {
+  call.id = FunctionId::decode(call.x[0]);
+  // SMCCC calls use immediate #0; other immediates are outside SMCCC (digest 1.4, 1.12 item 7).
+  const Found found = call.imm == 0 ? find(call.id.raw) : Found{};
+
+  SmcccResult result;
+  if (!found) {
+    if (trace_ != nullptr) trace_call(call, found);
+    // The one NOT_SUPPORTED of the model: only x0 changes (DESIGN.md section 8).
+    result.x[0] = status_reg(SmcccStatus::NotSupported);
+    result.count = 1;
+    if (trace_ != nullptr) trace_result(call, found, result);
+    return result;
+  }
+
+  if (!call.id.smc64) {
+    // SMC32: the callee must ignore the upper halves of the argument registers (digest 1.4).
+    for (int i = 1; i <= kSmc32ArgRegisters; ++i) call.x[i] &= kLow32;
+  }
+  if (trace_ != nullptr) trace_call(call, found);
+
+  result.x[0] = result.x[1] = result.x[2] = result.x[3] = 0;
+  result.count = found.fn->results;
+  found.service->handle(*found.fn, call, result);
+  if (!call.id.smc64) truncate_smc32_results(result);
+
+  if (trace_ != nullptr) trace_result(call, found, result);
+  return result;
+}
+
+// Trace format: "cpu0 hvc > PSCI_FEATURES(fid=0x80000000)" then "cpu0 hvc < SUCCESS".
+void Dispatcher::trace_call(const SmcccCall& call, const Found& found) const {
+  fmt::memory_buffer out;
+  fmt::format_to(std::back_inserter(out), "cpu{} {} > ", call.vcpu,
+                 call.conduit == Conduit::Hvc ? "hvc" : "smc");
+  if (!found) {
+    fmt::format_to(std::back_inserter(out), "UNKNOWN(fid={:#010x}", static_cast<std::uint32_t>(call.x[0]));
+    if (call.imm != 0) fmt::format_to(std::back_inserter(out), " imm={:#x}", call.imm);
+    out.push_back(')');
+  } else {
+    const FunctionDesc& fn = *found.fn;
+    out.append(fn.name);
+    if (fn.forms == kBothForms && call.id.smc64) out.append(std::string_view("64"));
+    out.push_back('(');
+    bool first = true;
+    for (std::size_t i = 0; i < fn.args.size(); ++i) {
+      if (fn.args[i].empty()) continue;
+      if (!first) out.push_back(' ');
+      first = false;
+      out.append(fn.args[i]);
+      out.push_back('=');
+      append_hex(out, call.x[i + 1]);
+    }
+    out.push_back(')');
+  }
+  trace_->line(std::string_view(out.data(), out.size()));
+}
+
+void Dispatcher::trace_result(const SmcccCall& call, const Found& found, const SmcccResult& result) const {
+  fmt::memory_buffer out;
+  fmt::format_to(std::back_inserter(out), "cpu{} {} < ", call.vcpu,
+                 call.conduit == Conduit::Hvc ? "hvc" : "smc");
+  if (result.request.kind != RequestKind::None) {
+    // The call does not return to the guest; say what happens instead of a status.
+    out.append(std::string_view(result.request.kind == RequestKind::SystemOff ? "(system off)"
+                                : result.request.arg0 == static_cast<std::uint64_t>(ResetType::Warm)
+                                    ? "(system warm reset)"
+                                    : "(system cold reset)"));
+    trace_->line(std::string_view(out.data(), out.size()));
+    return;
+  }
+  const auto x0 = static_cast<std::int64_t>(result.x[0]);
+  const ResultKind kind = found ? found.fn->result : ResultKind::Status;
+  std::string_view name;
+  if (x0 < 0) {
+    name = found ? found.service->status_name(x0) : std::string_view("NOT_SUPPORTED");
+  } else if (x0 == 0 && kind != ResultKind::Value) {
+    name = "SUCCESS";
+  }
+  if (!name.empty()) {
+    out.append(name);
+  } else if (x0 < 0) {
+    fmt::format_to(std::back_inserter(out), "{}", x0);
+  } else {
+    append_hex(out, result.x[0]);
+  }
+  if (result.count > 1) {
+    bool any = false;
+    for (int i = 1; i < result.count && i < 4; ++i) any = any || result.x[i] != 0;
+    for (int i = 1; any && i < result.count && i < 4; ++i) {
+      fmt::format_to(std::back_inserter(out), " x{}=", i);
+      append_hex(out, result.x[i]);
+    }
+    if (result.count > 4) fmt::format_to(std::back_inserter(out), " (+x4..x{})", result.count - 1);
+  }
+  trace_->line(std::string_view(out.data(), out.size()));
+}
+
+}  // namespace emu::fw

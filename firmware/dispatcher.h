@@ -1,0 +1,85 @@
+// The SMCCC dispatcher: the one place where a trapped call is decoded, routed by owner and
+// sub-range to a service, and answered NOT_SUPPORTED when nothing matches (DESIGN.md
+// section 2, step 3; digest 1.12).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "firmware/service.h"
+#include "firmware/smccc.h"
+
+namespace emu::fw {
+
+/// Receives one trace line per call and per answer. Set on the dispatcher; services never print.
+class TraceSink {
+ public:
+  virtual ~TraceSink() = default;
+  virtual void line(std::string_view text) = 0;
+};
+
+/// Thrown while building the dispatcher when a service table is inconsistent (empty or
+/// overlapping range, owner out of range, function outside its ranges, duplicate number).
+class TableError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+class Dispatcher {
+ public:
+  Dispatcher() = default;
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  /// Registers a service (not owned; it must outlive the dispatcher). Validates its ranges
+  /// and function table against everything registered so far; throws TableError.
+  void add(Service& service);
+
+  /// Decodes, routes and answers one call. Never throws; anything unmatched gets
+  /// NOT_SUPPORTED with count = 1, so only x0 changes.
+  SmcccResult dispatch(SmcccCall& call);
+
+  /// The function a FID names, if some service currently offers it in that form. Discovery
+  /// calls (ARCH_FEATURES, PSCI_FEATURES, Call Count) use this, so they agree with routing.
+  struct Found {
+    Service* service = nullptr;
+    const FunctionDesc* fn = nullptr;
+    explicit operator bool() const { return fn != nullptr; }
+  };
+  Found find(std::uint32_t fid) const;
+
+  /// Number of (function, form) pairs currently offered inside `owner_number`, excluding the
+  /// general-query block 0xFF00..0xFFFF (DEN0028 "Call Count").
+  std::uint32_t call_count(std::uint8_t owner_number) const;
+
+  /// Trace output; nullptr (the default) disables tracing at the cost of one branch per call.
+  void set_trace(TraceSink* sink) { trace_ = sink; }
+
+ private:
+  static constexpr std::uint8_t kNoFunction = 0xFF;
+
+  struct Route {
+    FunctionRange range;
+    Service* service = nullptr;
+    std::vector<std::uint8_t> slot;  // number - range.first -> index in functions(), or kNoFunction
+  };
+  struct OwnerRoutes {
+    std::vector<Route> routes;
+  };
+
+  const Route* route_for(std::uint8_t owner_number, std::uint16_t number) const;
+  void trace_call(const SmcccCall& call, const Found& found) const;
+  void trace_result(const SmcccCall& call, const Found& found, const SmcccResult& result) const;
+
+  std::array<OwnerRoutes, owner::kCount> owners_{};
+  std::vector<Service*> services_;
+  TraceSink* trace_ = nullptr;
+};
+
+}  // namespace emu::fw

@@ -1,0 +1,57 @@
+// General service queries of one owner: Call Count (0xFF00), Call UID (0xFF01) and Revision
+// (0xFF03) (DEN0028 "General Service Queries"; digest 1.10). Only the queries the digest
+// defines for an owner are offered; the others stay NOT_SUPPORTED.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "firmware/service.h"
+
+namespace emu::fw {
+
+/// A UID as SMCCC returns it: W0..W3, each the little-endian load of 4 bytes of the UUID in
+/// canonical order (digest 1.10). W0 must not be 0xFFFFFFFF, or a caller cannot tell it from
+/// NOT_SUPPORTED.
+using CallUid = std::array<std::uint32_t, 4>;
+
+struct GeneralQueriesConfig {
+  std::uint8_t owner = 0;                ///< owning entity these queries describe
+  std::string_view prefix;               ///< trace name prefix, e.g. "STD_SVC"
+  bool call_count = false;               ///< offer Call Count (derived from the routing tables)
+  std::optional<CallUid> uid;            ///< offer Call UID with this value
+  std::optional<std::array<std::uint32_t, 2>> revision;  ///< offer Revision {major, minor}
+};
+
+class GeneralQueries final : public Service {
+ public:
+  /// Throws std::invalid_argument for a UID whose W0 is 0xFFFFFFFF.
+  explicit GeneralQueries(const GeneralQueriesConfig& config);
+
+  std::string_view name() const override { return names_[0]; }
+  std::span<const FunctionRange> ranges() const override { return {&range_, 1}; }
+  std::span<const FunctionDesc> functions() const override { return {functions_.data(), count_}; }
+  void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
+  std::string_view status_name(std::int64_t code) const override;
+
+ private:
+  GeneralQueriesConfig config_;
+  FunctionRange range_;
+  std::array<std::string, 4> names_;  // service name, then one trace name per query
+  std::array<FunctionDesc, 3> functions_{};
+  std::size_t count_ = 0;
+};
+
+/// smccc-emu's Standard Secure Service UID, 163b0ea2-b73d-4050-af49-848c8f4153dc. The model
+/// is not TF-A, so it does not claim TF-A's UID.
+inline constexpr CallUid kStdServiceUid{0xA20E3B16, 0x50403DB7, 0x8C8449AF, 0xDC53418F};
+/// Standard Service revision reported at 0x8400FF03: 0.1, the value TF-A reports (digest 1.10).
+inline constexpr std::array<std::uint32_t, 2> kStdServiceRevision{0, 1};
+/// KVM's vendor hypervisor UID, 28b46fb6-2ec5-11e9-a9ca-4b564d003a74 (digest 5.1). Guests
+/// detect "KVM-compatible hypervisor services" with it, so it must be bit-exact.
+inline constexpr CallUid kKvmVendorUid{0xB66FB428, 0xE911C52E, 0x564BCAA9, 0x743A004D};
+
+}  // namespace emu::fw

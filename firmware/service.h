@@ -1,0 +1,82 @@
+// A firmware service: one specification (PSCI, TRNG, ...) answering a range of function
+// numbers inside one owner. Services declare their functions in a static table; the
+// dispatcher routes through that table and every discovery call is derived from it
+// (DESIGN.md section 3), so a function cannot be served without being advertised or
+// advertised without being served.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "firmware/smccc.h"
+
+namespace emu::fw {
+
+class Dispatcher;
+
+/// Which calling conventions a function exists in.
+enum Form : std::uint8_t { kSmc32 = 1, kSmc64 = 2, kBothForms = kSmc32 | kSmc64 };
+
+/// How the trace prints x0 of the answer.
+enum class ResultKind : std::uint8_t {
+  Status,    ///< a status code (0 = SUCCESS)
+  Value,     ///< a value; negative values are status codes
+  NoReturn,  ///< the call does not return on success (SYSTEM_OFF, ...)
+};
+
+/// ARCH_FEATURES answer for a function that SMCCC_ARCH_FEATURES does not report: services
+/// with their own discovery (PSCI_FEATURES, TRNG_FEATURES, ...) answer -1 there (digest 1.8).
+inline constexpr std::int32_t kNotAdvertised = -1;
+
+struct FunctionDesc {
+  std::uint16_t number = 0;      ///< function number, FID bits [15:0]
+  std::uint8_t forms = kSmc32;   ///< conventions in which the function exists
+  std::string_view name;         ///< spec name, greppable (e.g. "PSCI_VERSION")
+  std::array<std::string_view, 4> args{};  ///< names of x1..x4 for the trace ("" = unused)
+  ResultKind result = ResultKind::Status;
+  std::uint8_t results = 4;      ///< result registers written back, x0..x(results-1)
+  std::int32_t arch_features = kNotAdvertised;  ///< SMCCC_ARCH_FEATURES answer (digest 1.8)
+  std::int32_t own_features = 0;  ///< the owning service's FEATURES answer (e.g. PSCI_FEATURES)
+  std::uint32_t since = 0;       ///< version of the owning specification that introduced it
+};
+
+/// A contiguous block of function numbers inside one owner that a service answers.
+struct FunctionRange {
+  std::uint8_t owner = 0;
+  std::uint16_t first = 0;
+  std::uint16_t last = 0;
+};
+
+class Service {
+ public:
+  Service() = default;
+  Service(const Service&) = delete;  // tables and the dispatcher hold pointers into services
+  Service& operator=(const Service&) = delete;
+  virtual ~Service() = default;
+
+  /// Short name used in error messages ("PSCI", "Arm architecture").
+  virtual std::string_view name() const = 0;
+  /// The number ranges this service owns. Validated by the dispatcher when it is built.
+  virtual std::span<const FunctionRange> ranges() const = 0;
+  /// Every function the service implements; each number must lie in one of ranges().
+  virtual std::span<const FunctionDesc> functions() const = 0;
+  /// Whether `fn` is currently offered (e.g. a PSCI function newer than the configured
+  /// version is not). Unavailable functions are unknown to routing and to discovery alike.
+  virtual bool available(const FunctionDesc& /*fn*/) const { return true; }
+  /// Answers one call. `call.x` already has SMC32 arguments narrowed; `result.x[0..3]` are
+  /// zero and `result.count` is `fn.results` on entry.
+  virtual void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) = 0;
+  /// Name of a negative status code in this service's own enum, for the trace ("" if none).
+  virtual std::string_view status_name(std::int64_t code) const = 0;
+
+  /// Called once by the dispatcher when the service is registered; services that answer
+  /// discovery questions about other functions keep the pointer.
+  void attach(const Dispatcher& dispatcher) { dispatcher_ = &dispatcher; }
+
+ protected:
+  const Dispatcher* dispatcher_ = nullptr;
+};
+
+}  // namespace emu::fw

@@ -1,0 +1,68 @@
+// The data that crosses the trap boundary: a call as the guest made it, and the answer.
+// Core fills SmcccCall from the guest registers and writes SmcccResult back; services never
+// see registers or the PC (DESIGN.md section 2).
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "firmware/function_id.h"
+
+namespace emu::fw {
+
+/// Which instruction trapped. Both reach the same dispatcher (digest 1.4, "Which conduit").
+enum class Conduit : std::uint8_t { Hvc, Smc };
+
+inline constexpr int kCallRegisters = 18;  ///< SMCCC 1.2: x0..x17 carry arguments and results
+
+struct SmcccCall {
+  /// x0..x17 at the trap. The dispatcher narrows x1..x7 to 32 bits in place for SMC32 calls.
+  std::array<std::uint64_t, kCallRegisters> x{};
+  Conduit conduit = Conduit::Hvc;
+  std::uint16_t imm = 0;     ///< immediate of the HVC/SMC; SMCCC calls use #0 (digest 1.4)
+  std::uint32_t vcpu = 0;    ///< index of the calling vCPU
+  FunctionId id{};           ///< filled by the dispatcher
+};
+
+/// What core must do after writing the result registers. Services never stop the machine
+/// or move a PC themselves (DESIGN.md section 2, step 5).
+enum class RequestKind : std::uint8_t {
+  None,
+  SystemOff,    ///< PSCI SYSTEM_OFF: stop every vCPU, exit status 0
+  SystemReset,  ///< PSCI SYSTEM_RESET / SYSTEM_RESET2: arg0 = ResetType, arg1 = cookie
+};
+
+enum class ResetType : std::uint8_t { Cold, Warm };
+
+struct Request {
+  RequestKind kind = RequestKind::None;
+  std::uint64_t arg0 = 0;
+  std::uint64_t arg1 = 0;
+};
+
+struct SmcccResult {
+  /// Result registers. Only x[0..count) are meaningful and written back.
+  std::array<std::uint64_t, kCallRegisters> x;
+  /// Number of registers, from x0, that core writes back. 1 for NOT_SUPPORTED (only x0
+  /// changes), 4 for most defined calls (x1..x3 zeroed when unused, the KVM-compatible choice
+  /// of digest 1.12), up to 18 for SMCCC 1.2 results such as SOC_ID's name.
+  std::uint8_t count = 1;
+  Request request{};
+};
+
+/// Encodes a negative status code as SMCCC requires: sign-extended to 64 bits (digest 0, 1.6).
+constexpr std::uint64_t status_reg(std::int32_t code) {
+  return static_cast<std::uint64_t>(static_cast<std::int64_t>(code));
+}
+
+/// DEN0028 section 5.1 return codes shared by the Arm architecture calls.
+enum class SmcccStatus : std::int32_t {
+  Success = 0,
+  NotSupported = -1,
+  NotRequired = -2,
+  InvalidParameter = -3,
+};
+
+constexpr std::uint64_t status_reg(SmcccStatus s) { return status_reg(static_cast<std::int32_t>(s)); }
+
+}  // namespace emu::fw
