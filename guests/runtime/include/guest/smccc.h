@@ -1,0 +1,110 @@
+/*
+ * SMC Calling Convention client (SMCCC 1.2 register rules: x0..x17 in and out).
+ * Function IDs and return codes: /work/shared/spec/smccc-digest.md sections 1, 2 and 5.
+ */
+#ifndef GUEST_SMCCC_H
+#define GUEST_SMCCC_H
+
+#include <stdint.h>
+
+enum conduit { CONDUIT_HVC, CONDUIT_SMC };
+
+#define SMCCC_NUM_REGS 18
+
+struct smccc_regs {
+    uint64_t x[SMCCC_NUM_REGS];
+};
+
+/* Loads x0..x17 from *r, issues `hvc #0` / `smc #0`, stores x0..x17 back (smccc.S). */
+void smccc_call(enum conduit conduit, struct smccc_regs *r);
+
+/* Same with immediate #1, which is outside SMCCC (digest 1.4). */
+void smccc_call_imm1(enum conduit conduit, struct smccc_regs *r);
+
+/* x0 = fid, x1..x3 = a1..a3, x4..x17 = 0; returns x0. */
+uint64_t smccc(enum conduit conduit, uint32_t fid, uint64_t a1, uint64_t a2, uint64_t a3);
+
+/*
+ * Copies the NUL-terminated string packed little-endian into x[first]..x17 (as
+ * SMCCC_ARCH_SOC_ID name returns it) into buf, always NUL-terminating buf. Returns the
+ * length, or -1 if there is no NUL inside the registers or buf is too small.
+ */
+int smccc_unpack_string(const struct smccc_regs *r, unsigned first, char *buf, unsigned size);
+
+/* Byte k of the little-endian byte string held in x[first]..x17. */
+static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first, unsigned k)
+{
+    return (uint8_t)(r->x[first + k / 8] >> (8 * (k % 8)));
+}
+
+/* --- Function identifiers ------------------------------------------------------------ */
+
+#define SMCCC_SVE_HINT (1u << 16) /* digest 1.1 / 1.3 */
+
+/* Arm Architecture calls, owner 0 (digest 1.7). */
+#define SMCCC_VERSION 0x80000000u
+#define SMCCC_ARCH_FEATURES 0x80000001u
+#define SMCCC_ARCH_SOC_ID 0x80000002u
+#define SMCCC_ARCH_SOC_ID64 0xC0000002u
+#define SMCCC_ARCH_WORKAROUND_4 0x80000004u
+#define SMCCC_ARCH_WORKAROUND_1 0x80008000u
+#define SMCCC_ARCH_WORKAROUND_2 0x80007FFFu
+#define SMCCC_ARCH_WORKAROUND_3 0x80003FFFu
+
+/* SMCCC_ARCH_SOC_ID types (digest 1.9). */
+#define SMCCC_SOC_ID_VERSION 0u
+#define SMCCC_SOC_ID_REVISION 1u
+#define SMCCC_SOC_ID_NAME 2u
+#define SMCCC_SOC_NAME_BYTES 136u /* x1..x17 */
+
+/* PSCI, Standard Secure service owner 4, functions 0x00-0x1F (digest 2.1). */
+#define PSCI_VERSION 0x84000000u
+#define PSCI_CPU_OFF 0x84000002u
+#define PSCI_CPU_ON 0x84000003u
+#define PSCI_CPU_ON_64 0xC4000003u
+#define PSCI_AFFINITY_INFO 0x84000004u
+#define PSCI_AFFINITY_INFO_64 0xC4000004u
+#define PSCI_MIGRATE_INFO_TYPE 0x84000006u
+#define PSCI_SYSTEM_OFF 0x84000008u
+#define PSCI_SYSTEM_RESET 0x84000009u
+#define PSCI_FEATURES 0x8400000Au
+#define PSCI_SYSTEM_RESET2 0x84000012u
+#define PSCI_SYSTEM_RESET2_64 0xC4000012u
+#define PSCI_MEM_PROTECT 0x84000013u
+
+/* General service queries of owner 4 (digest 1.10). */
+#define STD_SVC_CALL_COUNT 0x8400FF00u
+#define STD_SVC_UID 0x8400FF01u
+#define STD_SVC_REVISION 0x8400FF03u
+
+/* KVM vendor hypervisor service, owner 6 (digest 5.1). */
+#define VENDOR_HYP_KVM_FEATURES 0x86000000u
+#define VENDOR_HYP_CALL_UID 0x8600FF01u
+
+/* --- Return codes (negative codes sign-extended to 64 bits, digest 0 / 1.5 / 2.2) ---- */
+
+#define SMCCC_RET_SUCCESS 0ull
+#define SMCCC_RET_NOT_SUPPORTED ((uint64_t)-1)
+#define SMCCC_RET_NOT_REQUIRED ((uint64_t)-2)
+#define SMCCC_RET_INVALID_PARAMETER ((uint64_t)-3)
+#define SMCCC_ARCH_WORKAROUND_RET_UNAFFECTED 1ull
+
+#define PSCI_RET_SUCCESS 0ull
+#define PSCI_RET_NOT_SUPPORTED ((uint64_t)-1)
+#define PSCI_RET_INVALID_PARAMS ((uint64_t)-2)
+
+/* Version words are (major << 16) | minor with bit 31 clear (digest 1.7, 2.3). */
+static inline unsigned smccc_version_major(uint64_t v)
+{
+    return (unsigned)(v >> 16) & 0x7FFFu;
+}
+
+static inline unsigned smccc_version_minor(uint64_t v)
+{
+    return (unsigned)v & 0xFFFFu;
+}
+
+/* PSCI SYSTEM_OFF; returns (with x0) only if the firmware did not power off. */
+uint64_t psci_system_off(enum conduit conduit);
+
+#endif

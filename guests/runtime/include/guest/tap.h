@@ -1,0 +1,28 @@
+/*
+ * TAP (Test Anything Protocol) output on the console, plan at the end:
+ *
+ *   ok 1 - hvc: SMCCC_VERSION is 1.2 (0x10002)
+ *   not ok 2 - ...
+ *   # a diagnostic line
+ *   1..2
+ *   # failed 1 of 2
+ */
+#ifndef GUEST_TAP_H
+#define GUEST_TAP_H
+
+#include <stdarg.h>
+
+/* Text printed before every following test description (e.g. "hvc: "); "" for none. */
+void tap_prefix(const char *prefix);
+
+/* One test point: "ok N - <prefix><desc>" or "not ok N - <prefix><desc>". */
+void tap_ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tap_vok(int cond, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+/* "# <text>" */
+void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints the plan "1..N" and "# failed K of N"; returns K. */
+int tap_done(void);
+
+#endif
