@@ -1,0 +1,53 @@
+// A few A64 encodings (Arm ARM C6), enough to write core tests as raw instruction words.
+// core_test.cpp checks each encoder against the word GNU as (aarch64-linux-gnu-as) produces.
+#pragma once
+
+#include <cstdint>
+
+namespace emu::test::a64 {
+
+inline constexpr std::uint32_t kNop = 0xD503'201F;
+inline constexpr std::uint32_t kWfi = 0xD503'207F;
+inline constexpr std::uint32_t kEret = 0xD69F'03E0;
+inline constexpr std::uint32_t kUdf0 = 0x0000'0000;
+
+/// MOVZ Xd, #imm16, LSL #(16 * hw)
+constexpr std::uint32_t movz(unsigned rd, std::uint16_t imm, unsigned hw = 0) {
+  return 0xD280'0000u | (hw << 21) | (std::uint32_t{imm} << 5) | rd;
+}
+/// MOVK Xd, #imm16, LSL #(16 * hw)
+constexpr std::uint32_t movk(unsigned rd, std::uint16_t imm, unsigned hw = 0) {
+  return 0xF280'0000u | (hw << 21) | (std::uint32_t{imm} << 5) | rd;
+}
+constexpr std::uint32_t hvc(std::uint16_t imm) { return 0xD400'0002u | (std::uint32_t{imm} << 5); }
+constexpr std::uint32_t smc(std::uint16_t imm) { return 0xD400'0003u | (std::uint32_t{imm} << 5); }
+constexpr std::uint32_t svc(std::uint16_t imm) { return 0xD400'0001u | (std::uint32_t{imm} << 5); }
+constexpr std::uint32_t brk(std::uint16_t imm) { return 0xD420'0000u | (std::uint32_t{imm} << 5); }
+constexpr std::uint32_t hlt(std::uint16_t imm) { return 0xD440'0000u | (std::uint32_t{imm} << 5); }
+/// B to `words` instructions from here (negative = backwards).
+constexpr std::uint32_t b(std::int32_t words) { return 0x1400'0000u | (static_cast<std::uint32_t>(words) & 0x3FF'FFFF); }
+/// BR Xn
+constexpr std::uint32_t br(unsigned rn) { return 0xD61F'0000u | (rn << 5); }
+/// MOV Xd, SP (ADD Xd, SP, #0) and MOV SP, Xn (ADD SP, Xn, #0)
+constexpr std::uint32_t mov_from_sp(unsigned rd) { return 0x9100'03E0u | rd; }
+constexpr std::uint32_t mov_to_sp(unsigned rn) { return 0x9100'001Fu | (rn << 5); }
+
+/// A system register as MRS/MSR encode it: op0:op1:CRn:CRm:op2 in bits [20:5].
+struct Sys {
+  std::uint32_t field;
+};
+constexpr Sys sysreg(unsigned op0, unsigned op1, unsigned crn, unsigned crm, unsigned op2) {
+  return {((op0 & 3u) << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2};
+}
+inline constexpr Sys kVbarEl1 = sysreg(3, 0, 12, 0, 0);
+inline constexpr Sys kElrEl1 = sysreg(3, 0, 4, 0, 1);
+inline constexpr Sys kSpsrEl1 = sysreg(3, 0, 4, 0, 0);
+inline constexpr Sys kEsrEl1 = sysreg(3, 0, 5, 2, 0);
+inline constexpr Sys kSpEl0 = sysreg(3, 0, 4, 1, 0);
+inline constexpr Sys kMpidrEl1 = sysreg(3, 0, 0, 0, 5);
+inline constexpr Sys kIccIar1El1 = sysreg(3, 0, 12, 12, 0);  // GIC CPU interface: the model has no GIC
+
+constexpr std::uint32_t mrs(unsigned rt, Sys r) { return 0xD530'0000u | (r.field << 5) | rt; }
+constexpr std::uint32_t msr(Sys r, unsigned rt) { return 0xD510'0000u | (r.field << 5) | rt; }
+
+}  // namespace emu::test::a64

@@ -1,0 +1,317 @@
+// Core rules, written as raw instruction words: the trap bridge (PC after a trap, register
+// write-back), exception entry (DESIGN.md section 5), semihosting and the console, and the
+// run-ending conditions.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "tests/core/program.h"
+
+using namespace emu;
+using namespace emu::test;
+using core::ExitKind;
+using core::Reg;
+
+namespace {
+
+constexpr std::uint64_t kSmcccVersion = 0x8000'0000;
+constexpr std::uint64_t kVectors = kBase + 0x800;  // VBAR_EL1 must be 2 KiB aligned
+constexpr std::uint64_t kAllOnes = ~std::uint64_t{0};
+
+// Sets VBAR_EL1 to kVectors (uses x20).
+Words install_vectors() { return join({imm64(20, kVectors), {a64::msr(a64::kVbarEl1, 20)}}); }
+
+// ERET to EL0t at `target` with DAIF clear and SP_EL0 = `sp0` (uses x21..x23).
+Words eret_to_el0(std::uint64_t target, std::uint64_t sp0) {
+  return join({imm64(21, target), imm64(22, 0), imm64(23, sp0),
+               {a64::msr(a64::kElrEl1, 21), a64::msr(a64::kSpsrEl1, 22), a64::msr(a64::kSpEl0, 23), a64::kEret}});
+}
+
+// A vector body that records ESR, ELR, SPSR, SP and SP_EL0 in x10..x14, then waits.
+const Words kRecordAndStop = {a64::mrs(10, a64::kEsrEl1), a64::mrs(11, a64::kElrEl1), a64::mrs(12, a64::kSpsrEl1),
+                              a64::mov_from_sp(13), a64::mrs(14, a64::kSpEl0), a64::kWfi};
+
+std::size_t count_containing(const std::vector<std::string>& lines, std::string_view needle) {
+  return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
+    return l.find(needle) != std::string::npos;
+  }));
+}
+
+}  // namespace
+
+TEST_CASE("A64 encoders in the tests match GNU as") {
+  // Reference words from aarch64-linux-gnu-as 2.40 for the instruction in each comment.
+  CHECK(a64::movz(0, 0x8000, 1) == 0xD2B0'0000u);  // movz x0, #0x8000, lsl #16
+  CHECK(a64::movk(0, 0x8) == 0xF280'0100u);         // movk x0, #0x8
+  CHECK(a64::hvc(0) == 0xD400'0002u);               // hvc #0
+  CHECK(a64::smc(0) == 0xD400'0003u);               // smc #0
+  CHECK(a64::svc(5) == 0xD400'00A1u);               // svc #5
+  CHECK(a64::brk(3) == 0xD420'0060u);               // brk #3
+  CHECK(a64::hlt(0xF000) == 0xD45E'0000u);          // hlt #0xf000
+  CHECK(a64::b(-2) == 0x17FF'FFFEu);                // b .-8
+  CHECK(a64::br(1) == 0xD61F'0020u);                // br x1
+  CHECK(a64::mov_from_sp(13) == 0x9100'03EDu);      // mov x13, sp
+  CHECK(a64::mov_to_sp(2) == 0x9100'005Fu);         // mov sp, x2
+  CHECK(a64::msr(a64::kVbarEl1, 1) == 0xD518'C001u);   // msr vbar_el1, x1
+  CHECK(a64::msr(a64::kElrEl1, 2) == 0xD518'4022u);    // msr elr_el1, x2
+  CHECK(a64::msr(a64::kSpsrEl1, 3) == 0xD518'4003u);   // msr spsr_el1, x3
+  CHECK(a64::msr(a64::kSpEl0, 4) == 0xD518'4104u);     // msr sp_el0, x4
+  CHECK(a64::mrs(10, a64::kEsrEl1) == 0xD538'520Au);   // mrs x10, esr_el1
+  CHECK(a64::mrs(11, a64::kElrEl1) == 0xD538'402Bu);   // mrs x11, elr_el1
+  CHECK(a64::mrs(12, a64::kSpsrEl1) == 0xD538'400Cu);  // mrs x12, spsr_el1
+  CHECK(a64::mrs(14, a64::kSpEl0) == 0xD538'410Eu);    // mrs x14, sp_el0
+  CHECK(a64::mrs(0, a64::kMpidrEl1) == 0xD538'00A0u);  // mrs x0, mpidr_el1
+  CHECK(a64::mrs(0, a64::kIccIar1El1) == 0xD538'CC00u);  // mrs x0, s3_0_c12_c12_0
+  CHECK(a64::kEret == 0xD69F'03E0u);
+  CHECK(a64::kWfi == 0xD503'207Fu);
+}
+
+TEST_CASE("Boot state: EL1h with DAIF masked, MMU off, x0 = 0, PC at the entry point (DESIGN.md 6)") {
+  TestMachine m(Program().at(0, {a64::kWfi}));
+  CHECK(m.reg(Reg::Pstate) == 0x3C5);
+  CHECK((m.reg(Reg::SctlrEl1) & 1) == 0);
+  CHECK(m.x(0) == 0);
+  CHECK(m.reg(Reg::Pc) == kBase);
+}
+
+TEST_CASE("MPIDR_EL1 of vCPU 0 reads Aff0 = 0 with bit 31 set (DESIGN.md 6)") {
+  TestMachine m(Program().at(0, {a64::mrs(5, a64::kMpidrEl1), a64::kWfi}));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(5) == 0x8000'0000u);
+}
+
+TEST_CASE("HVC: the guest resumes at the instruction after the HVC, with the answer in x0") {
+  TestMachine m(Program().at(0, join({imm64(0, kSmcccVersion), {a64::hvc(0), a64::movz(9, 1), a64::kWfi}})));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(0) == 0x1'0002);
+  CHECK(m.x(9) == 1);  // the instruction after the HVC ran, once
+  CHECK(m.reg(Reg::Pc) == kBase + 7 * 4);  // past the WFI that ended the run
+  CHECK(m.trace.lines.size() == 2);        // exactly one call and its answer
+}
+
+TEST_CASE("SMC: the guest resumes at the instruction after the SMC, with the answer in x0") {
+  TestMachine m(Program().at(0, join({imm64(0, kSmcccVersion), {a64::smc(0), a64::movz(9, 1), a64::kWfi}})));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(0) == 0x1'0002);
+  CHECK(m.x(9) == 1);
+  REQUIRE(m.trace.lines.size() == 2);
+  CHECK(m.trace.lines[0] == "cpu0 smc > SMCCC_VERSION()");
+}
+
+// x1..x17 and x18/x30 loaded with distinct values, then one call.
+Words call_with_sentinels(std::uint64_t fid) {
+  Words w;
+  for (unsigned r = 1; r <= 18; ++r) w.push_back(a64::movz(r, static_cast<std::uint16_t>(0x100 + r)));
+  w.push_back(a64::movz(30, 0x130));
+  return join({w, imm64(0, fid), {a64::hvc(0), a64::kWfi}});
+}
+
+TEST_CASE("Write-back: a defined call sets x0..x3 (x1..x3 zero) and preserves x4..x30") {
+  TestMachine m(Program().at(0, call_with_sentinels(kSmcccVersion)));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(0) == 0x1'0002);
+  for (unsigned r = 1; r <= 3; ++r) CHECK(m.x(r) == 0);
+  for (unsigned r = 4; r <= 18; ++r) CHECK(m.x(r) == 0x100 + r);
+  CHECK(m.x(30) == 0x130);
+}
+
+TEST_CASE("Write-back: an unknown call sets x0 = -1 and preserves every other register") {
+  TestMachine m(Program().at(0, call_with_sentinels(0x8200'0000)));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(0) == kAllOnes);
+  for (unsigned r = 1; r <= 18; ++r) CHECK(m.x(r) == 0x100 + r);
+}
+
+TEST_CASE("HVC #1 is not an SMCCC call: NOT_SUPPORTED, other registers preserved") {
+  TestMachine m(Program().at(0, join({imm64(0, kSmcccVersion), {a64::movz(1, 7), a64::hvc(1), a64::kWfi}})));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(0) == kAllOnes);
+  CHECK(m.x(1) == 7);
+}
+
+TEST_CASE("HVC at EL0 is an undefined-instruction exception to EL1, never a firmware call") {
+  const std::uint64_t el0_code = kBase + 0x100;
+  Program p;
+  p.at(0, join({install_vectors(), eret_to_el0(el0_code, kBase + 0x3000)}));
+  p.at(0x100, join({imm64(0, kSmcccVersion), {a64::hvc(0), a64::kUdf0}}));
+  p.at(0x800 + 0x400, kRecordAndStop);  // synchronous, lower EL, AArch64
+  TestMachine m(p);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(10) == 0x0200'0000u);            // ESR: EC 0 (unknown reason), IL 1
+  CHECK(m.x(11) == el0_code + 4 * 4);        // ELR: the HVC itself
+  CHECK(m.x(12) == 0);                       // SPSR: EL0t, flags and DAIF as they were
+  CHECK(m.x(0) == kSmcccVersion);            // no firmware call happened
+  CHECK(m.trace.lines.empty());
+  CHECK(m.reg(Reg::Pstate) == 0x3C5);        // now EL1h, DAIF masked
+}
+
+TEST_CASE("SMC at EL0 is an undefined-instruction exception to EL1, never a firmware call") {
+  const std::uint64_t el0_code = kBase + 0x100;
+  Program p;
+  p.at(0, join({install_vectors(), eret_to_el0(el0_code, kBase + 0x3000)}));
+  p.at(0x100, join({imm64(0, kSmcccVersion), {a64::smc(0), a64::kUdf0}}));
+  p.at(0x800 + 0x400, kRecordAndStop);
+  TestMachine m(p);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(10) == 0x0200'0000u);
+  CHECK(m.x(11) == el0_code + 4 * 4);
+  CHECK(m.x(0) == kSmcccVersion);
+  CHECK(m.trace.lines.empty());
+}
+
+TEST_CASE("SVC at EL0: EC 0x15 with the immediate, ELR after the SVC, SP_EL0 saved, SP_EL1 in use") {
+  const std::uint64_t el0_code = kBase + 0x100;
+  const std::uint64_t sp_el1 = kBase + 0x8000;
+  const std::uint64_t sp_el0 = kBase + 0x3000;
+  Program p;
+  p.at(0, join({install_vectors(), imm64(2, sp_el1), {a64::mov_to_sp(2)}, eret_to_el0(el0_code, sp_el0)}));
+  p.at(0x100, {a64::svc(0x42), a64::kUdf0});
+  p.at(0x800 + 0x400, kRecordAndStop);
+  TestMachine m(p);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(10) == ((0x15u << 26) | (1u << 25) | 0x42u));
+  CHECK(m.x(11) == el0_code + 4);  // preferred return: after the SVC
+  CHECK(m.x(13) == sp_el1);        // the handler runs on SP_EL1
+  CHECK(m.x(14) == sp_el0);        // and SP_EL0 still holds EL0's stack pointer
+}
+
+TEST_CASE("Undefined instruction at EL1h: vector +0x200, ELR at the instruction, SPSR the old PSTATE") {
+  Program p;
+  p.at(0, join({install_vectors(), {a64::kUdf0}}));
+  p.at(0x800 + 0x200, kRecordAndStop);  // synchronous, current EL with SP_ELx
+  TestMachine m(p);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(10) == 0x0200'0000u);
+  CHECK(m.x(11) == kBase + 5 * 4);
+  CHECK(m.x(12) == 0x3C5);
+}
+
+TEST_CASE("BRK at EL1: EC 0x3C with the immediate, ELR at the BRK") {
+  Program p;
+  p.at(0, join({install_vectors(), {a64::brk(7)}}));
+  p.at(0x800 + 0x200, kRecordAndStop);
+  TestMachine m(p);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(10) == ((0x3Cu << 26) | (1u << 25) | 7u));
+  CHECK(m.x(11) == kBase + 5 * 4);
+}
+
+TEST_CASE("An exception with no usable vector table is a guest fault with registers and code") {
+  TestMachine m(Program().at(0, {a64::movz(3, 0x33), a64::kUdf0}));
+  const auto e = m.run();
+  CHECK(e.kind == ExitKind::GuestFault);
+  CHECK(e.summary.find("no usable vector table") != std::string::npos);
+  CHECK(e.report.find("x3  0000000000000033") != std::string::npos);
+  CHECK(e.report.find("=> 0000000040080004: 00000000  udf #0") != std::string::npos);
+}
+
+TEST_CASE("A fault inside the vector table is a guest fault, not an endless loop") {
+  Program p;
+  p.at(0, join({install_vectors(), {a64::kUdf0}}));
+  p.at(0x800 + 0x200, {a64::kUdf0});
+  TestMachine m(p);
+  const auto e = m.run();
+  CHECK(e.kind == ExitKind::GuestFault);
+  CHECK(e.summary.find("inside the vector table") != std::string::npos);
+}
+
+TEST_CASE("A fetch from an unmapped address is a guest fault") {
+  TestMachine m(Program().at(0, join({imm64(1, 0x1000'0000), {a64::br(1)}})));
+  const auto e = m.run();
+  CHECK(e.kind == ExitKind::GuestFault);
+  CHECK(e.summary.find("fetch from unmapped address 0x10000000") != std::string::npos);
+}
+
+TEST_CASE("A system register the model cannot emulate at EL1 is a guest fault naming it") {
+  TestMachine m(Program().at(0, {a64::mrs(0, a64::kIccIar1El1)}));
+  const auto e = m.run();
+  CHECK(e.kind == ExitKind::GuestFault);
+  CHECK(e.summary.find("system register") != std::string::npos);
+  CHECK(e.summary.find("mrs x0, icc_iar1_el1") != std::string::npos);  // Capstone's name for it
+}
+
+TEST_CASE("Semihosting and the PL011 write to one console, in program order") {
+  Program p;
+  // x1 -> "AB\0" at +0x400; 'C' through the UART; SYS_WRITEC of "Z" at +0x408; then WFI.
+  p.at(0, join({imm64(1, kBase + 0x400), {a64::movz(0, 0x04), a64::hlt(0xF000)},
+                imm64(2, core::kUartBase), {a64::movz(3, 'C'), 0xB900'0043u /* str w3, [x2] */},
+                imm64(1, kBase + 0x408), {a64::movz(0, 0x03), a64::hlt(0xF000), a64::kWfi}}));
+  p.at(0x400, {0x0000'4241u, 0, 0x0000'005Au});
+  TestMachine m(p);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.console == "ABCZ");
+}
+
+TEST_CASE("Semihosting SYS_EXIT_EXTENDED with ADP_Stopped_ApplicationExit reports the subcode") {
+  Program p;
+  p.at(0, join({imm64(1, kBase + 0x400), {a64::movz(0, 0x20), a64::hlt(0xF000)}}));
+  p.at(0x400, {0x0002'0026u, 0, 42, 0});
+  TestMachine m(p);
+  const auto e = m.run();
+  CHECK(e.kind == ExitKind::SemihostingExit);
+  CHECK(e.status == 42);
+}
+
+TEST_CASE("Semihosting SYS_EXIT with another reason reports failure (1)") {
+  Program p;
+  p.at(0, join({imm64(1, kBase + 0x400), {a64::movz(0, 0x18), a64::hlt(0xF000)}}));
+  p.at(0x400, {0x0002'0023u, 0, 0, 0});  // ADP_Stopped_RunTimeErrorUnknown
+  TestMachine m(p);
+  const auto e = m.run();
+  CHECK(e.kind == ExitKind::SemihostingExit);
+  CHECK(e.status == 1);
+}
+
+TEST_CASE("Semihosting: an operation the model does not offer returns -1 and the guest continues") {
+  TestMachine m(Program().at(0, {a64::movz(0, 0x01) /* SYS_OPEN */, a64::hlt(0xF000), a64::movz(9, 1), a64::kWfi}));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(0) == kAllOnes);
+  CHECK(m.x(9) == 1);
+}
+
+TEST_CASE("WFI with nothing that can wake the vCPU ends the run as a deadlock") {
+  TestMachine m(Program().at(0, {a64::kWfi}));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+}
+
+TEST_CASE("The instruction limit stops a spinning guest, and run() continues from there") {
+  core::MachineConfig config;
+  config.max_instructions = 1000;
+  TestMachine m(Program().at(0, {a64::b(0)}), config);
+  const auto e = m.run();
+  CHECK(e.kind == ExitKind::InstructionLimit);
+  CHECK(m.machine->instructions() == 1000);  // a one-instruction block: the count is exact
+  CHECK(m.reg(Reg::Pc) == kBase);
+}
+
+TEST_CASE("SYSTEM_OFF ends the run with status 0") {
+  TestMachine m(Program().at(0, join({imm64(0, 0x8400'0008), {a64::hvc(0), a64::kUdf0}})));
+  const auto e = m.run();
+  CHECK(e.kind == ExitKind::SystemOff);
+  CHECK(e.status == 0);
+}
+
+TEST_CASE("SYSTEM_RESET with ResetAction::Exit ends the run and reloads the image") {
+  core::MachineConfig config;
+  config.on_reset = core::ResetAction::Exit;
+  Program p;
+  // Overwrite the data word at +0x400 with 0xAB, then SYSTEM_RESET.
+  p.at(0, join({imm64(1, kBase + 0x400), {a64::movz(2, 0xAB), 0xF900'0022u /* str x2, [x1] */},
+                imm64(0, 0x8400'0009), {a64::hvc(0), a64::kUdf0}}));
+  p.at(0x400, {0x1234, 0});
+  TestMachine m(p, config);
+  const auto e = m.run();
+  CHECK(e.kind == ExitKind::SystemReset);
+  std::uint64_t word = 0;
+  std::memcpy(&word, m.machine->ram().at(kBase + 0x400, 8), 8);
+  CHECK(word == 0x1234);  // the image's value, not the guest's store
+  CHECK(m.reg(Reg::Pc) == kBase);
+}
+
+TEST_CASE("SYSTEM_RESET restarts the guest from its image by default") {
+  core::MachineConfig config;
+  config.max_instructions = 200;
+  TestMachine m(Program().at(0, join({imm64(0, 0x8400'0009), {a64::hvc(0), a64::kUdf0}})), config);
+  CHECK(m.run().kind == ExitKind::InstructionLimit);
+  CHECK(count_containing(m.trace.lines, "> PSCI_SYSTEM_RESET()") > 1);
+}
