@@ -63,8 +63,9 @@ void Machine::load(Image image) {
 
 RunExit Machine::run() {
   if (!loaded_) throw std::logic_error("Machine::run() before load()");
-  Vcpu& boot = *vcpus_[0];  // secondaries stay off until PSCI CPU_ON exists
   for (;;) {
+    // Looked up every slice: a system reset replaces the vCPUs.
+    Vcpu& boot = *vcpus_[0];  // secondaries stay off until PSCI CPU_ON exists
     const std::uint64_t limit = config_.max_instructions;
     if (limit != 0 && instructions_ >= limit) {
       return {ExitKind::InstructionLimit, 0, 0, fmt::format("instruction limit reached after {} instructions", instructions_)};
