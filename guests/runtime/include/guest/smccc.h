@@ -1,6 +1,6 @@
 /*
  * SMC Calling Convention client (SMCCC 1.2 register rules: x0..x17 in and out).
- * Function IDs and return codes: /work/shared/spec/smccc-digest.md sections 1, 2 and 5.
+ * Function IDs and return codes: ../shared/spec/smccc-digest.md sections 1, 2 and 5.
  */
 #ifndef GUEST_SMCCC_H
 #define GUEST_SMCCC_H
