@@ -155,7 +155,6 @@ int main(int argc, char** argv) {
                "(SMCCC 1.2, PSCI 1.1)"};
   app.set_version_flag("--version", "smccc-emu 0.1.0");
   app.require_subcommand(1);
-  app.footer(kExitCodesHelp);
 
   RunOptions o;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a guest image until it powers off, exits or faults");
@@ -167,8 +166,8 @@ int main(int argc, char** argv) {
                                             "1M..64G, a multiple of 4K")
       ->default_val("128M");
   run_cmd->add_option("--max-instructions", o.max_instructions,
-                      "Stop after about this many guest instructions (checked at each translated block; "
-                      "0 = no limit)")
+                      "Stop before the guest executes more than N instructions (checked at each translated "
+                      "block, so the run may stop up to one block early; 0 = no limit)")
       ->default_val(0);
   run_cmd->add_option("--format", o.format, "Image format: auto (ELF only; anything else is refused), elf, or "
                                             "raw (a flat binary loaded and entered at 0x40080000)")
@@ -184,6 +183,8 @@ int main(int argc, char** argv) {
                                            "(faults are always reported)");
   run_cmd->add_option("IMAGE", o.image, "Guest image: an ELF64 aarch64 executable, or a raw binary with "
                                         "--format=raw")->required();
+  // `smccc-emu --help` shows everything: the run subcommand is the whole interface today.
+  app.footer([run_cmd] { return "\n" + run_cmd->help("smccc-emu"); });
 
   try {
     app.parse(argc, argv);
@@ -192,7 +193,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "smccc-emu: {}\nRun 'smccc-emu run --help' for usage.\n", e.what());
+    fmt::print(stderr, "smccc-emu: {} (see 'smccc-emu run --help')\n", e.what());
     return cli::kExitUsage;
   }
 

@@ -67,13 +67,13 @@ RunExit Machine::run() {
     // Looked up every slice: a system reset replaces the vCPUs.
     Vcpu& boot = *vcpus_[0];  // secondaries stay off until PSCI CPU_ON exists
     const std::uint64_t limit = config_.max_instructions;
-    if (limit != 0 && instructions_ >= limit) {
-      return {ExitKind::InstructionLimit, 0, 0, fmt::format("instruction limit reached after {} instructions", instructions_)};
-    }
     const std::uint64_t budget = limit == 0 ? std::numeric_limits<std::uint64_t>::max() : limit - instructions_;
     switch (boot.run(budget)) {
       case Vcpu::Stop::Budget:
-        continue;
+        // With one vCPU the budget is the instruction limit: the next block would exceed it.
+        // (Continuing would stop before the same block again, forever.)
+        return {ExitKind::InstructionLimit, 0, 0,
+                fmt::format("instruction limit reached after {} instructions (limit {})", instructions_, limit)};
       case Vcpu::Stop::Wfi:
         // One vCPU and no interrupt source yet: nothing can ever wake it.
         return {ExitKind::Deadlock, 0, 0, "deadlock: every vCPU waits in WFI and nothing can wake it"};

@@ -27,7 +27,7 @@ enum class ResetAction {
 struct MachineConfig {
   unsigned cpus = 1;                       ///< vCPUs, 1..64; all but vCPU 0 start powered off
   std::uint64_t memory = kDefaultRamSize;  ///< RAM bytes at kRamBase; multiple of 4 KiB, 1 MiB..64 GiB
-  std::uint64_t max_instructions = 0;      ///< stop after this many guest instructions; 0 = no limit
+  std::uint64_t max_instructions = 0;      ///< stop before exceeding this many guest instructions; 0 = no limit
   ResetAction on_reset = ResetAction::Restart;
   fw::SocIdConfig soc{};                   ///< what SMCCC_ARCH_SOC_ID reports
 };
@@ -78,8 +78,10 @@ class Machine {
   /// system reset can reload it.
   void load(Image image);
 
-  /// Runs until the guest exits, faults or hits a limit. May be called again after a
-  /// SystemReset exit (the machine has been reset) or an InstructionLimit exit (continues).
+  /// Runs until the guest exits, faults or hits a limit. After a SystemReset exit the machine
+  /// has been reset and run() boots it again. The instruction limit is checked at each
+  /// translated block: the run stops before the first block that would take the count past
+  /// max_instructions, so instructions() <= max_instructions.
   RunExit run();
 
   Console& console() { return console_; }

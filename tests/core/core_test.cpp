@@ -274,14 +274,23 @@ TEST_CASE("WFI with nothing that can wake the vCPU ends the run as a deadlock") 
   CHECK(m.run().kind == ExitKind::Deadlock);
 }
 
-TEST_CASE("The instruction limit stops a spinning guest, and run() continues from there") {
+TEST_CASE("The instruction limit stops a spinning guest exactly at a block boundary") {
   core::MachineConfig config;
   config.max_instructions = 1000;
   TestMachine m(Program().at(0, {a64::b(0)}), config);
-  const auto e = m.run();
-  CHECK(e.kind == ExitKind::InstructionLimit);
+  CHECK(m.run().kind == ExitKind::InstructionLimit);
   CHECK(m.machine->instructions() == 1000);  // a one-instruction block: the count is exact
   CHECK(m.reg(Reg::Pc) == kBase);
+}
+
+TEST_CASE("The instruction limit ends the run when the next block is larger than what is left") {
+  core::MachineConfig config;
+  config.max_instructions = 1001;  // the loop body is a 2-instruction block: 500 fit, then 1 is left
+  TestMachine m(Program().at(0, {a64::kNop, a64::b(-1)}), config);
+  CHECK(m.run().kind == ExitKind::InstructionLimit);
+  CHECK(m.machine->instructions() <= 1001);
+  CHECK(m.machine->instructions() >= 999);
+  CHECK(m.run().kind == ExitKind::InstructionLimit);  // and again, rather than spinning
 }
 
 TEST_CASE("SYSTEM_OFF ends the run with status 0") {
