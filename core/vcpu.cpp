@@ -68,18 +68,18 @@ constexpr std::uint64_t kMpidrRes1 = 1ull << 31;
 // The FEAT_PAN rule of exception entry applies to the CPU model used (Unicorn's "max").
 constexpr bool kHasPan = true;
 
-// x0..x17 then PC, in the order the trap bridge reads them.
 int call_register(int i) {
   if (i < 29) return UC_ARM64_REG_X0 + i;
   return i == 29 ? UC_ARM64_REG_X29 : UC_ARM64_REG_X30;
 }
-std::array<int, fw::kCallRegisters + 1> make_call_ids() {
-  std::array<int, fw::kCallRegisters + 1> ids{};
+// Unicorn's batch API takes non-const id arrays.
+std::array<int, fw::kCallRegisters> make_call_ids() {
+  std::array<int, fw::kCallRegisters> ids{};
   for (int i = 0; i < fw::kCallRegisters; ++i) ids[static_cast<std::size_t>(i)] = call_register(i);
-  ids[fw::kCallRegisters] = UC_ARM64_REG_PC;
   return ids;
 }
-std::array<int, fw::kCallRegisters + 1> g_call_ids = make_call_ids();
+std::array<int, fw::kCallRegisters> g_call_ids = make_call_ids();  // x0..x17
+std::array<int, 2> g_entry_ids{UC_ARM64_REG_X0, UC_ARM64_REG_PC};
 
 int uc_reg_id(Reg r) {
   const auto n = static_cast<unsigned>(r);
@@ -128,12 +128,13 @@ Vcpu::Vcpu(unsigned index, Machine& machine) : index_(index), machine_(machine) 
     throw;
   }
 
-  for (int i = 0; i < fw::kCallRegisters; ++i) {
-    in_ptrs_[static_cast<std::size_t>(i)] = &call_.x[static_cast<std::size_t>(i)];
-    out_ptrs_[static_cast<std::size_t>(i)] = &out_[static_cast<std::size_t>(i)];
+  for (std::size_t i = 0; i < fw::kCallRegisters; ++i) {
+    arg_ptrs_[i] = &call_.x[i];
+    out_ptrs_[i] = &result_.x[i];
   }
-  in_ptrs_[fw::kCallRegisters] = &call_pc_;
+  entry_ptrs_ = {&call_.x[0], &call_pc_};
   call_.vcpu = index;
+  call_.source = this;
 }
 
 Vcpu::~Vcpu() { uc_close(uc_); }
@@ -271,18 +272,20 @@ void Vcpu::on_uart_write(uc_engine*, std::uint64_t offset, unsigned, std::uint64
 // ---- the trap bridge ----
 
 void Vcpu::firmware_call(fw::Conduit conduit) {
-  // One batch read of x0..x17 and the PC (already past the HVC/SMC, notes Q1).
-  uc_reg_read_batch(uc_, g_call_ids.data(), in_ptrs_.data(), fw::kCallRegisters + 1);
+  // x0 and the PC (already past the HVC/SMC, notes Q1); the dispatcher asks for the argument
+  // registers it needs through load(), because each register read costs a few ns.
+  uc_reg_read_batch(uc_, g_entry_ids.data(), entry_ptrs_.data(), 2);
+  call_.loaded = 1;
   call_.conduit = conduit;
   std::uint32_t word = 0;
   const std::uint32_t expected = conduit == fw::Conduit::Hvc ? kHvcBits : kSmcBits;
   // The immediate is only readable when the code is identity-mapped RAM; otherwise assume #0.
   call_.imm = (fetch_word(call_pc_ - 4, word) && (word & kExceptionGenMask) == expected) ? imm16(word) : 0;
 
-  const fw::SmcccResult result = machine_.firmware_.dispatch(call_);
-  std::copy_n(result.x.begin(), result.count, out_.begin());
-  uc_reg_write_batch(uc_, g_call_ids.data(), out_ptrs_.data(), result.count);
+  machine_.firmware_.dispatch(call_, result_);
+  uc_reg_write_batch(uc_, g_call_ids.data(), out_ptrs_.data(), result_.count);
 
+  const fw::SmcccResult& result = result_;
   switch (result.request.kind) {
     case fw::RequestKind::None:
       return;
@@ -295,6 +298,12 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
       stop(Stop::SystemReset);
       return;
   }
+}
+
+void Vcpu::load(fw::SmcccCall& call, int count) {
+  const auto first = static_cast<std::size_t>(call.loaded);
+  uc_reg_read_batch(uc_, g_call_ids.data() + first, arg_ptrs_.data() + first, count - call.loaded);
+  call.loaded = static_cast<std::uint8_t>(count);
 }
 
 // UDEF arrives with the PC at the faulting instruction (notes Q1). Semihosting's HLT is

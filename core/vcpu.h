@@ -19,7 +19,7 @@ struct SysReg {
   std::uint32_t op0, op1, crn, crm, op2;
 };
 
-class Vcpu {
+class Vcpu final : public fw::RegisterSource {
  public:
   /// Why run() returned.
   enum class Stop : std::uint8_t {
@@ -53,6 +53,9 @@ class Vcpu {
 
   std::uint64_t reg(Reg r) const;
   void set_reg(Reg r, std::uint64_t value);
+
+  /// fw::RegisterSource: reads the argument registers a matched function needs.
+  void load(fw::SmcccCall& call, int count) override;
 
  private:
   static void on_interrupt(uc_engine* uc, std::uint32_t intno, void* self);
@@ -91,10 +94,11 @@ class Vcpu {
 
   // Trap-bridge buffers, reused on every call so the hot path allocates nothing.
   fw::SmcccCall call_{};
-  std::array<std::uint64_t, fw::kCallRegisters> out_{};
+  fw::SmcccResult result_{};
   std::uint64_t call_pc_ = 0;
-  std::array<void*, fw::kCallRegisters + 1> in_ptrs_{};
-  std::array<void*, fw::kCallRegisters> out_ptrs_{};
+  std::array<void*, 2> entry_ptrs_{};                  // x0 and the PC, read at every trap
+  std::array<void*, fw::kCallRegisters> arg_ptrs_{};   // call_.x[i]
+  std::array<void*, fw::kCallRegisters> out_ptrs_{};   // result_.x[i]
 };
 
 }  // namespace emu::core

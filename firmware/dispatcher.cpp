@@ -1,6 +1,7 @@
 // SMCCC dispatch (DEN0028; digest 1.1, 1.4, 1.6, 1.12).
 #include "firmware/dispatcher.h"
 
+#include <algorithm>
 #include <bit>
 #include <fmt/format.h>
 
@@ -15,7 +16,8 @@ constexpr int kSmc32ArgRegisters = 7;  // SMCCC 1.2: W1..W7 carry SMC32 argument
 void truncate_smc32_results(SmcccResult& result) {
   const auto x0 = static_cast<std::int64_t>(result.x[0]);
   if (!(x0 < 0 && x0 >= INT32_MIN)) result.x[0] &= kLow32;
-  for (int i = 1; i < result.count; ++i) result.x[i] &= kLow32;
+  const int count = std::min<int>(result.count, 1 + kSmc32ArgRegisters);
+  for (int i = 1; i < count; ++i) result.x[static_cast<std::size_t>(i)] &= kLow32;
 }
 
 void append_hex(fmt::memory_buffer& out, std::uint64_t v) {
@@ -53,7 +55,7 @@ void Dispatcher::add(Service& service) {
     for (const Route& mine : added) {
       if (overlaps(mine.range)) fail(fmt::format("its own ranges overlap at owner {}", r.owner));
     }
-    Route route{r, &service, std::vector<std::uint8_t>(std::size_t{r.last} - r.first + 1u, kNoFunction)};
+    Route route{r, &service, functions, std::vector<std::uint8_t>(std::size_t{r.last} - r.first + 1u, kNoFunction)};
     added.push_back(std::move(route));
   }
   for (std::size_t i = 0; i < functions.size(); ++i) {
@@ -82,15 +84,16 @@ const Dispatcher::Route* Dispatcher::route_for(std::uint8_t owner_number, std::u
   return nullptr;
 }
 
-Dispatcher::Found Dispatcher::find(std::uint32_t fid) const {
-  const FunctionId id = FunctionId::decode(fid);
+Dispatcher::Found Dispatcher::find(std::uint32_t fid) const { return find(FunctionId::decode(fid)); }
+
+Dispatcher::Found Dispatcher::find(const FunctionId& id) const {
   // Yielding calls exist only for Trusted OS owners, and this model has none (digest 1.1).
   if (!id.fast || id.reserved_set) return {};
   const Route* route = route_for(id.owner, id.number);
   if (route == nullptr) return {};
   const std::uint8_t index = route->slot[id.number - route->range.first];
   if (index == kNoFunction) return {};
-  const FunctionDesc& fn = route->service->functions()[index];
+  const FunctionDesc& fn = route->functions[index];
   if ((fn.forms & (id.smc64 ? kSmc64 : kSmc32)) == 0) return {};
   if (!route->service->available(fn)) return {};
   return {route->service, &fn};
@@ -107,24 +110,27 @@ std::uint32_t Dispatcher::call_count(std::uint8_t owner_number) const {
   return count;
 }
 
-SmcccResult Dispatcher::dispatch(SmcccCall& call) {
+void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
   call.id = FunctionId::decode(call.x[0]);
   // SMCCC calls use immediate #0; other immediates are outside SMCCC (digest 1.4, 1.12 item 7).
-  const Found found = call.imm == 0 ? find(call.id.raw) : Found{};
+  const Found found = call.imm == 0 ? find(call.id) : Found{};
+  result.request = {};
 
-  SmcccResult result;
   if (!found) {
     if (trace_ != nullptr) trace_call(call, found);
     // The one NOT_SUPPORTED of the model: only x0 changes (DESIGN.md section 8).
     result.x[0] = status_reg(SmcccStatus::NotSupported);
     result.count = 1;
     if (trace_ != nullptr) trace_result(call, found, result);
-    return result;
+    return;
   }
 
+  const int reads = found.fn->registers_read();
+  if (call.loaded < reads) call.source->load(call, reads);
   if (!call.id.smc64) {
     // SMC32: the callee must ignore the upper halves of the argument registers (digest 1.4).
-    for (int i = 1; i <= kSmc32ArgRegisters; ++i) call.x[i] &= kLow32;
+    const int narrow = std::min<int>(call.loaded, 1 + kSmc32ArgRegisters);
+    for (int i = 1; i < narrow; ++i) call.x[static_cast<std::size_t>(i)] &= kLow32;
   }
   if (trace_ != nullptr) trace_call(call, found);
 
@@ -134,7 +140,6 @@ SmcccResult Dispatcher::dispatch(SmcccCall& call) {
   if (!call.id.smc64) truncate_smc32_results(result);
 
   if (trace_ != nullptr) trace_result(call, found, result);
-  return result;
 }
 
 // Trace format: "cpu0 hvc > PSCI_FEATURES(fid=0x80000000)" then "cpu0 hvc < SUCCESS".

@@ -41,9 +41,15 @@ class Dispatcher {
   /// and function table against everything registered so far; throws TableError.
   void add(Service& service);
 
-  /// Decodes, routes and answers one call. Never throws; anything unmatched gets
-  /// NOT_SUPPORTED with count = 1, so only x0 changes.
-  SmcccResult dispatch(SmcccCall& call);
+  /// Decodes, routes and answers one call into `result`. Never throws; anything unmatched
+  /// gets NOT_SUPPORTED with count = 1, so only x0 changes. Needs x0 loaded; loads the
+  /// function's argument registers through `call.source` if they are not.
+  void dispatch(SmcccCall& call, SmcccResult& result);
+  SmcccResult dispatch(SmcccCall& call) {
+    SmcccResult result;
+    dispatch(call, result);
+    return result;
+  }
 
   /// The function a FID names, if some service currently offers it in that form. Discovery
   /// calls (ARCH_FEATURES, PSCI_FEATURES, Call Count) use this, so they agree with routing.
@@ -67,13 +73,15 @@ class Dispatcher {
   struct Route {
     FunctionRange range;
     Service* service = nullptr;
-    std::vector<std::uint8_t> slot;  // number - range.first -> index in functions(), or kNoFunction
+    std::span<const FunctionDesc> functions;  // service->functions(), cached off the hot path
+    std::vector<std::uint8_t> slot;  // number - range.first -> index in functions, or kNoFunction
   };
   struct OwnerRoutes {
     std::vector<Route> routes;
   };
 
   const Route* route_for(std::uint8_t owner_number, std::uint16_t number) const;
+  Found find(const FunctionId& id) const;
   void trace_call(const SmcccCall& call, const Found& found) const;
   void trace_result(const SmcccCall& call, const Found& found, const SmcccResult& result) const;
 

@@ -26,6 +26,7 @@ class Firmware {
   Firmware& operator=(const Firmware&) = delete;
 
   /// Answers one trapped call (see Dispatcher::dispatch).
+  void dispatch(SmcccCall& call, SmcccResult& result) { dispatcher_.dispatch(call, result); }
   SmcccResult dispatch(SmcccCall& call) { return dispatcher_.dispatch(call); }
 
   Dispatcher& dispatcher() { return dispatcher_; }

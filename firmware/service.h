@@ -31,10 +31,21 @@ enum class ResultKind : std::uint8_t {
 inline constexpr std::int32_t kNotAdvertised = -1;
 
 struct FunctionDesc {
+  /// Registers x0..x(n-1) the function reads: x0 and every argument it names.
+  constexpr int registers_read() const {
+    int n = 1;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      if (!args[i].empty()) n = static_cast<int>(i) + 2;
+    }
+    return n;
+  }
+
   std::uint16_t number = 0;      ///< function number, FID bits [15:0]
   std::uint8_t forms = kSmc32;   ///< conventions in which the function exists
   std::string_view name;         ///< spec name, greppable (e.g. "PSCI_VERSION")
-  std::array<std::string_view, 4> args{};  ///< names of x1..x4 for the trace ("" = unused)
+  /// Names of the argument registers x1..x4, for the trace. They are also the registers the
+  /// function reads: the dispatcher loads x1..xN where N is the last named one.
+  std::array<std::string_view, 4> args{};
   ResultKind result = ResultKind::Status;
   std::uint8_t results = 4;      ///< result registers written back, x0..x(results-1)
   std::int32_t arch_features = kNotAdvertised;  ///< SMCCC_ARCH_FEATURES answer (digest 1.8)
@@ -65,8 +76,8 @@ class Service {
   /// Whether `fn` is currently offered (e.g. a PSCI function newer than the configured
   /// version is not). Unavailable functions are unknown to routing and to discovery alike.
   virtual bool available(const FunctionDesc& /*fn*/) const { return true; }
-  /// Answers one call. `call.x` already has SMC32 arguments narrowed; `result.x[0..3]` are
-  /// zero and `result.count` is `fn.results` on entry.
+  /// Answers one call. The registers `fn.args` names are loaded (and narrowed for SMC32);
+  /// `result.x[0..3]` are zero, `result.count` is `fn.results` and no request is set on entry.
   virtual void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) = 0;
   /// Name of a negative status code in this service's own enum, for the trace ("" if none).
   virtual std::string_view status_name(std::int64_t code) const = 0;

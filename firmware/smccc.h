@@ -15,9 +15,24 @@ enum class Conduit : std::uint8_t { Hvc, Smc };
 
 inline constexpr int kCallRegisters = 18;  ///< SMCCC 1.2: x0..x17 carry arguments and results
 
+struct SmcccCall;
+
+/// Where the argument registers of a call come from when they were not read at the trap.
+/// Core implements it over the engine; reading every register on every trap would cost more
+/// than the rest of the call (Unicorn reads registers one by one).
+class RegisterSource {
+ public:
+  virtual ~RegisterSource() = default;
+  /// Fills call.x[call.loaded .. count) with the guest's values and sets call.loaded = count.
+  virtual void load(SmcccCall& call, int count) = 0;
+};
+
 struct SmcccCall {
-  /// x0..x17 at the trap. The dispatcher narrows x1..x7 to 32 bits in place for SMC32 calls.
+  /// x0..x17 at the trap; only x[0 .. loaded) are valid. The dispatcher loads the argument
+  /// registers the matched function reads, then narrows them to 32 bits for SMC32 calls.
   std::array<std::uint64_t, kCallRegisters> x{};
+  std::uint8_t loaded = kCallRegisters;  ///< x0..x(loaded-1) hold the guest's values
+  RegisterSource* source = nullptr;      ///< reads the rest; may be null when loaded = 18
   Conduit conduit = Conduit::Hvc;
   std::uint16_t imm = 0;     ///< immediate of the HVC/SMC; SMCCC calls use #0 (digest 1.4)
   std::uint32_t vcpu = 0;    ///< index of the calling vCPU
