@@ -32,7 +32,7 @@ class GuestRam {
   }
   /// Copies `bytes` to `addr`; false (and nothing written) if it does not fit.
   bool write(std::uint64_t addr, std::span<const std::uint8_t> bytes);
-  /// Zeroes all of RAM (used by a machine reset).
+  /// Zeroes all of RAM (a cold system reset does).
   void clear();
 
  private:

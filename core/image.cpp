@@ -66,35 +66,57 @@ const char* machine_name(unsigned machine) {
   }
 }
 
-// RAII for the mapped file and the libelf descriptor.
+// The image file mapped read-only. Every member is released by its own destructor, so the
+// errors thrown while opening leak nothing.
 class MappedFile {
  public:
   explicit MappedFile(const std::filesystem::path& path) {
     const std::string name = path.string();
-    fd_ = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) fail(name, fmt::format("cannot open: {}", std::strerror(errno)));
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+    fd_.reset(::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (fd_.get() < 0) fail(name, fmt::format("cannot open: {}", std::strerror(errno)));
     struct stat st {};
-    if (::fstat(fd_, &st) != 0) fail(name, fmt::format("cannot stat: {}", std::strerror(errno)));
+    if (::fstat(fd_.get(), &st) != 0) fail(name, fmt::format("cannot stat: {}", std::strerror(errno)));
     if (S_ISDIR(st.st_mode)) fail(name, "is a directory, not an image");
     if (!S_ISREG(st.st_mode)) fail(name, "is not a regular file");
-    size_ = static_cast<std::size_t>(st.st_size);
-    if (size_ == 0) fail(name, "is empty");
-    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd_, 0);
+    if (st.st_size == 0) fail(name, "is empty");
+    const auto size = static_cast<std::size_t>(st.st_size);
+    // MAP_PRIVATE + PROT_WRITE: libelf's API takes a non-const buffer; nothing writes the file.
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd_.get(), 0);
     if (p == MAP_FAILED) fail(name, fmt::format("cannot map: {}", std::strerror(errno)));
-    data_ = static_cast<std::uint8_t*>(p);
+    map_ = Mapping(static_cast<std::uint8_t*>(p), size);
   }
-  ~MappedFile() {
-    if (data_ != nullptr) ::munmap(data_, size_);
-    if (fd_ >= 0) ::close(fd_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-  std::span<const std::uint8_t> bytes() const { return {data_, size_}; }
+  std::span<const std::uint8_t> bytes() const { return {map_.data, map_.size}; }
 
  private:
-  int fd_ = -1;
-  std::uint8_t* data_ = nullptr;
-  std::size_t size_ = 0;
+  struct Fd {
+    int fd = -1;
+    Fd() = default;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+      if (fd >= 0) ::close(fd);
+    }
+    void reset(int f) { fd = f; }
+    int get() const { return fd; }
+  };
+  struct Mapping {
+    std::uint8_t* data = nullptr;
+    std::size_t size = 0;
+    Mapping() = default;
+    Mapping(std::uint8_t* d, std::size_t n) : data(d), size(n) {}
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(Mapping&& o) noexcept {
+      std::swap(data, o.data);
+      std::swap(size, o.size);
+      return *this;
+    }
+    ~Mapping() {
+      if (data != nullptr) ::munmap(data, size);
+    }
+  };
+  Fd fd_;
+  Mapping map_;
 };
 
 class ElfHandle {

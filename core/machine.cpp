@@ -8,26 +8,25 @@
 namespace emu::core {
 namespace {
 
-void validate(const MachineConfig& c) {
-  if (c.cpus < 1 || c.cpus > kMaxVcpus) throw ConfigError(fmt::format("--cpus must be 1..{}, not {}", kMaxVcpus, c.cpus));
-  if (c.memory < kMinRamSize || c.memory > kMaxRamSize) {
-    throw ConfigError(fmt::format("--memory must be between 1 MiB and 64 GiB, not {} bytes", c.memory));
-  }
-  if (c.memory % kPageSize != 0) throw ConfigError("--memory must be a multiple of 4 KiB");
-}
-
+// RAM is core's rule; vCPU count and SoC identity are the firmware's (fw::Firmware checks
+// them), reported here as ConfigError.
 const MachineConfig& validated(const MachineConfig& c) {
-  validate(c);
+  if (c.memory < kMinRamSize || c.memory > kMaxRamSize) {
+    throw ConfigError(fmt::format("memory size must be between 1 MiB and 64 GiB, not {} bytes", c.memory));
+  }
+  if (c.memory % kPageSize != 0) throw ConfigError(fmt::format("memory size {} is not a multiple of 4 KiB", c.memory));
   return c;
 }
 
+fw::FirmwareConfig firmware_config(const MachineConfig& c) { return {.vcpu_count = c.cpus, .soc = c.soc}; }
+
 }  // namespace
 
-Machine::Machine(const MachineConfig& config)
-    : config_(validated(config)),
-      ram_(kRamBase, config.memory),
-      firmware_(fw::FirmwareConfig{.vcpu_count = config.cpus, .soc = config.soc}) {
+Machine::Machine(const MachineConfig& config) try
+    : config_(validated(config)), ram_(kRamBase, config.memory), firmware_(firmware_config(config)) {
   reset_vcpus();
+} catch (const std::invalid_argument& e) {
+  throw ConfigError(e.what());
 }
 
 Machine::~Machine() = default;
@@ -43,6 +42,8 @@ void Machine::reset_vcpus() {
 }
 
 void Machine::load(Image image) {
+  // Fresh engines: none has translated code from before, and every register is at reset.
+  reset_vcpus();
   for (const ImageSegment& seg : image.segments) {
     // load_image validated placement against layout(); check again for API users who
     // build an Image by hand.
@@ -84,14 +85,13 @@ RunExit Machine::run() {
                 fmt::format("guest exited with status {} (semihosting)", boot.exit_status())};
       case Vcpu::Stop::SystemReset: {
         const bool warm = boot.reset_type() == fw::ResetType::Warm;
+        // A cold reset boots from a clean machine; a warm reset keeps RAM, as warm resets do,
+        // and reloads the image over it.
+        if (!warm) ram_.clear();
+        load(std::move(image_));
         if (config_.on_reset == ResetAction::Exit) {
-          // Leave the machine ready to run again from the image.
-          reset_vcpus();
-          load(std::move(image_));
           return {ExitKind::SystemReset, 0, 0, fmt::format("guest requested a {} reset", warm ? "warm" : "cold")};
         }
-        reset_vcpus();
-        load(std::move(image_));
         continue;
       }
       case Vcpu::Stop::Fault:

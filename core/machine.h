@@ -18,18 +18,20 @@
 
 namespace emu::core {
 
-/// What SYSTEM_RESET / SYSTEM_RESET2 do to the run.
+/// What SYSTEM_RESET / SYSTEM_RESET2 do to the run. Either way the machine is reset: a cold
+/// reset (SYSTEM_RESET) zeroes RAM, a warm one (SYSTEM_RESET2 type 0) keeps it; then the image
+/// is reloaded and the boot vCPU starts again at its entry.
 enum class ResetAction {
-  Restart,  ///< reload the image and start the boot vCPU again (the default)
-  Exit,     ///< end run() with ExitKind::SystemReset
+  Restart,  ///< carry on running the rebooted machine (the default)
+  Exit,     ///< end run() with ExitKind::SystemReset; the next run() boots the reset machine
 };
 
 struct MachineConfig {
   unsigned cpus = 1;                       ///< vCPUs, 1..64; all but vCPU 0 start powered off
   std::uint64_t memory = kDefaultRamSize;  ///< RAM bytes at kRamBase; multiple of 4 KiB, 1 MiB..64 GiB
   std::uint64_t max_instructions = 0;      ///< stop before exceeding this many guest instructions; 0 = no limit
-  ResetAction on_reset = ResetAction::Restart;
-  fw::SocIdConfig soc{};                   ///< what SMCCC_ARCH_SOC_ID reports
+  ResetAction on_reset = ResetAction::Restart;  ///< see ResetAction; default Restart
+  fw::SocIdConfig soc{};                   ///< what SMCCC_ARCH_SOC_ID reports (see fw::SocIdConfig)
 };
 
 /// A configuration the machine cannot be built with (message fit for the user).
@@ -67,6 +69,8 @@ class Vcpu;
 class Machine {
  public:
   /// Validates `config` (throws ConfigError) and creates RAM, devices, firmware and engines.
+  /// Console writers and trace sinks given to the machine may throw: run() passes the
+  /// exception on after stopping the engine.
   explicit Machine(const MachineConfig& config);
   ~Machine();
   Machine(const Machine&) = delete;
@@ -74,8 +78,8 @@ class Machine {
 
   /// The address ranges images are checked against.
   ImageLayout layout() const;
-  /// Copies the image into RAM and points the boot vCPU at its entry. The image is kept so a
-  /// system reset can reload it.
+  /// Creates fresh vCPUs, copies the image into RAM and points the boot vCPU at its entry.
+  /// The image is kept so a system reset can reload it. Throws ImageError.
   void load(Image image);
 
   /// Runs until the guest exits, faults or hits a limit. After a SystemReset exit the machine
@@ -91,6 +95,9 @@ class Machine {
   std::uint64_t reg(unsigned vcpu, Reg r) const;
   void set_reg(unsigned vcpu, Reg r, std::uint64_t value);
 
+  /// Guest RAM. Host writes are seen by guest loads at once, but code an engine has already
+  /// translated keeps running until the next load() or reset (Unicorn does not watch host
+  /// writes; notes Q5): change code through load().
   GuestRam& ram() { return ram_; }
   fw::Firmware& firmware() { return firmware_; }
   const MachineConfig& config() const { return config_; }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <stdexcept>
+#include <utility>
 
 #include "core/fault_report.h"
 #include "core/semihosting.h"
@@ -153,22 +154,30 @@ void Vcpu::power_on(std::uint64_t entry, std::uint64_t x0) {
 Vcpu::Stop Vcpu::run(std::uint64_t budget) {
   budget_left_ = budget;
   stop_requested_ = false;
+  summary_.clear();
+  report_.clear();
   const std::uint64_t pc = reg(Reg::Pc);
   // until = 0 and no count: the slice ends only through uc_emu_stop from a hook (notes Q6).
   const uc_err err = uc_emu_start(uc_, pc, 0, 0, 0);
+  if (hook_error_) std::rethrow_exception(std::exchange(hook_error_, nullptr));
   if (stop_requested_) return stop_;
   if (err != UC_ERR_OK) {
-    // on_unmapped has already described unmapped accesses; anything else is Unicorn's word.
-    if (summary_.empty()) fatal(fmt::format("the engine stopped: {}", uc_strerror(err)));
+    fatal(fmt::format("the engine stopped: {}", uc_strerror(err)));
     return Stop::Fault;
   }
   // No hook asked to stop, so the guest halted itself: WFI returns from uc_emu_start with
-  // the PC past it (notes Q3).
+  // the PC past it (notes Q3). The only other way is reaching `until`, address 0.
   const std::uint64_t now = reg(Reg::Pc);
+  if (now == 0) {
+    fatal("execution reached address 0");
+    return Stop::Fault;
+  }
   std::uint32_t word = 0;
-  if (fetch_word(now - 4, word) && word == kWfi) return Stop::Wfi;
-  fatal(fmt::format("execution stopped unexpectedly at {:#x}", now));
-  return Stop::Fault;
+  if (fetch_word(now - 4, word) && word != kWfi) {
+    fatal(fmt::format("execution stopped unexpectedly at {:#x}", now));
+    return Stop::Fault;
+  }
+  return Stop::Wfi;  // the WFI itself, or code the host cannot read (MMU on)
 }
 
 void Vcpu::stop(Stop why) {
@@ -194,7 +203,20 @@ void Vcpu::fatal(std::string summary) {
   stop(Stop::Fault);
 }
 
-// ---- hooks (C callbacks: they never throw) ----
+// ---- hooks: C callbacks, so every body that can throw runs inside guarded() ----
+
+template <typename Body>
+void Vcpu::guarded(Body&& body) noexcept {
+  try {
+    body();
+  } catch (...) {
+    hook_error_ = std::current_exception();
+    stop_requested_ = true;
+    uc_emu_stop(uc_);
+  }
+}
+
+bool Vcpu::mmu_on() const { return (reg(Reg::SctlrEl1) & 1) != 0; }
 
 void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t /*address*/, std::uint32_t size, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
@@ -209,64 +231,75 @@ void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t /*address*/, std::uint32_t 
 
 void Vcpu::on_interrupt(uc_engine* /*uc*/, std::uint32_t intno, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
-  switch (intno) {
-    case kExcpHvc:
-      v.firmware_call(fw::Conduit::Hvc);
-      return;
-    case kExcpSmc:
-      v.firmware_call(fw::Conduit::Smc);
-      return;
-    case kExcpUdef:
-      v.undefined_instruction();
-      return;
-    case kExcpSwi: {
-      // PC is already past the SVC, which is also the preferred return address.
-      const std::uint64_t pc = v.reg(Reg::Pc);
-      std::uint32_t word = 0;
-      v.fetch_word(pc - 4, word);
-      v.take_exception(esr(kEcSvc64, imm16(word)), 0, pc, "SVC");
-      return;
+  v.guarded([&] {
+    switch (intno) {
+      case kExcpHvc:
+        v.firmware_call(fw::Conduit::Hvc);
+        return;
+      case kExcpSmc:
+        v.firmware_call(fw::Conduit::Smc);
+        return;
+      case kExcpUdef:
+        v.undefined_instruction();
+        return;
+      case kExcpSwi: {
+        // PC is already past the SVC, which is also the preferred return address.
+        const std::uint64_t pc = v.reg(Reg::Pc);
+        std::uint32_t word = 0;
+        v.fetch_word(pc - 4, word);  // unreadable (MMU on): ISS imm16 reads 0
+        v.take_exception(esr(kEcSvc64, imm16(word)), 0, pc, "SVC");
+        return;
+      }
+      case kExcpBkpt: {
+        const std::uint64_t pc = v.reg(Reg::Pc);
+        std::uint32_t word = 0;
+        v.fetch_word(pc, word);
+        v.take_exception(esr(kEcBrk64, imm16(word)), 0, pc, "BRK");
+        return;
+      }
+      case kExcpPrefetchAbort:
+        if (!v.mmu_on()) {
+          // With the MMU off the only failing fetch is one from nowhere (e.g. address 0).
+          v.fatal(fmt::format("fetch from unmapped address {:#x}", v.reg(Reg::Pc)));
+          return;
+        }
+        [[fallthrough]];
+      case kExcpDataAbort:
+        // Unicorn gives no fault address or syndrome for MMU faults (notes Q1, Q8), so an
+        // abort cannot be delivered faithfully; stopping is more honest than inventing an ESR.
+        v.fatal(fmt::format("{} abort (MMU fault) at {:#x}; delivering MMU aborts to the guest is not modelled",
+                            intno == kExcpDataAbort ? "data" : "instruction", v.reg(Reg::Pc)));
+        return;
+      default:
+        v.fatal(fmt::format("unexpected exception {} from the engine at {:#x}", intno, v.reg(Reg::Pc)));
+        return;
     }
-    case kExcpBkpt: {
-      const std::uint64_t pc = v.reg(Reg::Pc);
-      std::uint32_t word = 0;
-      v.fetch_word(pc, word);
-      v.take_exception(esr(kEcBrk64, imm16(word)), 0, pc, "BRK");
-      return;
-    }
-    case kExcpPrefetchAbort:
-    case kExcpDataAbort:
-      // Unicorn gives no fault address or syndrome for MMU faults (notes Q1, Q8), so an
-      // abort cannot be delivered faithfully; stopping is more honest than inventing an ESR.
-      v.fatal(fmt::format("{} abort (MMU fault) at {:#x}; delivering MMU aborts to the guest is not modelled",
-                          intno == kExcpDataAbort ? "data" : "instruction", v.reg(Reg::Pc)));
-      return;
-    default:
-      v.fatal(fmt::format("unexpected exception {} from the engine at {:#x}", intno, v.reg(Reg::Pc)));
-      return;
-  }
+  });
 }
 
 bool Vcpu::on_unmapped(uc_engine* /*uc*/, uc_mem_type type, std::uint64_t address, int size,
                        std::int64_t /*value*/, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
-  const char* kind = type == UC_MEM_FETCH_UNMAPPED ? "fetch from"
-                     : type == UC_MEM_WRITE_UNMAPPED ? "write to"
-                                                     : "read from";
-  if (type == UC_MEM_FETCH_UNMAPPED) {
-    v.fatal(fmt::format("{} unmapped address {:#x}", kind, address));
-  } else {
-    v.fatal(fmt::format("{}-byte {} unmapped address {:#x} (no RAM or device there)", size, kind, address));
-  }
+  v.guarded([&] {
+    const char* kind = type == UC_MEM_FETCH_UNMAPPED ? "fetch from"
+                       : type == UC_MEM_WRITE_UNMAPPED ? "write to"
+                                                       : "read from";
+    if (type == UC_MEM_FETCH_UNMAPPED) {
+      v.fatal(fmt::format("{} unmapped address {:#x}", kind, address));
+    } else {
+      v.fatal(fmt::format("{}-byte {} unmapped address {:#x} (no RAM or device there)", size, kind, address));
+    }
+  });
   return false;
 }
 
 std::uint64_t Vcpu::on_uart_read(uc_engine*, std::uint64_t offset, unsigned, void* self) {
-  return static_cast<Vcpu*>(self)->machine_.uart_.read(offset);
+  return static_cast<Vcpu*>(self)->machine_.uart_.read(offset);  // cannot throw
 }
 
 void Vcpu::on_uart_write(uc_engine*, std::uint64_t offset, unsigned, std::uint64_t value, void* self) {
-  static_cast<Vcpu*>(self)->machine_.uart_.write(offset, value);
+  auto& v = *static_cast<Vcpu*>(self);
+  v.guarded([&] { v.machine_.uart_.write(offset, value); });  // the console writer is the host's
 }
 
 // ---- the trap bridge ----
@@ -313,7 +346,8 @@ void Vcpu::undefined_instruction() {
   const std::uint64_t pc = reg(Reg::Pc);
   std::uint32_t word = 0;
   if (!fetch_word(pc, word)) {
-    fatal(fmt::format("undefined instruction at {:#x}, outside RAM", pc));
+    // Code the host cannot read (MMU on, not identity-mapped): the architectural default.
+    take_exception(esr(kEcUnknown), 0, pc, "undefined instruction");
     return;
   }
   if (word == (kHltBits | (semihosting::kHltImmediate << 5))) {
@@ -321,7 +355,12 @@ void Vcpu::undefined_instruction() {
     return;
   }
   const unsigned el = (read_pstate() >> 2) & 3;
-  if (el >= 1 && (word & kSysRegMoveMask) == kSysRegMoveBits) {
+  const std::uint32_t op1 = (word >> 16) & 7;
+  // EL2 (op1 = 4) and EL3 (op1 = 6) registers are UNDEFINED at EL1 in a VM without nested
+  // virtualisation, as under KVM; anything else the CPU model rejects at EL1 is a gap of
+  // the model (a GIC CPU interface register, say), and running on would mislead.
+  const bool el2_or_el3_register = op1 == 4 || op1 == 6;
+  if (el >= 1 && (word & kSysRegMoveMask) == kSysRegMoveBits && !el2_or_el3_register) {
     fatal(fmt::format("system register access the model cannot emulate at {:#x}: {}", pc, disassemble_one(word, pc)));
     return;
   }
@@ -352,7 +391,8 @@ void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64
     fatal(fmt::format("{} at {:#x} at EL{}: guests run at EL0/EL1 only", what, return_pc, el));
     return;
   }
-  if (vbar == 0 || !machine_.ram_.contains(vbar, kVectorTableSize)) {
+  // VBAR_EL1 is a virtual address: with the MMU on only the guest's page tables know it.
+  if (vbar == 0 || (!mmu_on() && !machine_.ram_.contains(vbar, kVectorTableSize))) {
     fatal(fmt::format("{} at {:#x} and no usable vector table (VBAR_EL1 = {:#x})", what, return_pc, vbar));
     return;
   }
@@ -377,8 +417,10 @@ void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64
     const std::uint64_t sp_el0 = reg(Reg::Sp);
     uc_reg_write(uc_, UC_ARM64_REG_SP_EL0, &sp_el0);
   }
+  // FEAT_PAN: entry sets PSTATE.PAN when SCTLR_EL1.SPAN is 0, and leaves it as it was
+  // otherwise (Arm ARM D1.10.2).
   std::uint32_t target = kModeEl1h | kDaifMask;
-  if (kHasPan && (reg(Reg::SctlrEl1) & kSctlrSpan) == 0) target |= kPan;
+  if (kHasPan) target |= (reg(Reg::SctlrEl1) & kSctlrSpan) == 0 ? kPan : (pstate & kPan);
   set_reg(Reg::Pstate, target);
   if (from_sp0) set_reg(Reg::Sp, sp_el1);
   // A CP_REG write after the PSTATE write rebuilds the cached hflags (notes Q7, 2.1.x).

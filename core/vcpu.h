@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <exception>
 #include <string>
 
 #include "core/machine.h"
@@ -38,12 +39,15 @@ class Vcpu final : public fw::RegisterSource {
   Vcpu(const Vcpu&) = delete;
   Vcpu& operator=(const Vcpu&) = delete;
 
-  /// Starts the vCPU at `entry` in the boot state of DESIGN.md section 6: EL1h, DAIF masked,
-  /// MMU and caches off, x0 = `x0`, every other GPR zero.
+  /// Starts a freshly created vCPU at `entry` in the boot state of DESIGN.md section 6: EL1h,
+  /// DAIF masked, MMU and caches off (the engine's reset values), x0 = `x0`, every other GPR
+  /// zero. Machine creates new vCPUs for every (re)boot rather than reusing one.
   void power_on(std::uint64_t entry, std::uint64_t x0);
   bool powered_on() const { return powered_on_; }
 
-  /// Runs until a stop; at most `budget` instructions (block granularity).
+  /// Runs until a stop; at most `budget` instructions (block granularity). Rethrows here
+  /// anything a hook caught (a throwing console writer or trace sink, std::bad_alloc):
+  /// exceptions never unwind through Unicorn's C frames.
   Stop run(std::uint64_t budget);
 
   int exit_status() const { return exit_status_; }
@@ -71,6 +75,10 @@ class Vcpu final : public fw::RegisterSource {
   void take_exception(std::uint64_t esr, std::uint64_t far, std::uint64_t return_pc, const char* what);
   void fatal(std::string summary);
   void stop(Stop why);
+  /// Runs a hook body; an exception stops the engine and is kept for run() to rethrow.
+  template <typename Body>
+  void guarded(Body&& body) noexcept;
+  bool mmu_on() const;
 
   std::uint32_t read_pstate() const;
   std::uint64_t read_sysreg(const SysReg& r) const;
@@ -91,6 +99,7 @@ class Vcpu final : public fw::RegisterSource {
   fw::ResetType reset_type_ = fw::ResetType::Cold;
   std::string summary_;
   std::string report_;
+  std::exception_ptr hook_error_;
 
   // Trap-bridge buffers, reused on every call so the hot path allocates nothing.
   fw::SmcccCall call_{};

@@ -47,6 +47,9 @@ ArchService::ArchService(SocIdConfig soc) : soc_(std::move(soc)) {
   if (soc_.name.size() >= arch::kSocNameMax) {
     throw std::invalid_argument("SoC name is longer than 135 characters (SMCCC_ARCH_SOC_ID x1..x17)");
   }
+  for (const char c : soc_.name) {
+    if (c < 0x20 || c > 0x7E) throw std::invalid_argument("SoC name must be printable ASCII");
+  }
   if ((soc_.revision & 0x8000'0000u) != 0 || (soc_.jep106_bank & 0x80u) != 0) {
     throw std::invalid_argument("SoC revision and JEP-106 bank must leave bit 31 clear");
   }
@@ -76,7 +79,7 @@ void ArchService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
       result.x[0] = status_reg(SmcccStatus::Success);
       return;
     default:
-      result.x[0] = status_reg(SmcccStatus::NotSupported);
+      set_not_supported(result);
       return;
   }
 }

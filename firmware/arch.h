@@ -39,7 +39,8 @@ struct SocIdConfig {
 
 class ArchService final : public Service {
  public:
-  /// Throws std::invalid_argument if `soc.name` does not fit x1..x17 or `revision` uses bit 31.
+  /// Throws std::invalid_argument if `soc.name` is not printable ASCII or does not fit x1..x17,
+  /// or if `revision` or `jep106_bank` uses bit 31.
   explicit ArchService(SocIdConfig soc = {});
 
   std::string_view name() const override { return "Arm architecture"; }

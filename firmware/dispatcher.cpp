@@ -41,6 +41,8 @@ void Dispatcher::add(Service& service) {
 
   std::vector<Route> added;
   for (const FunctionRange& r : ranges) {
+    // A FunctionDesc has no owner, so a service lives in exactly one.
+    if (r.owner != ranges[0].owner) fail("declares ranges in more than one owner");
     if (r.owner >= owner::kCount) fail(fmt::format("owner {} is outside 0..63", r.owner));
     if (r.first > r.last) fail(fmt::format("empty range {:#x}..{:#x}", r.first, r.last));
     const auto overlaps = [&](const FunctionRange& o) {
@@ -100,10 +102,13 @@ Dispatcher::Found Dispatcher::find(const FunctionId& id) const {
 }
 
 std::uint32_t Dispatcher::call_count(std::uint8_t owner_number) const {
+  // Counted from the routing slots, so a function is counted once and only if it is routable.
   std::uint32_t count = 0;
   for (const Route& route : owners_[owner_number].routes) {
     if (route.range.first >= 0xFF00) continue;
-    for (const FunctionDesc& fn : route.service->functions()) {
+    for (const std::uint8_t index : route.slot) {
+      if (index == kNoFunction) continue;
+      const FunctionDesc& fn = route.functions[index];
       if (route.service->available(fn)) count += static_cast<std::uint32_t>(std::popcount(fn.forms));
     }
   }
@@ -118,9 +123,7 @@ void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
 
   if (!found) {
     if (trace_ != nullptr) trace_call(call, found);
-    // The one NOT_SUPPORTED of the model: only x0 changes (DESIGN.md section 8).
-    result.x[0] = status_reg(SmcccStatus::NotSupported);
-    result.count = 1;
+    set_not_supported(result);
     if (trace_ != nullptr) trace_result(call, found, result);
     return;
   }

@@ -18,6 +18,7 @@
 namespace emu::fw {
 
 /// Receives one trace line per call and per answer. Set on the dispatcher; services never print.
+/// An exception from line() propagates out of dispatch() (core passes it to its caller).
 class TraceSink {
  public:
   virtual ~TraceSink() = default;
@@ -41,9 +42,10 @@ class Dispatcher {
   /// and function table against everything registered so far; throws TableError.
   void add(Service& service);
 
-  /// Decodes, routes and answers one call into `result`. Never throws; anything unmatched
-  /// gets NOT_SUPPORTED with count = 1, so only x0 changes. Needs x0 loaded; loads the
-  /// function's argument registers through `call.source` if they are not.
+  /// Decodes, routes and answers one call into `result`. Anything unmatched gets
+  /// NOT_SUPPORTED with count = 1, so only x0 changes. Needs x0 loaded; loads the function's
+  /// argument registers through `call.source` if they are not. Throws only what the trace
+  /// sink throws.
   void dispatch(SmcccCall& call, SmcccResult& result);
   SmcccResult dispatch(SmcccCall& call) {
     SmcccResult result;

@@ -1,6 +1,7 @@
 #include "firmware/firmware.h"
 
 #include <stdexcept>
+#include <string>
 
 namespace emu::fw {
 
@@ -14,7 +15,8 @@ Firmware::Firmware(const FirmwareConfig& config)
       // Vendor hypervisor owner 6: only the Call UID is defined (KVM's value, digest 5.1).
       kvm_queries_({.owner = owner::kVendorHyp, .prefix = "VENDOR_HYP", .uid = kKvmVendorUid}) {
   if (config.vcpu_count == 0 || config.vcpu_count > 64) {
-    throw std::invalid_argument("vCPU count must be 1..64");
+    throw std::invalid_argument(
+        "vCPU count must be 1..64, not " + std::to_string(config.vcpu_count));
   }
   dispatcher_.add(arch_);
   dispatcher_.add(psci_);

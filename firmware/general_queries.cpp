@@ -14,7 +14,7 @@ constexpr std::uint16_t kFnRevision = 0xFF03;
 }  // namespace
 
 GeneralQueries::GeneralQueries(const GeneralQueriesConfig& config)
-    : config_(config), range_{config.owner, 0xFF00, 0xFFFF} {
+    : owner_(config.owner), uid_(config.uid), revision_(config.revision), range_{config.owner, 0xFF00, 0xFFFF} {
   if (config.uid && (*config.uid)[0] == 0xFFFF'FFFFu) {
     throw std::invalid_argument("a Call UID's first word must not be 0xFFFFFFFF");
   }
@@ -34,17 +34,17 @@ GeneralQueries::GeneralQueries(const GeneralQueriesConfig& config)
 void GeneralQueries::handle(const FunctionDesc& fn, SmcccCall& /*call*/, SmcccResult& result) {
   switch (fn.number) {
     case kFnCallCount:
-      result.x[0] = dispatcher_->call_count(config_.owner);
+      result.x[0] = dispatcher_->call_count(owner_);
       return;
     case kFnCallUid:
-      for (std::size_t i = 0; i < 4; ++i) result.x[i] = (*config_.uid)[i];
+      for (std::size_t i = 0; i < 4; ++i) result.x[i] = (*uid_)[i];
       return;
     case kFnRevision:
-      result.x[0] = (*config_.revision)[0];
-      result.x[1] = (*config_.revision)[1];
+      result.x[0] = (*revision_)[0];
+      result.x[1] = (*revision_)[1];
       return;
     default:
-      result.x[0] = status_reg(SmcccStatus::NotSupported);
+      set_not_supported(result);
       return;
   }
 }

@@ -19,11 +19,11 @@ namespace emu::fw {
 using CallUid = std::array<std::uint32_t, 4>;
 
 struct GeneralQueriesConfig {
-  std::uint8_t owner = 0;                ///< owning entity these queries describe
-  std::string_view prefix;               ///< trace name prefix, e.g. "STD_SVC"
-  bool call_count = false;               ///< offer Call Count (derived from the routing tables)
-  std::optional<CallUid> uid;            ///< offer Call UID with this value
-  std::optional<std::array<std::uint32_t, 2>> revision;  ///< offer Revision {major, minor}
+  std::uint8_t owner = 0;                ///< owning entity these queries describe; default 0
+  std::string_view prefix;               ///< trace name prefix, e.g. "STD_SVC" (copied); default ""
+  bool call_count = false;               ///< offer Call Count (derived from the routing tables); default no
+  std::optional<CallUid> uid;            ///< offer Call UID with this value; default not offered
+  std::optional<std::array<std::uint32_t, 2>> revision;  ///< offer Revision {major, minor}; default not offered
 };
 
 class GeneralQueries final : public Service {
@@ -38,7 +38,9 @@ class GeneralQueries final : public Service {
   std::string_view status_name(std::int64_t code) const override;
 
  private:
-  GeneralQueriesConfig config_;
+  std::uint8_t owner_;
+  std::optional<CallUid> uid_;
+  std::optional<std::array<std::uint32_t, 2>> revision_;
   FunctionRange range_;
   std::array<std::string, 4> names_;  // service name, then one trace name per query
   std::array<FunctionDesc, 3> functions_{};

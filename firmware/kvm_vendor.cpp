@@ -23,7 +23,7 @@ std::span<const FunctionDesc> KvmVendorService::functions() const { return kFunc
 
 void KvmVendorService::handle(const FunctionDesc& fn, SmcccCall& /*call*/, SmcccResult& result) {
   if (fn.number != kFnFeatures) {
-    result.x[0] = status_reg(SmcccStatus::NotSupported);
+    set_not_supported(result);
     return;
   }
   // R0..R3: bit n of R(n / 32) set when function n is available (digest 5.1). Bit 0 is this

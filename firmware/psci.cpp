@@ -18,17 +18,21 @@ constexpr std::uint16_t kFnSystemReset2 = 0x12;
 
 constexpr std::array kRanges{FunctionRange{owner::kStandardSecure, 0x00, 0x1F}};
 
-// `since` is the PSCI version that introduced each call (digest 2.1).
+// `since` is the PSCI version that introduced each call (digest 2.1). The calls that do not
+// return write x0 only (INTERNAL_FAILURE, should a host resume the vCPU) and leave x1/x2 for
+// the host to read, as KVM does (digest 2.11).
 constexpr std::array kFunctions{
     FunctionDesc{.number = kFnVersion, .name = "PSCI_VERSION", .result = ResultKind::Value},
     FunctionDesc{.number = kFnMigrateInfoType, .name = "PSCI_MIGRATE_INFO_TYPE",
                  .result = ResultKind::Value},
-    FunctionDesc{.number = kFnSystemOff, .name = "PSCI_SYSTEM_OFF", .result = ResultKind::NoReturn},
-    FunctionDesc{.number = kFnSystemReset, .name = "PSCI_SYSTEM_RESET", .result = ResultKind::NoReturn},
+    FunctionDesc{.number = kFnSystemOff, .name = "PSCI_SYSTEM_OFF", .result = ResultKind::NoReturn, .results = 1},
+    FunctionDesc{.number = kFnSystemReset, .name = "PSCI_SYSTEM_RESET", .result = ResultKind::NoReturn,
+                 .results = 1},
     FunctionDesc{.number = kFnFeatures, .name = "PSCI_FEATURES", .args = {"fid"},
                  .result = ResultKind::Value, .since = psci::kVersion1_0},
     FunctionDesc{.number = kFnSystemReset2, .forms = kBothForms, .name = "PSCI_SYSTEM_RESET2",
-                 .args = {"type", "cookie"}, .result = ResultKind::NoReturn, .since = psci::kVersion1_1},
+                 .args = {"type", "cookie"}, .result = ResultKind::NoReturn, .results = 1,
+                 .since = psci::kVersion1_1},
 };
 
 }  // namespace
@@ -60,7 +64,7 @@ void PsciService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
       system_reset2(call, result);
       return;
     default:
-      result.x[0] = status_reg(PsciStatus::NotSupported);
+      set_not_supported(result);
       return;
   }
 }

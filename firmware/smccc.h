@@ -50,14 +50,15 @@ enum class RequestKind : std::uint8_t {
 enum class ResetType : std::uint8_t { Cold, Warm };
 
 struct Request {
-  RequestKind kind = RequestKind::None;
-  std::uint64_t arg0 = 0;
-  std::uint64_t arg1 = 0;
+  RequestKind kind = RequestKind::None;  ///< default: nothing to do
+  std::uint64_t arg0 = 0;  ///< SystemReset: the ResetType; otherwise 0
+  std::uint64_t arg1 = 0;  ///< SystemReset: SYSTEM_RESET2's cookie; otherwise 0
 };
 
 struct SmcccResult {
-  /// Result registers. Only x[0..count) are meaningful and written back.
-  std::array<std::uint64_t, kCallRegisters> x;
+  /// Result registers. Only x[0..count) are meaningful and written back; a service that sets
+  /// count above 4 must fill every register up to it.
+  std::array<std::uint64_t, kCallRegisters> x{};
   /// Number of registers, from x0, that core writes back. 1 for NOT_SUPPORTED (only x0
   /// changes), 4 for most defined calls (x1..x3 zeroed when unused, the KVM-compatible choice
   /// of digest 1.12), up to 18 for SMCCC 1.2 results such as SOC_ID's name.
@@ -79,5 +80,13 @@ enum class SmcccStatus : std::int32_t {
 };
 
 constexpr std::uint64_t status_reg(SmcccStatus s) { return status_reg(static_cast<std::int32_t>(s)); }
+
+/// The model's one NOT_SUPPORTED answer: x0 = -1 and nothing else written back (DESIGN.md
+/// section 8). The dispatcher uses it for anything unmatched; a service's switch uses it for
+/// a table entry it has no case for, so even that mistake cannot zero x1..x3.
+inline void set_not_supported(SmcccResult& result) {
+  result.x[0] = status_reg(SmcccStatus::NotSupported);
+  result.count = 1;
+}
 
 }  // namespace emu::fw

@@ -324,3 +324,85 @@ TEST_CASE("SYSTEM_RESET restarts the guest from its image by default") {
   CHECK(m.run().kind == ExitKind::InstructionLimit);
   CHECK(count_containing(m.trace.lines, "> PSCI_SYSTEM_RESET()") > 1);
 }
+
+TEST_CASE("An EL2 system register accessed at EL1 is UNDEFINED for the guest, as under KVM") {
+  Program p;
+  p.at(0, join({install_vectors(), {0xD53C'1100u /* mrs x0, hcr_el2 */}}));
+  p.at(0x800 + 0x200, kRecordAndStop);
+  TestMachine m(p);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(10) == 0x0200'0000u);
+  CHECK(m.x(11) == kBase + 5 * 4);
+}
+
+TEST_CASE("Exception entry with SCTLR_EL1.SPAN = 1 leaves PSTATE.PAN as it was (FEAT_PAN)") {
+  Program p;
+  // SCTLR_EL1.SPAN = 1; PSTATE.PAN = 1; UDF. The handler reads PAN into x15.
+  p.at(0, join({install_vectors(),
+                {0xD538'1001u /* mrs x1, sctlr_el1 */, 0xB269'0021u /* orr x1, x1, #0x800000 */,
+                 0xD518'1001u /* msr sctlr_el1, x1 */, 0xD503'3FDFu /* isb */, 0xD500'419Fu /* msr pan, #1 */,
+                 a64::kUdf0}}));
+  p.at(0x800 + 0x200, {0xD538'426Fu /* mrs x15, pan */, a64::mrs(12, a64::kSpsrEl1), a64::kWfi});
+  TestMachine m(p);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK((m.x(12) & (1u << 22)) != 0);  // SPSR: PAN was set when the exception was taken
+  CHECK(m.x(15) == (1u << 22));        // and it still is in the handler
+}
+
+TEST_CASE("Exception entry with SCTLR_EL1.SPAN = 0 sets PSTATE.PAN (FEAT_PAN)") {
+  Program p;
+  p.at(0, join({install_vectors(),
+                {0xD538'1001u /* mrs x1, sctlr_el1 */, 0x9268'F821u /* bic x1, x1, #0x800000 */,
+                 0xD518'1001u /* msr sctlr_el1, x1 */, 0xD503'3FDFu /* isb */, a64::kUdf0}}));
+  p.at(0x800 + 0x200, {0xD538'426Fu /* mrs x15, pan */, a64::mrs(12, a64::kSpsrEl1), a64::kWfi});
+  TestMachine m(p);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK((m.x(12) & (1u << 22)) == 0);
+  CHECK(m.x(15) == (1u << 22));
+}
+
+TEST_CASE("Loading a new image after a run executes the new code, not stale translations") {
+  TestMachine m(Program().at(0, {a64::movz(5, 1), a64::kWfi}));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(5) == 1);
+  m.machine->load(core::image_from_raw_bytes(Program().at(0, {a64::movz(5, 2), a64::kWfi}).bytes(), "second",
+                                             m.machine->layout(), kBase));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(5) == 2);
+}
+
+TEST_CASE("A console writer that throws stops the run and the exception reaches the caller") {
+  TestMachine m(Program().at(0, join({imm64(2, core::kUartBase), {a64::movz(3, 'C'), 0xB900'0043u /* str w3, [x2] */,
+                                                                  a64::kWfi}})));
+  m.machine->console().set_writer([](std::string_view) { throw std::runtime_error("console is gone"); });
+  CHECK_THROWS_WITH_AS(m.run(), "console is gone", std::runtime_error);
+}
+
+namespace {
+// Writes 0xAB to RAM outside the image, then issues `reset_words`.
+Program store_then(const Words& reset_words) {
+  return Program().at(0, join({imm64(1, kBase + 0x10000), {a64::movz(2, 0xAB), 0xF900'0022u /* str x2, [x1] */},
+                               reset_words, {a64::hvc(0), a64::kUdf0}}));
+}
+std::uint64_t ram_word(TestMachine& m, std::uint64_t addr) {
+  std::uint64_t v = 0;
+  std::memcpy(&v, m.machine->ram().at(addr, 8), 8);
+  return v;
+}
+}  // namespace
+
+TEST_CASE("A cold reset (SYSTEM_RESET) boots with RAM cleared") {
+  core::MachineConfig config;
+  config.on_reset = core::ResetAction::Exit;
+  TestMachine m(store_then(imm64(0, 0x8400'0009)), config);
+  CHECK(m.run().kind == ExitKind::SystemReset);
+  CHECK(ram_word(m, kBase + 0x10000) == 0);
+}
+
+TEST_CASE("A warm reset (SYSTEM_RESET2 type 0) keeps RAM") {
+  core::MachineConfig config;
+  config.on_reset = core::ResetAction::Exit;
+  TestMachine m(store_then(join({imm64(0, 0x8400'0012), {a64::movz(1, 0)}})), config);
+  CHECK(m.run().kind == ExitKind::SystemReset);
+  CHECK(ram_word(m, kBase + 0x10000) == 0xAB);
+}

@@ -84,6 +84,8 @@ TEST_CASE("SMCCC_ARCH_SOC_ID type 2: the name, NUL-terminated, packed little-end
   for (int i = 3; i < 18; ++i) CHECK(r.x[static_cast<std::size_t>(i)] == 0);
   soc.name = std::string(136, 'x');  // no room for the NUL
   CHECK_THROWS_AS(fw::Firmware({.soc = soc}), std::invalid_argument);
+  soc.name = std::string("a\0b", 3);  // an embedded NUL would cut the name short
+  CHECK_THROWS_AS(fw::Firmware({.soc = soc}), std::invalid_argument);
 }
 
 TEST_CASE("SMCCC_ARCH_SOC_ID: the name needs the SMC64 form; other types are INVALID_PARAMETER") {

@@ -148,3 +148,26 @@ TEST_CASE("Trace: one '>' line with the decoded name and arguments, one '<' line
   CHECK(sink.lines[4] == "cpu0 hvc > PSCI_SYSTEM_RESET264(type=0x5 cookie=0)");
   CHECK(sink.lines[5] == "cpu0 hvc < INVALID_PARAMETERS");
 }
+
+TEST_CASE("General queries: Call Count counts a service with two ranges in one owner once per function") {
+  TableService two({{5, 0x00, 0x0F}, {5, 0x20, 0x2F}}, {{.number = 1}, {.number = 0x21, .forms = fw::kBothForms}});
+  fw::GeneralQueries queries({.owner = 5, .prefix = "STD_HYP", .call_count = true});
+  fw::Dispatcher d;
+  d.add(two);
+  d.add(queries);
+  CHECK(d.call_count(5) == 3);  // 0x01 (SMC32) and 0x21 (SMC32 and SMC64)
+}
+
+TEST_CASE("Dispatcher: a service whose ranges span two owners is refused") {
+  TableService both({{1, 0x00, 0x0F}, {2, 0x00, 0x0F}}, {{.number = 1}});
+  fw::Dispatcher d;
+  CHECK_THROWS_AS(d.add(both), fw::TableError);
+}
+
+TEST_CASE("PSCI SYSTEM_OFF, SYSTEM_RESET, SYSTEM_RESET2 write x0 only, leaving x1/x2 for the host") {
+  fw::Firmware firmware;
+  CHECK(dispatch(firmware, 0x8400'0008).count == 1);
+  CHECK(dispatch(firmware, 0x8400'0009).count == 1);
+  CHECK(dispatch(firmware, 0xC400'0012, {0, 7}).count == 1);
+  CHECK(dispatch(firmware, 0xC400'0012, {1, 7}).count == 1);  // the INVALID_PARAMETERS answer too
+}
