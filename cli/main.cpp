@@ -71,6 +71,10 @@ class FileTrace final : public emu::fw::TraceSink {
 
 struct RunOptions {
   unsigned cpus = 1;
+  unsigned pcpus = 0;
+  std::uint64_t quantum = 10'000;
+  std::uint64_t trap_cost = 100;
+  bool stats = false;
   std::string memory = "128M";
   std::uint64_t max_instructions = 0;
   std::string format = "auto";
@@ -102,6 +106,9 @@ int error(int code, const std::string& message) {
 int run(const RunOptions& o) {
   emu::core::MachineConfig config;
   config.cpus = o.cpus;
+  config.pcpus = o.pcpus;
+  config.quantum = o.quantum;
+  config.cost.trap_ns = o.trap_cost;
   const auto memory = parse_size(o.memory);
   if (!memory) return error(cli::kExitUsage, fmt::format("--memory: '{}' is not a size (e.g. 128M, 1G, 65536)", o.memory));
   config.memory = *memory;
@@ -116,7 +123,9 @@ int run(const RunOptions& o) {
     machine = std::make_unique<emu::core::Machine>(config);
   } catch (const emu::core::ConfigError& e) {
     // Machine words its errors in API terms; say which option they are about.
-    return error(cli::kExitUsage, fmt::format("--cpus {} --memory {}: {}", o.cpus, o.memory, e.what()));
+    return error(cli::kExitUsage,
+                 fmt::format("--cpus {} --pcpus {} --quantum {} --memory {}: {}", o.cpus, o.pcpus, o.quantum, o.memory,
+                             e.what()));
   }
   emu::core::Image image;
   try {
@@ -147,6 +156,13 @@ int run(const RunOptions& o) {
   } else if (!o.quiet) {
     fmt::print(stderr, "smccc-emu: {}\n", result.summary);
   }
+  if (o.stats) {
+    for (unsigned i = 0; i < o.cpus; ++i) {
+      const emu::core::VcpuStats& s = machine->stats(i);
+      fmt::print(stderr, "vcpu{}: instructions={} virtual_ns={} stolen_ns={} calls={}\n", i, s.instructions,
+                 s.virtual_ns, s.stolen_ns, s.calls);
+    }
+  }
   return exit_code_for(result);
 }
 
@@ -162,8 +178,19 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd = app.add_subcommand("run", "Run a guest image until it powers off, exits or faults");
   run_cmd->footer(kExitCodesHelp);
   run_cmd->add_option("--cpus", o.cpus, "Number of vCPUs, 1..64 (vCPU 0 boots; the others stay off until PSCI "
-                                         "CPU_ON, which is not implemented yet)")
+                                         "CPU_ON). All run round-robin on one host thread in virtual time")
       ->default_val(1);
+  run_cmd->add_option("--pcpus", o.pcpus, "Physical CPUs to model, 1..64; with fewer than --cpus, vCPUs wait for "
+                                          "one and the wait is stolen time (default: one per vCPU)")
+      ->default_val(0);
+  run_cmd->add_option("--quantum", o.quantum, "Instructions a vCPU runs before the next one gets its turn "
+                                              "(checked per translated block)")
+      ->default_val(10000);
+  run_cmd->add_option("--trap-cost", o.trap_cost, "Virtual ns each firmware call, semihosting call or delivered "
+                                                  "exception costs; every instruction costs 1 ns")
+      ->default_val(100);
+  run_cmd->add_flag("--stats", o.stats, "At the end, print each vCPU's instructions, virtual time, stolen time "
+                                        "and firmware calls to stderr");
   run_cmd->add_option("--memory", o.memory, "Guest RAM size at 0x40000000: bytes or K/M/G suffix, "
                                             "1M..64G, a multiple of 4K")
       ->default_val("128M");

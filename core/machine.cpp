@@ -1,5 +1,8 @@
+// The machine: RAM, devices, firmware, and the scheduler that runs every vCPU round-robin
+// on one host thread in deterministic virtual time (DESIGN.md section 4).
 #include "core/machine.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <limits>
 
@@ -8,23 +11,30 @@
 namespace emu::core {
 namespace {
 
-// RAM is core's rule; vCPU count and SoC identity are the firmware's (fw::Firmware checks
-// them), reported here as ConfigError.
+// RAM and scheduling are core's rules; vCPU count and SoC identity are the firmware's
+// (fw::Firmware checks them), reported here as ConfigError.
 const MachineConfig& validated(const MachineConfig& c) {
   if (c.memory < kMinRamSize || c.memory > kMaxRamSize) {
     throw ConfigError(fmt::format("memory size must be between 1 MiB and 64 GiB, not {} bytes", c.memory));
   }
   if (c.memory % kPageSize != 0) throw ConfigError(fmt::format("memory size {} is not a multiple of 4 KiB", c.memory));
+  if (c.pcpus > kMaxVcpus) throw ConfigError(fmt::format("physical CPU count must be 0..{}, not {}", kMaxVcpus, c.pcpus));
+  if (c.quantum == 0) throw ConfigError("the scheduling quantum must be at least 1 instruction");
   return c;
 }
 
-fw::FirmwareConfig firmware_config(const MachineConfig& c) { return {.vcpu_count = c.cpus, .soc = c.soc}; }
+fw::FirmwareConfig firmware_config(const MachineConfig& c) {
+  return {.vcpu_count = c.cpus, .ram_base = kRamBase, .ram_size = c.memory, .soc = c.soc};
+}
 
 }  // namespace
 
 Machine::Machine(const MachineConfig& config) try
     : config_(validated(config)), ram_(kRamBase, config.memory), firmware_(firmware_config(config)) {
-  reset_vcpus();
+  slots_.resize(config_.cpus);
+  // P >= N physical CPUs never contend: no pCPU bookkeeping is needed.
+  if (config_.pcpus != 0 && config_.pcpus < config_.cpus) pcpu_free_ns_.assign(config_.pcpus, 0);
+  for (unsigned i = 0; i < config_.cpus; ++i) slots_[i].cpu = std::make_unique<Vcpu>(i, *this, slots_[i].stats);
 } catch (const std::invalid_argument& e) {
   throw ConfigError(e.what());
 }
@@ -35,15 +45,7 @@ ImageLayout Machine::layout() const {
   return {.ram_base = ram_.base(), .ram_size = ram_.size(), .devices = {{kUartBase, kUartSize, "PL011 UART"}}};
 }
 
-void Machine::reset_vcpus() {
-  // A fresh engine per vCPU is the simplest complete architectural reset.
-  vcpus_.clear();
-  for (unsigned i = 0; i < config_.cpus; ++i) vcpus_.push_back(std::make_unique<Vcpu>(i, *this));
-}
-
 void Machine::load(Image image) {
-  // Fresh engines: none has translated code from before, and every register is at reset.
-  reset_vcpus();
   for (const ImageSegment& seg : image.segments) {
     // load_image validated placement against layout(); check again for API users who
     // build an Image by hand.
@@ -58,49 +60,204 @@ void Machine::load(Image image) {
   }
   image_ = std::move(image);
   loaded_ = true;
+  boot();
+}
+
+// Every vCPU gets a fresh engine (no translated code from before, every register at reset);
+// the boot vCPU starts at the image entry, the others are off. Clocks keep running.
+void Machine::boot() {
+  std::uint64_t now = 0;
+  for (const Slot& s : slots_) now = std::max(now, s.stats.virtual_ns);
+  for (unsigned i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    s.cpu = std::make_unique<Vcpu>(i, *this, s.stats);
+    s.state = RunState::Off;
+    s.start_pending = false;
+    s.stats.virtual_ns = now;
+  }
+  std::fill(pcpu_free_ns_.begin(), pcpu_free_ns_.end(), now);
   // DESIGN.md section 6: x0 = device-tree address, 0 until a DTB exists.
-  vcpus_[0]->power_on(image_.entry, 0);
+  slots_[0].cpu->power_on(image_.entry, 0);
+  slots_[0].state = RunState::Runnable;
+}
+
+void Machine::request_cpu_on(const fw::Request& request, std::uint64_t now_ns) {
+  Slot& s = slots_[request.target];
+  s.start_pending = true;
+  s.start_entry = request.entry;
+  s.start_context = request.context;
+  s.state = RunState::Runnable;
+  s.stats.virtual_ns = std::max(s.stats.virtual_ns, now_ns);  // it starts now, not in the past
+}
+
+// A started vCPU begins as digest 2.7 says: a fresh engine (reset values everywhere, MMU
+// off), EL1h with DAIF masked, PC = entry, x0 = context.
+void Machine::start_vcpu(unsigned index, std::uint64_t entry, std::uint64_t context, std::uint64_t now_ns) {
+  Slot& s = slots_[index];
+  s.cpu = std::make_unique<Vcpu>(index, *this, s.stats);
+  s.cpu->power_on(entry, context);
+  s.start_pending = false;
+  s.state = RunState::Runnable;
+  s.stats.virtual_ns = std::max(s.stats.virtual_ns, now_ns);
+}
+
+void Machine::apply_pending_starts() {
+  for (unsigned i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    if (!s.start_pending) continue;
+    start_vcpu(i, s.start_entry, s.start_context, s.stats.virtual_ns);
+    firmware_.vcpu_powered_on(i);
+  }
+}
+
+Vcpu& Machine::engine(unsigned index) {
+  apply_pending_starts();  // so a vCPU started by CPU_ON already shows its entry state
+  return *slots_.at(index).cpu;
+}
+
+void Machine::wake(unsigned index) {
+  Slot& s = slots_[index];
+  s.stats.virtual_ns = s.wake_ns;
+  if (s.resume.power_down) {
+    // Power-down states lose the core's context: resume like CPU_ON (digest 2.7, 2.10).
+    start_vcpu(index, s.resume.entry, s.resume.context, s.wake_ns);
+  } else {
+    s.state = RunState::Runnable;  // standby: CPU_SUSPEND returns; x0 was written before
+  }
+  firmware_.vcpu_resumed(index);
+}
+
+void Machine::flush_translations(unsigned except) {
+  for (unsigned i = 0; i < slots_.size(); ++i) {
+    if (i != except) slots_[i].cpu->flush_translations();
+  }
+}
+
+// The next vCPU to run: the runnable or sleeping one with the earliest virtual clock (a
+// sleeping vCPU counts at its wake time), lowest index first on ties. Deterministic.
+std::optional<unsigned> Machine::pick_next() const {
+  std::optional<unsigned> best;
+  std::uint64_t best_ns = 0;
+  for (unsigned i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
+    std::uint64_t at = 0;
+    if (s.state == RunState::Runnable) {
+      at = s.stats.virtual_ns;
+    } else if (s.state == RunState::Sleeping) {
+      at = s.wake_ns;
+    } else {
+      continue;
+    }
+    if (!best || at < best_ns) {
+      best = i;
+      best_ns = at;
+    }
+  }
+  return best;
+}
+
+std::string Machine::deadlock_summary() const {
+  const bool any_waiting =
+      std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.state == RunState::Waiting; });
+  return any_waiting ? "deadlock: every vCPU is off or waits in WFI, and nothing can wake it"
+                     : "deadlock: every vCPU is off";
 }
 
 RunExit Machine::run() {
   if (!loaded_) throw std::logic_error("Machine::run() before load()");
+  const std::uint64_t limit = config_.max_instructions;
   for (;;) {
-    // Looked up every slice: a system reset replaces the vCPUs.
-    Vcpu& boot = *vcpus_[0];  // secondaries stay off until PSCI CPU_ON exists
-    const std::uint64_t limit = config_.max_instructions;
-    const std::uint64_t budget = limit == 0 ? std::numeric_limits<std::uint64_t>::max() : limit - instructions_;
-    switch (boot.run(budget)) {
+    apply_pending_starts();
+    const std::optional<unsigned> next = pick_next();
+    if (!next) return {ExitKind::Deadlock, 0, 0, deadlock_summary()};
+    const unsigned index = *next;
+    Slot& slot = slots_[index];
+    if (slot.state == RunState::Sleeping) {
+      wake(index);
+      continue;
+    }
+
+    // With fewer physical CPUs than vCPUs, wait for the earliest free one: that wait is
+    // stolen time (DESIGN.md section 4).
+    std::uint64_t* pcpu = nullptr;
+    if (!pcpu_free_ns_.empty()) {
+      pcpu = &*std::min_element(pcpu_free_ns_.begin(), pcpu_free_ns_.end());
+      if (*pcpu > slot.stats.virtual_ns) {
+        slot.stats.stolen_ns += *pcpu - slot.stats.virtual_ns;
+        slot.stats.virtual_ns = *pcpu;
+      }
+    }
+
+    std::uint64_t budget = config_.quantum;
+    bool limited = false;
+    if (limit != 0) {
+      const std::uint64_t left = limit > instructions_ ? limit - instructions_ : 0;
+      if (left <= budget) {
+        budget = left;
+        limited = true;
+      }
+    }
+    Vcpu& cpu = *slot.cpu;
+    const Vcpu::Stop stop = cpu.run(budget);
+    if (pcpu != nullptr) *pcpu = slot.stats.virtual_ns;
+    if (code_changed_by_) {
+      flush_translations(*code_changed_by_);
+      code_changed_by_.reset();
+    }
+
+    switch (stop) {
       case Vcpu::Stop::Budget:
-        // With one vCPU the budget is the instruction limit: the next block would exceed it.
-        // (Continuing would stop before the same block again, forever.)
-        return {ExitKind::InstructionLimit, 0, 0,
-                fmt::format("instruction limit reached after {} instructions (limit {})", instructions_, limit)};
+        // When the budget was what is left of the limit, the next block would exceed it.
+        if (limited) {
+          return {ExitKind::InstructionLimit, 0, index,
+                  fmt::format("instruction limit reached after {} instructions (limit {})", instructions_, limit)};
+        }
+        continue;
       case Vcpu::Stop::Wfi:
-        // One vCPU and no interrupt source yet: nothing can ever wake it.
-        return {ExitKind::Deadlock, 0, 0, "deadlock: every vCPU waits in WFI and nothing can wake it"};
+        slot.state = RunState::Waiting;
+        continue;
+      case Vcpu::Stop::CpuOff:
+        slot.state = RunState::Off;
+        firmware_.vcpu_stopped(index);
+        continue;
+      case Vcpu::Stop::Suspend:
+        slot.state = RunState::Sleeping;
+        slot.resume = cpu.request();
+        slot.wake_ns = slot.stats.virtual_ns + cpu.request().duration_ns;
+        continue;
       case Vcpu::Stop::SystemOff:
-        return {ExitKind::SystemOff, 0, 0, "guest powered off (PSCI SYSTEM_OFF)"};
+        return {ExitKind::SystemOff, 0, index, "guest powered off (PSCI SYSTEM_OFF)"};
       case Vcpu::Stop::SemihostExit:
-        return {ExitKind::SemihostingExit, boot.exit_status(), 0,
-                fmt::format("guest exited with status {} (semihosting)", boot.exit_status())};
+        return {ExitKind::SemihostingExit, cpu.exit_status(), index,
+                fmt::format("guest exited with status {} (semihosting)", cpu.exit_status())};
       case Vcpu::Stop::SystemReset: {
-        const bool warm = boot.reset_type() == fw::ResetType::Warm;
-        // A cold reset boots from a clean machine; a warm reset keeps RAM, as warm resets do,
-        // and reloads the image over it.
-        if (!warm) ram_.clear();
+        const bool warm = cpu.request().reset == fw::ResetType::Warm;
+        // A cold reset boots from a clean machine, and so does any reset while PSCI
+        // MEM_PROTECT is on (digest 2.15); a warm reset otherwise keeps RAM. Either way the
+        // image is reloaded over it.
+        if (!warm || firmware_.vm().mem_protect) ram_.clear();
+        firmware_.system_reset();
         load(std::move(image_));
         if (config_.on_reset == ResetAction::Exit) {
-          return {ExitKind::SystemReset, 0, 0, fmt::format("guest requested a {} reset", warm ? "warm" : "cold")};
+          return {ExitKind::SystemReset, 0, index, fmt::format("guest requested a {} reset", warm ? "warm" : "cold")};
         }
         continue;
       }
       case Vcpu::Stop::Fault:
-        return {ExitKind::GuestFault, 0, 0, "guest fault: " + boot.summary(), boot.report()};
+        return {ExitKind::GuestFault, 0, index, fmt::format("guest fault on vcpu{}: {}", index, cpu.summary()),
+                cpu.report()};
     }
   }
 }
 
-std::uint64_t Machine::reg(unsigned vcpu, Reg r) const { return vcpus_.at(vcpu)->reg(r); }
-void Machine::set_reg(unsigned vcpu, Reg r, std::uint64_t value) { vcpus_.at(vcpu)->set_reg(r, value); }
+std::uint64_t Machine::reg(unsigned vcpu, Reg r) { return engine(vcpu).reg(r); }
+void Machine::set_reg(unsigned vcpu, Reg r, std::uint64_t value) { engine(vcpu).set_reg(r, value); }
+
+void Machine::write_memory(std::uint64_t address, std::span<const std::uint8_t> bytes) {
+  if (!ram_.write(address, bytes)) {
+    throw std::out_of_range(fmt::format("write of {} bytes at {:#x} does not fit in RAM", bytes.size(), address));
+  }
+  for (Slot& s : slots_) s.cpu->flush_translations();
+}
 
 }  // namespace emu::core

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,12 +28,32 @@ enum class ResetAction {
   Exit,     ///< end run() with ExitKind::SystemReset; the next run() boots the reset machine
 };
 
+/// Virtual time each guest action costs (DESIGN.md section 4). Virtual time is in ns; the
+/// generic counter ticks every 16 ns (62.5 MHz) and the cycle counter every ns (1 GHz).
+struct CostModel {
+  std::uint64_t instruction_ns = 1;  ///< per guest instruction; default 1 (a 1 GHz in-order core)
+  std::uint64_t trap_ns = 100;       ///< per firmware call, semihosting call or exception the
+                                     ///< host delivers; default 100
+};
+
 struct MachineConfig {
-  unsigned cpus = 1;                       ///< vCPUs, 1..64; all but vCPU 0 start powered off
+  unsigned cpus = 1;                       ///< vCPUs, 1..64; vCPU 0 boots, the others wait for CPU_ON
+  unsigned pcpus = 0;                      ///< physical CPUs modelled; 0 (default) = one per vCPU
+  std::uint64_t quantum = 10'000;          ///< instructions per scheduling slice, >= 1; default 10000
   std::uint64_t memory = kDefaultRamSize;  ///< RAM bytes at kRamBase; multiple of 4 KiB, 1 MiB..64 GiB
-  std::uint64_t max_instructions = 0;      ///< stop before exceeding this many guest instructions; 0 = no limit
+  std::uint64_t max_instructions = 0;      ///< stop before exceeding this many guest instructions
+                                           ///< (all vCPUs together); 0 = no limit
   ResetAction on_reset = ResetAction::Restart;  ///< see ResetAction; default Restart
+  CostModel cost{};                        ///< see CostModel
   fw::SocIdConfig soc{};                   ///< what SMCCC_ARCH_SOC_ID reports (see fw::SocIdConfig)
+};
+
+/// Per-vCPU counters since the machine was created (they survive resets).
+struct VcpuStats {
+  std::uint64_t instructions = 0;  ///< guest instructions executed
+  std::uint64_t virtual_ns = 0;    ///< the vCPU's virtual clock
+  std::uint64_t stolen_ns = 0;     ///< runnable but waiting for a modelled physical CPU
+  std::uint64_t calls = 0;         ///< firmware calls made
 };
 
 /// A configuration the machine cannot be built with (message fit for the user).
@@ -46,7 +68,7 @@ enum class ExitKind {
   SystemReset,       ///< SYSTEM_RESET(2) with ResetAction::Exit
   GuestFault,        ///< the guest cannot continue; `report` says why, with registers and code
   InstructionLimit,  ///< max_instructions reached
-  Deadlock,          ///< every vCPU waits (WFI) and nothing can wake it
+  Deadlock,          ///< every vCPU is off or waits (WFI) and nothing can wake it
 };
 
 struct RunExit {
@@ -92,31 +114,72 @@ class Machine {
   /// Trace sink for firmware calls (nullptr disables tracing).
   void set_trace(fw::TraceSink* sink) { firmware_.dispatcher().set_trace(sink); }
 
-  std::uint64_t reg(unsigned vcpu, Reg r) const;
+  /// A register of vCPU `vcpu` (0..cpus-1; std::out_of_range otherwise). A vCPU that is off
+  /// holds the state it had when it stopped; one started by CPU_ON already holds its entry PC
+  /// and context in x0.
+  std::uint64_t reg(unsigned vcpu, Reg r);
   void set_reg(unsigned vcpu, Reg r, std::uint64_t value);
 
-  /// Guest RAM. Host writes are seen by guest loads at once, but code an engine has already
-  /// translated keeps running until the next load() or reset (Unicorn does not watch host
-  /// writes; notes Q5): change code through load().
+  /// Copies `bytes` into guest RAM and makes every engine drop translated code, so the guest
+  /// sees new code too. Throws std::out_of_range if it does not fit in RAM.
+  void write_memory(std::uint64_t address, std::span<const std::uint8_t> bytes);
+
+  const VcpuStats& stats(unsigned vcpu) const { return slots_.at(vcpu).stats; }
+
+  /// Guest RAM. Host writes through this reference are seen by guest loads at once, but code
+  /// an engine has already translated keeps running (Unicorn does not watch host writes;
+  /// notes Q5): change code through write_memory() or load().
   GuestRam& ram() { return ram_; }
   fw::Firmware& firmware() { return firmware_; }
   const MachineConfig& config() const { return config_; }
-  /// Guest instructions executed so far, counted per translated block entered.
+  /// Guest instructions executed so far by all vCPUs, counted per translated block entered.
   std::uint64_t instructions() const { return instructions_; }
 
  private:
   friend class Vcpu;
-  void reset_vcpus();
+
+  /// Scheduling state of one vCPU (DESIGN.md section 4).
+  enum class RunState : std::uint8_t {
+    Off,       ///< powered off (never started, or CPU_OFF)
+    Runnable,  ///< wants a physical CPU
+    Waiting,   ///< in WFI; nothing in the platform can wake it yet
+    Sleeping,  ///< suspended until `wake_ns`
+  };
+  struct Slot {
+    std::unique_ptr<Vcpu> cpu;  ///< the engine; replaced on every (re)start
+    RunState state = RunState::Off;
+    VcpuStats stats;
+    std::uint64_t wake_ns = 0;       ///< Sleeping: when it wakes
+    fw::Request resume{};            ///< Sleeping: power-down entry and context, if any
+    bool start_pending = false;      ///< CPU_ON accepted; the engine is created outside hooks
+    std::uint64_t start_entry = 0;
+    std::uint64_t start_context = 0;
+  };
+
+  void boot();
+  void start_vcpu(unsigned index, std::uint64_t entry, std::uint64_t context, std::uint64_t now_ns);
+  void apply_pending_starts();
+  Vcpu& engine(unsigned index);
+  void wake(unsigned index);
+  void flush_translations(unsigned except);
+  std::optional<unsigned> pick_next() const;
+  std::string deadlock_summary() const;
+
+  // Called by Vcpu from inside a hook: record, never create or destroy engines there.
+  void request_cpu_on(const fw::Request& request, std::uint64_t now_ns);
+  void note_code_changed(unsigned by) { code_changed_by_ = by; }
 
   MachineConfig config_;
   GuestRam ram_;
   Console console_;
   Pl011 uart_{console_};
   fw::Firmware firmware_;
-  std::vector<std::unique_ptr<Vcpu>> vcpus_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint64_t> pcpu_free_ns_;  // when each modelled physical CPU is next free
   Image image_;
   bool loaded_ = false;
   std::uint64_t instructions_ = 0;
+  std::optional<unsigned> code_changed_by_;
 };
 
 }  // namespace emu::core

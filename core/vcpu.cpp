@@ -64,7 +64,10 @@ constexpr std::uint64_t kScrNs = 1u << 0;
 constexpr std::uint64_t kScrHce = 1u << 8;   // HVC is UNDEFINED at EL1 without it (notes Q1)
 constexpr std::uint64_t kScrRw = 1u << 10;   // EL2/EL1 are AArch64; needed for the MMU (notes Q8)
 constexpr std::uint64_t kHcrRw = 1ull << 31;
-constexpr std::uint64_t kMpidrRes1 = 1ull << 31;
+
+// The generic counter runs at 62.5 MHz, QEMU virt's frequency: one tick per 16 ns.
+constexpr std::uint64_t kCounterHz = 62'500'000;
+constexpr std::uint64_t kCounterTickNs = 16;
 
 // The FEAT_PAN rule of exception entry applies to the CPU model used (Unicorn's "max").
 constexpr bool kHasPan = true;
@@ -103,7 +106,8 @@ void check(uc_err err, const char* what) {
 
 }  // namespace
 
-Vcpu::Vcpu(unsigned index, Machine& machine) : index_(index), machine_(machine) {
+Vcpu::Vcpu(unsigned index, Machine& machine, VcpuStats& clock)
+    : index_(index), machine_(machine), clock_(clock), cost_(machine.config_.cost) {
   check(uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc_), "uc_open");
   try {
     check(uc_ctl_set_cpu_model(uc_, UC_CPU_ARM64_MAX), "select the cpu model");
@@ -115,6 +119,11 @@ Vcpu::Vcpu(unsigned index, Machine& machine) : index_(index), machine_(machine) 
     check(uc_hook_add(uc_, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(on_block), this, 1, 0), "hook blocks");
     check(uc_hook_add(uc_, &h, UC_HOOK_MEM_UNMAPPED, reinterpret_cast<void*>(on_unmapped), this, 1, 0),
           "hook unmapped accesses");
+    // Hooks are compiled into translated code, so all of them go in before anything runs.
+    check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(on_mrs), this, 1, 0, UC_ARM64_INS_MRS),
+          "hook MRS");
+    check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(on_sys), this, 1, 0, UC_ARM64_INS_SYS),
+          "hook SYS");
 
     // EL3 and EL2 exist in the model but never run guest code; configure them so that EL1 is
     // a non-secure AArch64 EL1 under a hypervisor: HVC enabled, MMU usable, and MPIDR_EL1
@@ -122,8 +131,7 @@ Vcpu::Vcpu(unsigned index, Machine& machine) : index_(index), machine_(machine) 
     const std::uint64_t scr = read_sysreg(kScrEl3) | kScrNs | kScrHce | kScrRw;
     check(write_sysreg(kScrEl3, scr), "configure SCR_EL3");
     check(write_sysreg(kHcrEl2, kHcrRw), "configure HCR_EL2");
-    const std::uint64_t mpidr = kMpidrRes1 | ((index / 16) << 8) | (index % 16);
-    check(write_sysreg(kVmpidrEl2, mpidr), "set the MPIDR");
+    check(write_sysreg(kVmpidrEl2, fw::mpidr_of(index)), "set the MPIDR");
   } catch (...) {
     uc_close(uc_);
     throw;
@@ -227,7 +235,54 @@ void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t /*address*/, std::uint32_t 
   }
   v.budget_left_ -= n;
   v.machine_.instructions_ += n;
+  v.clock_.instructions += n;
+  v.clock_.virtual_ns += n * v.cost_.instruction_ns;
 }
+
+// ---- virtual time (DESIGN.md section 4) ----
+
+namespace {
+// System registers read through the MRS hook: {op0, op1, CRn, CRm, op2}.
+constexpr bool is(const uc_arm64_cp_reg& cp, SysReg r) {
+  return cp.op0 == r.op0 && cp.op1 == r.op1 && cp.crn == r.crn && cp.crm == r.crm && cp.op2 == r.op2;
+}
+constexpr SysReg kCntfrqEl0{3, 3, 14, 0, 0};
+constexpr SysReg kCntpctEl0{3, 3, 14, 0, 1};
+constexpr SysReg kCntvctEl0{3, 3, 14, 0, 2};
+constexpr SysReg kCntpctssEl0{3, 3, 14, 0, 5};
+constexpr SysReg kCntvctssEl0{3, 3, 14, 0, 6};
+constexpr SysReg kPmccntrEl0{3, 3, 9, 13, 0};
+}  // namespace
+
+// The generic counter and the cycle counter read virtual time, never host time. Unicorn
+// would read CLOCK_MONOTONIC for CNTVCT (notes Q7); skipping its handling and writing Rt
+// ourselves is the documented way to emulate a register (notes Q2).
+std::uint32_t Vcpu::on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
+  const auto& v = *static_cast<Vcpu*>(self);
+  std::uint64_t value = 0;
+  if (is(*cp, kCntvctEl0) || is(*cp, kCntpctEl0) || is(*cp, kCntvctssEl0) || is(*cp, kCntpctssEl0)) {
+    value = v.clock_.virtual_ns / kCounterTickNs;  // CNTVOFF is 0: virtual = physical
+  } else if (is(*cp, kCntfrqEl0)) {
+    value = kCounterHz;
+  } else if (is(*cp, kPmccntrEl0)) {
+    value = v.clock_.virtual_ns;  // 1 GHz: one cycle per ns
+  } else {
+    return 0;  // any other register: Unicorn's own handling
+  }
+  uc_reg_write(uc, reg, &value);
+  return 1;
+}
+
+// Instruction-cache maintenance (IC IALLUIS, IC IALLU, IC IVAU) is a NOP in the engine, but it
+// is how a guest says it changed code: other engines must drop what they translated before
+// they run again (notes Q5).
+std::uint32_t Vcpu::on_sys(uc_engine*, uc_arm64_reg, const uc_arm64_cp_reg* cp, void* self) {
+  const auto& v = *static_cast<Vcpu*>(self);
+  if (cp->op0 == 1 && cp->crn == 7 && (cp->crm == 5 || cp->crm == 1)) v.machine_.note_code_changed(v.index_);
+  return 0;
+}
+
+void Vcpu::flush_translations() { uc_ctl_flush_tb(uc_); }
 
 void Vcpu::on_interrupt(uc_engine* /*uc*/, std::uint32_t intno, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
@@ -317,18 +372,32 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
 
   machine_.firmware_.dispatch(call_, result_);
   uc_reg_write_batch(uc_, g_call_ids.data(), out_ptrs_.data(), result_.count);
+  clock_.virtual_ns += cost_.trap_ns;
+  ++clock_.calls;
 
-  const fw::SmcccResult& result = result_;
-  switch (result.request.kind) {
+  const fw::Request& request = result_.request;
+  switch (request.kind) {
     case fw::RequestKind::None:
+      return;
+    case fw::RequestKind::CpuOn:
+      // The caller goes on; the target's engine is created after this slice, outside hooks.
+      machine_.request_cpu_on(request, clock_.virtual_ns);
       return;
     case fw::RequestKind::SystemOff:
       exit_status_ = 0;
       stop(Stop::SystemOff);
       return;
     case fw::RequestKind::SystemReset:
-      reset_type_ = static_cast<fw::ResetType>(result.request.arg0);
+      request_ = request;
       stop(Stop::SystemReset);
+      return;
+    case fw::RequestKind::CpuOff:
+      stop(Stop::CpuOff);
+      return;
+    case fw::RequestKind::CpuSuspend:
+    case fw::RequestKind::SystemSuspend:
+      request_ = request;
+      stop(Stop::Suspend);
       return;
   }
 }
@@ -369,6 +438,7 @@ void Vcpu::undefined_instruction() {
 }
 
 void Vcpu::semihosting_call(std::uint64_t pc) {
+  clock_.virtual_ns += cost_.trap_ns;
   const auto op = static_cast<std::uint32_t>(reg(Reg::X0));
   const SemihostingOutcome outcome = semihost(op, reg(xreg(1)), machine_.ram_, machine_.console_);
   if (outcome.exit_status) {
@@ -401,6 +471,7 @@ void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64
     return;
   }
   const std::uint64_t offset = el == 0 ? kVectorLowerA64 : (spx ? kVectorCurrentSpx : kVectorCurrentSp0);
+  clock_.virtual_ns += cost_.trap_ns;
   set_reg(Reg::SpsrEl1, pstate);
   set_reg(Reg::ElrEl1, return_pc);
   set_reg(Reg::EsrEl1, syndrome);

@@ -29,12 +29,16 @@ class Vcpu final : public fw::RegisterSource {
     SystemOff,
     SystemReset,
     SemihostExit,
+    CpuOff,        ///< PSCI CPU_OFF
+    Suspend,       ///< PSCI CPU_SUSPEND or SYSTEM_SUSPEND; see request()
     Fault,         ///< see summary()/report()
   };
 
   /// Opens the engine, maps RAM and devices, installs the hooks, and puts the vCPU in its
-  /// reset state (powered off). Throws std::runtime_error if Unicorn refuses.
-  Vcpu(unsigned index, Machine& machine);
+  /// reset state. `clock` is the vCPU's counters, kept by the machine across engines: the
+  /// vCPU advances stats.virtual_ns and stats.instructions as it runs. Throws
+  /// std::runtime_error if Unicorn refuses.
+  Vcpu(unsigned index, Machine& machine, VcpuStats& clock);
   ~Vcpu();
   Vcpu(const Vcpu&) = delete;
   Vcpu& operator=(const Vcpu&) = delete;
@@ -51,7 +55,10 @@ class Vcpu final : public fw::RegisterSource {
   Stop run(std::uint64_t budget);
 
   int exit_status() const { return exit_status_; }
-  fw::ResetType reset_type() const { return reset_type_; }
+  /// The firmware request behind a SystemReset or Suspend stop.
+  const fw::Request& request() const { return request_; }
+  /// Drops every translated block, so code changed by another vCPU or the host is seen.
+  void flush_translations();
   const std::string& summary() const { return summary_; }
   const std::string& report() const { return report_; }
 
@@ -66,6 +73,8 @@ class Vcpu final : public fw::RegisterSource {
   static void on_block(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
   static bool on_unmapped(uc_engine* uc, uc_mem_type type, std::uint64_t address, int size,
                           std::int64_t value, void* self);
+  static std::uint32_t on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
+  static std::uint32_t on_sys(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint64_t on_uart_read(uc_engine* uc, std::uint64_t offset, unsigned size, void* self);
   static void on_uart_write(uc_engine* uc, std::uint64_t offset, unsigned size, std::uint64_t value, void* self);
 
@@ -88,6 +97,8 @@ class Vcpu final : public fw::RegisterSource {
 
   unsigned index_;
   Machine& machine_;
+  VcpuStats& clock_;
+  const CostModel cost_;
   uc_engine* uc_ = nullptr;
   bool powered_on_ = false;
 
@@ -96,7 +107,7 @@ class Vcpu final : public fw::RegisterSource {
   bool stop_requested_ = false;
   Stop stop_ = Stop::Budget;
   int exit_status_ = 0;
-  fw::ResetType reset_type_ = fw::ResetType::Cold;
+  fw::Request request_{};
   std::string summary_;
   std::string report_;
   std::exception_ptr hook_error_;

@@ -20,6 +20,17 @@ void truncate_smc32_results(SmcccResult& result) {
   for (int i = 1; i < count; ++i) result.x[static_cast<std::size_t>(i)] &= kLow32;
 }
 
+std::string_view request_text(const Request& r) {
+  switch (r.kind) {
+    case RequestKind::SystemOff: return "(system off)";
+    case RequestKind::SystemReset: return r.reset == ResetType::Warm ? "(system warm reset)" : "(system cold reset)";
+    case RequestKind::CpuOff: return "(cpu off)";
+    case RequestKind::CpuSuspend: return "(cpu powered down)";
+    case RequestKind::SystemSuspend: return "(system suspended)";
+    default: return "";
+  }
+}
+
 void append_hex(fmt::memory_buffer& out, std::uint64_t v) {
   if (v == 0) {
     out.push_back('0');
@@ -177,12 +188,9 @@ void Dispatcher::trace_result(const SmcccCall& call, const Found& found, const S
   fmt::memory_buffer out;
   fmt::format_to(std::back_inserter(out), "cpu{} {} < ", call.vcpu,
                  call.conduit == Conduit::Hvc ? "hvc" : "smc");
-  if (result.request.kind != RequestKind::None) {
+  if (result.request.ends_caller()) {
     // The call does not return to the guest; say what happens instead of a status.
-    out.append(std::string_view(result.request.kind == RequestKind::SystemOff ? "(system off)"
-                                : result.request.arg0 == static_cast<std::uint64_t>(ResetType::Warm)
-                                    ? "(system warm reset)"
-                                    : "(system cold reset)"));
+    out.append(request_text(result.request));
     trace_->line(std::string_view(out.data(), out.size()));
     return;
   }

@@ -5,8 +5,23 @@
 
 namespace emu::fw {
 
+namespace {
+
+// Validated before anything is sized from it.
+VmState make_vm(const FirmwareConfig& config) {
+  if (config.vcpu_count == 0 || config.vcpu_count > 64) {
+    throw std::invalid_argument("vCPU count must be 1..64, not " + std::to_string(config.vcpu_count));
+  }
+  VmState vm{.ram_base = config.ram_base, .ram_size = config.ram_size,
+             .vcpus = std::vector<VcpuState>(config.vcpu_count)};
+  vm.vcpus[0].power = PowerState::On;  // the boot vCPU (DESIGN.md section 6)
+  return vm;
+}
+
+}  // namespace
+
 Firmware::Firmware(const FirmwareConfig& config)
-    : vm_{.vcpu_count = config.vcpu_count},
+    : vm_(make_vm(config)),
       arch_(config.soc),
       psci_(vm_),
       // Standard Secure owner 4: Call Count, UID and Revision (digest 1.10).
@@ -14,15 +29,8 @@ Firmware::Firmware(const FirmwareConfig& config)
                     .uid = kStdServiceUid, .revision = kStdServiceRevision}),
       // Vendor hypervisor owner 6: only the Call UID is defined (KVM's value, digest 5.1).
       kvm_queries_({.owner = owner::kVendorHyp, .prefix = "VENDOR_HYP", .uid = kKvmVendorUid}) {
-  if (config.vcpu_count == 0 || config.vcpu_count > 64) {
-    throw std::invalid_argument(
-        "vCPU count must be 1..64, not " + std::to_string(config.vcpu_count));
-  }
-  dispatcher_.add(arch_);
-  dispatcher_.add(psci_);
-  dispatcher_.add(std_queries_);
-  dispatcher_.add(kvm_);
-  dispatcher_.add(kvm_queries_);
+  services_ = {&arch_, &psci_, &std_queries_, &kvm_, &kvm_queries_};
+  for (Service* s : services_) dispatcher_.add(*s);
 }
 
 }  // namespace emu::fw

@@ -2,6 +2,7 @@
 // them. This is the whole public face of emu_firmware; core owns one per VM.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "firmware/arch.h"
@@ -14,7 +15,9 @@
 namespace emu::fw {
 
 struct FirmwareConfig {
-  std::uint32_t vcpu_count = 1;  ///< vCPUs in the VM, 1..64
+  std::uint32_t vcpu_count = 1;  ///< vCPUs in the VM, 1..64; default 1
+  std::uint64_t ram_base = 0;    ///< guest RAM, for PSCI entry-point and range checks; default empty
+  std::uint64_t ram_size = 0;
   SocIdConfig soc{};             ///< what SMCCC_ARCH_SOC_ID reports
 };
 
@@ -32,7 +35,18 @@ class Firmware {
   Dispatcher& dispatcher() { return dispatcher_; }
   const VmState& vm() const { return vm_; }
 
+  // Lifecycle: core reports what it did with a request; every service hears it.
+  void vcpu_powered_on(unsigned vcpu) { for_each_service([&](Service& s) { s.on_vcpu_power_on(vcpu); }); }
+  void vcpu_stopped(unsigned vcpu) { for_each_service([&](Service& s) { s.on_vcpu_stopped(vcpu); }); }
+  void vcpu_resumed(unsigned vcpu) { for_each_service([&](Service& s) { s.on_vcpu_resumed(vcpu); }); }
+  void system_reset() { for_each_service([](Service& s) { s.on_system_reset(); }); }
+
  private:
+  template <typename F>
+  void for_each_service(F&& f) {
+    for (Service* s : services_) f(*s);
+  }
+
   VmState vm_;
   ArchService arch_;
   PsciService psci_;
@@ -40,6 +54,7 @@ class Firmware {
   KvmVendorService kvm_;
   GeneralQueries kvm_queries_;
   Dispatcher dispatcher_;
+  std::array<Service*, 5> services_;
 };
 
 }  // namespace emu::fw

@@ -1,4 +1,4 @@
-// PSCI (DEN0022; digest section 2).
+// PSCI 1.1 (DEN0022; digest section 2).
 #include "firmware/psci.h"
 
 #include <array>
@@ -10,32 +10,73 @@ namespace emu::fw {
 namespace {
 
 constexpr std::uint16_t kFnVersion = 0x00;
+constexpr std::uint16_t kFnCpuSuspend = 0x01;
+constexpr std::uint16_t kFnCpuOff = 0x02;
+constexpr std::uint16_t kFnCpuOn = 0x03;
+constexpr std::uint16_t kFnAffinityInfo = 0x04;
 constexpr std::uint16_t kFnMigrateInfoType = 0x06;
 constexpr std::uint16_t kFnSystemOff = 0x08;
 constexpr std::uint16_t kFnSystemReset = 0x09;
 constexpr std::uint16_t kFnFeatures = 0x0A;
+constexpr std::uint16_t kFnNodeHwState = 0x0D;
+constexpr std::uint16_t kFnSystemSuspend = 0x0E;
+constexpr std::uint16_t kFnStatResidency = 0x10;
+constexpr std::uint16_t kFnStatCount = 0x11;
 constexpr std::uint16_t kFnSystemReset2 = 0x12;
+constexpr std::uint16_t kFnMemProtect = 0x13;
+constexpr std::uint16_t kFnMemProtectCheckRange = 0x14;
+
+constexpr std::uint64_t kUsPerNs = 1000;
+// Original power_state format: bits that must be zero (digest 2.10, TF-A PSTATE_VALID_MASK).
+constexpr std::uint64_t kPowerStateMbz = 0xFCFE'0000;
 
 constexpr std::array kRanges{FunctionRange{owner::kStandardSecure, 0x00, 0x1F}};
 
 // `since` is the PSCI version that introduced each call (digest 2.1). The calls that do not
 // return write x0 only (INTERNAL_FAILURE, should a host resume the vCPU) and leave x1/x2 for
-// the host to read, as KVM does (digest 2.11).
+// the host to read, as KVM does (digest 2.11). CPU_SUSPEND's feature word is 0: original
+// power_state format, platform-coordinated mode only (digest 2.14).
 constexpr std::array kFunctions{
     FunctionDesc{.number = kFnVersion, .name = "PSCI_VERSION", .result = ResultKind::Value},
-    FunctionDesc{.number = kFnMigrateInfoType, .name = "PSCI_MIGRATE_INFO_TYPE",
-                 .result = ResultKind::Value},
+    FunctionDesc{.number = kFnCpuSuspend, .forms = kBothForms, .name = "PSCI_CPU_SUSPEND",
+                 .args = {"state", "entry", "ctx"}},
+    FunctionDesc{.number = kFnCpuOff, .name = "PSCI_CPU_OFF", .result = ResultKind::NoReturn, .results = 1},
+    FunctionDesc{.number = kFnCpuOn, .forms = kBothForms, .name = "PSCI_CPU_ON", .args = {"target", "entry", "ctx"}},
+    FunctionDesc{.number = kFnAffinityInfo, .forms = kBothForms, .name = "PSCI_AFFINITY_INFO",
+                 .args = {"target", "level"}, .result = ResultKind::Value},
+    FunctionDesc{.number = kFnMigrateInfoType, .name = "PSCI_MIGRATE_INFO_TYPE", .result = ResultKind::Value},
     FunctionDesc{.number = kFnSystemOff, .name = "PSCI_SYSTEM_OFF", .result = ResultKind::NoReturn, .results = 1},
     FunctionDesc{.number = kFnSystemReset, .name = "PSCI_SYSTEM_RESET", .result = ResultKind::NoReturn,
                  .results = 1},
-    FunctionDesc{.number = kFnFeatures, .name = "PSCI_FEATURES", .args = {"fid"},
+    FunctionDesc{.number = kFnFeatures, .name = "PSCI_FEATURES", .args = {"fid"}, .result = ResultKind::Value,
+                 .since = psci::kVersion1_0},
+    FunctionDesc{.number = kFnNodeHwState, .forms = kBothForms, .name = "PSCI_NODE_HW_STATE",
+                 .args = {"target", "level"}, .result = ResultKind::Value, .since = psci::kVersion1_0},
+    FunctionDesc{.number = kFnSystemSuspend, .forms = kBothForms, .name = "PSCI_SYSTEM_SUSPEND",
+                 .args = {"entry", "ctx"}, .since = psci::kVersion1_0},
+    FunctionDesc{.number = kFnStatResidency, .forms = kBothForms, .name = "PSCI_STAT_RESIDENCY",
+                 .args = {"target", "state"}, .result = ResultKind::Value, .since = psci::kVersion1_0},
+    FunctionDesc{.number = kFnStatCount, .forms = kBothForms, .name = "PSCI_STAT_COUNT", .args = {"target", "state"},
                  .result = ResultKind::Value, .since = psci::kVersion1_0},
     FunctionDesc{.number = kFnSystemReset2, .forms = kBothForms, .name = "PSCI_SYSTEM_RESET2",
                  .args = {"type", "cookie"}, .result = ResultKind::NoReturn, .results = 1,
                  .since = psci::kVersion1_1},
+    FunctionDesc{.number = kFnMemProtect, .name = "PSCI_MEM_PROTECT", .args = {"enable"}, .result = ResultKind::Value,
+                 .since = psci::kVersion1_1},
+    FunctionDesc{.number = kFnMemProtectCheckRange, .forms = kBothForms, .name = "PSCI_MEM_PROTECT_CHECK_RANGE",
+                 .args = {"base", "length"}, .since = psci::kVersion1_1},
 };
 
+std::uint64_t code(PsciStatus s) { return status_reg(s); }
+
 }  // namespace
+
+std::optional<SuspendState> parse_power_state(std::uint64_t power_state) {
+  if ((power_state & kPowerStateMbz) != 0 || power_state > 0xFFFF'FFFFu) return std::nullopt;
+  if (power_state == psci::kPowerStateCoreStandby) return SuspendState::CoreStandby;
+  if (power_state == psci::kPowerStateCorePowerDown) return SuspendState::CorePowerDown;
+  return std::nullopt;  // well-formed, but not a state this platform declares
+}
 
 std::span<const FunctionRange> PsciService::ranges() const { return kRanges; }
 std::span<const FunctionDesc> PsciService::functions() const { return kFunctions; }
@@ -45,20 +86,48 @@ void PsciService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
     case kFnVersion:
       result.x[0] = vm_.psci_version;
       return;
+    case kFnCpuSuspend:
+      cpu_suspend(call, result);
+      return;
+    case kFnCpuOff:
+      cpu_off(call, result);
+      return;
+    case kFnCpuOn:
+      cpu_on(call, result);
+      return;
+    case kFnAffinityInfo:
+      result.x[0] = affinity_info(call.x[1], call.x[2]);
+      return;
     case kFnMigrateInfoType:
       result.x[0] = psci::kTosNotPresentMp;
       return;
     case kFnFeatures:
       result.x[0] = status_reg(features(static_cast<std::uint32_t>(call.x[1])));
       return;
+    case kFnNodeHwState:
+      result.x[0] = node_hw_state(call.x[1], call.x[2]);
+      return;
+    case kFnSystemSuspend:
+      system_suspend(call, result);
+      return;
+    case kFnStatResidency:
+    case kFnStatCount:
+      result.x[0] = stat(call.x[1], call.x[2], fn.number == kFnStatResidency);
+      return;
+    case kFnMemProtect:
+      result.x[0] = mem_protect(call.x[1]);
+      return;
+    case kFnMemProtectCheckRange:
+      result.x[0] = mem_protect_check_range(call.x[1], call.x[2]);
+      return;
     case kFnSystemOff:
       // Like KVM, pre-load INTERNAL_FAILURE: if a host ever resumes this vCPU, the call failed.
-      result.x[0] = status_reg(PsciStatus::InternalFailure);
-      result.request = {RequestKind::SystemOff};
+      result.x[0] = code(PsciStatus::InternalFailure);
+      result.request = {.kind = RequestKind::SystemOff};
       return;
     case kFnSystemReset:
-      result.x[0] = status_reg(PsciStatus::InternalFailure);
-      result.request = {RequestKind::SystemReset, static_cast<std::uint64_t>(ResetType::Cold)};
+      result.x[0] = code(PsciStatus::InternalFailure);
+      result.request = {.kind = RequestKind::SystemReset, .reset = ResetType::Cold};
       return;
     case kFnSystemReset2:
       system_reset2(call, result);
@@ -80,21 +149,187 @@ std::int32_t PsciService::features(std::uint32_t queried_fid) const {
   return static_cast<std::int32_t>(PsciStatus::NotSupported);
 }
 
+// CPU_SUSPEND (digest 2.10): only the declared states; a power-down needs a valid entry.
+void PsciService::cpu_suspend(const SmcccCall& call, SmcccResult& result) {
+  const std::optional<SuspendState> state = parse_power_state(call.x[1]);
+  if (!state) {
+    result.x[0] = code(PsciStatus::InvalidParameters);
+    return;
+  }
+  const bool power_down = *state == SuspendState::CorePowerDown;
+  if (power_down && !valid_entry(call.x[2])) {
+    result.x[0] = code(PsciStatus::InvalidAddress);
+    return;
+  }
+  VcpuState& me = vm_.vcpus[call.vcpu];
+  const auto index = static_cast<std::size_t>(*state);
+  ++me.suspend_count[index];
+  me.residency_us[index] += psci::kSuspendNs / kUsPerNs;
+  me.power = power_down ? PowerState::PowerDown : PowerState::Standby;
+  result.x[0] = code(PsciStatus::Success);  // what a standby returns on wake-up
+  result.request = {.kind = RequestKind::CpuSuspend, .power_down = power_down, .entry = call.x[2],
+                    .context = call.x[3], .duration_ns = psci::kSuspendNs};
+}
+
+// CPU_ON (digest 2.6), checked in TF-A's order: target, entry point, state.
+void PsciService::cpu_on(const SmcccCall& call, SmcccResult& result) {
+  const std::optional<unsigned> target = vcpu_of(call.x[1], vm_.vcpu_count());
+  if (!target) {
+    result.x[0] = code(PsciStatus::InvalidParameters);
+    return;
+  }
+  if (!valid_entry(call.x[2])) {
+    result.x[0] = code(PsciStatus::InvalidAddress);
+    return;
+  }
+  VcpuState& t = vm_.vcpus[*target];
+  if (t.power != PowerState::Off) {
+    result.x[0] = code(PsciStatus::AlreadyOn);
+    return;
+  }
+  // ON before the call returns: of several callers racing for one target, one succeeds.
+  t.power = PowerState::On;
+  result.x[0] = code(PsciStatus::Success);
+  result.request = {.kind = RequestKind::CpuOn, .target = *target, .entry = call.x[2], .context = call.x[3]};
+}
+
+// CPU_OFF (digest 2.8): still ON for AFFINITY_INFO until core reports the vCPU stopped.
+void PsciService::cpu_off(const SmcccCall& call, SmcccResult& result) {
+  vm_.vcpus[call.vcpu].power = PowerState::OffPending;
+  result.x[0] = code(PsciStatus::InternalFailure);
+  result.request = {.kind = RequestKind::CpuOff};
+}
+
+// Level 1 ignores Aff0 (digest 2.9); Aff2 and Aff3 must be 0 in this topology, and nothing
+// outside the affinity fields may be set.
+std::optional<unsigned> PsciService::cluster_of(std::uint64_t target) const {
+  if ((target & ~0xFFFFull) != 0) return std::nullopt;
+  const auto cluster = static_cast<unsigned>(target >> 8);
+  if (cluster * kCoresPerCluster >= vm_.vcpu_count()) return std::nullopt;
+  return cluster;
+}
+
+// AFFINITY_INFO (digest 2.9): level 0 is one core, level 1 a cluster of 16; the topology
+// has no higher level.
+std::uint64_t PsciService::affinity_info(std::uint64_t target, std::uint64_t level) const {
+  const auto is_on = [](const VcpuState& v) { return v.power != PowerState::Off; };
+  if (level == 0) {
+    const std::optional<unsigned> t = vcpu_of(target, vm_.vcpu_count());
+    if (!t) return code(PsciStatus::InvalidParameters);
+    return is_on(vm_.vcpus[*t]) ? psci::kAffinityOn : psci::kAffinityOff;
+  }
+  if (level == 1) {
+    const std::optional<unsigned> cluster = cluster_of(target);
+    if (!cluster) return code(PsciStatus::InvalidParameters);
+    for (unsigned i = *cluster * kCoresPerCluster; i < vm_.vcpu_count() && i / kCoresPerCluster == *cluster; ++i) {
+      if (is_on(vm_.vcpus[i])) return psci::kAffinityOn;
+    }
+    return psci::kAffinityOff;
+  }
+  return code(PsciStatus::InvalidParameters);
+}
+
+// NODE_HW_STATE (DEN0022 5.15; TF-A psci_node_hw_state): what the hardware node is doing.
+std::uint64_t PsciService::node_hw_state(std::uint64_t target, std::uint64_t level) const {
+  const auto hw = [](const VcpuState& v) {
+    switch (v.power) {
+      case PowerState::Off:
+      case PowerState::PowerDown: return psci::kHwOff;
+      case PowerState::Standby: return psci::kHwStandby;
+      default: return psci::kHwOn;
+    }
+  };
+  if (level == 0) {
+    const std::optional<unsigned> t = vcpu_of(target, vm_.vcpu_count());
+    if (!t) return code(PsciStatus::InvalidParameters);
+    return hw(vm_.vcpus[*t]);
+  }
+  if (level == 1) {
+    const std::optional<unsigned> cluster = cluster_of(target);
+    if (!cluster) return code(PsciStatus::InvalidParameters);
+    for (unsigned i = *cluster * kCoresPerCluster; i < vm_.vcpu_count() && i / kCoresPerCluster == *cluster; ++i) {
+      if (hw(vm_.vcpus[i]) != psci::kHwOff) return psci::kHwOn;
+    }
+    return psci::kHwOff;
+  }
+  return code(PsciStatus::InvalidParameters);
+}
+
+// SYSTEM_SUSPEND (digest 2.12): entry point first, then "every other core is OFF", as TF-A.
+void PsciService::system_suspend(const SmcccCall& call, SmcccResult& result) {
+  if (!valid_entry(call.x[1])) {
+    result.x[0] = code(PsciStatus::InvalidAddress);
+    return;
+  }
+  for (unsigned i = 0; i < vm_.vcpu_count(); ++i) {
+    if (i != call.vcpu && vm_.vcpus[i].power != PowerState::Off) {
+      result.x[0] = code(PsciStatus::Denied);
+      return;
+    }
+  }
+  vm_.vcpus[call.vcpu].power = PowerState::PowerDown;
+  result.x[0] = code(PsciStatus::InternalFailure);
+  result.request = {.kind = RequestKind::SystemSuspend, .power_down = true, .entry = call.x[1],
+                    .context = call.x[2], .duration_ns = psci::kSuspendNs};
+}
+
+// PSCI_STAT_RESIDENCY (microseconds of virtual time) and PSCI_STAT_COUNT, per declared state.
+std::uint64_t PsciService::stat(std::uint64_t target, std::uint64_t power_state, bool residency) const {
+  const std::optional<unsigned> t = vcpu_of(target, vm_.vcpu_count());
+  const std::optional<SuspendState> state = parse_power_state(power_state);
+  if (!t || !state) return code(PsciStatus::InvalidParameters);
+  const VcpuState& v = vm_.vcpus[*t];
+  const auto index = static_cast<std::size_t>(*state);
+  return residency ? v.residency_us[index] : v.suspend_count[index];
+}
+
+// MEM_PROTECT (digest 2.15): returns the previous setting; core wipes RAM at the next reset
+// while it is on.
+std::uint64_t PsciService::mem_protect(std::uint64_t enable) {
+  if (enable > 1) return code(PsciStatus::InvalidParameters);
+  const bool previous = vm_.mem_protect;
+  vm_.mem_protect = enable == 1;
+  return previous ? 1 : 0;
+}
+
+// MEM_PROTECT_CHECK_RANGE: all of RAM is protected memory; anything else, an empty range or
+// one that wraps is DENIED (TF-A psci_mem_chk_range).
+std::uint64_t PsciService::mem_protect_check_range(std::uint64_t base, std::uint64_t length) const {
+  if (length == 0 || !vm_.in_ram(base, length)) return code(PsciStatus::Denied);
+  return code(PsciStatus::Success);
+}
+
 // SYSTEM_RESET2 (digest 2.11): reset_type is a 32-bit value in both forms. Architectural
 // type 0 is a warm reset; other architectural types, and vendor types (bit 31), which this
 // platform defines none of, are INVALID_PARAMETERS (DESIGN.md section 8).
 void PsciService::system_reset2(const SmcccCall& call, SmcccResult& result) const {
   const auto type = static_cast<std::uint32_t>(call.x[1]);
   if (type != psci::kResetTypeWarm) {
-    result.x[0] = status_reg(PsciStatus::InvalidParameters);
+    result.x[0] = code(PsciStatus::InvalidParameters);
     return;
   }
-  result.x[0] = status_reg(PsciStatus::InternalFailure);
-  result.request = {RequestKind::SystemReset, static_cast<std::uint64_t>(ResetType::Warm), call.x[2]};
+  result.x[0] = code(PsciStatus::InternalFailure);
+  result.request = {.kind = RequestKind::SystemReset, .reset = ResetType::Warm, .context = call.x[2]};
 }
 
-std::string_view PsciService::status_name(std::int64_t code) const {
-  switch (code) {
+void PsciService::on_vcpu_stopped(unsigned vcpu) {
+  if (vm_.vcpus[vcpu].power == PowerState::OffPending) vm_.vcpus[vcpu].power = PowerState::Off;
+}
+
+void PsciService::on_vcpu_resumed(unsigned vcpu) {
+  PowerState& p = vm_.vcpus[vcpu].power;
+  if (p == PowerState::Standby || p == PowerState::PowerDown) p = PowerState::On;
+}
+
+// After a system reset the boot vCPU is on and the others off; statistics count "since cold
+// boot"; MEM_PROTECT's setting is the OS's and survives (it says what the reset does).
+void PsciService::on_system_reset() {
+  for (VcpuState& v : vm_.vcpus) v = VcpuState{};
+  vm_.vcpus[0].power = PowerState::On;
+}
+
+std::string_view PsciService::status_name(std::int64_t value) const {
+  switch (value) {
     case -1: return "NOT_SUPPORTED";
     case -2: return "INVALID_PARAMETERS";
     case -3: return "DENIED";

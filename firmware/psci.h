@@ -1,12 +1,14 @@
-// Power State Coordination Interface, owner 4 functions 0x00-0x1F (DEN0022; digest 2).
+// Power State Coordination Interface 1.1, owner 4 functions 0x00-0x1F (DEN0022; digest 2).
 //
-// Implemented so far: what a single CPU needs. PSCI_VERSION, PSCI_FEATURES,
-// MIGRATE_INFO_TYPE, SYSTEM_OFF, SYSTEM_RESET and SYSTEM_RESET2. The per-CPU calls
-// (CPU_ON, CPU_OFF, AFFINITY_INFO, CPU_SUSPEND, ...) arrive with the SMP issue; until then
-// they are not in the table, so they are NOT_SUPPORTED and PSCI_FEATURES says so.
+// Every PSCI 1.1 function except the optional ones a platform without a Trusted OS or
+// OS-initiated mode leaves out (MIGRATE, MIGRATE_INFO_UP_CPU, CPU_FREEZE,
+// CPU_DEFAULT_SUSPEND, SET_SUSPEND_MODE: NOT_SUPPORTED, as in KVM). Model decisions
+// (DESIGN.md section 8): CPU_ON makes the target ON before it returns (never ON_PENDING);
+// CPU_SUSPEND accepts exactly the declared states; the topology has two affinity levels.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "firmware/service.h"
 #include "firmware/vm_state.h"
@@ -15,21 +17,46 @@ namespace emu::fw {
 
 namespace psci {
 inline constexpr std::uint32_t kVersion = 0x8400'0000;
+inline constexpr std::uint32_t kCpuSuspend = 0x8400'0001;
+inline constexpr std::uint32_t kCpuOff = 0x8400'0002;
+inline constexpr std::uint32_t kCpuOn = 0x8400'0003;
+inline constexpr std::uint32_t kCpuOn64 = 0xC400'0003;
+inline constexpr std::uint32_t kAffinityInfo = 0x8400'0004;
 inline constexpr std::uint32_t kMigrateInfoType = 0x8400'0006;
 inline constexpr std::uint32_t kSystemOff = 0x8400'0008;
 inline constexpr std::uint32_t kSystemReset = 0x8400'0009;
 inline constexpr std::uint32_t kFeatures = 0x8400'000A;
+inline constexpr std::uint32_t kNodeHwState = 0x8400'000D;
+inline constexpr std::uint32_t kSystemSuspend = 0x8400'000E;
+inline constexpr std::uint32_t kStatResidency = 0x8400'0010;
+inline constexpr std::uint32_t kStatCount = 0x8400'0011;
 inline constexpr std::uint32_t kSystemReset2 = 0x8400'0012;
 inline constexpr std::uint32_t kSystemReset2_64 = 0xC400'0012;
+inline constexpr std::uint32_t kMemProtect = 0x8400'0013;
+inline constexpr std::uint32_t kMemProtectCheckRange = 0x8400'0014;
 
 inline constexpr std::uint32_t kVersion1_0 = 0x1'0000;
 inline constexpr std::uint32_t kVersion1_1 = 0x1'0001;
 
+/// AFFINITY_INFO answers (digest 2.2).
+inline constexpr std::uint32_t kAffinityOn = 0;
+inline constexpr std::uint32_t kAffinityOff = 1;
+/// NODE_HW_STATE answers.
+inline constexpr std::uint32_t kHwOn = 0;
+inline constexpr std::uint32_t kHwOff = 1;
+inline constexpr std::uint32_t kHwStandby = 2;
 /// MIGRATE_INFO_TYPE: no Trusted OS that needs migration (digest 2.13).
 inline constexpr std::uint32_t kTosNotPresentMp = 2;
 /// SYSTEM_RESET2 reset_type (digest 2.11).
 inline constexpr std::uint32_t kResetTypeWarm = 0;
-inline constexpr std::uint32_t kResetTypeVendorBit = 0x8000'0000;
+
+/// The power_state values CPU_SUSPEND accepts (original format: StateType bit 16, PowerLevel
+/// bits 25:24, StateID bits 15:0; digest 2.10). Both are core-level states with StateID 0.
+inline constexpr std::uint32_t kPowerStateCoreStandby = 0x0000'0000;
+inline constexpr std::uint32_t kPowerStateCorePowerDown = 0x0001'0000;
+/// How long a suspended vCPU sleeps, in virtual time. The platform has no interrupt that
+/// could wake it earlier, so the model's wake-up is this fixed timer.
+inline constexpr std::uint64_t kSuspendNs = 10'000;
 }  // namespace psci
 
 /// PSCI return codes (digest 2.2).
@@ -50,7 +77,7 @@ constexpr std::uint64_t status_reg(PsciStatus s) { return status_reg(static_cast
 
 class PsciService final : public Service {
  public:
-  explicit PsciService(const VmState& vm) : vm_(vm) {}
+  explicit PsciService(VmState& vm) : vm_(vm) {}
 
   std::string_view name() const override { return "PSCI"; }
   std::span<const FunctionRange> ranges() const override;
@@ -59,11 +86,32 @@ class PsciService final : public Service {
   void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
   std::string_view status_name(std::int64_t code) const override;
 
+  void on_vcpu_stopped(unsigned vcpu) override;
+  void on_vcpu_resumed(unsigned vcpu) override;
+  void on_system_reset() override;
+
  private:
   std::int32_t features(std::uint32_t queried_fid) const;
+  void cpu_suspend(const SmcccCall& call, SmcccResult& result);
+  void cpu_on(const SmcccCall& call, SmcccResult& result);
+  void cpu_off(const SmcccCall& call, SmcccResult& result);
+  std::uint64_t affinity_info(std::uint64_t target, std::uint64_t level) const;
+  std::uint64_t node_hw_state(std::uint64_t target, std::uint64_t level) const;
+  void system_suspend(const SmcccCall& call, SmcccResult& result);
+  std::uint64_t stat(std::uint64_t target, std::uint64_t power_state, bool residency) const;
+  std::uint64_t mem_protect(std::uint64_t enable);
+  std::uint64_t mem_protect_check_range(std::uint64_t base, std::uint64_t length) const;
   void system_reset2(const SmcccCall& call, SmcccResult& result) const;
 
-  const VmState& vm_;
+  /// A valid AArch64 entry point: inside RAM and 4-byte aligned (digest 2.6 step 2).
+  bool valid_entry(std::uint64_t entry) const { return entry % 4 == 0 && vm_.in_ram(entry, 4); }
+  /// The cluster `target` names at affinity level 1, if one with vCPUs exists.
+  std::optional<unsigned> cluster_of(std::uint64_t target) const;
+
+  VmState& vm_;
 };
+
+/// The declared suspend state a power_state value names, if any.
+std::optional<SuspendState> parse_power_state(std::uint64_t power_state);
 
 }  // namespace emu::fw

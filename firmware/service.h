@@ -82,6 +82,18 @@ class Service {
   /// Name of a negative status code in this service's own enum, for the trace ("" if none).
   virtual std::string_view status_name(std::int64_t code) const = 0;
 
+  // Lifecycle hooks (DESIGN.md section 3): core reports what it did with a request, and the
+  // firmware passes it to every service, so services never call each other.
+
+  /// `vcpu` has started at a CPU_ON entry point (fresh architectural state).
+  virtual void on_vcpu_power_on(unsigned /*vcpu*/) {}
+  /// `vcpu` has stopped after CPU_OFF.
+  virtual void on_vcpu_stopped(unsigned /*vcpu*/) {}
+  /// `vcpu` has woken from CPU_SUSPEND or SYSTEM_SUSPEND.
+  virtual void on_vcpu_resumed(unsigned /*vcpu*/) {}
+  /// The whole system has been reset; guest-owned state goes back to its boot values.
+  virtual void on_system_reset() {}
+
   /// Called once by the dispatcher when the service is registered; services that answer
   /// discovery questions about other functions keep the pointer.
   void attach(const Dispatcher& dispatcher) { dispatcher_ = &dispatcher; }

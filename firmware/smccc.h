@@ -43,16 +43,32 @@ struct SmcccCall {
 /// or move a PC themselves (DESIGN.md section 2, step 5).
 enum class RequestKind : std::uint8_t {
   None,
-  SystemOff,    ///< PSCI SYSTEM_OFF: stop every vCPU, exit status 0
-  SystemReset,  ///< PSCI SYSTEM_RESET / SYSTEM_RESET2: arg0 = ResetType, arg1 = cookie
+  SystemOff,      ///< PSCI SYSTEM_OFF: stop every vCPU, exit status 0
+  SystemReset,    ///< PSCI SYSTEM_RESET / SYSTEM_RESET2: `reset`, `context` = cookie
+  CpuOn,          ///< PSCI CPU_ON accepted: start `target` at `entry` with x0 = `context`
+  CpuOff,         ///< PSCI CPU_OFF: stop the caller; tell the firmware when it has stopped
+  CpuSuspend,     ///< PSCI CPU_SUSPEND: sleep `duration_ns`; `power_down`: then resume at
+                  ///< `entry` with x0 = `context`, else return (x0 already written)
+  SystemSuspend,  ///< PSCI SYSTEM_SUSPEND: as a power-down CpuSuspend of the caller
 };
 
 enum class ResetType : std::uint8_t { Cold, Warm };
 
+/// A request's fields; each kind uses the ones its comment names, the rest stay default.
 struct Request {
   RequestKind kind = RequestKind::None;  ///< default: nothing to do
-  std::uint64_t arg0 = 0;  ///< SystemReset: the ResetType; otherwise 0
-  std::uint64_t arg1 = 0;  ///< SystemReset: SYSTEM_RESET2's cookie; otherwise 0
+  std::uint32_t target = 0;              ///< CpuOn: the vCPU to start
+  bool power_down = false;               ///< CpuSuspend: a power-down state (does not return)
+  ResetType reset = ResetType::Cold;     ///< SystemReset: cold or warm
+  std::uint64_t entry = 0;               ///< CpuOn, power-down: where execution (re)starts
+  std::uint64_t context = 0;             ///< CpuOn, power-down: x0 at entry; SystemReset: cookie
+  std::uint64_t duration_ns = 0;         ///< CpuSuspend, SystemSuspend: virtual time asleep
+
+  /// True when the caller does not continue after its call.
+  constexpr bool ends_caller() const {
+    return kind == RequestKind::SystemOff || kind == RequestKind::SystemReset || kind == RequestKind::CpuOff ||
+           kind == RequestKind::SystemSuspend || (kind == RequestKind::CpuSuspend && power_down);
+  }
 };
 
 struct SmcccResult {

@@ -1,16 +1,77 @@
-// VM-wide firmware state (DESIGN.md section 3: VmState). Per-vCPU state (power state, SDEI,
-// PV time) arrives with the SMP and service issues.
+// Firmware state (DESIGN.md section 3): VmState is VM-wide, VcpuState per vCPU. Tables are
+// sized when the VM is created and never grow; nothing here holds a host pointer.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 namespace emu::fw {
+
+// ---- topology (DESIGN.md section 6; digest 2.4) ----
+
+/// Bits of an MPIDR that carry affinity (Aff3, Aff2, Aff1, Aff0); PSCI arguments with any
+/// other bit set are invalid (KVM's MPIDR_HWID_BITMASK).
+inline constexpr std::uint64_t kAffinityMask = 0xFF'00FF'FFFFull;
+inline constexpr unsigned kCoresPerCluster = 16;
+/// Affinity levels the topology has: 0 (core, Aff0) and 1 (cluster, Aff1).
+inline constexpr unsigned kTopologyLevels = 2;
+
+/// vCPU i: Aff0 = i % 16, Aff1 = i / 16.
+constexpr std::uint64_t affinity_of(unsigned vcpu) {
+  return (std::uint64_t{vcpu / kCoresPerCluster} << 8) | (vcpu % kCoresPerCluster);
+}
+/// MPIDR_EL1 of vCPU i: its affinity with bit 31 (RES1) set.
+constexpr std::uint64_t mpidr_of(unsigned vcpu) { return (1ull << 31) | affinity_of(vcpu); }
+/// The vCPU an affinity value names, if any.
+constexpr std::optional<unsigned> vcpu_of(std::uint64_t affinity, unsigned vcpu_count) {
+  if ((affinity & ~kAffinityMask) != 0 || (affinity & ~0xFFFFull) != 0) return std::nullopt;
+  const auto aff0 = static_cast<unsigned>(affinity & 0xFF);
+  const auto aff1 = static_cast<unsigned>((affinity >> 8) & 0xFF);
+  if (aff0 >= kCoresPerCluster) return std::nullopt;
+  const unsigned vcpu = aff1 * kCoresPerCluster + aff0;
+  if (vcpu >= vcpu_count) return std::nullopt;
+  return vcpu;
+}
+
+// ---- PSCI power states (digest 2.5, 2.10) ----
+
+/// A vCPU's power state as PSCI sees it.
+enum class PowerState : std::uint8_t {
+  Off,         ///< never started, or CPU_OFF completed
+  On,          ///< running or waiting (WFI)
+  OffPending,  ///< called CPU_OFF; core has not stopped it yet (still ON for AFFINITY_INFO)
+  Standby,     ///< in a CPU_SUSPEND retention state
+  PowerDown,   ///< in a CPU_SUSPEND power-down state, or the caller of SYSTEM_SUSPEND
+};
+
+/// The suspend states the model declares (original power_state format, digest 2.10).
+enum class SuspendState : std::uint8_t { CoreStandby = 0, CorePowerDown = 1 };
+inline constexpr std::size_t kSuspendStates = 2;
+
+struct VcpuState {
+  PowerState power = PowerState::Off;  ///< default: off until PSCI CPU_ON
+  /// PSCI_STAT_COUNT per declared suspend state (index: SuspendState); default 0.
+  std::array<std::uint64_t, kSuspendStates> suspend_count{};
+  /// PSCI_STAT_RESIDENCY per declared suspend state, in microseconds; default 0.
+  std::array<std::uint64_t, kSuspendStates> residency_us{};
+};
 
 struct VmState {
   /// PSCI version the guest sees, (major << 16) | minor. Default 1.1 (DESIGN.md section 8).
   std::uint32_t psci_version = 0x1'0001;
-  /// Number of vCPUs in the VM (>= 1).
-  std::uint32_t vcpu_count = 1;
+  std::uint64_t ram_base = 0;  ///< guest RAM, for entry-point and range checks; set at creation
+  std::uint64_t ram_size = 0;
+  /// PSCI MEM_PROTECT: RAM is wiped on the next reset while set. Default off.
+  bool mem_protect = false;
+  /// One entry per vCPU, sized at creation: vCPU 0 is on, the others off.
+  std::vector<VcpuState> vcpus;
+
+  unsigned vcpu_count() const { return static_cast<unsigned>(vcpus.size()); }
+  bool in_ram(std::uint64_t addr, std::uint64_t len = 1) const {
+    return addr >= ram_base && len <= ram_size && addr - ram_base <= ram_size - len;
+  }
 };
 
 }  // namespace emu::fw

@@ -221,7 +221,7 @@ static const struct named_fid unknown_fids[] = {
     {0x82000000u, "SiP service"},
     {0x83000000u, "OEM service"},
     {0xC3000000u, "64-bit OEM service"},
-    {PSCI_MEM_PROTECT, "MEM_PROTECT, not implemented"},
+    {PSCI_CPU_FREEZE, "CPU_FREEZE, not implemented"},
     {0x04000000u, "yielding call"},
     {0x84020000u, "fast call with reserved bits 23:17 set"},
     {0x8500FF01u, "Standard Hypervisor UID, not defined"},
@@ -348,7 +348,7 @@ static const struct expectation psci_features[] = {
     {PSCI_SYSTEM_RESET2_64, 0, "SYSTEM_RESET2 64-bit"},
     {PSCI_MIGRATE_INFO_TYPE, 0, "MIGRATE_INFO_TYPE"},
     {SMCCC_VERSION, 0, "SMCCC_VERSION"},
-    {PSCI_MEM_PROTECT, PSCI_RET_NOT_SUPPORTED, "MEM_PROTECT"},
+    {PSCI_CPU_FREEZE, PSCI_RET_NOT_SUPPORTED, "CPU_FREEZE"},
     {0x8400001Fu, PSCI_RET_NOT_SUPPORTED, "reserved PSCI 0x8400001F"},
     {VENDOR_HYP_KVM_FEATURES, PSCI_RET_NOT_SUPPORTED, "non-PSCI 0x86000000"},
 };

@@ -27,8 +27,10 @@ TEST_CASE("PSCI_FEATURES: 0 for every implemented PSCI function, in each form it
 
 TEST_CASE("PSCI_FEATURES: NOT_SUPPORTED for PSCI functions the model does not implement") {
   fw::Firmware firmware;
-  for (std::uint64_t q : {0x8400'0013ull /*MEM_PROTECT*/, 0x8400'001Full /*reserved*/,
-                          0xC400'0000ull /*no SMC64 PSCI_VERSION*/, 0x8400'0005ull /*MIGRATE*/}) {
+  for (std::uint64_t q : {0x8400'000Bull /*CPU_FREEZE*/, 0x8400'001Full /*reserved*/,
+                          0xC400'0000ull /*no SMC64 PSCI_VERSION*/, 0x8400'0005ull /*MIGRATE*/,
+                          0x8400'0007ull /*MIGRATE_INFO_UP_CPU*/, 0x8400'000Cull /*CPU_DEFAULT_SUSPEND*/,
+                          0x8400'000Full /*SET_SUSPEND_MODE*/, 0x8400'0015ull /*SYSTEM_OFF2, PSCI 1.3*/}) {
     CAPTURE(q);
     CHECK(dispatch(firmware, fw::psci::kFeatures, {q}).x[0] == kNotSupported);
   }
@@ -80,17 +82,17 @@ TEST_CASE("PSCI SYSTEM_RESET: asks core for a cold reset") {
   fw::Firmware firmware;
   const auto r = dispatch(firmware, fw::psci::kSystemReset);
   CHECK(r.request.kind == fw::RequestKind::SystemReset);
-  CHECK(r.request.arg0 == static_cast<std::uint64_t>(fw::ResetType::Cold));
+  CHECK(r.request.reset == fw::ResetType::Cold);
 }
 
 TEST_CASE("PSCI SYSTEM_RESET2: architectural type 0 is a warm reset that carries the cookie") {
   fw::Firmware firmware;
   const auto r32 = dispatch(firmware, fw::psci::kSystemReset2, {0, 0xAB'0000'1234ull});
   CHECK(r32.request.kind == fw::RequestKind::SystemReset);
-  CHECK(r32.request.arg0 == static_cast<std::uint64_t>(fw::ResetType::Warm));
-  CHECK(r32.request.arg1 == 0x1234);  // SMC32: the cookie is 32 bits
+  CHECK(r32.request.reset == fw::ResetType::Warm);
+  CHECK(r32.request.context == 0x1234);  // SMC32: the cookie is 32 bits
   const auto r64 = dispatch(firmware, fw::psci::kSystemReset2_64, {0, 0xAB'0000'1234ull});
-  CHECK(r64.request.arg1 == 0xAB'0000'1234ull);
+  CHECK(r64.request.context == 0xAB'0000'1234ull);
 }
 
 TEST_CASE("PSCI SYSTEM_RESET2: other architectural types and vendor types are INVALID_PARAMETERS") {
