@@ -126,6 +126,10 @@ class Machine {
 
   const VcpuStats& stats(unsigned vcpu) const { return slots_.at(vcpu).stats; }
 
+  /// Changes the instruction limit (a total over all vCPUs, 0 = none), e.g. to run a guest
+  /// in steps: run() after an InstructionLimit exit continues where it stopped.
+  void set_max_instructions(std::uint64_t limit) { config_.max_instructions = limit; }
+
   /// Guest RAM. Host writes through this reference are seen by guest loads at once, but code
   /// an engine has already translated keeps running (Unicorn does not watch host writes;
   /// notes Q5): change code through write_memory() or load().

@@ -32,6 +32,29 @@ constexpr std::uint32_t br(unsigned rn) { return 0xD61F'0000u | (rn << 5); }
 constexpr std::uint32_t mov_from_sp(unsigned rd) { return 0x9100'03E0u | rd; }
 constexpr std::uint32_t mov_to_sp(unsigned rn) { return 0x9100'001Fu | (rn << 5); }
 
+inline constexpr std::uint32_t kRet = 0xD65F'03C0;
+inline constexpr std::uint32_t kIcIalluis = 0xD508'711F;
+inline constexpr std::uint32_t kDsbIsh = 0xD503'3B9F;
+inline constexpr std::uint32_t kIsb = 0xD503'3FDF;
+
+/// MOV Xd, Xm (ORR Xd, XZR, Xm)
+constexpr std::uint32_t mov(unsigned rd, unsigned rm) { return 0xAA00'03E0u | (rm << 16) | rd; }
+/// BL to `words` instructions from here.
+constexpr std::uint32_t bl(std::int32_t words) { return 0x9400'0000u | (static_cast<std::uint32_t>(words) & 0x3FF'FFFF); }
+enum Cond : std::uint32_t { kNe = 1, kLo = 3 };
+/// B.cond to `words` instructions from here.
+constexpr std::uint32_t b_cond(Cond c, std::int32_t words) {
+  return 0x5400'0000u | ((static_cast<std::uint32_t>(words) & 0x7'FFFF) << 5) | c;
+}
+/// LDR Xt, [Xn] / STR Xt, [Xn] / STR Wt, [Xn]
+constexpr std::uint32_t ldr(unsigned rt, unsigned rn) { return 0xF940'0000u | (rn << 5) | rt; }
+constexpr std::uint32_t str(unsigned rt, unsigned rn) { return 0xF900'0000u | (rn << 5) | rt; }
+constexpr std::uint32_t str_w(unsigned rt, unsigned rn) { return 0xB900'0000u | (rn << 5) | rt; }
+/// ADD Xd, Xn, #imm12 / SUBS Xd, Xn, #imm12 / CMP Xn, #imm12
+constexpr std::uint32_t add(unsigned rd, unsigned rn, std::uint32_t imm) { return 0x9100'0000u | (imm << 10) | (rn << 5) | rd; }
+constexpr std::uint32_t subs(unsigned rd, unsigned rn, std::uint32_t imm) { return 0xF100'0000u | (imm << 10) | (rn << 5) | rd; }
+constexpr std::uint32_t cmp(unsigned rn, std::uint32_t imm) { return subs(31, rn, imm); }
+
 /// A system register as MRS/MSR encode it: op0:op1:CRn:CRm:op2 in bits [20:5].
 struct Sys {
   std::uint32_t field;
@@ -46,6 +69,9 @@ inline constexpr Sys kEsrEl1 = sysreg(3, 0, 5, 2, 0);
 inline constexpr Sys kSpEl0 = sysreg(3, 0, 4, 1, 0);
 inline constexpr Sys kMpidrEl1 = sysreg(3, 0, 0, 0, 5);
 inline constexpr Sys kIccIar1El1 = sysreg(3, 0, 12, 12, 0);  // GIC CPU interface: the model has no GIC
+inline constexpr Sys kCntfrqEl0 = sysreg(3, 3, 14, 0, 0);
+inline constexpr Sys kCntvctEl0 = sysreg(3, 3, 14, 0, 2);
+inline constexpr Sys kPmccntrEl0 = sysreg(3, 3, 9, 13, 0);
 
 constexpr std::uint32_t mrs(unsigned rt, Sys r) { return 0xD530'0000u | (r.field << 5) | rt; }
 constexpr std::uint32_t msr(Sys r, unsigned rt) { return 0xD510'0000u | (r.field << 5) | rt; }

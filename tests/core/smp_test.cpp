@@ -1,0 +1,199 @@
+// Several vCPUs, the scheduler and virtual time (DESIGN.md section 4), as raw instruction
+// words through the Machine API.
+#include <doctest/doctest.h>
+
+#include "tests/core/program.h"
+
+using namespace emu;
+using namespace emu::test;
+using core::ExitKind;
+using core::Reg;
+
+namespace {
+
+constexpr std::uint64_t kCpuOn64 = 0xC400'0003;
+constexpr std::uint64_t kCpuOff = 0x8400'0002;
+constexpr std::uint64_t kCpuSuspend64 = 0xC400'0001;
+constexpr std::uint64_t kSystemOff = 0x8400'0008;
+
+// CPU_ON(target, entry, context) over HVC (uses x0..x3).
+Words cpu_on(unsigned target, std::uint64_t entry, std::uint64_t context) {
+  return join({imm64(0, kCpuOn64), imm64(1, target), imm64(2, entry), imm64(3, context), {a64::hvc(0)}});
+}
+Words psci(std::uint64_t fid) { return join({imm64(0, fid), {a64::hvc(0)}}); }
+
+core::MachineConfig cpus(unsigned n, std::uint64_t limit = 0) {
+  core::MachineConfig c;
+  c.cpus = n;
+  c.max_instructions = limit;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("CPU_ON: the target starts at the entry with x0 = context and its own MPIDR") {
+  Program p;
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0x55), {a64::mov(9, 0), a64::kWfi}}));
+  p.at(0x200, join({{a64::mov(9, 0), a64::mrs(5, a64::kMpidrEl1)}, psci(kSystemOff)}));
+  TestMachine m(p, cpus(2));
+  CHECK(m.run().kind == ExitKind::SystemOff);
+  CHECK(m.x(9) == 0);  // the caller got SUCCESS
+  CHECK(m.machine->reg(1, core::xreg(9)) == 0x55);
+  CHECK(m.machine->reg(1, core::xreg(5)) == 0x8000'0001u);
+}
+
+TEST_CASE("CPU_ON: a target that has not run yet already holds its entry PC and context") {
+  Program p;
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0x66), {a64::kWfi}}));
+  p.at(0x200, {a64::kWfi});
+  core::MachineConfig config = cpus(2);
+  config.quantum = 1'000'000;  // vCPU 0 reaches its WFI before vCPU 1 gets a turn
+  TestMachine m(p, config);
+  config.max_instructions = 0;
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.machine->reg(1, Reg::Pc) == kBase + 0x200 + 4);  // it ran, up to its WFI
+  TestMachine fresh(p, cpus(2, 17));  // stop after vCPU 0's CPU_ON, before vCPU 1 runs
+  fresh.run();
+  CHECK(fresh.machine->reg(1, Reg::Pc) == kBase + 0x200);
+  CHECK(fresh.machine->reg(1, core::xreg(0)) == 0x66);
+  CHECK(fresh.machine->reg(1, Reg::Pstate) == 0x3C5);
+}
+
+TEST_CASE("Deadlock: when every vCPU is off the run ends with Deadlock") {
+  TestMachine m(Program().at(0, psci(kCpuOff)), cpus(2));
+  const auto e = m.run();
+  CHECK(e.kind == ExitKind::Deadlock);
+  CHECK(e.summary.find("every vCPU is off") != std::string::npos);
+}
+
+TEST_CASE("WFI idles one vCPU while the others run on") {
+  Program p;
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0), {a64::kWfi}}));
+  p.at(0x200, join({imm64(19, 50'000), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)}, psci(kSystemOff)}));
+  TestMachine m(p, cpus(2));
+  CHECK(m.run().kind == ExitKind::SystemOff);
+  CHECK(m.machine->stats(1).instructions > 100'000);
+}
+
+TEST_CASE("CPU_SUSPEND standby returns SUCCESS after 10 us of virtual time") {
+  TestMachine m(Program().at(0, join({imm64(1, 0), {a64::mrs(20, a64::kPmccntrEl0)}, imm64(0, kCpuSuspend64),
+                                      {a64::hvc(0), a64::mrs(21, a64::kPmccntrEl0), a64::kWfi}})));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(0) == 0);
+  CHECK(m.x(21) - m.x(20) >= 10'000);
+  CHECK(m.x(21) - m.x(20) < 11'000);
+}
+
+TEST_CASE("CPU_SUSPEND power-down resumes at the entry point with x0 = context") {
+  Program p;
+  p.at(0, join({imm64(1, 0x10000), imm64(2, kBase + 0x200), imm64(3, 0x77), imm64(0, kCpuSuspend64),
+                {a64::hvc(0), a64::kUdf0}}));
+  p.at(0x200, {a64::mov(9, 0), a64::kWfi});
+  TestMachine m(p);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(9) == 0x77);
+  CHECK(m.machine->stats(0).virtual_ns >= 10'000);
+}
+
+TEST_CASE("Generic counter: CNTFRQ is 62.5 MHz and CNTVCT advances one tick per 16 instructions") {
+  // x1 = CNTVCT; 160000 iterations of a 2-instruction loop; x2 = CNTVCT; x3 = CNTFRQ.
+  TestMachine m(Program().at(0, join({imm64(19, 160'000), {a64::mrs(1, a64::kCntvctEl0)},
+                                      {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
+                                      {a64::mrs(2, a64::kCntvctEl0), a64::mrs(3, a64::kCntfrqEl0), a64::kWfi}})));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(3) == 62'500'000);
+  const std::uint64_t ticks = m.x(2) - m.x(1);
+  CHECK(ticks >= 320'000 / 16);
+  CHECK(ticks <= 320'000 / 16 + 2);  // time is counted per block: the reads' blocks add a few ns
+}
+
+TEST_CASE("Virtual time is the same on every run: identical registers, clocks and counts") {
+  Program p;
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(19, 30'000), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
+                {a64::mrs(7, a64::kCntvctEl0), a64::kWfi}}));
+  p.at(0x200, join({imm64(19, 20'000), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
+                    {a64::mrs(7, a64::kCntvctEl0), a64::kWfi}}));
+  TestMachine a(p, cpus(2));
+  TestMachine b(p, cpus(2));
+  CHECK(a.run().kind == ExitKind::Deadlock);
+  CHECK(b.run().kind == ExitKind::Deadlock);
+  for (unsigned i = 0; i < 2; ++i) {
+    CHECK(a.machine->stats(i).virtual_ns == b.machine->stats(i).virtual_ns);
+    CHECK(a.machine->stats(i).instructions == b.machine->stats(i).instructions);
+    CHECK(a.machine->reg(i, core::xreg(7)) == b.machine->reg(i, core::xreg(7)));
+  }
+  CHECK(a.trace.lines == b.trace.lines);
+}
+
+namespace {
+// Two vCPUs spinning for about `iterations` * 2 instructions each.
+Program two_spinners(std::uint64_t iterations) {
+  Program p;
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(19, iterations), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
+                {a64::kWfi}}));
+  p.at(0x200, join({imm64(19, iterations), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)}, {a64::kWfi}}));
+  return p;
+}
+}  // namespace
+
+TEST_CASE("Stolen time: two vCPUs on one modelled physical CPU each lose about half of the time") {
+  core::MachineConfig config = cpus(2);
+  config.pcpus = 1;
+  TestMachine m(two_spinners(500'000), config);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  for (unsigned i = 0; i < 2; ++i) {
+    const auto& s = m.machine->stats(i);
+    CAPTURE(i);
+    CAPTURE(s.stolen_ns);
+    CAPTURE(s.virtual_ns);
+    // Each runs ~1e6 ns of its own work and waits while the other runs: stolen ~ work.
+    CHECK(s.stolen_ns > 900'000);
+    CHECK(s.stolen_ns < 1'100'000);
+  }
+}
+
+TEST_CASE("Stolen time: with a physical CPU per vCPU nothing is stolen") {
+  core::MachineConfig config = cpus(2);
+  config.pcpus = 2;
+  TestMachine m(two_spinners(500'000), config);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.machine->stats(0).stolen_ns == 0);
+  CHECK(m.machine->stats(1).stolen_ns == 0);
+}
+
+TEST_CASE("Code coherence: after IC maintenance another vCPU runs the rewritten code, not stale code") {
+  const std::uint64_t counter = kBase + 0x600;
+  const std::uint64_t function = kBase + 0x400;
+  Program p;
+  // vCPU 0: start vCPU 1, wait until it has called the function 100 times, rewrite the
+  // function's first instruction to "movz x7, #2", IC IALLUIS, then spin.
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
+                {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
+                imm64(2, function), imm64(3, a64::movz(7, 2)),
+                {a64::str_w(3, 2), a64::kDsbIsh, a64::kIcIalluis, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
+  // vCPU 1: call the function, count, until it returns x7 == 2; then SYSTEM_OFF.
+  p.at(0x200, join({imm64(1, counter),
+                    {a64::bl((0x400 - 0x210) / 4), a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1), a64::cmp(7, 2),
+                     a64::b_cond(a64::kNe, -5)},
+                    psci(kSystemOff)}));
+  p.at(0x400, {a64::movz(7, 1), a64::kRet});
+  p.at(0x600, {0, 0});
+  TestMachine m(p, cpus(2, 5'000'000));
+  CHECK(m.run().kind == ExitKind::SystemOff);
+}
+
+TEST_CASE("Host writes through write_memory() are seen by code already translated") {
+  core::MachineConfig config;
+  config.max_instructions = 1000;
+  TestMachine m(Program().at(0, {a64::movz(5, 1), a64::b(-1)}), config);
+  CHECK(m.run().kind == ExitKind::InstructionLimit);
+  CHECK(m.x(5) == 1);
+  const std::uint32_t word = a64::movz(5, 2);
+  std::uint8_t bytes[4];
+  std::memcpy(bytes, &word, 4);
+  m.machine->write_memory(kBase, bytes);
+  m.machine->set_max_instructions(2000);
+  CHECK(m.run().kind == ExitKind::InstructionLimit);
+  CHECK(m.x(5) == 2);
+  CHECK(m.machine->instructions() == 2000);  // two-instruction blocks: the second run resumed
+}
