@@ -63,14 +63,15 @@ void Machine::load(Image image) {
   boot();
 }
 
-// Every vCPU gets a fresh engine (no translated code from before, every register at reset);
+// Every vCPU gets an engine in its reset state (a new one if it has run: no translated code
+// from before, every register at reset);
 // the boot vCPU starts at the image entry, the others are off. Clocks keep running.
 void Machine::boot() {
   std::uint64_t now = 0;
   for (const Slot& s : slots_) now = std::max(now, s.stats.virtual_ns);
   for (unsigned i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
-    s.cpu = std::make_unique<Vcpu>(i, *this, s.stats);
+    if (s.cpu->has_run()) s.cpu = std::make_unique<Vcpu>(i, *this, s.stats);
     s.state = RunState::Off;
     s.start_pending = false;
     s.stats.virtual_ns = now;
@@ -94,7 +95,7 @@ void Machine::request_cpu_on(const fw::Request& request, std::uint64_t now_ns) {
 // off), EL1h with DAIF masked, PC = entry, x0 = context.
 void Machine::start_vcpu(unsigned index, std::uint64_t entry, std::uint64_t context, std::uint64_t now_ns) {
   Slot& s = slots_[index];
-  s.cpu = std::make_unique<Vcpu>(index, *this, s.stats);
+  if (s.cpu->has_run()) s.cpu = std::make_unique<Vcpu>(index, *this, s.stats);  // else still at reset
   s.cpu->power_on(entry, context);
   s.start_pending = false;
   s.state = RunState::Runnable;

@@ -160,13 +160,16 @@ void Vcpu::power_on(std::uint64_t entry, std::uint64_t x0) {
 }
 
 Vcpu::Stop Vcpu::run(std::uint64_t budget) {
-  budget_left_ = budget;
+  budget_ = budget_left_ = budget;
+  synced_ = 0;
   stop_requested_ = false;
   summary_.clear();
   report_.clear();
   const std::uint64_t pc = reg(Reg::Pc);
+  has_run_ = true;
   // until = 0 and no count: the slice ends only through uc_emu_stop from a hook (notes Q6).
   const uc_err err = uc_emu_start(uc_, pc, 0, 0, 0);
+  sync_clock();
   if (hook_error_) std::rethrow_exception(std::exchange(hook_error_, nullptr));
   if (stop_requested_) return stop_;
   if (err != UC_ERR_OK) {
@@ -226,6 +229,8 @@ void Vcpu::guarded(Body&& body) noexcept {
 
 bool Vcpu::mmu_on() const { return (reg(Reg::SctlrEl1) & 1) != 0; }
 
+// Runs before every translated block: the whole cost of scheduling and time keeping on the
+// guest's hot path, so it does nothing but spend the budget.
 void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t /*address*/, std::uint32_t size, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
   const std::uint64_t n = size / 4;
@@ -234,9 +239,15 @@ void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t /*address*/, std::uint32_t 
     return;
   }
   v.budget_left_ -= n;
-  v.machine_.instructions_ += n;
-  v.clock_.instructions += n;
-  v.clock_.virtual_ns += n * v.cost_.instruction_ns;
+}
+
+void Vcpu::sync_clock() {
+  const std::uint64_t executed = budget_ - budget_left_;
+  const std::uint64_t delta = executed - synced_;
+  synced_ = executed;
+  machine_.instructions_ += delta;
+  clock_.instructions += delta;
+  clock_.virtual_ns += delta * cost_.instruction_ns;
 }
 
 // ---- virtual time (DESIGN.md section 4) ----
@@ -258,7 +269,8 @@ constexpr SysReg kPmccntrEl0{3, 3, 9, 13, 0};
 // would read CLOCK_MONOTONIC for CNTVCT (notes Q7); skipping its handling and writing Rt
 // ourselves is the documented way to emulate a register (notes Q2).
 std::uint32_t Vcpu::on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
-  const auto& v = *static_cast<Vcpu*>(self);
+  auto& v = *static_cast<Vcpu*>(self);
+  v.sync_clock();
   std::uint64_t value = 0;
   if (is(*cp, kCntvctEl0) || is(*cp, kCntpctEl0) || is(*cp, kCntvctssEl0) || is(*cp, kCntpctssEl0)) {
     value = v.clock_.virtual_ns / kCounterTickNs;  // CNTVOFF is 0: virtual = physical
@@ -374,6 +386,7 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
 
   machine_.firmware_.dispatch(call_, result_);
   uc_reg_write_batch(uc_, g_call_ids.data(), out_ptrs_.data(), result_.count);
+  sync_clock();
   clock_.virtual_ns += cost_.trap_ns;
   ++clock_.calls;
 
@@ -440,6 +453,7 @@ void Vcpu::undefined_instruction() {
 }
 
 void Vcpu::semihosting_call(std::uint64_t pc) {
+  sync_clock();
   clock_.virtual_ns += cost_.trap_ns;
   const auto op = static_cast<std::uint32_t>(reg(Reg::X0));
   const SemihostingOutcome outcome = semihost(op, reg(xreg(1)), machine_.ram_, machine_.console_);
@@ -473,6 +487,7 @@ void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64
     return;
   }
   const std::uint64_t offset = el == 0 ? kVectorLowerA64 : (spx ? kVectorCurrentSpx : kVectorCurrentSp0);
+  sync_clock();
   clock_.virtual_ns += cost_.trap_ns;
   set_reg(Reg::SpsrEl1, pstate);
   set_reg(Reg::ElrEl1, return_pc);

@@ -48,6 +48,8 @@ class Vcpu final : public fw::RegisterSource {
   /// zero. Machine creates new vCPUs for every (re)boot rather than reusing one.
   void power_on(std::uint64_t entry, std::uint64_t x0);
   bool powered_on() const { return powered_on_; }
+  /// True once the engine has executed anything: its state is no longer the reset state.
+  bool has_run() const { return has_run_; }
 
   /// Runs until a stop; at most `budget` instructions (block granularity). Rethrows here
   /// anything a hook caught (a throwing console writer or trace sink, std::bad_alloc):
@@ -84,6 +86,9 @@ class Vcpu final : public fw::RegisterSource {
   void take_exception(std::uint64_t esr, std::uint64_t far, std::uint64_t return_pc, const char* what);
   void fatal(std::string summary);
   void stop(Stop why);
+  /// Brings the clock and instruction counts up to date with the blocks entered so far. The
+  /// block hook only decrements the budget; everything else is derived here when needed.
+  void sync_clock();
   /// Runs a hook body; an exception stops the engine and is kept for run() to rethrow.
   template <typename Body>
   void guarded(Body&& body) noexcept;
@@ -101,9 +106,12 @@ class Vcpu final : public fw::RegisterSource {
   const CostModel cost_;
   uc_engine* uc_ = nullptr;
   bool powered_on_ = false;
+  bool has_run_ = false;
 
   // The current slice.
-  std::uint64_t budget_left_ = 0;
+  std::uint64_t budget_ = 0;         // instructions this slice may run
+  std::uint64_t budget_left_ = 0;    // what is left; the block hook's only state
+  std::uint64_t synced_ = 0;         // instructions of this slice already in the clock
   bool stop_requested_ = false;
   Stop stop_ = Stop::Budget;
   int exit_status_ = 0;

@@ -20,10 +20,11 @@ set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 
 # MMU off means every data access is Device memory: unaligned accesses fault, hence
 # -mstrict-align. -mgeneral-regs-only keeps FP/SIMD out of the runtime and the exception
-# frames (the vectors save x0..x30 only).
+# frames (the vectors save x0..x30 only). -mno-outline-atomics: __atomic builtins become
+# inline LDAXR/STLXR loops instead of calls to libgcc helpers that expect Linux's auxv.
 set(GUEST_COMMON_FLAGS
     -ffreestanding -nostdlib -nostartfiles
-    -mgeneral-regs-only -mstrict-align
+    -mgeneral-regs-only -mstrict-align -mno-outline-atomics
     -O2 -g -Wall -Wextra -Werror
     -fno-pie -fno-stack-protector)
 list(JOIN GUEST_COMMON_FLAGS " " GUEST_COMMON_FLAGS)

@@ -30,6 +30,17 @@ void tap_ok(int cond, const char *fmt, ...)
     va_end(ap);
 }
 
+void tap_skip(const char *reason, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ++tests_run;
+    gprintf("ok %u - %s", tests_run, description_prefix);
+    gvprintf(fmt, ap);
+    gprintf(" # skip %s\n", reason);
+    va_end(ap);
+}
+
 void tap_diag(const char *fmt, ...)
 {
     va_list ap;

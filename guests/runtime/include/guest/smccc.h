@@ -59,18 +59,40 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 
 /* PSCI, Standard Secure service owner 4, functions 0x00-0x1F (digest 2.1). */
 #define PSCI_VERSION 0x84000000u
+#define PSCI_CPU_SUSPEND 0x84000001u
+#define PSCI_CPU_SUSPEND_64 0xC4000001u
 #define PSCI_CPU_OFF 0x84000002u
 #define PSCI_CPU_ON 0x84000003u
 #define PSCI_CPU_ON_64 0xC4000003u
 #define PSCI_AFFINITY_INFO 0x84000004u
 #define PSCI_AFFINITY_INFO_64 0xC4000004u
+#define PSCI_MIGRATE 0x84000005u
+#define PSCI_MIGRATE_64 0xC4000005u
 #define PSCI_MIGRATE_INFO_TYPE 0x84000006u
+#define PSCI_MIGRATE_INFO_UP_CPU 0x84000007u
+#define PSCI_MIGRATE_INFO_UP_CPU_64 0xC4000007u
 #define PSCI_SYSTEM_OFF 0x84000008u
 #define PSCI_SYSTEM_RESET 0x84000009u
 #define PSCI_FEATURES 0x8400000Au
+#define PSCI_CPU_FREEZE 0x8400000Bu
+#define PSCI_CPU_DEFAULT_SUSPEND 0x8400000Cu
+#define PSCI_CPU_DEFAULT_SUSPEND_64 0xC400000Cu
+#define PSCI_NODE_HW_STATE 0x8400000Du
+#define PSCI_NODE_HW_STATE_64 0xC400000Du
+#define PSCI_SYSTEM_SUSPEND 0x8400000Eu
+#define PSCI_SYSTEM_SUSPEND_64 0xC400000Eu
+#define PSCI_SET_SUSPEND_MODE 0x8400000Fu
+#define PSCI_STAT_RESIDENCY 0x84000010u
+#define PSCI_STAT_RESIDENCY_64 0xC4000010u
+#define PSCI_STAT_COUNT 0x84000011u
+#define PSCI_STAT_COUNT_64 0xC4000011u
 #define PSCI_SYSTEM_RESET2 0x84000012u
 #define PSCI_SYSTEM_RESET2_64 0xC4000012u
 #define PSCI_MEM_PROTECT 0x84000013u
+#define PSCI_MEM_PROTECT_CHECK_RANGE 0x84000014u
+#define PSCI_MEM_PROTECT_CHECK_RANGE_64 0xC4000014u
+#define PSCI_SYSTEM_OFF2 0x84000015u
+#define PSCI_SYSTEM_OFF2_64 0xC4000015u
 
 /* General service queries of owner 4 (digest 1.10). */
 #define STD_SVC_CALL_COUNT 0x8400FF00u
@@ -92,6 +114,21 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define PSCI_RET_SUCCESS 0ull
 #define PSCI_RET_NOT_SUPPORTED ((uint64_t)-1)
 #define PSCI_RET_INVALID_PARAMS ((uint64_t)-2)
+#define PSCI_RET_DENIED ((uint64_t)-3)
+#define PSCI_RET_ALREADY_ON ((uint64_t)-4)
+#define PSCI_RET_ON_PENDING ((uint64_t)-5)
+#define PSCI_RET_INTERNAL_FAILURE ((uint64_t)-6)
+#define PSCI_RET_NOT_PRESENT ((uint64_t)-7)
+#define PSCI_RET_DISABLED ((uint64_t)-8)
+#define PSCI_RET_INVALID_ADDRESS ((uint64_t)-9)
+
+/* AFFINITY_INFO states (digest 2.2) and NODE_HW_STATE states (digest 2.16). */
+#define PSCI_AFFINITY_ON 0ull
+#define PSCI_AFFINITY_OFF 1ull
+#define PSCI_AFFINITY_ON_PENDING 2ull
+#define PSCI_HW_ON 0ull
+#define PSCI_HW_OFF 1ull
+#define PSCI_HW_STANDBY 2ull
 
 /* Version words are (major << 16) | minor with bit 31 clear (digest 1.7, 2.3). */
 static inline unsigned smccc_version_major(uint64_t v)

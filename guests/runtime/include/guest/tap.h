@@ -19,6 +19,9 @@ void tap_prefix(const char *prefix);
 void tap_ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tap_vok(int cond, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
+/* A skipped test point, counted as passed: "ok N - <prefix><desc> # skip <reason>". */
+void tap_skip(const char *reason, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* "# <text>" */
 void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
