@@ -13,19 +13,22 @@
 namespace {
 
 using namespace emu::test;
-constexpr std::uint64_t kIterations = 2'500'000;  // 4 instructions each: 10 M per vCPU
-constexpr std::uint64_t kLoopInstructions = 4;
+constexpr std::uint64_t kInstructionsPerVcpu = 10'000'000;
 constexpr std::size_t kComputeOffset = 0x400;
 
-// compute: x19 = kIterations; loop: add x1, x1, #1; eor x2, x2, x1; subs x19, x19, #1; b.ne loop; wfi
-Words compute() {
-  return join({imm64(19, kIterations),
-               {a64::add(1, 1, 1), 0xCA01'0042u /* eor x2, x2, x1 */, a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -3),
-                a64::kWfi}});
+// compute: x19 = iterations; loop: `body - 2` ALU instructions (add x1, x1, #1 / eor x2, x2,
+// x1 alternating), subs x19, x19, #1, b.ne loop; then wfi. The loop is one translated block
+// of `body` instructions: the block hook's cost per instruction falls as blocks grow.
+Words compute(std::uint64_t body) {
+  Words loop;
+  for (std::uint64_t i = 0; i + 2 < body; ++i) loop.push_back(i % 2 == 0 ? a64::add(1, 1, 1) : 0xCA01'0042u);
+  loop.push_back(a64::subs(19, 19, 1));
+  loop.push_back(a64::b_cond(a64::kNe, -static_cast<std::int32_t>(body - 1)));
+  return join({imm64(19, kInstructionsPerVcpu / body), loop, {a64::kWfi}});
 }
 
 // vCPU 0 starts the others at `compute`, then computes itself.
-Program smp_program(unsigned cpus) {
+Program smp_program(unsigned cpus, std::uint64_t body) {
   Words boot;
   for (unsigned i = 1; i < cpus; ++i) {
     boot = join({boot, imm64(0, 0xC400'0003), imm64(1, i), imm64(2, kBase + kComputeOffset), imm64(3, 0),
@@ -35,7 +38,7 @@ Program smp_program(unsigned cpus) {
   boot.push_back(a64::b(to_compute));
   Program p;
   p.at(0, boot);
-  p.at(kComputeOffset, compute());
+  p.at(kComputeOffset, compute(body));
   return p;
 }
 
@@ -50,7 +53,7 @@ long rss_kib() {
 
 void BM_Smp_Emulator(benchmark::State& state) {
   const auto cpus = static_cast<unsigned>(state.range(0));
-  const Program program = smp_program(cpus);
+  const Program program = smp_program(cpus, static_cast<std::uint64_t>(state.range(1)));
   std::uint64_t instructions = 0;
   long rss = 0;
   for (auto _ : state) {
@@ -63,7 +66,11 @@ void BM_Smp_Emulator(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(instructions));
   state.counters["rss_MiB"] = static_cast<double>(rss) / 1024.0;
 }
-BENCHMARK(BM_Smp_Emulator)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+// Args: vCPUs, instructions per loop block.
+BENCHMARK(BM_Smp_Emulator)
+    ->ArgsProduct({{1, 2, 4, 8}, {4, 32}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 void check(uc_err err) {
   if (err != UC_ERR_OK) throw std::runtime_error(uc_strerror(err));
@@ -73,7 +80,8 @@ void check(uc_err err) {
 // hook, no scheduler, no virtual time.
 void BM_Smp_RawUnicorn(benchmark::State& state) {
   const auto cpus = static_cast<unsigned>(state.range(0));
-  const std::vector<std::uint8_t> bytes = Program().at(0, compute()).bytes();
+  const auto body = static_cast<std::uint64_t>(state.range(1));
+  const std::vector<std::uint8_t> bytes = Program().at(0, compute(body)).bytes();
   for (auto _ : state) {
     for (unsigned i = 0; i < cpus; ++i) {
       uc_engine* uc = nullptr;
@@ -85,9 +93,13 @@ void BM_Smp_RawUnicorn(benchmark::State& state) {
       uc_close(uc);
     }
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * cpus * kIterations * kLoopInstructions));
+  state.SetItemsProcessed(
+      static_cast<std::int64_t>(state.iterations() * cpus * (kInstructionsPerVcpu / body) * body));
 }
-BENCHMARK(BM_Smp_RawUnicorn)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Smp_RawUnicorn)
+    ->ArgsProduct({{1, 2, 4, 8}, {4, 32}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 
