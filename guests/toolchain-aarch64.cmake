@@ -18,21 +18,9 @@ set(CMAKE_ASM_COMPILER "${GUEST_CROSS_PREFIX}gcc")
 # No C library and no start files: the compiler checks may only build a static library.
 set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 
-# MMU off means every data access is Device memory: unaligned accesses fault, hence
-# -mstrict-align. -mgeneral-regs-only keeps FP/SIMD out of the runtime and the exception
-# frames (the vectors save x0..x30 only). -mno-outline-atomics: __atomic builtins become
-# inline LDAXR/STLXR loops instead of calls to libgcc helpers that expect Linux's auxv.
-set(GUEST_COMMON_FLAGS
-    -ffreestanding -nostdlib -nostartfiles
-    -mgeneral-regs-only -mstrict-align -mno-outline-atomics
-    -O2 -g -Wall -Wextra -Werror
-    -fno-pie -fno-stack-protector)
-list(JOIN GUEST_COMMON_FLAGS " " GUEST_COMMON_FLAGS)
-
-# CMake also passes CMAKE_C_FLAGS when linking, so -nostdlib/-nostartfiles apply there.
-set(CMAKE_C_FLAGS_INIT "${GUEST_COMMON_FLAGS}")
-set(CMAKE_ASM_FLAGS_INIT "${GUEST_COMMON_FLAGS}")
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-static -no-pie -Wl,--build-id=none")
+# The compile and link flags live in guests/CMakeLists.txt, not here: CMake reads a toolchain
+# file only when a build tree is first configured, so flags set here would not reach
+# existing build trees when they change.
 
 # Never look for host libraries or headers; programs (ar, ...) come from the host.
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
