@@ -69,14 +69,17 @@ class FileTrace final : public emu::fw::TraceSink {
   std::FILE* f_;
 };
 
+// Defaults come from MachineConfig: the CLI restates none of them.
+const emu::core::MachineConfig kDefaults{};
+
 struct RunOptions {
-  unsigned cpus = 1;
-  unsigned pcpus = 0;
-  std::uint64_t quantum = 10'000;
-  std::uint64_t trap_cost = 100;
+  unsigned cpus = kDefaults.cpus;
+  unsigned pcpus = kDefaults.pcpus;
+  std::uint64_t quantum = kDefaults.quantum;
+  std::uint64_t trap_cost = kDefaults.cost.trap_ns;
   bool stats = false;
   std::string memory = "128M";
-  std::uint64_t max_instructions = 0;
+  std::uint64_t max_instructions = kDefaults.max_instructions;
   std::string format = "auto";
   std::vector<std::string> trace;
   std::string trace_file;
@@ -179,16 +182,16 @@ int main(int argc, char** argv) {
   run_cmd->footer(kExitCodesHelp);
   run_cmd->add_option("--cpus", o.cpus, "Number of vCPUs, 1..64 (vCPU 0 boots; the others stay off until PSCI "
                                          "CPU_ON). All run round-robin on one host thread in virtual time")
-      ->default_val(1);
-  run_cmd->add_option("--pcpus", o.pcpus, "Physical CPUs to model, 1..64; with fewer than --cpus, vCPUs wait for "
-                                          "one and the wait is stolen time (default: one per vCPU)")
-      ->default_val(0);
+      ->capture_default_str();
+  run_cmd->add_option("--pcpus", o.pcpus, "Physical CPUs to model, 0..64; with fewer than --cpus, vCPUs wait for "
+                                          "one and the wait is stolen time (0, the default: one per vCPU)")
+      ->capture_default_str();
   run_cmd->add_option("--quantum", o.quantum, "Instructions a vCPU runs before the next one gets its turn "
-                                              "(checked per translated block)")
-      ->default_val(10000);
+                                              "(checked per translated block; a slice runs at least one block)")
+      ->capture_default_str();
   run_cmd->add_option("--trap-cost", o.trap_cost, "Virtual ns each firmware call, semihosting call or delivered "
-                                                  "exception costs; every instruction costs 1 ns")
-      ->default_val(100);
+                                                  "exception costs, 0..1e9; every instruction costs 1 ns")
+      ->capture_default_str();
   run_cmd->add_flag("--stats", o.stats, "At the end, print each vCPU's instructions, virtual time, stolen time "
                                         "and firmware calls to stderr");
   run_cmd->add_option("--memory", o.memory, "Guest RAM size at 0x40000000: bytes or K/M/G suffix, "
@@ -197,7 +200,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--max-instructions", o.max_instructions,
                       "Stop before the guest executes more than N instructions (checked at each translated "
                       "block, so the run may stop up to one block early; 0 = no limit)")
-      ->default_val(0);
+      ->capture_default_str();
   run_cmd->add_option("--format", o.format, "Image format: auto (ELF only; anything else is refused), elf, or "
                                             "raw (a flat binary loaded and entered at 0x40080000)")
       ->default_val("auto")->check(CLI::IsMember({"auto", "elf", "raw"}));

@@ -20,6 +20,11 @@ const MachineConfig& validated(const MachineConfig& c) {
   if (c.memory % kPageSize != 0) throw ConfigError(fmt::format("memory size {} is not a multiple of 4 KiB", c.memory));
   if (c.pcpus > kMaxVcpus) throw ConfigError(fmt::format("physical CPU count must be 0..{}, not {}", kMaxVcpus, c.pcpus));
   if (c.quantum == 0) throw ConfigError("the scheduling quantum must be at least 1 instruction");
+  // Bounds that keep 64-bit virtual time from wrapping for centuries of guest time.
+  if (c.cost.instruction_ns < 1 || c.cost.instruction_ns > 1000) {
+    throw ConfigError(fmt::format("instruction cost must be 1..1000 ns, not {}", c.cost.instruction_ns));
+  }
+  if (c.cost.trap_ns > 1'000'000'000) throw ConfigError(fmt::format("trap cost must be 0..1e9 ns, not {}", c.cost.trap_ns));
   return c;
 }
 
@@ -64,9 +69,11 @@ void Machine::load(Image image) {
 }
 
 // Every vCPU gets an engine in its reset state (a new one if it has run: no translated code
-// from before, every register at reset);
-// the boot vCPU starts at the image entry, the others are off. Clocks keep running.
+// from before, every register at reset); the firmware forgets guest-owned state (PSCI power
+// states, statistics); the boot vCPU starts at the image entry, the others are off. Clocks
+// keep running.
 void Machine::boot() {
+  firmware_.system_reset();
   std::uint64_t now = 0;
   for (const Slot& s : slots_) now = std::max(now, s.stats.virtual_ns);
   for (unsigned i = 0; i < slots_.size(); ++i) {
@@ -78,8 +85,7 @@ void Machine::boot() {
   }
   std::fill(pcpu_free_ns_.begin(), pcpu_free_ns_.end(), now);
   // DESIGN.md section 6: x0 = device-tree address, 0 until a DTB exists.
-  slots_[0].cpu->power_on(image_.entry, 0);
-  slots_[0].state = RunState::Runnable;
+  start_vcpu(0, image_.entry, 0, now);
 }
 
 void Machine::request_cpu_on(const fw::Request& request, std::uint64_t now_ns) {
@@ -100,6 +106,7 @@ void Machine::start_vcpu(unsigned index, std::uint64_t entry, std::uint64_t cont
   s.start_pending = false;
   s.state = RunState::Runnable;
   s.stats.virtual_ns = std::max(s.stats.virtual_ns, now_ns);
+  firmware_.vcpu_powered_on(index);  // every (re)start: boot, CPU_ON, power-down wake-up
 }
 
 void Machine::apply_pending_starts() {
@@ -107,11 +114,12 @@ void Machine::apply_pending_starts() {
     Slot& s = slots_[i];
     if (!s.start_pending) continue;
     start_vcpu(i, s.start_entry, s.start_context, s.stats.virtual_ns);
-    firmware_.vcpu_powered_on(i);
   }
 }
 
 Vcpu& Machine::engine(unsigned index) {
+  // Engines are created and destroyed only outside Unicorn hooks.
+  if (running_) throw std::logic_error("Machine register access while run() is executing");
   apply_pending_starts();  // so a vCPU started by CPU_ON already shows its entry state
   return *slots_.at(index).cpu;
 }
@@ -119,13 +127,13 @@ Vcpu& Machine::engine(unsigned index) {
 void Machine::wake(unsigned index) {
   Slot& s = slots_[index];
   s.stats.virtual_ns = s.wake_ns;
+  firmware_.vcpu_resumed(index);
   if (s.resume.power_down) {
     // Power-down states lose the core's context: resume like CPU_ON (digest 2.7, 2.10).
     start_vcpu(index, s.resume.entry, s.resume.context, s.wake_ns);
   } else {
     s.state = RunState::Runnable;  // standby: CPU_SUSPEND returns; x0 was written before
   }
-  firmware_.vcpu_resumed(index);
 }
 
 void Machine::flush_translations(unsigned except) {
@@ -166,6 +174,12 @@ std::string Machine::deadlock_summary() const {
 
 RunExit Machine::run() {
   if (!loaded_) throw std::logic_error("Machine::run() before load()");
+  if (running_) throw std::logic_error("Machine::run() called from inside run()");
+  running_ = true;
+  struct Running {
+    bool& flag;
+    ~Running() { flag = false; }
+  } running{running_};
   const std::uint64_t limit = config_.max_instructions;
   for (;;) {
     apply_pending_starts();
@@ -199,7 +213,7 @@ RunExit Machine::run() {
       }
     }
     Vcpu& cpu = *slot.cpu;
-    const Vcpu::Stop stop = cpu.run(budget);
+    const Vcpu::Stop stop = cpu.run(budget, limited);
     if (pcpu != nullptr) *pcpu = slot.stats.virtual_ns;
     if (code_changed_by_) {
       flush_translations(*code_changed_by_);
@@ -237,7 +251,6 @@ RunExit Machine::run() {
         // MEM_PROTECT is on (digest 2.15); a warm reset otherwise keeps RAM. Either way the
         // image is reloaded over it.
         if (!warm || firmware_.vm().mem_protect) ram_.clear();
-        firmware_.system_reset();
         load(std::move(image_));
         if (config_.on_reset == ResetAction::Exit) {
           return {ExitKind::SystemReset, 0, index, fmt::format("guest requested a {} reset", warm ? "warm" : "cold")};
@@ -255,6 +268,7 @@ std::uint64_t Machine::reg(unsigned vcpu, Reg r) { return engine(vcpu).reg(r); }
 void Machine::set_reg(unsigned vcpu, Reg r, std::uint64_t value) { engine(vcpu).set_reg(r, value); }
 
 void Machine::write_memory(std::uint64_t address, std::span<const std::uint8_t> bytes) {
+  if (running_) throw std::logic_error("Machine::write_memory() while run() is executing");
   if (!ram_.write(address, bytes)) {
     throw std::out_of_range(fmt::format("write of {} bytes at {:#x} does not fit in RAM", bytes.size(), address));
   }

@@ -31,15 +31,16 @@ enum class ResetAction {
 /// Virtual time each guest action costs (DESIGN.md section 4). Virtual time is in ns; the
 /// generic counter ticks every 16 ns (62.5 MHz) and the cycle counter every ns (1 GHz).
 struct CostModel {
-  std::uint64_t instruction_ns = 1;  ///< per guest instruction; default 1 (a 1 GHz in-order core)
+  std::uint64_t instruction_ns = 1;  ///< per guest instruction, 1..1000; default 1 (a 1 GHz core)
   std::uint64_t trap_ns = 100;       ///< per firmware call, semihosting call or exception the
-                                     ///< host delivers; default 100
+                                     ///< host delivers, 0..1e9; default 100
 };
 
 struct MachineConfig {
   unsigned cpus = 1;                       ///< vCPUs, 1..64; vCPU 0 boots, the others wait for CPU_ON
   unsigned pcpus = 0;                      ///< physical CPUs modelled; 0 (default) = one per vCPU
-  std::uint64_t quantum = 10'000;          ///< instructions per scheduling slice, >= 1; default 10000
+  std::uint64_t quantum = 10'000;          ///< instructions per scheduling slice, >= 1 (a slice
+                                           ///< always runs at least one translated block); default 10000
   std::uint64_t memory = kDefaultRamSize;  ///< RAM bytes at kRamBase; multiple of 4 KiB, 1 MiB..64 GiB
   std::uint64_t max_instructions = 0;      ///< stop before exceeding this many guest instructions
                                            ///< (all vCPUs together); 0 = no limit
@@ -116,7 +117,8 @@ class Machine {
 
   /// A register of vCPU `vcpu` (0..cpus-1; std::out_of_range otherwise). A vCPU that is off
   /// holds the state it had when it stopped; one started by CPU_ON already holds its entry PC
-  /// and context in x0.
+  /// and context in x0. Not callable while run() executes (from a console writer or trace
+  /// sink): std::logic_error.
   std::uint64_t reg(unsigned vcpu, Reg r);
   void set_reg(unsigned vcpu, Reg r, std::uint64_t value);
 
@@ -149,8 +151,9 @@ class Machine {
     Waiting,   ///< in WFI; nothing in the platform can wake it yet
     Sleeping,  ///< suspended until `wake_ns`
   };
+  // The engine is replaced only when it has run; a never-run engine is still at reset.
   struct Slot {
-    std::unique_ptr<Vcpu> cpu;  ///< the engine; replaced on every (re)start
+    std::unique_ptr<Vcpu> cpu;  ///< the engine
     RunState state = RunState::Off;
     VcpuStats stats;
     std::uint64_t wake_ns = 0;       ///< Sleeping: when it wakes
@@ -184,6 +187,8 @@ class Machine {
   bool loaded_ = false;
   std::uint64_t instructions_ = 0;
   std::optional<unsigned> code_changed_by_;
+  std::uint64_t counter_high_water_ = 0;  // highest generic-counter value any vCPU has read
+  bool running_ = false;
 };
 
 }  // namespace emu::core

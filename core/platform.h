@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "firmware/vm_state.h"
+
 namespace emu::core {
 
 inline constexpr std::uint64_t kRamBase = 0x4000'0000;
@@ -20,6 +22,6 @@ inline constexpr std::uint64_t kRawImageAddress = kRamBase + kRawImageOffset;
 inline constexpr std::uint64_t kUartBase = 0x0900'0000;  ///< PL011 UART (QEMU virt's address)
 inline constexpr std::uint64_t kUartSize = 0x1000;
 
-inline constexpr unsigned kMaxVcpus = 64;
+inline constexpr unsigned kMaxVcpus = fw::kMaxVcpus;
 
 }  // namespace emu::core

@@ -39,6 +39,7 @@ constexpr std::uint64_t esr(std::uint32_t ec, std::uint32_t iss = 0) {
 }
 constexpr std::uint32_t kEcUnknown = 0x00;
 constexpr std::uint32_t kEcSvc64 = 0x15;
+constexpr std::uint32_t kEcSysRegTrap = 0x18;
 constexpr std::uint32_t kEcBrk64 = 0x3C;
 
 // PSTATE / SPSR fields.
@@ -66,8 +67,8 @@ constexpr std::uint64_t kScrRw = 1u << 10;   // EL2/EL1 are AArch64; needed for 
 constexpr std::uint64_t kHcrRw = 1ull << 31;
 
 // The generic counter runs at 62.5 MHz, QEMU virt's frequency: one tick per 16 ns.
-constexpr std::uint64_t kCounterHz = 62'500'000;
 constexpr std::uint64_t kCounterTickNs = 16;
+constexpr std::uint64_t kCounterHz = 1'000'000'000 / kCounterTickNs;
 
 // The FEAT_PAN rule of exception entry applies to the CPU model used (Unicorn's "max").
 constexpr bool kHasPan = true;
@@ -122,6 +123,8 @@ Vcpu::Vcpu(unsigned index, Machine& machine, VcpuStats& clock)
     // Hooks are compiled into translated code, so all of them go in before anything runs.
     check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(on_mrs), this, 1, 0, UC_ARM64_INS_MRS),
           "hook MRS");
+    check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(on_msr), this, 1, 0, UC_ARM64_INS_MSR),
+          "hook MSR");
     check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(on_sys), this, 1, 0, UC_ARM64_INS_SYS),
           "hook SYS");
 
@@ -159,8 +162,9 @@ void Vcpu::power_on(std::uint64_t entry, std::uint64_t x0) {
   powered_on_ = true;
 }
 
-Vcpu::Stop Vcpu::run(std::uint64_t budget) {
+Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
   budget_ = budget_left_ = budget;
+  hard_budget_ = hard;
   synced_ = 0;
   stop_requested_ = false;
   summary_.clear();
@@ -234,9 +238,15 @@ bool Vcpu::mmu_on() const { return (reg(Reg::SctlrEl1) & 1) != 0; }
 void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t /*address*/, std::uint32_t size, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
   const std::uint64_t n = size / 4;
-  if (n > v.budget_left_) {
-    v.stop(Stop::Budget);  // takes effect before this block runs
-    return;
+  if (n > v.budget_left_) [[unlikely]] {
+    if (v.budget_left_ == v.budget_ && !v.hard_budget_) {
+      // A quantum smaller than the first block: run the block anyway, or no vCPU would ever
+      // make progress.
+      v.budget_ = v.budget_left_ = n;
+    } else {
+      v.stop(Stop::Budget);  // takes effect before this block runs
+      return;
+    }
   }
   v.budget_left_ -= n;
 }
@@ -263,25 +273,84 @@ constexpr SysReg kCntvctEl0{3, 3, 14, 0, 2};
 constexpr SysReg kCntpctssEl0{3, 3, 14, 0, 5};
 constexpr SysReg kCntvctssEl0{3, 3, 14, 0, 6};
 constexpr SysReg kPmccntrEl0{3, 3, 9, 13, 0};
+constexpr SysReg kCntpTvalEl0{3, 3, 14, 2, 0};
+constexpr SysReg kCntpCvalEl0{3, 3, 14, 2, 2};
+constexpr SysReg kCntvTvalEl0{3, 3, 14, 3, 0};
+constexpr SysReg kCntvCvalEl0{3, 3, 14, 3, 2};
+constexpr SysReg kCntkctlEl1{3, 0, 14, 1, 0};
+constexpr SysReg kPmuserenrEl0{3, 3, 9, 14, 0};
+constexpr std::uint64_t kCntkctlEl0pcten = 1u << 0;
+constexpr std::uint64_t kCntkctlEl0vcten = 1u << 1;
+constexpr std::uint64_t kPmuserenrEn = 1u << 0;
+constexpr std::uint64_t kPmuserenrCr = 1u << 2;
 }  // namespace
 
-// The generic counter and the cycle counter read virtual time, never host time. Unicorn
-// would read CLOCK_MONOTONIC for CNTVCT (notes Q7); skipping its handling and writing Rt
-// ourselves is the documented way to emulate a register (notes Q2).
+// One system-wide counter (Arm ARM D11.1): a vCPU never reads a value below one another vCPU
+// has already read, although vCPU clocks differ by up to a quantum. Deterministic: it only
+// depends on the order of reads, which the scheduler fixes.
+std::uint64_t Vcpu::counter() {
+  sync_clock();
+  std::uint64_t& hwm = machine_.counter_high_water_;
+  hwm = std::max(hwm, clock_.virtual_ns / kCounterTickNs);
+  return hwm;
+}
+
+bool Vcpu::el0_may_read(const uc_arm64_cp_reg& cp) const {
+  if (((read_pstate() >> 2) & 3) != 0) return true;
+  if (is(cp, kPmccntrEl0)) return (read_sysreg(kPmuserenrEl0) & (kPmuserenrEn | kPmuserenrCr)) != 0;
+  const std::uint64_t cntkctl = read_sysreg(kCntkctlEl1);
+  const bool physical = is(cp, kCntpctEl0) || is(cp, kCntpctssEl0) || is(cp, kCntpTvalEl0);
+  return (cntkctl & (physical ? kCntkctlEl0pcten : kCntkctlEl0vcten)) != 0;
+}
+
+// The generic counter, the timers' TVAL views of it and the cycle counter read virtual time,
+// never host time: Unicorn computes all of them from CLOCK_MONOTONIC (notes Q2, Q7).
+// Skipping its handling and writing Rt ourselves is the documented way to emulate a register
+// (notes Q2). At EL0 a register the guest has not opened to EL0 is left to Unicorn, which
+// makes the access UNDEFINED as the architecture does.
 std::uint32_t Vcpu::on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
-  v.sync_clock();
+  const bool counter = is(*cp, kCntvctEl0) || is(*cp, kCntpctEl0) || is(*cp, kCntvctssEl0) || is(*cp, kCntpctssEl0);
+  const bool tval = is(*cp, kCntvTvalEl0) || is(*cp, kCntpTvalEl0);
+  const bool cycles = is(*cp, kPmccntrEl0);
   std::uint64_t value = 0;
-  if (is(*cp, kCntvctEl0) || is(*cp, kCntpctEl0) || is(*cp, kCntvctssEl0) || is(*cp, kCntpctssEl0)) {
-    value = v.clock_.virtual_ns / kCounterTickNs;  // CNTVOFF is 0: virtual = physical
-  } else if (is(*cp, kCntfrqEl0)) {
+  if (is(*cp, kCntfrqEl0)) {
     value = kCounterHz;
-  } else if (is(*cp, kPmccntrEl0)) {
-    value = v.clock_.virtual_ns;  // 1 GHz: one cycle per ns
-  } else {
+  } else if (!counter && !tval && !cycles) {
     return 0;  // any other register: Unicorn's own handling
+  } else if (!v.el0_may_read(*cp)) {
+    return 0;
+  } else if (counter) {
+    value = v.counter();  // CNTVOFF is 0: virtual = physical
+  } else if (tval) {
+    // TVAL = (CVAL - counter) as a signed 32-bit value (Arm ARM D11.2.4).
+    const std::uint64_t cval = v.read_sysreg(is(*cp, kCntvTvalEl0) ? kCntvCvalEl0 : kCntpCvalEl0);
+    value = static_cast<std::uint32_t>(cval - v.counter());
+  } else {
+    v.sync_clock();
+    value = v.clock_.virtual_ns - v.pmccntr_offset_;  // 1 GHz: one cycle per ns
   }
   uc_reg_write(uc, reg, &value);
+  return 1;
+}
+
+// Writes that would otherwise set state from host time: TVAL (CVAL = counter + sign-extended
+// TVAL) and PMCCNTR (the next reads count on from the value written).
+std::uint32_t Vcpu::on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
+  auto& v = *static_cast<Vcpu*>(self);
+  const bool tval = is(*cp, kCntvTvalEl0) || is(*cp, kCntpTvalEl0);
+  if (!tval && !is(*cp, kPmccntrEl0)) return 0;
+  if (((v.read_pstate() >> 2) & 3) == 0) return 0;  // EL0 writes: Unicorn's checks decide
+  std::uint64_t written = 0;
+  uc_reg_read(uc, reg, &written);
+  if (reg == UC_ARM64_REG_XZR) written = 0;
+  if (tval) {
+    const auto delta = static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int32_t>(written)));
+    v.write_sysreg(is(*cp, kCntvTvalEl0) ? kCntvCvalEl0 : kCntpCvalEl0, v.counter() + delta);
+  } else {
+    v.sync_clock();
+    v.pmccntr_offset_ = v.clock_.virtual_ns - written;
+  }
   return 1;
 }
 
@@ -294,9 +363,17 @@ std::uint32_t Vcpu::on_sys(uc_engine*, uc_arm64_reg, const uc_arm64_cp_reg* cp, 
   return 0;
 }
 
-// uc_ctl_flush_tb did not drop a block the engine had already run (seen in the core test
-// "Host writes through write_memory()"); removing the cached range does.
-void Vcpu::flush_translations() { uc_ctl_remove_cache(uc_, machine_.ram_.base(), machine_.ram_.end()); }
+// uc_ctl_remove_cache costs about as much as the range has pages; a full uc_ctl_flush_tb
+// costs ~100 ms. The range is a virtual address translated through this engine's current
+// MMU (notes Q5), which may not map RAM where it is: with the MMU on, turn it off around the
+// call (each CP_REG write makes Unicorn rebuild its cached state).
+void Vcpu::flush_translations() {
+  const std::uint64_t sctlr = reg(Reg::SctlrEl1);
+  const bool mmu = (sctlr & 1) != 0;
+  if (mmu) write_sysreg(kSctlrEl1, sctlr & ~std::uint64_t{1});
+  uc_ctl_remove_cache(uc_, machine_.ram_.base(), machine_.ram_.end());
+  if (mmu) write_sysreg(kSctlrEl1, sctlr);
+}
 
 void Vcpu::on_interrupt(uc_engine* /*uc*/, std::uint32_t intno, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
@@ -423,6 +500,29 @@ void Vcpu::load(fw::SmcccCall& call, int count) {
   call.loaded = static_cast<std::uint8_t>(count);
 }
 
+namespace {
+// The fields of an MRS/MSR word: op0 = 2 + o0 (bit 19), op1, CRn, CRm, op2, Rt, L (bit 21).
+uc_arm64_cp_reg sysreg_fields(std::uint32_t word) {
+  return {(word >> 12) & 0xF, (word >> 8) & 0xF, 2 + ((word >> 19) & 1), (word >> 16) & 7, (word >> 5) & 7, 0};
+}
+}  // namespace
+
+// Registers EL0 may use once EL1 allows it (CNTKCTL_EL1, PMUSERENR_EL0): without that, the
+// access traps to EL1 with EC 0x18 (Arm ARM D11.2, D13.3), rather than being UNDEFINED.
+bool Vcpu::el0_trapped_sysreg(std::uint32_t word) const {
+  const uc_arm64_cp_reg cp = sysreg_fields(word);
+  return is(cp, kCntvctEl0) || is(cp, kCntpctEl0) || is(cp, kCntvctssEl0) || is(cp, kCntpctssEl0) ||
+         is(cp, kCntvTvalEl0) || is(cp, kCntpTvalEl0) || is(cp, kPmccntrEl0);
+}
+
+// ISS of EC 0x18 (Arm ARM D17.2.37): Op0 [21:20], Op2 [19:17], Op1 [16:14], CRn [13:10],
+// Rt [9:5], CRm [4:1], Direction [0] (1 = read).
+std::uint32_t Vcpu::sysreg_trap_iss(std::uint32_t word) {
+  const uc_arm64_cp_reg cp = sysreg_fields(word);
+  return (cp.op0 << 20) | (cp.op2 << 17) | (cp.op1 << 14) | (cp.crn << 10) | ((word & 0x1F) << 5) | (cp.crm << 1) |
+         ((word >> 21) & 1);
+}
+
 // UDEF arrives with the PC at the faulting instruction (notes Q1). Semihosting's HLT is
 // one; HVC/SMC at EL0 and unallocated encodings are UNDEFINED for the guest; a system
 // register access at EL1 that the CPU model does not know is a model gap, not a guest bug.
@@ -446,6 +546,10 @@ void Vcpu::undefined_instruction() {
   const bool el2_or_el3_register = op1 == 4 || op1 == 6;
   if (el >= 1 && (word & kSysRegMoveMask) == kSysRegMoveBits && !el2_or_el3_register) {
     fatal(fmt::format("system register access the model cannot emulate at {:#x}: {}", pc, disassemble_one(word, pc)));
+    return;
+  }
+  if (el == 0 && (word & kSysRegMoveMask) == kSysRegMoveBits && el0_trapped_sysreg(word)) {
+    take_exception(esr(kEcSysRegTrap, sysreg_trap_iss(word)), 0, pc, "trapped system register access at EL0");
     return;
   }
   const bool call_at_el0 = (word & kExceptionGenMask) == kHvcBits || (word & kExceptionGenMask) == kSmcBits;

@@ -45,16 +45,18 @@ class Vcpu final : public fw::RegisterSource {
 
   /// Starts a freshly created vCPU at `entry` in the boot state of DESIGN.md section 6: EL1h,
   /// DAIF masked, MMU and caches off (the engine's reset values), x0 = `x0`, every other GPR
-  /// zero. Machine creates new vCPUs for every (re)boot rather than reusing one.
+  /// zero. Machine calls it only on an engine that has never run, creating a new one if needed.
   void power_on(std::uint64_t entry, std::uint64_t x0);
   bool powered_on() const { return powered_on_; }
   /// True once the engine has executed anything: its state is no longer the reset state.
   bool has_run() const { return has_run_; }
 
-  /// Runs until a stop; at most `budget` instructions (block granularity). Rethrows here
+  /// Runs until a stop, for about `budget` instructions: the first translated block always
+  /// runs, even when it is larger than the budget, unless `hard` (the instruction limit is
+  /// what bounds the budget); after that, no block starts that would exceed it. Rethrows here
   /// anything a hook caught (a throwing console writer or trace sink, std::bad_alloc):
   /// exceptions never unwind through Unicorn's C frames.
-  Stop run(std::uint64_t budget);
+  Stop run(std::uint64_t budget, bool hard);
 
   int exit_status() const { return exit_status_; }
   /// The firmware request behind a SystemReset or Suspend stop.
@@ -76,7 +78,14 @@ class Vcpu final : public fw::RegisterSource {
   static bool on_unmapped(uc_engine* uc, uc_mem_type type, std::uint64_t address, int size,
                           std::int64_t value, void* self);
   static std::uint32_t on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
+  static std::uint32_t on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint32_t on_sys(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
+  /// The generic counter as this vCPU reads it (system-wide monotonic).
+  std::uint64_t counter();
+  /// At EL0, whether CNTKCTL_EL1 / PMUSERENR_EL0 let the guest read this register.
+  bool el0_may_read(const uc_arm64_cp_reg& cp) const;
+  bool el0_trapped_sysreg(std::uint32_t word) const;
+  static std::uint32_t sysreg_trap_iss(std::uint32_t word);
   static std::uint64_t on_uart_read(uc_engine* uc, std::uint64_t offset, unsigned size, void* self);
   static void on_uart_write(uc_engine* uc, std::uint64_t offset, unsigned size, std::uint64_t value, void* self);
 
@@ -110,6 +119,7 @@ class Vcpu final : public fw::RegisterSource {
 
   // The current slice.
   std::uint64_t budget_ = 0;         // instructions this slice may run
+  bool hard_budget_ = false;         // the budget is the instruction limit: never exceed it
   std::uint64_t budget_left_ = 0;    // what is left; the block hook's only state
   std::uint64_t synced_ = 0;         // instructions of this slice already in the clock
   bool stop_requested_ = false;
@@ -119,6 +129,7 @@ class Vcpu final : public fw::RegisterSource {
   std::string summary_;
   std::string report_;
   std::exception_ptr hook_error_;
+  std::uint64_t pmccntr_offset_ = 0;  // PMCCNTR_EL0 = virtual ns - offset (set by MSR writes)
 
   // Trap-bridge buffers, reused on every call so the hot path allocates nothing.
   fw::SmcccCall call_{};

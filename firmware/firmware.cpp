@@ -9,12 +9,13 @@ namespace {
 
 // Validated before anything is sized from it.
 VmState make_vm(const FirmwareConfig& config) {
-  if (config.vcpu_count == 0 || config.vcpu_count > 64) {
-    throw std::invalid_argument("vCPU count must be 1..64, not " + std::to_string(config.vcpu_count));
+  if (config.vcpu_count == 0 || config.vcpu_count > kMaxVcpus) {
+    throw std::invalid_argument("vCPU count must be 1.." + std::to_string(kMaxVcpus) + ", not " +
+                                std::to_string(config.vcpu_count));
   }
   VmState vm{.ram_base = config.ram_base, .ram_size = config.ram_size,
              .vcpus = std::vector<VcpuState>(config.vcpu_count)};
-  vm.vcpus[0].power = PowerState::On;  // the boot vCPU (DESIGN.md section 6)
+  vm.reset_guest_state();
   return vm;
 }
 

@@ -26,7 +26,7 @@ constexpr std::uint16_t kFnSystemReset2 = 0x12;
 constexpr std::uint16_t kFnMemProtect = 0x13;
 constexpr std::uint16_t kFnMemProtectCheckRange = 0x14;
 
-constexpr std::uint64_t kUsPerNs = 1000;
+constexpr std::uint64_t kNsPerUs = 1000;
 // Original power_state format: bits that must be zero (digest 2.10, TF-A PSTATE_VALID_MASK).
 constexpr std::uint64_t kPowerStateMbz = 0xFCFE'0000;
 
@@ -162,9 +162,8 @@ void PsciService::cpu_suspend(const SmcccCall& call, SmcccResult& result) {
     return;
   }
   VcpuState& me = vm_.vcpus[call.vcpu];
-  const auto index = static_cast<std::size_t>(*state);
-  ++me.suspend_count[index];
-  me.residency_us[index] += psci::kSuspendNs / kUsPerNs;
+  ++me.suspend_count[static_cast<std::size_t>(*state)];  // an entry; residency counts on wake-up
+  me.suspended_in = *state;
   me.power = power_down ? PowerState::PowerDown : PowerState::Standby;
   result.x[0] = code(PsciStatus::Success);  // what a standby returns on wake-up
   result.request = {.kind = RequestKind::CpuSuspend, .power_down = power_down, .entry = call.x[2],
@@ -218,6 +217,7 @@ std::uint64_t PsciService::affinity_info(std::uint64_t target, std::uint64_t lev
     if (!t) return code(PsciStatus::InvalidParameters);
     return is_on(vm_.vcpus[*t]) ? psci::kAffinityOn : psci::kAffinityOff;
   }
+  static_assert(kTopologyLevels == 2, "AFFINITY_INFO answers levels 0 and 1");
   if (level == 1) {
     const std::optional<unsigned> cluster = cluster_of(target);
     if (!cluster) return code(PsciStatus::InvalidParameters);
@@ -226,7 +226,7 @@ std::uint64_t PsciService::affinity_info(std::uint64_t target, std::uint64_t lev
     }
     return psci::kAffinityOff;
   }
-  return code(PsciStatus::InvalidParameters);
+  return code(PsciStatus::InvalidParameters);  // levels the topology does not have
 }
 
 // NODE_HW_STATE (DEN0022 5.15; TF-A psci_node_hw_state): what the hardware node is doing.
@@ -284,7 +284,8 @@ std::uint64_t PsciService::stat(std::uint64_t target, std::uint64_t power_state,
 }
 
 // MEM_PROTECT (digest 2.15): returns the previous setting; core wipes RAM at the next reset
-// while it is on.
+// while it is on. `enable` is a boolean in DEN0022; the model refuses values other than 0 and
+// 1 with INVALID_PARAMETERS rather than guess (TF-A takes any non-zero value as 1).
 std::uint64_t PsciService::mem_protect(std::uint64_t enable) {
   if (enable > 1) return code(PsciStatus::InvalidParameters);
   const bool previous = vm_.mem_protect;
@@ -317,16 +318,18 @@ void PsciService::on_vcpu_stopped(unsigned vcpu) {
 }
 
 void PsciService::on_vcpu_resumed(unsigned vcpu) {
-  PowerState& p = vm_.vcpus[vcpu].power;
-  if (p == PowerState::Standby || p == PowerState::PowerDown) p = PowerState::On;
+  VcpuState& v = vm_.vcpus[vcpu];
+  if (v.power == PowerState::Standby || v.power == PowerState::PowerDown) v.power = PowerState::On;
+  if (v.suspended_in) {
+    v.residency_us[static_cast<std::size_t>(*v.suspended_in)] += psci::kSuspendNs / kNsPerUs;
+    v.suspended_in.reset();
+  }
 }
 
-// After a system reset the boot vCPU is on and the others off; statistics count "since cold
-// boot"; MEM_PROTECT's setting is the OS's and survives (it says what the reset does).
-void PsciService::on_system_reset() {
-  for (VcpuState& v : vm_.vcpus) v = VcpuState{};
-  vm_.vcpus[0].power = PowerState::On;
-}
+// After any system reset (and at boot) the boot vCPU is on and the others off, and the
+// statistics start again from zero. MEM_PROTECT's setting is the OS's and survives: it says
+// what the reset does to RAM.
+void PsciService::on_system_reset() { vm_.reset_guest_state(); }
 
 std::string_view PsciService::status_name(std::int64_t value) const {
   switch (value) {

@@ -14,6 +14,8 @@ namespace emu::fw {
 /// Bits of an MPIDR that carry affinity (Aff3, Aff2, Aff1, Aff0); PSCI arguments with any
 /// other bit set are invalid (KVM's MPIDR_HWID_BITMASK).
 inline constexpr std::uint64_t kAffinityMask = 0xFF'00FF'FFFFull;
+/// vCPUs a VM may have: Aff1 0..3 with 16 cores each.
+inline constexpr unsigned kMaxVcpus = 64;
 inline constexpr unsigned kCoresPerCluster = 16;
 /// Affinity levels the topology has: 0 (core, Aff0) and 1 (cluster, Aff1).
 inline constexpr unsigned kTopologyLevels = 2;
@@ -26,7 +28,8 @@ constexpr std::uint64_t affinity_of(unsigned vcpu) {
 constexpr std::uint64_t mpidr_of(unsigned vcpu) { return (1ull << 31) | affinity_of(vcpu); }
 /// The vCPU an affinity value names, if any.
 constexpr std::optional<unsigned> vcpu_of(std::uint64_t affinity, unsigned vcpu_count) {
-  if ((affinity & ~kAffinityMask) != 0 || (affinity & ~0xFFFFull) != 0) return std::nullopt;
+  // Only Aff1 and Aff0 can be non-zero here: Aff2/Aff3 name no vCPU, other bits are invalid.
+  if ((affinity & ~0xFFFFull) != 0) return std::nullopt;
   const auto aff0 = static_cast<unsigned>(affinity & 0xFF);
   const auto aff1 = static_cast<unsigned>((affinity >> 8) & 0xFF);
   if (aff0 >= kCoresPerCluster) return std::nullopt;
@@ -52,6 +55,9 @@ inline constexpr std::size_t kSuspendStates = 2;
 
 struct VcpuState {
   PowerState power = PowerState::Off;  ///< default: off until PSCI CPU_ON
+  /// The CPU_SUSPEND state it is in while Standby/PowerDown (not for SYSTEM_SUSPEND); its
+  /// residency is credited when it wakes. Default: none.
+  std::optional<SuspendState> suspended_in;
   /// PSCI_STAT_COUNT per declared suspend state (index: SuspendState); default 0.
   std::array<std::uint64_t, kSuspendStates> suspend_count{};
   /// PSCI_STAT_RESIDENCY per declared suspend state, in microseconds; default 0.
@@ -65,8 +71,15 @@ struct VmState {
   std::uint64_t ram_size = 0;
   /// PSCI MEM_PROTECT: RAM is wiped on the next reset while set. Default off.
   bool mem_protect = false;
-  /// One entry per vCPU, sized at creation: vCPU 0 is on, the others off.
+  /// One entry per vCPU, sized at creation.
   std::vector<VcpuState> vcpus;
+
+  /// Power-on state of the guest-owned part (DESIGN.md section 6): vCPU 0 on, the others off,
+  /// no statistics. Configuration (version, RAM, MEM_PROTECT's setting) is kept.
+  void reset_guest_state() {
+    for (VcpuState& v : vcpus) v = VcpuState{};
+    vcpus[0].power = PowerState::On;
+  }
 
   unsigned vcpu_count() const { return static_cast<unsigned>(vcpus.size()); }
   bool in_ram(std::uint64_t addr, std::uint64_t len = 1) const {

@@ -41,7 +41,7 @@ inline constexpr std::uint32_t kIsb = 0xD503'3FDF;
 constexpr std::uint32_t mov(unsigned rd, unsigned rm) { return 0xAA00'03E0u | (rm << 16) | rd; }
 /// BL to `words` instructions from here.
 constexpr std::uint32_t bl(std::int32_t words) { return 0x9400'0000u | (static_cast<std::uint32_t>(words) & 0x3FF'FFFF); }
-enum Cond : std::uint32_t { kNe = 1, kLo = 3 };
+enum Cond : std::uint32_t { kEq = 0, kNe = 1, kLo = 3 };
 /// B.cond to `words` instructions from here.
 constexpr std::uint32_t b_cond(Cond c, std::int32_t words) {
   return 0x5400'0000u | ((static_cast<std::uint32_t>(words) & 0x7'FFFF) << 5) | c;
@@ -72,6 +72,8 @@ inline constexpr Sys kIccIar1El1 = sysreg(3, 0, 12, 12, 0);  // GIC CPU interfac
 inline constexpr Sys kCntfrqEl0 = sysreg(3, 3, 14, 0, 0);
 inline constexpr Sys kCntvctEl0 = sysreg(3, 3, 14, 0, 2);
 inline constexpr Sys kPmccntrEl0 = sysreg(3, 3, 9, 13, 0);
+inline constexpr Sys kCntvTvalEl0 = sysreg(3, 3, 14, 3, 0);
+inline constexpr Sys kCntvCvalEl0 = sysreg(3, 3, 14, 3, 2);
 
 constexpr std::uint32_t mrs(unsigned rt, Sys r) { return 0xD530'0000u | (r.field << 5) | rt; }
 constexpr std::uint32_t msr(Sys r, unsigned rt) { return 0xD510'0000u | (r.field << 5) | rt; }

@@ -406,3 +406,61 @@ TEST_CASE("A warm reset (SYSTEM_RESET2 type 0) keeps RAM") {
   CHECK(m.run().kind == ExitKind::SystemReset);
   CHECK(ram_word(m, kBase + 0x10000) == 0xAB);
 }
+
+TEST_CASE("A64 encoders for the timer registers match GNU as") {
+  CHECK(a64::msr(a64::kCntvCvalEl0, 1) == 0xD51B'E341u);  // msr cntv_cval_el0, x1
+  CHECK(a64::mrs(2, a64::kCntvTvalEl0) == 0xD53B'E302u);  // mrs x2, cntv_tval_el0
+  CHECK(a64::msr(a64::kCntvTvalEl0, 3) == 0xD51B'E303u);  // msr cntv_tval_el0, x3
+  CHECK(a64::mrs(4, a64::kCntvCvalEl0) == 0xD53B'E344u);  // mrs x4, cntv_cval_el0
+  CHECK(a64::b_cond(a64::kEq, -2) == 0x54FF'FFC0u);       // b.eq .-8
+  CHECK(a64::mrs(1, a64::kCntvctEl0) == 0xD53B'E041u);    // mrs x1, cntvct_el0
+  CHECK(a64::msr(a64::kPmccntrEl0, 3) == 0xD51B'9D03u);   // msr pmccntr_el0, x3
+}
+
+TEST_CASE("Timer TVAL reads and writes use virtual time, never host time (same on every run)") {
+  // CVAL = 0: TVAL reads as -counter (32 bits). Then TVAL = 1000 sets CVAL = counter + 1000.
+  const Program p = Program().at(
+      0, {a64::msr(a64::kCntvCvalEl0, 31), a64::mrs(2, a64::kCntvTvalEl0), a64::mrs(5, a64::kCntvctEl0),
+          a64::movz(3, 1000), a64::msr(a64::kCntvTvalEl0, 3), a64::mrs(6, a64::kCntvctEl0),
+          a64::mrs(4, a64::kCntvCvalEl0), a64::kWfi});
+  TestMachine a(p);
+  TestMachine b(p);
+  CHECK(a.run().kind == ExitKind::Deadlock);
+  CHECK(b.run().kind == ExitKind::Deadlock);
+  CHECK(a.x(2) == b.x(2));
+  CHECK(a.x(2) == static_cast<std::uint32_t>(0 - a.x(5)));  // one block: both read the same counter
+  CHECK(a.x(4) == a.x(6) + 1000);
+  CHECK(a.x(4) == b.x(4));
+}
+
+TEST_CASE("PMCCNTR_EL0 counts on from a value the guest writes") {
+  TestMachine m(Program().at(0, {a64::movz(3, 0x7000), a64::msr(a64::kPmccntrEl0, 3), a64::mrs(4, a64::kPmccntrEl0),
+                                 a64::kWfi}));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  // The MSR ends its translated block; the read's block (mrs, wfi) is counted on entry.
+  CHECK(m.x(4) >= 0x7000);
+  CHECK(m.x(4) <= 0x7000 + 2);
+}
+
+TEST_CASE("EL0 reading CNTVCT_EL0 without CNTKCTL_EL1.EL0VCTEN traps to EL1 with EC 0x18") {
+  const std::uint64_t el0_code = kBase + 0x100;
+  Program p;
+  p.at(0, join({install_vectors(), eret_to_el0(el0_code, kBase + 0x3000)}));
+  p.at(0x100, {a64::mrs(1, a64::kCntvctEl0), a64::kUdf0});
+  p.at(0x800 + 0x400, kRecordAndStop);
+  TestMachine m(p);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  // EC 0x18, IL, ISS: Op0 3, Op2 2, Op1 3, CRn 14, Rt 1, CRm 0, read.
+  const std::uint32_t iss = (3u << 20) | (2u << 17) | (3u << 14) | (14u << 10) | (1u << 5) | 1u;
+  CHECK(m.x(10) == ((0x18u << 26) | (1u << 25) | iss));
+  CHECK(m.x(11) == el0_code);
+}
+
+TEST_CASE("A quantum smaller than a translated block still makes progress") {
+  core::MachineConfig config;
+  config.quantum = 1;
+  Words body;
+  for (int i = 0; i < 50; ++i) body.push_back(a64::kNop);
+  TestMachine m(Program().at(0, join({body, imm64(0, 0x8400'0008), {a64::hvc(0)}})), config);
+  CHECK(m.run().kind == ExitKind::SystemOff);
+}

@@ -197,3 +197,40 @@ TEST_CASE("Host writes through write_memory() are seen by code already translate
   CHECK(m.x(5) == 2);
   CHECK(m.machine->instructions() == 2000);  // two-instruction blocks: the second run resumed
 }
+
+TEST_CASE("The generic counter never runs backwards across vCPUs") {
+  // vCPU 0 runs ahead, publishes its counter; vCPU 1 (whose own clock is behind) waits for
+  // it, then reads the counter: it must not see a smaller value.
+  const std::uint64_t mailbox = kBase + 0x600;
+  Program p;
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(19, 2'000), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
+                imm64(1, mailbox), {a64::mrs(2, a64::kCntvctEl0), a64::str(2, 1), a64::kWfi}}));
+  p.at(0x200, join({imm64(1, mailbox), {a64::ldr(4, 1), a64::cmp(4, 0), a64::b_cond(a64::kEq, -2),
+                                        a64::mrs(5, a64::kCntvctEl0), a64::kWfi}}));
+  p.at(0x600, {0, 0});
+  core::MachineConfig config = cpus(2);
+  config.quantum = 100'000;  // vCPU 0 finishes its loop before vCPU 1 first runs
+  TestMachine m(p, config);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(2) > 0);
+  CHECK(m.machine->reg(1, core::xreg(5)) >= m.x(2));
+}
+
+TEST_CASE("Loading an image again resets PSCI: secondaries can be started again") {
+  Program p;
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0), {a64::mov(9, 0), a64::kWfi}}));
+  p.at(0x200, {a64::kWfi});
+  TestMachine m(p, cpus(2));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(9) == 0);
+  m.machine->load(core::image_from_raw_bytes(p.bytes(), "again", m.machine->layout(), kBase));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(9) == 0);  // SUCCESS again, not ALREADY_ON
+}
+
+TEST_CASE("Machine register access from inside run() is refused") {
+  TestMachine m(Program().at(0, join({imm64(2, core::kUartBase), {a64::movz(3, 'C'), a64::str_w(3, 2), a64::kWfi}})));
+  core::Machine* machine = m.machine.get();
+  m.machine->console().set_writer([machine](std::string_view) { (void)machine->reg(0, Reg::Pc); });
+  CHECK_THROWS_AS(m.run(), std::logic_error);
+}

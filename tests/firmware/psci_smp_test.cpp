@@ -206,3 +206,12 @@ TEST_CASE("PSCI_FEATURES(CPU_SUSPEND) is 0: original power_state format, no OS-i
   CHECK(call(f, 0, fw::psci::kFeatures, {0xC400'0001}).x[0] == 0);
   CHECK(call(f, 0, fw::psci::kFeatures, {0x8400'000F}).x[0] == kNotSupported);  // SET_SUSPEND_MODE
 }
+
+TEST_CASE("PSCI STAT_RESIDENCY credits a suspend when it ends, not when it starts") {
+  fw::Firmware f(config(2));
+  call(f, 0, fw::psci::kCpuSuspend, {0, 0, 0});
+  CHECK(call(f, 1, fw::psci::kStatCount, {0, 0}).x[0] == 1);
+  CHECK(call(f, 1, fw::psci::kStatResidency, {0, 0}).x[0] == 0);
+  f.vcpu_resumed(0);
+  CHECK(call(f, 1, fw::psci::kStatResidency, {0, 0}).x[0] == fw::psci::kSuspendNs / 1000);
+}
