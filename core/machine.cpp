@@ -6,7 +6,10 @@
 #include <fmt/format.h>
 #include <limits>
 
+#include "core/entropy.h"
 #include "core/vcpu.h"
+
+#include <ctime>
 
 namespace emu::core {
 namespace {
@@ -28,14 +31,31 @@ const MachineConfig& validated(const MachineConfig& c) {
   return c;
 }
 
-fw::FirmwareConfig firmware_config(const MachineConfig& c) {
-  return {.vcpu_count = c.cpus, .ram_base = kRamBase, .ram_size = c.memory, .soc = c.soc};
+std::uint64_t host_realtime_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 }  // namespace
 
+// The only host time the guest can see is this epoch, read once, and only when the user did
+// not fix it with MachineConfig::epoch_ns (--epoch): KVM PTP reports wall-clock time.
+fw::FirmwareConfig Machine::firmware_config() {
+  if (config_.seed) {
+    entropy_ = std::make_unique<SeededEntropy>(*config_.seed);
+  } else {
+    entropy_ = std::make_unique<HostEntropy>();
+  }
+  return {.vcpu_count = config_.cpus, .ram_base = kRamBase, .ram_size = config_.memory, .soc = config_.soc,
+          .platform = {.memory = &ram_access_, .entropy = entropy_.get(), .clock = &clock_access_},
+          .epoch_ns = config_.epoch_ns.value_or(host_realtime_ns())};
+}
+
+std::uint64_t Machine::ClockAccess::counter(unsigned vcpu) { return machine.slots_.at(vcpu).cpu->counter(); }
+
 Machine::Machine(const MachineConfig& config) try
-    : config_(validated(config)), ram_(kRamBase, config.memory), firmware_(firmware_config(config)) {
+    : config_(validated(config)), ram_(kRamBase, config.memory), firmware_(firmware_config()) {
   slots_.resize(config_.cpus);
   // P >= N physical CPUs never contend: no pCPU bookkeeping is needed.
   if (config_.pcpus != 0 && config_.pcpus < config_.cpus) pcpu_free_ns_.assign(config_.pcpus, 0);
@@ -47,7 +67,23 @@ Machine::Machine(const MachineConfig& config) try
 Machine::~Machine() = default;
 
 ImageLayout Machine::layout() const {
-  return {.ram_base = ram_.base(), .ram_size = ram_.size(), .devices = {{kUartBase, kUartSize, "PL011 UART"}}};
+  ImageLayout layout{.ram_base = ram_.base(), .ram_size = ram_.size(), .devices = {{kUartBase, kUartSize, "PL011 UART"}}};
+  for (const fw::VcpuState& v : firmware_.vm().vcpus) {
+    if (v.pv_time_ipa) layout.devices.push_back({*v.pv_time_ipa, fw::pv_time::kRecordSize, "PV-time record"});
+  }
+  return layout;
+}
+
+fw::HostStatus Machine::set_pv_time_ipa(unsigned vcpu, std::uint64_t ipa) {
+  if (running_) throw std::logic_error("Machine::set_pv_time_ipa() while run() is executing");
+  return firmware_.set_pv_time_ipa(vcpu, ipa);
+}
+
+void Machine::inject_stolen_time(unsigned vcpu, std::uint64_t ns) {
+  if (running_) throw std::logic_error("Machine::inject_stolen_time() while run() is executing");
+  VcpuStats& s = slots_.at(vcpu).stats;
+  s.stolen_ns += ns;
+  s.virtual_ns += ns;
 }
 
 void Machine::load(Image image) {
@@ -212,6 +248,7 @@ RunExit Machine::run() {
         limited = true;
       }
     }
+    firmware_.vcpu_scheduled(index);  // PV-time records are current before the vCPU runs
     Vcpu& cpu = *slot.cpu;
     const Vcpu::Stop stop = cpu.run(budget, limited);
     if (pcpu != nullptr) *pcpu = slot.stats.virtual_ns;

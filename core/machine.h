@@ -47,13 +47,20 @@ struct MachineConfig {
   ResetAction on_reset = ResetAction::Restart;  ///< see ResetAction; default Restart
   CostModel cost{};                        ///< see CostModel
   fw::SocIdConfig soc{};                   ///< what SMCCC_ARCH_SOC_ID reports (see fw::SocIdConfig)
+  /// TRNG entropy: none (default) = the host kernel's getrandom; a seed = a deterministic
+  /// generator, for reproducible runs (not random).
+  std::optional<std::uint64_t> seed;
+  /// KVM PTP wall clock at virtual time 0, in ns since the Unix epoch: none (default) = the
+  /// host's real time when the machine is created.
+  std::optional<std::uint64_t> epoch_ns;
 };
 
 /// Per-vCPU counters since the machine was created (they survive resets).
 struct VcpuStats {
   std::uint64_t instructions = 0;  ///< guest instructions executed
   std::uint64_t virtual_ns = 0;    ///< the vCPU's virtual clock
-  std::uint64_t stolen_ns = 0;     ///< runnable but waiting for a modelled physical CPU
+  std::uint64_t stolen_ns = 0;     ///< runnable but waiting for a modelled physical CPU, plus
+                                   ///< what the host injected
   std::uint64_t calls = 0;         ///< firmware calls made
 };
 
@@ -128,6 +135,15 @@ class Machine {
 
   const VcpuStats& stats(unsigned vcpu) const { return slots_.at(vcpu).stats; }
 
+  /// Where `vcpu`'s PV-time stolen-time record lives (DEN0057A): 64-byte aligned, inside RAM,
+  /// set once (KVM_ARM_VCPU_PVTIME_IPA). Invalid / Exists (already set, or another vCPU's),
+  /// NotFound (no such vCPU). The record's 64 bytes are kept out of image placement.
+  fw::HostStatus set_pv_time_ipa(unsigned vcpu, std::uint64_t ipa);
+
+  /// Adds `ns` of stolen time to `vcpu` (as if the host had kept it off a CPU that long): its
+  /// virtual clock moves on by `ns` and its PV-time record shows it before it next runs.
+  void inject_stolen_time(unsigned vcpu, std::uint64_t ns);
+
   /// Changes the instruction limit (a total over all vCPUs, 0 = none), e.g. to run a guest
   /// in steps: run() after an InstructionLimit exit continues where it stopped.
   void set_max_instructions(std::uint64_t limit) { config_.max_instructions = limit; }
@@ -176,12 +192,29 @@ class Machine {
   void request_cpu_on(const fw::Request& request, std::uint64_t now_ns);
   void note_code_changed(unsigned by) { code_changed_by_ = by; }
 
+  // The firmware's view of the machine (fw::Platform).
+  struct RamAccess final : fw::GuestMemory {
+    GuestRam& ram;
+    explicit RamAccess(GuestRam& r) : ram(r) {}
+    bool write(std::uint64_t address, std::span<const std::uint8_t> bytes) override { return ram.write(address, bytes); }
+  };
+  struct ClockAccess final : fw::Clock {
+    Machine& machine;
+    explicit ClockAccess(Machine& m) : machine(m) {}
+    std::uint64_t counter(unsigned vcpu) override;
+    std::uint64_t stolen_ns(unsigned vcpu) override { return machine.slots_.at(vcpu).stats.stolen_ns; }
+  };
+  fw::FirmwareConfig firmware_config();
+
   MachineConfig config_;
   GuestRam ram_;
+  RamAccess ram_access_{ram_};
+  ClockAccess clock_access_{*this};
+  std::unique_ptr<fw::EntropySource> entropy_;
   Console console_;
   Pl011 uart_{console_};
   fw::Firmware firmware_;
-  std::vector<Slot> slots_;
+  std::vector<Slot> slots_;  // before firmware_ is used: the clock reads it
   std::vector<std::uint64_t> pcpu_free_ns_;  // when each modelled physical CPU is next free
   Image image_;
   bool loaded_ = false;

@@ -66,9 +66,8 @@ constexpr std::uint64_t kScrHce = 1u << 8;   // HVC is UNDEFINED at EL1 without 
 constexpr std::uint64_t kScrRw = 1u << 10;   // EL2/EL1 are AArch64; needed for the MMU (notes Q8)
 constexpr std::uint64_t kHcrRw = 1ull << 31;
 
-// The generic counter runs at 62.5 MHz, QEMU virt's frequency: one tick per 16 ns.
-constexpr std::uint64_t kCounterTickNs = 16;
-constexpr std::uint64_t kCounterHz = 1'000'000'000 / kCounterTickNs;
+using fw::kCounterHz;
+using fw::kCounterTickNs;
 
 // The FEAT_PAN rule of exception entry applies to the CPU model used (Unicorn's "max").
 constexpr bool kHasPan = true;

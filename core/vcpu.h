@@ -69,6 +69,9 @@ class Vcpu final : public fw::RegisterSource {
   std::uint64_t reg(Reg r) const;
   void set_reg(Reg r, std::uint64_t value);
 
+  /// The generic counter as this vCPU reads it now (system-wide monotonic).
+  std::uint64_t counter();
+
   /// fw::RegisterSource: reads the argument registers a matched function needs.
   void load(fw::SmcccCall& call, int count) override;
 
@@ -80,8 +83,6 @@ class Vcpu final : public fw::RegisterSource {
   static std::uint32_t on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint32_t on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint32_t on_sys(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
-  /// The generic counter as this vCPU reads it (system-wide monotonic).
-  std::uint64_t counter();
   /// At EL0, whether CNTKCTL_EL1 / PMUSERENR_EL0 let the guest read this register.
   bool el0_may_read(const uc_arm64_cp_reg& cp) const;
   bool el0_trapped_sysreg(std::uint32_t word) const;

@@ -167,8 +167,12 @@ void Dispatcher::trace_call(const SmcccCall& call, const Found& found) const {
     out.push_back(')');
   } else {
     const FunctionDesc& fn = *found.fn;
-    out.append(fn.name);
-    if (fn.forms == kBothForms && call.id.smc64) out.append(std::string_view("64"));
+    if (call.id.smc64 && !fn.name64.empty()) {
+      out.append(fn.name64);
+    } else {
+      out.append(fn.name);
+      if (fn.forms == kBothForms && call.id.smc64) out.append(std::string_view("64"));
+    }
     out.push_back('(');
     bool first = true;
     for (std::size_t i = 0; i < fn.args.size(); ++i) {

@@ -13,7 +13,7 @@ VmState make_vm(const FirmwareConfig& config) {
     throw std::invalid_argument("vCPU count must be 1.." + std::to_string(kMaxVcpus) + ", not " +
                                 std::to_string(config.vcpu_count));
   }
-  VmState vm{.ram_base = config.ram_base, .ram_size = config.ram_size,
+  VmState vm{.ram_base = config.ram_base, .ram_size = config.ram_size, .epoch_ns = config.epoch_ns,
              .vcpus = std::vector<VcpuState>(config.vcpu_count)};
   vm.reset_guest_state();
   return vm;
@@ -28,9 +28,12 @@ Firmware::Firmware(const FirmwareConfig& config)
       // Standard Secure owner 4: Call Count, UID and Revision (digest 1.10).
       std_queries_({.owner = owner::kStandardSecure, .prefix = "STD_SVC", .call_count = true,
                     .uid = kStdServiceUid, .revision = kStdServiceRevision}),
+      trng_(config.platform.entropy),
+      pv_time_(vm_, config.platform.memory, config.platform.clock),
+      kvm_(vm_, config.platform.clock),
       // Vendor hypervisor owner 6: only the Call UID is defined (KVM's value, digest 5.1).
       kvm_queries_({.owner = owner::kVendorHyp, .prefix = "VENDOR_HYP", .uid = kKvmVendorUid}) {
-  services_ = {&arch_, &psci_, &std_queries_, &kvm_, &kvm_queries_};
+  services_ = {&arch_, &psci_, &std_queries_, &trng_, &pv_time_, &kvm_, &kvm_queries_};
   for (Service* s : services_) dispatcher_.add(*s);
 }
 

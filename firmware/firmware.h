@@ -9,7 +9,10 @@
 #include "firmware/dispatcher.h"
 #include "firmware/general_queries.h"
 #include "firmware/kvm_vendor.h"
+#include "firmware/platform.h"
 #include "firmware/psci.h"
+#include "firmware/pv_time.h"
+#include "firmware/trng.h"
 #include "firmware/vm_state.h"
 
 namespace emu::fw {
@@ -19,6 +22,8 @@ struct FirmwareConfig {
   std::uint64_t ram_base = 0;    ///< guest RAM, for PSCI entry-point and range checks; default empty
   std::uint64_t ram_size = 0;
   SocIdConfig soc{};             ///< what SMCCC_ARCH_SOC_ID reports
+  Platform platform{};           ///< machine interfaces (not owned); default none
+  std::uint64_t epoch_ns = 0;    ///< KVM PTP wall-clock ns at virtual time 0; default 0
 };
 
 class Firmware {
@@ -40,6 +45,10 @@ class Firmware {
   void vcpu_stopped(unsigned vcpu) { for_each_service([&](Service& s) { s.on_vcpu_stopped(vcpu); }); }
   void vcpu_resumed(unsigned vcpu) { for_each_service([&](Service& s) { s.on_vcpu_resumed(vcpu); }); }
   void system_reset() { for_each_service([](Service& s) { s.on_system_reset(); }); }
+  void vcpu_scheduled(unsigned vcpu) { for_each_service([&](Service& s) { s.on_vcpu_scheduled(vcpu); }); }
+
+  /// Host side: where `vcpu`'s stolen-time record lives (see PvTimeService::set_ipa).
+  HostStatus set_pv_time_ipa(unsigned vcpu, std::uint64_t ipa) { return pv_time_.set_ipa(vcpu, ipa); }
 
  private:
   template <typename F>
@@ -51,10 +60,12 @@ class Firmware {
   ArchService arch_;
   PsciService psci_;
   GeneralQueries std_queries_;
+  TrngService trng_;
+  PvTimeService pv_time_;
   KvmVendorService kvm_;
   GeneralQueries kvm_queries_;
   Dispatcher dispatcher_;
-  std::array<Service*, 5> services_;
+  std::array<Service*, 7> services_;
 };
 
 }  // namespace emu::fw

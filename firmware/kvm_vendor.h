@@ -1,26 +1,41 @@
 // KVM vendor-specific hypervisor service, owner 6 (Linux Documentation/virt/kvm/arm/
-// hypercalls.rst; digest section 5). So far: KVM_FEATURES, whose bitmap is derived from this
-// service's own table. PTP arrives with the TRNG/PTP/PV-time issue.
+// hypercalls.rst, ptp_kvm.rst; digest section 5): KVM_FEATURES, whose bitmap is derived from
+// this service's own table, and KVM_PTP.
 #pragma once
 
 #include <cstdint>
 
+#include "firmware/platform.h"
 #include "firmware/service.h"
+#include "firmware/vm_state.h"
 
 namespace emu::fw {
 
 namespace kvm {
 inline constexpr std::uint32_t kFeatures = 0x8600'0000;
 inline constexpr std::uint32_t kCallUid = 0x8600'FF01;
+inline constexpr std::uint32_t kPtp = 0x8600'0001;
+inline constexpr std::uint32_t kPtpVirtualCounter = 0;
+inline constexpr std::uint32_t kPtpPhysicalCounter = 1;
 }  // namespace kvm
 
 class KvmVendorService final : public Service {
  public:
+  /// Without a clock, PTP is not offered (nor advertised by KVM_FEATURES).
+  KvmVendorService(const VmState& vm, Clock* clock) : vm_(vm), clock_(clock) {}
+
   std::string_view name() const override { return "KVM vendor hypervisor"; }
   std::span<const FunctionRange> ranges() const override;
   std::span<const FunctionDesc> functions() const override;
+  bool available(const FunctionDesc& fn) const override;
   void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
   std::string_view status_name(std::int64_t code) const override;
+
+ private:
+  void ptp(const SmcccCall& call, SmcccResult& result);
+
+  const VmState& vm_;
+  Clock* clock_;
 };
 
 }  // namespace emu::fw

@@ -43,6 +43,7 @@ struct FunctionDesc {
   std::uint16_t number = 0;      ///< function number, FID bits [15:0]
   std::uint8_t forms = kSmc32;   ///< conventions in which the function exists
   std::string_view name;         ///< spec name, greppable (e.g. "PSCI_VERSION")
+  std::string_view name64;       ///< name of the SMC64 form if not name + "64" (e.g. "TRNG_RND64")
   /// Names of the argument registers x1..x4, for the trace. They are also the registers the
   /// function reads: the dispatcher loads x1..xN where N is the last named one.
   std::array<std::string_view, 4> args{};
@@ -93,6 +94,8 @@ class Service {
   virtual void on_vcpu_resumed(unsigned /*vcpu*/) {}
   /// The whole system has been reset; guest-owned state goes back to its boot values.
   virtual void on_system_reset() {}
+  /// `vcpu` is about to run a slice (PV-time updates its stolen-time record here).
+  virtual void on_vcpu_scheduled(unsigned /*vcpu*/) {}
 
   /// Called once by the dispatcher when the service is registered; services that answer
   /// discovery questions about other functions keep the pointer.

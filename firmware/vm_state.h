@@ -62,6 +62,12 @@ struct VcpuState {
   std::array<std::uint64_t, kSuspendStates> suspend_count{};
   /// PSCI_STAT_RESIDENCY per declared suspend state, in microseconds; default 0.
   std::array<std::uint64_t, kSuspendStates> residency_us{};
+
+  // PV time (DEN0057A; digest 4.2). The record's IPA is host configuration and survives
+  // resets; whether the guest has started using it is guest state.
+  std::optional<std::uint64_t> pv_time_ipa;  ///< the 64-byte record; default none (PV_TIME_ST -1)
+  bool pv_time_started = false;              ///< PV_TIME_ST has been called since boot
+  std::uint64_t steal_baseline_ns = 0;       ///< stolen ns when PV_TIME_ST was last called
 };
 
 struct VmState {
@@ -71,13 +77,15 @@ struct VmState {
   std::uint64_t ram_size = 0;
   /// PSCI MEM_PROTECT: RAM is wiped on the next reset while set. Default off.
   bool mem_protect = false;
+  /// KVM PTP: wall-clock ns at virtual time 0 (set by the host at VM creation). Default 0.
+  std::uint64_t epoch_ns = 0;
   /// One entry per vCPU, sized at creation.
   std::vector<VcpuState> vcpus;
 
   /// Power-on state of the guest-owned part (DESIGN.md section 6): vCPU 0 on, the others off,
   /// no statistics. Configuration (version, RAM, MEM_PROTECT's setting) is kept.
   void reset_guest_state() {
-    for (VcpuState& v : vcpus) v = VcpuState{};
+    for (VcpuState& v : vcpus) v = VcpuState{.pv_time_ipa = v.pv_time_ipa};
     vcpus[0].power = PowerState::On;
   }
 

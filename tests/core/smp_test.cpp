@@ -234,3 +234,35 @@ TEST_CASE("Machine register access from inside run() is refused") {
   m.machine->console().set_writer([machine](std::string_view) { (void)machine->reg(0, Reg::Pc); });
   CHECK_THROWS_AS(m.run(), std::logic_error);
 }
+
+TEST_CASE("PV time: stolen time the host injects appears exactly in the record before the vCPU runs") {
+  const std::uint64_t record = kBase + 0x10000;
+  core::MachineConfig config;
+  config.max_instructions = 100;
+  // x20 = PV_TIME_ST(); then spin.
+  Program p = Program().at(0, join({imm64(0, 0xC500'0021), {a64::hvc(0), a64::mov(20, 0), a64::b(0)}}));
+  auto machine = std::make_unique<core::Machine>(config);
+  REQUIRE(machine->set_pv_time_ipa(0, record) == fw::HostStatus::Ok);
+  machine->load(core::image_from_raw_bytes(p.bytes(), "pv", machine->layout(), kBase));
+  CHECK(machine->run().kind == ExitKind::InstructionLimit);
+  CHECK(machine->reg(0, core::xreg(20)) == record);
+  std::uint64_t stolen = ~0ull;
+  std::memcpy(&stolen, machine->ram().at(record + 8, 8), 8);
+  CHECK(stolen == 0);
+  const std::uint64_t before = machine->stats(0).virtual_ns;
+  machine->inject_stolen_time(0, 12'345);
+  CHECK(machine->stats(0).virtual_ns == before + 12'345);  // the vCPU lost that time
+  machine->set_max_instructions(200);
+  CHECK(machine->run().kind == ExitKind::InstructionLimit);
+  std::memcpy(&stolen, machine->ram().at(record + 8, 8), 8);
+  CHECK(stolen == 12'345);
+}
+
+TEST_CASE("PV time: an image may not overlap a stolen-time record") {
+  core::Machine machine(core::MachineConfig{});
+  REQUIRE(machine.set_pv_time_ipa(0, kBase + 0x40) == fw::HostStatus::Ok);
+  CHECK_THROWS_WITH_AS(core::image_from_raw_bytes(Program().at(0, {a64::kWfi, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                                   0, 0, 0}).bytes(),
+                                                  "img", machine.layout(), kBase),
+                       doctest::Contains("PV-time record"), core::ImageError);
+}

@@ -1,0 +1,61 @@
+// What the firmware needs from the machine (DESIGN.md section 1): small interfaces that core
+// implements over Unicorn and guest RAM, and that tests implement with fakes. A service whose
+// interface is missing is simply not offered: its calls are NOT_SUPPORTED.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "firmware/general_queries.h"
+
+namespace emu::fw {
+
+/// Guest physical memory, for records the firmware keeps in guest RAM (PV-time).
+class GuestMemory {
+ public:
+  virtual ~GuestMemory() = default;
+  /// Writes `bytes` at guest physical `address`; false (nothing written) outside RAM.
+  virtual bool write(std::uint64_t address, std::span<const std::uint8_t> bytes) = 0;
+};
+
+/// Entropy for TRNG (DEN0098). Implementations never return the same bits twice.
+class EntropySource {
+ public:
+  virtual ~EntropySource() = default;
+  /// Fills `words` with fresh random bits; false if the source cannot now (NO_ENTROPY).
+  virtual bool fill(std::span<std::uint64_t> words) = 0;
+  /// The UUID TRNG_GET_UUID reports for this source (SMCCC register packing).
+  virtual CallUid uuid() const = 0;
+};
+
+/// Virtual time as the vCPUs see it.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  /// The generic counter (CNTVCT_EL0 = CNTPCT_EL0) as `vcpu` would read it now.
+  virtual std::uint64_t counter(unsigned vcpu) = 0;
+  /// Virtual ns `vcpu` has been runnable but not running, since the machine was created.
+  virtual std::uint64_t stolen_ns(unsigned vcpu) = 0;
+};
+
+/// The machine services use; any member may be null (that service is then not offered).
+struct Platform {
+  GuestMemory* memory = nullptr;    ///< default none: no PV-time records
+  EntropySource* entropy = nullptr; ///< default none: no TRNG
+  Clock* clock = nullptr;           ///< default none: no PTP, no PV-time
+};
+
+/// Results of host-side configuration calls (DESIGN.md section 7, after KVM's errnos).
+enum class HostStatus : std::uint8_t {
+  Ok,
+  Invalid,   ///< EINVAL: a value the call does not accept
+  Exists,    ///< EEXIST: already set, or overlapping something set
+  Busy,      ///< EBUSY: no longer changeable (the VM has run)
+  NotFound,  ///< ENOENT: no such register or object
+};
+
+/// The generic counter's rate: 62.5 MHz, QEMU virt's, one tick per 16 ns of virtual time.
+inline constexpr std::uint64_t kCounterTickNs = 16;
+inline constexpr std::uint64_t kCounterHz = 1'000'000'000 / kCounterTickNs;
+
+}  // namespace emu::fw

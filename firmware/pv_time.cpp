@@ -1,0 +1,88 @@
+// Stolen time (DEN0057A; digest 4.1-4.7).
+#include "firmware/pv_time.h"
+
+#include <array>
+#include <cstring>
+
+#include "firmware/dispatcher.h"
+
+namespace emu::fw {
+namespace {
+
+constexpr std::uint16_t kFnFeatures = 0x20;
+constexpr std::uint16_t kFnSt = 0x21;
+
+constexpr std::array kRanges{FunctionRange{owner::kStandardHyp, 0x20, 0x21}};
+
+// SMC64 only (digest 4.1). ARCH_FEATURES reports PV_TIME_FEATURES: that is how a guest finds
+// the service (digest 1.8, 4.5).
+constexpr std::array kFunctions{
+    FunctionDesc{.number = kFnFeatures, .forms = kSmc64, .name = "PV_TIME_FEATURES", .args = {"fid"},
+                 .arch_features = 0},
+    FunctionDesc{.number = kFnSt, .forms = kSmc64, .name = "PV_TIME_ST", .result = ResultKind::Value},
+};
+
+}  // namespace
+
+std::span<const FunctionRange> PvTimeService::ranges() const { return kRanges; }
+std::span<const FunctionDesc> PvTimeService::functions() const { return kFunctions; }
+
+void PvTimeService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
+  VcpuState& me = vm_.vcpus[call.vcpu];
+  switch (fn.number) {
+    case kFnFeatures: {
+      // As KVM: both functions are reported only once this vCPU has a record (digest 4.2).
+      const Dispatcher::Found found = dispatcher_->find(static_cast<std::uint32_t>(call.x[1]));
+      const bool ours = found && found.service == this;
+      result.x[0] = status_reg(ours && me.pv_time_ipa ? SmcccStatus::Success : SmcccStatus::NotSupported);
+      return;
+    }
+    case kFnSt: {
+      if (!me.pv_time_ipa) {
+        result.x[0] = status_reg(SmcccStatus::NotSupported);
+        return;
+      }
+      // Zero the whole record (revision 0, attributes 0, stolen 0) and count from now.
+      const std::array<std::uint8_t, pv_time::kRecordSize> zero{};
+      memory_->write(*me.pv_time_ipa, zero);
+      me.steal_baseline_ns = clock_->stolen_ns(call.vcpu);
+      me.pv_time_started = true;
+      result.x[0] = *me.pv_time_ipa;
+      return;
+    }
+    default:
+      set_not_supported(result);
+      return;
+  }
+}
+
+// Before each slice: stolen_time = stolen ns since PV_TIME_ST, one little-endian 64-bit
+// store (the guest reads it with a single load; digest 4.3).
+void PvTimeService::on_vcpu_scheduled(unsigned vcpu) {
+  const VcpuState& v = vm_.vcpus[vcpu];
+  if (!v.pv_time_started || !v.pv_time_ipa || clock_ == nullptr || memory_ == nullptr) return;
+  write_stolen(*v.pv_time_ipa, clock_->stolen_ns(vcpu) - v.steal_baseline_ns);
+}
+
+void PvTimeService::write_stolen(std::uint64_t ipa, std::uint64_t stolen_ns) {
+  std::array<std::uint8_t, 8> le{};
+  for (std::size_t i = 0; i < le.size(); ++i) le[i] = static_cast<std::uint8_t>(stolen_ns >> (8 * i));
+  memory_->write(ipa + pv_time::kStolenOffset, le);
+}
+
+HostStatus PvTimeService::set_ipa(unsigned vcpu, std::uint64_t ipa) {
+  if (vcpu >= vm_.vcpu_count()) return HostStatus::NotFound;
+  if (ipa % pv_time::kRecordSize != 0 || !vm_.in_ram(ipa, pv_time::kRecordSize)) return HostStatus::Invalid;
+  if (vm_.vcpus[vcpu].pv_time_ipa) return HostStatus::Exists;
+  for (const VcpuState& other : vm_.vcpus) {
+    if (other.pv_time_ipa && *other.pv_time_ipa == ipa) return HostStatus::Exists;  // aligned: equal = overlap
+  }
+  vm_.vcpus[vcpu].pv_time_ipa = ipa;
+  return HostStatus::Ok;
+}
+
+std::string_view PvTimeService::status_name(std::int64_t code) const {
+  return code == -1 ? std::string_view("NOT_SUPPORTED") : std::string_view();
+}
+
+}  // namespace emu::fw

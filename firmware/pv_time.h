@@ -1,0 +1,47 @@
+// Paravirtualised time: stolen time, Standard Hypervisor owner 5 functions 0x20-0x21
+// (DEN0057A; digest section 4). Each vCPU may have a 64-byte record in guest RAM whose IPA
+// the host sets; PV_TIME_ST hands it to the guest, and the record's stolen_time is brought up
+// to date before the vCPU runs each slice.
+#pragma once
+
+#include <cstdint>
+
+#include "firmware/platform.h"
+#include "firmware/service.h"
+#include "firmware/vm_state.h"
+
+namespace emu::fw {
+
+namespace pv_time {
+inline constexpr std::uint32_t kFeatures = 0xC500'0020;
+inline constexpr std::uint32_t kSt = 0xC500'0021;
+inline constexpr std::uint64_t kRecordSize = 64;  ///< revision, attributes, stolen_time, padding
+inline constexpr std::uint64_t kStolenOffset = 8;
+}  // namespace pv_time
+
+class PvTimeService final : public Service {
+ public:
+  /// Without `memory` and `clock` the service is not offered.
+  PvTimeService(VmState& vm, GuestMemory* memory, Clock* clock) : vm_(vm), memory_(memory), clock_(clock) {}
+
+  std::string_view name() const override { return "PV time"; }
+  std::span<const FunctionRange> ranges() const override;
+  std::span<const FunctionDesc> functions() const override;
+  bool available(const FunctionDesc& /*fn*/) const override { return memory_ != nullptr && clock_ != nullptr; }
+  void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
+  std::string_view status_name(std::int64_t code) const override;
+  void on_vcpu_scheduled(unsigned vcpu) override;
+
+  /// Host side (KVM_ARM_VCPU_PVTIME_IPA; digest 4.4): Invalid unless 64-byte aligned and the
+  /// whole record lies in RAM; Exists if this vCPU has one or it overlaps another vCPU's.
+  HostStatus set_ipa(unsigned vcpu, std::uint64_t ipa);
+
+ private:
+  void write_stolen(std::uint64_t ipa, std::uint64_t stolen_ns);
+
+  VmState& vm_;
+  GuestMemory* memory_;
+  Clock* clock_;
+};
+
+}  // namespace emu::fw

@@ -1,0 +1,49 @@
+// True Random Number Generator firmware interface 1.0, owner 4 functions 0x50-0x5F
+// (DEN0098; digest section 3). The bits come from the platform's EntropySource.
+#pragma once
+
+#include <cstdint>
+
+#include "firmware/platform.h"
+#include "firmware/service.h"
+
+namespace emu::fw {
+
+namespace trng {
+inline constexpr std::uint32_t kVersion = 0x8400'0050;
+inline constexpr std::uint32_t kFeatures = 0x8400'0051;
+inline constexpr std::uint32_t kGetUuid = 0x8400'0052;
+inline constexpr std::uint32_t kRnd32 = 0x8400'0053;
+inline constexpr std::uint32_t kRnd64 = 0xC400'0053;
+inline constexpr std::uint32_t kVersion1_0 = 0x1'0000;
+inline constexpr std::uint32_t kMaxBits32 = 96;   ///< RND32: three 32-bit result registers
+inline constexpr std::uint32_t kMaxBits64 = 192;  ///< RND64: three 64-bit result registers
+}  // namespace trng
+
+/// TRNG return codes (digest 3.3).
+enum class TrngStatus : std::int32_t {
+  Success = 0,
+  NotSupported = -1,
+  InvalidParameters = -2,
+  NoEntropy = -3,
+};
+
+class TrngService final : public Service {
+ public:
+  /// `entropy` may be null: then TRNG is not offered at all.
+  explicit TrngService(EntropySource* entropy) : entropy_(entropy) {}
+
+  std::string_view name() const override { return "TRNG"; }
+  std::span<const FunctionRange> ranges() const override;
+  std::span<const FunctionDesc> functions() const override;
+  bool available(const FunctionDesc& /*fn*/) const override { return entropy_ != nullptr; }
+  void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
+  std::string_view status_name(std::int64_t code) const override;
+
+ private:
+  void rnd(const SmcccCall& call, SmcccResult& result);
+
+  EntropySource* entropy_;
+};
+
+}  // namespace emu::fw
