@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/entropy.h"
 #include "firmware/firmware.h"
+#include "tests/firmware/fake_platform.h"
 
 namespace {
 
@@ -44,6 +46,30 @@ BENCHMARK_CAPTURE(BM_Dispatch, SmcccArchFeatures, 0x8000'0001, 0x8000'8000);
 BENCHMARK_CAPTURE(BM_Dispatch, PsciVersion, 0x8400'0000, 0);
 BENCHMARK_CAPTURE(BM_Dispatch, PsciFeatures, 0x8400'000A, 0x8400'0012);
 BENCHMARK_CAPTURE(BM_Dispatch, Unknown, 0x8200'0000, 0);
+
+// Calls that need the platform: a fake one (RAM as a vector, a settable clock) with the
+// emulator's real seeded entropy source.
+void BM_DispatchPlatform(benchmark::State& state, std::uint64_t fid, std::uint64_t arg1) {
+  emu::test::FakePlatform platform;
+  emu::core::SeededEntropy entropy(1);
+  emu::fw::FirmwareConfig config = platform.config();
+  config.platform.entropy = &entropy;
+  emu::fw::Firmware firmware(config);
+  if (firmware.set_pv_time_ipa(0, emu::test::FakePlatform::kRamBase) != emu::fw::HostStatus::Ok) {
+    state.SkipWithError("cannot set the PV-time record");
+  }
+  emu::fw::SmcccCall call;
+  emu::fw::SmcccResult result;
+  for (auto _ : state) {
+    call.x[0] = fid;
+    call.x[1] = arg1;
+    firmware.dispatch(call, result);
+    benchmark::DoNotOptimize(result.x[0]);
+  }
+}
+BENCHMARK_CAPTURE(BM_DispatchPlatform, TrngRnd64, 0xC400'0053, 192);
+BENCHMARK_CAPTURE(BM_DispatchPlatform, KvmPtp, 0x8600'0001, 0);
+BENCHMARK_CAPTURE(BM_DispatchPlatform, PvTimeSt, 0xC500'0021, 0);
 
 }  // namespace
 

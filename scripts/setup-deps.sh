@@ -13,6 +13,7 @@ readonly BOOKWORM_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   doctest-dev libbenchmark-dev libfmt-dev libcli11-dev nlohmann-json3-dev libelf-dev
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+  rng-tools5
 )
 readonly TRIXIE_PACKAGES=(libunicorn-dev libunicorn2t64 libcapstone-dev libcapstone5)
 readonly SOURCE_FILE=/etc/apt/sources.list.d/smccc-emu-trixie.sources

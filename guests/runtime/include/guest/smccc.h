@@ -1,6 +1,6 @@
 /*
  * SMC Calling Convention client (SMCCC 1.2 register rules: x0..x17 in and out).
- * Function IDs and return codes: ../shared/spec/smccc-digest.md sections 1, 2 and 5.
+ * Function IDs and return codes: ../shared/spec/smccc-digest.md sections 1 to 5.
  */
 #ifndef GUEST_SMCCC_H
 #define GUEST_SMCCC_H
@@ -99,9 +99,25 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define STD_SVC_UID 0x8400FF01u
 #define STD_SVC_REVISION 0x8400FF03u
 
-/* KVM vendor hypervisor service, owner 6 (digest 5.1). */
+/* TRNG 1.0, Standard Secure service owner 4, functions 0x50-0x5F (digest 3.1). */
+#define TRNG_VERSION 0x84000050u
+#define TRNG_FEATURES 0x84000051u
+#define TRNG_GET_UUID 0x84000052u
+#define TRNG_RND32 0x84000053u
+#define TRNG_RND64 0xC4000053u
+#define TRNG_RND32_MAX_BITS 96u
+#define TRNG_RND64_MAX_BITS 192u
+
+/* Paravirtualised stolen time, Standard Hypervisor owner 5; SMC64 only (digest 4.1). */
+#define PV_TIME_FEATURES 0xC5000020u
+#define PV_TIME_ST 0xC5000021u
+
+/* KVM vendor hypervisor service, owner 6 (digest 5.1, 5.3). */
 #define VENDOR_HYP_KVM_FEATURES 0x86000000u
+#define VENDOR_HYP_KVM_PTP 0x86000001u
 #define VENDOR_HYP_CALL_UID 0x8600FF01u
+#define KVM_PTP_VIRT_COUNTER 0u
+#define KVM_PTP_PHYS_COUNTER 1u
 
 /* --- Return codes (negative codes sign-extended to 64 bits, digest 0 / 1.5 / 2.2) ---- */
 
@@ -110,6 +126,11 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define SMCCC_RET_NOT_REQUIRED ((uint64_t)-2)
 #define SMCCC_RET_INVALID_PARAMETER ((uint64_t)-3)
 #define SMCCC_ARCH_WORKAROUND_RET_UNAFFECTED 1ull
+
+#define TRNG_RET_SUCCESS 0ull
+#define TRNG_RET_NOT_SUPPORTED ((uint64_t)-1)
+#define TRNG_RET_INVALID_PARAMS ((uint64_t)-2)
+#define TRNG_RET_NO_ENTROPY ((uint64_t)-3)
 
 #define PSCI_RET_SUCCESS 0ull
 #define PSCI_RET_NOT_SUPPORTED ((uint64_t)-1)
