@@ -29,7 +29,8 @@ constexpr const char* kExitCodesHelp = R"(Exit status:
   70      internal error in the emulator or the engine
 
 Guest platform: RAM at 0x40000000, PL011 UART at 0x09000000, boot vCPU at EL1h
-with the MMU off; see README.md.)";
+with the MMU off; with --pv-time=on the last 64 KiB page of RAM holds the PV-time
+records; see README.md.)";
 
 // "128M", "1G", "65536", "64KiB" -> bytes.
 std::optional<std::uint64_t> parse_size(std::string text) {
@@ -68,8 +69,6 @@ class FileTrace final : public emu::fw::TraceSink {
  private:
   std::FILE* f_;
 };
-
-constexpr std::uint64_t kPvTimeRegion = 64 * 1024;
 
 // Defaults come from MachineConfig: the CLI restates none of them.
 const emu::core::MachineConfig kDefaults{};
@@ -119,6 +118,7 @@ int run(const RunOptions& o) {
   config.cost.trap_ns = o.trap_cost;
   config.seed = o.seed;
   config.epoch_ns = o.epoch;
+  config.pv_time = o.pv_time == "on";
   const auto memory = parse_size(o.memory);
   if (!memory) return error(cli::kExitUsage, fmt::format("--memory: '{}' is not a size (e.g. 128M, 1G, 65536)", o.memory));
   config.memory = *memory;
@@ -132,19 +132,8 @@ int run(const RunOptions& o) {
   try {
     machine = std::make_unique<emu::core::Machine>(config);
   } catch (const emu::core::ConfigError& e) {
-    // Machine words its errors in API terms; say which option they are about.
-    return error(cli::kExitUsage,
-                 fmt::format("--cpus {} --pcpus {} --quantum {} --memory {}: {}", o.cpus, o.pcpus, o.quantum, o.memory,
-                             e.what()));
-  }
-  if (o.pv_time == "on") {
-    // DEN0057A asks for whole 64 KiB pages of records: the last 64 KiB of RAM, 64 bytes per vCPU.
-    const std::uint64_t region = machine->ram().end() - kPvTimeRegion;
-    for (unsigned i = 0; i < o.cpus; ++i) {
-      if (machine->set_pv_time_ipa(i, region + i * emu::fw::pv_time::kRecordSize) != emu::fw::HostStatus::Ok) {
-        return error(cli::kExitInternal, "internal error: cannot place the PV-time records");
-      }
-    }
+    // The message names the setting (vCPU count, memory size, quantum, trap cost, epoch).
+    return error(cli::kExitUsage, fmt::format("invalid configuration: {}", e.what()));
   }
   emu::core::Image image;
   try {
@@ -208,12 +197,13 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--trap-cost", o.trap_cost, "Virtual ns each firmware call, semihosting call or delivered "
                                                   "exception costs, 0..1e9; every instruction costs 1 ns")
       ->capture_default_str();
-  run_cmd->add_option("--seed", o.seed, "TRNG: draw from a deterministic generator seeded with S, so runs repeat "
-                                        "exactly. Seeded output is NOT random. Default: the host kernel's entropy");
-  run_cmd->add_option("--epoch", o.epoch, "KVM PTP: the wall-clock time (ns since 1970) at virtual time 0. "
+  run_cmd->add_option("--seed", o.seed, "TRNG: draw from a deterministic generator seeded with S, so the bits repeat "
+                                        "(with --epoch too, the whole run does). Seeded output is NOT random. Default: "
+                                        "the host kernel's entropy");
+  run_cmd->add_option("--epoch", o.epoch, "KVM PTP: the wall-clock time (ns since 1970, below 2^62) at virtual time 0. "
                                           "Default: the host's real time when the run starts");
   run_cmd->add_option("--pv-time", o.pv_time, "PV stolen time: on gives every vCPU a 64-byte record in the last "
-                                              "64 KiB of RAM (keep the guest out of it); off makes PV_TIME_ST "
+                                              "64 KiB page of RAM (keep the guest out of it); off makes PV_TIME_ST "
                                               "NOT_SUPPORTED")
       ->capture_default_str()->check(CLI::IsMember({"on", "off"}));
   run_cmd->add_flag("--stats", o.stats, "At the end, print each vCPU's instructions, virtual time, stolen time "

@@ -28,6 +28,9 @@ const MachineConfig& validated(const MachineConfig& c) {
     throw ConfigError(fmt::format("instruction cost must be 1..1000 ns, not {}", c.cost.instruction_ns));
   }
   if (c.cost.trap_ns > 1'000'000'000) throw ConfigError(fmt::format("trap cost must be 0..1e9 ns, not {}", c.cost.trap_ns));
+  if (c.epoch_ns && *c.epoch_ns >= kMaxEpochNs) {
+    throw ConfigError(fmt::format("PTP epoch must be below 2^62 ns (year 2116), not {}", *c.epoch_ns));
+  }
   return c;
 }
 
@@ -60,6 +63,14 @@ Machine::Machine(const MachineConfig& config) try
   // P >= N physical CPUs never contend: no pCPU bookkeeping is needed.
   if (config_.pcpus != 0 && config_.pcpus < config_.cpus) pcpu_free_ns_.assign(config_.pcpus, 0);
   for (unsigned i = 0; i < config_.cpus; ++i) slots_[i].cpu = std::make_unique<Vcpu>(i, *this, slots_[i].stats);
+  if (config_.pv_time) {
+    const std::uint64_t region = pv_time_region(ram_.end());
+    for (unsigned i = 0; i < config_.cpus; ++i) {
+      if (firmware_.set_pv_time_ipa(i, region + i * fw::pv_time::kRecordSize) != fw::HostStatus::Ok) {
+        throw ConfigError("cannot place the PV-time records");
+      }
+    }
+  }
 } catch (const std::invalid_argument& e) {
   throw ConfigError(e.what());
 }
@@ -68,6 +79,7 @@ Machine::~Machine() = default;
 
 ImageLayout Machine::layout() const {
   ImageLayout layout{.ram_base = ram_.base(), .ram_size = ram_.size(), .devices = {{kUartBase, kUartSize, "PL011 UART"}}};
+  if (config_.pv_time) layout.devices.push_back({pv_time_region(ram_.end()), kPvTimeRegionSize, "PV-time region"});
   for (const fw::VcpuState& v : firmware_.vm().vcpus) {
     if (v.pv_time_ipa) layout.devices.push_back({*v.pv_time_ipa, fw::pv_time::kRecordSize, "PV-time record"});
   }
@@ -76,14 +88,19 @@ ImageLayout Machine::layout() const {
 
 fw::HostStatus Machine::set_pv_time_ipa(unsigned vcpu, std::uint64_t ipa) {
   if (running_) throw std::logic_error("Machine::set_pv_time_ipa() while run() is executing");
+  if (loaded_) {
+    // PV_TIME_ST zeroes the record: it may not land on the image (which a reset reloads).
+    for (const ImageSegment& seg : image_.segments) {
+      if (ipa < seg.address + seg.size && seg.address < ipa + fw::pv_time::kRecordSize) return fw::HostStatus::Exists;
+    }
+  }
   return firmware_.set_pv_time_ipa(vcpu, ipa);
 }
 
 void Machine::inject_stolen_time(unsigned vcpu, std::uint64_t ns) {
   if (running_) throw std::logic_error("Machine::inject_stolen_time() while run() is executing");
-  VcpuStats& s = slots_.at(vcpu).stats;
-  s.stolen_ns += ns;
-  s.virtual_ns += ns;
+  if (ns > kMaxInjectNs) throw std::invalid_argument("at most 1000 s of stolen time can be injected at once");
+  slots_.at(vcpu).pending_stolen_ns += ns;
 }
 
 void Machine::load(Image image) {
@@ -226,6 +243,15 @@ RunExit Machine::run() {
     if (slot.state == RunState::Sleeping) {
       wake(index);
       continue;
+    }
+
+    // Stolen time the host injected: the vCPU was kept off a CPU that long, now that it is
+    // about to run (so a sleeping or powered-off vCPU is not charged while it does not want
+    // to run).
+    if (slot.pending_stolen_ns != 0) {
+      slot.stats.stolen_ns += slot.pending_stolen_ns;
+      slot.stats.virtual_ns += slot.pending_stolen_ns;
+      slot.pending_stolen_ns = 0;
     }
 
     // With fewer physical CPUs than vCPUs, wait for the earliest free one: that wait is

@@ -50,9 +50,13 @@ struct MachineConfig {
   /// TRNG entropy: none (default) = the host kernel's getrandom; a seed = a deterministic
   /// generator, for reproducible runs (not random).
   std::optional<std::uint64_t> seed;
-  /// KVM PTP wall clock at virtual time 0, in ns since the Unix epoch: none (default) = the
-  /// host's real time when the machine is created.
+  /// KVM PTP wall clock at virtual time 0, in ns since the Unix epoch, below kMaxEpochNs:
+  /// none (default) = the host's real time when the machine is created. With it fixed (and a
+  /// seed), a run is reproducible bit for bit.
   std::optional<std::uint64_t> epoch_ns;
+  /// Give every vCPU a PV-time record in the region pv_time_region() describes, kept out of
+  /// image placement. Default false: the host sets records with set_pv_time_ipa().
+  bool pv_time = false;
 };
 
 /// Per-vCPU counters since the machine was created (they survive resets).
@@ -136,13 +140,15 @@ class Machine {
   const VcpuStats& stats(unsigned vcpu) const { return slots_.at(vcpu).stats; }
 
   /// Where `vcpu`'s PV-time stolen-time record lives (DEN0057A): 64-byte aligned, inside RAM,
-  /// set once (KVM_ARM_VCPU_PVTIME_IPA). Invalid / Exists (already set, or another vCPU's),
-  /// NotFound (no such vCPU). The record's 64 bytes are kept out of image placement.
+  /// set once (KVM_ARM_VCPU_PVTIME_IPA). Invalid / Exists (already set, another vCPU's, or
+  /// over the loaded image), NotFound (no such vCPU). Records are kept out of image placement.
   fw::HostStatus set_pv_time_ipa(unsigned vcpu, std::uint64_t ipa);
 
-  /// Adds `ns` of stolen time to `vcpu` (as if the host had kept it off a CPU that long): its
-  /// virtual clock moves on by `ns` and its PV-time record shows it before it next runs.
+  /// Adds `ns` (at most kMaxInjectNs) of stolen time to `vcpu`, as if the host had kept it off
+  /// a physical CPU that long when it was next about to run: its clock moves on and its
+  /// PV-time record shows it before it runs. Throws std::invalid_argument beyond the bound.
   void inject_stolen_time(unsigned vcpu, std::uint64_t ns);
+  static constexpr std::uint64_t kMaxInjectNs = 1'000'000'000'000;  // 1000 s
 
   /// Changes the instruction limit (a total over all vCPUs, 0 = none), e.g. to run a guest
   /// in steps: run() after an InstructionLimit exit continues where it stopped.
@@ -174,6 +180,7 @@ class Machine {
     VcpuStats stats;
     std::uint64_t wake_ns = 0;       ///< Sleeping: when it wakes
     fw::Request resume{};            ///< Sleeping: power-down entry and context, if any
+    std::uint64_t pending_stolen_ns = 0;  ///< injected by the host; applied when it next runs
     bool start_pending = false;      ///< CPU_ON accepted; the engine is created outside hooks
     std::uint64_t start_entry = 0;
     std::uint64_t start_context = 0;
@@ -211,10 +218,10 @@ class Machine {
   RamAccess ram_access_{ram_};
   ClockAccess clock_access_{*this};
   std::unique_ptr<fw::EntropySource> entropy_;
+  std::vector<Slot> slots_;  // declared before firmware_: services' Clock reads it
   Console console_;
   Pl011 uart_{console_};
   fw::Firmware firmware_;
-  std::vector<Slot> slots_;  // before firmware_ is used: the clock reads it
   std::vector<std::uint64_t> pcpu_free_ns_;  // when each modelled physical CPU is next free
   Image image_;
   bool loaded_ = false;

@@ -24,4 +24,15 @@ inline constexpr std::uint64_t kUartSize = 0x1000;
 
 inline constexpr unsigned kMaxVcpus = fw::kMaxVcpus;
 
+/// PV-time records (DEN0057A): a whole 64 KiB page at the top of RAM (rounded down to 64 KiB),
+/// vCPU i's 64-byte record at its start + 64·i, so a 64K-granule guest can map it alone.
+inline constexpr std::uint64_t kPvTimeRegionSize = 64 * 1024;
+constexpr std::uint64_t pv_time_region(std::uint64_t ram_end) {
+  return (ram_end - kPvTimeRegionSize) & ~(kPvTimeRegionSize - 1);
+}
+
+/// Upper bound on the PTP epoch: wall-clock ns must stay below 2^63 for centuries of virtual
+/// time, or KVM_PTP's R0 would look negative to the guest (digest 5.3).
+inline constexpr std::uint64_t kMaxEpochNs = 1ull << 62;
+
 }  // namespace emu::core

@@ -34,11 +34,13 @@ class Clock {
   virtual ~Clock() = default;
   /// The generic counter (CNTVCT_EL0 = CNTPCT_EL0) as `vcpu` would read it now.
   virtual std::uint64_t counter(unsigned vcpu) = 0;
-  /// Virtual ns `vcpu` has been runnable but not running, since the machine was created.
+  /// Stolen ns of `vcpu` since the machine was created: virtual time it was runnable while
+  /// the modelled physical CPUs ran others, plus what the host injected.
   virtual std::uint64_t stolen_ns(unsigned vcpu) = 0;
 };
 
 /// The machine services use; any member may be null (that service is then not offered).
+/// The objects must outlive the Firmware and may not be used by it during its construction.
 struct Platform {
   GuestMemory* memory = nullptr;    ///< default none: no PV-time records
   EntropySource* entropy = nullptr; ///< default none: no TRNG

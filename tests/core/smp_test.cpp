@@ -251,11 +251,51 @@ TEST_CASE("PV time: stolen time the host injects appears exactly in the record b
   CHECK(stolen == 0);
   const std::uint64_t before = machine->stats(0).virtual_ns;
   machine->inject_stolen_time(0, 12'345);
-  CHECK(machine->stats(0).virtual_ns == before + 12'345);  // the vCPU lost that time
   machine->set_max_instructions(200);
   CHECK(machine->run().kind == ExitKind::InstructionLimit);
   std::memcpy(&stolen, machine->ram().at(record + 8, 8), 8);
   CHECK(stolen == 12'345);
+  CHECK(machine->stats(0).stolen_ns == 12'345);
+  CHECK(machine->stats(0).virtual_ns >= before + 12'345);  // the vCPU lost that time
+  CHECK_THROWS_AS(machine->inject_stolen_time(0, core::Machine::kMaxInjectNs + 1), std::invalid_argument);
+}
+
+TEST_CASE("PV time: stolen time injected into a sleeping vCPU is charged when it runs; its clock never goes back") {
+  // vCPU 0 suspends (standby, 10 us); the run stops while it sleeps; the host injects 1 ms.
+  core::MachineConfig config = cpus(2, 1'000);
+  Program p;
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(1, 0), imm64(0, kCpuSuspend64), {a64::hvc(0), a64::b(0)}}));
+  p.at(0x200, {a64::b(0)});
+  TestMachine m(p, config);
+  CHECK(m.run().kind == ExitKind::InstructionLimit);
+  const std::uint64_t before = m.machine->stats(0).virtual_ns;
+  m.machine->inject_stolen_time(0, 1'000'000);
+  m.machine->set_max_instructions(2'000'000);
+  CHECK(m.run().kind == ExitKind::InstructionLimit);
+  const core::VcpuStats& s = m.machine->stats(0);
+  CHECK(s.virtual_ns >= before + 1'000'000);
+  CHECK(s.stolen_ns == 1'000'000);
+  CHECK(s.stolen_ns <= s.virtual_ns);
+}
+
+TEST_CASE("PV time: with MachineConfig::pv_time every vCPU has a record in the last 64 KiB page of RAM") {
+  core::MachineConfig config = cpus(2);
+  config.memory = (2ull << 20) + 4096;  // not a multiple of 64 KiB: the page is rounded down
+  config.pv_time = true;
+  core::Machine machine(config);
+  CHECK(machine.set_pv_time_ipa(0, 0x4000'0000) == fw::HostStatus::Exists);  // already has one
+  const std::uint64_t page = (machine.ram().end() - 0x10000) & ~0xFFFFull;
+  CHECK(page % 0x10000 == 0);
+  bool reserved = false;
+  for (const auto& d : machine.layout().devices) reserved = reserved || (d.base == page && d.size == 0x10000);
+  CHECK(reserved);
+}
+
+TEST_CASE("PV time: a record may not be set over the loaded image") {
+  core::Machine machine(core::MachineConfig{});
+  machine.load(core::image_from_raw_bytes(Program().at(0, {a64::kWfi, 0, 0, 0}).bytes(), "img", machine.layout(), kBase));
+  CHECK(machine.set_pv_time_ipa(0, kBase) == fw::HostStatus::Exists);
+  CHECK(machine.set_pv_time_ipa(0, kBase + 0x1000) == fw::HostStatus::Ok);
 }
 
 TEST_CASE("PV time: an image may not overlap a stolen-time record") {
