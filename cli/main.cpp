@@ -92,6 +92,19 @@ struct RunOptions {
   std::string image;
 };
 
+// The option behind a MachineConfig setting, for error messages.
+std::string flag_for(const std::string& setting) {
+  static const std::pair<const char*, const char*> kFlags[] = {
+      {"cpus", "--cpus"},       {"pcpus", "--pcpus"},         {"memory", "--memory"},
+      {"quantum", "--quantum"}, {"trap_ns", "--trap-cost"},   {"epoch_ns", "--epoch"},
+      {"pv_time", "--pv-time"},
+  };
+  for (const auto& [name, flag] : kFlags) {
+    if (setting == name) return flag;
+  }
+  return "configuration";
+}
+
 int exit_code_for(const emu::core::RunExit& e) {
   switch (e.kind) {
     case ExitKind::SystemOff: return cli::kExitOk;
@@ -132,8 +145,7 @@ int run(const RunOptions& o) {
   try {
     machine = std::make_unique<emu::core::Machine>(config);
   } catch (const emu::core::ConfigError& e) {
-    // The message names the setting (vCPU count, memory size, quantum, trap cost, epoch).
-    return error(cli::kExitUsage, fmt::format("invalid configuration: {}", e.what()));
+    return error(cli::kExitUsage, fmt::format("{}: {}", flag_for(e.setting()), e.what()));
   }
   emu::core::Image image;
   try {

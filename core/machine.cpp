@@ -18,18 +18,24 @@ namespace {
 // (fw::Firmware checks them), reported here as ConfigError.
 const MachineConfig& validated(const MachineConfig& c) {
   if (c.memory < kMinRamSize || c.memory > kMaxRamSize) {
-    throw ConfigError(fmt::format("memory size must be between 1 MiB and 64 GiB, not {} bytes", c.memory));
+    throw ConfigError("memory", fmt::format("memory size must be between 1 MiB and 64 GiB, not {} bytes", c.memory));
   }
-  if (c.memory % kPageSize != 0) throw ConfigError(fmt::format("memory size {} is not a multiple of 4 KiB", c.memory));
-  if (c.pcpus > kMaxVcpus) throw ConfigError(fmt::format("physical CPU count must be 0..{}, not {}", kMaxVcpus, c.pcpus));
-  if (c.quantum == 0) throw ConfigError("the scheduling quantum must be at least 1 instruction");
+  if (c.memory % kPageSize != 0) {
+    throw ConfigError("memory", fmt::format("memory size {} is not a multiple of 4 KiB", c.memory));
+  }
+  if (c.pcpus > kMaxVcpus) {
+    throw ConfigError("pcpus", fmt::format("physical CPU count must be 0..{}, not {}", kMaxVcpus, c.pcpus));
+  }
+  if (c.quantum == 0) throw ConfigError("quantum", "the scheduling quantum must be at least 1 instruction");
   // Bounds that keep 64-bit virtual time from wrapping for centuries of guest time.
   if (c.cost.instruction_ns < 1 || c.cost.instruction_ns > 1000) {
-    throw ConfigError(fmt::format("instruction cost must be 1..1000 ns, not {}", c.cost.instruction_ns));
+    throw ConfigError("instruction_ns", fmt::format("instruction cost must be 1..1000 ns, not {}", c.cost.instruction_ns));
   }
-  if (c.cost.trap_ns > 1'000'000'000) throw ConfigError(fmt::format("trap cost must be 0..1e9 ns, not {}", c.cost.trap_ns));
+  if (c.cost.trap_ns > 1'000'000'000) {
+    throw ConfigError("trap_ns", fmt::format("trap cost must be 0..1e9 ns, not {}", c.cost.trap_ns));
+  }
   if (c.epoch_ns && *c.epoch_ns >= kMaxEpochNs) {
-    throw ConfigError(fmt::format("PTP epoch must be below 2^62 ns (year 2116), not {}", *c.epoch_ns));
+    throw ConfigError("epoch_ns", fmt::format("PTP epoch must be below 2^62 ns (year 2116), not {}", *c.epoch_ns));
   }
   return c;
 }
@@ -67,12 +73,13 @@ Machine::Machine(const MachineConfig& config) try
     const std::uint64_t region = pv_time_region(ram_.end());
     for (unsigned i = 0; i < config_.cpus; ++i) {
       if (firmware_.set_pv_time_ipa(i, region + i * fw::pv_time::kRecordSize) != fw::HostStatus::Ok) {
-        throw ConfigError("cannot place the PV-time records");
+        throw ConfigError("pv_time", "cannot place the PV-time records");
       }
     }
   }
-} catch (const std::invalid_argument& e) {
-  throw ConfigError(e.what());
+} catch (const fw::ConfigError& e) {
+  // The firmware checks the vCPU count and the SoC identity.
+  throw ConfigError(e.setting() == "vcpu_count" ? "cpus" : e.setting(), e.what());
 }
 
 Machine::~Machine() = default;

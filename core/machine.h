@@ -71,7 +71,13 @@ struct VcpuStats {
 /// A configuration the machine cannot be built with (message fit for the user).
 class ConfigError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  /// `setting` names the MachineConfig field at fault ("cpus", "memory", "soc", ...).
+  ConfigError(std::string setting, const std::string& message)
+      : std::runtime_error(message), setting_(std::move(setting)) {}
+  const std::string& setting() const { return setting_; }
+
+ private:
+  std::string setting_;
 };
 
 enum class ExitKind {

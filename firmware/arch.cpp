@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "firmware/dispatcher.h"
+#include "firmware/platform.h"
 
 namespace emu::fw {
 namespace {
@@ -45,13 +46,13 @@ constexpr std::array kFunctions{
 
 ArchService::ArchService(SocIdConfig soc) : soc_(std::move(soc)) {
   if (soc_.name.size() >= arch::kSocNameMax) {
-    throw std::invalid_argument("SoC name is longer than 135 characters (SMCCC_ARCH_SOC_ID x1..x17)");
+    throw ConfigError("soc", "SoC name is longer than 135 characters (SMCCC_ARCH_SOC_ID x1..x17)");
   }
   for (const char c : soc_.name) {
-    if (c < 0x20 || c > 0x7E) throw std::invalid_argument("SoC name must be printable ASCII");
+    if (c < 0x20 || c > 0x7E) throw ConfigError("soc", "SoC name must be printable ASCII");
   }
   if ((soc_.revision & 0x8000'0000u) != 0 || (soc_.jep106_bank & 0x80u) != 0) {
-    throw std::invalid_argument("SoC revision and JEP-106 bank must leave bit 31 clear");
+    throw ConfigError("soc", "SoC revision and JEP-106 bank must leave bit 31 clear");
   }
 }
 

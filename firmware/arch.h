@@ -39,7 +39,7 @@ struct SocIdConfig {
 
 class ArchService final : public Service {
  public:
-  /// Throws std::invalid_argument if `soc.name` is not printable ASCII or does not fit x1..x17,
+  /// Throws ConfigError (a std::invalid_argument) if `soc.name` is not printable ASCII or does not fit x1..x17,
   /// or if `revision` or `jep106_bank` uses bit 31.
   explicit ArchService(SocIdConfig soc = {});
 

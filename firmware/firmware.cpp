@@ -10,7 +10,7 @@ namespace {
 // Validated before anything is sized from it.
 VmState make_vm(const FirmwareConfig& config) {
   if (config.vcpu_count == 0 || config.vcpu_count > kMaxVcpus) {
-    throw std::invalid_argument("vCPU count must be 1.." + std::to_string(kMaxVcpus) + ", not " +
+    throw ConfigError("vcpu_count", "vCPU count must be 1.." + std::to_string(kMaxVcpus) + ", not " +
                                 std::to_string(config.vcpu_count));
   }
   VmState vm{.ram_base = config.ram_base, .ram_size = config.ram_size, .epoch_ns = config.epoch_ns,

@@ -28,7 +28,7 @@ struct FirmwareConfig {
 
 class Firmware {
  public:
-  /// Builds and validates every service table; throws TableError or std::invalid_argument.
+  /// Builds and validates every service table; throws TableError or ConfigError.
   explicit Firmware(const FirmwareConfig& config = {});
   Firmware(const Firmware&) = delete;
   Firmware& operator=(const Firmware&) = delete;

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <span>
+#include <stdexcept>
+#include <string>
 
 #include "firmware/general_queries.h"
 
@@ -45,6 +47,17 @@ struct Platform {
   GuestMemory* memory = nullptr;    ///< default none: no PV-time records
   EntropySource* entropy = nullptr; ///< default none: no TRNG
   Clock* clock = nullptr;           ///< default none: no PTP, no PV-time
+};
+
+/// A firmware configuration that cannot be built; `setting` names the FirmwareConfig field.
+class ConfigError : public std::invalid_argument {
+ public:
+  ConfigError(std::string setting, const std::string& message)
+      : std::invalid_argument(message), setting_(std::move(setting)) {}
+  const std::string& setting() const { return setting_; }
+
+ private:
+  std::string setting_;
 };
 
 /// Results of host-side configuration calls (DESIGN.md section 7, after KVM's errnos).
