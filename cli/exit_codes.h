@@ -1,5 +1,5 @@
 // Exit statuses of `smccc-emu` (documented in --help and README). Guest statuses 0..63 pass
-// through unchanged; the emulator's own outcomes use 64..70, after BSD sysexits where one fits.
+// through unchanged; the emulator's own outcomes use 64..71, after BSD sysexits where one fits.
 #pragma once
 
 namespace emu::cli {
@@ -12,5 +12,6 @@ inline constexpr int kExitInstructionLimit = 67;  ///< --max-instructions reache
 inline constexpr int kExitDeadlock = 68;          ///< every vCPU waits and nothing can wake it
 inline constexpr int kExitReset = 69;             ///< SYSTEM_RESET with --on-reset=exit
 inline constexpr int kExitInternal = 70;          ///< emulator or engine failure (EX_SOFTWARE)
+inline constexpr int kExitForwarded = 71;         ///< --filter forwarded a call; the CLI has no host handler
 
 }  // namespace emu::cli

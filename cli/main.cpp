@@ -1,6 +1,7 @@
 // smccc-emu: the command line. A thin shell over core::Machine (DESIGN.md section 1).
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <cstdio>
 #include <fmt/format.h>
 #include <memory>
@@ -27,6 +28,8 @@ constexpr const char* kExitCodesHelp = R"(Exit status:
   68      deadlock: every vCPU waits in WFI and nothing can wake it
   69      the guest asked for a system reset and --on-reset=exit was given
   70      internal error in the emulator or the engine
+  71      a --filter range forwarded a call to the host, which the CLI cannot answer
+          (the call's FID, conduit and vCPU are printed)
 
 Guest platform: RAM at 0x40000000, PL011 UART at 0x09000000, boot vCPU at EL1h
 with the MMU off; with --pv-time=on the last 64 KiB page of RAM holds the PV-time
@@ -82,6 +85,9 @@ struct RunOptions {
   std::optional<std::uint64_t> seed;
   std::optional<std::uint64_t> epoch;
   std::string pv_time = "on";
+  std::vector<std::string> disable;
+  std::vector<std::string> fw_regs;
+  std::vector<std::string> filters;
   std::string memory = "128M";
   std::uint64_t max_instructions = kDefaults.max_instructions;
   std::string format = "auto";
@@ -113,6 +119,7 @@ int exit_code_for(const emu::core::RunExit& e) {
     case ExitKind::GuestFault: return cli::kExitGuestFault;
     case ExitKind::InstructionLimit: return cli::kExitInstructionLimit;
     case ExitKind::Deadlock: return cli::kExitDeadlock;
+    case ExitKind::Hypercall: return cli::kExitForwarded;
   }
   return cli::kExitInternal;
 }
@@ -121,6 +128,102 @@ int error(int code, const std::string& message) {
   std::fflush(stdout);
   fmt::print(stderr, "smccc-emu: {}\n", message);
   return code;
+}
+
+const char* status_text(emu::fw::HostStatus s) {
+  switch (s) {
+    case emu::fw::HostStatus::Ok: return "ok";
+    case emu::fw::HostStatus::Invalid: return "invalid value";
+    case emu::fw::HostStatus::Exists: return "overlaps an existing or reserved range";
+    case emu::fw::HostStatus::Busy: return "the VM has already run";
+    case emu::fw::HostStatus::NotFound: return "no such register";
+  }
+  return "?";
+}
+
+std::optional<std::uint64_t> parse_number(std::string_view text) {
+  int base = 10;
+  if (text.starts_with("0x") || text.starts_with("0X")) {
+    text.remove_prefix(2);
+    base = 16;
+  }
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, base);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+// --disable NAME: the service-selection bit behind each name (digest 6.3).
+struct ServiceBit {
+  const char* name;
+  std::uint64_t reg;
+  std::uint64_t bit;
+};
+constexpr ServiceBit kServiceBits[] = {
+    {"trng", emu::fw::fw_reg::kStdBmap, emu::fw::fw_reg::kStdBitTrng},
+    {"pv-time", emu::fw::fw_reg::kStdHypBmap, emu::fw::fw_reg::kStdHypBitPvTime},
+    {"ptp", emu::fw::fw_reg::kVendorHypBmap, emu::fw::fw_reg::kVendorHypBitPtp},
+    {"kvm", emu::fw::fw_reg::kVendorHypBmap, emu::fw::fw_reg::kVendorHypBitFuncFeat},
+};
+
+struct FilterSpec {
+  std::uint32_t base;
+  std::uint32_t count;
+  std::uint8_t action;
+};
+
+// BASE:COUNT:ACTION, numbers decimal or 0x-hex, ACTION handle | deny | forward.
+std::optional<FilterSpec> parse_filter(std::string_view spec) {
+  const std::size_t c1 = spec.find(':');
+  if (c1 == std::string_view::npos) return std::nullopt;
+  const std::size_t c2 = spec.find(':', c1 + 1);
+  if (c2 == std::string_view::npos) return std::nullopt;
+  const std::optional<std::uint64_t> base = parse_number(spec.substr(0, c1));
+  const std::optional<std::uint64_t> count = parse_number(spec.substr(c1 + 1, c2 - c1 - 1));
+  const std::string_view action = spec.substr(c2 + 1);
+  const int code = action == "handle" ? 0 : action == "deny" ? 1 : action == "forward" ? 2 : -1;
+  if (!base || !count || code < 0 || *base > 0xFFFF'FFFFu || *count > 0xFFFF'FFFFu) return std::nullopt;
+  return FilterSpec{static_cast<std::uint32_t>(*base), static_cast<std::uint32_t>(*count), static_cast<std::uint8_t>(code)};
+}
+
+// --disable, --fw-reg and --filter, applied through the host API as a VMM would; the
+// message of a refused one, or nothing.
+std::optional<std::string> apply_firmware_options(emu::core::Machine& m, const RunOptions& o) {
+  for (const std::string& name : o.disable) {
+    const ServiceBit* sb = nullptr;
+    for (const ServiceBit& c : kServiceBits) sb = name == c.name ? &c : sb;
+    if (sb == nullptr) return fmt::format("--disable: unknown service '{}' (trng, pv-time, ptp, kvm)", name);
+    std::uint64_t value = 0;
+    m.get_fw_reg(0, sb->reg, value);
+    const emu::fw::HostStatus st = m.set_fw_reg(0, sb->reg, value & ~sb->bit);
+    if (st != emu::fw::HostStatus::Ok) return fmt::format("--disable {}: {}", name, status_text(st));
+  }
+  for (const std::string& assignment : o.fw_regs) {
+    const std::size_t eq = assignment.find('=');
+    const auto id = emu::fw::fw_reg_by_name(std::string_view(assignment).substr(0, eq));
+    const auto value = eq == std::string::npos ? std::nullopt : parse_number(std::string_view(assignment).substr(eq + 1));
+    if (!id || !value) return fmt::format("--fw-reg '{}': expected NAME=VALUE with a register from 'smccc-emu fw-regs'", assignment);
+    const emu::fw::HostStatus st = m.set_fw_reg(0, *id, *value);
+    if (st != emu::fw::HostStatus::Ok) return fmt::format("--fw-reg {}: {}", assignment, status_text(st));
+  }
+  for (const std::string& spec : o.filters) {
+    const std::optional<FilterSpec> f = parse_filter(spec);
+    if (!f) return fmt::format("--filter '{}': expected BASE:COUNT:ACTION, ACTION handle, deny or forward", spec);
+    const emu::fw::HostStatus st = m.add_filter_range(f->base, f->count, f->action);
+    if (st != emu::fw::HostStatus::Ok) return fmt::format("--filter {}: {}", spec, status_text(st));
+  }
+  return std::nullopt;
+}
+
+int print_fw_regs(const RunOptions& o) {
+  emu::core::Machine machine(emu::core::MachineConfig{.memory = emu::core::kMinRamSize});
+  if (const auto problem = apply_firmware_options(machine, o)) return error(cli::kExitUsage, *problem);
+  for (const emu::fw::FwRegInfo& r : emu::fw::fw_reg_list()) {
+    std::uint64_t value = 0;
+    machine.get_fw_reg(0, r.id, value);
+    fmt::print("{:#018x} {:<16} {:#x}\n", r.id, r.name, value);
+  }
+  return cli::kExitOk;
 }
 
 int run(const RunOptions& o) {
@@ -147,6 +250,7 @@ int run(const RunOptions& o) {
   } catch (const emu::core::ConfigError& e) {
     return error(cli::kExitUsage, fmt::format("{}: {}", flag_for(e.setting()), e.what()));
   }
+  if (const auto problem = apply_firmware_options(*machine, o)) return error(cli::kExitUsage, *problem);
   emu::core::Image image;
   try {
     image = emu::core::load_image(o.image, format, machine->layout());
@@ -173,6 +277,8 @@ int run(const RunOptions& o) {
   std::fflush(stdout);
   if (result.kind == ExitKind::GuestFault) {
     fmt::print(stderr, "smccc-emu: {}\n{}", result.summary, result.report);
+  } else if (result.kind == ExitKind::Hypercall) {
+    fmt::print(stderr, "smccc-emu: {}; the command line has no host to answer it\n", result.summary);
   } else if (!o.quiet) {
     fmt::print(stderr, "smccc-emu: {}\n", result.summary);
   }
@@ -218,6 +324,15 @@ int main(int argc, char** argv) {
                                               "64 KiB page of RAM (keep the guest out of it); off makes PV_TIME_ST "
                                               "NOT_SUPPORTED")
       ->capture_default_str()->check(CLI::IsMember({"on", "off"}));
+  run_cmd->add_option("--disable", o.disable, "Hide services from the guest, comma-separated: trng, pv-time, ptp, "
+                                              "kvm (KVM_FEATURES and the vendor UID). Their calls answer "
+                                              "NOT_SUPPORTED and discovery stops advertising them")
+      ->delimiter(',');
+  run_cmd->add_option("--fw-reg", o.fw_regs, "Set a firmware pseudo-register, NAME=VALUE (names and KVM IDs as "
+                                             "'smccc-emu fw-regs' prints them), e.g. psci-version=0x10000");
+  run_cmd->add_option("--filter", o.filters, "SMCCC filter range BASE:COUNT:ACTION over function IDs, ACTION "
+                                             "handle, deny (NOT_SUPPORTED) or forward (the run stops with "
+                                             "status 71), e.g. 0x82000000:0x10000:deny. Repeatable");
   run_cmd->add_flag("--stats", o.stats, "At the end, print each vCPU's instructions, virtual time, stolen time "
                                         "and firmware calls to stderr");
   run_cmd->add_option("--memory", o.memory, "Guest RAM size at 0x40000000: bytes or K/M/G suffix, "
@@ -241,8 +356,14 @@ int main(int argc, char** argv) {
                                            "(faults are always reported)");
   run_cmd->add_option("IMAGE", o.image, "Guest image: an ELF64 aarch64 executable, or a raw binary with "
                                         "--format=raw")->required();
-  // `smccc-emu --help` shows everything: the run subcommand is the whole interface today.
-  app.footer([run_cmd] { return "\n" + run_cmd->help("smccc-emu"); });
+  RunOptions regs_opts;
+  CLI::App* regs_cmd = app.add_subcommand("fw-regs", "Print the firmware pseudo-registers (KVM IDs, names, values) "
+                                                     "a VM starts with, after --disable and --fw-reg");
+  regs_cmd->add_option("--disable", regs_opts.disable, "As for run")->delimiter(',');
+  regs_cmd->add_option("--fw-reg", regs_opts.fw_regs, "As for run");
+
+  // `smccc-emu --help` shows everything.
+  app.footer([run_cmd, regs_cmd] { return "\n" + run_cmd->help("smccc-emu") + "\n" + regs_cmd->help("smccc-emu"); });
 
   try {
     app.parse(argc, argv);
@@ -256,6 +377,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (regs_cmd->parsed()) return print_fw_regs(regs_opts);
     return run(o);
   } catch (const std::exception& e) {
     return error(cli::kExitInternal, fmt::format("internal error: {}", e.what()));

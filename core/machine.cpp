@@ -104,6 +104,22 @@ fw::HostStatus Machine::set_pv_time_ipa(unsigned vcpu, std::uint64_t ipa) {
   return firmware_.set_pv_time_ipa(vcpu, ipa);
 }
 
+fw::HostStatus Machine::get_fw_reg(unsigned vcpu, std::uint64_t id, std::uint64_t& value) const {
+  if (vcpu >= slots_.size()) return fw::HostStatus::NotFound;
+  return firmware_.get_fw_reg(id, value);
+}
+
+fw::HostStatus Machine::set_fw_reg(unsigned vcpu, std::uint64_t id, std::uint64_t value) {
+  if (running_) throw std::logic_error("Machine::set_fw_reg() while run() is executing");
+  if (vcpu >= slots_.size()) return fw::HostStatus::NotFound;
+  return firmware_.set_fw_reg(id, value);
+}
+
+fw::HostStatus Machine::add_filter_range(std::uint32_t base, std::uint32_t count, std::uint8_t action) {
+  if (running_) throw std::logic_error("Machine::add_filter_range() while run() is executing");
+  return firmware_.add_filter_range(base, count, action);
+}
+
 void Machine::inject_stolen_time(unsigned vcpu, std::uint64_t ns) {
   if (running_) throw std::logic_error("Machine::inject_stolen_time() while run() is executing");
   if (ns > kMaxInjectNs) throw std::invalid_argument("at most 1000 s of stolen time can be injected at once");
@@ -236,6 +252,7 @@ RunExit Machine::run() {
   if (!loaded_) throw std::logic_error("Machine::run() before load()");
   if (running_) throw std::logic_error("Machine::run() called from inside run()");
   running_ = true;
+  firmware_.mark_run();  // VM-wide firmware configuration is frozen from the first run
   struct Running {
     bool& flag;
     ~Running() { flag = false; }
@@ -312,6 +329,15 @@ RunExit Machine::run() {
         continue;
       case Vcpu::Stop::SystemOff:
         return {ExitKind::SystemOff, 0, index, "guest powered off (PSCI SYSTEM_OFF)"};
+      case Vcpu::Stop::Hypercall: {
+        // The vCPU stays runnable: when the host has written its answer, run() goes on.
+        RunExit exit{ExitKind::Hypercall, 0, index,
+                     fmt::format("call {:#010x} from vcpu{} over {} forwarded to the host", cpu.forwarded_fid(), index,
+                                 cpu.forwarded_conduit() == fw::Conduit::Hvc ? "HVC" : "SMC")};
+        exit.fid = cpu.forwarded_fid();
+        exit.conduit = cpu.forwarded_conduit();
+        return exit;
+      }
       case Vcpu::Stop::SemihostExit:
         return {ExitKind::SemihostingExit, cpu.exit_status(), index,
                 fmt::format("guest exited with status {} (semihosting)", cpu.exit_status())};

@@ -87,6 +87,8 @@ enum class ExitKind {
   GuestFault,        ///< the guest cannot continue; `report` says why, with registers and code
   InstructionLimit,  ///< max_instructions reached
   Deadlock,          ///< every vCPU is off or waits (WFI) and nothing can wake it
+  Hypercall,         ///< the SMCCC filter forwarded `fid` from `vcpu` over `conduit`: the host
+                     ///< writes the results (x0..x17) with set_reg and calls run() again
 };
 
 struct RunExit {
@@ -95,6 +97,8 @@ struct RunExit {
   unsigned vcpu = 0;       ///< the vCPU that caused the exit
   std::string summary;     ///< one line, e.g. "guest fault: fetch from unmapped address 0x0"
   std::string report;      ///< GuestFault only: registers and disassembly, several lines
+  std::uint32_t fid = 0;   ///< Hypercall only: the function ID (x0's low 32 bits, hint bit clear)
+  fw::Conduit conduit = fw::Conduit::Hvc;  ///< Hypercall only: HVC or SMC
 };
 
 /// General-purpose registers and PSTATE/PC of one vCPU, for host API users and tests.
@@ -155,6 +159,17 @@ class Machine {
   /// PV-time record shows it before it runs. Throws std::invalid_argument beyond the bound.
   void inject_stolen_time(unsigned vcpu, std::uint64_t ns);
   static constexpr std::uint64_t kMaxInjectNs = 1'000'000'000'000;  // 1000 s
+
+  /// Firmware pseudo-registers (KVM's IDs; see firmware/fw_regs.h) through `vcpu`'s accessor;
+  /// the values are VM-wide. Ok, NotFound (unknown ID or vCPU), Invalid, Busy (a changed value
+  /// after the first run).
+  fw::HostStatus get_fw_reg(unsigned vcpu, std::uint64_t id, std::uint64_t& value) const;
+  fw::HostStatus set_fw_reg(unsigned vcpu, std::uint64_t id, std::uint64_t value);
+
+  /// Adds an SMCCC filter range (KVM_ARM_VM_SMCCC_FILTER): `action` 0 handle, 1 deny (the
+  /// guest gets NOT_SUPPORTED), 2 forward (run() ends with ExitKind::Hypercall). Invalid /
+  /// Exists / Busy as fw::SmcccFilter::add.
+  fw::HostStatus add_filter_range(std::uint32_t base, std::uint32_t count, std::uint8_t action);
 
   /// Changes the instruction limit (a total over all vCPUs, 0 = none), e.g. to run a guest
   /// in steps: run() after an InstructionLimit exit continues where it stopped.

@@ -490,6 +490,10 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
       request_ = request;
       stop(Stop::Suspend);
       return;
+    case fw::RequestKind::ForwardToHost:
+      // Nothing was written back; the PC is past the HVC/SMC already (digest 7.2).
+      stop(Stop::Hypercall);
+      return;
   }
 }
 

@@ -31,6 +31,7 @@ class Vcpu final : public fw::RegisterSource {
     SemihostExit,
     CpuOff,        ///< PSCI CPU_OFF
     Suspend,       ///< PSCI CPU_SUSPEND or SYSTEM_SUSPEND; see request()
+    Hypercall,     ///< the SMCCC filter forwarded a call to the host; see forwarded_fid()
     Fault,         ///< see summary()/report()
   };
 
@@ -61,6 +62,9 @@ class Vcpu final : public fw::RegisterSource {
   int exit_status() const { return exit_status_; }
   /// The firmware request behind a SystemReset or Suspend stop.
   const fw::Request& request() const { return request_; }
+  /// The call behind a Hypercall stop: its (normalised) FID and conduit.
+  std::uint32_t forwarded_fid() const { return call_.id.raw; }
+  fw::Conduit forwarded_conduit() const { return call_.conduit; }
   /// Drops every translated block, so code changed by another vCPU or the host is seen.
   void flush_translations();
   const std::string& summary() const { return summary_; }

@@ -128,14 +128,30 @@ std::uint32_t Dispatcher::call_count(std::uint8_t owner_number) const {
 
 void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
   call.id = FunctionId::decode(call.x[0]);
-  // SMCCC calls use immediate #0; other immediates are outside SMCCC (digest 1.4, 1.12 item 7).
-  const Found found = call.imm == 0 ? find(call.id) : Found{};
   result.request = {};
+  // SMCCC calls use immediate #0; other immediates are outside SMCCC (digest 1.4, 1.12 item 7)
+  // and are neither filtered nor forwarded (digest 7.3).
+  const FilterAction action =
+      call.imm == 0 && filter_ != nullptr ? filter_->action(call.id.raw) : FilterAction::Handle;
 
+  if (action == FilterAction::ForwardToHost) [[unlikely]] {
+    // The host answers: nothing is written back here (digest 7.2).
+    const Found named = trace_ != nullptr ? find(call.id) : Found{};
+    if (trace_ != nullptr) trace_call(call, named);
+    result.count = 0;
+    result.request = {.kind = RequestKind::ForwardToHost};
+    if (trace_ != nullptr) trace_result(call, named, result, "(forwarded to the host)");
+    return;
+  }
+
+  // The filter first, then the service-selection bitmaps (inside find, through available()).
+  const Found found = call.imm == 0 && action == FilterAction::Handle ? find(call.id) : Found{};
   if (!found) {
     if (trace_ != nullptr) trace_call(call, found);
     set_not_supported(result);
-    if (trace_ != nullptr) trace_result(call, found, result);
+    if (trace_ != nullptr) {
+      trace_result(call, found, result, action == FilterAction::Deny ? "(denied by the filter)" : "");
+    }
     return;
   }
 
@@ -188,10 +204,16 @@ void Dispatcher::trace_call(const SmcccCall& call, const Found& found) const {
   trace_->line(std::string_view(out.data(), out.size()));
 }
 
-void Dispatcher::trace_result(const SmcccCall& call, const Found& found, const SmcccResult& result) const {
+void Dispatcher::trace_result(const SmcccCall& call, const Found& found, const SmcccResult& result,
+                              std::string_view note) const {
   fmt::memory_buffer out;
   fmt::format_to(std::back_inserter(out), "cpu{} {} < ", call.vcpu,
                  call.conduit == Conduit::Hvc ? "hvc" : "smc");
+  if (result.request.kind == RequestKind::ForwardToHost) {
+    out.append(note);
+    trace_->line(std::string_view(out.data(), out.size()));
+    return;
+  }
   if (result.request.ends_caller()) {
     // The call does not return to the guest; say what happens instead of a status.
     out.append(request_text(result.request));
@@ -221,6 +243,10 @@ void Dispatcher::trace_result(const SmcccCall& call, const Found& found, const S
       append_hex(out, result.x[i]);
     }
     if (result.count > 4) fmt::format_to(std::back_inserter(out), " (+x4..x{})", result.count - 1);
+  }
+  if (!note.empty()) {
+    out.push_back(' ');
+    out.append(note);
   }
   trace_->line(std::string_view(out.data(), out.size()));
 }

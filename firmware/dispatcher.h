@@ -14,6 +14,7 @@
 
 #include "firmware/service.h"
 #include "firmware/smccc.h"
+#include "firmware/smccc_filter.h"
 
 namespace emu::fw {
 
@@ -68,6 +69,8 @@ class Dispatcher {
 
   /// Trace output; nullptr (the default) disables tracing at the cost of one branch per call.
   void set_trace(TraceSink* sink) { trace_ = sink; }
+  /// The SMCCC filter consulted before routing (not owned); nullptr (the default): none.
+  void set_filter(const SmcccFilter* filter) { filter_ = filter; }
 
  private:
   static constexpr std::uint8_t kNoFunction = 0xFF;
@@ -85,11 +88,13 @@ class Dispatcher {
   const Route* route_for(std::uint8_t owner_number, std::uint16_t number) const;
   Found find(const FunctionId& id) const;
   void trace_call(const SmcccCall& call, const Found& found) const;
-  void trace_result(const SmcccCall& call, const Found& found, const SmcccResult& result) const;
+  void trace_result(const SmcccCall& call, const Found& found, const SmcccResult& result,
+                    std::string_view note = {}) const;
 
   std::array<OwnerRoutes, owner::kCount> owners_{};
   std::vector<Service*> services_;
   TraceSink* trace_ = nullptr;
+  const SmcccFilter* filter_ = nullptr;
 };
 
 }  // namespace emu::fw

@@ -28,13 +28,15 @@ Firmware::Firmware(const FirmwareConfig& config)
       // Standard Secure owner 4: Call Count, UID and Revision (digest 1.10).
       std_queries_({.owner = owner::kStandardSecure, .prefix = "STD_SVC", .call_count = true,
                     .uid = kStdServiceUid, .revision = kStdServiceRevision}),
-      trng_(config.platform.entropy),
+      trng_(vm_, config.platform.entropy),
       pv_time_(vm_, config.platform.memory, config.platform.clock),
       kvm_(vm_, config.platform.clock),
       // Vendor hypervisor owner 6: only the Call UID is defined (KVM's value, digest 5.1).
-      kvm_queries_({.owner = owner::kVendorHyp, .prefix = "VENDOR_HYP", .uid = kKvmVendorUid}) {
+      kvm_queries_({.owner = owner::kVendorHyp, .prefix = "VENDOR_HYP", .uid = kKvmVendorUid,
+                    .gate = &vm_.vendor_hyp_bmap, .gate_mask = fw_reg::kVendorHypBitFuncFeat}) {
   services_ = {&arch_, &psci_, &std_queries_, &trng_, &pv_time_, &kvm_, &kvm_queries_};
   for (Service* s : services_) dispatcher_.add(*s);
+  dispatcher_.set_filter(&vm_.filter);
 }
 
 }  // namespace emu::fw

@@ -7,6 +7,7 @@
 
 #include "firmware/arch.h"
 #include "firmware/dispatcher.h"
+#include "firmware/fw_regs.h"
 #include "firmware/general_queries.h"
 #include "firmware/kvm_vendor.h"
 #include "firmware/platform.h"
@@ -49,6 +50,16 @@ class Firmware {
 
   /// Host side: where `vcpu`'s stolen-time record lives (see PvTimeService::set_ipa).
   HostStatus set_pv_time_ipa(unsigned vcpu, std::uint64_t ipa) { return pv_time_.set_ipa(vcpu, ipa); }
+
+  /// Host side: the firmware pseudo-registers (see fw_regs.h); values are VM-wide.
+  HostStatus get_fw_reg(std::uint64_t id, std::uint64_t& value) const { return fw::get_fw_reg(vm_, id, value); }
+  HostStatus set_fw_reg(std::uint64_t id, std::uint64_t value) { return fw::set_fw_reg(vm_, id, value); }
+  /// Host side: adds an SMCCC filter range (see SmcccFilter::add).
+  HostStatus add_filter_range(std::uint32_t base, std::uint32_t count, std::uint8_t action) {
+    return vm_.filter.add(base, count, action, vm_.has_run);
+  }
+  /// Core calls this when a vCPU first runs: VM-wide configuration is frozen from now on.
+  void mark_run() { vm_.has_run = true; }
 
  private:
   template <typename F>

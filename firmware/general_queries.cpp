@@ -14,7 +14,12 @@ constexpr std::uint16_t kFnRevision = 0xFF03;
 }  // namespace
 
 GeneralQueries::GeneralQueries(const GeneralQueriesConfig& config)
-    : owner_(config.owner), uid_(config.uid), revision_(config.revision), range_{config.owner, 0xFF00, 0xFFFF} {
+    : owner_(config.owner),
+      uid_(config.uid),
+      revision_(config.revision),
+      gate_(config.gate),
+      gate_mask_(config.gate_mask),
+      range_{config.owner, 0xFF00, 0xFFFF} {
   if (config.uid && (*config.uid)[0] == 0xFFFF'FFFFu) {
     throw std::invalid_argument("a Call UID's first word must not be 0xFFFFFFFF");
   }

@@ -24,6 +24,9 @@ struct GeneralQueriesConfig {
   bool call_count = false;               ///< offer Call Count (derived from the routing tables); default no
   std::optional<CallUid> uid;            ///< offer Call UID with this value; default not offered
   std::optional<std::array<std::uint32_t, 2>> revision;  ///< offer Revision {major, minor}; default not offered
+  /// Offer the queries only while (*gate & gate_mask) != 0; default null: always.
+  const std::uint64_t* gate = nullptr;
+  std::uint64_t gate_mask = 0;
 };
 
 class GeneralQueries final : public Service {
@@ -34,6 +37,7 @@ class GeneralQueries final : public Service {
   std::string_view name() const override { return names_[0]; }
   std::span<const FunctionRange> ranges() const override { return {&range_, 1}; }
   std::span<const FunctionDesc> functions() const override { return {functions_.data(), count_}; }
+  bool available(const FunctionDesc& /*fn*/) const override { return gate_ == nullptr || (*gate_ & gate_mask_) != 0; }
   void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
   std::string_view status_name(std::int64_t code) const override;
 
@@ -41,6 +45,8 @@ class GeneralQueries final : public Service {
   std::uint8_t owner_;
   std::optional<CallUid> uid_;
   std::optional<std::array<std::uint32_t, 2>> revision_;
+  const std::uint64_t* gate_;
+  std::uint64_t gate_mask_;
   FunctionRange range_;
   std::array<std::string, 4> names_;  // service name, then one trace name per query
   std::array<FunctionDesc, 3> functions_{};

@@ -27,7 +27,10 @@ class PvTimeService final : public Service {
   std::string_view name() const override { return "PV time"; }
   std::span<const FunctionRange> ranges() const override;
   std::span<const FunctionDesc> functions() const override;
-  bool available(const FunctionDesc& /*fn*/) const override { return memory_ != nullptr && clock_ != nullptr; }
+  /// KVM_REG_ARM_STD_HYP_BMAP bit 0 selects the service (digest 6.3).
+  bool available(const FunctionDesc& /*fn*/) const override {
+    return memory_ != nullptr && clock_ != nullptr && (vm_.std_hyp_bmap & 1) != 0;
+  }
   void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
   std::string_view status_name(std::int64_t code) const override;
   void on_vcpu_scheduled(unsigned vcpu) override;

@@ -50,6 +50,7 @@ enum class RequestKind : std::uint8_t {
   CpuSuspend,     ///< PSCI CPU_SUSPEND: sleep `duration_ns`; `power_down`: then resume at
                   ///< `entry` with x0 = `context`, else return (x0 already written)
   SystemSuspend,  ///< PSCI SYSTEM_SUSPEND: as a power-down CpuSuspend of the caller
+  ForwardToHost,  ///< the SMCCC filter forwards the call: stop, let the host answer (digest 7.2)
 };
 
 enum class ResetType : std::uint8_t { Cold, Warm };

@@ -33,6 +33,11 @@ constexpr std::uint64_t low_bits(std::uint64_t v, std::uint32_t bits) {
 }  // namespace
 
 std::span<const FunctionRange> TrngService::ranges() const { return kRanges; }
+
+// KVM_REG_ARM_STD_BMAP bit 0 (digest 6.3).
+bool TrngService::available(const FunctionDesc& /*fn*/) const {
+  return entropy_ != nullptr && (vm_.std_bmap & 1) != 0;
+}
 std::span<const FunctionDesc> TrngService::functions() const { return kFunctions; }
 
 void TrngService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {

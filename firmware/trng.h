@@ -6,6 +6,7 @@
 
 #include "firmware/platform.h"
 #include "firmware/service.h"
+#include "firmware/vm_state.h"
 
 namespace emu::fw {
 
@@ -30,19 +31,20 @@ enum class TrngStatus : std::int32_t {
 
 class TrngService final : public Service {
  public:
-  /// `entropy` may be null: then TRNG is not offered at all.
-  explicit TrngService(EntropySource* entropy) : entropy_(entropy) {}
+  /// `entropy` may be null: then TRNG is not offered at all. STD_BMAP bit 0 selects it.
+  TrngService(const VmState& vm, EntropySource* entropy) : vm_(vm), entropy_(entropy) {}
 
   std::string_view name() const override { return "TRNG"; }
   std::span<const FunctionRange> ranges() const override;
   std::span<const FunctionDesc> functions() const override;
-  bool available(const FunctionDesc& /*fn*/) const override { return entropy_ != nullptr; }
+  bool available(const FunctionDesc& fn) const override;
   void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
   std::string_view status_name(std::int64_t code) const override;
 
  private:
   void rnd(const SmcccCall& call, SmcccResult& result);
 
+  const VmState& vm_;
   EntropySource* entropy_;
 };
 

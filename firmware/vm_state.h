@@ -7,6 +7,8 @@
 #include <optional>
 #include <vector>
 
+#include "firmware/smccc_filter.h"
+
 namespace emu::fw {
 
 // ---- topology (DESIGN.md section 6; digest 2.4) ----
@@ -79,6 +81,17 @@ struct VmState {
   bool mem_protect = false;
   /// KVM PTP: wall-clock ns at virtual time 0 (set by the host at VM creation). Default 0.
   std::uint64_t epoch_ns = 0;
+
+  // Service selection (KVM firmware pseudo-registers; digest 6.1-6.3). A clear bit hides the
+  // service: its calls are NOT_SUPPORTED and discovery stops advertising it. Defaults: every
+  // supported bit set.
+  std::uint64_t std_bmap = 0x1;         ///< bit 0: TRNG 1.0
+  std::uint64_t std_hyp_bmap = 0x1;     ///< bit 0: PV time
+  std::uint64_t vendor_hyp_bmap = 0x3;  ///< bit 0: KVM_FEATURES and the vendor Call UID; bit 1: PTP
+  /// A vCPU has run: VM-wide configuration is frozen (digest 6.2, 7.1). Default false.
+  bool has_run = false;
+  /// Host-installed FID ranges (digest 7); default empty: everything handled as usual.
+  SmcccFilter filter;
   /// One entry per vCPU, sized at creation.
   std::vector<VcpuState> vcpus;
 

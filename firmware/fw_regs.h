@@ -1,0 +1,50 @@
+// KVM's firmware pseudo-registers (Linux Documentation/virt/kvm/arm/fw-pseudo-registers.rst;
+// digest section 6): the host's view of which firmware the guest gets. Values are VM-wide;
+// the host reaches them through any vCPU, as with KVM_GET/SET_ONE_REG.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "firmware/platform.h"
+#include "firmware/vm_state.h"
+
+namespace emu::fw {
+
+namespace fw_reg {
+// KVM_REG_ARM64 | KVM_REG_SIZE_U64 | coprocessor (bits 31:16) | index (digest 6.1).
+inline constexpr std::uint64_t kPsciVersion = 0x6030'0000'0014'0000;
+inline constexpr std::uint64_t kWorkaround1 = 0x6030'0000'0014'0001;
+inline constexpr std::uint64_t kWorkaround2 = 0x6030'0000'0014'0002;
+inline constexpr std::uint64_t kWorkaround3 = 0x6030'0000'0014'0003;
+inline constexpr std::uint64_t kStdBmap = 0x6030'0000'0016'0000;
+inline constexpr std::uint64_t kStdHypBmap = 0x6030'0000'0016'0001;
+inline constexpr std::uint64_t kVendorHypBmap = 0x6030'0000'0016'0002;
+
+inline constexpr std::uint64_t kStdBitTrng = 1u << 0;
+inline constexpr std::uint64_t kStdHypBitPvTime = 1u << 0;
+inline constexpr std::uint64_t kVendorHypBitFuncFeat = 1u << 0;
+inline constexpr std::uint64_t kVendorHypBitPtp = 1u << 1;
+}  // namespace fw_reg
+
+/// One pseudo-register: its KVM ID and a short name for tools ("psci-version").
+struct FwRegInfo {
+  std::uint64_t id;
+  std::string_view name;
+};
+
+/// Every register, in KVM_GET_REG_LIST order.
+std::span<const FwRegInfo> fw_reg_list();
+/// The register a name (as in FwRegInfo) or a KVM ID in hex names, if any.
+std::optional<std::uint64_t> fw_reg_by_name(std::string_view name);
+
+/// get: NotFound for an unknown ID.
+HostStatus get_fw_reg(const VmState& vm, std::uint64_t id, std::uint64_t& value);
+/// set: NotFound (unknown ID), Invalid (a bit or value the model does not support), Busy (a
+/// different value once a vCPU has run; the same value is accepted, so a host can restore
+/// state blindly). WORKAROUND_n writes are KVM's compatibility check and change nothing.
+HostStatus set_fw_reg(VmState& vm, std::uint64_t id, std::uint64_t value);
+
+}  // namespace emu::fw
