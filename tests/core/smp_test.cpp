@@ -306,3 +306,59 @@ TEST_CASE("PV time: an image may not overlap a stolen-time record") {
                                                   "img", machine.layout(), kBase),
                        doctest::Contains("PV-time record"), core::ImageError);
 }
+
+namespace {
+// x1..x17 = 0x100 + n, then the call over `conduit`, then WFI.
+Program forwarded_call(std::uint64_t fid, bool smc) {
+  Words w;
+  for (unsigned r = 1; r <= 17; ++r) w.push_back(a64::movz(r, static_cast<std::uint16_t>(0x100 + r)));
+  return Program().at(0, join({w, imm64(0, fid), {smc ? a64::smc(0) : a64::hvc(0), a64::movz(20, 1), a64::kWfi}}));
+}
+}  // namespace
+
+TEST_CASE("Filter FWD_TO_USER: run() stops with a hypercall exit; the guest continues with the host's x0..x3") {
+  for (const bool smc : {false, true}) {
+    CAPTURE(smc);
+    core::Machine m(core::MachineConfig{});
+    REQUIRE(m.add_filter_range(0xC600'0040, 2, 2) == fw::HostStatus::Ok);
+    m.load(core::image_from_raw_bytes(forwarded_call(0xC600'0041, smc).bytes(), "fwd", m.layout(), kBase));
+    const core::RunExit e = m.run();
+    REQUIRE(e.kind == ExitKind::Hypercall);
+    CHECK(e.fid == 0xC600'0041u);
+    CHECK(e.conduit == (smc ? fw::Conduit::Smc : fw::Conduit::Hvc));
+    CHECK(e.vcpu == 0);
+    CHECK(m.reg(0, core::xreg(0)) == 0xC600'0041u);  // nothing written yet: the host answers
+    CHECK(m.reg(0, core::xreg(1)) == 0x101);
+    CHECK(m.reg(0, Reg::Pc) == kBase + (17 + 4 + 1) * 4);  // already past the HVC/SMC
+    for (unsigned r = 0; r < 4; ++r) m.set_reg(0, core::xreg(r), 0xA0 + r);
+    CHECK(m.run().kind == ExitKind::Deadlock);
+    for (unsigned r = 0; r < 4; ++r) CHECK(m.reg(0, core::xreg(r)) == 0xA0 + r);
+    CHECK(m.reg(0, core::xreg(4)) == 0x104);  // untouched
+    CHECK(m.reg(0, core::xreg(20)) == 1);     // the guest went on after its call, once
+  }
+}
+
+TEST_CASE("Filter and selection are frozen by the first run; the host API says Busy") {
+  core::Machine m(core::MachineConfig{});
+  m.load(core::image_from_raw_bytes(Program().at(0, {a64::kWfi}).bytes(), "x", m.layout(), kBase));
+  CHECK(m.set_fw_reg(0, fw::fw_reg::kStdBmap, 0) == fw::HostStatus::Ok);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.set_fw_reg(0, fw::fw_reg::kStdBmap, 1) == fw::HostStatus::Busy);
+  CHECK(m.set_fw_reg(0, fw::fw_reg::kStdBmap, 0) == fw::HostStatus::Ok);
+  CHECK(m.add_filter_range(0x8200'0000, 1, 1) == fw::HostStatus::Busy);
+  std::uint64_t v = 0;
+  CHECK(m.get_fw_reg(5, fw::fw_reg::kStdBmap, v) == fw::HostStatus::NotFound);  // no vCPU 5
+}
+
+TEST_CASE("A disabled service answers NOT_SUPPORTED over HVC and SMC, other registers intact") {
+  for (const bool smc : {false, true}) {
+    CAPTURE(smc);
+    core::Machine m(core::MachineConfig{});
+    REQUIRE(m.set_fw_reg(0, fw::fw_reg::kStdBmap, 0) == fw::HostStatus::Ok);
+    m.load(core::image_from_raw_bytes(forwarded_call(0x8400'0050, smc).bytes(), "trng", m.layout(), kBase));
+    CHECK(m.run().kind == ExitKind::Deadlock);
+    CHECK(m.reg(0, core::xreg(0)) == ~0ull);
+    CHECK(m.reg(0, core::xreg(1)) == 0x101);
+    CHECK(m.reg(0, core::xreg(17)) == 0x111);
+  }
+}

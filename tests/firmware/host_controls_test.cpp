@@ -1,0 +1,197 @@
+// Host controls (digest sections 6 and 7): firmware pseudo-registers, service selection, and
+// the SMCCC filter, through the firmware's host API.
+#include <doctest/doctest.h>
+
+#include "firmware/arch.h"
+#include "tests/firmware/call.h"
+#include "tests/firmware/fake_platform.h"
+
+using namespace emu;
+using emu::test::FakePlatform;
+using emu::test::kNotSupported;
+using fw::HostStatus;
+
+namespace {
+fw::SmcccResult call(fw::Firmware& f, std::uint64_t fid, std::initializer_list<std::uint64_t> args = {}) {
+  fw::SmcccCall c = test::sentinel_call(fid);
+  std::size_t i = 1;
+  for (std::uint64_t a : args) c.x[i++] = a;
+  return f.dispatch(c);
+}
+std::uint64_t reg(const fw::Firmware& f, std::uint64_t id) {
+  std::uint64_t v = 0;
+  REQUIRE(f.get_fw_reg(id, v) == HostStatus::Ok);
+  return v;
+}
+}  // namespace
+
+TEST_CASE("Pseudo-registers: KVM's IDs, listed in order, with every supported bit set by default") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  const auto list = fw::fw_reg_list();
+  REQUIRE(list.size() == 7);
+  CHECK(list[0].id == 0x6030'0000'0014'0000ull);
+  CHECK(list[6].id == 0x6030'0000'0016'0002ull);
+  CHECK(reg(f, fw::fw_reg::kPsciVersion) == 0x1'0001);
+  CHECK(reg(f, fw::fw_reg::kStdBmap) == 0x1);
+  CHECK(reg(f, fw::fw_reg::kStdHypBmap) == 0x1);
+  CHECK(reg(f, fw::fw_reg::kVendorHypBmap) == 0x3);
+  CHECK(reg(f, fw::fw_reg::kWorkaround1) == 2);  // NOT_REQUIRED, as ARCH_FEATURES says "unaffected"
+  CHECK(reg(f, fw::fw_reg::kWorkaround2) == 3);
+  CHECK(reg(f, fw::fw_reg::kWorkaround3) == 2);
+}
+
+TEST_CASE("Pseudo-registers: an unknown ID is NotFound; an unknown bit is Invalid") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  std::uint64_t v = 0;
+  CHECK(f.get_fw_reg(0x6030'0000'0016'0003ull, v) == HostStatus::NotFound);  // VENDOR_HYP_BMAP_2
+  CHECK(f.set_fw_reg(0x6030'0000'0014'0009ull, 0) == HostStatus::NotFound);
+  CHECK(f.set_fw_reg(fw::fw_reg::kStdBmap, 0x2) == HostStatus::Invalid);
+  CHECK(f.set_fw_reg(fw::fw_reg::kStdHypBmap, 0x3) == HostStatus::Invalid);
+  CHECK(f.set_fw_reg(fw::fw_reg::kVendorHypBmap, 0x4) == HostStatus::Invalid);
+  CHECK(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1'0003) == HostStatus::Invalid);  // 1.3: not modelled
+  CHECK(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1) == HostStatus::Invalid);       // 0.1: no DT IDs
+  CHECK(reg(f, fw::fw_reg::kStdBmap) == 0x1);  // nothing changed
+}
+
+TEST_CASE("Pseudo-registers: after the first run a changed value is Busy, the same value Ok") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  CHECK(f.set_fw_reg(fw::fw_reg::kStdBmap, 0) == HostStatus::Ok);
+  f.mark_run();
+  CHECK(f.set_fw_reg(fw::fw_reg::kStdBmap, 1) == HostStatus::Busy);
+  CHECK(f.set_fw_reg(fw::fw_reg::kStdBmap, 0) == HostStatus::Ok);
+  CHECK(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1'0000) == HostStatus::Busy);
+  CHECK(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1'0001) == HostStatus::Ok);
+  CHECK(reg(f, fw::fw_reg::kStdBmap) == 0);
+}
+
+TEST_CASE("Pseudo-registers: WORKAROUND writes are a compatibility check that changes nothing") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  for (std::uint64_t v : {0ull, 1ull, 2ull}) CHECK(f.set_fw_reg(fw::fw_reg::kWorkaround1, v) == HostStatus::Ok);
+  CHECK(f.set_fw_reg(fw::fw_reg::kWorkaround1, 3) == HostStatus::Invalid);
+  CHECK(f.set_fw_reg(fw::fw_reg::kWorkaround2, 0x12) == HostStatus::Ok);       // AVAIL + ENABLED
+  CHECK(f.set_fw_reg(fw::fw_reg::kWorkaround2, 0x13) == HostStatus::Invalid);  // ENABLED needs AVAIL
+  CHECK(f.set_fw_reg(fw::fw_reg::kWorkaround2, 0x20) == HostStatus::Invalid);  // unknown bit
+  CHECK(reg(f, fw::fw_reg::kWorkaround2) == 3);
+}
+
+TEST_CASE("Service selection: STD_BMAP bit 0 hides TRNG, calls and discovery alike") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kStdBmap, 0) == HostStatus::Ok);
+  for (std::uint64_t fid : {0x8400'0050ull, 0x8400'0051ull, 0x8400'0052ull, 0x8400'0053ull, 0xC400'0053ull}) {
+    CAPTURE(fid);
+    const auto r = call(f, fid, {64});
+    CHECK(r.x[0] == kNotSupported);
+    CHECK(r.count == 1);  // the unknown-FID answer: only x0 changes
+  }
+}
+
+TEST_CASE("Service selection: STD_HYP_BMAP bit 0 hides PV time, and ARCH_FEATURES stops advertising it") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  REQUIRE(f.set_pv_time_ipa(0, FakePlatform::kRamBase) == HostStatus::Ok);
+  CHECK(call(f, fw::arch::kArchFeatures, {fw::pv_time::kFeatures}).x[0] == 0);
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kStdHypBmap, 0) == HostStatus::Ok);
+  CHECK(call(f, fw::arch::kArchFeatures, {fw::pv_time::kFeatures}).x[0] == kNotSupported);
+  CHECK(call(f, fw::pv_time::kSt).x[0] == kNotSupported);
+  CHECK(call(f, fw::pv_time::kFeatures, {fw::pv_time::kSt}).x[0] == kNotSupported);
+}
+
+TEST_CASE("Service selection: VENDOR_HYP_BMAP bit 1 hides PTP and clears it in KVM_FEATURES") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kVendorHypBmap, 0x1) == HostStatus::Ok);
+  CHECK(call(f, 0x8600'0000).x[0] == 0x1);
+  CHECK(call(f, fw::kvm::kPtp, {0}).x[0] == kNotSupported);
+  CHECK(call(f, 0x8600'FF01).x[0] == 0xB66F'B428u);
+}
+
+TEST_CASE("Service selection: VENDOR_HYP_BMAP bit 0 hides KVM_FEATURES and the vendor Call UID") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kVendorHypBmap, 0x2) == HostStatus::Ok);
+  CHECK(call(f, 0x8600'0000).x[0] == kNotSupported);
+  CHECK(call(f, 0x8600'FF01).x[0] == kNotSupported);
+  CHECK(call(f, fw::kvm::kPtp, {0}).x[0] != kNotSupported);  // PTP itself stays
+}
+
+TEST_CASE("Service selection: the always-allowed calls stay (SMCCC_VERSION, ARCH_FEATURES, PSCI)") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kStdBmap, 0) == HostStatus::Ok);
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kStdHypBmap, 0) == HostStatus::Ok);
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kVendorHypBmap, 0) == HostStatus::Ok);
+  CHECK(call(f, 0x8000'0000).x[0] == 0x1'0002);
+  CHECK(call(f, 0x8000'0001, {0x8000'0000}).x[0] == 0);
+  CHECK(call(f, 0x8400'0000).x[0] == 0x1'0001);
+}
+
+TEST_CASE("PSCI_VERSION register selects the PSCI version the guest sees, and what it offers") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x2) == HostStatus::Ok);  // 0.2
+  CHECK(call(f, 0x8400'0000).x[0] == 0x2);
+  CHECK(call(f, 0x8400'000A, {0x8400'0000}).x[0] == kNotSupported);  // PSCI_FEATURES is 1.0
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1'0000) == HostStatus::Ok);
+  CHECK(call(f, 0x8400'000A, {0x8400'0012}).x[0] == kNotSupported);  // SYSTEM_RESET2 is 1.1
+  CHECK(call(f, 0x8400'000A, {0x8400'0001}).x[0] == 0);
+}
+
+TEST_CASE("Filter: zero length, wrap-around and a bad action are Invalid") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  CHECK(f.add_filter_range(0x8200'0000, 0, 1) == HostStatus::Invalid);
+  CHECK(f.add_filter_range(0xFFFF'FF00u, 0x200, 1) == HostStatus::Invalid);
+  CHECK(f.add_filter_range(0x8200'0000, 1, 3) == HostStatus::Invalid);
+  CHECK(f.add_filter_range(0xFFFF'FF00u, 0x100, 1) == HostStatus::Ok);  // ends at 0xFFFFFFFF exactly
+}
+
+TEST_CASE("Filter: overlaps and the reserved Arm architecture ranges are Exists; after a run Busy") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  CHECK(f.add_filter_range(0x8000'0000, 1, 1) == HostStatus::Exists);
+  CHECK(f.add_filter_range(0xC000'FFFF, 2, 1) == HostStatus::Exists);
+  CHECK(f.add_filter_range(0x7FFF'FFFF, 2, 2) == HostStatus::Exists);
+  CHECK(f.add_filter_range(0x8200'0000, 0x100, 1) == HostStatus::Ok);
+  CHECK(f.add_filter_range(0x8200'00FF, 1, 2) == HostStatus::Exists);
+  CHECK(f.add_filter_range(0x8200'0100, 1, 2) == HostStatus::Ok);  // adjacent is fine
+  f.mark_run();
+  CHECK(f.add_filter_range(0x8300'0000, 1, 1) == HostStatus::Busy);
+}
+
+TEST_CASE("Filter: DENY answers NOT_SUPPORTED, before the bitmaps, even for an implemented call") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  REQUIRE(f.add_filter_range(0x8400'0050, 4, 1) == HostStatus::Ok);  // TRNG's SMC32 calls
+  const auto r = call(f, 0x8400'0050);
+  CHECK(r.x[0] == kNotSupported);
+  CHECK(r.count == 1);
+  CHECK(call(f, 0xC400'0053, {64}).x[0] == 0);  // outside the range: handled
+}
+
+TEST_CASE("Filter: FWD_TO_USER asks core to stop and writes no register; HANDLE defers to the bitmaps") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  REQUIRE(f.add_filter_range(0xC600'0040, 2, 2) == HostStatus::Ok);  // DISCOVER_IMPL_*, answered by VMMs
+  REQUIRE(f.add_filter_range(0x8400'0050, 1, 0) == HostStatus::Ok);  // HANDLE: as if no range
+  const auto fwd = call(f, 0xC600'0041);
+  CHECK(fwd.request.kind == fw::RequestKind::ForwardToHost);
+  CHECK(fwd.count == 0);
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kStdBmap, 0) == HostStatus::Ok);
+  CHECK(call(f, 0x8400'0050).x[0] == kNotSupported);  // HANDLE, then the bitmap hides TRNG
+}
+
+TEST_CASE("Filter: a non-zero immediate is neither filtered nor forwarded") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  REQUIRE(f.add_filter_range(0x8200'0000, 1, 2) == HostStatus::Ok);
+  fw::SmcccCall c = test::sentinel_call(0x8200'0000);
+  c.imm = 1;
+  const auto r = f.dispatch(c);
+  CHECK(r.request.kind == fw::RequestKind::None);
+  CHECK(r.x[0] == kNotSupported);
+}
