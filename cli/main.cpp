@@ -10,6 +10,7 @@
 
 #include "cli/exit_codes.h"
 #include "core/machine.h"
+#include "core/snapshot.h"
 
 namespace {
 
@@ -88,6 +89,7 @@ struct RunOptions {
   std::vector<std::string> disable;
   std::vector<std::string> fw_regs;
   std::vector<std::string> filters;
+  std::vector<std::string> save_at;
   std::string memory = "128M";
   std::uint64_t max_instructions = kDefaults.max_instructions;
   std::string format = "auto";
@@ -120,6 +122,7 @@ int exit_code_for(const emu::core::RunExit& e) {
     case ExitKind::InstructionLimit: return cli::kExitInstructionLimit;
     case ExitKind::Deadlock: return cli::kExitDeadlock;
     case ExitKind::Hypercall: return cli::kExitForwarded;
+    case ExitKind::Checkpoint: return cli::kExitOk;
   }
   return cli::kExitInternal;
 }
@@ -215,6 +218,61 @@ std::optional<std::string> apply_firmware_options(emu::core::Machine& m, const R
   return std::nullopt;
 }
 
+// Runs a loaded (or restored) machine to its end with the output options, prints how it ended
+// and returns the exit status. With --save-at the run stops at the checkpoint after saving.
+int execute(emu::core::Machine& machine, const RunOptions& o) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> trace_file(nullptr, &std::fclose);
+  std::optional<FileTrace> trace;
+  if (!o.trace.empty()) {
+    std::FILE* out = stderr;
+    if (!o.trace_file.empty()) {
+      trace_file.reset(std::fopen(o.trace_file.c_str(), "w"));
+      if (!trace_file) return error(cli::kExitUsage, fmt::format("--trace-file: cannot open '{}'", o.trace_file));
+      out = trace_file.get();
+    }
+    trace.emplace(out);
+    machine.set_trace(&*trace);
+  }
+  machine.console().set_writer([](std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); });
+  const emu::core::RunExit result = machine.run();
+  std::fflush(stdout);
+  if (result.kind == ExitKind::Checkpoint) {
+    try {
+      emu::core::save_snapshot(machine, o.save_at.at(1));
+    } catch (const emu::core::SnapshotError& e) {
+      return error(cli::kExitBadInput, e.what());
+    }
+    if (!o.quiet) {
+      fmt::print(stderr, "smccc-emu: saved the VM after {} instructions to {}\n", machine.instructions(), o.save_at[1]);
+    }
+  } else if (result.kind == ExitKind::GuestFault) {
+    fmt::print(stderr, "smccc-emu: {}\n{}", result.summary, result.report);
+  } else if (result.kind == ExitKind::Hypercall) {
+    fmt::print(stderr, "smccc-emu: {}; the command line has no host to answer it\n", result.summary);
+  } else if (!o.quiet) {
+    fmt::print(stderr, "smccc-emu: {}{}\n", result.summary,
+               o.save_at.empty() ? "" : " (before the --save-at point: nothing was saved)");
+  }
+  if (o.stats) {
+    for (unsigned i = 0; i < machine.config().cpus; ++i) {
+      const emu::core::VcpuStats& st = machine.stats(i);
+      fmt::print(stderr, "vcpu{}: instructions={} virtual_ns={} stolen_ns={} calls={}\n", i, st.instructions,
+                 st.virtual_ns, st.stolen_ns, st.calls);
+    }
+  }
+  return exit_code_for(result);
+}
+
+int resume(const RunOptions& o) {
+  std::unique_ptr<emu::core::Machine> machine;
+  try {
+    machine = emu::core::load_snapshot(o.image, o.max_instructions);
+  } catch (const emu::core::SnapshotError& e) {
+    return error(cli::kExitBadInput, e.what());
+  }
+  return execute(*machine, o);
+}
+
 int print_fw_regs(const RunOptions& o) {
   emu::core::Machine machine(emu::core::MachineConfig{.memory = emu::core::kMinRamSize});
   if (const auto problem = apply_firmware_options(machine, o)) return error(cli::kExitUsage, *problem);
@@ -258,38 +316,13 @@ int run(const RunOptions& o) {
     return error(cli::kExitBadInput, e.what());
   }
 
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> trace_file(nullptr, &std::fclose);
-  std::optional<FileTrace> trace;
-  if (!o.trace.empty()) {
-    std::FILE* out = stderr;
-    if (!o.trace_file.empty()) {
-      trace_file.reset(std::fopen(o.trace_file.c_str(), "w"));
-      if (!trace_file) return error(cli::kExitUsage, fmt::format("--trace-file: cannot open '{}'", o.trace_file));
-      out = trace_file.get();
-    }
-    trace.emplace(out);
-    machine->set_trace(&*trace);
-  }
-
-  machine->console().set_writer([](std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); });
   machine->load(std::move(image));
-  const emu::core::RunExit result = machine->run();
-  std::fflush(stdout);
-  if (result.kind == ExitKind::GuestFault) {
-    fmt::print(stderr, "smccc-emu: {}\n{}", result.summary, result.report);
-  } else if (result.kind == ExitKind::Hypercall) {
-    fmt::print(stderr, "smccc-emu: {}; the command line has no host to answer it\n", result.summary);
-  } else if (!o.quiet) {
-    fmt::print(stderr, "smccc-emu: {}\n", result.summary);
+  if (o.save_at.size() == 2) {
+    const auto at = parse_number(o.save_at[0]);
+    if (!at) return error(cli::kExitUsage, fmt::format("--save-at: '{}' is not an instruction count", o.save_at[0]));
+    machine->set_checkpoint(*at);
   }
-  if (o.stats) {
-    for (unsigned i = 0; i < o.cpus; ++i) {
-      const emu::core::VcpuStats& s = machine->stats(i);
-      fmt::print(stderr, "vcpu{}: instructions={} virtual_ns={} stolen_ns={} calls={}\n", i, s.instructions,
-                 s.virtual_ns, s.stolen_ns, s.calls);
-    }
-  }
-  return exit_code_for(result);
+  return execute(*machine, o);
 }
 
 }  // namespace
@@ -333,6 +366,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--filter", o.filters, "SMCCC filter range BASE:COUNT:ACTION over function IDs, ACTION "
                                              "handle, deny (NOT_SUPPORTED) or forward (the run stops with "
                                              "status 71), e.g. 0x82000000:0x10000:deny. Repeatable");
+  run_cmd->add_option("--save-at", o.save_at, "Save the whole VM to FILE at the first scheduling boundary after N "
+                                              "instructions (all vCPUs), then stop (status 0). 'smccc-emu resume "
+                                              "FILE' goes on exactly as the run would have")
+      ->expected(2)->type_name("N FILE");
   run_cmd->add_flag("--stats", o.stats, "At the end, print each vCPU's instructions, virtual time, stolen time "
                                         "and firmware calls to stderr");
   run_cmd->add_option("--memory", o.memory, "Guest RAM size at 0x40000000: bytes or K/M/G suffix, "
@@ -356,6 +393,18 @@ int main(int argc, char** argv) {
                                            "(faults are always reported)");
   run_cmd->add_option("IMAGE", o.image, "Guest image: an ELF64 aarch64 executable, or a raw binary with "
                                         "--format=raw")->required();
+  RunOptions resume_opts;
+  CLI::App* resume_cmd = app.add_subcommand("resume", "Continue a VM saved with 'run --save-at'; the output "
+                                                      "options are those of run");
+  resume_cmd->add_option("--max-instructions", resume_opts.max_instructions, "As for run (a total since boot)")
+      ->capture_default_str();
+  resume_cmd->add_option("--trace", resume_opts.trace, "As for run")->delimiter(',')->check(CLI::IsMember({"calls"}));
+  resume_cmd->add_option("--trace-file", resume_opts.trace_file, "As for run");
+  resume_cmd->add_flag("--stats", resume_opts.stats, "As for run");
+  resume_cmd->add_flag("-q,--quiet", resume_opts.quiet, "As for run");
+  resume_cmd->add_option("FILE", resume_opts.image, "A state file written by --save-at")->required();
+  resume_cmd->footer(kExitCodesHelp);
+
   RunOptions regs_opts;
   CLI::App* regs_cmd = app.add_subcommand("fw-regs", "Print the firmware pseudo-registers (KVM IDs, names, values) "
                                                      "a VM starts with, after --disable and --fw-reg");
@@ -363,7 +412,9 @@ int main(int argc, char** argv) {
   regs_cmd->add_option("--fw-reg", regs_opts.fw_regs, "As for run");
 
   // `smccc-emu --help` shows everything.
-  app.footer([run_cmd, regs_cmd] { return "\n" + run_cmd->help("smccc-emu") + "\n" + regs_cmd->help("smccc-emu"); });
+  app.footer([run_cmd, resume_cmd, regs_cmd] {
+    return "\n" + run_cmd->help("smccc-emu") + "\n" + resume_cmd->help("smccc-emu") + "\n" + regs_cmd->help("smccc-emu");
+  });
 
   try {
     app.parse(argc, argv);
@@ -378,6 +429,7 @@ int main(int argc, char** argv) {
 
   try {
     if (regs_cmd->parsed()) return print_fw_regs(regs_opts);
+    if (resume_cmd->parsed()) return resume(resume_opts);
     return run(o);
   } catch (const std::exception& e) {
     return error(cli::kExitInternal, fmt::format("internal error: {}", e.what()));

@@ -3,6 +3,9 @@
 #include <sys/random.h>
 
 #include <cerrno>
+#include <sstream>
+
+#include "firmware/state_io.h"
 
 namespace emu::core {
 namespace {
@@ -44,5 +47,19 @@ bool SeededEntropy::fill(std::span<std::uint64_t> words) {
 }
 
 fw::CallUid SeededEntropy::uuid() const { return kSeededUuid; }
+
+std::string SeededEntropy::state() const {
+  std::ostringstream out;
+  out << engine_;
+  return out.str();
+}
+
+void SeededEntropy::set_state(const std::string& state) {
+  std::istringstream in(state);
+  std::mt19937_64 engine;
+  in >> engine;
+  if (!in) throw fw::StateError("corrupt state: the TRNG generator");
+  engine_ = engine;
+}
 
 }  // namespace emu::core

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <random>
+#include <string>
 
 #include "firmware/platform.h"
 
@@ -29,6 +30,9 @@ class SeededEntropy final : public fw::EntropySource {
   explicit SeededEntropy(std::uint64_t seed);
   bool fill(std::span<std::uint64_t> words) override;
   fw::CallUid uuid() const override;
+  /// The generator's state as text (for snapshots), and back; set_state throws fw::StateError.
+  std::string state() const;
+  void set_state(const std::string& state);
 
  private:
   std::mt19937_64 engine_;

@@ -3,6 +3,7 @@
 #include "core/machine.h"
 
 #include <algorithm>
+#include <cstring>
 #include <fmt/format.h>
 #include <limits>
 
@@ -260,6 +261,10 @@ RunExit Machine::run() {
   const std::uint64_t limit = config_.max_instructions;
   for (;;) {
     apply_pending_starts();
+    if (checkpoint_ && instructions_ >= *checkpoint_) {
+      checkpoint_.reset();
+      return {ExitKind::Checkpoint, 0, 0, fmt::format("checkpoint after {} instructions", instructions_)};
+    }
     const std::optional<unsigned> next = pick_next();
     if (!next) return {ExitKind::Deadlock, 0, 0, deadlock_summary()};
     const unsigned index = *next;
@@ -369,6 +374,188 @@ void Machine::write_memory(std::uint64_t address, std::span<const std::uint8_t> 
     throw std::out_of_range(fmt::format("write of {} bytes at {:#x} does not fit in RAM", bytes.size(), address));
   }
   for (Slot& s : slots_) s.cpu->flush_translations();
+}
+
+// ---- snapshots ----
+
+namespace {
+constexpr std::uint32_t kTagMachine = 0x4D'41'43'48;  // "MACH"
+constexpr std::uint32_t kTagSlot = 0x53'4C'4F'54;     // "SLOT"
+constexpr std::uint32_t kTagRam = 0x52'41'4D'30;      // "RAM0"
+
+void save_request(fw::StateWriter& out, const fw::Request& r) {
+  out.u8(static_cast<std::uint8_t>(r.kind));
+  out.u32(r.target);
+  out.boolean(r.power_down);
+  out.u8(static_cast<std::uint8_t>(r.reset));
+  out.u64(r.entry);
+  out.u64(r.context);
+  out.u64(r.duration_ns);
+}
+
+fw::Request load_request(fw::StateReader& in, unsigned cpus) {
+  fw::Request r;
+  const std::uint8_t kind = in.u8();
+  if (kind > static_cast<std::uint8_t>(fw::RequestKind::ForwardToHost)) throw fw::StateError("corrupt state: a request");
+  r.kind = static_cast<fw::RequestKind>(kind);
+  r.target = in.u32();
+  if (r.target >= cpus) throw fw::StateError("corrupt state: a request's target");
+  r.power_down = in.boolean();
+  const std::uint8_t reset = in.u8();
+  if (reset > 1) throw fw::StateError("corrupt state: a reset type");
+  r.reset = static_cast<fw::ResetType>(reset);
+  r.entry = in.u64();
+  r.context = in.u64();
+  r.duration_ns = in.u64();
+  return r;
+}
+
+bool zero_page(const std::uint8_t* p) {
+  for (std::size_t i = 0; i < kPageSize; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if (w != 0) return false;
+  }
+  return true;
+}
+}  // namespace
+
+void Machine::save(fw::StateWriter& out) const {
+  if (running_) throw std::logic_error("Machine::save() while run() is executing");
+  if (!loaded_) throw std::logic_error("Machine::save() before load()");
+  out.tag(kTagMachine);
+  out.u64(instructions_);
+  out.u64(counter_high_water_);
+  out.u64(pcpu_free_ns_.size());
+  for (const std::uint64_t t : pcpu_free_ns_) out.u64(t);
+  out.string(image_.name);
+  out.u64(image_.entry);
+  out.u64(image_.segments.size());
+  for (const ImageSegment& seg : image_.segments) {
+    out.u64(seg.address);
+    out.u64(seg.size);
+    out.bytes(seg.bytes);
+  }
+  for (const Slot& s : slots_) {
+    out.tag(kTagSlot);
+    out.u8(static_cast<std::uint8_t>(s.state));
+    out.u64(s.stats.instructions);
+    out.u64(s.stats.virtual_ns);
+    out.u64(s.stats.stolen_ns);
+    out.u64(s.stats.calls);
+    out.u64(s.wake_ns);
+    save_request(out, s.resume);
+    out.boolean(s.start_pending);
+    out.u64(s.start_entry);
+    out.u64(s.start_context);
+    out.u64(s.pending_stolen_ns);
+    s.cpu->save_state(out);
+  }
+  firmware_.save(out);
+  const auto* seeded = dynamic_cast<const SeededEntropy*>(entropy_.get());
+  out.boolean(seeded != nullptr);
+  if (seeded != nullptr) out.string(seeded->state());
+  // RAM, skipping pages of zeros: most of a guest's RAM is never touched.
+  out.tag(kTagRam);
+  for (std::uint64_t off = 0; off < ram_.size(); off += kPageSize) {
+    if (zero_page(ram_.host() + off)) continue;
+    out.u64(off / kPageSize);
+    out.bytes({ram_.host() + off, kPageSize});
+  }
+  out.u64(~std::uint64_t{0});  // end of pages
+}
+
+void Machine::restore(fw::StateReader& in) {
+  if (running_) throw std::logic_error("Machine::restore() while run() is executing");
+  const unsigned cpus = config_.cpus;
+  in.tag(kTagMachine);
+  const std::uint64_t instructions = in.u64();
+  const std::uint64_t high_water = in.u64();
+  if (in.u64() != pcpu_free_ns_.size()) throw fw::StateError("the state is for another number of physical CPUs");
+  std::vector<std::uint64_t> pcpus(pcpu_free_ns_.size());
+  for (std::uint64_t& t : pcpus) t = in.u64();
+  Image image;
+  image.name = in.string();
+  image.entry = in.u64();
+  const std::uint64_t segments = in.below(1u << 16, "segment count");
+  for (std::uint64_t i = 0; i < segments; ++i) {
+    ImageSegment seg;
+    seg.address = in.u64();
+    seg.size = in.u64();
+    const auto bytes = in.bytes();
+    seg.bytes.assign(bytes.begin(), bytes.end());
+    if (!ram_.contains(seg.address, seg.size) || seg.bytes.size() > seg.size) throw fw::StateError("corrupt state: the image");
+    image.segments.push_back(std::move(seg));
+  }
+  std::vector<Slot> slots(cpus);
+  for (unsigned i = 0; i < cpus; ++i) {
+    Slot& s = slots[i];
+    in.tag(kTagSlot);
+    const std::uint8_t state = in.u8();
+    if (state > static_cast<std::uint8_t>(RunState::Sleeping)) throw fw::StateError("corrupt state: a run state");
+    s.state = static_cast<RunState>(state);
+    s.stats.instructions = in.u64();
+    s.stats.virtual_ns = in.u64();
+    s.stats.stolen_ns = in.u64();
+    s.stats.calls = in.u64();
+    s.wake_ns = in.u64();
+    s.resume = load_request(in, cpus);
+    s.start_pending = in.boolean();
+    s.start_entry = in.u64();
+    s.start_context = in.u64();
+    s.pending_stolen_ns = in.u64();
+    s.cpu = std::make_unique<Vcpu>(i, *this, slots_[i].stats);  // rebound below, once slots_ is replaced
+    s.cpu->restore_state(in);
+  }
+  fw::StateWriter current;
+  firmware_.save(current);  // to put back if what follows is not valid
+  firmware_.load(in);
+  try {
+    const bool seeded = in.boolean();
+    if (seeded != config_.seed.has_value()) throw fw::StateError("the state was saved with another entropy source");
+    if (seeded) static_cast<SeededEntropy&>(*entropy_).set_state(in.string());
+    in.tag(kTagRam);
+    std::vector<std::pair<std::uint64_t, std::span<const std::uint8_t>>> pages;
+    for (;;) {
+      const std::uint64_t page = in.u64();
+      if (page == ~std::uint64_t{0}) break;
+      const auto bytes = in.bytes();
+      if (page >= ram_.size() / kPageSize || bytes.size() != kPageSize) throw fw::StateError("corrupt state: a RAM page");
+      pages.emplace_back(page, bytes);
+    }
+    if (!in.at_end()) throw fw::StateError("corrupt state: data after the end");
+    // Everything read and checked: now replace the machine's state.
+    ram_.clear();
+    for (const auto& [page, bytes] : pages) std::memcpy(ram_.host() + page * kPageSize, bytes.data(), kPageSize);
+  } catch (...) {
+    fw::StateReader back(current.data());
+    firmware_.load(back);
+    throw;
+  }
+  instructions_ = instructions;
+  counter_high_water_ = high_water;
+  pcpu_free_ns_ = std::move(pcpus);
+  image_ = std::move(image);
+  loaded_ = true;
+  code_changed_by_.reset();
+  // The engines hold a reference to their slot's counters: move the slots in, then rebind by
+  // recreating each engine over the restored state (cheap next to the RAM copy).
+  for (unsigned i = 0; i < cpus; ++i) {
+    fw::StateWriter regs;
+    slots[i].cpu->save_state(regs);
+    slots_[i].cpu.reset();
+    slots_[i].state = slots[i].state;
+    slots_[i].stats = slots[i].stats;
+    slots_[i].wake_ns = slots[i].wake_ns;
+    slots_[i].resume = slots[i].resume;
+    slots_[i].start_pending = slots[i].start_pending;
+    slots_[i].start_entry = slots[i].start_entry;
+    slots_[i].start_context = slots[i].start_context;
+    slots_[i].pending_stolen_ns = slots[i].pending_stolen_ns;
+    slots_[i].cpu = std::make_unique<Vcpu>(i, *this, slots_[i].stats);
+    fw::StateReader again(regs.data());
+    slots_[i].cpu->restore_state(again);
+  }
 }
 
 }  // namespace emu::core

@@ -17,6 +17,7 @@
 #include "core/pl011.h"
 #include "core/platform.h"
 #include "firmware/firmware.h"
+#include "firmware/state_io.h"
 
 namespace emu::core {
 
@@ -89,6 +90,7 @@ enum class ExitKind {
   Deadlock,          ///< every vCPU is off or waits (WFI) and nothing can wake it
   Hypercall,         ///< the SMCCC filter forwarded `fid` from `vcpu` over `conduit`: the host
                      ///< writes the results (x0..x17) with set_reg and calls run() again
+  Checkpoint,        ///< the set_checkpoint() instruction count was reached: save() may be called
 };
 
 struct RunExit {
@@ -171,6 +173,19 @@ class Machine {
   /// Exists / Busy as fw::SmcccFilter::add.
   fw::HostStatus add_filter_range(std::uint32_t base, std::uint32_t count, std::uint8_t action);
 
+  /// Makes run() stop with ExitKind::Checkpoint at the first scheduling boundary at which all
+  /// vCPUs together have executed at least `instructions` (none: never). Stopping between
+  /// slices changes nothing in the schedule, so a run saved there and restored goes on
+  /// exactly as it would have.
+  void set_checkpoint(std::optional<std::uint64_t> instructions) { checkpoint_ = instructions; }
+
+  /// The whole VM (scheduler and clocks, every vCPU's registers, firmware state, the image,
+  /// guest RAM) at a scheduling boundary: after load(), outside run(). restore() needs a
+  /// Machine built with the same MachineConfig and throws fw::StateError for anything that
+  /// does not fit, leaving this Machine unusable only if RAM was already written.
+  void save(fw::StateWriter& out) const;
+  void restore(fw::StateReader& in);
+
   /// Changes the instruction limit (a total over all vCPUs, 0 = none), e.g. to run a guest
   /// in steps: run() after an InstructionLimit exit continues where it stopped.
   void set_max_instructions(std::uint64_t limit) { config_.max_instructions = limit; }
@@ -249,6 +264,7 @@ class Machine {
   std::uint64_t instructions_ = 0;
   std::optional<unsigned> code_changed_by_;
   std::uint64_t counter_high_water_ = 0;  // highest generic-counter value any vCPU has read
+  std::optional<std::uint64_t> checkpoint_;
   bool running_ = false;
 };
 

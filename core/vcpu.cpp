@@ -623,6 +623,108 @@ void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64
   set_reg(Reg::Pc, vbar + offset);
 }
 
+// ---- snapshots ----
+
+namespace {
+// The EL0/EL1 system registers a guest can program (Arm ARM D17), saved by value. EL2/EL3
+// configuration is the model's and is set up again when the engine is created.
+constexpr std::array<SysReg, 27> kSavedSysRegs{{
+    {3, 0, 1, 0, 0},   // SCTLR_EL1
+    {3, 0, 1, 0, 2},   // CPACR_EL1
+    {3, 0, 2, 0, 0},   // TTBR0_EL1
+    {3, 0, 2, 0, 1},   // TTBR1_EL1
+    {3, 0, 2, 0, 2},   // TCR_EL1
+    {3, 0, 4, 0, 0},   // SPSR_EL1
+    {3, 0, 4, 0, 1},   // ELR_EL1
+    {3, 0, 5, 1, 0},   // AFSR0_EL1
+    {3, 0, 5, 1, 1},   // AFSR1_EL1
+    {3, 0, 5, 2, 0},   // ESR_EL1
+    {3, 0, 6, 0, 0},   // FAR_EL1
+    {3, 0, 7, 4, 0},   // PAR_EL1
+    {3, 0, 10, 2, 0},  // MAIR_EL1
+    {3, 0, 10, 3, 0},  // AMAIR_EL1
+    {3, 0, 12, 0, 0},  // VBAR_EL1
+    {3, 0, 13, 0, 1},  // CONTEXTIDR_EL1
+    {3, 0, 13, 0, 4},  // TPIDR_EL1
+    {3, 0, 14, 1, 0},  // CNTKCTL_EL1
+    {3, 3, 13, 0, 2},  // TPIDR_EL0
+    {3, 3, 13, 0, 3},  // TPIDRRO_EL0
+    {3, 3, 14, 3, 1},  // CNTV_CTL_EL0
+    {3, 3, 14, 3, 2},  // CNTV_CVAL_EL0
+    {3, 3, 14, 2, 1},  // CNTP_CTL_EL0
+    {3, 3, 14, 2, 2},  // CNTP_CVAL_EL0
+    {3, 3, 9, 12, 1},  // PMCNTENSET_EL0
+    {3, 3, 9, 14, 0},  // PMUSERENR_EL0
+    {2, 0, 0, 2, 2},   // MDSCR_EL1
+}};
+constexpr std::uint32_t kTagCpu = 0x43'50'55'53;  // "CPUS"
+}  // namespace
+
+void Vcpu::save_state(fw::StateWriter& out) const {
+  out.tag(kTagCpu);
+  for (unsigned i = 0; i <= 30; ++i) out.u64(reg(xreg(i)));
+  const std::uint32_t pstate = read_pstate();
+  // The SP of the current bank is live in SP; the stored copy of that bank is stale (notes Q4).
+  const bool on_sp0 = ((pstate >> 2) & 3) == 0 || (pstate & 1) == 0;
+  std::uint64_t sp_el0 = 0, sp_el1 = 0;
+  uc_reg_read(uc_, UC_ARM64_REG_SP_EL0, &sp_el0);
+  uc_reg_read(uc_, UC_ARM64_REG_SP_EL1, &sp_el1);
+  (on_sp0 ? sp_el0 : sp_el1) = reg(Reg::Sp);
+  out.u64(sp_el0);
+  out.u64(sp_el1);
+  out.u64(reg(Reg::Pc));
+  out.u32(pstate);
+  std::uint32_t fpcr = 0, fpsr = 0;
+  uc_reg_read(uc_, UC_ARM64_REG_FPCR, &fpcr);
+  uc_reg_read(uc_, UC_ARM64_REG_FPSR, &fpsr);
+  out.u32(fpcr);
+  out.u32(fpsr);
+  for (int v = 0; v < 32; ++v) {
+    std::array<std::uint64_t, 2> q{};  // a 128-bit register: low doubleword first
+    uc_reg_read(uc_, UC_ARM64_REG_V0 + v, q.data());
+    out.u64(q[0]);
+    out.u64(q[1]);
+  }
+  for (const SysReg& r : kSavedSysRegs) out.u64(read_sysreg(r));
+  out.u64(pmccntr_offset_);
+  out.boolean(powered_on_);
+}
+
+void Vcpu::restore_state(fw::StateReader& in) {
+  in.tag(kTagCpu);
+  std::array<std::uint64_t, 31> x{};
+  for (std::uint64_t& v : x) v = in.u64();
+  const std::uint64_t sp_el0 = in.u64();
+  const std::uint64_t sp_el1 = in.u64();
+  const std::uint64_t pc = in.u64();
+  const std::uint32_t pstate = in.u32();
+  const unsigned mode = pstate & 0xF;
+  if (mode != 0x0 && mode != 0x4 && mode != 0x5) throw fw::StateError("corrupt state: a vCPU is not at EL0 or EL1");
+  const std::uint32_t fpcr = in.u32();
+  const std::uint32_t fpsr = in.u32();
+  // PSTATE first, then the system registers: a CP_REG write makes Unicorn rebuild its cached
+  // state from the new PSTATE (notes Q7).
+  set_reg(Reg::Pstate, pstate);
+  for (unsigned i = 0; i <= 30; ++i) set_reg(xreg(i), x[i]);
+  uc_reg_write(uc_, UC_ARM64_REG_FPCR, &fpcr);
+  uc_reg_write(uc_, UC_ARM64_REG_FPSR, &fpsr);
+  for (int v = 0; v < 32; ++v) {
+    std::array<std::uint64_t, 2> q{in.u64(), 0};
+    q[1] = in.u64();
+    uc_reg_write(uc_, UC_ARM64_REG_V0 + v, q.data());
+  }
+  for (const SysReg& r : kSavedSysRegs) check(write_sysreg(r, in.u64()), "restore a system register");
+  pmccntr_offset_ = in.u64();
+  powered_on_ = in.boolean();
+  // Both SP banks, then the live SP of the current one.
+  uc_reg_write(uc_, UC_ARM64_REG_SP_EL0, &sp_el0);
+  uc_reg_write(uc_, UC_ARM64_REG_SP_EL1, &sp_el1);
+  const bool on_sp0 = ((pstate >> 2) & 3) == 0 || (pstate & 1) == 0;
+  set_reg(Reg::Sp, on_sp0 ? sp_el0 : sp_el1);
+  set_reg(Reg::Pc, pc);
+  has_run_ = true;  // its state is no longer the reset state
+}
+
 // ---- register access ----
 
 std::uint32_t Vcpu::read_pstate() const {

@@ -12,6 +12,7 @@
 
 #include "core/machine.h"
 #include "firmware/smccc.h"
+#include "firmware/state_io.h"
 
 namespace emu::core {
 
@@ -75,6 +76,12 @@ class Vcpu final : public fw::RegisterSource {
 
   /// The generic counter as this vCPU reads it now (system-wide monotonic).
   std::uint64_t counter();
+
+  /// The vCPU's architectural state for a snapshot: GPRs, both SP banks, PC, PSTATE,
+  /// FP/SIMD, and the EL0/EL1 system registers a guest can program. Only between slices.
+  void save_state(fw::StateWriter& out) const;
+  /// Puts a fresh engine in a saved state. Throws fw::StateError.
+  void restore_state(fw::StateReader& in);
 
   /// fw::RegisterSource: reads the argument registers a matched function needs.
   void load(fw::SmcccCall& call, int count) override;

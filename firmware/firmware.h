@@ -8,6 +8,7 @@
 #include "firmware/arch.h"
 #include "firmware/dispatcher.h"
 #include "firmware/fw_regs.h"
+#include "firmware/state_io.h"
 #include "firmware/general_queries.h"
 #include "firmware/kvm_vendor.h"
 #include "firmware/platform.h"
@@ -60,6 +61,12 @@ class Firmware {
   }
   /// Core calls this when a vCPU first runs: VM-wide configuration is frozen from now on.
   void mark_run() { vm_.has_run = true; }
+
+  /// Everything the firmware holds (VmState: configuration, PSCI state, PV-time bookkeeping,
+  /// the filter), for a VM snapshot. load() expects a Firmware built with the same
+  /// FirmwareConfig and throws StateError for anything inconsistent.
+  void save(StateWriter& out) const;
+  void load(StateReader& in);
 
  private:
   template <typename F>

@@ -1,0 +1,37 @@
+// VM snapshot files (issue: save and restore): one versioned file holding the configuration
+// and the whole VM state (Machine::save). A file that is truncated, corrupt, of another format
+// version or made for another configuration is refused with one clear line, and nothing runs.
+//
+// Layout: "SMCCCEMU", u32 format version, u32 zero, u64 payload length, u64 FNV-1a hash of the
+// payload, then the payload: the MachineConfig, then Machine::save's stream. Little-endian.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+
+#include "core/machine.h"
+
+namespace emu::core {
+
+/// Why a snapshot cannot be written or used; the message is one line for the user.
+class SnapshotError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+inline constexpr std::uint32_t kSnapshotVersion = 1;
+
+/// Writes `machine` (stopped at a scheduling boundary) to `path`, through a temporary file
+/// renamed into place: an existing file is replaced whole or not at all.
+void save_snapshot(const Machine& machine, const std::filesystem::path& path);
+
+/// Builds a Machine with the configuration stored in `path` and restores its state.
+/// `max_instructions` replaces the stored limit (a run policy, not VM state).
+std::unique_ptr<Machine> load_snapshot(const std::filesystem::path& path, std::uint64_t max_instructions = 0);
+
+/// Restores `path` into an existing machine, which must have been built with the same
+/// configuration (SnapshotError otherwise).
+void restore_snapshot(Machine& machine, const std::filesystem::path& path);
+
+}  // namespace emu::core

@@ -1,0 +1,133 @@
+// Save and restore (issue: host controls, item 4): a run saved at an arbitrary point and
+// resumed in a new process ends exactly as the uninterrupted run; bad files are refused.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/snapshot.h"
+#include "tests/system/run_cli.h"
+
+using namespace emu;
+using systest::count_lines_containing;
+using systest::first_line;
+using systest::guest_path;
+using systest::run_emu;
+using systest::split_lines;
+
+namespace {
+
+// stderr without the lines that differ by design between one run and two: summaries and stats.
+std::string trace_of(const std::string& err) {
+  std::string out;
+  for (const std::string& l : split_lines(err)) {
+    if (l.starts_with("cpu")) out += l + "\n";
+  }
+  return out;
+}
+std::string stats_of(const std::string& err) {
+  std::string out;
+  for (const std::string& l : split_lines(err)) {
+    if (l.starts_with("vcpu")) out += l + "\n";
+  }
+  return out;
+}
+
+// Runs `args` whole, then saved at `at` instructions and resumed; checks that console output,
+// trace and per-vCPU counts of the two ways agree exactly.
+void check_split_equals_whole(std::vector<std::string> args, const std::string& guest, const std::string& at) {
+  systest::TempDir dir;
+  const std::string state = (dir.path() / "vm.state").string();
+  std::vector<std::string> whole{"run", "--trace=calls", "--stats"};
+  whole.insert(whole.end(), args.begin(), args.end());
+  std::vector<std::string> first = whole;
+  first.insert(first.end(), {"--save-at", at, state});
+  whole.push_back(guest_path(guest));
+  first.push_back(guest_path(guest));
+  const systest::Outcome w = run_emu(whole);
+  const systest::Outcome a = run_emu(first);
+  const systest::Outcome b = run_emu({"resume", "--trace=calls", "--stats", state});
+  SYSTEST_SHOW(b);
+  CHECK(a.status == 0);
+  CHECK(count_lines_containing(a.err, "saved the VM after") == 1);
+  CHECK(b.status == w.status);
+  CHECK(a.out + b.out == w.out);
+  CHECK(trace_of(a.err) + trace_of(b.err) == trace_of(w.err));
+  CHECK(stats_of(b.err) == stats_of(w.err));
+  CHECK(!a.out.empty());  // the save really fell in the middle
+  CHECK(!b.out.empty());
+}
+
+}  // namespace
+
+TEST_CASE("Snapshot: the 8-vCPU SMP guest with stolen time, saved and resumed, ends as the whole run") {
+  check_split_equals_whole({"--cpus", "8", "--pcpus", "2"}, "smp-conformance.elf", "200000");
+  check_split_equals_whole({"--cpus", "8", "--pcpus", "2"}, "smp-conformance.elf", "1234567");
+}
+
+TEST_CASE("Snapshot: PV stolen-time records and the scheduler state survive (4 vCPUs on 1 pCPU)") {
+  check_split_equals_whole({"--cpus", "4", "--pcpus", "1"}, "pvtime.elf", "3000000");
+}
+
+TEST_CASE("Snapshot: the seeded TRNG generator continues where it was") {
+  check_split_equals_whole({"--seed", "11", "--epoch", "1700000000000000000"}, "trng.elf", "500000");
+}
+
+TEST_CASE("Snapshot: a run that ends before the save point saves nothing and says so") {
+  systest::TempDir dir;
+  const std::string state = (dir.path() / "vm.state").string();
+  const systest::Outcome r = run_emu({"run", "--save-at", "999999999999", state, guest_path("demo.elf")});
+  CHECK(r.status == 0);
+  CHECK(count_lines_containing(r.err, "nothing was saved") == 1);
+  CHECK_FALSE(std::filesystem::exists(state));
+}
+
+TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing files are refused (65), nothing runs") {
+  systest::TempDir dir;
+  const std::string good = (dir.path() / "good.state").string();
+  REQUIRE(run_emu({"run", "--cpus", "2", "--save-at", "100000", good, guest_path("smp-conformance.elf")}).status == 0);
+  const std::vector<std::uint8_t> bytes = systest::read_file(good);
+  REQUIRE(bytes.size() > 100);
+
+  std::vector<std::uint8_t> truncated(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2));
+  std::vector<std::uint8_t> flipped = bytes;
+  flipped[bytes.size() / 2] ^= 0x40;
+  std::vector<std::uint8_t> version = bytes;
+  version[8] = 9;
+  std::vector<std::uint8_t> header_only(bytes.begin(), bytes.begin() + 20);
+  const std::vector<std::uint8_t> text = {'h', 'e', 'l', 'l', 'o', '\n'};
+  struct Case {
+    std::string file;
+    std::string says;
+  };
+  const std::vector<Case> cases{
+      {dir.write("truncated.state", truncated), "truncated"},
+      {dir.write("flipped.state", flipped), "checksum"},
+      {dir.write("version.state", version), "version 9"},
+      {dir.write("header.state", header_only), "truncated"},
+      {dir.write("text.state", text), "not a smccc-emu state file"},
+      {(dir.path() / "missing.state").string(), "cannot open"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.file);
+    const systest::Outcome r = run_emu({"resume", c.file});
+    SYSTEST_SHOW(r);
+    CHECK(r.status == 65);
+    CHECK(r.out.empty());  // nothing ran
+    CHECK(first_line(r.err).starts_with("smccc-emu: "));
+    CHECK(r.err.find(c.says) != std::string::npos);
+    CHECK(systest::crash_marker(r.err).empty());
+  }
+}
+
+TEST_CASE("Snapshot API: restoring into a machine of another configuration is refused") {
+  systest::TempDir dir;
+  const std::string good = (dir.path() / "good.state").string();
+  REQUIRE(run_emu({"run", "--cpus", "2", "--save-at", "100000", good, guest_path("smp-conformance.elf")}).status == 0);
+  core::Machine other({.cpus = 3});
+  CHECK_THROWS_WITH_AS(core::restore_snapshot(other, good), doctest::Contains("another configuration"),
+                       core::SnapshotError);
+  core::Machine same({.cpus = 2, .pv_time = true});
+  CHECK_NOTHROW(core::restore_snapshot(same, good));
+  CHECK(same.instructions() >= 100000);
+}
