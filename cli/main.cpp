@@ -18,12 +18,14 @@ using emu::core::ExitKind;
 namespace cli = emu::cli;
 
 constexpr const char* kExitCodesHelp = R"(Exit status:
-  0       the guest powered off (PSCI SYSTEM_OFF) or exited with status 0
+  0       the guest powered off (PSCI SYSTEM_OFF) or exited with status 0, or
+          --save-at saved the VM
   1-255   the guest's semihosting exit status (SYS_EXIT / SYS_EXIT_EXTENDED;
           statuses are 8 bits: a non-zero status with a zero low byte reads 1;
-          64-70 can also mean what follows: the summary line on stderr says which)
+          64-71 can also mean what follows: the summary line on stderr says which)
   64      bad command line
-  65      the image or configuration cannot be used
+  65      the image, the configuration or a state file cannot be used, or
+          --save-at could not write its file
   66      the guest faulted and cannot continue (registers and code are printed)
   67      --max-instructions reached
   68      deadlock: every vCPU waits in WFI and nothing can wake it

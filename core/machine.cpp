@@ -253,6 +253,7 @@ RunExit Machine::run() {
   if (!loaded_) throw std::logic_error("Machine::run() before load()");
   if (running_) throw std::logic_error("Machine::run() called from inside run()");
   running_ = true;
+  forwarded_call_pending_ = false;  // the host has written its answer, if any
   firmware_.mark_run();  // VM-wide firmware configuration is frozen from the first run
   struct Running {
     bool& flag;
@@ -341,6 +342,7 @@ RunExit Machine::run() {
                                  cpu.forwarded_conduit() == fw::Conduit::Hvc ? "HVC" : "SMC")};
         exit.fid = cpu.forwarded_fid();
         exit.conduit = cpu.forwarded_conduit();
+        forwarded_call_pending_ = true;
         return exit;
       }
       case Vcpu::Stop::SemihostExit:
@@ -423,6 +425,9 @@ bool zero_page(const std::uint8_t* p) {
 void Machine::save(fw::StateWriter& out) const {
   if (running_) throw std::logic_error("Machine::save() while run() is executing");
   if (!loaded_) throw std::logic_error("Machine::save() before load()");
+  if (forwarded_call_pending_) {
+    throw std::logic_error("Machine::save() while a forwarded call waits for the host: answer it and run() first");
+  }
   out.tag(kTagMachine);
   out.u64(instructions_);
   out.u64(counter_high_water_);
@@ -513,7 +518,11 @@ void Machine::restore(fw::StateReader& in) {
   try {
     const bool seeded = in.boolean();
     if (seeded != config_.seed.has_value()) throw fw::StateError("the state was saved with another entropy source");
-    if (seeded) static_cast<SeededEntropy&>(*entropy_).set_state(in.string());
+    std::optional<SeededEntropy> generator;
+    if (seeded) {
+      generator.emplace(0);
+      generator->set_state(in.string());
+    }
     in.tag(kTagRam);
     std::vector<std::pair<std::uint64_t, std::span<const std::uint8_t>>> pages;
     for (;;) {
@@ -524,7 +533,17 @@ void Machine::restore(fw::StateReader& in) {
       pages.emplace_back(page, bytes);
     }
     if (!in.at_end()) throw fw::StateError("corrupt state: data after the end");
+    // A PV-time record over the image would have PV_TIME_ST zero guest code.
+    for (const fw::VcpuState& v : firmware_.vm().vcpus) {
+      if (!v.pv_time_ipa) continue;
+      for (const ImageSegment& seg : image.segments) {
+        if (*v.pv_time_ipa < seg.address + seg.size && seg.address < *v.pv_time_ipa + fw::pv_time::kRecordSize) {
+          throw fw::StateError("corrupt state: a PV-time record over the image");
+        }
+      }
+    }
     // Everything read and checked: now replace the machine's state.
+    if (generator) static_cast<SeededEntropy&>(*entropy_) = std::move(*generator);
     ram_.clear();
     for (const auto& [page, bytes] : pages) std::memcpy(ram_.host() + page * kPageSize, bytes.data(), kPageSize);
   } catch (...) {

@@ -99,7 +99,9 @@ struct RunExit {
   unsigned vcpu = 0;       ///< the vCPU that caused the exit
   std::string summary;     ///< one line, e.g. "guest fault: fetch from unmapped address 0x0"
   std::string report;      ///< GuestFault only: registers and disassembly, several lines
-  std::uint32_t fid = 0;   ///< Hypercall only: the function ID (x0's low 32 bits, hint bit clear)
+  /// Hypercall only: the function ID as the dispatcher and the filter see it: x0's low 32
+  /// bits with the SVE hint bit 16 cleared (KVM reports W0 as is; DESIGN.md section 2).
+  std::uint32_t fid = 0;
   fw::Conduit conduit = fw::Conduit::Hvc;  ///< Hypercall only: HVC or SMC
 };
 
@@ -180,9 +182,10 @@ class Machine {
   void set_checkpoint(std::optional<std::uint64_t> instructions) { checkpoint_ = instructions; }
 
   /// The whole VM (scheduler and clocks, every vCPU's registers, firmware state, the image,
-  /// guest RAM) at a scheduling boundary: after load(), outside run(). restore() needs a
-  /// Machine built with the same MachineConfig and throws fw::StateError for anything that
-  /// does not fit, leaving this Machine unusable only if RAM was already written.
+  /// guest RAM) at a scheduling boundary: after load(), outside run(), and not while a
+  /// forwarded call waits for the host's answer (std::logic_error). restore() needs a
+  /// Machine built with the same MachineConfig; it reads and checks everything first and
+  /// throws fw::StateError, leaving the Machine as it was, for anything that does not fit.
   void save(fw::StateWriter& out) const;
   void restore(fw::StateReader& in);
 
@@ -265,6 +268,7 @@ class Machine {
   std::optional<unsigned> code_changed_by_;
   std::uint64_t counter_high_water_ = 0;  // highest generic-counter value any vCPU has read
   std::optional<std::uint64_t> checkpoint_;
+  bool forwarded_call_pending_ = false;  // a Hypercall exit the host has not resumed yet
   bool running_ = false;
 };
 

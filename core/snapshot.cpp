@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
+#include <span>
 #include <iterator>
 
 namespace emu::core {
@@ -111,36 +112,57 @@ std::vector<std::uint8_t> read_payload(const std::filesystem::path& path) {
 
 }  // namespace
 
+namespace {
+
+// Writes all of `data` to `fd`; false on any error.
+bool write_all(int fd, std::span<const std::uint8_t> data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data = data.subspan(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+// A unique temporary file beside the target, fsync'd, then renamed over it and the directory
+// fsync'd: the target is the old file or the complete new one, also after a power loss.
 void save_snapshot(const Machine& machine, const std::filesystem::path& path) {
   fw::StateWriter payload;
   save_config(payload, machine.config());
   machine.save(payload);
-  std::vector<std::uint8_t> file(kMagic, kMagic + sizeof kMagic);
-  const auto put = [&file](std::uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) file.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  std::vector<std::uint8_t> header(kMagic, kMagic + sizeof kMagic);
+  const auto put = [&header](std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) header.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
   };
   put(kSnapshotVersion, 4);
   put(0, 4);
   put(payload.data().size(), 8);
   put(fnv1a(payload.data()), 8);
-  file.insert(file.end(), payload.data().begin(), payload.data().end());
 
   const std::string name = path.string();
-  const std::string temp = name + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
-    out.flush();
-    if (!out) {
-      std::filesystem::remove(temp);
-      throw SnapshotError(fmt::format("{}: cannot write: {}", name, std::strerror(errno)));
-    }
-  }
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::string temp = (dir / (path.filename().string() + ".XXXXXX")).string();
+  const int fd = ::mkstemp(temp.data());
+  if (fd < 0) throw SnapshotError(fmt::format("{}: cannot write: {}", name, std::strerror(errno)));
+  const bool written = write_all(fd, header) && write_all(fd, payload.data()) && ::fsync(fd) == 0;
+  const int write_errno = errno;
+  const bool closed = ::close(fd) == 0;
   std::error_code ec;
+  if (!written || !closed) {
+    std::filesystem::remove(temp, ec);
+    throw SnapshotError(fmt::format("{}: cannot write: {}", name, std::strerror(written ? errno : write_errno)));
+  }
   std::filesystem::rename(temp, path, ec);
   if (ec) {
-    std::filesystem::remove(temp);
+    std::filesystem::remove(temp, ec);
     throw SnapshotError(fmt::format("{}: cannot write: {}", name, ec.message()));
+  }
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
   }
 }
 

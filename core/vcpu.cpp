@@ -627,35 +627,43 @@ void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64
 
 namespace {
 // The EL0/EL1 system registers a guest can program (Arm ARM D17), saved by value. EL2/EL3
-// configuration is the model's and is set up again when the engine is created.
-constexpr std::array<SysReg, 27> kSavedSysRegs{{
-    {3, 0, 1, 0, 0},   // SCTLR_EL1
-    {3, 0, 1, 0, 2},   // CPACR_EL1
-    {3, 0, 2, 0, 0},   // TTBR0_EL1
-    {3, 0, 2, 0, 1},   // TTBR1_EL1
-    {3, 0, 2, 0, 2},   // TCR_EL1
-    {3, 0, 4, 0, 0},   // SPSR_EL1
-    {3, 0, 4, 0, 1},   // ELR_EL1
-    {3, 0, 5, 1, 0},   // AFSR0_EL1
-    {3, 0, 5, 1, 1},   // AFSR1_EL1
-    {3, 0, 5, 2, 0},   // ESR_EL1
-    {3, 0, 6, 0, 0},   // FAR_EL1
-    {3, 0, 7, 4, 0},   // PAR_EL1
-    {3, 0, 10, 2, 0},  // MAIR_EL1
-    {3, 0, 10, 3, 0},  // AMAIR_EL1
-    {3, 0, 12, 0, 0},  // VBAR_EL1
-    {3, 0, 13, 0, 1},  // CONTEXTIDR_EL1
-    {3, 0, 13, 0, 4},  // TPIDR_EL1
-    {3, 0, 14, 1, 0},  // CNTKCTL_EL1
-    {3, 3, 13, 0, 2},  // TPIDR_EL0
-    {3, 3, 13, 0, 3},  // TPIDRRO_EL0
-    {3, 3, 14, 3, 1},  // CNTV_CTL_EL0
-    {3, 3, 14, 3, 2},  // CNTV_CVAL_EL0
-    {3, 3, 14, 2, 1},  // CNTP_CTL_EL0
-    {3, 3, 14, 2, 2},  // CNTP_CVAL_EL0
-    {3, 3, 9, 12, 1},  // PMCNTENSET_EL0
-    {3, 3, 9, 14, 0},  // PMUSERENR_EL0
-    {2, 0, 0, 2, 2},   // MDSCR_EL1
+// configuration is the model's and is set up again when the engine is created. Not saved:
+// the PMU event counters (PMEVCNTR/PMEVTYPER) and the debug breakpoint/watchpoint registers.
+constexpr std::array<SysReg, 34> kSavedSysRegs{{
+    {3, 0, 1, 0, 0},    // SCTLR_EL1
+    {3, 0, 1, 0, 1},    // ACTLR_EL1
+    {3, 0, 1, 0, 2},    // CPACR_EL1
+    {3, 0, 2, 0, 0},    // TTBR0_EL1
+    {3, 0, 2, 0, 1},    // TTBR1_EL1
+    {3, 0, 2, 0, 2},    // TCR_EL1
+    {3, 0, 4, 0, 0},    // SPSR_EL1
+    {3, 0, 4, 0, 1},    // ELR_EL1
+    {3, 0, 5, 1, 0},    // AFSR0_EL1
+    {3, 0, 5, 1, 1},    // AFSR1_EL1
+    {3, 0, 5, 2, 0},    // ESR_EL1
+    {3, 0, 6, 0, 0},    // FAR_EL1
+    {3, 0, 7, 4, 0},    // PAR_EL1
+    {3, 0, 10, 2, 0},   // MAIR_EL1
+    {3, 0, 10, 3, 0},   // AMAIR_EL1
+    {3, 0, 12, 0, 0},   // VBAR_EL1
+    {3, 0, 13, 0, 1},   // CONTEXTIDR_EL1
+    {3, 0, 13, 0, 4},   // TPIDR_EL1
+    {3, 0, 14, 1, 0},   // CNTKCTL_EL1
+    {3, 2, 0, 0, 0},    // CSSELR_EL1
+    {3, 3, 13, 0, 2},   // TPIDR_EL0
+    {3, 3, 13, 0, 3},   // TPIDRRO_EL0
+    {3, 3, 14, 3, 1},   // CNTV_CTL_EL0
+    {3, 3, 14, 3, 2},   // CNTV_CVAL_EL0
+    {3, 3, 14, 2, 1},   // CNTP_CTL_EL0
+    {3, 3, 14, 2, 2},   // CNTP_CVAL_EL0
+    {3, 3, 9, 12, 0},   // PMCR_EL0
+    {3, 3, 9, 12, 1},   // PMCNTENSET_EL0
+    {3, 3, 9, 12, 5},   // PMSELR_EL0
+    {3, 3, 9, 14, 0},   // PMUSERENR_EL0
+    {3, 3, 9, 14, 3},   // PMOVSSET_EL0
+    {3, 0, 9, 14, 1},   // PMINTENSET_EL1
+    {3, 3, 14, 15, 7},  // PMCCFILTR_EL0
+    {2, 0, 0, 2, 2},    // MDSCR_EL1
 }};
 constexpr std::uint32_t kTagCpu = 0x43'50'55'53;  // "CPUS"
 }  // namespace
@@ -685,7 +693,13 @@ void Vcpu::save_state(fw::StateWriter& out) const {
     out.u64(q[0]);
     out.u64(q[1]);
   }
-  for (const SysReg& r : kSavedSysRegs) out.u64(read_sysreg(r));
+  for (const SysReg& r : kSavedSysRegs) {
+    // A register the CPU model lacks is recorded as absent rather than as a made-up value.
+    uc_arm64_cp_reg cp{r.crn, r.crm, r.op0, r.op1, r.op2, 0};
+    const bool present = uc_reg_read(uc_, UC_ARM64_REG_CP_REG, &cp) == UC_ERR_OK;
+    out.boolean(present);
+    out.u64(present ? cp.val : 0);
+  }
   out.u64(pmccntr_offset_);
   out.boolean(powered_on_);
 }
@@ -713,7 +727,11 @@ void Vcpu::restore_state(fw::StateReader& in) {
     q[1] = in.u64();
     uc_reg_write(uc_, UC_ARM64_REG_V0 + v, q.data());
   }
-  for (const SysReg& r : kSavedSysRegs) check(write_sysreg(r, in.u64()), "restore a system register");
+  for (const SysReg& r : kSavedSysRegs) {
+    const bool present = in.boolean();
+    const std::uint64_t value = in.u64();
+    if (present && write_sysreg(r, value) != UC_ERR_OK) throw fw::StateError("corrupt state: a system register");
+  }
   pmccntr_offset_ = in.u64();
   powered_on_ = in.boolean();
   // Both SP banks, then the live SP of the current one.

@@ -137,6 +137,8 @@ void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
   if (action == FilterAction::ForwardToHost) [[unlikely]] {
     // The host answers: nothing is written back here (digest 7.2).
     const Found named = trace_ != nullptr ? find(call.id) : Found{};
+    // The trace prints the arguments: read them first (the host reads the rest itself).
+    if (named && call.loaded < named.fn->registers_read()) call.source->load(call, named.fn->registers_read());
     if (trace_ != nullptr) trace_call(call, named);
     result.count = 0;
     result.request = {.kind = RequestKind::ForwardToHost};

@@ -33,7 +33,7 @@ Firmware::Firmware(const FirmwareConfig& config)
       kvm_(vm_, config.platform.clock),
       // Vendor hypervisor owner 6: only the Call UID is defined (KVM's value, digest 5.1).
       kvm_queries_({.owner = owner::kVendorHyp, .prefix = "VENDOR_HYP", .uid = kKvmVendorUid,
-                    .gate = &vm_.vendor_hyp_bmap, .gate_mask = fw_reg::kVendorHypBitFuncFeat}) {
+                    .gate = &vm_.vendor_hyp_bmap, .gate_mask = service_bit::kVendorFeatures}) {
   services_ = {&arch_, &psci_, &std_queries_, &trng_, &pv_time_, &kvm_, &kvm_queries_};
   for (Service* s : services_) dispatcher_.add(*s);
   dispatcher_.set_filter(&vm_.filter);
@@ -94,7 +94,7 @@ void Firmware::load(StateReader& in) {
     if (fw::set_fw_reg(probe, id, value) != HostStatus::Ok) throw StateError("corrupt state: a firmware register");
   }
   vm.filter = SmcccFilter{};
-  const std::uint64_t ranges = in.below(1u << 20, "filter range count");
+  const std::uint64_t ranges = in.below(SmcccFilter::kMaxRanges + 1, "filter range count");
   for (std::uint64_t i = 0; i < ranges; ++i) {
     const std::uint32_t first = in.u32();
     const std::uint32_t last = in.u32();
@@ -105,7 +105,9 @@ void Firmware::load(StateReader& in) {
   }
   vm.has_run = has_run;
   if (in.u64() != vm.vcpus.size()) throw StateError("the state is for another number of vCPUs");
-  for (VcpuState& v : vm.vcpus) {
+  for (VcpuState& v : vm.vcpus) v.pv_time_ipa.reset();  // re-added below through set_ipa's rule
+  for (unsigned index = 0; index < vm.vcpus.size(); ++index) {
+    VcpuState& v = vm.vcpus[index];
     in.tag(kTagVcpu);
     const std::uint8_t power = in.u8();
     if (power > static_cast<std::uint8_t>(PowerState::PowerDown)) throw StateError("corrupt state: a power state");
@@ -119,9 +121,11 @@ void Firmware::load(StateReader& in) {
     }
     const bool has_ipa = in.boolean();
     const std::uint64_t ipa = in.u64();
-    v.pv_time_ipa = has_ipa ? std::optional(ipa) : std::nullopt;
-    if (has_ipa && (ipa % pv_time::kRecordSize != 0 || !vm.in_ram(ipa, pv_time::kRecordSize))) {
-      throw StateError("corrupt state: a PV-time record address");
+    if (has_ipa) {
+      if (PvTimeService::check_ipa(vm, index, ipa) != HostStatus::Ok) {
+        throw StateError("corrupt state: a PV-time record address");
+      }
+      v.pv_time_ipa = ipa;
     }
     v.pv_time_started = in.boolean();
     v.steal_baseline_ns = in.u64();

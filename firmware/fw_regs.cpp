@@ -13,10 +13,6 @@ constexpr std::array kRegs{
     FwRegInfo{fw_reg::kVendorHypBmap, "vendor-hyp-bmap"},
 };
 
-// Supported bits of each bitmap: what the model implements.
-constexpr std::uint64_t kStdBmapMask = fw_reg::kStdBitTrng;
-constexpr std::uint64_t kStdHypBmapMask = fw_reg::kStdHypBitPvTime;
-constexpr std::uint64_t kVendorHypBmapMask = fw_reg::kVendorHypBitFuncFeat | fw_reg::kVendorHypBitPtp;
 
 // PSCI versions the model can present (digest 2.3): 0.2, 1.0, 1.1. 0.1 needs the legacy
 // DT-described IDs, which the model does not offer.
@@ -99,9 +95,9 @@ HostStatus set_fw_reg(VmState& vm, std::uint64_t id, std::uint64_t value) {
     case fw_reg::kWorkaround1:
     case fw_reg::kWorkaround2:
     case fw_reg::kWorkaround3: return check_workaround(id, value);
-    case fw_reg::kStdBmap: return bitmap(vm.std_bmap, kStdBmapMask);
-    case fw_reg::kStdHypBmap: return bitmap(vm.std_hyp_bmap, kStdHypBmapMask);
-    case fw_reg::kVendorHypBmap: return bitmap(vm.vendor_hyp_bmap, kVendorHypBmapMask);
+    case fw_reg::kStdBmap: return bitmap(vm.std_bmap, service_bit::kStdSupported);
+    case fw_reg::kStdHypBmap: return bitmap(vm.std_hyp_bmap, service_bit::kStdHypSupported);
+    case fw_reg::kVendorHypBmap: return bitmap(vm.vendor_hyp_bmap, service_bit::kVendorHypSupported);
     default: return HostStatus::NotFound;
   }
 }

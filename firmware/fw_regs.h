@@ -23,10 +23,11 @@ inline constexpr std::uint64_t kStdBmap = 0x6030'0000'0016'0000;
 inline constexpr std::uint64_t kStdHypBmap = 0x6030'0000'0016'0001;
 inline constexpr std::uint64_t kVendorHypBmap = 0x6030'0000'0016'0002;
 
-inline constexpr std::uint64_t kStdBitTrng = 1u << 0;
-inline constexpr std::uint64_t kStdHypBitPvTime = 1u << 0;
-inline constexpr std::uint64_t kVendorHypBitFuncFeat = 1u << 0;
-inline constexpr std::uint64_t kVendorHypBitPtp = 1u << 1;
+// KVM's names for the bits (defined once in vm_state.h).
+inline constexpr std::uint64_t kStdBitTrng = service_bit::kTrng;
+inline constexpr std::uint64_t kStdHypBitPvTime = service_bit::kPvTime;
+inline constexpr std::uint64_t kVendorHypBitFuncFeat = service_bit::kVendorFeatures;
+inline constexpr std::uint64_t kVendorHypBitPtp = service_bit::kVendorPtp;
 }  // namespace fw_reg
 
 /// One pseudo-register: its KVM ID and a short name for tools ("psci-version").

@@ -25,8 +25,8 @@ std::span<const FunctionDesc> KvmVendorService::functions() const { return kFunc
 
 // KVM_REG_ARM_VENDOR_HYP_BMAP: bit 0 KVM_FEATURES (and the Call UID), bit 1 PTP (digest 6.3).
 bool KvmVendorService::available(const FunctionDesc& fn) const {
-  if (fn.number == kFnPtp) return clock_ != nullptr && (vm_.vendor_hyp_bmap & 2) != 0;
-  return (vm_.vendor_hyp_bmap & 1) != 0;
+  if (fn.number == kFnPtp) return clock_ != nullptr && (vm_.vendor_hyp_bmap & service_bit::kVendorPtp) != 0;
+  return (vm_.vendor_hyp_bmap & service_bit::kVendorFeatures) != 0;
 }
 
 void KvmVendorService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {

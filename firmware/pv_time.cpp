@@ -70,15 +70,20 @@ void PvTimeService::write_stolen(std::uint64_t ipa, std::uint64_t stolen_ns) {
   memory_->write(ipa + pv_time::kStolenOffset, le);
 }
 
-HostStatus PvTimeService::set_ipa(unsigned vcpu, std::uint64_t ipa) {
-  if (vcpu >= vm_.vcpu_count()) return HostStatus::NotFound;
-  if (ipa % pv_time::kRecordSize != 0 || !vm_.in_ram(ipa, pv_time::kRecordSize)) return HostStatus::Invalid;
-  if (vm_.vcpus[vcpu].pv_time_ipa) return HostStatus::Exists;
-  for (const VcpuState& other : vm_.vcpus) {
+HostStatus PvTimeService::check_ipa(const VmState& vm, unsigned vcpu, std::uint64_t ipa) {
+  if (vcpu >= vm.vcpu_count()) return HostStatus::NotFound;
+  if (ipa % pv_time::kRecordSize != 0 || !vm.in_ram(ipa, pv_time::kRecordSize)) return HostStatus::Invalid;
+  if (vm.vcpus[vcpu].pv_time_ipa) return HostStatus::Exists;
+  for (const VcpuState& other : vm.vcpus) {
     if (other.pv_time_ipa && *other.pv_time_ipa == ipa) return HostStatus::Exists;  // aligned: equal = overlap
   }
-  vm_.vcpus[vcpu].pv_time_ipa = ipa;
   return HostStatus::Ok;
+}
+
+HostStatus PvTimeService::set_ipa(unsigned vcpu, std::uint64_t ipa) {
+  const HostStatus status = check_ipa(vm_, vcpu, ipa);
+  if (status == HostStatus::Ok) vm_.vcpus[vcpu].pv_time_ipa = ipa;
+  return status;
 }
 
 std::string_view PvTimeService::status_name(std::int64_t code) const {

@@ -29,7 +29,7 @@ class PvTimeService final : public Service {
   std::span<const FunctionDesc> functions() const override;
   /// KVM_REG_ARM_STD_HYP_BMAP bit 0 selects the service (digest 6.3).
   bool available(const FunctionDesc& /*fn*/) const override {
-    return memory_ != nullptr && clock_ != nullptr && (vm_.std_hyp_bmap & 1) != 0;
+    return memory_ != nullptr && clock_ != nullptr && (vm_.std_hyp_bmap & service_bit::kPvTime) != 0;
   }
   void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
   std::string_view status_name(std::int64_t code) const override;
@@ -38,6 +38,8 @@ class PvTimeService final : public Service {
   /// Host side (KVM_ARM_VCPU_PVTIME_IPA; digest 4.4): Invalid unless 64-byte aligned and the
   /// whole record lies in RAM; Exists if this vCPU has one or it overlaps another vCPU's.
   HostStatus set_ipa(unsigned vcpu, std::uint64_t ipa);
+  /// The rule behind set_ipa, on any VmState (also used to check a restored one).
+  static HostStatus check_ipa(const VmState& vm, unsigned vcpu, std::uint64_t ipa);
 
  private:
   void write_stolen(std::uint64_t ipa, std::uint64_t stolen_ns);

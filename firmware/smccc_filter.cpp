@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 
 namespace emu::fw {
 namespace {
@@ -23,17 +24,18 @@ HostStatus SmcccFilter::add(std::uint32_t base, std::uint32_t count, std::uint8_
   if (count == 0 || std::uint64_t{base} + count - 1 > 0xFFFF'FFFFu) return HostStatus::Invalid;
   if (action > static_cast<std::uint8_t>(FilterAction::ForwardToHost)) return HostStatus::Invalid;
   if (has_run) return HostStatus::Busy;
+  if (ranges_.size() >= kMaxRanges) return HostStatus::Invalid;
   const std::uint32_t last = base + (count - 1);
   for (const Range& r : kReserved) {
     if (overlaps(r, base, last)) return HostStatus::Exists;
   }
-  for (const Range& r : ranges_) {
-    if (overlaps(r, base, last)) return HostStatus::Exists;
-  }
   const Range range{base, last, static_cast<FilterAction>(action)};
-  ranges_.insert(std::upper_bound(ranges_.begin(), ranges_.end(), range,
-                                  [](const Range& a, const Range& b) { return a.first < b.first; }),
-                 range);
+  // Sorted and disjoint: only the neighbours of the insertion point can overlap.
+  const auto at = std::upper_bound(ranges_.begin(), ranges_.end(), range,
+                                   [](const Range& a, const Range& b) { return a.first < b.first; });
+  if (at != ranges_.end() && overlaps(*at, base, last)) return HostStatus::Exists;
+  if (at != ranges_.begin() && overlaps(*std::prev(at), base, last)) return HostStatus::Exists;
+  ranges_.insert(at, range);
   return HostStatus::Ok;
 }
 

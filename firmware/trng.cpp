@@ -36,7 +36,7 @@ std::span<const FunctionRange> TrngService::ranges() const { return kRanges; }
 
 // KVM_REG_ARM_STD_BMAP bit 0 (digest 6.3).
 bool TrngService::available(const FunctionDesc& /*fn*/) const {
-  return entropy_ != nullptr && (vm_.std_bmap & 1) != 0;
+  return entropy_ != nullptr && (vm_.std_bmap & service_bit::kTrng) != 0;
 }
 std::span<const FunctionDesc> TrngService::functions() const { return kFunctions; }
 

@@ -40,6 +40,18 @@ constexpr std::optional<unsigned> vcpu_of(std::uint64_t affinity, unsigned vcpu_
   return vcpu;
 }
 
+// ---- service selection: the bits of KVM's bitmap pseudo-registers (digest 6.1, 6.3) ----
+namespace service_bit {
+inline constexpr std::uint64_t kTrng = 1u << 0;                ///< STD_BMAP
+inline constexpr std::uint64_t kPvTime = 1u << 0;              ///< STD_HYP_BMAP
+inline constexpr std::uint64_t kVendorFeatures = 1u << 0;      ///< VENDOR_HYP_BMAP: KVM_FEATURES + UID
+inline constexpr std::uint64_t kVendorPtp = 1u << 1;           ///< VENDOR_HYP_BMAP: PTP
+/// Everything each register can select: also the defaults (KVM gives every supported bit).
+inline constexpr std::uint64_t kStdSupported = kTrng;
+inline constexpr std::uint64_t kStdHypSupported = kPvTime;
+inline constexpr std::uint64_t kVendorHypSupported = kVendorFeatures | kVendorPtp;
+}  // namespace service_bit
+
 // ---- PSCI power states (digest 2.5, 2.10) ----
 
 /// A vCPU's power state as PSCI sees it.
@@ -85,9 +97,9 @@ struct VmState {
   // Service selection (KVM firmware pseudo-registers; digest 6.1-6.3). A clear bit hides the
   // service: its calls are NOT_SUPPORTED and discovery stops advertising it. Defaults: every
   // supported bit set.
-  std::uint64_t std_bmap = 0x1;         ///< bit 0: TRNG 1.0
-  std::uint64_t std_hyp_bmap = 0x1;     ///< bit 0: PV time
-  std::uint64_t vendor_hyp_bmap = 0x3;  ///< bit 0: KVM_FEATURES and the vendor Call UID; bit 1: PTP
+  std::uint64_t std_bmap = service_bit::kStdSupported;                ///< bit 0: TRNG 1.0
+  std::uint64_t std_hyp_bmap = service_bit::kStdHypSupported;         ///< bit 0: PV time
+  std::uint64_t vendor_hyp_bmap = service_bit::kVendorHypSupported;   ///< bit 0: KVM_FEATURES + UID; bit 1: PTP
   /// A vCPU has run: VM-wide configuration is frozen (digest 6.2, 7.1). Default false.
   bool has_run = false;
   /// Host-installed FID ranges (digest 7); default empty: everything handled as usual.

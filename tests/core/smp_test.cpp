@@ -362,3 +362,76 @@ TEST_CASE("A disabled service answers NOT_SUPPORTED over HVC and SMC, other regi
     CHECK(m.reg(0, core::xreg(17)) == 0x111);
   }
 }
+
+namespace {
+// Checkpoint `m` at `at` instructions, save, restore into a fresh machine of the same
+// configuration, and return it.
+std::unique_ptr<core::Machine> save_and_restore(core::Machine& m, const core::MachineConfig& config, std::uint64_t at) {
+  m.set_checkpoint(at);
+  REQUIRE(m.run().kind == ExitKind::Checkpoint);
+  fw::StateWriter state;
+  m.save(state);
+  auto copy = std::make_unique<core::Machine>(config);
+  fw::StateReader in(state.data());
+  copy->restore(in);
+  return copy;
+}
+}  // namespace
+
+TEST_CASE("Snapshot: PMU control, cache selection and thread registers survive a save and restore") {
+  const a64::Sys pmcr = a64::sysreg(3, 3, 9, 12, 0), pmselr = a64::sysreg(3, 3, 9, 12, 5),
+                 csselr = a64::sysreg(3, 2, 0, 0, 0), tpidr = a64::sysreg(3, 3, 13, 0, 2);
+  Program p = Program().at(0, join({{a64::movz(1, 1), a64::msr(pmcr, 1), a64::movz(1, 5), a64::msr(pmselr, 1),
+                                     a64::movz(1, 2), a64::msr(csselr, 1), a64::movz(1, 0x77), a64::msr(tpidr, 1)},
+                                    imm64(19, 5'000), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
+                                    {a64::mrs(2, pmcr), a64::mrs(3, pmselr), a64::mrs(4, csselr), a64::mrs(5, tpidr),
+                                     a64::kWfi}}));
+  core::MachineConfig config;
+  config.quantum = 100;
+  core::Machine m(config);
+  m.load(core::image_from_raw_bytes(p.bytes(), "pmu", m.layout(), kBase));
+  auto copy = save_and_restore(m, config, 1'000);
+  CHECK(copy->run().kind == ExitKind::Deadlock);
+  CHECK((copy->reg(0, core::xreg(2)) & 1) == 1);  // PMCR_EL0.E
+  CHECK(copy->reg(0, core::xreg(3)) == 5);
+  CHECK(copy->reg(0, core::xreg(4)) == 2);
+  CHECK(copy->reg(0, core::xreg(5)) == 0x77);
+}
+
+TEST_CASE("Snapshot: a refused restore leaves the machine exactly as it was") {
+  core::MachineConfig config;
+  config.seed = 3;
+  core::Machine m(config);
+  m.load(core::image_from_raw_bytes(Program().at(0, {a64::b(0)}).bytes(), "spin", m.layout(), kBase));
+  m.set_checkpoint(1'000);
+  REQUIRE(m.run().kind == ExitKind::Checkpoint);
+  fw::StateWriter before;
+  m.save(before);
+  core::Machine other(config);
+  other.load(core::image_from_raw_bytes(Program().at(0, {a64::kNop, a64::b(-1)}).bytes(), "x", other.layout(), kBase));
+  other.set_checkpoint(5'000);
+  REQUIRE(other.run().kind == ExitKind::Checkpoint);
+  fw::StateWriter theirs;
+  other.save(theirs);
+  std::vector<std::uint8_t> bad = theirs.data();
+  bad.push_back(0);  // one byte after the end
+  fw::StateReader in(bad);
+  CHECK_THROWS_AS(m.restore(in), fw::StateError);
+  fw::StateWriter after;
+  m.save(after);
+  CHECK(after.data() == before.data());
+}
+
+TEST_CASE("Snapshot: no save while a forwarded call waits for the host's answer") {
+  core::Machine m(core::MachineConfig{});
+  REQUIRE(m.add_filter_range(0x8200'0000, 1, 2) == fw::HostStatus::Ok);
+  m.load(core::image_from_raw_bytes(Program().at(0, join({imm64(0, 0x8200'0000), {a64::hvc(0), a64::b(0)}})).bytes(),
+                                    "fwd", m.layout(), kBase));
+  REQUIRE(m.run().kind == ExitKind::Hypercall);
+  fw::StateWriter state;
+  CHECK_THROWS_AS(m.save(state), std::logic_error);
+  m.set_reg(0, core::xreg(0), 0);
+  m.set_checkpoint(m.instructions() + 100);
+  CHECK(m.run().kind == ExitKind::Checkpoint);
+  CHECK_NOTHROW(m.save(state));
+}

@@ -6,6 +6,10 @@
 #include "tests/firmware/call.h"
 #include "tests/firmware/fake_platform.h"
 
+#include <cstring>
+#include <string>
+#include <vector>
+
 using namespace emu;
 using emu::test::FakePlatform;
 using emu::test::kNotSupported;
@@ -194,4 +198,71 @@ TEST_CASE("Filter: a non-zero immediate is neither filtered nor forwarded") {
   const auto r = f.dispatch(c);
   CHECK(r.request.kind == fw::RequestKind::None);
   CHECK(r.x[0] == kNotSupported);
+}
+
+TEST_CASE("Filter: at most kMaxRanges ranges; more is Invalid") {
+  fw::SmcccFilter filter;
+  for (std::uint32_t i = 0; i < fw::SmcccFilter::kMaxRanges; ++i) {
+    REQUIRE(filter.add(0x8200'0000 + i * 2, 1, 1, false) == HostStatus::Ok);
+  }
+  CHECK(filter.add(0x8300'0000, 1, 1, false) == HostStatus::Invalid);
+  CHECK(filter.action(0x8200'0000 + 2 * 100) == fw::FilterAction::Deny);
+  CHECK(filter.action(0x8200'0000 + 2 * 100 + 1) == fw::FilterAction::Handle);
+}
+
+namespace {
+struct ScriptedRegisters final : fw::RegisterSource {
+  void load(fw::SmcccCall& call, int count) override {
+    for (int i = call.loaded; i < count; ++i) call.x[static_cast<std::size_t>(i)] = 0x8400'0000u + static_cast<unsigned>(i);
+    call.loaded = static_cast<std::uint8_t>(count);
+  }
+};
+struct Lines final : fw::TraceSink {
+  std::vector<std::string> lines;
+  void line(std::string_view text) override { lines.emplace_back(text); }
+};
+}  // namespace
+
+TEST_CASE("Filter: the trace of a forwarded call shows the guest's arguments, read for the occasion") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  REQUIRE(f.add_filter_range(0x8400'000A, 1, 2) == HostStatus::Ok);
+  Lines trace;
+  f.dispatcher().set_trace(&trace);
+  ScriptedRegisters source;
+  fw::SmcccCall c;
+  c.x[0] = 0x8400'000A;
+  c.x[1] = 0xDEAD;  // stale: not loaded
+  c.loaded = 1;
+  c.source = &source;
+  f.dispatch(c);
+  REQUIRE(trace.lines.size() == 2);
+  CHECK(trace.lines[0] == "cpu0 hvc > PSCI_FEATURES(fid=0x84000001)");
+  CHECK(trace.lines[1] == "cpu0 hvc < (forwarded to the host)");
+}
+
+TEST_CASE("Restoring firmware state refuses two vCPUs sharing a PV-time record") {
+  FakePlatform p;
+  fw::Firmware f(p.config(2));
+  REQUIRE(f.set_pv_time_ipa(0, FakePlatform::kRamBase + 0x1000) == HostStatus::Ok);
+  REQUIRE(f.set_pv_time_ipa(1, FakePlatform::kRamBase + 0x1040) == HostStatus::Ok);
+  fw::StateWriter out;
+  f.save(out);
+  std::vector<std::uint8_t> bytes = out.data();
+  // Point vCPU 1's record at vCPU 0's: find the little-endian address and rewrite it.
+  const std::uint64_t second = FakePlatform::kRamBase + 0x1040;
+  bool patched = false;
+  for (std::size_t i = 0; i + 8 <= bytes.size() && !patched; ++i) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, &bytes[i], 8);
+    if (v == second) {
+      const std::uint64_t first = FakePlatform::kRamBase + 0x1000;
+      std::memcpy(&bytes[i], &first, 8);
+      patched = true;
+    }
+  }
+  REQUIRE(patched);
+  fw::Firmware g(p.config(2));
+  fw::StateReader in(bytes);
+  CHECK_THROWS_AS(g.load(in), fw::StateError);
 }
