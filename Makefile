@@ -26,5 +26,16 @@ test-asan: deps
 	cmake --build --preset asan
 	ctest --preset asan
 
+# Every benchmark, Google Benchmark JSON in build/bench/, the QEMU comparison, then
+# docs/bench/bench.png, docs/bench/results.md and README's results table.
+BENCH_ARGS = --benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_out_format=json
+bench: build
+	scripts/setup-bench-deps.sh
+	./build/bench/bench_dispatch $(BENCH_ARGS) --benchmark_min_time=0.2 --benchmark_out=build/bench/dispatch.json
+	./build/bench/bench_trap $(BENCH_ARGS) --benchmark_out=build/bench/trap.json
+	./build/bench/bench_smp $(BENCH_ARGS) --benchmark_out=build/bench/smp.json
+	bench/compare-qemu.sh build build/bench/compare-qemu.json
+	/usr/bin/python3 scripts/bench-report.py build
+
 clean:
 	rm -rf build build-asan

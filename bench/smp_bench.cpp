@@ -72,6 +72,34 @@ BENCHMARK(BM_Smp_Emulator)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// Firmware calls per second with every vCPU calling at once: each vCPU does kCallsPerVcpu
+// PSCI_VERSION calls over HVC, then WFI.
+constexpr std::uint64_t kCallsPerVcpu = 200'000;
+
+void BM_Smp_Calls(benchmark::State& state) {
+  const auto cpus = static_cast<unsigned>(state.range(0));
+  Words boot;
+  for (unsigned i = 1; i < cpus; ++i) {
+    boot = join({boot, imm64(0, 0xC400'0003), imm64(1, i), imm64(2, kBase + kComputeOffset), imm64(3, 0),
+                 {a64::hvc(0)}});
+  }
+  boot.push_back(a64::b(static_cast<std::int32_t>(kComputeOffset / 4 - boot.size())));
+  Program program;
+  program.at(0, boot);
+  // loop: x0 = PSCI_VERSION; hvc #0; subs x19, x19, #1; b.ne loop; wfi
+  program.at(kComputeOffset, join({imm64(19, kCallsPerVcpu), imm64(0, 0x8400'0000),
+                                   {a64::hvc(0), a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -6), a64::kWfi}}));
+  std::uint64_t calls = 0;
+  for (auto _ : state) {
+    emu::core::Machine machine({.cpus = cpus, .memory = 16 << 20});
+    machine.load(emu::core::image_from_raw_bytes(program.bytes(), "calls", machine.layout(), kBase));
+    if (machine.run().kind != emu::core::ExitKind::Deadlock) state.SkipWithError("the guest did not finish");
+    for (unsigned i = 0; i < cpus; ++i) calls += machine.stats(i).calls;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(calls));
+}
+BENCHMARK(BM_Smp_Calls)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void check(uc_err err) {
   if (err != UC_ERR_OK) throw std::runtime_error(uc_strerror(err));
 }
