@@ -68,7 +68,9 @@ void Dispatcher::add(Service& service) {
     for (const Route& mine : added) {
       if (overlaps(mine.range)) fail(fmt::format("its own ranges overlap at owner {}", r.owner));
     }
-    Route route{r, &service, functions, std::vector<std::uint8_t>(std::size_t{r.last} - r.first + 1u, kNoFunction)};
+    Route route{r, &service, functions, std::vector<std::uint8_t>(std::size_t{r.last} - r.first + 1u, kNoFunction),
+                std::vector<std::uint8_t>(functions.size())};
+    for (std::size_t i = 0; i < functions.size(); ++i) route.reads[i] = static_cast<std::uint8_t>(functions[i].registers_read());
     added.push_back(std::move(route));
   }
   for (std::size_t i = 0; i < functions.size(); ++i) {
@@ -109,7 +111,7 @@ Dispatcher::Found Dispatcher::find(const FunctionId& id) const {
   const FunctionDesc& fn = route->functions[index];
   if ((fn.forms & (id.smc64 ? kSmc64 : kSmc32)) == 0) return {};
   if (!route->service->available(fn)) return {};
-  return {route->service, &fn};
+  return {route->service, &fn, route->reads[index]};
 }
 
 std::uint32_t Dispatcher::call_count(std::uint8_t owner_number) const {
@@ -138,7 +140,7 @@ void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
     // The host answers: nothing is written back here (digest 7.2).
     const Found named = trace_ != nullptr ? find(call.id) : Found{};
     // The trace prints the arguments: read them first (the host reads the rest itself).
-    if (named && call.loaded < named.fn->registers_read()) call.source->load(call, named.fn->registers_read());
+    if (named && call.loaded < named.reads) call.source->load(call, named.reads);
     if (trace_ != nullptr) trace_call(call, named);
     result.count = 0;
     result.request = {.kind = RequestKind::ForwardToHost};
@@ -157,8 +159,7 @@ void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
     return;
   }
 
-  const int reads = found.fn->registers_read();
-  if (call.loaded < reads) call.source->load(call, reads);
+  if (call.loaded < found.reads) call.source->load(call, found.reads);
   if (!call.id.smc64) {
     // SMC32: the callee must ignore the upper halves of the argument registers (digest 1.4).
     const int narrow = std::min<int>(call.loaded, 1 + kSmc32ArgRegisters);

@@ -59,6 +59,7 @@ class Dispatcher {
   struct Found {
     Service* service = nullptr;
     const FunctionDesc* fn = nullptr;
+    std::uint8_t reads = 0;  ///< fn->registers_read(), computed once when the table was built
     explicit operator bool() const { return fn != nullptr; }
   };
   Found find(std::uint32_t fid) const;
@@ -80,6 +81,7 @@ class Dispatcher {
     Service* service = nullptr;
     std::span<const FunctionDesc> functions;  // service->functions(), cached off the hot path
     std::vector<std::uint8_t> slot;  // number - range.first -> index in functions, or kNoFunction
+    std::vector<std::uint8_t> reads;  // index -> registers the function reads (x0..)
   };
   struct OwnerRoutes {
     std::vector<Route> routes;
