@@ -91,6 +91,8 @@ struct RunOptions {
   std::vector<std::string> disable;
   std::vector<std::string> fw_regs;
   std::vector<std::string> filters;
+  std::vector<std::string> sdei_events;
+  std::vector<std::string> sdei_signals;
   std::vector<std::string> save_at;
   std::string memory = "128M";
   std::uint64_t max_instructions = kDefaults.max_instructions;
@@ -107,7 +109,7 @@ std::string flag_for(const std::string& setting) {
   static const std::pair<const char*, const char*> kFlags[] = {
       {"cpus", "--cpus"},       {"pcpus", "--pcpus"},         {"memory", "--memory"},
       {"quantum", "--quantum"}, {"trap_ns", "--trap-cost"},   {"epoch_ns", "--epoch"},
-      {"pv_time", "--pv-time"},
+      {"pv_time", "--pv-time"}, {"sdei_events", "--sdei-event"}, {"sdei_signals", "--sdei-signal"},
   };
   for (const auto& [name, flag] : kFlags) {
     if (setting == name) return flag;
@@ -189,6 +191,40 @@ std::optional<FilterSpec> parse_filter(std::string_view spec) {
   const int code = action == "handle" ? 0 : action == "deny" ? 1 : action == "forward" ? 2 : -1;
   if (!base || !count || code < 0 || *base > 0xFFFF'FFFFu || *count > 0xFFFF'FFFFu) return std::nullopt;
   return FilterSpec{static_cast<std::uint32_t>(*base), static_cast<std::uint32_t>(*count), static_cast<std::uint8_t>(code)};
+}
+
+// NUM:private|shared:normal|critical[:signalable] (digest 8.5).
+std::optional<emu::fw::SdeiEventDecl> parse_sdei_event(std::string_view spec) {
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    const std::size_t colon = spec.find(':', start);
+    parts.push_back(spec.substr(start, colon == std::string_view::npos ? std::string_view::npos : colon - start));
+    if (colon == std::string_view::npos) break;
+    start = colon + 1;
+  }
+  if (parts.size() < 3 || parts.size() > 4) return std::nullopt;
+  const std::optional<std::uint64_t> number = parse_number(parts[0]);
+  if (!number || *number > 0xFFFF'FFFFu) return std::nullopt;
+  if (parts[1] != "private" && parts[1] != "shared") return std::nullopt;
+  if (parts[2] != "normal" && parts[2] != "critical") return std::nullopt;
+  if (parts.size() == 4 && parts[3] != "signalable") return std::nullopt;
+  return emu::fw::SdeiEventDecl{.number = static_cast<std::uint32_t>(*number), .shared = parts[1] == "shared",
+                                .critical = parts[2] == "critical", .signalable = parts.size() == 4};
+}
+
+// EVENT@NS[:VCPU].
+std::optional<emu::core::SdeiSignal> parse_sdei_signal(std::string_view spec) {
+  const std::size_t at = spec.find('@');
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::size_t colon = spec.find(':', at);
+  const std::optional<std::uint64_t> event = parse_number(spec.substr(0, at));
+  const std::optional<std::uint64_t> ns =
+      parse_number(spec.substr(at + 1, colon == std::string_view::npos ? std::string_view::npos : colon - at - 1));
+  const std::optional<std::uint64_t> vcpu =
+      colon == std::string_view::npos ? std::optional<std::uint64_t>(0) : parse_number(spec.substr(colon + 1));
+  if (!event || !ns || !vcpu || *event > 0xFFFF'FFFFu || *vcpu > 0xFFFF'FFFFu) return std::nullopt;
+  return emu::core::SdeiSignal{.event = static_cast<std::uint32_t>(*event), .vcpu = static_cast<unsigned>(*vcpu),
+                               .at_ns = *ns};
 }
 
 // --disable, --fw-reg and --filter, applied through the host API as a VMM would; the
@@ -300,6 +336,19 @@ int run(const RunOptions& o) {
   config.memory = *memory;
   config.max_instructions = o.max_instructions;
   config.on_reset = o.on_reset == "exit" ? emu::core::ResetAction::Exit : emu::core::ResetAction::Restart;
+  for (const std::string& spec : o.sdei_events) {
+    const auto event = parse_sdei_event(spec);
+    if (!event) {
+      return error(cli::kExitUsage,
+                   fmt::format("--sdei-event '{}': expected NUM:private|shared:normal|critical[:signalable]", spec));
+    }
+    config.sdei_events.push_back(*event);
+  }
+  for (const std::string& spec : o.sdei_signals) {
+    const auto signal = parse_sdei_signal(spec);
+    if (!signal) return error(cli::kExitUsage, fmt::format("--sdei-signal '{}': expected EVENT@NS[:VCPU]", spec));
+    config.sdei_signals.push_back(*signal);
+  }
   const auto format = o.format == "elf"   ? emu::core::ImageFormat::Elf
                       : o.format == "raw" ? emu::core::ImageFormat::Raw
                                           : emu::core::ImageFormat::Auto;
@@ -368,6 +417,11 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--filter", o.filters, "SMCCC filter range BASE:COUNT:ACTION over function IDs, ACTION "
                                              "handle, deny (NOT_SUPPORTED) or forward (the run stops with "
                                              "status 71), e.g. 0x82000000:0x10000:deny. Repeatable");
+  run_cmd->add_option("--sdei-event", o.sdei_events, "Offer SDEI event NUM:private|shared:normal|critical"
+                      "[:signalable] besides the built-in event 0 (private, normal, signalable); repeatable");
+  run_cmd->add_option("--sdei-signal", o.sdei_signals, "Trigger SDEI event EVENT@NS[:VCPU] when virtual time reaches "
+                      "NS ns, on VCPU (default 0) for a private event; dropped unless the event is registered and "
+                      "enabled then; repeatable");
   run_cmd->add_option("--save-at", o.save_at, "Save the whole VM to FILE at the first scheduling boundary after N "
                                               "instructions (all vCPUs), then stop (status 0). 'smccc-emu resume "
                                               "FILE' goes on exactly as the run would have")

@@ -59,7 +59,7 @@ fw::FirmwareConfig Machine::firmware_config() {
   }
   return {.vcpu_count = config_.cpus, .ram_base = kRamBase, .ram_size = config_.memory, .soc = config_.soc,
           .platform = {.memory = &ram_access_, .entropy = entropy_.get(), .clock = &clock_access_},
-          .epoch_ns = config_.epoch_ns.value_or(host_realtime_ns())};
+          .epoch_ns = config_.epoch_ns.value_or(host_realtime_ns()), .sdei_events = config_.sdei_events};
 }
 
 std::uint64_t Machine::ClockAccess::counter(unsigned vcpu) { return machine.slots_.at(vcpu).cpu->counter(); }
@@ -76,6 +76,18 @@ Machine::Machine(const MachineConfig& config) try
       if (firmware_.set_pv_time_ipa(i, region + i * fw::pv_time::kRecordSize) != fw::HostStatus::Ok) {
         throw ConfigError("pv_time", "cannot place the PV-time records");
       }
+    }
+  }
+  sdei_signals_ = config_.sdei_signals;
+  std::stable_sort(sdei_signals_.begin(), sdei_signals_.end(),
+                   [](const SdeiSignal& a, const SdeiSignal& b) { return a.at_ns < b.at_ns; });
+  for (const SdeiSignal& sig : sdei_signals_) {
+    const auto& events = firmware_.vm().sdei_events;
+    if (std::none_of(events.begin(), events.end(), [&](const fw::SdeiEventDecl& d) { return d.number == sig.event; })) {
+      throw ConfigError("sdei_signals", fmt::format("SDEI signal for event {}, which is not declared", sig.event));
+    }
+    if (sig.vcpu >= config_.cpus) {
+      throw ConfigError("sdei_signals", fmt::format("SDEI signal for vcpu{}, but there are {} vCPUs", sig.vcpu, config_.cpus));
     }
   }
 } catch (const fw::ConfigError& e) {
@@ -219,6 +231,42 @@ void Machine::flush_translations(unsigned except) {
   }
 }
 
+fw::HostStatus Machine::sdei_signal(std::uint32_t event, unsigned vcpu) {
+  if (running_) throw std::logic_error("Machine::sdei_signal() while run() is executing");
+  return firmware_.sdei_signal(event, vcpu);
+}
+
+// A pending SDEI event wakes a vCPU in WFI as an interrupt would (digest 8.7); it resumes
+// no earlier than the moment the event was triggered.
+void Machine::wake_sdei_waiters(std::uint64_t now_ns) {
+  for (unsigned i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    if (s.state != RunState::Waiting || !firmware_.sdei_deliverable(i)) continue;
+    s.state = RunState::Runnable;
+    s.stats.virtual_ns = std::max(s.stats.virtual_ns, now_ns);
+  }
+}
+
+// Fires the host's timed SDEI signals that are due by the time the next vCPU would run
+// (or, when every vCPU waits, the next one: it is what can wake them).
+void Machine::fire_due_sdei_signals(std::optional<unsigned>& next) {
+  if (sdei_signals_done_ == sdei_signals_.size()) return;
+  const std::uint64_t now = next ? due_ns(*next) : sdei_signals_[sdei_signals_done_].at_ns;
+  bool fired = false;
+  while (sdei_signals_done_ < sdei_signals_.size() && sdei_signals_[sdei_signals_done_].at_ns <= now) {
+    const SdeiSignal& sig = sdei_signals_[sdei_signals_done_++];
+    firmware_.sdei_signal(sig.event, sig.vcpu);  // dropped if not registered and enabled
+    wake_sdei_waiters(sig.at_ns);
+    fired = true;
+  }
+  if (fired) next = pick_next();
+}
+
+std::uint64_t Machine::due_ns(unsigned index) const {
+  const Slot& s = slots_[index];
+  return s.state == RunState::Sleeping ? s.wake_ns : s.stats.virtual_ns;
+}
+
 // The next vCPU to run: the runnable or sleeping one with the earliest virtual clock (a
 // sleeping vCPU counts at its wake time), lowest index first on ties. Deterministic.
 std::optional<unsigned> Machine::pick_next() const {
@@ -266,7 +314,8 @@ RunExit Machine::run() {
       checkpoint_.reset();
       return {ExitKind::Checkpoint, 0, 0, fmt::format("checkpoint after {} instructions", instructions_)};
     }
-    const std::optional<unsigned> next = pick_next();
+    std::optional<unsigned> next = pick_next();
+    fire_due_sdei_signals(next);
     if (!next) return {ExitKind::Deadlock, 0, 0, deadlock_summary()};
     const unsigned index = *next;
     Slot& slot = slots_[index];
@@ -312,6 +361,7 @@ RunExit Machine::run() {
       flush_translations(*code_changed_by_);
       code_changed_by_.reset();
     }
+    if (firmware_.sdei_any_pending()) wake_sdei_waiters(slot.stats.virtual_ns);
 
     switch (stop) {
       case Vcpu::Stop::Budget:
@@ -430,6 +480,7 @@ void Machine::save(fw::StateWriter& out) const {
   }
   out.tag(kTagMachine);
   out.u64(instructions_);
+  out.u64(sdei_signals_done_);
   out.u64(counter_high_water_);
   out.u64(pcpu_free_ns_.size());
   for (const std::uint64_t t : pcpu_free_ns_) out.u64(t);
@@ -475,6 +526,7 @@ void Machine::restore(fw::StateReader& in) {
   const unsigned cpus = config_.cpus;
   in.tag(kTagMachine);
   const std::uint64_t instructions = in.u64();
+  const std::uint64_t signals_done = in.below(sdei_signals_.size() + 1, "SDEI signals fired");
   const std::uint64_t high_water = in.u64();
   if (in.u64() != pcpu_free_ns_.size()) throw fw::StateError("the state is for another number of physical CPUs");
   std::vector<std::uint64_t> pcpus(pcpu_free_ns_.size());
@@ -552,6 +604,7 @@ void Machine::restore(fw::StateReader& in) {
     throw;
   }
   instructions_ = instructions;
+  sdei_signals_done_ = static_cast<std::size_t>(signals_done);
   counter_high_water_ = high_water;
   pcpu_free_ns_ = std::move(pcpus);
   image_ = std::move(image);

@@ -37,6 +37,16 @@ struct CostModel {
                                      ///< host delivers, 0..1e9; default 100
 };
 
+/// The host triggers SDEI event `event` when virtual time reaches `at_ns` (as the platform's
+/// error source or watchdog would). A private event triggers on `vcpu`; for a shared one
+/// `vcpu` is ignored and the event's routing decides. A trigger for an event that is not
+/// registered and enabled then is dropped, like an edge-triggered interrupt nobody claims.
+struct SdeiSignal {
+  std::uint32_t event = 0;
+  unsigned vcpu = 0;
+  std::uint64_t at_ns = 0;
+};
+
 struct MachineConfig {
   unsigned cpus = 1;                       ///< vCPUs, 1..64; vCPU 0 boots, the others wait for CPU_ON
   unsigned pcpus = 0;                      ///< physical CPUs modelled; 0 (default) = one per vCPU
@@ -58,6 +68,10 @@ struct MachineConfig {
   /// Give every vCPU a PV-time record in the region pv_time_region() describes, kept out of
   /// image placement. Default false: the host sets records with set_pv_time_ipa().
   bool pv_time = false;
+  /// SDEI events offered besides the built-in event 0 (DEN0054; fw::SdeiEventDecl); default none.
+  std::vector<fw::SdeiEventDecl> sdei_events{};
+  /// Host-triggered SDEI events at fixed virtual times (see SdeiSignal); default none.
+  std::vector<SdeiSignal> sdei_signals{};
 };
 
 /// Per-vCPU counters since the machine was created (they survive resets).
@@ -158,6 +172,10 @@ class Machine {
   /// over the loaded image), NotFound (no such vCPU). Records are kept out of image placement.
   fw::HostStatus set_pv_time_ipa(unsigned vcpu, std::uint64_t ipa);
 
+  /// Triggers SDEI event `event` now (between runs), on `vcpu` for a private event. Ok,
+  /// Invalid (unknown event or vCPU), Busy (not registered and enabled: dropped).
+  fw::HostStatus sdei_signal(std::uint32_t event, unsigned vcpu);
+
   /// Adds `ns` (at most kMaxInjectNs) of stolen time to `vcpu`, as if the host had kept it off
   /// a physical CPU that long when it was next about to run: its clock moves on and its
   /// PV-time record shows it before it runs. Throws std::invalid_argument beyond the bound.
@@ -232,6 +250,9 @@ class Machine {
   void wake(unsigned index);
   void flush_translations(unsigned except);
   std::optional<unsigned> pick_next() const;
+  std::uint64_t due_ns(unsigned index) const;
+  void fire_due_sdei_signals(std::optional<unsigned>& next);
+  void wake_sdei_waiters(std::uint64_t now_ns);
   std::string deadlock_summary() const;
 
   // Called by Vcpu from inside a hook: record, never create or destroy engines there.
@@ -268,6 +289,8 @@ class Machine {
   std::optional<unsigned> code_changed_by_;
   std::uint64_t counter_high_water_ = 0;  // highest generic-counter value any vCPU has read
   std::optional<std::uint64_t> checkpoint_;
+  std::vector<SdeiSignal> sdei_signals_;  // config_.sdei_signals by time (stable)
+  std::size_t sdei_signals_done_ = 0;     // how many of them have fired
   bool forwarded_call_pending_ = false;  // a Hypercall exit the host has not resumed yet
   bool running_ = false;
 };

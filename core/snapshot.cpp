@@ -46,6 +46,17 @@ void save_config(fw::StateWriter& out, const MachineConfig& c) {
   out.boolean(c.epoch_ns.has_value());
   out.u64(c.epoch_ns.value_or(0));
   out.boolean(c.pv_time);
+  out.u64(c.sdei_events.size());
+  for (const fw::SdeiEventDecl& e : c.sdei_events) {
+    out.u32(e.number);
+    out.u64((e.shared ? 1u : 0u) | (e.critical ? 2u : 0u) | (e.signalable ? 4u : 0u));
+  }
+  out.u64(c.sdei_signals.size());
+  for (const SdeiSignal& sig : c.sdei_signals) {
+    out.u32(sig.event);
+    out.u32(sig.vcpu);
+    out.u64(sig.at_ns);
+  }
 }
 
 MachineConfig load_config(fw::StateReader& in) {
@@ -72,6 +83,21 @@ MachineConfig load_config(fw::StateReader& in) {
   const std::uint64_t epoch_ns = in.u64();
   if (epoch) c.epoch_ns = epoch_ns;
   c.pv_time = in.boolean();
+  // Bounded so a corrupt count cannot allocate without limit; Machine re-validates the values.
+  c.sdei_events.resize(in.below(1u << 16, "SDEI event count"));
+  for (fw::SdeiEventDecl& e : c.sdei_events) {
+    e.number = in.u32();
+    const std::uint8_t bits = static_cast<std::uint8_t>(in.below(8, "SDEI event class"));
+    e.shared = (bits & 1) != 0;
+    e.critical = (bits & 2) != 0;
+    e.signalable = (bits & 4) != 0;
+  }
+  c.sdei_signals.resize(in.below(1u << 20, "SDEI signal count"));
+  for (SdeiSignal& sig : c.sdei_signals) {
+    sig.event = in.u32();
+    sig.vcpu = in.u32();
+    sig.at_ns = in.u64();
+  }
   return c;
 }
 

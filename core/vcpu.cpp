@@ -168,6 +168,8 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
   stop_requested_ = false;
   summary_.clear();
   report_.clear();
+  // An SDEI event that became deliverable while the vCPU was not running (digest 8.7).
+  if (machine_.firmware_.sdei_any_pending()) enter_sdei_handler();
   const std::uint64_t pc = reg(Reg::Pc);
   has_run_ = true;
   // until = 0 and no count: the slice ends only through uc_emu_stop from a hook (notes Q6).
@@ -469,6 +471,13 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
   const fw::Request& request = result_.request;
   switch (request.kind) {
     case fw::RequestKind::None:
+      // The call may have made an SDEI event deliverable here (PE_UNMASK, ENABLE, SIGNAL).
+      if (machine_.firmware_.sdei_any_pending()) [[unlikely]] enter_sdei_handler();
+      return;
+    case fw::RequestKind::SdeiComplete:
+    case fw::RequestKind::SdeiCompleteAndResume:
+      resume_sdei_context(request);
+      if (machine_.firmware_.sdei_any_pending()) enter_sdei_handler();  // the next may run now
       return;
     case fw::RequestKind::CpuOn:
       // The caller goes on; the target's engine is created after this slice, outside hooks.
@@ -600,27 +609,83 @@ void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64
   set_reg(Reg::ElrEl1, return_pc);
   set_reg(Reg::EsrEl1, syndrome);
   set_reg(Reg::FarEl1, far);
-
-  // Unicorn's PSTATE write does not switch the SP bank (notes Q4): bank SP_EL0 by hand.
-  const bool from_sp0 = el == 0 || !spx;
-  const std::uint64_t sp_el1 = from_sp0 ? [&] {
-    std::uint64_t v = 0;
-    uc_reg_read(uc_, UC_ARM64_REG_SP_EL1, &v);
-    return v;
-  }() : 0;
-  if (from_sp0) {
-    const std::uint64_t sp_el0 = reg(Reg::Sp);
-    uc_reg_write(uc_, UC_ARM64_REG_SP_EL0, &sp_el0);
-  }
-  // FEAT_PAN: entry sets PSTATE.PAN when SCTLR_EL1.SPAN is 0, and leaves it as it was
-  // otherwise (Arm ARM D1.10.2).
-  std::uint32_t target = kModeEl1h | kDaifMask;
-  if (kHasPan) target |= (reg(Reg::SctlrEl1) & kSctlrSpan) == 0 ? kPan : (pstate & kPan);
-  set_reg(Reg::Pstate, target);
-  if (from_sp0) set_reg(Reg::Sp, sp_el1);
-  // A CP_REG write after the PSTATE write rebuilds the cached hflags (notes Q7, 2.1.x).
-  write_sysreg(kVbarEl1, vbar);
+  set_pstate(entry_pstate(pstate));
   set_reg(Reg::Pc, vbar + offset);
+}
+
+// PSTATE on entry to EL1h from `from` (Arm ARM D1.10.2): DAIF masked; FEAT_PAN sets PAN when
+// SCTLR_EL1.SPAN is 0 and leaves it as it was otherwise.
+std::uint32_t Vcpu::entry_pstate(std::uint32_t from) const {
+  std::uint32_t target = kModeEl1h | kDaifMask;
+  if (kHasPan) target |= (reg(Reg::SctlrEl1) & kSctlrSpan) == 0 ? kPan : (from & kPan);
+  return target;
+}
+
+// Writes PSTATE as an exception entry or return would, including the SP_EL0/SP_EL1 switch
+// that Unicorn's PSTATE write does not do (notes Q4): the active bank's register is stale,
+// so the live SP is saved to its bank and the other bank's value becomes the live SP.
+void Vcpu::set_pstate(std::uint32_t pstate) {
+  const auto uses_sp0 = [](std::uint32_t p) { return ((p >> 2) & 3) == 0 || (p & 1) == 0; };
+  const bool from_sp0 = uses_sp0(read_pstate());
+  const bool to_sp0 = uses_sp0(pstate);
+  if (from_sp0 != to_sp0) {
+    std::uint64_t other = 0;
+    uc_reg_read(uc_, to_sp0 ? UC_ARM64_REG_SP_EL0 : UC_ARM64_REG_SP_EL1, &other);
+    const std::uint64_t live = reg(Reg::Sp);
+    uc_reg_write(uc_, from_sp0 ? UC_ARM64_REG_SP_EL0 : UC_ARM64_REG_SP_EL1, &live);
+    set_reg(Reg::Pstate, pstate);
+    set_reg(Reg::Sp, other);
+  } else {
+    set_reg(Reg::Pstate, pstate);
+  }
+  // A CP_REG write after the PSTATE write rebuilds the cached hflags (notes Q7, 2.1.x).
+  write_sysreg(kVbarEl1, reg(Reg::VbarEl1));
+}
+
+// SDEI dispatch (digest 8.8): save x0..x17, PC and PSTATE of the interrupted context in the
+// firmware, then enter the handler at EL1h with x0..x3 = event, argument, interrupted PC and
+// PSTATE; x4..x17, SP_EL1 and the EL1 system registers are left as they were. NZCV is copied
+// (TF-A create_spsr); the client's DAIF masks do not stop the dispatch.
+void Vcpu::enter_sdei_handler() {
+  if (!machine_.firmware_.sdei_deliverable(index_)) return;
+  fw::SdeiContext interrupted;
+  std::array<void*, fw::kCallRegisters> ptrs{};
+  for (std::size_t i = 0; i < ptrs.size(); ++i) ptrs[i] = &interrupted.x[i];
+  uc_reg_read_batch(uc_, g_call_ids.data(), ptrs.data(), fw::kCallRegisters);
+  interrupted.pc = reg(Reg::Pc);
+  const std::uint32_t pstate = read_pstate();
+  interrupted.pstate = pstate;
+  if (((pstate >> 2) & 3) > 1) return;  // guests run at EL0/EL1 only
+  const std::optional<fw::SdeiEntry> entry = machine_.firmware_.sdei_begin_dispatch(index_, interrupted);
+  if (!entry) return;
+  sync_clock();
+  clock_.virtual_ns += cost_.trap_ns;
+  set_reg(Reg::X0, entry->event);
+  set_reg(xreg(1), entry->arg);
+  set_reg(xreg(2), interrupted.pc);
+  set_reg(xreg(3), pstate);
+  constexpr std::uint32_t kNzcv = 0xFu << 28;
+  set_pstate(entry_pstate(pstate) | (pstate & kNzcv));
+  set_reg(Reg::Pc, entry->entry);
+}
+
+// SDEI_EVENT_COMPLETE restores the interrupted context exactly; COMPLETE_AND_RESUME restores
+// x0..x17 and makes it look as if an exception had been taken at the interrupted PC, to the
+// resume address (digest 8.9).
+void Vcpu::resume_sdei_context(const fw::Request& request) {
+  const fw::SdeiContext& saved = machine_.firmware_.vm().vcpus[index_].sdei_resume;
+  std::array<void*, fw::kCallRegisters> ptrs{};  // the batch API takes non-const pointers; it only reads
+  for (std::size_t i = 0; i < ptrs.size(); ++i) ptrs[i] = const_cast<std::uint64_t*>(&saved.x[i]);
+  uc_reg_write_batch(uc_, g_call_ids.data(), ptrs.data(), fw::kCallRegisters);
+  if (request.kind == fw::RequestKind::SdeiComplete) {
+    set_pstate(static_cast<std::uint32_t>(saved.pstate));
+    set_reg(Reg::Pc, saved.pc);
+    return;
+  }
+  set_reg(Reg::ElrEl1, saved.pc);
+  set_reg(Reg::SpsrEl1, saved.pstate);
+  set_pstate(kModeEl1h | kDaifMask);
+  set_reg(Reg::Pc, request.entry);
 }
 
 // ---- snapshots ----

@@ -105,6 +105,10 @@ class Vcpu final : public fw::RegisterSource {
   void undefined_instruction();
   void semihosting_call(std::uint64_t pc);
   void take_exception(std::uint64_t esr, std::uint64_t far, std::uint64_t return_pc, const char* what);
+  void set_pstate(std::uint32_t pstate);
+  std::uint32_t entry_pstate(std::uint32_t from) const;
+  void enter_sdei_handler();
+  void resume_sdei_context(const fw::Request& request);
   void fatal(std::string summary);
   void stop(Stop why);
   /// Brings the clock and instruction counts up to date with the blocks entered so far. The

@@ -27,6 +27,8 @@ std::string_view request_text(const Request& r) {
     case RequestKind::CpuOff: return "(cpu off)";
     case RequestKind::CpuSuspend: return "(cpu powered down)";
     case RequestKind::SystemSuspend: return "(system suspended)";
+    case RequestKind::SdeiComplete: return "(handler complete: interrupted context resumed)";
+    case RequestKind::SdeiCompleteAndResume: return "(handler complete: resumed at the given address)";
     default: return "";
   }
 }

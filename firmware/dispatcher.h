@@ -70,6 +70,7 @@ class Dispatcher {
 
   /// Trace output; nullptr (the default) disables tracing at the cost of one branch per call.
   void set_trace(TraceSink* sink) { trace_ = sink; }
+  TraceSink* trace() const { return trace_; }
   /// The SMCCC filter consulted before routing (not owned); nullptr (the default): none.
   void set_filter(const SmcccFilter* filter) { filter_ = filter; }
 

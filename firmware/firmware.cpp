@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <fmt/format.h>
+
 namespace emu::fw {
 
 namespace {
@@ -14,7 +16,8 @@ VmState make_vm(const FirmwareConfig& config) {
                                 std::to_string(config.vcpu_count));
   }
   VmState vm{.ram_base = config.ram_base, .ram_size = config.ram_size, .epoch_ns = config.epoch_ns,
-             .vcpus = std::vector<VcpuState>(config.vcpu_count)};
+             .vcpus = std::vector<VcpuState>(config.vcpu_count),
+             .sdei_events = SdeiService::declare(config.sdei_events)};
   vm.reset_guest_state();
   return vm;
 }
@@ -33,15 +36,69 @@ Firmware::Firmware(const FirmwareConfig& config)
       kvm_(vm_, config.platform.clock),
       // Vendor hypervisor owner 6: only the Call UID is defined (KVM's value, digest 5.1).
       kvm_queries_({.owner = owner::kVendorHyp, .prefix = "VENDOR_HYP", .uid = kKvmVendorUid,
-                    .gate = &vm_.vendor_hyp_bmap, .gate_mask = service_bit::kVendorFeatures}) {
-  services_ = {&arch_, &psci_, &std_queries_, &trng_, &pv_time_, &kvm_, &kvm_queries_};
+                    .gate = &vm_.vendor_hyp_bmap, .gate_mask = service_bit::kVendorFeatures}),
+      sdei_(vm_) {
+  // PSCI before SDEI: PSCI's hooks set the power state SDEI's routing reads.
+  services_ = {&arch_, &psci_, &std_queries_, &trng_, &pv_time_, &kvm_, &kvm_queries_, &sdei_};
   for (Service* s : services_) dispatcher_.add(*s);
   dispatcher_.set_filter(&vm_.filter);
+}
+
+std::optional<SdeiEntry> Firmware::sdei_begin_dispatch(unsigned vcpu, const SdeiContext& interrupted) {
+  const std::optional<SdeiEntry> entry = sdei_.begin_dispatch(vcpu, interrupted);
+  if (entry && dispatcher_.trace() != nullptr) {
+    dispatcher_.trace()->line(fmt::format("cpu{} sdei > event {} handler {:#x} (interrupted pc {:#x})", vcpu,
+                                          entry->event, entry->entry, interrupted.pc));
+  }
+  return entry;
 }
 
 namespace {
 constexpr std::uint32_t kTagFirmware = 0x46'57'53'54;  // "FWST"
 constexpr std::uint32_t kTagVcpu = 0x56'43'50'55;      // "VCPU"
+constexpr std::uint32_t kTagSdei = 0x53'44'45'49;      // "SDEI"
+
+void save_instance(StateWriter& out, const SdeiInstance& i) {
+  out.u8(static_cast<std::uint8_t>((i.registered ? 1 : 0) | (i.enabled ? 2 : 0) | (i.running ? 4 : 0) |
+                                   (i.pending ? 8 : 0) | (i.route_pe ? 16 : 0)));
+  out.u64(i.entry);
+  out.u64(i.arg);
+  out.u64(i.affinity);
+  out.u64(i.running_on);
+}
+
+SdeiInstance load_instance(StateReader& in, unsigned vcpus) {
+  SdeiInstance i;
+  const std::uint8_t bits = in.u8();
+  if (bits > 31 || ((bits & 2) != 0 && (bits & 1) == 0)) throw StateError("corrupt state: an SDEI event state");
+  i.registered = (bits & 1) != 0;
+  i.enabled = (bits & 2) != 0;
+  i.running = (bits & 4) != 0;
+  i.pending = (bits & 8) != 0;
+  i.route_pe = (bits & 16) != 0;
+  i.entry = in.u64();
+  i.arg = in.u64();
+  i.affinity = in.u64();
+  i.running_on = static_cast<std::uint32_t>(in.below(vcpus, "SDEI vCPU"));
+  if (i.route_pe && !vcpu_of(i.affinity, vcpus)) throw StateError("corrupt state: an SDEI affinity");
+  return i;
+}
+
+void save_context(StateWriter& out, const SdeiContext& c) {
+  for (const std::uint64_t x : c.x) out.u64(x);
+  out.u64(c.pc);
+  out.u64(c.pstate);
+  out.u64(c.event);
+}
+
+SdeiContext load_context(StateReader& in, std::size_t events) {
+  SdeiContext c;
+  for (std::uint64_t& x : c.x) x = in.u64();
+  c.pc = in.u64();
+  c.pstate = in.u64();
+  c.event = static_cast<std::uint32_t>(in.below(events, "SDEI event index"));
+  return c;
+}
 }  // namespace
 
 void Firmware::save(StateWriter& out) const {
@@ -59,6 +116,8 @@ void Firmware::save(StateWriter& out) const {
     out.u32(r.last);
     out.u8(static_cast<std::uint8_t>(r.action));
   }
+  // The event declarations are configuration (FirmwareConfig): only their count is checked.
+  out.u64(vm_.sdei_events.size());
   out.u64(vm_.vcpus.size());
   for (const VcpuState& v : vm_.vcpus) {
     out.tag(kTagVcpu);
@@ -72,7 +131,14 @@ void Firmware::save(StateWriter& out) const {
     out.u64(v.pv_time_ipa.value_or(0));
     out.boolean(v.pv_time_started);
     out.u64(v.steal_baseline_ns);
+    out.boolean(v.sdei_masked);
+    out.u64(v.sdei_depth);
+    for (std::uint8_t i = 0; i < v.sdei_depth; ++i) save_context(out, v.sdei_stack[i]);
+    save_context(out, v.sdei_resume);
+    for (const SdeiInstance& i : v.sdei) save_instance(out, i);
   }
+  out.tag(kTagSdei);
+  for (const SdeiInstance& i : vm_.sdei_shared) save_instance(out, i);
 }
 
 // Values are checked as they are read back, through the same rules the host API applies.
@@ -104,6 +170,7 @@ void Firmware::load(StateReader& in) {
     }
   }
   vm.has_run = has_run;
+  if (in.u64() != vm.sdei_events.size()) throw StateError("the state is for another set of SDEI events");
   if (in.u64() != vm.vcpus.size()) throw StateError("the state is for another number of vCPUs");
   for (VcpuState& v : vm.vcpus) v.pv_time_ipa.reset();  // re-added below through set_ipa's rule
   for (unsigned index = 0; index < vm.vcpus.size(); ++index) {
@@ -129,8 +196,16 @@ void Firmware::load(StateReader& in) {
     }
     v.pv_time_started = in.boolean();
     v.steal_baseline_ns = in.u64();
+    v.sdei_masked = in.boolean();
+    v.sdei_depth = static_cast<std::uint8_t>(in.below(kSdeiMaxNesting + 1, "SDEI nesting depth"));
+    for (std::uint8_t i = 0; i < v.sdei_depth; ++i) v.sdei_stack[i] = load_context(in, vm.sdei_events.size());
+    v.sdei_resume = load_context(in, vm.sdei_events.size());
+    for (SdeiInstance& i : v.sdei) i = load_instance(in, vm.vcpu_count());
   }
+  in.tag(kTagSdei);
+  for (SdeiInstance& i : vm.sdei_shared) i = load_instance(in, vm.vcpu_count());
   vm_ = std::move(vm);  // only a fully valid state replaces the current one
+  sdei_.recount();
 }
 
 }  // namespace emu::fw

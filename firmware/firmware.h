@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "firmware/arch.h"
 #include "firmware/dispatcher.h"
@@ -14,6 +16,7 @@
 #include "firmware/platform.h"
 #include "firmware/psci.h"
 #include "firmware/pv_time.h"
+#include "firmware/sdei.h"
 #include "firmware/trng.h"
 #include "firmware/vm_state.h"
 
@@ -26,6 +29,8 @@ struct FirmwareConfig {
   SocIdConfig soc{};             ///< what SMCCC_ARCH_SOC_ID reports
   Platform platform{};           ///< machine interfaces (not owned); default none
   std::uint64_t epoch_ns = 0;    ///< KVM PTP wall-clock ns at virtual time 0; default 0
+  /// SDEI events besides the built-in event 0 (digest 8.5); default none.
+  std::vector<SdeiEventDecl> sdei_events{};
 };
 
 class Firmware {
@@ -59,11 +64,21 @@ class Firmware {
   HostStatus add_filter_range(std::uint32_t base, std::uint32_t count, std::uint8_t action) {
     return vm_.filter.add(base, count, action, vm_.has_run);
   }
+  /// Host side: SDEI event `event` triggers (see SdeiService::signal).
+  HostStatus sdei_signal(std::uint32_t event, unsigned vcpu) { return sdei_.signal(event, vcpu); }
+  /// Core, at its dispatch points: whether an SDEI handler should be entered on `vcpu` now.
+  bool sdei_deliverable(unsigned vcpu) const { return sdei_.deliverable(vcpu); }
+  /// Core's fast test before the one above: false when no SDEI event is pending anywhere.
+  bool sdei_any_pending() const { return sdei_.any_pending(); }
+  /// Core: enters the most urgent deliverable handler on `vcpu` (see SdeiService::begin_dispatch)
+  /// and traces it.
+  std::optional<SdeiEntry> sdei_begin_dispatch(unsigned vcpu, const SdeiContext& interrupted);
+
   /// Core calls this when a vCPU first runs: VM-wide configuration is frozen from now on.
   void mark_run() { vm_.has_run = true; }
 
   /// Everything the firmware holds (VmState: configuration, PSCI state, PV-time bookkeeping,
-  /// the filter), for a VM snapshot. load() expects a Firmware built with the same
+  /// the filter, SDEI state), for a VM snapshot. load() expects a Firmware built with the same
   /// FirmwareConfig and throws StateError for anything inconsistent.
   void save(StateWriter& out) const;
   void load(StateReader& in);
@@ -82,8 +97,9 @@ class Firmware {
   PvTimeService pv_time_;
   KvmVendorService kvm_;
   GeneralQueries kvm_queries_;
+  SdeiService sdei_;
   Dispatcher dispatcher_;
-  std::array<Service*, 7> services_;
+  std::array<Service*, 8> services_;
 };
 
 }  // namespace emu::fw

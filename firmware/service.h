@@ -44,9 +44,9 @@ struct FunctionDesc {
   std::uint8_t forms = kSmc32;   ///< conventions in which the function exists
   std::string_view name;         ///< spec name, greppable (e.g. "PSCI_VERSION")
   std::string_view name64;       ///< name of the SMC64 form if not name + "64" (e.g. "TRNG_RND64")
-  /// Names of the argument registers x1..x4, for the trace. They are also the registers the
+  /// Names of the argument registers x1..x5, for the trace. They are also the registers the
   /// function reads: the dispatcher loads x1..xN where N is the last named one.
-  std::array<std::string_view, 4> args{};
+  std::array<std::string_view, 5> args{};
   ResultKind result = ResultKind::Status;
   std::uint8_t results = 4;      ///< result registers written back, x0..x(results-1)
   std::int32_t arch_features = kNotAdvertised;  ///< SMCCC_ARCH_FEATURES answer (digest 1.8)

@@ -51,6 +51,10 @@ enum class RequestKind : std::uint8_t {
                   ///< `entry` with x0 = `context`, else return (x0 already written)
   SystemSuspend,  ///< PSCI SYSTEM_SUSPEND: as a power-down CpuSuspend of the caller
   ForwardToHost,  ///< the SMCCC filter forwards the call: stop, let the host answer (digest 7.2)
+  SdeiComplete,   ///< SDEI_EVENT_COMPLETE: restore the caller's VcpuState::sdei_resume context
+  SdeiCompleteAndResume,  ///< SDEI_EVENT_COMPLETE_AND_RESUME: restore x0..x17 from sdei_resume,
+                          ///< ELR/SPSR_EL1 = its PC/PSTATE, continue at `entry` in EL1h, DAIF
+                          ///< masked (digest 8.9)
 };
 
 enum class ResetType : std::uint8_t { Cold, Warm };
@@ -61,14 +65,15 @@ struct Request {
   std::uint32_t target = 0;              ///< CpuOn: the vCPU to start
   bool power_down = false;               ///< CpuSuspend: a power-down state (does not return)
   ResetType reset = ResetType::Cold;     ///< SystemReset: cold or warm
-  std::uint64_t entry = 0;               ///< CpuOn, power-down: where execution (re)starts
+  std::uint64_t entry = 0;               ///< CpuOn, power-down, SdeiCompleteAndResume: where execution (re)starts
   std::uint64_t context = 0;             ///< CpuOn, power-down: x0 at entry; SystemReset: cookie
   std::uint64_t duration_ns = 0;         ///< CpuSuspend, SystemSuspend: virtual time asleep
 
   /// True when the caller does not continue after its call.
   constexpr bool ends_caller() const {
     return kind == RequestKind::SystemOff || kind == RequestKind::SystemReset || kind == RequestKind::CpuOff ||
-           kind == RequestKind::SystemSuspend || (kind == RequestKind::CpuSuspend && power_down);
+           kind == RequestKind::SystemSuspend || (kind == RequestKind::CpuSuspend && power_down) ||
+           kind == RequestKind::SdeiComplete || kind == RequestKind::SdeiCompleteAndResume;
   }
 };
 

@@ -67,6 +67,42 @@ enum class PowerState : std::uint8_t {
 enum class SuspendState : std::uint8_t { CoreStandby = 0, CorePowerDown = 1 };
 inline constexpr std::size_t kSuspendStates = 2;
 
+// ---- SDEI (DEN0054; digest 8) ----
+
+/// An SDEI event the platform offers. Events are fixed when the VM is created (the spec has
+/// no discovery call; the host announces the numbers out of band, digest 8.5).
+struct SdeiEventDecl {
+  std::uint32_t number = 0;  ///< event number; bit 31 clear (digest 8.5)
+  bool shared = false;       ///< shared (one instance, routed) or private (one per PE); default private
+  bool critical = false;     ///< critical priority (may preempt a normal handler); default normal
+  bool signalable = false;   ///< SDEI_EVENT_SIGNAL may raise it (only event 0, digest 8.11); default no
+};
+
+/// One instance of an event: per PE for private events, one VM-wide for shared events.
+/// running && !registered is the handler-unregister-pending state (digest 8.6).
+struct SdeiInstance {
+  bool registered = false;
+  bool enabled = false;
+  bool running = false;
+  bool pending = false;          ///< triggered, waiting for the dispatch conditions (digest 8.7)
+  std::uint64_t entry = 0;       ///< handler address given at REGISTER
+  std::uint64_t arg = 0;         ///< ep_argument, passed to the handler in x1
+  bool route_pe = false;         ///< shared: RM_PE (else RM_ANY)
+  std::uint64_t affinity = 0;    ///< shared RM_PE: the target's affinity
+  std::uint32_t running_on = 0;  ///< shared: the vCPU running its handler
+};
+
+/// The context an SDEI dispatch interrupted (digest 8.8): restored by COMPLETE.
+struct SdeiContext {
+  std::array<std::uint64_t, 18> x{};  ///< x0..x17
+  std::uint64_t pc = 0;               ///< where execution would have continued
+  std::uint64_t pstate = 0;           ///< PSTATE in SPSR format
+  std::uint32_t event = 0;            ///< index into VmState::sdei_events of the handler
+};
+
+/// Handlers nest at most twice per PE: a critical one inside a normal one (digest 8.5).
+inline constexpr std::size_t kSdeiMaxNesting = 2;
+
 struct VcpuState {
   PowerState power = PowerState::Off;  ///< default: off until PSCI CPU_ON
   /// The CPU_SUSPEND state it is in while Standby/PowerDown (not for SYSTEM_SUSPEND); its
@@ -82,6 +118,14 @@ struct VcpuState {
   std::optional<std::uint64_t> pv_time_ipa;  ///< the 64-byte record; default none (PV_TIME_ST -1)
   bool pv_time_started = false;              ///< PV_TIME_ST has been called since boot
   std::uint64_t steal_baseline_ns = 0;       ///< stolen ns when PV_TIME_ST was last called
+
+  // SDEI (digest 8.6-8.12).
+  bool sdei_masked = true;  ///< PE_MASK state; every PE starts masked (digest 8.12)
+  std::vector<SdeiInstance> sdei;  ///< private event instances, indexed like VmState::sdei_events
+  std::array<SdeiContext, kSdeiMaxNesting> sdei_stack{};  ///< interrupted contexts, innermost last
+  std::uint8_t sdei_depth = 0;     ///< handlers running on this PE
+  /// The context the last COMPLETE / COMPLETE_AND_RESUME popped, for core to restore.
+  SdeiContext sdei_resume{};
 };
 
 struct VmState {
@@ -106,11 +150,19 @@ struct VmState {
   SmcccFilter filter;
   /// One entry per vCPU, sized at creation.
   std::vector<VcpuState> vcpus;
+  /// SDEI events on offer (fixed at creation); event 0 is always first (digest 8.5).
+  std::vector<SdeiEventDecl> sdei_events;
+  /// Shared event instances, indexed like sdei_events (private entries unused).
+  std::vector<SdeiInstance> sdei_shared;
 
   /// Power-on state of the guest-owned part (DESIGN.md section 6): vCPU 0 on, the others off,
   /// no statistics. Configuration (version, RAM, MEM_PROTECT's setting) is kept.
   void reset_guest_state() {
-    for (VcpuState& v : vcpus) v = VcpuState{.pv_time_ipa = v.pv_time_ipa};
+    for (VcpuState& v : vcpus) {
+      v = VcpuState{.pv_time_ipa = v.pv_time_ipa};
+      v.sdei.assign(sdei_events.size(), SdeiInstance{});
+    }
+    sdei_shared.assign(sdei_events.size(), SdeiInstance{});
     vcpus[0].power = PowerState::On;
   }
 

@@ -85,13 +85,20 @@ TEST_CASE("General queries: Call Count of owner 4 counts every offered function 
   // PSCI 1.1 as modelled: 9 functions in both forms (CPU_SUSPEND, CPU_ON, AFFINITY_INFO,
   // NODE_HW_STATE, SYSTEM_SUSPEND, STAT_RESIDENCY, STAT_COUNT, SYSTEM_RESET2,
   // MEM_PROTECT_CHECK_RANGE) and 7 in SMC32 only (PSCI_VERSION, CPU_OFF, MIGRATE_INFO_TYPE,
-  // SYSTEM_OFF, SYSTEM_RESET, PSCI_FEATURES, MEM_PROTECT): 25.
-  CHECK(dispatch(firmware, 0x8400'FF00).x[0] == 25);
+  // SYSTEM_OFF, SYSTEM_RESET, PSCI_FEATURES, MEM_PROTECT): 25. SDEI 1.1: 19 functions
+  // (0x20-0x32), SMC64 only (digest 8.1). TRNG is not offered without an entropy source.
+  CHECK(dispatch(firmware, 0x8400'FF00).x[0] == 25 + 19);
   // The same count, found independently through discovery.
   std::uint64_t discovered = 0;
   for (std::uint32_t n = 0; n < 0x20; ++n) {
     for (std::uint32_t base : {0x8400'0000u, 0xC400'0000u}) {
       if (dispatch(firmware, 0x8400'000A, {base | n}).x[0] == 0) ++discovered;
+    }
+  }
+  // SDEI has no FEATURES query per function: count what answers something but NOT_SUPPORTED.
+  for (std::uint32_t n = 0x20; n < 0x40; ++n) {
+    for (std::uint32_t base : {0x8400'0000u, 0xC400'0000u}) {
+      if (dispatch(firmware, base | n).x[0] != kNotSupported) ++discovered;
     }
   }
   CHECK(dispatch(firmware, 0x8400'FF00).x[0] == discovered);

@@ -1,6 +1,6 @@
 /*
  * SMC Calling Convention client (SMCCC 1.2 register rules: x0..x17 in and out).
- * Function IDs and return codes: ../shared/spec/smccc-digest.md sections 1 to 5.
+ * Function IDs and return codes: ../shared/spec/smccc-digest.md sections 1 to 5 and 8.
  */
 #ifndef GUEST_SMCCC_H
 #define GUEST_SMCCC_H
@@ -119,7 +119,63 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define KVM_PTP_VIRT_COUNTER 0u
 #define KVM_PTP_PHYS_COUNTER 1u
 
-/* --- Return codes (negative codes sign-extended to 64 bits, digest 0 / 1.5 / 2.2) ---- */
+/*
+ * SDEI (DEN0054), Standard Secure service owner 4, functions 0x20-0x32; SMC64 only
+ * (digest 8.1). Function numbers 0x33-0x3F are reserved.
+ */
+#define SDEI_VERSION 0xC4000020u
+#define SDEI_EVENT_REGISTER 0xC4000021u
+#define SDEI_EVENT_ENABLE 0xC4000022u
+#define SDEI_EVENT_DISABLE 0xC4000023u
+#define SDEI_EVENT_CONTEXT 0xC4000024u
+#define SDEI_EVENT_COMPLETE 0xC4000025u
+#define SDEI_EVENT_COMPLETE_AND_RESUME 0xC4000026u
+#define SDEI_EVENT_UNREGISTER 0xC4000027u
+#define SDEI_EVENT_STATUS 0xC4000028u
+#define SDEI_EVENT_GET_INFO 0xC4000029u
+#define SDEI_EVENT_ROUTING_SET 0xC400002Au
+#define SDEI_PE_MASK 0xC400002Bu
+#define SDEI_PE_UNMASK 0xC400002Cu
+#define SDEI_INTERRUPT_BIND 0xC400002Du
+#define SDEI_INTERRUPT_RELEASE 0xC400002Eu
+#define SDEI_EVENT_SIGNAL 0xC400002Fu
+#define SDEI_FEATURES 0xC4000030u
+#define SDEI_PRIVATE_RESET 0xC4000031u
+#define SDEI_SHARED_RESET 0xC4000032u
+
+/* SDEI_VERSION: major in bits 62:48, minor in 47:32, vendor in 31:0 (digest 8.3). */
+#define SDEI_VERSION_MAJOR_SHIFT 48
+#define SDEI_VERSION_MINOR_SHIFT 32
+
+/* EVENT_REGISTER flags (x4) and routing modes (digest 8.1, 8.11). */
+#define SDEI_REGISTER_RM_PE (1ull << 0)     /* routing mode: 0 = RM_ANY, 1 = RM_PE */
+#define SDEI_REGISTER_RELATIVE (1ull << 1)  /* relative entry point (v1.1) */
+#define SDEI_RM_ANY 0ull
+#define SDEI_RM_PE 1ull
+
+/* EVENT_STATUS bits (digest 8.6). */
+#define SDEI_STATUS_REGISTERED (1ull << 0)
+#define SDEI_STATUS_ENABLED (1ull << 1)
+#define SDEI_STATUS_RUNNING (1ull << 2)
+
+/* EVENT_GET_INFO selectors (digest 8.4) and their answers. */
+#define SDEI_INFO_EV_TYPE 0u
+#define SDEI_INFO_EV_SIGNALED 1u
+#define SDEI_INFO_EV_PRIORITY 2u
+#define SDEI_INFO_EV_ROUTING_MODE 3u
+#define SDEI_INFO_EV_ROUTING_AFF 4u
+#define SDEI_EVENT_TYPE_PRIVATE 0ull
+#define SDEI_EVENT_TYPE_SHARED 1ull
+#define SDEI_EVENT_PRIORITY_NORMAL 0ull
+#define SDEI_EVENT_PRIORITY_CRITICAL 1ull
+
+/* EVENT_COMPLETE status (x1) and FEATURES selectors (digest 8.1, 8.11). */
+#define SDEI_EV_HANDLED 0ull
+#define SDEI_EV_FAILED 1ull
+#define SDEI_FEATURE_BIND_SLOTS 0u
+#define SDEI_FEATURE_RELATIVE_MODE 1u
+
+/* --- Return codes (negative codes sign-extended to 64 bits, digest 0 / 1.5 / 2.2 / 8.2) */
 
 #define SMCCC_RET_SUCCESS 0ull
 #define SMCCC_RET_NOT_SUPPORTED ((uint64_t)-1)
@@ -142,6 +198,13 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define PSCI_RET_NOT_PRESENT ((uint64_t)-7)
 #define PSCI_RET_DISABLED ((uint64_t)-8)
 #define PSCI_RET_INVALID_ADDRESS ((uint64_t)-9)
+
+#define SDEI_RET_SUCCESS 0ull
+#define SDEI_RET_NOT_SUPPORTED ((uint64_t)-1)
+#define SDEI_RET_INVALID_PARAMETERS ((uint64_t)-2)
+#define SDEI_RET_DENIED ((uint64_t)-3)
+#define SDEI_RET_PENDING ((uint64_t)-5)
+#define SDEI_RET_OUT_OF_RESOURCE ((uint64_t)-10)
 
 /* AFFINITY_INFO states (digest 2.2) and NODE_HW_STATE states (digest 2.16). */
 #define PSCI_AFFINITY_ON 0ull

@@ -1,0 +1,404 @@
+// SDEI 1.1 (DEN0054; digest section 8). The state machine is TF-A's table (digest 8.6).
+#include "firmware/sdei.h"
+
+#include <array>
+#include <string>
+
+#include "firmware/platform.h"
+
+namespace emu::fw {
+namespace {
+
+constexpr std::array kRanges{FunctionRange{owner::kStandardSecure, 0x20, 0x3F}};
+
+// Numbers are FID bits [15:0]; SDEI exists only in the SMC64 form (digest 8.1).
+constexpr FunctionDesc sdei_fn(std::uint32_t fid, std::string_view name, std::array<std::string_view, 5> args = {},
+                               ResultKind result = ResultKind::Status) {
+  return {.number = static_cast<std::uint16_t>(fid & 0xFFFF), .forms = kSmc64, .name = name, .name64 = name,
+          .args = args, .result = result, .results = 1};
+}
+
+constexpr std::array kFunctions{
+    sdei_fn(sdei::kVersion, "SDEI_VERSION", {}, ResultKind::Value),
+    sdei_fn(sdei::kEventRegister, "SDEI_EVENT_REGISTER", {"event", "entry", "arg", "flags", "affinity"}),
+    sdei_fn(sdei::kEventEnable, "SDEI_EVENT_ENABLE", {"event"}),
+    sdei_fn(sdei::kEventDisable, "SDEI_EVENT_DISABLE", {"event"}),
+    sdei_fn(sdei::kEventContext, "SDEI_EVENT_CONTEXT", {"index"}, ResultKind::Value),
+    sdei_fn(sdei::kEventComplete, "SDEI_EVENT_COMPLETE", {"status"}),
+    sdei_fn(sdei::kEventCompleteAndResume, "SDEI_EVENT_COMPLETE_AND_RESUME", {"resume"}),
+    sdei_fn(sdei::kEventUnregister, "SDEI_EVENT_UNREGISTER", {"event"}),
+    sdei_fn(sdei::kEventStatus, "SDEI_EVENT_STATUS", {"event"}, ResultKind::Value),
+    sdei_fn(sdei::kEventGetInfo, "SDEI_EVENT_GET_INFO", {"event", "info"}, ResultKind::Value),
+    sdei_fn(sdei::kEventRoutingSet, "SDEI_EVENT_ROUTING_SET", {"event", "mode", "affinity"}),
+    sdei_fn(sdei::kPeMask, "SDEI_PE_MASK", {}, ResultKind::Value),
+    sdei_fn(sdei::kPeUnmask, "SDEI_PE_UNMASK"),
+    sdei_fn(sdei::kInterruptBind, "SDEI_INTERRUPT_BIND", {"intid"}, ResultKind::Value),
+    sdei_fn(sdei::kInterruptRelease, "SDEI_INTERRUPT_RELEASE", {"event"}),
+    sdei_fn(sdei::kEventSignal, "SDEI_EVENT_SIGNAL", {"event", "target"}),
+    sdei_fn(sdei::kFeatures, "SDEI_FEATURES", {"feature"}, ResultKind::Value),
+    sdei_fn(sdei::kPrivateReset, "SDEI_PRIVATE_RESET"),
+    sdei_fn(sdei::kSharedReset, "SDEI_SHARED_RESET"),
+};
+
+constexpr std::int64_t code(SdeiStatus s) { return static_cast<std::int64_t>(s); }
+constexpr std::int64_t kOk = 0;
+constexpr std::int64_t kInvalid = code(SdeiStatus::InvalidParameters);
+constexpr std::int64_t kDenied = code(SdeiStatus::Denied);
+
+// MPIDR arguments: the affinity fields, with MPIDR_EL1's RES1 bit 31 allowed so a guest can
+// pass the register as read (digest 8.11).
+std::optional<unsigned> vcpu_of_mpidr(std::uint64_t mpidr, unsigned count) {
+  return vcpu_of(mpidr & ~(std::uint64_t{1} << 31), count);
+}
+
+}  // namespace
+
+std::span<const FunctionRange> SdeiService::ranges() const { return kRanges; }
+std::span<const FunctionDesc> SdeiService::functions() const { return kFunctions; }
+
+std::vector<SdeiEventDecl> SdeiService::declare(std::span<const SdeiEventDecl> extra) {
+  std::vector<SdeiEventDecl> events{{.number = 0, .shared = false, .critical = false, .signalable = true}};
+  for (const SdeiEventDecl& e : extra) {
+    if (e.number == 0) throw ConfigError("sdei_events", "SDEI event 0 is built in (private, normal, signalable)");
+    if ((e.number >> 31) != 0) {
+      throw ConfigError("sdei_events", "SDEI event " + std::to_string(e.number) + ": numbers are below 2^31");
+    }
+    for (const SdeiEventDecl& d : events) {
+      if (d.number == e.number) throw ConfigError("sdei_events", "SDEI event " + std::to_string(e.number) + " twice");
+    }
+    events.push_back(e);
+  }
+  return events;
+}
+
+SdeiInstance& SdeiService::instance(unsigned vcpu, std::size_t index) {
+  return vm_.sdei_events[index].shared ? vm_.sdei_shared[index] : vm_.vcpus[vcpu].sdei[index];
+}
+const SdeiInstance& SdeiService::instance(unsigned vcpu, std::size_t index) const {
+  return vm_.sdei_events[index].shared ? vm_.sdei_shared[index] : vm_.vcpus[vcpu].sdei[index];
+}
+
+std::optional<std::size_t> SdeiService::find(std::uint64_t number) const {
+  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
+    if (vm_.sdei_events[i].number == number) return i;
+  }
+  return std::nullopt;
+}
+
+void SdeiService::set_pending(SdeiInstance& inst, bool pending) {
+  if (inst.pending == pending) return;
+  inst.pending = pending;
+  pending ? ++pending_ : --pending_;
+}
+
+void SdeiService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
+  const unsigned vcpu = call.vcpu;
+  std::int64_t status = kOk;
+  switch (fn.number) {
+    case sdei::kVersion & 0xFFFF:
+      result.x[0] = sdei::kVersion1_1;
+      return;
+    case sdei::kEventRegister & 0xFFFF: status = reg(call); break;
+    case sdei::kEventEnable & 0xFFFF: status = enable(vcpu, call.x[1], true); break;
+    case sdei::kEventDisable & 0xFFFF: status = enable(vcpu, call.x[1], false); break;
+    case sdei::kEventContext & 0xFFFF: {
+      std::uint64_t value = 0;
+      status = context(vcpu, call.x[1], value);
+      if (status == kOk) {
+        result.x[0] = value;
+        return;
+      }
+      break;
+    }
+    case sdei::kEventComplete & 0xFFFF: status = complete(vcpu, result, std::nullopt); break;
+    case sdei::kEventCompleteAndResume & 0xFFFF: status = complete(vcpu, result, call.x[1]); break;
+    case sdei::kEventUnregister & 0xFFFF: status = unregister(vcpu, call.x[1]); break;
+    case sdei::kEventStatus & 0xFFFF: {
+      const std::optional<std::size_t> index = find(call.x[1]);
+      if (!index) {
+        status = kInvalid;
+        break;
+      }
+      const SdeiInstance& inst = instance(vcpu, *index);
+      // A shared handler runs on one PE; STATUS reports it from every PE (TF-A keeps one
+      // state word for a shared event).
+      result.x[0] = (inst.registered ? sdei::kStatusRegistered : 0) | (inst.enabled ? sdei::kStatusEnabled : 0) |
+                    (inst.running ? sdei::kStatusRunning : 0);
+      return;
+    }
+    case sdei::kEventGetInfo & 0xFFFF: {
+      const std::int64_t value = get_info(vcpu, call.x[1], call.x[2]);
+      result.x[0] = static_cast<std::uint64_t>(value);
+      return;
+    }
+    case sdei::kEventRoutingSet & 0xFFFF: status = routing_set(call.x[1], call.x[2], call.x[3]); break;
+    case sdei::kPeMask & 0xFFFF: {
+      // 1 if this call masked the PE, 0 if it was masked already (digest 8.12, TF-A).
+      VcpuState& v = vm_.vcpus[vcpu];
+      result.x[0] = v.sdei_masked ? 0 : 1;
+      v.sdei_masked = true;
+      return;
+    }
+    case sdei::kPeUnmask & 0xFFFF: vm_.vcpus[vcpu].sdei_masked = false; break;
+    case sdei::kInterruptBind & 0xFFFF:
+      // The model has no interrupt controller to bind to: no dynamic slots (digest 8.11).
+      status = code(SdeiStatus::OutOfResource);
+      break;
+    case sdei::kInterruptRelease & 0xFFFF: status = kInvalid; break;  // nothing is ever bound
+    case sdei::kEventSignal & 0xFFFF: status = signal_call(call.x[1], call.x[2]); break;
+    case sdei::kFeatures & 0xFFFF:
+      // FEATURES(0) BIND_SLOTS = 0; RELATIVE_MODE unsupported (TF-A: INVALID_PARAMETERS).
+      status = call.x[1] == 0 ? kOk : kInvalid;
+      break;
+    case sdei::kPrivateReset & 0xFFFF: status = private_reset(vcpu); break;
+    case sdei::kSharedReset & 0xFFFF: status = shared_reset(); break;
+    default:
+      set_not_supported(result);
+      return;
+  }
+  result.x[0] = static_cast<std::uint64_t>(status);
+}
+
+// REGISTER(event, entry, arg, flags, affinity) (digest 8.1, 8.6).
+std::int64_t SdeiService::reg(const SmcccCall& call) {
+  const std::optional<std::size_t> index = find(call.x[1]);
+  const std::uint64_t entry = call.x[2];
+  const std::uint64_t flags = call.x[4];
+  if (!index || entry == 0 || (flags & ~sdei::kFlagRoutePe) != 0) return kInvalid;  // incl. relative mode
+  const SdeiEventDecl& decl = vm_.sdei_events[*index];
+  const bool route_pe = (flags & sdei::kFlagRoutePe) != 0;
+  if (route_pe) {
+    if (!decl.shared || !vcpu_of_mpidr(call.x[5], vm_.vcpu_count())) return kInvalid;
+  }
+  SdeiInstance& inst = instance(call.vcpu, *index);
+  if (inst.registered || inst.running) return kDenied;
+  inst.registered = true;
+  inst.enabled = false;
+  inst.entry = entry;
+  inst.arg = call.x[3];
+  inst.route_pe = route_pe;
+  inst.affinity = route_pe ? (call.x[5] & ~(std::uint64_t{1} << 31)) : 0;
+  return kOk;
+}
+
+std::int64_t SdeiService::enable(unsigned vcpu, std::uint64_t event, bool on) {
+  const std::optional<std::size_t> index = find(event);
+  if (!index) return kInvalid;
+  SdeiInstance& inst = instance(vcpu, *index);
+  if (!inst.registered) return kDenied;
+  inst.enabled = on;
+  return kOk;
+}
+
+// Always disables; a running handler makes it PENDING: unregistered when it completes.
+std::int64_t SdeiService::unregister(unsigned vcpu, std::uint64_t event) {
+  const std::optional<std::size_t> index = find(event);
+  if (!index) return kInvalid;
+  SdeiInstance& inst = instance(vcpu, *index);
+  if (!inst.registered) return inst.running ? code(SdeiStatus::Pending) : kDenied;
+  inst.registered = false;
+  inst.enabled = false;
+  set_pending(inst, false);
+  return inst.running ? code(SdeiStatus::Pending) : kOk;
+}
+
+// GET_INFO selectors (digest 8.4); selector 1 answers 1 for a signalable event (the Linux
+// and KVM reading of the disagreement noted there).
+std::int64_t SdeiService::get_info(unsigned vcpu, std::uint64_t event, std::uint64_t selector) {
+  const std::optional<std::size_t> index = find(event);
+  if (!index) return kInvalid;
+  const SdeiEventDecl& decl = vm_.sdei_events[*index];
+  const SdeiInstance& inst = instance(vcpu, *index);
+  switch (selector) {
+    case 0: return decl.shared ? 1 : 0;
+    case 1: return decl.signalable ? 1 : 0;
+    case 2: return decl.critical ? 1 : 0;
+    case 3:
+      if (!decl.shared) return kInvalid;
+      if (!inst.registered) return kDenied;
+      return inst.route_pe ? 1 : 0;
+    case 4:
+      if (!decl.shared) return kInvalid;
+      if (!inst.registered) return kDenied;
+      if (!inst.route_pe) return kInvalid;
+      return static_cast<std::int64_t>(inst.affinity);
+    default: return kInvalid;
+  }
+}
+
+// ROUTING_SET: shared events only, registered + disabled + not running (digest 8.11). The
+// spec limits it to bound events; every shared event here is platform-triggered, so any
+// shared event qualifies.
+std::int64_t SdeiService::routing_set(std::uint64_t event, std::uint64_t mode, std::uint64_t affinity) {
+  const std::optional<std::size_t> index = find(event);
+  if (!index || !vm_.sdei_events[*index].shared || mode > 1) return kInvalid;
+  if (mode == 1 && !vcpu_of_mpidr(affinity, vm_.vcpu_count())) return kInvalid;
+  SdeiInstance& inst = vm_.sdei_shared[*index];
+  if (!inst.registered || inst.enabled || inst.running) return kDenied;
+  inst.route_pe = mode == 1;
+  inst.affinity = mode == 1 ? (affinity & ~(std::uint64_t{1} << 31)) : 0;
+  return kOk;
+}
+
+std::int64_t SdeiService::context(unsigned vcpu, std::uint64_t index, std::uint64_t& value) const {
+  const VcpuState& v = vm_.vcpus[vcpu];
+  if (v.sdei_depth == 0) return kDenied;
+  if (index >= kCallRegisters) return kInvalid;
+  value = v.sdei_stack[v.sdei_depth - 1].x[index];
+  return kOk;
+}
+
+// COMPLETE / COMPLETE_AND_RESUME (digest 8.9): pop the topmost context into sdei_resume and
+// ask core to restore it; the call does not return to the handler.
+std::int64_t SdeiService::complete(unsigned vcpu, SmcccResult& result, std::optional<std::uint64_t> resume) {
+  VcpuState& v = vm_.vcpus[vcpu];
+  if (v.sdei_depth == 0) return kDenied;
+  if (resume && !vm_.in_ram(*resume, 4)) return kDenied;  // platform validation of the address
+  v.sdei_resume = v.sdei_stack[--v.sdei_depth];
+  SdeiInstance& inst = instance(vcpu, v.sdei_resume.event);
+  inst.running = false;  // an unregister-pending event is now simply unregistered
+  result.request.kind = resume ? RequestKind::SdeiCompleteAndResume : RequestKind::SdeiComplete;
+  result.request.entry = resume.value_or(0);
+  result.count = 0;  // nothing is written back: the interrupted registers are restored
+  return kOk;
+}
+
+// EVENT_SIGNAL(event, target) (digest 8.11, TF-A rules). TF-A accepts only event 0; here any
+// event declared signalable may be raised (GET_INFO's EV_SIGNALED is a per-event property),
+// which lets a guest test critical-over-normal nesting without an interrupt source.
+std::int64_t SdeiService::signal_call(std::uint64_t event, std::uint64_t target) {
+  const std::optional<std::size_t> index = find(event);
+  if (!index || !vm_.sdei_events[*index].signalable) return kInvalid;
+  const std::optional<unsigned> t = vcpu_of_mpidr(target, vm_.vcpu_count());
+  if (!t || vm_.vcpus[*t].sdei_masked) return kInvalid;
+  SdeiInstance& inst = instance(*t, *index);
+  if (!inst.registered || !inst.enabled) return kInvalid;
+  set_pending(inst, true);
+  return kOk;
+}
+
+std::int64_t SdeiService::private_reset(unsigned vcpu) {
+  std::int64_t status = kOk;
+  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
+    if (vm_.sdei_events[i].shared) continue;
+    SdeiInstance& inst = vm_.vcpus[vcpu].sdei[i];
+    if (inst.running) {
+      status = kDenied;  // the others are still unregistered (digest 8.11)
+      continue;
+    }
+    set_pending(inst, false);
+    inst = SdeiInstance{};
+  }
+  return status;
+}
+
+std::int64_t SdeiService::shared_reset() {
+  std::int64_t status = kOk;
+  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
+    if (!vm_.sdei_events[i].shared) continue;
+    SdeiInstance& inst = vm_.sdei_shared[i];
+    if (inst.running) {
+      status = kDenied;
+      continue;
+    }
+    set_pending(inst, false);
+    inst = SdeiInstance{};
+  }
+  return status;
+}
+
+HostStatus SdeiService::signal(std::uint32_t event, unsigned vcpu) {
+  const std::optional<std::size_t> index = find(event);
+  if (!index || vcpu >= vm_.vcpu_count()) return HostStatus::Invalid;
+  SdeiInstance& inst = instance(vcpu, *index);
+  if (!inst.registered || !inst.enabled) return HostStatus::Busy;
+  set_pending(inst, true);
+  return HostStatus::Ok;
+}
+
+bool SdeiService::routed_to(const SdeiInstance& shared, unsigned vcpu) const {
+  if (shared.route_pe) return vcpu_of(shared.affinity, vm_.vcpu_count()) == vcpu;
+  // RM_ANY: the lowest-numbered PE that could take it now, so the choice is deterministic.
+  for (unsigned i = 0; i < vm_.vcpu_count(); ++i) {
+    const VcpuState& v = vm_.vcpus[i];
+    if (v.power == PowerState::On && !v.sdei_masked && v.sdei_depth == 0) return i == vcpu;
+  }
+  return false;
+}
+
+// The most urgent event that may dispatch on `vcpu` (digest 8.7): registered, enabled, not
+// running, pending; the PE unmasked and on; critical before normal, lowest number first;
+// a running normal handler admits only a critical event, a critical one nothing.
+std::optional<std::size_t> SdeiService::next_event(unsigned vcpu) const {
+  const VcpuState& v = vm_.vcpus[vcpu];
+  if (pending_ == 0 || v.sdei_masked || v.power != PowerState::On) return std::nullopt;
+  bool in_critical = false;
+  if (v.sdei_depth != 0) {
+    in_critical = vm_.sdei_events[v.sdei_stack[v.sdei_depth - 1].event].critical;
+    if (in_critical || v.sdei_depth >= kSdeiMaxNesting) return std::nullopt;
+  }
+  std::optional<std::size_t> best;
+  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
+    const SdeiEventDecl& decl = vm_.sdei_events[i];
+    const SdeiInstance& inst = instance(vcpu, i);
+    if (!inst.pending || !inst.registered || !inst.enabled || inst.running) continue;
+    if (v.sdei_depth != 0 && !decl.critical) continue;
+    if (decl.shared && !routed_to(inst, vcpu) &&
+        !(v.sdei_depth != 0 && inst.route_pe && vcpu_of(inst.affinity, vm_.vcpu_count()) == vcpu)) {
+      continue;
+    }
+    if (!best || (decl.critical && !vm_.sdei_events[*best].critical)) best = i;
+  }
+  return best;
+}
+
+bool SdeiService::deliverable(unsigned vcpu) const { return pending_ != 0 && next_event(vcpu).has_value(); }
+
+std::optional<SdeiEntry> SdeiService::begin_dispatch(unsigned vcpu, const SdeiContext& interrupted) {
+  const std::optional<std::size_t> index = next_event(vcpu);
+  if (!index) return std::nullopt;
+  VcpuState& v = vm_.vcpus[vcpu];
+  SdeiInstance& inst = instance(vcpu, *index);
+  set_pending(inst, false);
+  inst.running = true;
+  inst.running_on = vcpu;
+  SdeiContext& saved = v.sdei_stack[v.sdei_depth++];
+  saved = interrupted;
+  saved.event = static_cast<std::uint32_t>(*index);
+  return SdeiEntry{.event = vm_.sdei_events[*index].number, .arg = inst.arg, .entry = inst.entry};
+}
+
+// A PE that (re)starts (boot, CPU_ON, power-down wake-up) is masked and runs no handler; its
+// private registrations are kept until PRIVATE_RESET (digest 8.12, 8.15; TF-A
+// sdei_cpu_on_init only masks). A handler it was running is over: unregister-pending
+// events become unregistered.
+void SdeiService::on_vcpu_power_on(unsigned vcpu) {
+  VcpuState& v = vm_.vcpus[vcpu];
+  v.sdei_masked = true;
+  for (std::uint8_t i = 0; i < v.sdei_depth; ++i) instance(vcpu, v.sdei_stack[i].event).running = false;
+  v.sdei_depth = 0;
+}
+
+// PSCI's reset hook rebuilt every instance (VmState::reset_guest_state): nothing pends.
+void SdeiService::on_system_reset() { recount(); }
+
+void SdeiService::recount() {
+  pending_ = 0;
+  for (const SdeiInstance& inst : vm_.sdei_shared) pending_ += inst.pending ? 1 : 0;
+  for (const VcpuState& v : vm_.vcpus) {
+    for (const SdeiInstance& inst : v.sdei) pending_ += inst.pending ? 1 : 0;
+  }
+}
+
+std::string_view SdeiService::status_name(std::int64_t value) const {
+  switch (value) {
+    case -1: return "NOT_SUPPORTED";
+    case -2: return "INVALID_PARAMETERS";
+    case -3: return "DENIED";
+    case -5: return "PENDING";
+    case -10: return "OUT_OF_RESOURCE";
+    default: return {};
+  }
+}
+
+}  // namespace emu::fw
