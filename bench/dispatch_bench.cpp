@@ -87,6 +87,7 @@ BENCHMARK_CAPTURE(BM_Dispatch, PsciFeatures, 0x8400'000A, 0x8400'0012);
 BENCHMARK_CAPTURE(BM_Dispatch, AffinityInfo, 0xC400'0004, 1);
 BENCHMARK_CAPTURE(BM_Dispatch, Unknown, 0x8300'0000, 0);
 BENCHMARK_CAPTURE(BM_Dispatch, DeniedByFilter, 0x8200'0000, 0);
+BENCHMARK_CAPTURE(BM_Dispatch, SdeiEventStatus, 0xC400'0028, 0);
 
 // Calls that need the platform: a fake one (RAM as a vector, a settable clock) with the
 // emulator's real seeded entropy source.

@@ -86,6 +86,40 @@ void BM_Trap_SmcccEmuHvc(benchmark::State& state) {
 }
 BENCHMARK(BM_Trap_SmcccEmuHvc)->Unit(benchmark::kMillisecond);
 
+// SDEI round trip (issue 5): the guest signals event 0 to itself (SDEI_EVENT_SIGNAL), the
+// handler is entered as the call returns and issues SDEI_EVENT_COMPLETE, which resumes the
+// loop. Items are round trips: two HVCs, one handler entry and one context restore each;
+// compare with BM_Trap_SmcccEmuHvc (one plain call) in the same run.
+void BM_Trap_SdeiSignalRoundTrip(benchmark::State& state) {
+  // start: REGISTER(0, handler, 0, 0, 0); ENABLE(0); PE_UNMASK
+  // loop:  SIGNAL(0, 0); subs x19, x19, #1; b.ne loop; HVC 0xC6000040 (forwarded: stop)
+  // handler: COMPLETE(0)
+  // (words from aarch64-linux-gnu-as)
+  constexpr std::array<std::uint32_t, 29> kWords{
+      0xD280'0420, 0xF2B8'8000, 0xD280'0001, 0x1000'02C2, 0xD280'0003, 0xD280'0004, 0xD280'0005, 0xD400'0002,
+      0xD280'0440, 0xF2B8'8000, 0xD280'0001, 0xD400'0002, 0xD280'0580, 0xF2B8'8000, 0xD400'0002, 0xD280'05E0,
+      0xF2B8'8000, 0xD280'0001, 0xD280'0002, 0xD400'0002, 0xF100'0673, 0x54FF'FF41, 0xD280'0800, 0xF2B8'C000,
+      0xD400'0002, 0xD280'04A0, 0xF2B8'8000, 0xD280'0001, 0xD400'0002};
+  constexpr std::uint32_t kStop = 0xC600'0040;
+  std::vector<std::uint8_t> bytes(kWords.size() * 4);
+  std::memcpy(bytes.data(), kWords.data(), bytes.size());
+  emu::core::Machine machine({.memory = 1 << 20});
+  if (machine.add_filter_range(kStop, 1, 2) != emu::fw::HostStatus::Ok) state.SkipWithError("filter");
+  machine.load(emu::core::image_from_raw_bytes(bytes, "sdei-loop", machine.layout(), kCode));
+  std::uint64_t calls = 0;
+  for (auto _ : state) {
+    machine.set_reg(0, emu::core::Reg::Pc, kCode);  // REGISTER again is DENIED: harmless
+    machine.set_reg(0, emu::core::xreg(19), kCalls);
+    const std::uint64_t before = machine.stats(0).calls;
+    const emu::core::RunExit exit = machine.run();
+    if (exit.kind != emu::core::ExitKind::Hypercall || exit.fid != kStop) state.SkipWithError("the loop did not end");
+    calls += machine.stats(0).calls - before - 4;  // setup (3) and the stop
+  }
+  if (calls != state.iterations() * kCalls * 2) state.SkipWithError("the handler did not run once per signal");
+  state.SetItemsProcessed(static_cast<std::int64_t>(calls / 2));
+}
+BENCHMARK(BM_Trap_SdeiSignalRoundTrip)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -626,7 +626,9 @@ std::uint32_t Vcpu::entry_pstate(std::uint32_t from) const {
 // so the live SP is saved to its bank and the other bank's value becomes the live SP.
 void Vcpu::set_pstate(std::uint32_t pstate) {
   const auto uses_sp0 = [](std::uint32_t p) { return ((p >> 2) & 3) == 0 || (p & 1) == 0; };
-  const bool from_sp0 = uses_sp0(read_pstate());
+  const std::uint32_t current = read_pstate();
+  if (current == pstate) return;  // nothing to switch, and the hflags rebuild is not free
+  const bool from_sp0 = uses_sp0(current);
   const bool to_sp0 = uses_sp0(pstate);
   if (from_sp0 != to_sp0) {
     std::uint64_t other = 0;
