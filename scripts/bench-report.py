@@ -80,6 +80,12 @@ def main():
     emu_call = 1e9 / emu["items_per_second"]
     rows.append(f"| `BM_Trap_SmcccEmuHvc`: HVC round trip through the emulator | {emu_call:.1f} ns per call | raw "
                 f"Unicorn trap, hook writes x0: {raw_call:.1f} ns | {emu_call / raw_call:.2f}× | ≤ 1.3× |")
+    sdei = trap.get("BM_Trap_SdeiSignalRoundTrip")
+    if sdei:
+        sdei_trip = 1e9 / sdei["items_per_second"]
+        rows.append(f"| `BM_Trap_SdeiSignalRoundTrip`: SDEI_EVENT_SIGNAL, handler entry, SDEI_EVENT_COMPLETE | "
+                    f"{sdei_trip:.1f} ns per round trip | one HVC through the emulator: {emu_call:.1f} ns | "
+                    f"{sdei_trip / emu_call:.2f}× | |")
     rows.append(f"| `compare-qemu.sh`: PSCI_VERSION loop guest | {qemu['smccc_emu_calls_per_s'] / 1e6:.2f} M calls/s | "
                 f"QEMU virt: {qemu['qemu_calls_per_s'] / 1e6:.2f} M calls/s | {qemu['ratio']:.2f}× | ≥ 2× |")
     cpus = [1, 2, 4, 8]
@@ -102,7 +108,11 @@ def main():
     ax[0][0].set_xlabel("ns per call (median)")
     ax[0][0].set_title("Firmware dispatch, fake platform")
     ax[0][0].legend()
-    ax[0][1].bar(["raw Unicorn\ntrap", "smccc-emu\nHVC"], [raw_call, emu_call], color=["tab:gray", "tab:blue"])
+    trap_names, trap_ns = ["raw Unicorn\ntrap", "smccc-emu\nHVC"], [raw_call, emu_call]
+    if sdei:
+        trap_names.append("SDEI signal +\nhandler + complete")
+        trap_ns.append(sdei_trip)
+    ax[0][1].bar(trap_names, trap_ns, color=["tab:gray", "tab:blue", "tab:purple"][: len(trap_ns)])
     ax[0][1].axhline(raw_call * 1.3, color="tab:red", linestyle="--", label="1.3× raw")
     ax[0][1].set_ylabel("ns per call")
     ax[0][1].set_title("HVC round trip")
