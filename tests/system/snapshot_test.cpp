@@ -73,6 +73,13 @@ TEST_CASE("Snapshot: the seeded TRNG generator continues where it was") {
   check_split_equals_whole({"--seed", "11", "--epoch", "1700000000000000000"}, "trng.elf", "500000");
 }
 
+TEST_CASE("Snapshot: SDEI state and the host's timed signals survive (saved before and after the signal)") {
+  const std::vector<std::string> sdei{"--cpus", "4", "--sdei-event", "1:private:critical:signalable",
+                                      "--sdei-event", "2:shared:normal", "--sdei-signal", "2@3000000"};
+  check_split_equals_whole(sdei, "sdei-conformance.elf", "1000000");
+  check_split_equals_whole(sdei, "sdei-conformance.elf", "5000000");
+}
+
 TEST_CASE("Snapshot: a run that ends before the save point saves nothing and says so") {
   systest::TempDir dir;
   const std::string state = (dir.path() / "vm.state").string();
