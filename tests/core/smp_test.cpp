@@ -260,7 +260,7 @@ TEST_CASE("PV time: stolen time the host injects appears exactly in the record b
   CHECK_THROWS_AS(machine->inject_stolen_time(0, core::Machine::kMaxInjectNs + 1), std::invalid_argument);
 }
 
-TEST_CASE("PV time: stolen time injected into a sleeping vCPU is charged when it runs; its clock never goes back") {
+TEST_CASE("PV time: stolen time injected into a sleeping vCPU is charged when it runs, its clock never goes back") {
   // vCPU 0 suspends (standby, 10 us); the run stops while it sleeps; the host injects 1 ms.
   core::MachineConfig config = cpus(2, 1'000);
   Program p;
@@ -316,7 +316,7 @@ Program forwarded_call(std::uint64_t fid, bool smc) {
 }
 }  // namespace
 
-TEST_CASE("Filter FWD_TO_USER: run() stops with a hypercall exit; the guest continues with the host's x0..x3") {
+TEST_CASE("Filter FWD_TO_USER: run() stops with a hypercall exit, the guest continues with the host's x0..x3") {
   for (const bool smc : {false, true}) {
     CAPTURE(smc);
     core::Machine m(core::MachineConfig{});
@@ -338,7 +338,7 @@ TEST_CASE("Filter FWD_TO_USER: run() stops with a hypercall exit; the guest cont
   }
 }
 
-TEST_CASE("Filter and selection are frozen by the first run; the host API says Busy") {
+TEST_CASE("Filter and selection are frozen by the first run, the host API says Busy") {
   core::Machine m(core::MachineConfig{});
   m.load(core::image_from_raw_bytes(Program().at(0, {a64::kWfi}).bytes(), "x", m.layout(), kBase));
   CHECK(m.set_fw_reg(0, fw::fw_reg::kStdBmap, 0) == fw::HostStatus::Ok);

@@ -88,7 +88,7 @@ TEST_CASE("SMCCC_ARCH_SOC_ID type 2: the name, NUL-terminated, packed little-end
   CHECK_THROWS_AS(fw::Firmware({.soc = soc}), std::invalid_argument);
 }
 
-TEST_CASE("SMCCC_ARCH_SOC_ID: the name needs the SMC64 form; other types are INVALID_PARAMETER") {
+TEST_CASE("SMCCC_ARCH_SOC_ID: the name needs the SMC64 form, other types are INVALID_PARAMETER") {
   fw::Firmware firmware;
   CHECK(dispatch(firmware, fw::arch::kSocId, {2}).x[0] == neg(-3));
   CHECK(dispatch(firmware, fw::arch::kSocId, {3}).x[0] == neg(-3));

@@ -24,6 +24,16 @@ inline fw::SmcccResult dispatch(fw::Firmware& firmware, std::uint64_t x0, std::i
   return firmware.dispatch(call);
 }
 
+/// A call from `vcpu` (x0 = fid, x1.. = args, the rest sentinels).
+inline fw::SmcccResult call_from(fw::Firmware& firmware, unsigned vcpu, std::uint64_t fid,
+                                 std::initializer_list<std::uint64_t> args = {}) {
+  fw::SmcccCall call = sentinel_call(fid);
+  call.vcpu = vcpu;
+  std::size_t i = 1;
+  for (std::uint64_t a : args) call.x[i++] = a;
+  return firmware.dispatch(call);
+}
+
 constexpr std::uint64_t kNotSupported = ~std::uint64_t{0};
 constexpr std::uint64_t neg(std::int64_t v) { return static_cast<std::uint64_t>(v); }
 

@@ -45,7 +45,7 @@ TEST_CASE("Pseudo-registers: KVM's IDs, listed in order, with every supported bi
   CHECK(reg(f, fw::fw_reg::kWorkaround3) == 2);
 }
 
-TEST_CASE("Pseudo-registers: an unknown ID is NotFound; an unknown bit is Invalid") {
+TEST_CASE("Pseudo-registers: an unknown ID is NotFound, an unknown bit is Invalid") {
   FakePlatform p;
   fw::Firmware f(p.config());
   std::uint64_t v = 0;
@@ -154,7 +154,7 @@ TEST_CASE("Filter: zero length, wrap-around and a bad action are Invalid") {
   CHECK(f.add_filter_range(0xFFFF'FF00u, 0x100, 1) == HostStatus::Ok);  // ends at 0xFFFFFFFF exactly
 }
 
-TEST_CASE("Filter: overlaps and the reserved Arm architecture ranges are Exists; after a run Busy") {
+TEST_CASE("Filter: overlaps and the reserved Arm architecture ranges are Exists, after a run Busy") {
   FakePlatform p;
   fw::Firmware f(p.config());
   CHECK(f.add_filter_range(0x8000'0000, 1, 1) == HostStatus::Exists);
@@ -177,7 +177,7 @@ TEST_CASE("Filter: DENY answers NOT_SUPPORTED, before the bitmaps, even for an i
   CHECK(call(f, 0xC400'0053, {64}).x[0] == 0);  // outside the range: handled
 }
 
-TEST_CASE("Filter: FWD_TO_USER asks core to stop and writes no register; HANDLE defers to the bitmaps") {
+TEST_CASE("Filter: FWD_TO_USER asks core to stop and writes no register, HANDLE defers to the bitmaps") {
   FakePlatform p;
   fw::Firmware f(p.config());
   REQUIRE(f.add_filter_range(0xC600'0040, 2, 2) == HostStatus::Ok);  // DISCOVER_IMPL_*, answered by VMMs
@@ -200,7 +200,7 @@ TEST_CASE("Filter: a non-zero immediate is neither filtered nor forwarded") {
   CHECK(r.x[0] == kNotSupported);
 }
 
-TEST_CASE("Filter: at most kMaxRanges ranges; more is Invalid") {
+TEST_CASE("Filter: at most kMaxRanges ranges, more is Invalid") {
   fw::SmcccFilter filter;
   for (std::uint32_t i = 0; i < fw::SmcccFilter::kMaxRanges; ++i) {
     REQUIRE(filter.add(0x8200'0000 + i * 2, 1, 1, false) == HostStatus::Ok);

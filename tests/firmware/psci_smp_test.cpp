@@ -25,11 +25,7 @@ fw::FirmwareConfig config(unsigned vcpus) {
 
 // A call from `vcpu`.
 fw::SmcccResult call(fw::Firmware& f, unsigned vcpu, std::uint64_t fid, std::initializer_list<std::uint64_t> args = {}) {
-  fw::SmcccCall c = test::sentinel_call(fid);
-  c.vcpu = vcpu;
-  std::size_t i = 1;
-  for (std::uint64_t a : args) c.x[i++] = a;
-  return f.dispatch(c);
+  return test::call_from(f, vcpu, fid, args);
 }
 
 std::uint64_t affinity(fw::Firmware& f, std::uint64_t target, std::uint64_t level = 0) {
@@ -103,7 +99,7 @@ TEST_CASE("PSCI CPU_OFF: still ON for AFFINITY_INFO until core reports the vCPU 
   CHECK(call(f, 0, fw::psci::kCpuOn64, {1, kEntry, 0}).x[0] == kSuccess);  // and on again
 }
 
-TEST_CASE("PSCI AFFINITY_INFO: level 1 is the cluster of 16; levels the topology lacks are invalid") {
+TEST_CASE("PSCI AFFINITY_INFO: level 1 is the cluster of 16, levels the topology lacks are invalid") {
   fw::Firmware f(config(20));
   CHECK(affinity(f, 0x100, 1) == fw::psci::kAffinityOff);  // cluster 1: vCPUs 16..19, all off
   CHECK(affinity(f, 0x105, 1) == fw::psci::kAffinityOff);  // Aff0 is ignored at level 1
@@ -114,7 +110,7 @@ TEST_CASE("PSCI AFFINITY_INFO: level 1 is the cluster of 16; levels the topology
   CHECK(affinity(f, 0x14) == kInvalidParameters);  // Aff0 20 is no core
 }
 
-TEST_CASE("PSCI CPU_SUSPEND: standby returns SUCCESS; power-down resumes at the entry point") {
+TEST_CASE("PSCI CPU_SUSPEND: standby returns SUCCESS, power-down resumes at the entry point") {
   fw::Firmware f(config(1));
   const auto standby = call(f, 0, fw::psci::kCpuSuspend, {0x0000'0000, 0, 0});
   CHECK(standby.x[0] == kSuccess);
@@ -131,7 +127,7 @@ TEST_CASE("PSCI CPU_SUSPEND: standby returns SUCCESS; power-down resumes at the 
   CHECK(call(f, 0, fw::psci::kNodeHwState, {0, 0}).x[0] == fw::psci::kHwOff);
 }
 
-TEST_CASE("PSCI CPU_SUSPEND: undeclared or malformed power_state is INVALID_PARAMETERS; bad entry INVALID_ADDRESS") {
+TEST_CASE("PSCI CPU_SUSPEND: undeclared or malformed power_state is INVALID_PARAMETERS, bad entry INVALID_ADDRESS") {
   fw::Firmware f(config(1));
   for (std::uint64_t state : {0x1ull, 0x0100'0000ull, 0x4000'0000ull, 0x0001'0001ull, 0x1'0000'0000ull}) {
     CAPTURE(state);
@@ -178,7 +174,7 @@ TEST_CASE("PSCI NODE_HW_STATE: level 0 per core, level 1 per cluster, higher lev
   CHECK(call(f, 0, fw::psci::kNodeHwState, {7, 0}).x[0] == kInvalidParameters);
 }
 
-TEST_CASE("PSCI MEM_PROTECT returns the previous setting; CHECK_RANGE accepts RAM only") {
+TEST_CASE("PSCI MEM_PROTECT returns the previous setting, CHECK_RANGE accepts RAM only") {
   fw::Firmware f(config(1));
   CHECK(call(f, 0, fw::psci::kMemProtect, {1}).x[0] == 0);
   CHECK(f.vm().mem_protect);

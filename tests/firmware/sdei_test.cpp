@@ -24,11 +24,7 @@ fw::FirmwareConfig config(unsigned vcpus) {
 }
 
 fw::SmcccResult call(fw::Firmware& f, unsigned vcpu, std::uint64_t fid, std::initializer_list<std::uint64_t> args = {}) {
-  fw::SmcccCall c = test::sentinel_call(fid);
-  c.vcpu = vcpu;
-  std::size_t i = 1;
-  for (std::uint64_t a : args) c.x[i++] = a;
-  return f.dispatch(c);
+  return test::call_from(f, vcpu, fid, args);
 }
 std::uint64_t x0(fw::Firmware& f, unsigned vcpu, std::uint64_t fid, std::initializer_list<std::uint64_t> args = {}) {
   return call(f, vcpu, fid, args).x[0];
@@ -42,6 +38,11 @@ void arm(fw::Firmware& f, unsigned vcpu, std::uint64_t event, std::uint64_t arg 
   REQUIRE(x0(f, vcpu, fw::sdei::kEventEnable, {event}) == 0);
   REQUIRE(x0(f, vcpu, fw::sdei::kPeUnmask) == 0);
 }
+// vCPU `vcpu` started through PSCI CPU_ON and core's report that it runs.
+void power_on(fw::Firmware& f, unsigned vcpu) {
+  REQUIRE(x0(f, 0, 0xC400'0003, {vcpu, kRam, 0}) == 0);  // CPU_ON64
+  f.vcpu_powered_on(vcpu);
+}
 fw::SdeiContext context_with(std::uint64_t pc) {
   fw::SdeiContext c;
   for (std::size_t i = 0; i < c.x.size(); ++i) c.x[i] = 0x1000 + i;
@@ -52,7 +53,7 @@ fw::SdeiContext context_with(std::uint64_t pc) {
 
 }  // namespace
 
-TEST_CASE("SDEI_VERSION is 1.1 with vendor 0; every function exists only in the SMC64 form") {
+TEST_CASE("SDEI_VERSION is 1.1 with vendor 0, every function exists only in the SMC64 form") {
   fw::Firmware f(config(1));
   CHECK(x0(f, 0, fw::sdei::kVersion) == 0x0001'0001'0000'0000ull);
   CHECK(x0(f, 0, fw::sdei::kVersion & ~0x4000'0000u) == test::kNotSupported);  // SMC32 form
@@ -186,8 +187,9 @@ TEST_CASE("SDEI_EVENT_UNREGISTER of a running event is PENDING and completes wit
   CHECK(status(f, 0, 0) == 0);
 }
 
-TEST_CASE("SDEI private events are per PE; SIGNAL targets another PE by affinity (digest 8.5, 8.11)") {
+TEST_CASE("SDEI private events are per PE, SIGNAL targets another PE by affinity (digest 8.5, 8.11)") {
   fw::Firmware f(config(2));
+  power_on(f, 1);
   arm(f, 1, 0);
   CHECK(status(f, 0, 0) == 0);
   CHECK(status(f, 1, 0) == 3);
@@ -199,9 +201,9 @@ TEST_CASE("SDEI private events are per PE; SIGNAL targets another PE by affinity
   CHECK(f.sdei_deliverable(1));
 }
 
-TEST_CASE("SDEI shared RM_ANY events go to the lowest-numbered unmasked PE; ROUTING_SET rules") {
+TEST_CASE("SDEI shared RM_ANY events go to the lowest-numbered unmasked PE, ROUTING_SET rules") {
   fw::Firmware f(config(2));
-  f.vcpu_powered_on(1);
+  power_on(f, 1);
   REQUIRE(x0(f, 0, fw::sdei::kEventRegister, {2, kHandler, 0, 0, 0}) == 0);
   CHECK(x0(f, 0, fw::sdei::kEventRoutingSet, {0, 0, 0}) == kInvalid);  // private
   CHECK(x0(f, 0, fw::sdei::kEventRoutingSet, {2, 2, 0}) == kInvalid);  // bad mode
@@ -227,7 +229,7 @@ TEST_CASE("SDEI host signal: unknown event or vCPU is Invalid, an event not arme
   CHECK_FALSE(f.sdei_any_pending());
 }
 
-TEST_CASE("SDEI lifecycle: CPU_ON masks the PE and keeps registrations; system reset clears all") {
+TEST_CASE("SDEI lifecycle: CPU_ON masks the PE and keeps registrations, system reset clears all") {
   fw::Firmware f(config(1));
   arm(f, 0, 0);
   REQUIRE(x0(f, 0, fw::sdei::kEventSignal, {0, 0}) == 0);

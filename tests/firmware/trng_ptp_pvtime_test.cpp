@@ -28,7 +28,7 @@ TEST_CASE("TRNG is not offered without an entropy source") {
   CHECK(call(f, fw::trng::kRnd64, {64}).x[0] == kNotSupported);
 }
 
-TEST_CASE("TRNG_VERSION is 1.0; TRNG_FEATURES reports the five TRNG functions only") {
+TEST_CASE("TRNG_VERSION is 1.0, TRNG_FEATURES reports the five TRNG functions only") {
   FakePlatform p;
   fw::Firmware f(p.config());
   CHECK(call(f, fw::trng::kVersion).x[0] == 0x1'0000);
@@ -83,7 +83,7 @@ TEST_CASE("TRNG_RND32: 32-bit registers, x3 = bits 31:0, x2 = 63:32, x1 = 95:64"
   for (int i = 1; i <= 3; ++i) CHECK(r.x[static_cast<std::size_t>(i)] <= 0xFFFF'FFFFu);
 }
 
-TEST_CASE("TRNG_RND: N = 0 or above the maximum is INVALID_PARAMETERS with x1..x3 zero; N is W1") {
+TEST_CASE("TRNG_RND: N = 0 or above the maximum is INVALID_PARAMETERS with x1..x3 zero, N is W1") {
   FakePlatform p;
   fw::Firmware f(p.config());
   for (auto [fid, n] : {std::pair{fw::trng::kRnd32, 0ull}, std::pair{fw::trng::kRnd32, 97ull},
@@ -141,7 +141,7 @@ TEST_CASE("KVM_PTP: another counter selector is -1 with x1..x3 zero") {
   }
 }
 
-TEST_CASE("PV time: ARCH_FEATURES(PV_TIME_FEATURES) is 0; only the SMC64 forms exist") {
+TEST_CASE("PV time: ARCH_FEATURES(PV_TIME_FEATURES) is 0, only the SMC64 forms exist") {
   FakePlatform p;
   fw::Firmware f(p.config());
   CHECK(call(f, fw::arch::kArchFeatures, {fw::pv_time::kFeatures}).x[0] == 0);
@@ -173,7 +173,7 @@ TEST_CASE("PV time: setting the IPA: Invalid unless aligned and in RAM, Exists w
   CHECK(f.set_pv_time_ipa(2, FakePlatform::kRamBase + 128) == fw::HostStatus::NotFound);
 }
 
-TEST_CASE("PV time: PV_TIME_ST zeroes the record; before each slice stolen_time is what accrued since") {
+TEST_CASE("PV time: PV_TIME_ST zeroes the record, before each slice stolen_time is what accrued since") {
   FakePlatform p;
   fw::Firmware f(p.config());
   const std::uint64_t ipa = FakePlatform::kRamBase + 0x1000;
@@ -193,7 +193,7 @@ TEST_CASE("PV time: PV_TIME_ST zeroes the record; before each slice stolen_time 
   CHECK(p.read<std::uint64_t>(ipa + 8) == 0);
 }
 
-TEST_CASE("PV time: the record's IPA survives a system reset; the guest must call PV_TIME_ST again") {
+TEST_CASE("PV time: the record's IPA survives a system reset, the guest must call PV_TIME_ST again") {
   FakePlatform p;
   fw::Firmware f(p.config());
   const std::uint64_t ipa = FakePlatform::kRamBase + 0x1000;

@@ -81,7 +81,7 @@ TEST_CASE("TRNG: 2.5 MiB drawn by the guest through RND64 pass rngtest (FIPS 140
   CHECK(failures <= 5);
 }
 
-TEST_CASE("TRNG --seed: the same seed repeats the bits exactly; host entropy never does") {
+TEST_CASE("TRNG --seed: the same seed repeats the bits exactly, host entropy never does") {
   const auto seeded = [](const char* seed) { return run_emu({"run", "-q", "--seed", seed, guest_path("trng.elf")}); };
   const systest::Outcome a = seeded("7");
   const systest::Outcome b = seeded("7");
@@ -94,7 +94,7 @@ TEST_CASE("TRNG --seed: the same seed repeats the bits exactly; host entropy nev
   CHECK(fips_failures(rng_bytes(a.out)) <= 5);  // seeded output is not random, but is well mixed
 }
 
-TEST_CASE("PTP guest: KVM UID, FEATURES with PTP, and a consistent snapshot; --epoch fixes the epoch") {
+TEST_CASE("PTP guest: KVM UID, FEATURES with PTP, and a consistent snapshot, --epoch fixes the epoch") {
   const systest::Outcome r = run_emu({"run", "-q", "--epoch", "1700000000123456789", guest_path("ptp.elf")});
   check_tap_passes(r);
   CHECK(count_lines_containing(r.out, "# ptp epoch 1700000000123456789") >= 1);
@@ -102,7 +102,7 @@ TEST_CASE("PTP guest: KVM UID, FEATURES with PTP, and a consistent snapshot; --e
   CHECK(r.out == again.out);
 }
 
-TEST_CASE("PV time guest: discovery, record layout and monotonic stolen time; and with --pv-time=off") {
+TEST_CASE("PV time guest: discovery, record layout and monotonic stolen time, and with --pv-time=off") {
   check_tap_passes(run_emu({"run", "-q", guest_path("pvtime.elf")}));
   const systest::Outcome off = run_emu({"run", "-q", "--pv-time=off", guest_path("pvtime.elf")});
   check_tap_passes(off);
