@@ -125,27 +125,6 @@ static void diag_regs(const struct call *c, unsigned first, unsigned last)
         tap_diag("  x%-2u = 0x%016lx (in 0x%016lx)", i, c->out.x[i], c->in.x[i]);
 }
 
-static void check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    tap_vok(cond, fmt, ap);
-    va_end(ap);
-}
-
-static void check_eq(uint64_t got, uint64_t want, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void check_eq(uint64_t got, uint64_t want, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    tap_vok(got == want, fmt, ap);
-    va_end(ap);
-    if (got != want)
-        tap_diag("  got 0x%016lx, expected 0x%016lx", got, want);
-}
-
 /* On failure also shows the registers the check looked at. */
 static void check_regs(bool cond, const struct call *c, unsigned first, unsigned last,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -166,7 +145,7 @@ static void check_regs(bool cond, const struct call *c, unsigned first, unsigned
 static void test_smccc_version(void)
 {
     struct call c = call0(SMCCC_VERSION);
-    check_eq(c.out.x[0], SMCCC_VERSION_1_2, "SMCCC_VERSION is 1.2 (0x10002)");
+    tap_eq(c.out.x[0], SMCCC_VERSION_1_2, "SMCCC_VERSION is 1.2 (0x10002)");
     check_regs(all_zero(&c, 1, 3), &c, 1, 3, "SMCCC_VERSION zeroes x1..x3");
     check_regs(unchanged(&c, 4, 17), &c, 4, 17, "SMCCC_VERSION preserves x4..x17");
 }
@@ -189,7 +168,7 @@ static void test_arch_features(void)
 {
     for (unsigned i = 0; i < ARRAY_SIZE(arch_features); ++i) {
         const struct expectation *e = &arch_features[i];
-        check_eq(call1(SMCCC_ARCH_FEATURES, e->fid).out.x[0], e->want,
+        tap_eq(call1(SMCCC_ARCH_FEATURES, e->fid).out.x[0], e->want,
                  "SMCCC_ARCH_FEATURES(%s) = %ld", e->name, (int64_t)e->want);
     }
 }
@@ -206,13 +185,13 @@ static void test_smc32_narrowing(void)
     uint64_t soc_version = call1(SMCCC_ARCH_SOC_ID, SMCCC_SOC_ID_VERSION).out.x[0];
     uint64_t soc_wide = call1(SMCCC_ARCH_SOC_ID, 0x100000000ull).out.x[0];
 
-    check_eq(call1(SMCCC_ARCH_FEATURES, 0xFFFFFFFF80000000ull).out.x[0], 0,
+    tap_eq(call1(SMCCC_ARCH_FEATURES, 0xFFFFFFFF80000000ull).out.x[0], 0,
              "SMCCC_ARCH_FEATURES ignores the upper half of x1 (0xFFFFFFFF80000000)");
-    check_eq(call1(PSCI_FEATURES, 0xDEAD00008400000Aull).out.x[0], 0,
+    tap_eq(call1(PSCI_FEATURES, 0xDEAD00008400000Aull).out.x[0], 0,
              "PSCI_FEATURES ignores the upper half of x1 (0xDEAD00008400000A)");
-    check(soc_word_valid(soc_wide) && soc_wide == soc_version,
+    tap_ok(soc_word_valid(soc_wide) && soc_wide == soc_version,
           "SMCCC_ARCH_SOC_ID with x1 = 0x100000000 is type 0 (version)");
-    check_eq(call0(0xFFFFFFFF00000000ull | SMCCC_VERSION).out.x[0], SMCCC_VERSION_1_2,
+    tap_eq(call0(0xFFFFFFFF00000000ull | SMCCC_VERSION).out.x[0], SMCCC_VERSION_1_2,
              "SMCCC_VERSION ignores the upper half of x0; result upper half is zero");
 }
 
@@ -241,9 +220,9 @@ static void test_unknown_fids(void)
 /* Digest 1.3: the SVE hint bit 16 is ignored when decoding a fast call. */
 static void test_sve_hint(void)
 {
-    check_eq(call0(SMCCC_VERSION | SMCCC_SVE_HINT).out.x[0], SMCCC_VERSION_1_2,
+    tap_eq(call0(SMCCC_VERSION | SMCCC_SVE_HINT).out.x[0], SMCCC_VERSION_1_2,
              "SMCCC_VERSION with the SVE hint bit (0x80010000) is served");
-    check_eq(call1(PSCI_FEATURES | SMCCC_SVE_HINT, PSCI_VERSION).out.x[0], 0,
+    tap_eq(call1(PSCI_FEATURES | SMCCC_SVE_HINT, PSCI_VERSION).out.x[0], 0,
              "PSCI_FEATURES with the SVE hint bit (0x8401000A) is served");
 }
 
@@ -280,24 +259,24 @@ static void test_soc_id(void)
 {
     uint64_t version = call1(SMCCC_ARCH_SOC_ID, SMCCC_SOC_ID_VERSION).out.x[0];
     uint64_t revision = call1(SMCCC_ARCH_SOC_ID, SMCCC_SOC_ID_REVISION).out.x[0];
-    check(soc_word_valid(version), "SOC_ID(version) is non-negative with bit 31 clear");
-    check(soc_word_valid(revision), "SOC_ID(revision) is non-negative with bit 31 clear");
+    tap_ok(soc_word_valid(version), "SOC_ID(version) is non-negative with bit 31 clear");
+    tap_ok(soc_word_valid(revision), "SOC_ID(revision) is non-negative with bit 31 clear");
     tap_diag("SoC version 0x%08lx, revision 0x%08lx", version, revision);
 
     struct call n = call1(SMCCC_ARCH_SOC_ID64, SMCCC_SOC_ID_NAME);
     char name[SMCCC_SOC_NAME_BYTES];
     int len = smccc_unpack_string(&n.out, 1, name, sizeof name);
-    check_eq(n.out.x[0], SMCCC_RET_SUCCESS, "SOC_ID64(name) succeeds");
-    check(len > 0 && printable_ascii(name),
+    tap_eq(n.out.x[0], SMCCC_RET_SUCCESS, "SOC_ID64(name) succeeds");
+    tap_ok(len > 0 && printable_ascii(name),
           "SOC_ID64(name) is a non-empty NUL-terminated printable ASCII string");
-    check(len >= 0 && name_padding_zero(&n.out, (unsigned)len),
+    tap_ok(len >= 0 && name_padding_zero(&n.out, (unsigned)len),
           "SOC_ID64(name) bytes after the NUL are zero");
     if (len >= 0)
         tap_diag("SoC name \"%s\"", name);
 
-    check_eq(call1(SMCCC_ARCH_SOC_ID, SMCCC_SOC_ID_NAME).out.x[0], SMCCC_RET_INVALID_PARAMETER,
+    tap_eq(call1(SMCCC_ARCH_SOC_ID, SMCCC_SOC_ID_NAME).out.x[0], SMCCC_RET_INVALID_PARAMETER,
              "SOC_ID(name) through the 32-bit FID is INVALID_PARAMETER");
-    check_eq(call1(SMCCC_ARCH_SOC_ID, 3).out.x[0], SMCCC_RET_INVALID_PARAMETER,
+    tap_eq(call1(SMCCC_ARCH_SOC_ID, 3).out.x[0], SMCCC_RET_INVALID_PARAMETER,
              "SOC_ID(type 3) is INVALID_PARAMETER");
 }
 
@@ -317,7 +296,7 @@ static void test_high_registers_preserved(void)
             tap_diag("  x%u = 0x%016lx", 18 + i, high[i]);
         }
     }
-    check(kept, "SOC_ID64(name) preserves x18..x30");
+    tap_ok(kept, "SOC_ID64(name) preserves x18..x30");
 }
 
 /* Digest 1.8 notes, DESIGN 8: executing a workaround is a no-op returning 0. */
@@ -356,13 +335,13 @@ static const struct expectation psci_features[] = {
 /* Digest 2.3, 2.13, 2.14. */
 static void test_psci_discovery(void)
 {
-    check_eq(call0(PSCI_VERSION).out.x[0], PSCI_VERSION_1_1, "PSCI_VERSION is 1.1 (0x10001)");
+    tap_eq(call0(PSCI_VERSION).out.x[0], PSCI_VERSION_1_1, "PSCI_VERSION is 1.1 (0x10001)");
     for (unsigned i = 0; i < ARRAY_SIZE(psci_features); ++i) {
         const struct expectation *e = &psci_features[i];
-        check_eq(call1(PSCI_FEATURES, e->fid).out.x[0], e->want, "PSCI_FEATURES(%s) = %ld",
+        tap_eq(call1(PSCI_FEATURES, e->fid).out.x[0], e->want, "PSCI_FEATURES(%s) = %ld",
                  e->name, (int64_t)e->want);
     }
-    check_eq(call0(PSCI_MIGRATE_INFO_TYPE).out.x[0], PSCI_MIGRATE_INFO_NO_TOS_MIGRATION,
+    tap_eq(call0(PSCI_MIGRATE_INFO_TYPE).out.x[0], PSCI_MIGRATE_INFO_NO_TOS_MIGRATION,
              "MIGRATE_INFO_TYPE is 2 (no Trusted OS migration)");
 }
 
@@ -381,7 +360,7 @@ static void test_system_reset2_rejects(void)
             c.in.x[1] = types[t];
             c.in.x[2] = 0; /* cookie */
             call_run(&c);
-            check_eq(c.out.x[0], PSCI_RET_INVALID_PARAMS,
+            tap_eq(c.out.x[0], PSCI_RET_INVALID_PARAMS,
                      "SYSTEM_RESET2 0x%08x type 0x%lx is INVALID_PARAMETERS", fids[f], types[t]);
         }
     }
@@ -401,7 +380,7 @@ static void test_std_service_queries(void)
     struct call uid = call0(STD_SVC_UID);
     struct call rev = call0(STD_SVC_REVISION);
 
-    check(count.out.x[0] > 0 && count.out.x[0] <= MAX_CALL_COUNT,
+    tap_ok(count.out.x[0] > 0 && count.out.x[0] <= MAX_CALL_COUNT,
           "Standard Service Call Count is positive");
     tap_diag("Standard Service Call Count %ld", (int64_t)count.out.x[0]);
     check_regs(words_equal(&uid, std_svc_uid), &uid, 0, 3,
@@ -437,14 +416,14 @@ static void test_el0_call_is_undefined(void)
     bool one = guest_exception_count() - before == 1;
     struct guest_exception e = guest_last_exception();
 
-    check(rc == 0 && one, "%s #0 at EL0 takes exactly one exception, then returns to EL1",
+    tap_ok(rc == 0 && one, "%s #0 at EL0 takes exactly one exception, then returns to EL1",
           insn);
-    check(one && e.from_el0 && esr_ec(e.esr) == ESR_EC_UNKNOWN && (e.esr & ESR_IL),
+    tap_ok(one && e.from_el0 && esr_ec(e.esr) == ESR_EC_UNKNOWN && (e.esr & ESR_IL),
           "%s #0 at EL0 is UNDEFINED (from EL0, EC 0x00, IL 1)", insn);
     if (one)
         tap_diag("  ESR_EL1 0x%08lx, ELR_EL1 0x%016lx", e.esr, e.elr);
-    check(one && e.elr == insn_addr, "%s #0 at EL0 reports ELR_EL1 = its own address", insn);
-    check_eq(el0_probe_x0, SMCCC_VERSION, "%s #0 at EL0 reaches no firmware (x0 unchanged)",
+    tap_ok(one && e.elr == insn_addr, "%s #0 at EL0 reports ELR_EL1 = its own address", insn);
+    tap_eq(el0_probe_x0, SMCCC_VERSION, "%s #0 at EL0 reaches no firmware (x0 unchanged)",
              insn);
 }
 
@@ -456,12 +435,12 @@ static void test_udf_at_el1(void)
     bool one = guest_exception_count() - before == 1;
     struct guest_exception e = guest_last_exception();
 
-    check(one, "UDF #0 at EL1 takes exactly one exception");
-    check(one && !e.from_el0 && spsr_el(e.spsr) == 1 && esr_ec(e.esr) == ESR_EC_UNKNOWN &&
+    tap_ok(one, "UDF #0 at EL1 takes exactly one exception");
+    tap_ok(one && !e.from_el0 && spsr_el(e.spsr) == 1 && esr_ec(e.esr) == ESR_EC_UNKNOWN &&
               (e.esr & ESR_IL),
           "UDF #0 at EL1 is reported from EL1 with EC 0x00, IL 1");
-    check(one && e.elr == (uintptr_t)el1_udf_insn, "UDF #0 at EL1 reports ELR_EL1 = its address");
-    check(continued == 1, "execution continues after the UDF");
+    tap_ok(one && e.elr == (uintptr_t)el1_udf_insn, "UDF #0 at EL1 reports ELR_EL1 = its address");
+    tap_ok(continued == 1, "execution continues after the UDF");
 }
 
 /* --- Driver -------------------------------------------------------------------------- */
@@ -485,7 +464,7 @@ static void run_conduit(enum conduit c)
     test_system_reset2_rejects();
     test_std_service_queries();
     test_kvm_vendor_service();
-    check(guest_exception_count() == before, "no exception was taken by the calls above");
+    tap_ok(guest_exception_count() == before, "no exception was taken by the calls above");
 
     test_el0_call_is_undefined();
 }

@@ -73,15 +73,6 @@ static struct outcome vendor_call(uint32_t fid, uint64_t a1)
 
 /* --- Reporting ------------------------------------------------------------------------ */
 
-static void check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    tap_vok(cond, fmt, ap);
-    va_end(ap);
-}
-
 static void diag_outcome(const struct outcome *o)
 {
     tap_diag("  x0 = 0x%016lx, x1 = 0x%016lx, x2 = 0x%016lx, x3 = 0x%016lx", o->x[0], o->x[1],
@@ -97,14 +88,14 @@ static void test_discovery(void)
     bool uid_ok = true;
     for (unsigned i = 0; i < 4; ++i)
         uid_ok = uid_ok && uid.x[i] == kvm_uid[i];
-    check(uid_ok, "Vendor Hypervisor UID is KVM's 28b46fb6-2ec5-11e9-a9ca-4b564d003a74");
+    tap_ok(uid_ok, "Vendor Hypervisor UID is KVM's 28b46fb6-2ec5-11e9-a9ca-4b564d003a74");
     if (!uid_ok)
         diag_outcome(&uid);
 
     struct outcome features = vendor_call(VENDOR_HYP_KVM_FEATURES, sentinel(1));
     bool features_ok = features.x[0] == KVM_FEATURES_FEATURES_AND_PTP && features.x[1] == 0 &&
                        features.x[2] == 0 && features.x[3] == 0;
-    check(features_ok, "KVM_FEATURES is 0x3 (FEATURES and PTP) with x1..x3 zero");
+    tap_ok(features_ok, "KVM_FEATURES is 0x3 (FEATURES and PTP) with x1..x3 zero");
     if (!features_ok)
         diag_outcome(&features);
 }
@@ -180,20 +171,20 @@ static void test_ptp(const struct selector *s)
     }
     bool any_valid = bad_shape < PTP_CALLS_PER_SELECTOR;
 
-    check(bad_shape == 0, "KVM_PTP(%s) x %u: bits 63:32 of x0..x3 and bit 31 of x0 are clear",
+    tap_ok(bad_shape == 0, "KVM_PTP(%s) x %u: bits 63:32 of x0..x3 and bit 31 of x0 are clear",
           s->name, PTP_CALLS_PER_SELECTOR);
     if (bad_shape) {
         tap_diag("  %u calls failed; the first:", bad_shape);
         diag_outcome(&shape_example);
     }
-    check(any_valid && outside == 0, "KVM_PTP(%s) x %u: %s read before <= counter <= %s read after",
+    tap_ok(any_valid && outside == 0, "KVM_PTP(%s) x %u: %s read before <= counter <= %s read after",
           s->name, PTP_CALLS_PER_SELECTOR, counter_name, counter_name);
     if (outside) {
         tap_diag("  %u calls outside; the first: before %lu, after %lu", outside, range_before,
                  range_after);
         diag_outcome(&range_example);
     }
-    check(any_valid && other_epoch == 0,
+    tap_ok(any_valid && other_epoch == 0,
           "KVM_PTP(%s) x %u: wall_ns - counter * 16 is the run's fixed epoch", s->name,
           PTP_CALLS_PER_SELECTOR);
     epoch_mismatches += other_epoch;
@@ -204,7 +195,7 @@ static void test_ptp_bad_selector(uint64_t x1)
 {
     struct outcome o = vendor_call(VENDOR_HYP_KVM_PTP, x1);
     bool ok = o.x[0] == ALL_ONES && o.x[1] == 0 && o.x[2] == 0 && o.x[3] == 0;
-    check(ok, "KVM_PTP(x1 = 0x%lx) is NOT_SUPPORTED (x0 all ones) with x1..x3 zero", x1);
+    tap_ok(ok, "KVM_PTP(x1 = 0x%lx) is NOT_SUPPORTED (x0 all ones) with x1..x3 zero", x1);
     if (!ok)
         diag_outcome(&o);
 }
@@ -212,7 +203,7 @@ static void test_ptp_bad_selector(uint64_t x1)
 /* DESIGN 2 (SMCCC 1.2): registers that are not results are preserved. */
 static void test_preservation(void)
 {
-    check(preservation.clobbered == 0, "x4..x17 are preserved by all %u vendor calls",
+    tap_ok(preservation.clobbered == 0, "x4..x17 are preserved by all %u vendor calls",
           preservation.calls);
     if (preservation.clobbered)
         tap_diag("  %u calls clobbered a register; the first: FID 0x%08x, x%u = 0x%016lx",
@@ -246,7 +237,7 @@ int main(void)
         tap_diag("ptp epoch %lu", run_epoch);
     else
         tap_diag("ptp epoch unknown: no KVM_PTP call succeeded");
-    check(have_epoch && epoch_mismatches == 0,
+    tap_ok(have_epoch && epoch_mismatches == 0,
           "the epoch is the same in every KVM_PTP answer, both selectors and both conduits");
     int failed = tap_done();
     return failed > MAX_EXIT_STATUS ? MAX_EXIT_STATUS : failed;

@@ -136,28 +136,6 @@ static uint64_t pv_call(uint32_t fid, uint64_t a1)
 
 /* --- Reporting ------------------------------------------------------------------------ */
 
-static void check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    tap_vok(cond, fmt, ap);
-    va_end(ap);
-}
-
-static void check_eq(uint64_t got, uint64_t want, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void check_eq(uint64_t got, uint64_t want, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    tap_vok(got == want, fmt, ap);
-    va_end(ap);
-    if (got != want)
-        tap_diag("  got %ld (0x%lx), expected %ld (0x%lx)", (int64_t)got, got, (int64_t)want,
-                 want);
-}
-
 static void diag_record(uint64_t ipa)
 {
     for (unsigned i = 0; i < PV_RECORD_WORDS; ++i)
@@ -190,19 +168,19 @@ static void test_features(void)
 {
     const uint64_t supported = configured ? SMCCC_RET_SUCCESS : SMCCC_RET_NOT_SUPPORTED;
 
-    check_eq(pv_call(SMCCC_ARCH_FEATURES, PV_TIME_FEATURES), SMCCC_RET_SUCCESS,
+    tap_eq(pv_call(SMCCC_ARCH_FEATURES, PV_TIME_FEATURES), SMCCC_RET_SUCCESS,
              "SMCCC_ARCH_FEATURES(PV_TIME_FEATURES) = 0");
     for (unsigned i = 0; i < ARRAY_SIZE(pv_features); ++i) {
         const struct expectation *e = &pv_features[i];
         uint64_t want = e->if_configured ? supported : SMCCC_RET_NOT_SUPPORTED;
-        check_eq(pv_call(PV_TIME_FEATURES, e->arg), want, "PV_TIME_FEATURES(%s) = %ld%s",
+        tap_eq(pv_call(PV_TIME_FEATURES, e->arg), want, "PV_TIME_FEATURES(%s) = %ld%s",
                  e->name, (int64_t)want,
                  e->if_configured ? (configured ? " (record configured)" : " (no record)") : "");
     }
     /* Digest 4.1: only the SMC64 forms exist. */
-    check_eq(pv_call(0x85000020u, 0), SMCCC_RET_NOT_SUPPORTED,
+    tap_eq(pv_call(0x85000020u, 0), SMCCC_RET_NOT_SUPPORTED,
              "0x85000020 (SMC32 PV_TIME_FEATURES) is NOT_SUPPORTED");
-    check_eq(pv_call(0x85000021u, 0), SMCCC_RET_NOT_SUPPORTED,
+    tap_eq(pv_call(0x85000021u, 0), SMCCC_RET_NOT_SUPPORTED,
              "0x85000021 (SMC32 PV_TIME_ST) is NOT_SUPPORTED");
 }
 
@@ -221,12 +199,12 @@ static void test_record_location(uint64_t ipa)
     const uint64_t ram_end = RAM_BASE + DEFAULT_RAM_SIZE;
     const uint64_t want = ram_end - PV_REGION_SIZE; /* + 64 * index; vCPU 0 */
 
-    check(ipa % PV_RECORD_SIZE == 0 && ipa >= (uintptr_t)__stacks_end &&
+    tap_ok(ipa % PV_RECORD_SIZE == 0 && ipa >= (uintptr_t)__stacks_end &&
               ipa + PV_RECORD_SIZE <= ram_end,
           "PV_TIME_ST: the record is 64-byte aligned, inside RAM (0x%llx..0x%lx) and above "
           "the image",
           RAM_BASE, ram_end);
-    check_eq(ipa, want, "PV_TIME_ST: vCPU 0's record is at RAM end - 0x10000 = 0x%lx", want);
+    tap_eq(ipa, want, "PV_TIME_ST: vCPU 0's record is at RAM end - 0x10000 = 0x%lx", want);
 }
 
 /* Digest 4.2, 4.3: right after PV_TIME_ST the whole record is zero, even if it was not. */
@@ -234,7 +212,7 @@ static void test_record_reinitialised(void)
 {
     /* Straight after the pass's first PV_TIME_ST: only vCPU 0 runs, nothing is stolen. */
     bool zero = record_is_zero(vcpu0_ipa);
-    check(zero, "right after PV_TIME_ST: revision 0, attributes 0, stolen_time 0, bytes 16..63 "
+    tap_ok(zero, "right after PV_TIME_ST: revision 0, attributes 0, stolen_time 0, bytes 16..63 "
                 "zero");
     if (!zero)
         diag_record(vcpu0_ipa);
@@ -242,9 +220,9 @@ static void test_record_reinitialised(void)
     for (unsigned i = 0; i < PV_RECORD_WORDS; ++i)
         *record_word(vcpu0_ipa, i * 8u) = SCRIBBLE;
     uint64_t ipa = pv_call(PV_TIME_ST, sentinel(1));
-    check_eq(ipa, vcpu0_ipa, "PV_TIME_ST called again returns the same IPA");
+    tap_eq(ipa, vcpu0_ipa, "PV_TIME_ST called again returns the same IPA");
     zero = record_is_zero(vcpu0_ipa);
-    check(zero, "PV_TIME_ST called again re-zeroes the whole record the guest wrote over");
+    tap_ok(zero, "PV_TIME_ST called again re-zeroes the whole record the guest wrote over");
     if (!zero)
         diag_record(vcpu0_ipa);
 }
@@ -272,15 +250,15 @@ static void test_stolen_bounds(void)
         previous = stolen;
     }
     tap_diag("stolen_time after %u rounds on vCPU 0 alone: %lu ns", BOUNDS_ROUNDS, previous);
-    check_eq(decreases, 0, "stolen_time never decreases over %u reads", BOUNDS_ROUNDS);
-    check_eq(excess, 0, "stolen_time never exceeds the virtual time since PV_TIME_ST + %u ns",
+    tap_eq(decreases, 0, "stolen_time never decreases over %u reads", BOUNDS_ROUNDS);
+    tap_eq(excess, 0, "stolen_time never exceeds the virtual time since PV_TIME_ST + %u ns",
              ROUNDING_NS);
 }
 
 /* DESIGN 2 (SMCCC 1.2): registers that are not results are preserved. */
 static void test_preservation(void)
 {
-    check(preservation.clobbered == 0, "x4..x17 are preserved by all %u calls",
+    tap_ok(preservation.clobbered == 0, "x4..x17 are preserved by all %u calls",
           preservation.calls);
     if (preservation.clobbered)
         tap_diag("  %u calls clobbered a register; the first: FID 0x%08x, x%u = 0x%016lx",
@@ -303,7 +281,7 @@ static void run_pass(unsigned pass, enum conduit c, const char *prefix)
         else
             tap_diag("pv-time: not configured");
     } else {
-        check_eq(ipa, vcpu0_ipa, "PV_TIME_ST returns what it returned in the first pass");
+        tap_eq(ipa, vcpu0_ipa, "PV_TIME_ST returns what it returned in the first pass");
     }
 
     test_features();
@@ -392,7 +370,7 @@ static void report_measurement(unsigned ncpus)
     for (unsigned cpu = 0; cpu < ncpus; ++cpu) {
         const struct report *r = &reports[cpu];
         if (!smp_load(&r->published)) {
-            check(false, "pv-time vcpu %u published its measurement", cpu);
+            tap_ok(false, "pv-time vcpu %u published its measurement", cpu);
             if (r->gave_up)
                 tap_diag("  it gave up waiting for vCPU 0's go");
             continue;
@@ -405,7 +383,7 @@ static void report_measurement(unsigned ncpus)
         }
         tap_diag("pv-time vcpu %u elapsed_ns %lu stolen_ns %lu", cpu, r->elapsed_ns,
                  r->stolen_ns);
-        check(r->stolen_ns <= r->elapsed_ns + ROUNDING_NS,
+        tap_ok(r->stolen_ns <= r->elapsed_ns + ROUNDING_NS,
               "pv-time vcpu %u: stolen_ns <= elapsed_ns + %u", cpu, ROUNDING_NS);
         if (r->ipa != reports[0].ipa + (uint64_t)cpu * PV_RECORD_SIZE || r->revision != 0 ||
             r->attributes != 0) {
@@ -414,7 +392,7 @@ static void report_measurement(unsigned ncpus)
                      r->revision, r->attributes);
         }
     }
-    check(layout_ok, "every vCPU's record is at vCPU 0's + 64 * index, with revision 0 and "
+    tap_ok(layout_ok, "every vCPU's record is at vCPU 0's + 64 * index, with revision 0 and "
                      "attributes 0");
 }
 
@@ -440,14 +418,14 @@ static void run_measurement(void)
         }
         ++started;
     }
-    check_eq(started, ncpus - 1, "CPU_ON starts every secondary for the measurement");
+    tap_eq(started, ncpus - 1, "CPU_ON starts every secondary for the measurement");
     bool all_arrived = spin_until_at_least(&arrived, started, SPIN_LIMIT);
-    check(all_arrived, "all %u secondaries are ready to measure", started);
+    tap_ok(all_arrived, "all %u secondaries are ready to measure", started);
 
     smp_store(&go, 1);
     measure(&reports[0]);
     bool all_finished = spin_until_at_least(&finished, started, SPIN_LIMIT);
-    check(all_finished, "all %u secondaries finished measuring", started);
+    tap_ok(all_finished, "all %u secondaries finished measuring", started);
     report_measurement(ncpus);
 
     bool all_off = true;
@@ -458,7 +436,7 @@ static void run_measurement(void)
             tap_diag("  vCPU %u did not turn off", cpu);
         }
     }
-    check(all_off, "every secondary is OFF after its measurement (CPU_OFF)");
+    tap_ok(all_off, "every secondary is OFF after its measurement (CPU_OFF)");
 }
 
 /* Digest 4.2: PV_TIME_ST resets stolen_time, whatever the measurement left there. */
@@ -469,7 +447,7 @@ static void test_reset_after_measurement(enum conduit c, const char *prefix)
     uint64_t before = record_stolen(vcpu0_ipa);
     uint64_t ipa = pv_call(PV_TIME_ST, sentinel(1));
     uint64_t after = record_stolen(vcpu0_ipa);
-    check(ipa == vcpu0_ipa && after == 0,
+    tap_ok(ipa == vcpu0_ipa && after == 0,
           "PV_TIME_ST on vCPU 0 after the measurement resets stolen_time (it was %lu)", before);
     if (ipa != vcpu0_ipa || after != 0)
         tap_diag("  PV_TIME_ST returned 0x%lx, stolen_time then %lu", ipa, after);

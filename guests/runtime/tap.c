@@ -30,6 +30,21 @@ void tap_ok(int cond, const char *fmt, ...)
     va_end(ap);
 }
 
+void tap_veq(uint64_t got, uint64_t want, const char *fmt, va_list ap)
+{
+    tap_vok(got == want, fmt, ap);
+    if (got != want)
+        tap_diag("  got %ld (0x%lx), expected %ld (0x%lx)", (int64_t)got, got, (int64_t)want, want);
+}
+
+void tap_eq(uint64_t got, uint64_t want, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    tap_veq(got, want, fmt, ap);
+    va_end(ap);
+}
+
 void tap_skip(const char *reason, const char *fmt, ...)
 {
     va_list ap;

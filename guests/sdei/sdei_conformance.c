@@ -217,35 +217,6 @@ static uint64_t self_target(void)
 
 /* --- Reporting -------------------------------------------------------------------------------- */
 
-static void check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    tap_vok(cond, fmt, ap);
-    va_end(ap);
-}
-
-static void vcheck_eq(uint64_t got, uint64_t want, const char *fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
-static void vcheck_eq(uint64_t got, uint64_t want, const char *fmt, va_list ap)
-{
-    tap_vok(got == want, fmt, ap);
-    if (got != want)
-        tap_diag("  got %ld (0x%lx), expected %ld (0x%lx)", (int64_t)got, got, (int64_t)want,
-                 want);
-}
-
-static void check_eq(uint64_t got, uint64_t want, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void check_eq(uint64_t got, uint64_t want, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vcheck_eq(got, want, fmt, ap);
-    va_end(ap);
-}
-
 __attribute__((noreturn)) static void finish(void)
 {
     tap_prefix("");
@@ -360,15 +331,15 @@ static void step(uint64_t got, uint64_t want, unsigned ev, uint64_t status_want,
 {
     va_list ap;
     va_start(ap, fmt);
-    vcheck_eq(got, want, fmt, ap);
+    tap_veq(got, want, fmt, ap);
     va_end(ap);
-    check_eq(ev_status(ev), status_want, "  then STATUS(%u) = %lu (%s)", ev, status_want,
+    tap_eq(ev_status(ev), status_want, "  then STATUS(%u) = %lu (%s)", ev, status_want,
              status_name(status_want));
 }
 
 static void expect_status(unsigned ev, uint64_t want, const char *when)
 {
-    check_eq(ev_status(ev), want, "STATUS(%u) %s = %lu (%s)", ev, when, want, status_name(want));
+    tap_eq(ev_status(ev), want, "STATUS(%u) %s = %lu (%s)", ev, when, want, status_name(want));
 }
 
 /* --- What handlers on vCPU 0 see -------------------------------------------------------------- */
@@ -406,7 +377,7 @@ static void check_log(const uint16_t *want, unsigned n, const char *what)
     bool same = log_len == n;
     for (unsigned i = 0; same && i < n; ++i)
         same = log_buf[i] == want[i];
-    check(same, "order: %s", what);
+    tap_ok(same, "order: %s", what);
     if (!same) {
         log_print("got", log_buf, log_len);
         log_print("expected", want, n);
@@ -580,14 +551,14 @@ struct completion sdei_handler_c(struct sdei_record *r, unsigned level)
 
 void sdei_complete_returned(uint64_t x0)
 {
-    check(false, "EVENT_COMPLETE / COMPLETE_AND_RESUME from a handler does not return "
+    tap_ok(false, "EVENT_COMPLETE / COMPLETE_AND_RESUME from a handler does not return "
                  "(it returned %ld)", (int64_t)x0);
     finish();
 }
 
 void sdei_entry_reentered_c(unsigned level)
 {
-    check(false, "no %s handler is entered while another one runs on the same vCPU",
+    tap_ok(false, "no %s handler is entered while another one runs on the same vCPU",
           level == SDEI_LEVEL_CRITICAL ? "critical" : "normal");
     finish();
 }
@@ -646,10 +617,10 @@ static void check_probe_intact(const struct call_probe *p, const char *what)
                 tap_diag("  x%u = 0x%016lx, was 0x%016lx", i, p->out.x[i], p->in[i]);
         }
     }
-    check(bad == 0, "%s: x4..x30 as before the call", what);
-    check_eq(p->out.sp, p->sp_before, "%s: SP as before the call", what);
-    check_eq(p->out.nzcv, p->nzcv_in, "%s: NZCV as before the call", what);
-    check_eq(p->out.daif, p->daif_in, "%s: DAIF as before the call", what);
+    tap_ok(bad == 0, "%s: x4..x30 as before the call", what);
+    tap_eq(p->out.sp, p->sp_before, "%s: SP as before the call", what);
+    tap_eq(p->out.nzcv, p->nzcv_in, "%s: NZCV as before the call", what);
+    tap_eq(p->out.daif, p->daif_in, "%s: DAIF as before the call", what);
 }
 
 /*
@@ -663,12 +634,12 @@ static void check_entry(unsigned ev, const struct call_probe *p, unsigned level,
     const struct dispatch *d = &dispatches[ev];
     const struct sdei_record *e = &d->entry;
 
-    check_eq(e->x[0], ev, "%s: handler x0 = event number %u", what, ev);
-    check_eq(e->x[1], event_arg(ev), "%s: handler x1 = ep_argument 0x%lx", what, event_arg(ev));
-    check_eq(e->x[2], probe_return(conduit),
+    tap_eq(e->x[0], ev, "%s: handler x0 = event number %u", what, ev);
+    tap_eq(e->x[1], event_arg(ev), "%s: handler x1 = ep_argument 0x%lx", what, event_arg(ev));
+    tap_eq(e->x[2], probe_return(conduit),
              "%s: handler x2 = interrupted PC, the instruction after the %s", what,
              conduit == CONDUIT_HVC ? "HVC" : "SMC");
-    check_eq(e->x[3], interrupted_pstate(p),
+    tap_eq(e->x[3], interrupted_pstate(p),
              "%s: handler x3 = interrupted PSTATE (NZCV 0x%lx, DAIF 0x%lx, EL1h)", what,
              p->nzcv_in >> 28, p->daif_in);
     unsigned bad = 0;
@@ -676,27 +647,27 @@ static void check_entry(unsigned ev, const struct call_probe *p, unsigned level,
         if (e->x[i] != p->in[i] && bad++ < 4)
             tap_diag("  x%u = 0x%016lx, interrupted 0x%016lx", i, e->x[i], p->in[i]);
     }
-    check(bad == 0, "%s: handler x4..x30 as interrupted", what);
-    check_eq(e->sp, p->sp_before, "%s: handler entered on the interrupted SP_EL1", what);
-    check_eq(e->nzcv, p->nzcv_in, "%s: handler NZCV as interrupted", what);
-    check(e->daif == DAIF_ALL_MASKED && e->current_el == CURRENT_EL_EL1 &&
+    tap_ok(bad == 0, "%s: handler x4..x30 as interrupted", what);
+    tap_eq(e->sp, p->sp_before, "%s: handler entered on the interrupted SP_EL1", what);
+    tap_eq(e->nzcv, p->nzcv_in, "%s: handler NZCV as interrupted", what);
+    tap_ok(e->daif == DAIF_ALL_MASKED && e->current_el == CURRENT_EL_EL1 &&
               e->spsel == SPSEL_SP_ELX,
           "%s: handler runs at EL1h with D, A, I, F masked", what);
     if (!(e->daif == DAIF_ALL_MASKED && e->current_el == CURRENT_EL_EL1 &&
           e->spsel == SPSEL_SP_ELX))
         tap_diag("  DAIF 0x%lx, CurrentEL 0x%lx, SPSel %lu", e->daif, e->current_el, e->spsel);
-    check(e->elr == elr_before && e->spsr == spsr_before,
+    tap_ok(e->elr == elr_before && e->spsr == spsr_before,
           "%s: ELR_EL1 and SPSR_EL1 untouched by the dispatch", what);
     if (!(e->elr == elr_before && e->spsr == spsr_before))
         tap_diag("  ELR_EL1 0x%lx (was 0x%lx), SPSR_EL1 0x%lx (was 0x%lx)", e->elr, elr_before,
                  e->spsr, spsr_before);
-    check_eq(d->level, level, "%s: entered through the %s entry point", what,
+    tap_eq(d->level, level, "%s: entered through the %s entry point", what,
              level == SDEI_LEVEL_CRITICAL ? "critical" : "normal");
 
     bool same = true;
     for (unsigned i = 0; i < 4; ++i)
         same = same && d->context[i] == p->out.x[i];
-    check(same, "%s: EVENT_CONTEXT(0..3) = x0..x3 the interrupted code holds after COMPLETE",
+    tap_ok(same, "%s: EVENT_CONTEXT(0..3) = x0..x3 the interrupted code holds after COMPLETE",
           what);
     if (!same)
         for (unsigned i = 0; i < 4; ++i)
@@ -707,7 +678,7 @@ static void check_entry(unsigned ev, const struct call_probe *p, unsigned level,
             tap_diag("  EVENT_CONTEXT(%u) = 0x%lx, interrupted x%u 0x%lx", i, d->context[i], i,
                      p->in[i]);
     }
-    check(bad == 0, "%s: EVENT_CONTEXT(4..17) = interrupted x4..x17", what);
+    tap_ok(bad == 0, "%s: EVENT_CONTEXT(4..17) = interrupted x4..x17", what);
 }
 
 /* --- Host-signalled shared event 2 (once, over HVC, at the start) ----------------------------- */
@@ -740,30 +711,30 @@ static void test_host_event(void)
 {
     tap_diag("host-signalled shared event %u (--sdei-signal %u@%llu)", EV_SHARED, EV_SHARED,
              HOST_SIGNAL_NS);
-    check_eq(sdei0(SDEI_PE_MASK), 0, "PE_MASK at boot is 0: vCPU 0 starts masked");
+    tap_eq(sdei0(SDEI_PE_MASK), 0, "PE_MASK at boot is 0: vCPU 0 starts masked");
     uint64_t start = read_cntvct();
-    check(start < ticks_of_ns(HOST_SIGNAL_NS),
+    tap_ok(start < ticks_of_ns(HOST_SIGNAL_NS),
           "event %u is set up before the host signals it (counter %lu < %lu)", EV_SHARED, start,
           ticks_of_ns(HOST_SIGNAL_NS));
 
     reset_observations();
     hooks[EV_SHARED] = hook_host_event;
-    check_eq(ev_register(EV_SHARED, entry_normal(), event_arg(EV_SHARED), SDEI_RM_ANY, 0), 0,
+    tap_eq(ev_register(EV_SHARED, entry_normal(), event_arg(EV_SHARED), SDEI_RM_ANY, 0), 0,
              "REGISTER(%u, RM_ANY) is SUCCESS", EV_SHARED);
-    check_eq(sdei1(SDEI_EVENT_ENABLE, EV_SHARED), 0, "ENABLE(%u) is SUCCESS", EV_SHARED);
-    check_eq(ev_register(EV_SOFTWARE, entry_normal(), event_arg(EV_SOFTWARE), SDEI_RM_ANY, 0), 0,
+    tap_eq(sdei1(SDEI_EVENT_ENABLE, EV_SHARED), 0, "ENABLE(%u) is SUCCESS", EV_SHARED);
+    tap_eq(ev_register(EV_SOFTWARE, entry_normal(), event_arg(EV_SOFTWARE), SDEI_RM_ANY, 0), 0,
              "REGISTER(%u) is SUCCESS", EV_SOFTWARE);
-    check_eq(sdei1(SDEI_EVENT_ENABLE, EV_SOFTWARE), 0, "ENABLE(%u) is SUCCESS", EV_SOFTWARE);
-    check_eq(ev_info(EV_SHARED, SDEI_INFO_EV_TYPE), SDEI_EVENT_TYPE_SHARED,
+    tap_eq(sdei1(SDEI_EVENT_ENABLE, EV_SOFTWARE), 0, "ENABLE(%u) is SUCCESS", EV_SOFTWARE);
+    tap_eq(ev_info(EV_SHARED, SDEI_INFO_EV_TYPE), SDEI_EVENT_TYPE_SHARED,
              "GET_INFO(%u, EV_TYPE) = 1 (shared)", EV_SHARED);
 
     /* Digest 8.7, 8.12: while the only PE is masked, the event stays pending. */
     uint64_t polls = 0;
     while (read_cntvct() < ticks_of_ns(HOST_WAIT_NS) && polls < HOST_WAIT_POLLS)
         ++polls;
-    check(read_cntvct() >= ticks_of_ns(HOST_WAIT_NS),
+    tap_ok(read_cntvct() >= ticks_of_ns(HOST_WAIT_NS),
           "virtual time passes %llu ns while vCPU 0 waits masked", HOST_WAIT_NS);
-    check_eq(dispatch_count(EV_SHARED), 0, "masked: the handler of event %u has not run",
+    tap_eq(dispatch_count(EV_SHARED), 0, "masked: the handler of event %u has not run",
              EV_SHARED);
     expect_status(EV_SHARED, STATUS_RE, "while pending on a masked PE");
 
@@ -775,27 +746,27 @@ static void test_host_event(void)
     probe_run(&p);
     log_push(LOG(LOG_BACK, 0));
 
-    check_eq(p.out.x[0], 0, "PE_UNMASK returns 0");
+    tap_eq(p.out.x[0], 0, "PE_UNMASK returns 0");
     unsigned count = dispatch_count(EV_SHARED);
-    check_eq(count, 1, "event %u is delivered right after PE_UNMASK returns", EV_SHARED);
+    tap_eq(count, 1, "event %u is delivered right after PE_UNMASK returns", EV_SHARED);
     if (count == 1) {
         check_entry(EV_SHARED, &p, SDEI_LEVEL_NORMAL, "event 2 after PE_UNMASK");
-        check_eq(in_host.status2, STATUS_RUNNING_RE,
+        tap_eq(in_host.status2, STATUS_RUNNING_RE,
                  "in its handler, STATUS(%u) = 7 (running, enabled, registered)", EV_SHARED);
-        check_eq(in_host.type, SDEI_EVENT_TYPE_SHARED, "in its handler, GET_INFO(%u, EV_TYPE) = 1",
+        tap_eq(in_host.type, SDEI_EVENT_TYPE_SHARED, "in its handler, GET_INFO(%u, EV_TYPE) = 1",
                  EV_SHARED);
-        check_eq(in_host.routing_mode, SDEI_RM_ANY,
+        tap_eq(in_host.routing_mode, SDEI_RM_ANY,
                  "in its handler, GET_INFO(%u, ROUTING_MODE) = 0 (RM_ANY)", EV_SHARED);
-        check_eq(in_host.routing_aff, SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(in_host.routing_aff, SDEI_RET_INVALID_PARAMETERS,
                  "in its handler, GET_INFO(%u, ROUTING_AFF) is INVALID_PARAMETERS for RM_ANY",
                  EV_SHARED);
-        check_eq(in_host.signal, 0, "in its handler, SIGNAL(0, vCPU 0) is SUCCESS");
-        check_eq(in_host.count0_after_signal, 0,
+        tap_eq(in_host.signal, 0, "in its handler, SIGNAL(0, vCPU 0) is SUCCESS");
+        tap_eq(in_host.count0_after_signal, 0,
                  "normal event 0 does not preempt the normal handler of event %u", EV_SHARED);
         expect_status(EV_SHARED, STATUS_RE, "after its COMPLETE");
-        check_eq(in_host.status0_after_signal, STATUS_RE,
+        tap_eq(in_host.status0_after_signal, STATUS_RE,
                  "in that handler, STATUS(0) = 3 (pending is not running)");
-        check_eq(dispatch_count(EV_SOFTWARE), 1,
+        tap_eq(dispatch_count(EV_SOFTWARE), 1,
                  "event 0 is dispatched once event %u completes", EV_SHARED);
         const uint16_t want[] = {LOG(LOG_ENTER, EV_SHARED), LOG(LOG_MARK, EV_SHARED),
                                  LOG(LOG_COMPLETE, EV_SHARED), LOG(LOG_ENTER, EV_SOFTWARE),
@@ -811,14 +782,14 @@ static void test_host_event(void)
         while (dispatch_count(EV_SHARED) == 0 && read_cntvct() < ticks_of_ns(HOST_GIVE_UP_NS) &&
                late < HOST_WAIT_POLLS)
             ++late;
-        check(dispatch_count(EV_SHARED) > 0,
+        tap_ok(dispatch_count(EV_SHARED) > 0,
               "the handler of event %u runs at all (waited unmasked until %llu ns)", EV_SHARED,
               HOST_GIVE_UP_NS);
     }
 
-    check_eq(sdei0(SDEI_PE_MASK), 1, "PE_MASK after that is 1 (it was unmasked)");
-    check_eq(sdei1(SDEI_EVENT_UNREGISTER, EV_SOFTWARE), 0, "UNREGISTER(0) is SUCCESS");
-    check_eq(sdei1(SDEI_EVENT_UNREGISTER, EV_SHARED), 0, "UNREGISTER(%u) is SUCCESS", EV_SHARED);
+    tap_eq(sdei0(SDEI_PE_MASK), 1, "PE_MASK after that is 1 (it was unmasked)");
+    tap_eq(sdei1(SDEI_EVENT_UNREGISTER, EV_SOFTWARE), 0, "UNREGISTER(0) is SUCCESS");
+    tap_eq(sdei1(SDEI_EVENT_UNREGISTER, EV_SHARED), 0, "UNREGISTER(%u) is SUCCESS", EV_SHARED);
     expect_status(EV_SHARED, 0, "after UNREGISTER");
 }
 
@@ -826,27 +797,27 @@ static void test_host_event(void)
 
 static void test_discovery(void)
 {
-    check_eq(sdei0(SDEI_VERSION), SDEI_VERSION_1_1, "SDEI_VERSION = 0x%016llx (1.1, vendor 0)",
+    tap_eq(sdei0(SDEI_VERSION), SDEI_VERSION_1_1, "SDEI_VERSION = 0x%016llx (1.1, vendor 0)",
              SDEI_VERSION_1_1);
-    check_eq(sdei1(SDEI_FEATURES, SDEI_FEATURE_BIND_SLOTS), 0,
+    tap_eq(sdei1(SDEI_FEATURES, SDEI_FEATURE_BIND_SLOTS), 0,
              "FEATURES(BIND_SLOTS) = 0: no dynamic slots");
-    check_eq(sdei1(SDEI_FEATURES, SDEI_FEATURE_RELATIVE_MODE), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(sdei1(SDEI_FEATURES, SDEI_FEATURE_RELATIVE_MODE), SDEI_RET_INVALID_PARAMETERS,
              "FEATURES(RELATIVE_MODE) is INVALID_PARAMETERS (unsupported)");
-    check_eq(sdei1(SDEI_FEATURES, 2), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(sdei1(SDEI_FEATURES, 2), SDEI_RET_INVALID_PARAMETERS,
              "FEATURES(2) is INVALID_PARAMETERS");
 
     static const uint64_t interrupts[] = {0, 15, 16, 31, 32, 1019, 1020, 0xFFFFFFFF};
     for (unsigned i = 0; i < ARRAY_SIZE(interrupts); ++i)
-        check_eq(sdei1(SDEI_INTERRUPT_BIND, interrupts[i]), SDEI_RET_OUT_OF_RESOURCE,
+        tap_eq(sdei1(SDEI_INTERRUPT_BIND, interrupts[i]), SDEI_RET_OUT_OF_RESOURCE,
                  "INTERRUPT_BIND(%lu) is OUT_OF_RESOURCE", interrupts[i]);
     for (unsigned ev = 0; ev <= 3; ++ev)
-        check_eq(sdei1(SDEI_INTERRUPT_RELEASE, ev), SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(sdei1(SDEI_INTERRUPT_RELEASE, ev), SDEI_RET_INVALID_PARAMETERS,
                  "INTERRUPT_RELEASE(%u) is INVALID_PARAMETERS: not bound", ev);
 
     /* Digest 8.1: SMC64 only; 0x33..0x3F reserved. */
     static const uint32_t unknown[] = {0xC4000033u, 0xC400003Fu, 0x84000020u, 0x8400002Fu};
     for (unsigned i = 0; i < ARRAY_SIZE(unknown); ++i)
-        check_eq(sdei0(unknown[i]), SDEI_RET_NOT_SUPPORTED, "FID 0x%08x is NOT_SUPPORTED",
+        tap_eq(sdei0(unknown[i]), SDEI_RET_NOT_SUPPORTED, "FID 0x%08x is NOT_SUPPORTED",
                  unknown[i]);
 }
 
@@ -855,21 +826,21 @@ static void test_unknown_events(void)
     static const uint64_t events[] = {3, 7, 0x80000000u, 0xFFFFFFFFu};
     for (unsigned i = 0; i < ARRAY_SIZE(events); ++i) {
         uint64_t ev = events[i];
-        check_eq(ev_register(ev, entry_normal(), 0, SDEI_RM_ANY, 0), SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(ev_register(ev, entry_normal(), 0, SDEI_RM_ANY, 0), SDEI_RET_INVALID_PARAMETERS,
                  "REGISTER(unknown event 0x%lx) is INVALID_PARAMETERS", ev);
-        check_eq(sdei1(SDEI_EVENT_ENABLE, ev), SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(sdei1(SDEI_EVENT_ENABLE, ev), SDEI_RET_INVALID_PARAMETERS,
                  "ENABLE(0x%lx) is INVALID_PARAMETERS", ev);
-        check_eq(sdei1(SDEI_EVENT_DISABLE, ev), SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(sdei1(SDEI_EVENT_DISABLE, ev), SDEI_RET_INVALID_PARAMETERS,
                  "DISABLE(0x%lx) is INVALID_PARAMETERS", ev);
-        check_eq(sdei1(SDEI_EVENT_UNREGISTER, ev), SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(sdei1(SDEI_EVENT_UNREGISTER, ev), SDEI_RET_INVALID_PARAMETERS,
                  "UNREGISTER(0x%lx) is INVALID_PARAMETERS", ev);
-        check_eq(ev_status(ev), SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(ev_status(ev), SDEI_RET_INVALID_PARAMETERS,
                  "STATUS(0x%lx) is INVALID_PARAMETERS", ev);
-        check_eq(ev_info(ev, SDEI_INFO_EV_TYPE), SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(ev_info(ev, SDEI_INFO_EV_TYPE), SDEI_RET_INVALID_PARAMETERS,
                  "GET_INFO(0x%lx, EV_TYPE) is INVALID_PARAMETERS", ev);
-        check_eq(sdei3(SDEI_EVENT_ROUTING_SET, ev, SDEI_RM_ANY, 0), SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(sdei3(SDEI_EVENT_ROUTING_SET, ev, SDEI_RM_ANY, 0), SDEI_RET_INVALID_PARAMETERS,
                  "ROUTING_SET(0x%lx) is INVALID_PARAMETERS", ev);
-        check_eq(ev_signal(ev, self_target()), SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(ev_signal(ev, self_target()), SDEI_RET_INVALID_PARAMETERS,
                  "SIGNAL(0x%lx, vCPU 0) is INVALID_PARAMETERS", ev);
     }
 }
@@ -889,33 +860,33 @@ static void test_get_info(void)
     for (unsigned i = 0; i < ARRAY_SIZE(cases); ++i) {
         const struct info_case *c = &cases[i];
         const bool shared = c->type == SDEI_EVENT_TYPE_SHARED;
-        check_eq(ev_info(c->ev, SDEI_INFO_EV_TYPE), c->type, "GET_INFO(%u, EV_TYPE) = %lu", c->ev,
+        tap_eq(ev_info(c->ev, SDEI_INFO_EV_TYPE), c->type, "GET_INFO(%u, EV_TYPE) = %lu", c->ev,
                  c->type);
-        check_eq(ev_info(c->ev, SDEI_INFO_EV_SIGNALED), c->signaled,
+        tap_eq(ev_info(c->ev, SDEI_INFO_EV_SIGNALED), c->signaled,
                  "GET_INFO(%u, EV_SIGNALED) = %lu", c->ev, c->signaled);
-        check_eq(ev_info(c->ev, SDEI_INFO_EV_PRIORITY), c->priority,
+        tap_eq(ev_info(c->ev, SDEI_INFO_EV_PRIORITY), c->priority,
                  "GET_INFO(%u, EV_PRIORITY) = %lu", c->ev, c->priority);
         /* Unregistered: private → INVALID_PARAMETERS, shared → DENIED. */
         uint64_t routing = shared ? SDEI_RET_DENIED : SDEI_RET_INVALID_PARAMETERS;
-        check_eq(ev_info(c->ev, SDEI_INFO_EV_ROUTING_MODE), routing,
+        tap_eq(ev_info(c->ev, SDEI_INFO_EV_ROUTING_MODE), routing,
                  "GET_INFO(%u, ROUTING_MODE) unregistered is %s", c->ev,
                  shared ? "DENIED" : "INVALID_PARAMETERS");
-        check_eq(ev_info(c->ev, SDEI_INFO_EV_ROUTING_AFF), routing,
+        tap_eq(ev_info(c->ev, SDEI_INFO_EV_ROUTING_AFF), routing,
                  "GET_INFO(%u, ROUTING_AFF) unregistered is %s", c->ev,
                  shared ? "DENIED" : "INVALID_PARAMETERS");
-        check_eq(ev_info(c->ev, 5), SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(ev_info(c->ev, 5), SDEI_RET_INVALID_PARAMETERS,
                  "GET_INFO(%u, 5) is INVALID_PARAMETERS", c->ev);
-        check_eq(ev_info(c->ev, 0xFFFFFFFFu), SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(ev_info(c->ev, 0xFFFFFFFFu), SDEI_RET_INVALID_PARAMETERS,
                  "GET_INFO(%u, 0xFFFFFFFF) is INVALID_PARAMETERS", c->ev);
     }
     /* Private events have no routing, registered or not. */
-    check_eq(ev_register(EV_SOFTWARE, entry_normal(), event_arg(EV_SOFTWARE), SDEI_RM_ANY, 0), 0,
+    tap_eq(ev_register(EV_SOFTWARE, entry_normal(), event_arg(EV_SOFTWARE), SDEI_RM_ANY, 0), 0,
              "REGISTER(0) is SUCCESS");
-    check_eq(ev_info(EV_SOFTWARE, SDEI_INFO_EV_ROUTING_MODE), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(ev_info(EV_SOFTWARE, SDEI_INFO_EV_ROUTING_MODE), SDEI_RET_INVALID_PARAMETERS,
              "GET_INFO(0, ROUTING_MODE) registered is INVALID_PARAMETERS (private)");
-    check_eq(ev_info(EV_SOFTWARE, SDEI_INFO_EV_ROUTING_AFF), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(ev_info(EV_SOFTWARE, SDEI_INFO_EV_ROUTING_AFF), SDEI_RET_INVALID_PARAMETERS,
              "GET_INFO(0, ROUTING_AFF) registered is INVALID_PARAMETERS (private)");
-    check_eq(sdei1(SDEI_EVENT_UNREGISTER, EV_SOFTWARE), 0, "UNREGISTER(0) is SUCCESS");
+    tap_eq(sdei1(SDEI_EVENT_UNREGISTER, EV_SOFTWARE), 0, "UNREGISTER(0) is SUCCESS");
 }
 
 /* Digest 8.6 for event 0 on vCPU 0, which stays masked: no dispatch can happen. */
@@ -925,7 +896,7 @@ static void test_state_walk(void)
     const unsigned ev = EV_SOFTWARE;
 
     reset_observations();
-    check_eq(sdei0(SDEI_PRIVATE_RESET), 0, "PRIVATE_RESET is SUCCESS");
+    tap_eq(sdei0(SDEI_PRIVATE_RESET), 0, "PRIVATE_RESET is SUCCESS");
     expect_status(ev, 0, "at the start");
 
     /* r e g */
@@ -1015,12 +986,12 @@ static void test_state_walk(void)
     /* PRIVATE_RESET unregisters every private event of this PE. */
     step(ev_register(ev, entry, arg, SDEI_RM_ANY, 0), 0, ev, SDEI_STATUS_REGISTERED,
          "REGISTER(0) is SUCCESS");
-    check_eq(sdei0(SDEI_PRIVATE_RESET), 0, "PRIVATE_RESET with events 0 and 1 registered is 0");
+    tap_eq(sdei0(SDEI_PRIVATE_RESET), 0, "PRIVATE_RESET with events 0 and 1 registered is 0");
     expect_status(EV_SOFTWARE, 0, "after PRIVATE_RESET");
     expect_status(EV_CRITICAL, 0, "after PRIVATE_RESET");
-    check_eq(sdei0(SDEI_PRIVATE_RESET), 0, "PRIVATE_RESET with nothing registered is SUCCESS");
+    tap_eq(sdei0(SDEI_PRIVATE_RESET), 0, "PRIVATE_RESET with nothing registered is SUCCESS");
 
-    check_eq(dispatch_count(EV_SOFTWARE) + dispatch_count(EV_CRITICAL) + unknown_dispatches, 0,
+    tap_eq(dispatch_count(EV_SOFTWARE) + dispatch_count(EV_CRITICAL) + unknown_dispatches, 0,
              "no handler ran during the walk");
 }
 
@@ -1028,32 +999,32 @@ static void test_state_walk(void)
 static void test_mask(void)
 {
     reset_observations();
-    check_eq(sdei0(SDEI_PE_MASK), 0, "PE_MASK while masked is 0");
-    check_eq(sdei0(SDEI_PE_UNMASK), 0, "PE_UNMASK is 0");
-    check_eq(sdei0(SDEI_PE_UNMASK), 0, "PE_UNMASK while unmasked is 0");
-    check_eq(ev_signal(EV_SOFTWARE, self_target()), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(sdei0(SDEI_PE_MASK), 0, "PE_MASK while masked is 0");
+    tap_eq(sdei0(SDEI_PE_UNMASK), 0, "PE_UNMASK is 0");
+    tap_eq(sdei0(SDEI_PE_UNMASK), 0, "PE_UNMASK while unmasked is 0");
+    tap_eq(ev_signal(EV_SOFTWARE, self_target()), SDEI_RET_INVALID_PARAMETERS,
              "unmasked, event 0 unregistered: SIGNAL(0, vCPU 0) is INVALID_PARAMETERS");
-    check_eq(ev_register(EV_SOFTWARE, entry_normal(), event_arg(EV_SOFTWARE), SDEI_RM_ANY, 0), 0,
+    tap_eq(ev_register(EV_SOFTWARE, entry_normal(), event_arg(EV_SOFTWARE), SDEI_RM_ANY, 0), 0,
              "REGISTER(0) is SUCCESS");
-    check_eq(ev_signal(EV_SOFTWARE, self_target()), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(ev_signal(EV_SOFTWARE, self_target()), SDEI_RET_INVALID_PARAMETERS,
              "unmasked, event 0 disabled: SIGNAL(0, vCPU 0) is INVALID_PARAMETERS");
-    check_eq(sdei0(SDEI_PE_MASK), 1, "PE_MASK while unmasked is 1");
-    check_eq(sdei0(SDEI_PE_MASK), 0, "PE_MASK again is 0");
-    check_eq(sdei1(SDEI_EVENT_ENABLE, EV_SOFTWARE), 0, "ENABLE(0) is SUCCESS");
-    check_eq(ev_signal(EV_SOFTWARE, self_target()), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(sdei0(SDEI_PE_MASK), 1, "PE_MASK while unmasked is 1");
+    tap_eq(sdei0(SDEI_PE_MASK), 0, "PE_MASK again is 0");
+    tap_eq(sdei1(SDEI_EVENT_ENABLE, EV_SOFTWARE), 0, "ENABLE(0) is SUCCESS");
+    tap_eq(ev_signal(EV_SOFTWARE, self_target()), SDEI_RET_INVALID_PARAMETERS,
              "masked, event 0 enabled: SIGNAL(0, vCPU 0) is INVALID_PARAMETERS");
-    check_eq(ev_signal(EV_SHARED, self_target()), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(ev_signal(EV_SHARED, self_target()), SDEI_RET_INVALID_PARAMETERS,
              "SIGNAL(%u, vCPU 0) is INVALID_PARAMETERS (not signalable)", EV_SHARED);
 
     /* Targets that name no vCPU (digest 2.4 format, as PSCI takes them). */
     const uint64_t bad_targets[] = {psci_target_of(ncpus), TARGET_AFF0_16, TARGET_AFF3};
-    check_eq(sdei0(SDEI_PE_UNMASK), 0, "PE_UNMASK is 0");
+    tap_eq(sdei0(SDEI_PE_UNMASK), 0, "PE_UNMASK is 0");
     for (unsigned i = 0; i < ARRAY_SIZE(bad_targets); ++i)
-        check_eq(ev_signal(EV_SOFTWARE, bad_targets[i]), SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(ev_signal(EV_SOFTWARE, bad_targets[i]), SDEI_RET_INVALID_PARAMETERS,
                  "SIGNAL(0, 0x%lx: no such vCPU) is INVALID_PARAMETERS", bad_targets[i]);
-    check_eq(sdei0(SDEI_PE_MASK), 1, "PE_MASK is 1");
-    check_eq(sdei1(SDEI_EVENT_UNREGISTER, EV_SOFTWARE), 0, "UNREGISTER(0) is SUCCESS");
-    check_eq(dispatch_count(EV_SOFTWARE) + unknown_dispatches, 0,
+    tap_eq(sdei0(SDEI_PE_MASK), 1, "PE_MASK is 1");
+    tap_eq(sdei1(SDEI_EVENT_UNREGISTER, EV_SOFTWARE), 0, "UNREGISTER(0) is SUCCESS");
+    tap_eq(dispatch_count(EV_SOFTWARE) + unknown_dispatches, 0,
              "no handler ran during the mask checks");
 }
 
@@ -1085,9 +1056,9 @@ static void test_shared_routing(void)
 
     step(ev_register(ev, entry, arg, SDEI_REGISTER_RM_PE, last), 0, ev, SDEI_STATUS_REGISTERED,
          "REGISTER(2, RM_PE, vCPU %u) is SUCCESS", ncpus - 1);
-    check_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_MODE), SDEI_RM_PE,
+    tap_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_MODE), SDEI_RM_PE,
              "GET_INFO(2, ROUTING_MODE) = 1 (RM_PE)");
-    check_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_AFF), last, "GET_INFO(2, ROUTING_AFF) = 0x%lx", last);
+    tap_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_AFF), last, "GET_INFO(2, ROUTING_AFF) = 0x%lx", last);
     step(ev_register(ev, entry, arg, SDEI_RM_ANY, 0), SDEI_RET_DENIED, ev, SDEI_STATUS_REGISTERED,
          "registered: REGISTER(2) again is DENIED");
     step(sdei3(SDEI_EVENT_ROUTING_SET, ev, 2, 0), SDEI_RET_INVALID_PARAMETERS, ev,
@@ -1096,43 +1067,43 @@ static void test_shared_routing(void)
          SDEI_STATUS_REGISTERED, "ROUTING_SET(2, RM_PE, no such vCPU) is INVALID_PARAMETERS");
     step(sdei3(SDEI_EVENT_ROUTING_SET, ev, SDEI_RM_ANY, 0), 0, ev, SDEI_STATUS_REGISTERED,
          "registered, disabled: ROUTING_SET(2, RM_ANY) is SUCCESS");
-    check_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_MODE), SDEI_RM_ANY,
+    tap_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_MODE), SDEI_RM_ANY,
              "GET_INFO(2, ROUTING_MODE) = 0 (RM_ANY)");
-    check_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_AFF), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_AFF), SDEI_RET_INVALID_PARAMETERS,
              "GET_INFO(2, ROUTING_AFF) with RM_ANY is INVALID_PARAMETERS");
     step(sdei3(SDEI_EVENT_ROUTING_SET, ev, SDEI_RM_PE, self_target()), 0, ev,
          SDEI_STATUS_REGISTERED, "ROUTING_SET(2, RM_PE, vCPU 0) is SUCCESS");
-    check_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_MODE), SDEI_RM_PE,
+    tap_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_MODE), SDEI_RM_PE,
              "GET_INFO(2, ROUTING_MODE) = 1 (RM_PE) again");
-    check_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_AFF), self_target(),
+    tap_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_AFF), self_target(),
              "GET_INFO(2, ROUTING_AFF) = 0x%lx", self_target());
     step(sdei1(SDEI_EVENT_ENABLE, ev), 0, ev, STATUS_RE, "ENABLE(2) is SUCCESS");
     step(sdei3(SDEI_EVENT_ROUTING_SET, ev, SDEI_RM_ANY, 0), SDEI_RET_DENIED, ev, STATUS_RE,
          "enabled: ROUTING_SET(2, RM_ANY) is DENIED");
-    check_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_MODE), SDEI_RM_PE,
+    tap_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_MODE), SDEI_RM_PE,
              "GET_INFO(2, ROUTING_MODE) still 1 (RM_PE)");
     step(ev_signal(ev, self_target()), SDEI_RET_INVALID_PARAMETERS, ev, STATUS_RE,
          "SIGNAL(2, vCPU 0) registered and enabled is INVALID_PARAMETERS (not signalable)");
     step(sdei1(SDEI_EVENT_DISABLE, ev), 0, ev, SDEI_STATUS_REGISTERED, "DISABLE(2) is SUCCESS");
     step(sdei1(SDEI_EVENT_UNREGISTER, ev), 0, ev, 0, "UNREGISTER(2) is SUCCESS");
-    check_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_MODE), SDEI_RET_DENIED,
+    tap_eq(ev_info(ev, SDEI_INFO_EV_ROUTING_MODE), SDEI_RET_DENIED,
              "GET_INFO(2, ROUTING_MODE) unregistered again is DENIED");
 
     /* Resets: SHARED_RESET unregisters shared events; PRIVATE_RESET leaves them alone. */
     step(ev_register(ev, entry, arg, SDEI_RM_ANY, 0), 0, ev, SDEI_STATUS_REGISTERED,
          "REGISTER(2, RM_ANY) is SUCCESS");
-    check_eq(sdei0(SDEI_PRIVATE_RESET), 0, "PRIVATE_RESET is SUCCESS");
+    tap_eq(sdei0(SDEI_PRIVATE_RESET), 0, "PRIVATE_RESET is SUCCESS");
     expect_status(ev, SDEI_STATUS_REGISTERED, "after PRIVATE_RESET (shared: untouched)");
     step(sdei1(SDEI_EVENT_ENABLE, ev), 0, ev, STATUS_RE, "ENABLE(2) is SUCCESS");
-    check_eq(sdei0(SDEI_SHARED_RESET), 0, "SHARED_RESET with event 2 enabled is SUCCESS");
+    tap_eq(sdei0(SDEI_SHARED_RESET), 0, "SHARED_RESET with event 2 enabled is SUCCESS");
     expect_status(ev, 0, "after SHARED_RESET");
-    check_eq(sdei0(SDEI_SHARED_RESET), 0, "SHARED_RESET with nothing registered is SUCCESS");
+    tap_eq(sdei0(SDEI_SHARED_RESET), 0, "SHARED_RESET with nothing registered is SUCCESS");
     step(ev_register(EV_SOFTWARE, entry, event_arg(EV_SOFTWARE), SDEI_RM_ANY, 0), 0, EV_SOFTWARE,
          SDEI_STATUS_REGISTERED, "REGISTER(0) is SUCCESS");
-    check_eq(sdei0(SDEI_SHARED_RESET), 0, "SHARED_RESET is SUCCESS");
+    tap_eq(sdei0(SDEI_SHARED_RESET), 0, "SHARED_RESET is SUCCESS");
     expect_status(EV_SOFTWARE, SDEI_STATUS_REGISTERED, "after SHARED_RESET (private: untouched)");
-    check_eq(sdei1(SDEI_EVENT_UNREGISTER, EV_SOFTWARE), 0, "UNREGISTER(0) is SUCCESS");
-    check_eq(dispatch_count(EV_SHARED) + unknown_dispatches, 0,
+    tap_eq(sdei1(SDEI_EVENT_UNREGISTER, EV_SOFTWARE), 0, "UNREGISTER(0) is SUCCESS");
+    tap_eq(dispatch_count(EV_SHARED) + unknown_dispatches, 0,
              "no handler ran during the routing checks");
 }
 
@@ -1152,7 +1123,7 @@ static bool arm_events(bool with_critical)
         ok = sdei1(SDEI_EVENT_ENABLE, EV_CRITICAL) == 0 && ok;
     }
     ok = sdei0(SDEI_PE_UNMASK) == 0 && ok;
-    check(ok, "set up: event 0%s registered and enabled, vCPU 0 unmasked",
+    tap_ok(ok, "set up: event 0%s registered and enabled, vCPU 0 unmasked",
           with_critical ? " and 1" : "");
     return ok;
 }
@@ -1162,7 +1133,7 @@ static void disarm_events(void)
     bool ok = sdei0(SDEI_PE_MASK) == 1;
     ok = sdei0(SDEI_PRIVATE_RESET) == 0 && ok;
     ok = ev_status(EV_SOFTWARE) == 0 && ev_status(EV_CRITICAL) == 0 && ok;
-    check(ok, "clean up: PE_MASK = 1, PRIVATE_RESET = 0, events 0 and 1 unregistered");
+    tap_ok(ok, "clean up: PE_MASK = 1, PRIVATE_RESET = 0, events 0 and 1 unregistered");
 }
 
 /* Digest 8.6 from inside a running handler (state R E G). */
@@ -1211,7 +1182,7 @@ static void test_dispatch_complete(void)
     reset_observations();
     if (!arm_events(false))
         return;
-    check_eq(dispatch_count(EV_SOFTWARE), 0, "nothing pending: no handler ran on PE_UNMASK");
+    tap_eq(dispatch_count(EV_SOFTWARE), 0, "nothing pending: no handler ran on PE_UNMASK");
 
     for (unsigned v = 0; v < ARRAY_SIZE(variants); ++v) {
         const struct variant *var = &variants[v];
@@ -1225,33 +1196,33 @@ static void test_dispatch_complete(void)
         log_push(LOG(LOG_BACK, 0));
 
         tap_diag("SIGNAL(0, vCPU 0) with DAIF 0x%lx, handler ends with %s", var->daif, var->name);
-        check_eq(p.out.x[0], 0, "SIGNAL(0, vCPU 0) is SUCCESS");
+        tap_eq(p.out.x[0], 0, "SIGNAL(0, vCPU 0) is SUCCESS");
         unsigned count = dispatch_count(EV_SOFTWARE);
-        check_eq(count, 1, "the handler ran once, before SIGNAL returned");
+        tap_eq(count, 1, "the handler ran once, before SIGNAL returned");
         const uint16_t want[] = {LOG(LOG_ENTER, EV_SOFTWARE), LOG(LOG_COMPLETE, EV_SOFTWARE),
                                  LOG(LOG_BACK, 0)};
         check_log(want, ARRAY_SIZE(want), "handler, then back after the call");
         if (count != 1)
             continue;
         check_entry(EV_SOFTWARE, &p, SDEI_LEVEL_NORMAL, "signal to self");
-        check_eq(in_run.status, STATUS_RUNNING_RE, "in the handler, STATUS(0) = 7");
-        check_eq(in_run.register_again, SDEI_RET_DENIED, "in the handler, REGISTER(0) is DENIED");
-        check_eq(in_run.disable, 0, "in the handler, DISABLE(0) is SUCCESS");
-        check_eq(in_run.status_disabled, SDEI_STATUS_RUNNING | SDEI_STATUS_REGISTERED,
+        tap_eq(in_run.status, STATUS_RUNNING_RE, "in the handler, STATUS(0) = 7");
+        tap_eq(in_run.register_again, SDEI_RET_DENIED, "in the handler, REGISTER(0) is DENIED");
+        tap_eq(in_run.disable, 0, "in the handler, DISABLE(0) is SUCCESS");
+        tap_eq(in_run.status_disabled, SDEI_STATUS_RUNNING | SDEI_STATUS_REGISTERED,
                  "  then STATUS(0) = 5 (running, registered)");
-        check_eq(in_run.disable_again, 0, "in the handler, DISABLE(0) again is SUCCESS");
-        check_eq(in_run.enable, 0, "in the handler, ENABLE(0) is SUCCESS");
-        check_eq(in_run.status_enabled, STATUS_RUNNING_RE, "  then STATUS(0) = 7");
-        check_eq(in_run.routing_set, SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(in_run.disable_again, 0, "in the handler, DISABLE(0) again is SUCCESS");
+        tap_eq(in_run.enable, 0, "in the handler, ENABLE(0) is SUCCESS");
+        tap_eq(in_run.status_enabled, STATUS_RUNNING_RE, "  then STATUS(0) = 7");
+        tap_eq(in_run.routing_set, SDEI_RET_INVALID_PARAMETERS,
                  "in the handler, ROUTING_SET(0) is INVALID_PARAMETERS (private)");
-        check_eq(in_run.context_18, SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(in_run.context_18, SDEI_RET_INVALID_PARAMETERS,
                  "in the handler, EVENT_CONTEXT(18) is INVALID_PARAMETERS");
-        check_eq(in_run.context_255, SDEI_RET_INVALID_PARAMETERS,
+        tap_eq(in_run.context_255, SDEI_RET_INVALID_PARAMETERS,
                  "in the handler, EVENT_CONTEXT(255) is INVALID_PARAMETERS");
-        check_eq(in_run.type, SDEI_EVENT_TYPE_PRIVATE, "in the handler, GET_INFO(0, EV_TYPE) = 0");
+        tap_eq(in_run.type, SDEI_EVENT_TYPE_PRIVATE, "in the handler, GET_INFO(0, EV_TYPE) = 0");
         check_probe_intact(&p, var->name);
         expect_status(EV_SOFTWARE, STATUS_RE, "after COMPLETE");
-        check_eq(ev_context(0), SDEI_RET_DENIED, "after COMPLETE, EVENT_CONTEXT(0) is DENIED");
+        tap_eq(ev_context(0), SDEI_RET_DENIED, "after COMPLETE, EVENT_CONTEXT(0) is DENIED");
     }
     disarm_events();
 }
@@ -1277,21 +1248,21 @@ static void test_complete_and_resume(void)
     probe_run(&p);
     log_push(LOG(LOG_BACK, 0));
 
-    check_eq(p.out.x[0], 0, "SIGNAL(0, vCPU 0) is SUCCESS");
+    tap_eq(p.out.x[0], 0, "SIGNAL(0, vCPU 0) is SUCCESS");
     unsigned count = dispatch_count(EV_SOFTWARE);
-    check_eq(count, 1, "the handler ran once, before SIGNAL returned");
+    tap_eq(count, 1, "the handler ran once, before SIGNAL returned");
     if (count == 1)
         check_entry(EV_SOFTWARE, &p, SDEI_LEVEL_NORMAL, "before COMPLETE_AND_RESUME");
     uint64_t resumes = sdei_resume_record.count - resumes_before;
-    check_eq(resumes, 1, "COMPLETE_AND_RESUME entered the resume address once");
+    tap_eq(resumes, 1, "COMPLETE_AND_RESUME entered the resume address once");
     if (resumes == 1) {
         const volatile struct resume_record *r = &sdei_resume_record;
-        check_eq(r->elr, probe_return(conduit),
+        tap_eq(r->elr, probe_return(conduit),
                  "at the resume address, ELR_EL1 = interrupted PC (after the %s)",
                  conduit == CONDUIT_HVC ? "HVC" : "SMC");
-        check_eq(r->spsr, interrupted_pstate(&p),
+        tap_eq(r->spsr, interrupted_pstate(&p),
                  "at the resume address, SPSR_EL1 = interrupted PSTATE");
-        check(r->daif == DAIF_ALL_MASKED && r->current_el == CURRENT_EL_EL1 &&
+        tap_ok(r->daif == DAIF_ALL_MASKED && r->current_el == CURRENT_EL_EL1 &&
                   r->spsel == SPSEL_SP_ELX,
               "at the resume address: EL1h with D, A, I, F masked");
         if (!(r->daif == DAIF_ALL_MASKED && r->current_el == CURRENT_EL_EL1 &&
@@ -1300,14 +1271,14 @@ static void test_complete_and_resume(void)
         bool same = true;
         for (unsigned i = 0; i < 4; ++i)
             same = same && r->x[i] == p.out.x[i];
-        check(same && r->x[0] == 0,
+        tap_ok(same && r->x[0] == 0,
               "at the resume address, x0..x3 = the interrupted x0..x3 (x0 = SUCCESS)");
         unsigned bad = 0;
         for (unsigned i = 4; i < 31; ++i)
             if (r->x[i] != p.in[i] && bad++ < 4)
                 tap_diag("  x%u = 0x%lx, interrupted 0x%lx", i, r->x[i], p.in[i]);
-        check(bad == 0, "at the resume address, x4..x30 as interrupted");
-        check_eq(r->sp, p.sp_before, "at the resume address, SP as interrupted");
+        tap_ok(bad == 0, "at the resume address, x4..x30 as interrupted");
+        tap_eq(r->sp, p.sp_before, "at the resume address, SP as interrupted");
     }
     const uint16_t want[] = {LOG(LOG_ENTER, EV_SOFTWARE), LOG(LOG_COMPLETE, EV_SOFTWARE),
                              LOG(LOG_BACK, 0)};
@@ -1358,31 +1329,31 @@ static void test_nesting(void)
     probe_run(&p);
     log_push(LOG(LOG_BACK, 0));
 
-    check_eq(p.out.x[0], 0, "SIGNAL(0, vCPU 0) is SUCCESS");
+    tap_eq(p.out.x[0], 0, "SIGNAL(0, vCPU 0) is SUCCESS");
     const uint16_t want[] = {LOG(LOG_ENTER, EV_SOFTWARE), LOG(LOG_ENTER, EV_CRITICAL),
                              LOG(LOG_COMPLETE, EV_CRITICAL), LOG(LOG_MARK, EV_SOFTWARE),
                              LOG(LOG_COMPLETE, EV_SOFTWARE), LOG(LOG_BACK, 0)};
     check_log(want, ARRAY_SIZE(want),
               "0 runs, signals 1, 1 runs at once and completes into 0, 0 completes");
     unsigned count0 = dispatch_count(EV_SOFTWARE), count1 = dispatch_count(EV_CRITICAL);
-    check(count0 == 1 && count1 == 1, "each handler ran once (0: %u, 1: %u)", count0, count1);
+    tap_ok(count0 == 1 && count1 == 1, "each handler ran once (0: %u, 1: %u)", count0, count1);
     if (count0 != 1 || count1 != 1) {
         disarm_events();
         return;
     }
     check_entry(EV_SOFTWARE, &p, SDEI_LEVEL_NORMAL, "normal event 0");
-    check_eq(nested_probe.out.x[0], 0, "in 0's handler, SIGNAL(1, vCPU 0) is SUCCESS");
+    tap_eq(nested_probe.out.x[0], 0, "in 0's handler, SIGNAL(1, vCPU 0) is SUCCESS");
     check_entry(EV_CRITICAL, &nested_probe, SDEI_LEVEL_CRITICAL, "critical event 1 nested in 0");
-    check_eq(in_nest.status0_in_critical, STATUS_RUNNING_RE,
+    tap_eq(in_nest.status0_in_critical, STATUS_RUNNING_RE,
              "in the critical handler, STATUS(0) = 7 (running)");
-    check_eq(in_nest.status1_in_critical, STATUS_RUNNING_RE,
+    tap_eq(in_nest.status1_in_critical, STATUS_RUNNING_RE,
              "in the critical handler, STATUS(1) = 7 (running)");
     check_probe_intact(&nested_probe, "0's handler after 1 completes into it");
-    check_eq(in_nest.context0_after, p.out.x[0],
+    tap_eq(in_nest.context0_after, p.out.x[0],
              "back in 0's handler, EVENT_CONTEXT(0) is the original interrupted x0 again");
-    check_eq(in_nest.context4_after, p.in[4],
+    tap_eq(in_nest.context4_after, p.in[4],
              "back in 0's handler, EVENT_CONTEXT(4) is the original interrupted x4 again");
-    check_eq(in_nest.status1_after, STATUS_RE, "back in 0's handler, STATUS(1) = 3");
+    tap_eq(in_nest.status1_after, STATUS_RE, "back in 0's handler, STATUS(1) = 3");
     check_probe_intact(&p, "the code 0 interrupted, after both COMPLETEs");
     expect_status(EV_SOFTWARE, STATUS_RE, "after both handlers");
     expect_status(EV_CRITICAL, STATUS_RE, "after both handlers");
@@ -1423,32 +1394,32 @@ static void test_unregister_running(void)
     probe_run(&p);
     log_push(LOG(LOG_BACK, 0));
 
-    check_eq(p.out.x[0], 0, "SIGNAL(0, vCPU 0) is SUCCESS");
+    tap_eq(p.out.x[0], 0, "SIGNAL(0, vCPU 0) is SUCCESS");
     unsigned count = dispatch_count(EV_SOFTWARE);
-    check_eq(count, 1, "the handler ran once, before SIGNAL returned");
+    tap_eq(count, 1, "the handler ran once, before SIGNAL returned");
     if (count == 1) {
-        check_eq(in_unreg.unregister, SDEI_RET_PENDING,
+        tap_eq(in_unreg.unregister, SDEI_RET_PENDING,
                  "in the handler, UNREGISTER(0) is PENDING");
-        check_eq(in_unreg.status, SDEI_STATUS_RUNNING, "  then STATUS(0) = 4 (running only)");
-        check_eq(in_unreg.enable, SDEI_RET_DENIED,
+        tap_eq(in_unreg.status, SDEI_STATUS_RUNNING, "  then STATUS(0) = 4 (running only)");
+        tap_eq(in_unreg.enable, SDEI_RET_DENIED,
                  "unregister pending: ENABLE(0) is DENIED");
-        check_eq(in_unreg.disable, SDEI_RET_DENIED,
+        tap_eq(in_unreg.disable, SDEI_RET_DENIED,
                  "unregister pending: DISABLE(0) is DENIED");
-        check_eq(in_unreg.register_again, SDEI_RET_DENIED,
+        tap_eq(in_unreg.register_again, SDEI_RET_DENIED,
                  "unregister pending: REGISTER(0) is DENIED");
-        check_eq(in_unreg.unregister_private_reset, SDEI_RET_DENIED,
+        tap_eq(in_unreg.unregister_private_reset, SDEI_RET_DENIED,
                  "unregister pending: PRIVATE_RESET is DENIED (0 still runs)");
-        check_eq(in_unreg.status_after_reset, SDEI_STATUS_RUNNING, "  then STATUS(0) = 4 still");
-        check_eq(in_unreg.context0, p.out.x[0],
+        tap_eq(in_unreg.status_after_reset, SDEI_STATUS_RUNNING, "  then STATUS(0) = 4 still");
+        tap_eq(in_unreg.context0, p.out.x[0],
                  "unregister pending: EVENT_CONTEXT(0) still answers (interrupted x0)");
         check_probe_intact(&p, "after COMPLETE of an unregistered handler");
     }
     expect_status(EV_SOFTWARE, 0, "after COMPLETE (the unregistration finished)");
-    check_eq(ev_signal(EV_SOFTWARE, self_target()), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(ev_signal(EV_SOFTWARE, self_target()), SDEI_RET_INVALID_PARAMETERS,
              "then SIGNAL(0, vCPU 0) is INVALID_PARAMETERS (unregistered)");
-    check_eq(ev_register(EV_SOFTWARE, entry_normal(), event_arg(EV_SOFTWARE), SDEI_RM_ANY, 0), 0,
+    tap_eq(ev_register(EV_SOFTWARE, entry_normal(), event_arg(EV_SOFTWARE), SDEI_RM_ANY, 0), 0,
              "then REGISTER(0) is SUCCESS again");
-    check_eq(dispatch_count(EV_SOFTWARE), 1, "no further dispatch of event 0");
+    tap_eq(dispatch_count(EV_SOFTWARE), 1, "no further dispatch of event 0");
     disarm_events();
 }
 
@@ -1472,7 +1443,7 @@ static bool start_secondary(enum sec_task task, const char *why)
     };
     __atomic_thread_fence(__ATOMIC_RELEASE);
     uint64_t r = smccc(conduit, PSCI_CPU_ON_64, psci_target_of(1), (uintptr_t)_start, 0);
-    check_eq(r, PSCI_RET_SUCCESS, "CPU_ON64(vCPU 1) for %s is SUCCESS", why);
+    tap_eq(r, PSCI_RET_SUCCESS, "CPU_ON64(vCPU 1) for %s is SUCCESS", why);
     return r == PSCI_RET_SUCCESS;
 }
 
@@ -1480,7 +1451,7 @@ static bool wait_secondary_off(void)
 {
     bool off = psci_wait_affinity(conduit, psci_target_of(1), PSCI_AFFINITY_OFF, 1000000u) ==
                PSCI_AFFINITY_OFF;
-    check(off, "vCPU 1 is OFF again");
+    tap_ok(off, "vCPU 1 is OFF again");
     return off;
 }
 
@@ -1494,56 +1465,56 @@ static void test_secondary(void)
         return;
     }
     reset_observations();
-    check_eq(ev_register(EV_SOFTWARE, entry_normal(), event_arg(EV_SOFTWARE), SDEI_RM_ANY, 0), 0,
+    tap_eq(ev_register(EV_SOFTWARE, entry_normal(), event_arg(EV_SOFTWARE), SDEI_RM_ANY, 0), 0,
              "vCPU 0: REGISTER(0) is SUCCESS");
 
     if (!start_secondary(SEC_ARM, "event 0 there"))
         return;
     bool at = sec_wait_step(SEC_REGISTERED_MASKED);
-    check(at, "vCPU 1 registered event 0");
+    tap_ok(at, "vCPU 1 registered event 0");
     if (!at)
         goto out;
-    check_eq(sec.mask_at_start, 0, "vCPU 1 starts masked: its PE_MASK is 0");
-    check_eq(sec.status_at_start, 0,
+    tap_eq(sec.mask_at_start, 0, "vCPU 1 starts masked: its PE_MASK is 0");
+    tap_eq(sec.status_at_start, 0,
              "vCPU 1: STATUS(0) = 0 although vCPU 0 registered event 0 (private)");
-    check_eq(sec.reg, 0, "vCPU 1: REGISTER(0) is SUCCESS");
-    check_eq(sec.enable, 0, "vCPU 1: ENABLE(0) is SUCCESS");
+    tap_eq(sec.reg, 0, "vCPU 1: REGISTER(0) is SUCCESS");
+    tap_eq(sec.enable, 0, "vCPU 1: ENABLE(0) is SUCCESS");
     expect_status(EV_SOFTWARE, SDEI_STATUS_REGISTERED,
                   "on vCPU 0 (registered, not enabled) after vCPU 1's REGISTER and ENABLE");
-    check_eq(ev_signal(EV_SOFTWARE, t1), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(ev_signal(EV_SOFTWARE, t1), SDEI_RET_INVALID_PARAMETERS,
              "SIGNAL(0, vCPU 1) while vCPU 1 is masked is INVALID_PARAMETERS");
 
     smp_store(&sec.go, SEC_REGISTERED_MASKED);
     if (!sec_wait_step(SEC_UNMASKED_DISABLED))
         goto out;
-    check_eq(sec.disable, 0, "vCPU 1: DISABLE(0) is SUCCESS");
-    check_eq(sec.unmask, 0, "vCPU 1: PE_UNMASK is 0");
-    check_eq(ev_signal(EV_SOFTWARE, t1), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(sec.disable, 0, "vCPU 1: DISABLE(0) is SUCCESS");
+    tap_eq(sec.unmask, 0, "vCPU 1: PE_UNMASK is 0");
+    tap_eq(ev_signal(EV_SOFTWARE, t1), SDEI_RET_INVALID_PARAMETERS,
              "SIGNAL(0, vCPU 1) with event 0 disabled there is INVALID_PARAMETERS");
 
     smp_store(&sec.go, SEC_UNMASKED_DISABLED);
     if (!sec_wait_step(SEC_ARMED))
         goto out;
-    check_eq(sec.enable_again, 0, "vCPU 1: ENABLE(0) is SUCCESS");
-    check_eq(ev_signal(EV_CRITICAL, t1), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(sec.enable_again, 0, "vCPU 1: ENABLE(0) is SUCCESS");
+    tap_eq(ev_signal(EV_CRITICAL, t1), SDEI_RET_INVALID_PARAMETERS,
              "SIGNAL(1, vCPU 1) with event 1 unregistered there is INVALID_PARAMETERS");
-    check_eq(ev_signal(EV_SHARED, t1), SDEI_RET_INVALID_PARAMETERS,
+    tap_eq(ev_signal(EV_SHARED, t1), SDEI_RET_INVALID_PARAMETERS,
              "SIGNAL(2, vCPU 1) is INVALID_PARAMETERS (not signalable)");
-    check_eq(ev_signal(EV_SOFTWARE, t1), 0, "SIGNAL(0, vCPU 1) is SUCCESS");
+    tap_eq(ev_signal(EV_SOFTWARE, t1), 0, "SIGNAL(0, vCPU 1) is SUCCESS");
     at = sec_wait_step(SEC_DONE);
-    check(at && smp_load(&sec.handled) == 1, "vCPU 1's handler ran");
+    tap_ok(at && smp_load(&sec.handled) == 1, "vCPU 1's handler ran");
     if (at && sec.handled) {
-        check_eq(sec.handler_cpu, 1, "it ran on vCPU 1");
-        check_eq(sec.handler_x[0], EV_SOFTWARE, "vCPU 1's handler: x0 = 0");
-        check_eq(sec.handler_x[1], sec.arg, "vCPU 1's handler: x1 = vCPU 1's ep_argument");
-        check_eq(sec.handler_x[3] & ~PSTATE_NZCV_MASK, DAIF_ALL_MASKED | PSTATE_EL1H,
+        tap_eq(sec.handler_cpu, 1, "it ran on vCPU 1");
+        tap_eq(sec.handler_x[0], EV_SOFTWARE, "vCPU 1's handler: x0 = 0");
+        tap_eq(sec.handler_x[1], sec.arg, "vCPU 1's handler: x1 = vCPU 1's ep_argument");
+        tap_eq(sec.handler_x[3] & ~PSTATE_NZCV_MASK, DAIF_ALL_MASKED | PSTATE_EL1H,
                  "vCPU 1's handler: x3 = interrupted PSTATE, EL1h with DAIF masked");
-        check(sec.handler_level == SDEI_LEVEL_NORMAL && sec.handler_daif == DAIF_ALL_MASKED &&
+        tap_ok(sec.handler_level == SDEI_LEVEL_NORMAL && sec.handler_daif == DAIF_ALL_MASKED &&
                   sec.handler_current_el == CURRENT_EL_EL1 && sec.handler_spsel == SPSEL_SP_ELX,
               "vCPU 1's handler runs at EL1h with DAIF masked, via the normal entry point");
-        check_eq(sec.handler_status, STATUS_RUNNING_RE, "vCPU 1's handler: STATUS(0) = 7");
+        tap_eq(sec.handler_status, STATUS_RUNNING_RE, "vCPU 1's handler: STATUS(0) = 7");
     }
-    check_eq(dispatch_count(EV_SOFTWARE), 0, "no handler ran on vCPU 0");
+    tap_eq(dispatch_count(EV_SOFTWARE), 0, "no handler ran on vCPU 0");
     expect_status(EV_SOFTWARE, SDEI_STATUS_REGISTERED, "on vCPU 0 still");
 
 out:
@@ -1554,15 +1525,15 @@ out:
     /* CPU_OFF, CPU_ON: the new start is masked; its private registrations are kept
        (digest 8.15, TF-A) until PRIVATE_RESET. */
     if (start_secondary(SEC_CHECK_RESET, "the reset check") && sec_wait_step(SEC_DONE)) {
-        check_eq(sec.mask_at_start, 0, "after CPU_OFF and CPU_ON, vCPU 1 is masked again");
-        check_eq(sec.status_at_start, SDEI_STATUS_REGISTERED | SDEI_STATUS_ENABLED,
+        tap_eq(sec.mask_at_start, 0, "after CPU_OFF and CPU_ON, vCPU 1 is masked again");
+        tap_eq(sec.status_at_start, SDEI_STATUS_REGISTERED | SDEI_STATUS_ENABLED,
                  "after CPU_OFF and CPU_ON, event 0 is still registered and enabled on vCPU 1");
-        check_eq(sec.private_reset, 0, "vCPU 1: PRIVATE_RESET is SUCCESS");
-        check_eq(sec.status_after_reset, 0, "vCPU 1: after PRIVATE_RESET, STATUS(0) = 0");
+        tap_eq(sec.private_reset, 0, "vCPU 1: PRIVATE_RESET is SUCCESS");
+        tap_eq(sec.status_after_reset, 0, "vCPU 1: after PRIVATE_RESET, STATUS(0) = 0");
         wait_secondary_off();
     }
 done:
-    check_eq(sdei1(SDEI_EVENT_UNREGISTER, EV_SOFTWARE), 0, "vCPU 0: UNREGISTER(0) is SUCCESS");
+    tap_eq(sdei1(SDEI_EVENT_UNREGISTER, EV_SOFTWARE), 0, "vCPU 0: UNREGISTER(0) is SUCCESS");
 }
 
 /* --- Passes ----------------------------------------------------------------------------------- */
@@ -1599,11 +1570,11 @@ static void run_pass(unsigned p)
     test_unregister_running();
     test_secondary();
 
-    check_eq(sdei0(SDEI_PE_MASK), 0, "at the end of the pass vCPU 0 is masked");
-    check_eq(sdei0(SDEI_PRIVATE_RESET), 0, "PRIVATE_RESET at the end of the pass is SUCCESS");
-    check_eq(sdei0(SDEI_SHARED_RESET), 0, "SHARED_RESET at the end of the pass is SUCCESS");
-    check_eq(unknown_dispatches, 0, "no handler ran for an event other than 0, 1, 2");
-    check(preservation.clobbered == 0, "x4..x17 unchanged by every SDEI call (%u calls)",
+    tap_eq(sdei0(SDEI_PE_MASK), 0, "at the end of the pass vCPU 0 is masked");
+    tap_eq(sdei0(SDEI_PRIVATE_RESET), 0, "PRIVATE_RESET at the end of the pass is SUCCESS");
+    tap_eq(sdei0(SDEI_SHARED_RESET), 0, "SHARED_RESET at the end of the pass is SUCCESS");
+    tap_eq(unknown_dispatches, 0, "no handler ran for an event other than 0, 1, 2");
+    tap_ok(preservation.clobbered == 0, "x4..x17 unchanged by every SDEI call (%u calls)",
           preservation.calls);
     if (preservation.clobbered)
         tap_diag("  %u call(s); first: FID 0x%08x changed x%u to 0x%lx", preservation.clobbered,

@@ -173,28 +173,6 @@ static uint64_t ram_canary;
 
 /* --- Reporting ----------------------------------------------------------------------- */
 
-static void check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    tap_vok(cond, fmt, ap);
-    va_end(ap);
-}
-
-static void check_eq(uint64_t got, uint64_t want, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void check_eq(uint64_t got, uint64_t want, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    tap_vok(got == want, fmt, ap);
-    va_end(ap);
-    if (got != want)
-        tap_diag("  got %ld (0x%lx), expected %ld (0x%lx)", (int64_t)got, got, (int64_t)want,
-                 want);
-}
-
 static uint64_t psci(uint32_t fid, uint64_t a1, uint64_t a2, uint64_t a3)
 {
     return smccc(conduit, fid, a1, a2, a3);
@@ -222,9 +200,9 @@ static struct stats read_stats(unsigned cpu, uint32_t power_state)
 static void check_stats_grew(struct stats before, struct stats after, unsigned suspends,
                              const char *state_name, unsigned cpu)
 {
-    check_eq(after.count - before.count, suspends,
+    tap_eq(after.count - before.count, suspends,
              "STAT_COUNT(vCPU %u, %s) grew by %u", cpu, state_name, suspends);
-    check_eq(after.residency - before.residency, (uint64_t)suspends * SUSPEND_RESIDENCY_US,
+    tap_eq(after.residency - before.residency, (uint64_t)suspends * SUSPEND_RESIDENCY_US,
              "STAT_RESIDENCY(vCPU %u, %s) grew by %u us", cpu, state_name,
              suspends * SUSPEND_RESIDENCY_US);
 }
@@ -239,20 +217,20 @@ static void check_entry_state(unsigned cpu, uint64_t want_ctx, uint64_t count_be
     const struct psci_entry_state *e = &psci_entry_states[cpu];
     bool gprs_zero = true;
 
-    check_eq(e->count - count_before, 1, "%s: vCPU %u entered at the entry point once", what,
+    tap_eq(e->count - count_before, 1, "%s: vCPU %u entered at the entry point once", what,
              cpu);
-    check_eq(e->x[0], want_ctx, "%s: vCPU %u has x0 = context_id", what, cpu);
+    tap_eq(e->x[0], want_ctx, "%s: vCPU %u has x0 = context_id", what, cpu);
     for (unsigned i = 1; i < ARRAY_SIZE(e->x); ++i) {
         if (e->x[i] != 0) {
             gprs_zero = false;
             tap_diag("  x%u = 0x%016lx", i, e->x[i]);
         }
     }
-    check(gprs_zero, "%s: vCPU %u has x1..x30 zero", what, cpu);
+    tap_ok(gprs_zero, "%s: vCPU %u has x1..x30 zero", what, cpu);
     bool state_ok = e->current_el == CURRENT_EL_EL1 && e->spsel == SPSEL_SP_ELX &&
                     (e->daif & DAIF_ALL_MASKED) == DAIF_ALL_MASKED &&
                     (e->sctlr_el1 & SCTLR_EL1_M) == 0;
-    check(state_ok, "%s: vCPU %u is at EL1h with DAIF masked and the MMU off", what, cpu);
+    tap_ok(state_ok, "%s: vCPU %u is at EL1h with DAIF masked and the MMU off", what, cpu);
     if (!state_ok)
         tap_diag("  CurrentEL 0x%lx, SPSel %lu, DAIF 0x%lx, SCTLR_EL1 0x%lx", e->current_el,
                  e->spsel, e->daif, e->sctlr_el1);
@@ -385,19 +363,19 @@ static bool start_task(unsigned cpu, enum task task, uint32_t task_fid, uint64_t
 {
     prepare_mailbox(cpu, task, task_fid, arg);
     uint64_t r = cpu_on(on_fid, cpu, make_ctx(on_fid, CTX_START, cpu));
-    check_eq(r, PSCI_RET_SUCCESS, "CPU_ON%s(vCPU %u) for %s is SUCCESS", width(on_fid), cpu,
+    tap_eq(r, PSCI_RET_SUCCESS, "CPU_ON%s(vCPU %u) for %s is SUCCESS", width(on_fid), cpu,
              why);
     if (r != PSCI_RET_SUCCESS)
         return false;
     bool started = wait_step(cpu, STEP_STARTED);
-    check(started, "vCPU %u started (%s)", cpu, why);
+    tap_ok(started, "vCPU %u started (%s)", cpu, why);
     return started;
 }
 
 static void release_and_wait_off(unsigned cpu)
 {
     smp_store(&mailboxes[cpu].go, GO_OFF);
-    check(wait_off(cpu), "after CPU_OFF, AFFINITY_INFO(vCPU %u) reaches OFF", cpu);
+    tap_ok(wait_off(cpu), "after CPU_OFF, AFFINITY_INFO(vCPU %u) reaches OFF", cpu);
 }
 
 /* --- Discovery and AFFINITY_INFO ---------------------------------------------------- */
@@ -417,17 +395,17 @@ static void test_discovery(void)
             tap_diag("  AFFINITY_INFO(vCPU %u, 0) = %ld", n, (int64_t)r);
         }
     }
-    check(n <= GUEST_MAX_CPUS, "AFFINITY_INFO finds %u vCPU(s), at most %u", n, GUEST_MAX_CPUS);
+    tap_ok(n <= GUEST_MAX_CPUS, "AFFINITY_INFO finds %u vCPU(s), at most %u", n, GUEST_MAX_CPUS);
     if (n > GUEST_MAX_CPUS)
         n = GUEST_MAX_CPUS;
-    check(others_off, "AFFINITY_INFO(level 0) reports every secondary OFF at the start");
+    tap_ok(others_off, "AFFINITY_INFO(level 0) reports every secondary OFF at the start");
     if (pass == 0) {
         ncpus = n;
         tap_diag("%u vCPU(s)", ncpus);
     } else {
-        check_eq(n, ncpus, "AFFINITY_INFO finds as many vCPUs as in the first pass");
+        tap_eq(n, ncpus, "AFFINITY_INFO finds as many vCPUs as in the first pass");
     }
-    check_eq(read_sysreg(mpidr_el1), mpidr_of(0), "vCPU 0 reads MPIDR_EL1 = 0x%lx", mpidr_of(0));
+    tap_eq(read_sysreg(mpidr_el1), mpidr_of(0), "vCPU 0 reads MPIDR_EL1 = 0x%lx", mpidr_of(0));
 }
 
 struct target_case {
@@ -449,25 +427,25 @@ static void test_affinity_info(void)
     for (unsigned f = 0; f < ARRAY_SIZE(fids); ++f) {
         uint32_t fid = fids[f];
         const char *w = width(fid);
-        check_eq(psci(fid, psci_target_of(0), 0, 0), PSCI_AFFINITY_ON,
+        tap_eq(psci(fid, psci_target_of(0), 0, 0), PSCI_AFFINITY_ON,
                  "AFFINITY_INFO%s(vCPU 0, 0) is ON", w);
-        check_eq(psci(fid, psci_target_of(0), 1, 0), PSCI_AFFINITY_ON,
+        tap_eq(psci(fid, psci_target_of(0), 1, 0), PSCI_AFFINITY_ON,
                  "AFFINITY_INFO%s(vCPU 0, 1) is ON (its cluster is on)", w);
         for (uint64_t level = 2; level <= 4; ++level)
-            check_eq(psci(fid, psci_target_of(0), level, 0), PSCI_RET_INVALID_PARAMS,
+            tap_eq(psci(fid, psci_target_of(0), level, 0), PSCI_RET_INVALID_PARAMS,
                      "AFFINITY_INFO%s(vCPU 0, level %lu) is INVALID_PARAMETERS", w, level);
         for (unsigned t = 0; t < ARRAY_SIZE(bad_targets); ++t)
-            check_eq(psci(fid, bad_targets[t].target, 0, 0), PSCI_RET_INVALID_PARAMS,
+            tap_eq(psci(fid, bad_targets[t].target, 0, 0), PSCI_RET_INVALID_PARAMS,
                      "AFFINITY_INFO%s(0x%lx: %s, 0) is INVALID_PARAMETERS", w,
                      bad_targets[t].target, bad_targets[t].name);
-        check_eq(psci(fid, TARGET_CLUSTER_4, 1, 0), PSCI_RET_INVALID_PARAMS,
+        tap_eq(psci(fid, TARGET_CLUSTER_4, 1, 0), PSCI_RET_INVALID_PARAMS,
                  "AFFINITY_INFO%s(0x%llx: no such cluster, 1) is INVALID_PARAMETERS", w,
                  TARGET_CLUSTER_4);
     }
-    check_eq(psci(PSCI_AFFINITY_INFO_64, TARGET_AFF3, 0, 0), PSCI_RET_INVALID_PARAMS,
+    tap_eq(psci(PSCI_AFFINITY_INFO_64, TARGET_AFF3, 0, 0), PSCI_RET_INVALID_PARAMS,
              "AFFINITY_INFO64(0x%llx: Aff3 = 1, 0) is INVALID_PARAMETERS", TARGET_AFF3);
     /* Digest 1.1, 1.4: an SMC32 call sees only the low 32 bits of each argument. */
-    check_eq(psci(PSCI_AFFINITY_INFO, HIGH_GARBAGE | psci_target_of(0), 0, 0), PSCI_AFFINITY_ON,
+    tap_eq(psci(PSCI_AFFINITY_INFO, HIGH_GARBAGE | psci_target_of(0), 0, 0), PSCI_AFFINITY_ON,
              "AFFINITY_INFO(0x%llx, 0) ignores bits 63:32 of the target: ON",
              HIGH_GARBAGE | psci_target_of(0));
 }
@@ -512,7 +490,7 @@ static void test_features(void)
 {
     for (unsigned i = 0; i < ARRAY_SIZE(psci_features); ++i) {
         const struct expectation *e = &psci_features[i];
-        check_eq(psci(PSCI_FEATURES, e->fid, 0, 0), e->want, "PSCI_FEATURES(%s) = %ld", e->name,
+        tap_eq(psci(PSCI_FEATURES, e->fid, 0, 0), e->want, "PSCI_FEATURES(%s) = %ld", e->name,
                  (int64_t)e->want);
     }
 }
@@ -526,10 +504,10 @@ static void test_migrate(void)
         {PSCI_MIGRATE_INFO_UP_CPU, PSCI_RET_NOT_SUPPORTED, "MIGRATE_INFO_UP_CPU"},
         {PSCI_MIGRATE_INFO_UP_CPU_64, PSCI_RET_NOT_SUPPORTED, "MIGRATE_INFO_UP_CPU64"},
     };
-    check_eq(psci(PSCI_MIGRATE_INFO_TYPE, 0, 0, 0), PSCI_MIGRATE_INFO_NO_TOS_MIGRATION,
+    tap_eq(psci(PSCI_MIGRATE_INFO_TYPE, 0, 0, 0), PSCI_MIGRATE_INFO_NO_TOS_MIGRATION,
              "MIGRATE_INFO_TYPE is 2 (no Trusted OS migration)");
     for (unsigned i = 0; i < ARRAY_SIZE(calls); ++i)
-        check_eq(psci(calls[i].fid, psci_target_of(0), 0, 0), calls[i].want,
+        tap_eq(psci(calls[i].fid, psci_target_of(0), 0, 0), calls[i].want,
                  "%s is NOT_SUPPORTED", calls[i].name);
 }
 
@@ -553,19 +531,19 @@ static void test_cpu_on_errors(void)
         uint32_t fid = fids[f];
         const char *w = width(fid);
         for (unsigned t = 0; t < ARRAY_SIZE(bad_targets); ++t)
-            check_eq(psci(fid, bad_targets[t].target, entry, 0), PSCI_RET_INVALID_PARAMS,
+            tap_eq(psci(fid, bad_targets[t].target, entry, 0), PSCI_RET_INVALID_PARAMS,
                      "CPU_ON%s(0x%lx: %s) is INVALID_PARAMETERS", w, bad_targets[t].target,
                      bad_targets[t].name);
-        check_eq(psci(fid, TARGET_BIT24, ADDR_LOW, 0), PSCI_RET_INVALID_PARAMS,
+        tap_eq(psci(fid, TARGET_BIT24, ADDR_LOW, 0), PSCI_RET_INVALID_PARAMS,
                  "CPU_ON%s(0x%llx: bit 24 set, entry 0x%llx) is INVALID_PARAMETERS (target first)",
                  w, TARGET_BIT24, ADDR_LOW);
-        check_eq(psci(fid, psci_target_of(0), ADDR_LOW, 0), PSCI_RET_INVALID_ADDRESS,
+        tap_eq(psci(fid, psci_target_of(0), ADDR_LOW, 0), PSCI_RET_INVALID_ADDRESS,
                  "CPU_ON%s(vCPU 0, entry 0x%llx) is INVALID_ADDRESS (entry before state)", w,
                  ADDR_LOW);
-        check_eq(psci(fid, psci_target_of(0), entry, 0), PSCI_RET_ALREADY_ON,
+        tap_eq(psci(fid, psci_target_of(0), entry, 0), PSCI_RET_ALREADY_ON,
                  "CPU_ON%s(vCPU 0: the caller) is ALREADY_ON", w);
     }
-    check_eq(psci(PSCI_CPU_ON_64, TARGET_AFF3, entry, 0), PSCI_RET_INVALID_PARAMS,
+    tap_eq(psci(PSCI_CPU_ON_64, TARGET_AFF3, entry, 0), PSCI_RET_INVALID_PARAMS,
              "CPU_ON64(0x%llx: Aff3 = 1) is INVALID_PARAMETERS", TARGET_AFF3);
 
     if (ncpus < 2)
@@ -575,13 +553,13 @@ static void test_cpu_on_errors(void)
     static const uint64_t bad_entries[] = {ADDR_LOW, ADDR_BELOW_RAM, ADDR_MISALIGNED};
     for (unsigned f = 0; f < ARRAY_SIZE(fids); ++f) {
         for (unsigned e = 0; e < ARRAY_SIZE(bad_entries); ++e)
-            check_eq(psci(fids[f], psci_target_of(1), bad_entries[e], 0),
+            tap_eq(psci(fids[f], psci_target_of(1), bad_entries[e], 0),
                      PSCI_RET_INVALID_ADDRESS, "CPU_ON%s(vCPU 1, entry 0x%lx) is INVALID_ADDRESS",
                      width(fids[f]), bad_entries[e]);
     }
-    check_eq(psci(PSCI_CPU_ON_64, psci_target_of(1), ADDR_ABOVE_4G, 0), PSCI_RET_INVALID_ADDRESS,
+    tap_eq(psci(PSCI_CPU_ON_64, psci_target_of(1), ADDR_ABOVE_4G, 0), PSCI_RET_INVALID_ADDRESS,
              "CPU_ON64(vCPU 1, entry 0x%llx) is INVALID_ADDRESS", ADDR_ABOVE_4G);
-    check_eq(affinity(1), PSCI_AFFINITY_OFF, "vCPU 1 is still OFF after the refused CPU_ONs");
+    tap_eq(affinity(1), PSCI_AFFINITY_OFF, "vCPU 1 is still OFF after the refused CPU_ONs");
 }
 
 /* --- NODE_HW_STATE ---------------------------------------------------------------------- */
@@ -594,16 +572,16 @@ static void test_node_hw_state(void)
     for (unsigned f = 0; f < ARRAY_SIZE(fids); ++f) {
         uint32_t fid = fids[f];
         const char *w = width(fid);
-        check_eq(psci(fid, psci_target_of(0), 0, 0), PSCI_HW_ON,
+        tap_eq(psci(fid, psci_target_of(0), 0, 0), PSCI_HW_ON,
                  "NODE_HW_STATE%s(vCPU 0, 0) is HW_ON", w);
-        check_eq(psci(fid, psci_target_of(0), 1, 0), PSCI_HW_ON,
+        tap_eq(psci(fid, psci_target_of(0), 1, 0), PSCI_HW_ON,
                  "NODE_HW_STATE%s(vCPU 0, 1) is HW_ON", w);
         for (uint64_t level = 2; level <= 3; ++level)
-            check_eq(psci(fid, psci_target_of(0), level, 0), PSCI_RET_INVALID_PARAMS,
+            tap_eq(psci(fid, psci_target_of(0), level, 0), PSCI_RET_INVALID_PARAMS,
                      "NODE_HW_STATE%s(vCPU 0, level %lu) is INVALID_PARAMETERS", w, level);
-        check_eq(psci(fid, mpidr_of(0), 0, 0), PSCI_RET_INVALID_PARAMS,
+        tap_eq(psci(fid, mpidr_of(0), 0, 0), PSCI_RET_INVALID_PARAMS,
                  "NODE_HW_STATE%s(0x%lx: bit 31 set, 0) is INVALID_PARAMETERS", w, mpidr_of(0));
-        check_eq(psci(fid, psci_target_of(ncpus), 0, 0), PSCI_RET_INVALID_PARAMS,
+        tap_eq(psci(fid, psci_target_of(ncpus), 0, 0), PSCI_RET_INVALID_PARAMS,
                  "NODE_HW_STATE%s(one past the last vCPU, 0) is INVALID_PARAMETERS", w);
     }
 }
@@ -620,12 +598,12 @@ struct range_case {
 /* Digest 2.15: MEM_PROTECT returns the previous setting; all of RAM is protectable. */
 static void test_mem_protect(void)
 {
-    check_eq(psci(PSCI_MEM_PROTECT, 1, 0, 0), 0, "MEM_PROTECT(1) returns 0 (was disabled)");
-    check_eq(psci(PSCI_MEM_PROTECT, 1, 0, 0), 1, "MEM_PROTECT(1) returns 1 (was enabled)");
-    check_eq(psci(PSCI_MEM_PROTECT, MEM_PROTECT_BAD_ENABLE, 0, 0), PSCI_RET_INVALID_PARAMS,
+    tap_eq(psci(PSCI_MEM_PROTECT, 1, 0, 0), 0, "MEM_PROTECT(1) returns 0 (was disabled)");
+    tap_eq(psci(PSCI_MEM_PROTECT, 1, 0, 0), 1, "MEM_PROTECT(1) returns 1 (was enabled)");
+    tap_eq(psci(PSCI_MEM_PROTECT, MEM_PROTECT_BAD_ENABLE, 0, 0), PSCI_RET_INVALID_PARAMS,
              "MEM_PROTECT(%u) is INVALID_PARAMETERS", MEM_PROTECT_BAD_ENABLE);
-    check_eq(psci(PSCI_MEM_PROTECT, 0, 0, 0), 1, "MEM_PROTECT(0) returns 1 (still enabled)");
-    check_eq(psci(PSCI_MEM_PROTECT, 0, 0, 0), 0, "MEM_PROTECT(0) returns 0 (was disabled)");
+    tap_eq(psci(PSCI_MEM_PROTECT, 0, 0, 0), 1, "MEM_PROTECT(0) returns 1 (still enabled)");
+    tap_eq(psci(PSCI_MEM_PROTECT, 0, 0, 0), 0, "MEM_PROTECT(0) returns 0 (was disabled)");
 
     const struct range_case ranges[] = {
         {RAM_BASE, PAGE, PSCI_RET_SUCCESS, "the first page of RAM"},
@@ -640,12 +618,12 @@ static void test_mem_protect(void)
     for (unsigned f = 0; f < ARRAY_SIZE(fids); ++f) {
         for (unsigned i = 0; i < ARRAY_SIZE(ranges); ++i) {
             const struct range_case *r = &ranges[i];
-            check_eq(psci(fids[f], r->base, r->length, 0), r->want,
+            tap_eq(psci(fids[f], r->base, r->length, 0), r->want,
                      "MEM_PROTECT_CHECK_RANGE%s(0x%lx, 0x%lx: %s) is %s", width(fids[f]),
                      r->base, r->length, r->name, r->want == PSCI_RET_SUCCESS ? "SUCCESS" : "DENIED");
         }
     }
-    check_eq(psci(PSCI_MEM_PROTECT_CHECK_RANGE_64, ~PAGE + 1, 2 * PAGE, 0), PSCI_RET_DENIED,
+    tap_eq(psci(PSCI_MEM_PROTECT_CHECK_RANGE_64, ~PAGE + 1, 2 * PAGE, 0), PSCI_RET_DENIED,
              "MEM_PROTECT_CHECK_RANGE64 of a range that wraps around is DENIED");
 }
 
@@ -664,21 +642,21 @@ static void test_cpu_suspend_errors(void)
         uint32_t fid = fids[f];
         const char *w = width(fid);
         for (unsigned s = 0; s < ARRAY_SIZE(bad_states); ++s)
-            check_eq(psci(fid, bad_states[s], entry_point(), 0), PSCI_RET_INVALID_PARAMS,
+            tap_eq(psci(fid, bad_states[s], entry_point(), 0), PSCI_RET_INVALID_PARAMS,
                      "CPU_SUSPEND%s(power_state 0x%08x) is INVALID_PARAMETERS", w, bad_states[s]);
         for (unsigned e = 0; e < ARRAY_SIZE(bad_entries); ++e)
-            check_eq(psci(fid, POWER_STATE_CORE_POWERDOWN, bad_entries[e], 0),
+            tap_eq(psci(fid, POWER_STATE_CORE_POWERDOWN, bad_entries[e], 0),
                      PSCI_RET_INVALID_ADDRESS,
                      "CPU_SUSPEND%s(power-down, entry 0x%lx) is INVALID_ADDRESS", w,
                      bad_entries[e]);
     }
-    check_eq(psci(PSCI_CPU_SUSPEND_64, POWER_STATE_CORE_POWERDOWN, ADDR_ABOVE_4G, 0),
+    tap_eq(psci(PSCI_CPU_SUSPEND_64, POWER_STATE_CORE_POWERDOWN, ADDR_ABOVE_4G, 0),
              PSCI_RET_INVALID_ADDRESS, "CPU_SUSPEND64(power-down, entry 0x%llx) is INVALID_ADDRESS",
              ADDR_ABOVE_4G);
 
     struct stats standby_after = read_stats(0, POWER_STATE_CORE_STANDBY);
     struct stats powerdown_after = read_stats(0, POWER_STATE_CORE_POWERDOWN);
-    check(standby_after.count == standby.count && powerdown_after.count == powerdown.count,
+    tap_ok(standby_after.count == standby.count && powerdown_after.count == powerdown.count,
           "refused CPU_SUSPEND calls are not counted by STAT_COUNT");
 }
 
@@ -696,12 +674,12 @@ static void test_standby_self(void)
             tap_diag("  CPU_SUSPEND%s(standby) = %ld", width(fid), (int64_t)r);
         }
     }
-    check(all_success, "CPU_SUSPEND(standby) and CPU_SUSPEND64(standby) return SUCCESS");
+    tap_ok(all_success, "CPU_SUSPEND(standby) and CPU_SUSPEND64(standby) return SUCCESS");
 
     uint64_t t0 = read_cntvct();
     psci(PSCI_CPU_SUSPEND, POWER_STATE_CORE_STANDBY, entry_point(), 0);
     uint64_t ticks = read_cntvct() - t0;
-    check(ticks >= SUSPEND_RESIDENCY_US * COUNTER_TICKS_PER_US,
+    tap_ok(ticks >= SUSPEND_RESIDENCY_US * COUNTER_TICKS_PER_US,
           "a standby suspend lasts at least %u us of virtual time (CNTVCT_EL0)",
           SUSPEND_RESIDENCY_US);
     if (ticks < SUSPEND_RESIDENCY_US * COUNTER_TICKS_PER_US)
@@ -710,9 +688,9 @@ static void test_standby_self(void)
     struct stats after = read_stats(0, POWER_STATE_CORE_STANDBY);
     check_stats_grew(before, after, STANDBY_ROUNDS + 1, "standby", 0);
 
-    check_eq(psci(PSCI_STAT_COUNT_64, psci_target_of(0), POWER_STATE_CORE_STANDBY, 0), after.count,
+    tap_eq(psci(PSCI_STAT_COUNT_64, psci_target_of(0), POWER_STATE_CORE_STANDBY, 0), after.count,
              "STAT_COUNT64 agrees with STAT_COUNT");
-    check_eq(psci(PSCI_STAT_RESIDENCY_64, psci_target_of(0), POWER_STATE_CORE_STANDBY, 0),
+    tap_eq(psci(PSCI_STAT_RESIDENCY_64, psci_target_of(0), POWER_STATE_CORE_STANDBY, 0),
              after.residency, "STAT_RESIDENCY64 agrees with STAT_RESIDENCY");
 }
 
@@ -725,11 +703,11 @@ static void test_stat_errors(void)
                                         "STAT_RESIDENCY64"};
 
     for (unsigned f = 0; f < ARRAY_SIZE(fids); ++f) {
-        check_eq(psci(fids[f], psci_target_of(0), 0x00000001u, 0), PSCI_RET_INVALID_PARAMS,
+        tap_eq(psci(fids[f], psci_target_of(0), 0x00000001u, 0), PSCI_RET_INVALID_PARAMS,
                  "%s(vCPU 0, power_state 0x00000001) is INVALID_PARAMETERS", names[f]);
-        check_eq(psci(fids[f], mpidr_of(0), POWER_STATE_CORE_STANDBY, 0), PSCI_RET_INVALID_PARAMS,
+        tap_eq(psci(fids[f], mpidr_of(0), POWER_STATE_CORE_STANDBY, 0), PSCI_RET_INVALID_PARAMS,
                  "%s(0x%lx: bit 31 set, standby) is INVALID_PARAMETERS", names[f], mpidr_of(0));
-        check_eq(psci(fids[f], psci_target_of(ncpus), POWER_STATE_CORE_STANDBY, 0),
+        tap_eq(psci(fids[f], psci_target_of(ncpus), POWER_STATE_CORE_STANDBY, 0),
                  PSCI_RET_INVALID_PARAMS,
                  "%s(one past the last vCPU, standby) is INVALID_PARAMETERS", names[f]);
     }
@@ -743,7 +721,7 @@ static void test_system_suspend_bad_entry(void)
 
     for (unsigned f = 0; f < ARRAY_SIZE(fids); ++f) {
         for (unsigned e = 0; e < ARRAY_SIZE(bad_entries); ++e)
-            check_eq(psci(fids[f], bad_entries[e], make_ctx(fids[f], CTX_NEVER, 0), 0),
+            tap_eq(psci(fids[f], bad_entries[e], make_ctx(fids[f], CTX_NEVER, 0), 0),
                      PSCI_RET_INVALID_ADDRESS, "SYSTEM_SUSPEND%s(entry 0x%lx) is INVALID_ADDRESS",
                      width(fids[f]), bad_entries[e]);
     }
@@ -768,8 +746,8 @@ static void test_on_off_walk(void)
         {PSCI_CPU_ON, HIGH_GARBAGE, "walk CPU_ON", " with 0xa5a5a5a5 in bits 63:32 of each argument"},
     };
 
-    check_eq(affinity(cpu), PSCI_AFFINITY_OFF, "walk: vCPU %u starts OFF", cpu);
-    check_eq(psci(PSCI_AFFINITY_INFO_64, psci_target_of(cpu), 0, 0), PSCI_AFFINITY_OFF,
+    tap_eq(affinity(cpu), PSCI_AFFINITY_OFF, "walk: vCPU %u starts OFF", cpu);
+    tap_eq(psci(PSCI_AFFINITY_INFO_64, psci_target_of(cpu), 0, 0), PSCI_AFFINITY_OFF,
              "walk: AFFINITY_INFO64 agrees: OFF");
     for (unsigned s = 0; s < ARRAY_SIZE(starts); ++s) {
         uint32_t fid = starts[s].fid;
@@ -779,27 +757,27 @@ static void test_on_off_walk(void)
 
         prepare_mailbox(cpu, TASK_HOLD, fid, 0);
         uint64_t r = psci(fid, g | psci_target_of(cpu), g | entry_point(), ctx);
-        check_eq(r, PSCI_RET_SUCCESS, "walk: CPU_ON%s(vCPU %u)%s is SUCCESS", width(fid), cpu,
+        tap_eq(r, PSCI_RET_SUCCESS, "walk: CPU_ON%s(vCPU %u)%s is SUCCESS", width(fid), cpu,
                  starts[s].how);
         if (r != PSCI_RET_SUCCESS)
             continue;
-        check_eq(affinity(cpu), PSCI_AFFINITY_ON,
+        tap_eq(affinity(cpu), PSCI_AFFINITY_ON,
                  "walk: AFFINITY_INFO(vCPU %u) is ON as soon as CPU_ON returns", cpu);
-        check_eq(psci(fid, psci_target_of(cpu), entry_point(), ctx), PSCI_RET_ALREADY_ON,
+        tap_eq(psci(fid, psci_target_of(cpu), entry_point(), ctx), PSCI_RET_ALREADY_ON,
                  "walk: a second CPU_ON%s(vCPU %u) is ALREADY_ON", width(fid), cpu);
         bool started = wait_step(cpu, STEP_STARTED);
-        check(started, "walk: vCPU %u runs", cpu);
+        tap_ok(started, "walk: vCPU %u runs", cpu);
         if (!started)
             continue;
         check_entry_state(cpu, is_smc64(fid) ? ctx : (uint32_t)ctx, count_before,
                           starts[s].label);
-        check_eq(mailboxes[cpu].mpidr, mpidr_of(cpu), "walk: vCPU %u reads MPIDR_EL1 = 0x%lx",
+        tap_eq(mailboxes[cpu].mpidr, mpidr_of(cpu), "walk: vCPU %u reads MPIDR_EL1 = 0x%lx",
                  cpu, mpidr_of(cpu));
-        check_eq(psci(PSCI_NODE_HW_STATE, psci_target_of(cpu), 0, 0), PSCI_HW_ON,
+        tap_eq(psci(PSCI_NODE_HW_STATE, psci_target_of(cpu), 0, 0), PSCI_HW_ON,
                  "walk: NODE_HW_STATE(vCPU %u, 0) is HW_ON while it runs", cpu);
         release_and_wait_off(cpu);
-        check_eq(affinity(cpu), PSCI_AFFINITY_OFF, "walk: vCPU %u is OFF again", cpu);
-        check_eq(psci(PSCI_NODE_HW_STATE, psci_target_of(cpu), 0, 0), PSCI_HW_OFF,
+        tap_eq(affinity(cpu), PSCI_AFFINITY_OFF, "walk: vCPU %u is OFF again", cpu);
+        tap_eq(psci(PSCI_NODE_HW_STATE, psci_target_of(cpu), 0, 0), PSCI_HW_OFF,
                  "walk: NODE_HW_STATE(vCPU %u, 0) is HW_OFF", cpu);
     }
 }
@@ -813,21 +791,21 @@ static void test_clusters_and_held_cpu(void)
     const unsigned last = ncpus - 1;
 
     /* Cluster 0 is on through vCPU 0 even though vCPU 1 is off. */
-    check_eq(affinity(1), PSCI_AFFINITY_OFF, "AFFINITY_INFO(vCPU 1, 0) is OFF");
-    check_eq(psci(PSCI_AFFINITY_INFO, psci_target_of(1), 1, 0), PSCI_AFFINITY_ON,
+    tap_eq(affinity(1), PSCI_AFFINITY_OFF, "AFFINITY_INFO(vCPU 1, 0) is OFF");
+    tap_eq(psci(PSCI_AFFINITY_INFO, psci_target_of(1), 1, 0), PSCI_AFFINITY_ON,
              "AFFINITY_INFO(vCPU 1, 1) is ON: vCPU 0 is in its cluster");
-    check_eq(psci(PSCI_NODE_HW_STATE, psci_target_of(1), 0, 0), PSCI_HW_OFF,
+    tap_eq(psci(PSCI_NODE_HW_STATE, psci_target_of(1), 0, 0), PSCI_HW_OFF,
              "NODE_HW_STATE(vCPU 1, 0) is HW_OFF");
-    check_eq(psci(PSCI_NODE_HW_STATE, psci_target_of(1), 1, 0), PSCI_HW_ON,
+    tap_eq(psci(PSCI_NODE_HW_STATE, psci_target_of(1), 1, 0), PSCI_HW_ON,
              "NODE_HW_STATE(vCPU 1, 1) is HW_ON: vCPU 0 is in its cluster");
 
     /* A second cluster, all off, then on through its last vCPU. */
     const bool two_clusters = ncpus > GUEST_CPUS_PER_CLUSTER;
     const unsigned first1 = GUEST_CPUS_PER_CLUSTER;
     if (two_clusters) {
-        check_eq(psci(PSCI_AFFINITY_INFO_64, psci_target_of(first1), 1, 0), PSCI_AFFINITY_OFF,
+        tap_eq(psci(PSCI_AFFINITY_INFO_64, psci_target_of(first1), 1, 0), PSCI_AFFINITY_OFF,
                  "AFFINITY_INFO64(vCPU %u, 1) is OFF: cluster 1 is all off", first1);
-        check_eq(psci(PSCI_NODE_HW_STATE_64, psci_target_of(first1), 1, 0), PSCI_HW_OFF,
+        tap_eq(psci(PSCI_NODE_HW_STATE_64, psci_target_of(first1), 1, 0), PSCI_HW_OFF,
                  "NODE_HW_STATE64(vCPU %u, 1) is HW_OFF: cluster 1 is all off", first1);
     }
 
@@ -836,16 +814,16 @@ static void test_clusters_and_held_cpu(void)
                               : last;
     if (!start_task(held, TASK_HOLD, 0, 0, PSCI_CPU_ON_64, "the cluster checks"))
         return;
-    check_eq(affinity(held), PSCI_AFFINITY_ON, "AFFINITY_INFO(vCPU %u, 0) is ON", held);
-    check_eq(psci(PSCI_NODE_HW_STATE, psci_target_of(held), 0, 0), PSCI_HW_ON,
+    tap_eq(affinity(held), PSCI_AFFINITY_ON, "AFFINITY_INFO(vCPU %u, 0) is ON", held);
+    tap_eq(psci(PSCI_NODE_HW_STATE, psci_target_of(held), 0, 0), PSCI_HW_ON,
              "NODE_HW_STATE(vCPU %u, 0) is HW_ON", held);
     if (two_clusters) {
-        check_eq(psci(PSCI_AFFINITY_INFO, psci_target_of(first1), 1, 0), PSCI_AFFINITY_ON,
+        tap_eq(psci(PSCI_AFFINITY_INFO, psci_target_of(first1), 1, 0), PSCI_AFFINITY_ON,
                  "AFFINITY_INFO(vCPU %u, 1) is ON: vCPU %u is on", first1, held);
-        check_eq(psci(PSCI_NODE_HW_STATE, psci_target_of(first1), 1, 0), PSCI_HW_ON,
+        tap_eq(psci(PSCI_NODE_HW_STATE, psci_target_of(first1), 1, 0), PSCI_HW_ON,
                  "NODE_HW_STATE(vCPU %u, 1) is HW_ON: vCPU %u is on", first1, held);
         if (held != first1)
-            check_eq(affinity(first1), PSCI_AFFINITY_OFF,
+            tap_eq(affinity(first1), PSCI_AFFINITY_OFF,
                      "AFFINITY_INFO(vCPU %u, 0) is still OFF", first1);
     }
 
@@ -853,16 +831,16 @@ static void test_clusters_and_held_cpu(void)
     for (unsigned f = 0; f < ARRAY_SIZE(fids); ++f) {
         const char *w = width(fids[f]);
         uint64_t never = make_ctx(fids[f], CTX_NEVER, 0);
-        check_eq(psci(fids[f], ADDR_LOW, never, 0), PSCI_RET_INVALID_ADDRESS,
+        tap_eq(psci(fids[f], ADDR_LOW, never, 0), PSCI_RET_INVALID_ADDRESS,
                  "SYSTEM_SUSPEND%s(entry 0x%llx) with vCPU %u on is INVALID_ADDRESS", w, ADDR_LOW,
                  held);
-        check_eq(psci(fids[f], entry_point(), never, 0), PSCI_RET_DENIED,
+        tap_eq(psci(fids[f], entry_point(), never, 0), PSCI_RET_DENIED,
                  "SYSTEM_SUSPEND%s with vCPU %u on is DENIED", w, held);
     }
 
     release_and_wait_off(held);
     if (two_clusters)
-        check_eq(psci(PSCI_AFFINITY_INFO, psci_target_of(first1), 1, 0), PSCI_AFFINITY_OFF,
+        tap_eq(psci(PSCI_AFFINITY_INFO, psci_target_of(first1), 1, 0), PSCI_AFFINITY_OFF,
                  "AFFINITY_INFO(vCPU %u, 1) is OFF again", first1);
 }
 
@@ -891,7 +869,7 @@ static void test_cpu_on_race(void)
             tap_diag("  racer vCPU %u did not start (CPU_ON %ld)", cpu, (int64_t)r);
         }
     }
-    check(not_ready == 0, "race: %u racing vCPU(s) started", callers - 1);
+    tap_ok(not_ready == 0, "race: %u racing vCPU(s) started", callers - 1);
 
     uint64_t count_before = psci_entry_states[target].count;
     smp_store(&race_go, 1);
@@ -908,7 +886,7 @@ static void test_cpu_on_race(void)
             ++finished;
         }
     }
-    check(finished == callers - 1 - not_ready && smp_load(&race_done) == finished,
+    tap_ok(finished == callers - 1 - not_ready && smp_load(&race_done) == finished,
           "race: every racing vCPU made its call");
 
     unsigned successes = 0, already_on = 0, winner = 0;
@@ -922,21 +900,21 @@ static void test_cpu_on_race(void)
             tap_diag("  vCPU %u: CPU_ON returned %ld", cpu, (int64_t)results[cpu]);
         }
     }
-    check_eq(successes, 1, "race: %u caller(s) of CPU_ON(vCPU %u): exactly one SUCCESS", callers,
+    tap_eq(successes, 1, "race: %u caller(s) of CPU_ON(vCPU %u): exactly one SUCCESS", callers,
              target);
-    check_eq(already_on, callers - 1, "race: the other %u caller(s) get ALREADY_ON", callers - 1);
+    tap_eq(already_on, callers - 1, "race: the other %u caller(s) get ALREADY_ON", callers - 1);
 
     if (successes == 1 && wait_step(target, STEP_STARTED)) {
         uint32_t fid = winner == 0 ? PSCI_CPU_ON_64 : mailboxes[winner].fid;
         uint64_t want = make_ctx(fid, CTX_RACE, winner);
-        check_eq(psci_entry_states[target].count - count_before, 1,
+        tap_eq(psci_entry_states[target].count - count_before, 1,
                  "race: vCPU %u started once", target);
-        check_eq(psci_entry_states[target].x[0], want,
+        tap_eq(psci_entry_states[target].x[0], want,
                  "race: vCPU %u got the winner's (vCPU %u) context_id", target, winner);
-        check_eq(mailboxes[target].mpidr, mpidr_of(target), "race: vCPU %u reads MPIDR_EL1 = 0x%lx",
+        tap_eq(mailboxes[target].mpidr, mpidr_of(target), "race: vCPU %u reads MPIDR_EL1 = 0x%lx",
                  target, mpidr_of(target));
     } else {
-        check(false, "race: vCPU %u started once", target);
+        tap_ok(false, "race: vCPU %u started once", target);
     }
 
     for (unsigned cpu = 1; cpu <= target; ++cpu)
@@ -948,7 +926,7 @@ static void test_cpu_on_race(void)
             tap_diag("  vCPU %u did not turn off", cpu);
         }
     }
-    check(all_off, "race: vCPUs 1..%u are OFF again", target);
+    tap_ok(all_off, "race: vCPUs 1..%u are OFF again", target);
 }
 
 /* Digest 2.10, 2.16: another vCPU's standby suspends show in its statistics. */
@@ -962,12 +940,12 @@ static void test_standby_other(void)
     struct stats before = read_stats(cpu, POWER_STATE_CORE_STANDBY);
     smp_store(&mailboxes[cpu].go, GO_RUN);
     bool done = wait_step(cpu, STEP_DONE);
-    check(done, "vCPU %u finished %u standby suspends", cpu, STANDBY_ROUNDS);
+    tap_ok(done, "vCPU %u finished %u standby suspends", cpu, STANDBY_ROUNDS);
     if (done) {
         bool all_success = true;
         for (unsigned i = 0; i < STANDBY_ROUNDS; ++i)
             all_success = all_success && mailboxes[cpu].result[i] == PSCI_RET_SUCCESS;
-        check(all_success, "CPU_SUSPEND%s(standby) on vCPU %u returns SUCCESS", width(fid), cpu);
+        tap_ok(all_success, "CPU_SUSPEND%s(standby) on vCPU %u returns SUCCESS", width(fid), cpu);
         check_stats_grew(before, read_stats(cpu, POWER_STATE_CORE_STANDBY), STANDBY_ROUNDS,
                          "standby", cpu);
     }
@@ -992,7 +970,7 @@ static void test_powerdown_other(void)
     smp_store(&mb->go, GO_RUN);
 
     bool suspending = wait_step(cpu, STEP_SUSPENDING);
-    check(suspending, "vCPU %u reached its power-down suspend", cpu);
+    tap_ok(suspending, "vCPU %u reached its power-down suspend", cpu);
     if (!suspending) {
         release_and_wait_off(cpu);
         return;
@@ -1010,14 +988,14 @@ static void test_powerdown_other(void)
         if (cpu_on(PSCI_CPU_ON, cpu, never) != PSCI_RET_ALREADY_ON)
             ++not_already_on;
     }
-    check_eq(not_on, 0, "AFFINITY_INFO(vCPU %u) is ON throughout its power-down suspend", cpu);
-    check_eq(not_already_on, 0, "CPU_ON(vCPU %u) is ALREADY_ON throughout its power-down suspend",
+    tap_eq(not_on, 0, "AFFINITY_INFO(vCPU %u) is ON throughout its power-down suspend", cpu);
+    tap_eq(not_already_on, 0, "CPU_ON(vCPU %u) is ALREADY_ON throughout its power-down suspend",
              cpu);
     bool done = wait_step(cpu, STEP_DONE);
-    check_eq(mb->result[0], PSCI_RET_INVALID_ADDRESS,
+    tap_eq(mb->result[0], PSCI_RET_INVALID_ADDRESS,
              "CPU_SUSPEND%s(power-down, entry 0x%llx) on vCPU %u is INVALID_ADDRESS", width(fid),
              ADDR_LOW, cpu);
-    check(done && smp_load(&mb->woken) == 1 && mb->result[1] == RESULT_UNSET,
+    tap_ok(done && smp_load(&mb->woken) == 1 && mb->result[1] == RESULT_UNSET,
           "CPU_SUSPEND%s(power-down) on vCPU %u does not return; it wakes at the entry point",
           width(fid), cpu);
     if (mb->result[1] != RESULT_UNSET)
@@ -1068,7 +1046,7 @@ static void boot_cpu_resumed(uint64_t context_id)
     case RESUME_NONE:
         break;
     }
-    check(false, "vCPU 0 entered the entry point unexpectedly (context_id 0x%lx)", context_id);
+    tap_ok(false, "vCPU 0 entered the entry point unexpectedly (context_id 0x%lx)", context_id);
     finish();
 }
 
@@ -1099,13 +1077,13 @@ static void after_self_suspend(bool woke)
 {
     const uint32_t fid = form_of_pass(PSCI_CPU_SUSPEND);
 
-    check(woke, "CPU_SUSPEND%s(power-down) on vCPU 0 does not return; it wakes at the entry point",
+    tap_ok(woke, "CPU_SUSPEND%s(power-down) on vCPU 0 does not return; it wakes at the entry point",
           width(fid));
     if (woke)
         check_entry_state(0, resume_ctx, resume_entry_count, "vCPU 0 power-down wake-up");
     check_stats_grew(self_powerdown_before, read_stats(0, POWER_STATE_CORE_POWERDOWN), 1,
                      "power-down", 0);
-    check_eq(affinity(0), PSCI_AFFINITY_ON, "AFFINITY_INFO(vCPU 0, 0) is ON after the wake-up");
+    tap_eq(affinity(0), PSCI_AFFINITY_ON, "AFFINITY_INFO(vCPU 0, 0) is ON after the wake-up");
 
     /* Digest 2.12: SYSTEM_SUSPEND needs every other vCPU OFF. */
     bool all_off = true;
@@ -1115,9 +1093,9 @@ static void after_self_suspend(bool woke)
             tap_diag("  vCPU %u is not OFF", cpu);
         }
     }
-    check(all_off, "every secondary is OFF before SYSTEM_SUSPEND");
-    check_eq(psci(PSCI_MEM_PROTECT, 0, 0, 0), 0, "MEM_PROTECT is left disabled");
-    check_eq(guest_exception_count() - exceptions_at_pass_start, 0,
+    tap_ok(all_off, "every secondary is OFF before SYSTEM_SUSPEND");
+    tap_eq(psci(PSCI_MEM_PROTECT, 0, 0, 0), 0, "MEM_PROTECT is left disabled");
+    tap_eq(guest_exception_count() - exceptions_at_pass_start, 0,
              "vCPU 0 took no exception in this pass");
 
     const uint32_t sys_fid = other_form(PSCI_SYSTEM_SUSPEND);
@@ -1133,11 +1111,11 @@ static void after_system_suspend(bool woke)
 {
     const uint32_t sys_fid = other_form(PSCI_SYSTEM_SUSPEND);
 
-    check(woke, "SYSTEM_SUSPEND%s with every secondary OFF does not return; vCPU 0 wakes at the "
+    tap_ok(woke, "SYSTEM_SUSPEND%s with every secondary OFF does not return; vCPU 0 wakes at the "
                 "entry point", width(sys_fid));
     if (woke)
         check_entry_state(0, resume_ctx, resume_entry_count, "SYSTEM_SUSPEND wake-up");
-    check_eq(ram_canary, RAM_CANARY ^ pass, "RAM is kept across SYSTEM_SUSPEND");
+    tap_eq(ram_canary, RAM_CANARY ^ pass, "RAM is kept across SYSTEM_SUSPEND");
 
     if (pass + 1 < PASSES)
         start_pass(pass + 1);

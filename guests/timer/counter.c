@@ -36,15 +36,6 @@
 #define SECOND_CPU_CONTEXT 0xC0C0u
 #define POLL_LIMIT 1000000u
 
-static void check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    tap_vok(cond, fmt, ap);
-    va_end(ap);
-}
-
 /* Runs `iterations` (>= 1) iterations of exactly LOOP_INSNS_PER_ITERATION instructions. */
 static void busy_loop(uint64_t iterations)
 {
@@ -68,7 +59,7 @@ static bool within_tolerance(uint64_t measured, uint64_t expected)
 static void test_frequency(void)
 {
     uint64_t frq = read_cntfrq();
-    check(frq == CNTFRQ_HZ, "CNTFRQ_EL0 is %u", CNTFRQ_HZ);
+    tap_ok(frq == CNTFRQ_HZ, "CNTFRQ_EL0 is %u", CNTFRQ_HZ);
     tap_diag("CNTFRQ_EL0 = %lu", frq);
 }
 
@@ -86,8 +77,8 @@ static void test_monotonic(const char *name, uint64_t (*read)(void))
         previous = now;
     }
     tap_diag("%s: first %lu, last %lu", name, first, previous);
-    check(backwards == 0, "%s never goes backwards over %u reads", name, MONOTONIC_READS);
-    check(previous > first, "%s advances over %u reads", name, MONOTONIC_READS);
+    tap_ok(backwards == 0, "%s never goes backwards over %u reads", name, MONOTONIC_READS);
+    tap_ok(previous > first, "%s advances over %u reads", name, MONOTONIC_READS);
 }
 
 static uint64_t cntvct(void)
@@ -116,11 +107,11 @@ static void test_busy_loop(uint64_t iterations)
 
     tap_diag("loop of %lu iterations: CNTVCT %lu -> %lu, CNTPCT %lu -> %lu, PMCCNTR %lu -> %lu",
              iterations, v0, v1, p0, p1, c0, c1);
-    check(v1 >= v0 && within_tolerance(v1 - v0, ticks),
+    tap_ok(v1 >= v0 && within_tolerance(v1 - v0, ticks),
           "CNTVCT_EL0 advances by about %lu ticks over %lu loop instructions", ticks, ns);
-    check(p1 >= p0 && within_tolerance(p1 - p0, ticks),
+    tap_ok(p1 >= p0 && within_tolerance(p1 - p0, ticks),
           "CNTPCT_EL0 advances by about %lu ticks over %lu loop instructions", ticks, ns);
-    check(c1 >= c0 && within_tolerance(c1 - c0, ns),
+    tap_ok(c1 >= c0 && within_tolerance(c1 - c0, ns),
           "PMCCNTR_EL0 advances by about %lu cycles over %lu loop instructions", ns, ns);
 }
 
@@ -158,11 +149,11 @@ static void test_two_cpus(void)
     bool met = spin_until_equal(&arrived[1], 1, SPIN_LIMIT);
     uint64_t mine = read_cntvct();
     bool got = met && spin_until_equal(&stamped, 1, SPIN_LIMIT);
-    check(got, "the second vCPU passed the barrier");
+    tap_ok(got, "the second vCPU passed the barrier");
     if (got) {
         uint64_t diff = mine > second_stamp ? mine - second_stamp : second_stamp - mine;
         tap_diag("CNTVCT_EL0: vCPU 0 %lu, vCPU %u %lu", mine, SECOND_CPU, second_stamp);
-        check(diff < CLOSE_TICKS, "%s within %u ticks", what, CLOSE_TICKS);
+        tap_ok(diff < CLOSE_TICKS, "%s within %u ticks", what, CLOSE_TICKS);
     }
     uint64_t state = psci_wait_affinity(CONDUIT_HVC, psci_target_of(SECOND_CPU),
                                         PSCI_AFFINITY_OFF, POLL_LIMIT);

@@ -90,28 +90,6 @@ static struct outcome trng_call0(uint32_t fid)
 
 /* --- Reporting ------------------------------------------------------------------------ */
 
-static void check(bool cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(bool cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    tap_vok(cond, fmt, ap);
-    va_end(ap);
-}
-
-static void check_eq(uint64_t got, uint64_t want, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void check_eq(uint64_t got, uint64_t want, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    tap_vok(got == want, fmt, ap);
-    va_end(ap);
-    if (got != want)
-        tap_diag("  got %ld (0x%lx), expected %ld (0x%lx)", (int64_t)got, got, (int64_t)want,
-                 want);
-}
-
 static void diag_outcome(const struct outcome *o)
 {
     tap_diag("  x0 = 0x%016lx, x1 = 0x%016lx, x2 = 0x%016lx, x3 = 0x%016lx", o->x[0], o->x[1],
@@ -139,7 +117,7 @@ static void test_version(void)
 {
     struct outcome o = trng_call0(TRNG_VERSION);
     bool ok = o.x[0] == TRNG_VERSION_1_0 && results_zero(&o);
-    check(ok, "TRNG_VERSION is 1.0 (0x10000) with x1..x3 zero");
+    tap_ok(ok, "TRNG_VERSION is 1.0 (0x10000) with x1..x3 zero");
     if (!ok)
         diag_outcome(&o);
 }
@@ -169,7 +147,7 @@ static void test_features(void)
 {
     for (unsigned i = 0; i < ARRAY_SIZE(trng_features); ++i) {
         const struct expectation *e = &trng_features[i];
-        check_eq(trng_call(TRNG_FEATURES, e->arg).x[0], e->want, "TRNG_FEATURES(%s) = %ld",
+        tap_eq(trng_call(TRNG_FEATURES, e->arg).x[0], e->want, "TRNG_FEATURES(%s) = %ld",
                  e->name, (int64_t)e->want);
     }
 }
@@ -187,8 +165,8 @@ static void test_uuid(void)
     tap_diag("TRNG_GET_UUID: 0x%08lx 0x%08lx 0x%08lx 0x%08lx (%s)", o.x[0], o.x[1], o.x[2],
              o.x[3],
              host ? "host entropy source" : seeded ? "seeded source, --seed" : "unknown");
-    check(host || seeded, "TRNG_GET_UUID is the host or the seeded entropy source's UUID");
-    check((uint32_t)o.x[0] != W0_INVALID_UUID, "TRNG_GET_UUID: W0 is not 0xFFFFFFFF");
+    tap_ok(host || seeded, "TRNG_GET_UUID is the host or the seeded entropy source's UUID");
+    tap_ok((uint32_t)o.x[0] != W0_INVALID_UUID, "TRNG_GET_UUID: W0 is not 0xFFFFFFFF");
     if (!have_first_uuid) {
         first_uuid = o;
         have_first_uuid = true;
@@ -196,7 +174,7 @@ static void test_uuid(void)
         bool same = true;
         for (unsigned i = 0; i < 4; ++i)
             same = same && o.x[i] == first_uuid.x[i];
-        check(same, "TRNG_GET_UUID is the same as in the first pass");
+        tap_ok(same, "TRNG_GET_UUID is the same as in the first pass");
     }
 }
 
@@ -310,7 +288,7 @@ static void test_rnd_valid(const struct rnd_function *f, uint64_t x1)
         if (bad_status + outside == 1)
             first_bad = o;
     }
-    check(bad_status == 0 && outside == 0,
+    tap_ok(bad_status == 0 && outside == 0,
           "%s(%s): x0 = 0 and no bit above bit %u set in x1..x3 (%u draws)", f->name, name,
           n - 1, VARIATION_DRAWS);
     if (bad_status + outside) {
@@ -328,7 +306,7 @@ static void test_rnd_valid(const struct rnd_function *f, uint64_t x1)
                      ones[reg], zeros[reg]);
         }
     }
-    check(varies, "%s(%s): each usable bit is 1 in some draw and 0 in another", f->name, name);
+    tap_ok(varies, "%s(%s): each usable bit is 1 in some draw and 0 in another", f->name, name);
 }
 
 /* Digest 3.3, DESIGN 8: N = 0 or N above the maximum is INVALID_PARAMETERS with x1..x3 zero. */
@@ -338,7 +316,7 @@ static void test_rnd_invalid(const struct rnd_function *f, uint64_t x1)
     describe_n(name, sizeof name, x1);
     struct outcome o = trng_call(f->fid, x1);
     bool ok = o.x[0] == TRNG_RET_INVALID_PARAMS && results_zero(&o);
-    check(ok, "%s(%s) is INVALID_PARAMETERS (-2) with x1..x3 zero", f->name, name);
+    tap_ok(ok, "%s(%s) is INVALID_PARAMETERS (-2) with x1..x3 zero", f->name, name);
     if (!ok)
         diag_outcome(&o);
 }
@@ -372,7 +350,7 @@ static void test_consecutive_draws_differ(void)
     struct outcome b = trng_call(TRNG_RND64, TRNG_RND64_MAX_BITS);
     bool ok = a.x[0] == TRNG_RET_SUCCESS && b.x[0] == TRNG_RET_SUCCESS &&
               (a.x[1] != b.x[1] || a.x[2] != b.x[2] || a.x[3] != b.x[3]);
-    check(ok, "two consecutive TRNG_RND64(N=192) draws succeed and differ");
+    tap_ok(ok, "two consecutive TRNG_RND64(N=192) draws succeed and differ");
     if (!ok) {
         diag_outcome(&a);
         diag_outcome(&b);
@@ -382,7 +360,7 @@ static void test_consecutive_draws_differ(void)
 /* DESIGN 2 (SMCCC 1.2): registers that are not results are preserved. */
 static void test_preservation(void)
 {
-    check(preservation.clobbered == 0, "x4..x17 are preserved by all %u TRNG calls",
+    tap_ok(preservation.clobbered == 0, "x4..x17 are preserved by all %u TRNG calls",
           preservation.calls);
     if (preservation.clobbered)
         tap_diag("  %u calls clobbered a register; the first: FID 0x%08x, x%u = 0x%016lx",
