@@ -9,6 +9,8 @@
 #include <string>
 
 #include "cli/exit_codes.h"
+#include "core/device_tree.h"
+#include "core/file_io.h"
 #include "core/machine.h"
 #include "core/snapshot.h"
 
@@ -34,9 +36,10 @@ constexpr const char* kExitCodesHelp = R"(Exit status:
   71      a --filter range forwarded a call to the host, which the CLI cannot answer
           (the call's FID, conduit and vCPU are printed)
 
-Guest platform: RAM at 0x40000000, PL011 UART at 0x09000000, boot vCPU at EL1h
-with the MMU off; with --pv-time=on the last 64 KiB page of RAM holds the PV-time
-records; see README.md.)";
+Guest platform: QEMU virt's memory map (RAM at 0x40000000, PL011 UART at
+0x09000000); boot vCPU at EL1h with the MMU off and x0 = the device tree, which
+lies on the first free 2 MiB boundary above the image and the initrd; with
+--pv-time=on the last 64 KiB page of RAM holds the PV-time records; see README.md.)";
 
 // "128M", "1G", "65536", "64KiB" -> bytes.
 std::optional<std::uint64_t> parse_size(std::string text) {
@@ -97,6 +100,11 @@ struct RunOptions {
   std::string memory = "128M";
   std::uint64_t max_instructions = kDefaults.max_instructions;
   std::string format = "auto";
+  std::string append;
+  std::string initrd;
+  std::string dtb;
+  std::string dump_dtb;
+  std::string conduit = "hvc";
   std::vector<std::string> trace;
   std::string trace_file;
   std::string on_reset = "restart";
@@ -110,6 +118,7 @@ std::string flag_for(const std::string& setting) {
       {"cpus", "--cpus"},       {"pcpus", "--pcpus"},         {"memory", "--memory"},
       {"quantum", "--quantum"}, {"trap_ns", "--trap-cost"},   {"epoch_ns", "--epoch"},
       {"pv_time", "--pv-time"}, {"sdei_events", "--sdei-event"}, {"sdei_signals", "--sdei-signal"},
+      {"dtb", "--dtb"},
   };
   for (const auto& [name, flag] : kFlags) {
     if (setting == name) return flag;
@@ -322,6 +331,30 @@ int print_fw_regs(const RunOptions& o) {
   return cli::kExitOk;
 }
 
+// --initrd and --dtb: regular files, the DTB checked with libfdt (status 65 when unusable).
+std::optional<std::string> read_boot_files(const RunOptions& o, emu::core::MachineConfig& config) {
+  try {
+    if (!o.initrd.empty()) config.initrd = emu::core::read_boot_file(o.initrd, config.memory);
+    if (!o.dtb.empty()) config.dtb = emu::core::read_boot_file(o.dtb, 2u << 20);
+  } catch (const emu::core::ImageError& e) {
+    return e.what();
+  }
+  if (!o.dtb.empty()) {
+    if (const std::string problem = emu::core::device_tree_problem(config.dtb); !problem.empty()) {
+      return fmt::format("{}: {}", o.dtb, problem);
+    }
+  }
+  return std::nullopt;
+}
+
+// --dump-dtb: the device tree the guest would get, written whole or not at all; nothing runs.
+int dump_device_tree(const emu::core::Machine& machine, const std::string& path) {
+  if (const std::string problem = emu::core::write_file_replacing(path, {machine.device_tree()}); !problem.empty()) {
+    return error(cli::kExitBadInput, fmt::format("--dump-dtb {}: {}", path, problem));
+  }
+  return cli::kExitOk;
+}
+
 int run(const RunOptions& o) {
   emu::core::MachineConfig config;
   config.cpus = o.cpus;
@@ -349,9 +382,13 @@ int run(const RunOptions& o) {
     if (!signal) return error(cli::kExitUsage, fmt::format("--sdei-signal '{}': expected EVENT@NS[:VCPU]", spec));
     config.sdei_signals.push_back(*signal);
   }
-  const auto format = o.format == "elf"   ? emu::core::ImageFormat::Elf
-                      : o.format == "raw" ? emu::core::ImageFormat::Raw
-                                          : emu::core::ImageFormat::Auto;
+  const auto format = o.format == "elf"     ? emu::core::ImageFormat::Elf
+                      : o.format == "image" ? emu::core::ImageFormat::LinuxImage
+                      : o.format == "raw"   ? emu::core::ImageFormat::Raw
+                                            : emu::core::ImageFormat::Auto;
+  config.bootargs = o.append;
+  config.conduit = o.conduit == "smc" ? emu::fw::Conduit::Smc : emu::fw::Conduit::Hvc;
+  if (const auto problem = read_boot_files(o, config)) return error(cli::kExitBadInput, *problem);
 
   std::unique_ptr<emu::core::Machine> machine;
   try {
@@ -367,7 +404,12 @@ int run(const RunOptions& o) {
     return error(cli::kExitBadInput, e.what());
   }
 
-  machine->load(std::move(image));
+  try {
+    machine->load(std::move(image));
+  } catch (const emu::core::ImageError& e) {
+    return error(cli::kExitBadInput, e.what());
+  }
+  if (!o.dump_dtb.empty()) return dump_device_tree(*machine, o.dump_dtb);
   if (o.save_at.size() == 2) {
     const auto at = parse_number(o.save_at[0]);
     if (!at) return error(cli::kExitUsage, fmt::format("--save-at: '{}' is not an instruction count", o.save_at[0]));
@@ -435,9 +477,21 @@ int main(int argc, char** argv) {
                       "Stop before the guest executes more than N instructions (checked at each translated "
                       "block, so the run may stop up to one block early; 0 = no limit)")
       ->capture_default_str();
-  run_cmd->add_option("--format", o.format, "Image format: auto (ELF only; anything else is refused), elf, or "
-                                            "raw (a flat binary loaded and entered at 0x40080000)")
-      ->default_val("auto")->check(CLI::IsMember({"auto", "elf", "raw"}));
+  run_cmd->add_option("--format", o.format, "Image format: auto (ELF or Linux Image by their magic; anything else "
+                                            "is refused), elf, image (Linux arm64 Image: loaded text_offset above "
+                                            "0x40200000, entered at its start), or raw (a flat binary loaded and "
+                                            "entered at 0x40080000)")
+      ->default_val("auto")->check(CLI::IsMember({"auto", "elf", "image", "raw"}));
+  run_cmd->add_option("--append", o.append, "Kernel command line: the device tree's /chosen/bootargs");
+  run_cmd->add_option("--initrd", o.initrd, "Load FILE as the initrd (initramfs) on the first free 2 MiB boundary "
+                                            "above the image; /chosen/linux,initrd-start and -end say where");
+  run_cmd->add_option("--dtb", o.dtb, "Give the guest this device tree blob instead of the generated one (checked "
+                                      "with libfdt; at most 2 MiB); --append and --initrd update its /chosen");
+  run_cmd->add_option("--dump-dtb", o.dump_dtb, "Write the device tree the guest would get to FILE and exit 0 "
+                                                "without running (decompile with 'dtc -I dtb -O dts FILE')");
+  run_cmd->add_option("--conduit", o.conduit, "The PSCI and SDEI conduit the device tree names: hvc or smc (both "
+                                              "are always answered)")
+      ->capture_default_str()->check(CLI::IsMember({"hvc", "smc"}));
   run_cmd->add_option("--trace", o.trace, "Trace categories, comma-separated. calls: one '>' line per firmware "
                                           "call with its decoded name and arguments, one '<' line per answer")
       ->delimiter(',')->check(CLI::IsMember({"calls"}));
@@ -447,8 +501,8 @@ int main(int argc, char** argv) {
       ->default_val("restart")->check(CLI::IsMember({"restart", "exit"}));
   run_cmd->add_flag("-q,--quiet", o.quiet, "Do not print the one-line summary of how the run ended "
                                            "(faults are always reported)");
-  run_cmd->add_option("IMAGE", o.image, "Guest image: an ELF64 aarch64 executable, or a raw binary with "
-                                        "--format=raw")->required();
+  run_cmd->add_option("IMAGE", o.image, "Guest image: an ELF64 aarch64 executable, a Linux arm64 Image, or a raw "
+                                        "binary with --format=raw")->required();
   RunOptions resume_opts;
   CLI::App* resume_cmd = app.add_subcommand("resume", "Continue a VM saved with 'run --save-at'; the output "
                                                       "options are those of run");

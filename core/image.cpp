@@ -195,6 +195,50 @@ Image image_from_elf_bytes(std::span<const std::uint8_t> file, std::string name,
   return image;
 }
 
+namespace {
+// The arm64 Image header (Linux Documentation/arm64/booting.rst section 4), little-endian.
+constexpr std::size_t kLinuxHeaderSize = 64;
+constexpr std::size_t kLinuxMagicOffset = 56;
+constexpr std::uint8_t kLinuxMagic[4] = {'A', 'R', 'M', 0x64};
+constexpr std::uint64_t kLinuxFlagBigEndian = 1u << 0;
+// Kernels before 3.17 leave image_size 0; their text_offset is then 0x80000 (booting.rst).
+constexpr std::uint64_t kLegacyTextOffset = 0x8'0000;
+// QEMU keeps a boot stub at the bottom of RAM and so moves an Image whose text_offset would
+// land on it (hw/arm/boot.c): below 4 KiB it adds 2 MiB. Same placement here.
+constexpr std::uint64_t kBootStubSize = 0x1000;
+
+bool has_linux_magic(std::span<const std::uint8_t> file) {
+  return file.size() >= kLinuxHeaderSize &&
+         std::memcmp(file.data() + kLinuxMagicOffset, kLinuxMagic, sizeof kLinuxMagic) == 0;
+}
+
+std::uint64_t le64(std::span<const std::uint8_t> file, std::size_t offset) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 8; i-- > 0;) v = (v << 8) | file[offset + i];
+  return v;
+}
+}  // namespace
+
+Image image_from_linux_bytes(std::span<const std::uint8_t> file, std::string name, const ImageLayout& layout) {
+  if (!has_linux_magic(file)) fail(name, "is not a Linux arm64 Image (no \"ARM\\x64\" magic at offset 56)");
+  const std::uint64_t image_size = le64(file, 16);
+  const std::uint64_t text_offset = image_size == 0 ? kLegacyTextOffset : le64(file, 8);
+  const std::uint64_t flags = le64(file, 24);
+  if (image_size != 0 && (flags & kLinuxFlagBigEndian) != 0) {
+    fail(name, "is a big-endian Linux Image; smccc-emu runs little-endian aarch64 guests");
+  }
+  if (text_offset >= layout.ram_size) fail(name, fmt::format("text_offset {:#x} lies outside RAM", text_offset));
+  const std::uint64_t address = layout.ram_base + text_offset + (text_offset < kBootStubSize ? kBootAlign : 0);
+  const std::uint64_t size = std::max<std::uint64_t>(image_size, file.size());
+  check_placement(name, "Linux Image", address, size, layout);
+  Image image;
+  image.name = std::move(name);
+  image.entry = address;
+  image.segments.push_back({address, size, {file.begin(), file.end()}});
+  check_entry(image.name, image.entry, layout);
+  return image;
+}
+
 Image image_from_raw_bytes(std::span<const std::uint8_t> file, std::string name, const ImageLayout& layout,
                            std::uint64_t address) {
   if (file.empty()) fail(name, "is empty");
@@ -210,6 +254,15 @@ Image image_from_raw_bytes(std::span<const std::uint8_t> file, std::string name,
   return image;
 }
 
+std::vector<std::uint8_t> read_boot_file(const std::filesystem::path& path, std::uint64_t max_size) {
+  const MappedFile file(path);
+  const auto bytes = file.bytes();
+  if (bytes.size() > max_size) {
+    fail(path.string(), fmt::format("is {} bytes, more than the {} bytes it may have", bytes.size(), max_size));
+  }
+  return {bytes.begin(), bytes.end()};
+}
+
 Image load_image(const std::filesystem::path& path, ImageFormat format, const ImageLayout& layout) {
   const std::string name = path.string();
   const MappedFile file(path);
@@ -217,13 +270,17 @@ Image load_image(const std::filesystem::path& path, ImageFormat format, const Im
   switch (format) {
     case ImageFormat::Elf:
       return image_from_elf_bytes(bytes, name, layout);
+    case ImageFormat::LinuxImage:
+      return image_from_linux_bytes(bytes, name, layout);
     case ImageFormat::Raw:
       return image_from_raw_bytes(bytes, name, layout, layout.ram_base + kRawImageOffset);
     case ImageFormat::Auto:
       break;
   }
   if (has_elf_magic(bytes)) return image_from_elf_bytes(bytes, name, layout);
-  fail(name, "is not an ELF file (to load a raw binary at RAM base + 0x80000, pass --format=raw)");
+  if (has_linux_magic(bytes)) return image_from_linux_bytes(bytes, name, layout);
+  fail(name, "is neither an ELF file nor a Linux arm64 Image (to load a raw binary at RAM base + 0x80000, "
+             "pass --format=raw)");
 }
 
 }  // namespace emu::core

@@ -1,5 +1,6 @@
 // Guest images: ELF64 aarch64 executables (loaded at their physical addresses, entered at
-// e_entry) and raw binaries (loaded at kRawImageAddress, entered at their first byte).
+// e_entry), Linux arm64 Images (header at the start, placed as QEMU virt places them) and raw
+// binaries (loaded at kRawImageAddress, entered at their first byte).
 // Loading validates everything against the platform before a byte reaches guest RAM.
 #pragma once
 
@@ -18,7 +19,12 @@ class ImageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class ImageFormat { Auto, Elf, Raw };
+enum class ImageFormat {
+  Auto,        ///< ELF or Linux Image, told apart by their magic numbers; anything else is refused
+  Elf,         ///< ELF64 aarch64 ET_EXEC
+  LinuxImage,  ///< Linux arm64 Image (booting.rst: "ARM\x64" magic at offset 56)
+  Raw,         ///< a flat binary loaded and entered at kRawImageAddress
+};
 
 /// One piece of guest memory the image defines. `bytes` may be shorter than `size`: the
 /// rest is zero (an ELF segment's p_memsz beyond p_filesz).
@@ -51,8 +57,16 @@ struct ImageLayout {
 /// file is an error rather than garbage executed. Throws ImageError.
 Image load_image(const std::filesystem::path& path, ImageFormat format, const ImageLayout& layout);
 
+/// The contents of a regular file of at most `max_size` bytes (an initrd, a DTB), refusing
+/// directories, FIFOs, devices, empty and oversized files. Throws ImageError naming `path`.
+std::vector<std::uint8_t> read_boot_file(const std::filesystem::path& path, std::uint64_t max_size);
+
 /// Builds an image from bytes already in memory (tests, API users). Throws ImageError.
 Image image_from_elf_bytes(std::span<const std::uint8_t> file, std::string name, const ImageLayout& layout);
+/// A Linux arm64 Image: loaded text_offset above RAM base + 2 MiB (QEMU virt's placement, which
+/// keeps the first 2 MiB free) or, when text_offset is 4 KiB or more, above RAM base; the
+/// segment covers image_size (the kernel's whole footprint), and entry is its first byte.
+Image image_from_linux_bytes(std::span<const std::uint8_t> file, std::string name, const ImageLayout& layout);
 Image image_from_raw_bytes(std::span<const std::uint8_t> file, std::string name, const ImageLayout& layout,
                            std::uint64_t address);
 

@@ -15,6 +15,26 @@
 namespace emu::core {
 namespace {
 
+// booting.rst: "The device tree blob (dtb) must ... not exceed 2 megabytes in size."
+constexpr std::size_t kMaxDtbSize = 2u << 20;
+constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) & ~(a - 1); }
+
+// The lowest `align`-aligned address at or above `from` where `size` bytes lie in RAM clear of
+// every window of layout() (the PV-time records among them); 0 if there is none.
+std::uint64_t find_room(const ImageLayout& layout, std::uint64_t from, std::uint64_t size, std::uint64_t align) {
+  const std::uint64_t ram_end = layout.ram_base + layout.ram_size;
+  std::uint64_t at = align_up(std::max(from, layout.ram_base), align);
+  for (;;) {
+    if (at >= ram_end || size > ram_end - at) return 0;
+    const auto hit = std::find_if(layout.devices.begin(), layout.devices.end(), [&](const ImageLayout::Device& d) {
+      return at < d.base + d.size && d.base < at + size;
+    });
+    if (hit == layout.devices.end()) return at;
+    at = align_up(hit->base + hit->size, align);
+  }
+}
+
+
 // RAM and scheduling are core's rules; vCPU count and SoC identity are the firmware's
 // (fw::Firmware checks them), reported here as ConfigError.
 const MachineConfig& validated(const MachineConfig& c) {
@@ -34,6 +54,14 @@ const MachineConfig& validated(const MachineConfig& c) {
   }
   if (c.cost.trap_ns > 1'000'000'000) {
     throw ConfigError("trap_ns", fmt::format("trap cost must be 0..1e9 ns, not {}", c.cost.trap_ns));
+  }
+  if (c.dtb.size() > kMaxDtbSize) {
+    throw ConfigError("dtb", fmt::format("the device tree is {} bytes; Linux's limit is 2 MiB", c.dtb.size()));
+  }
+  if (!c.dtb.empty()) {
+    if (const std::string problem = device_tree_problem(c.dtb); !problem.empty()) {
+      throw ConfigError("dtb", fmt::format("the device tree {}", problem));
+    }
   }
   if (c.epoch_ns && *c.epoch_ns >= kMaxEpochNs) {
     throw ConfigError("epoch_ns", fmt::format("PTP epoch must be below 2^62 ns (year 2116), not {}", *c.epoch_ns));
@@ -98,7 +126,10 @@ Machine::Machine(const MachineConfig& config) try
 Machine::~Machine() = default;
 
 ImageLayout Machine::layout() const {
-  ImageLayout layout{.ram_base = ram_.base(), .ram_size = ram_.size(), .devices = {{kUartBase, kUartSize, "PL011 UART"}}};
+  ImageLayout layout{.ram_base = ram_.base(), .ram_size = ram_.size(), .devices = {}};
+  for (const Region& r : kMemoryMap) {
+    if (r.kind != RegionKind::Ram) layout.devices.push_back({r.base, r.size, r.name});
+  }
   if (config_.pv_time) layout.devices.push_back({pv_time_region(ram_.end()), kPvTimeRegionSize, "PV-time region"});
   for (const fw::VcpuState& v : firmware_.vm().vcpus) {
     if (v.pv_time_ipa) layout.devices.push_back({*v.pv_time_ipa, fw::pv_time::kRecordSize, "PV-time record"});
@@ -154,7 +185,58 @@ void Machine::load(Image image) {
   }
   image_ = std::move(image);
   loaded_ = true;
+  place_boot_payload();
   boot();
+}
+
+// On a 2 MiB boundary (booting.rst: the kernel maps the DTB with blocks of up to 2 MiB), or on
+// a 4 KiB one when RAM is too small for that.
+std::uint64_t Machine::place(const char* what, std::uint64_t from, std::uint64_t size) const {
+  const ImageLayout room = layout();
+  for (const std::uint64_t align : {kBootAlign, kPageSize}) {
+    if (const std::uint64_t at = find_room(room, from, size, align); at != 0) return at;
+  }
+  throw ImageError(fmt::format("{}: no room in RAM for the {} ({} bytes) above {:#x}; give the machine more --memory",
+                               image_.name, what, size, from));
+}
+
+// The initrd, then the device tree, above everything the image occupies (booting.rst: the DTB
+// above the kernel is what kvm-unit-tests asserts, and QEMU places both after the kernel).
+void Machine::place_boot_payload() {
+  std::uint64_t end = ram_.base();
+  for (const ImageSegment& seg : image_.segments) end = std::max(end, seg.address + seg.size);
+  std::optional<AddressRange> initrd;
+  if (!config_.initrd.empty()) {
+    initrd = AddressRange{place("initrd", end, config_.initrd.size()), config_.initrd.size()};
+    ram_.write(initrd->base, config_.initrd);
+    end = initrd->base + initrd->size;
+  }
+  dtb_ = config_.dtb.empty() ? generated_device_tree(initrd) : update_chosen(config_.dtb, config_.bootargs, initrd);
+  dtb_address_ = place("device tree", end, dtb_.size());
+  ram_.write(dtb_address_, dtb_);
+}
+
+std::vector<std::uint8_t> Machine::generated_device_tree(const std::optional<AddressRange>& initrd) {
+  DeviceTreeSpec spec{.cpus = config_.cpus, .ram = {ram_.base(), ram_.size()},
+                      .smc = config_.conduit == fw::Conduit::Smc, .psci_version = firmware_.vm().psci_version,
+                      .bootargs = config_.bootargs, .initrd = initrd};
+  // PV-time records: the configured region, or the 4 KiB page of each record the host placed.
+  if (config_.pv_time) spec.reserved.push_back({pv_time_region(ram_.end()), kPvTimeRegionSize});
+  for (const fw::VcpuState& v : firmware_.vm().vcpus) {
+    if (!v.pv_time_ipa) continue;
+    const AddressRange page{*v.pv_time_ipa & ~(kPageSize - 1), kPageSize};
+    const bool covered = std::any_of(spec.reserved.begin(), spec.reserved.end(), [&](const AddressRange& r) {
+      return page.base >= r.base && page.base < r.base + r.size;
+    });
+    if (!covered) spec.reserved.push_back(page);
+  }
+  // kaslr-seed and rng-seed from the TRNG's source: with --seed they repeat (QEMU draws new ones
+  // at every reset too). A failing host source leaves them zero, which Linux treats as absent.
+  std::array<std::uint64_t, 5> words{};
+  if (!entropy_->fill(words)) words.fill(0);
+  spec.kaslr_seed = words[0];
+  std::memcpy(spec.rng_seed.data(), &words[1], spec.rng_seed.size());
+  return build_device_tree(spec);
 }
 
 // Every vCPU gets an engine in its reset state (a new one if it has run: no translated code
@@ -173,8 +255,8 @@ void Machine::boot() {
     s.stats.virtual_ns = now;
   }
   std::fill(pcpu_free_ns_.begin(), pcpu_free_ns_.end(), now);
-  // DESIGN.md section 6: x0 = device-tree address, 0 until a DTB exists.
-  start_vcpu(0, image_.entry, 0, now);
+  // booting.rst: x0 = the device tree's physical address, x1..x3 = 0.
+  start_vcpu(0, image_.entry, dtb_address_, now);
 }
 
 void Machine::request_cpu_on(const fw::Request& request, std::uint64_t now_ns) {
@@ -484,6 +566,8 @@ void Machine::save(fw::StateWriter& out) const {
   out.u64(counter_high_water_);
   out.u64(pcpu_free_ns_.size());
   for (const std::uint64_t t : pcpu_free_ns_) out.u64(t);
+  out.bytes(dtb_);
+  out.u64(dtb_address_);
   out.string(image_.name);
   out.u64(image_.entry);
   out.u64(image_.segments.size());
@@ -531,6 +615,10 @@ void Machine::restore(fw::StateReader& in) {
   if (in.u64() != pcpu_free_ns_.size()) throw fw::StateError("the state is for another number of physical CPUs");
   std::vector<std::uint64_t> pcpus(pcpu_free_ns_.size());
   for (std::uint64_t& t : pcpus) t = in.u64();
+  const auto dtb_bytes = in.bytes();
+  std::vector<std::uint8_t> dtb(dtb_bytes.begin(), dtb_bytes.end());
+  const std::uint64_t dtb_address = in.u64();
+  if (!dtb.empty() && !ram_.contains(dtb_address, dtb.size())) throw fw::StateError("corrupt state: the device tree");
   Image image;
   image.name = in.string();
   image.entry = in.u64();
@@ -608,6 +696,8 @@ void Machine::restore(fw::StateReader& in) {
   counter_high_water_ = high_water;
   pcpu_free_ns_ = std::move(pcpus);
   image_ = std::move(image);
+  dtb_ = std::move(dtb);
+  dtb_address_ = dtb_address;
   loaded_ = true;
   code_changed_by_.reset();
   // The engines hold a reference to their slot's counters: move the slots in, then rebind by

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/console.h"
+#include "core/device_tree.h"
 #include "core/guest_ram.h"
 #include "core/image.h"
 #include "core/pl011.h"
@@ -72,6 +73,19 @@ struct MachineConfig {
   std::vector<fw::SdeiEventDecl> sdei_events{};
   /// Host-triggered SDEI events at fixed virtual times (see SdeiSignal); default none.
   std::vector<SdeiSignal> sdei_signals{};
+
+  // What the boot vCPU finds besides the image, as QEMU virt's -append, -initrd and -dtb give
+  // it (Linux Documentation/arm64/booting.rst). x0 of the boot vCPU holds the device tree's
+  // address; the initrd and then the device tree are placed on the first free 2 MiB boundary
+  // above the image (on a 4 KiB one when RAM is too small for that).
+  std::string bootargs;              ///< /chosen/bootargs; default empty: no bootargs property
+  std::vector<std::uint8_t> initrd;  ///< initrd/initramfs contents; default none
+  /// A DTB to use instead of the generated one, at most 2 MiB (booting.rst); its /chosen gets
+  /// bootargs and the initrd as with QEMU's -dtb. Default empty: generate the device tree.
+  std::vector<std::uint8_t> dtb;
+  /// The `method` the device tree gives PSCI and SDEI. Both conduits are always answered;
+  /// this only says which one the guest is told to use. Default HVC, as KVM and QEMU virt.
+  fw::Conduit conduit = fw::Conduit::Hvc;
 };
 
 /// Per-vCPU counters since the machine was created (they survive resets).
@@ -140,9 +154,17 @@ class Machine {
 
   /// The address ranges images are checked against.
   ImageLayout layout() const;
-  /// Creates fresh vCPUs, copies the image into RAM and points the boot vCPU at its entry.
-  /// The image is kept so a system reset can reload it. Throws ImageError.
+  /// Creates fresh vCPUs, copies the image into RAM, places the initrd and the device tree
+  /// above it, and points the boot vCPU at the image's entry with x0 = the device tree. The
+  /// device tree describes the firmware registers as they are now. The image is kept so a
+  /// system reset can reload it (with a new device tree). Throws ImageError, also when RAM has
+  /// no room for the initrd or the device tree.
   void load(Image image);
+
+  /// The device tree the last boot placed in RAM, and its guest physical address (empty and 0
+  /// before load()).
+  std::span<const std::uint8_t> device_tree() const { return dtb_; }
+  std::uint64_t device_tree_address() const { return dtb_address_; }
 
   /// Runs until the guest exits, faults or hits a limit. After a SystemReset exit the machine
   /// has been reset and run() boots it again. The instruction limit is checked at each
@@ -244,6 +266,9 @@ class Machine {
   };
 
   void boot();
+  void place_boot_payload();
+  std::uint64_t place(const char* what, std::uint64_t from, std::uint64_t size) const;
+  std::vector<std::uint8_t> generated_device_tree(const std::optional<AddressRange>& initrd);
   void start_vcpu(unsigned index, std::uint64_t entry, std::uint64_t context, std::uint64_t now_ns);
   void apply_pending_starts();
   Vcpu& engine(unsigned index);
@@ -284,6 +309,8 @@ class Machine {
   fw::Firmware firmware_;
   std::vector<std::uint64_t> pcpu_free_ns_;  // when each modelled physical CPU is next free
   Image image_;
+  std::vector<std::uint8_t> dtb_;   // the device tree of the last boot
+  std::uint64_t dtb_address_ = 0;   // where it is: x0 of the boot vCPU
   bool loaded_ = false;
   std::uint64_t instructions_ = 0;
   std::optional<unsigned> code_changed_by_;

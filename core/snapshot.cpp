@@ -1,5 +1,7 @@
 #include "core/snapshot.h"
 
+#include "core/file_io.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -57,6 +59,10 @@ void save_config(fw::StateWriter& out, const MachineConfig& c) {
     out.u32(sig.vcpu);
     out.u64(sig.at_ns);
   }
+  out.string(c.bootargs);
+  out.bytes(c.initrd);
+  out.bytes(c.dtb);
+  out.u64(static_cast<std::uint64_t>(c.conduit));
 }
 
 MachineConfig load_config(fw::StateReader& in) {
@@ -98,6 +104,12 @@ MachineConfig load_config(fw::StateReader& in) {
     sig.vcpu = in.u32();
     sig.at_ns = in.u64();
   }
+  c.bootargs = in.string();
+  const auto initrd = in.bytes();
+  c.initrd.assign(initrd.begin(), initrd.end());
+  const auto dtb = in.bytes();
+  c.dtb.assign(dtb.begin(), dtb.end());
+  c.conduit = static_cast<fw::Conduit>(in.below(2, "conduit"));
   return c;
 }
 
@@ -138,23 +150,7 @@ std::vector<std::uint8_t> read_payload(const std::filesystem::path& path) {
 
 }  // namespace
 
-namespace {
-
-// Writes all of `data` to `fd`; false on any error.
-bool write_all(int fd, std::span<const std::uint8_t> data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data = data.subspan(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-}  // namespace
-
-// A unique temporary file beside the target, fsync'd, then renamed over it and the directory
-// fsync'd: the target is the old file or the complete new one, also after a power loss.
+// Whole or not at all (write_file_replacing).
 void save_snapshot(const Machine& machine, const std::filesystem::path& path) {
   fw::StateWriter payload;
   save_config(payload, machine.config());
@@ -168,27 +164,8 @@ void save_snapshot(const Machine& machine, const std::filesystem::path& path) {
   put(payload.data().size(), 8);
   put(fnv1a(payload.data()), 8);
 
-  const std::string name = path.string();
-  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  std::string temp = (dir / (path.filename().string() + ".XXXXXX")).string();
-  const int fd = ::mkstemp(temp.data());
-  if (fd < 0) throw SnapshotError(fmt::format("{}: cannot write: {}", name, std::strerror(errno)));
-  const bool written = write_all(fd, header) && write_all(fd, payload.data()) && ::fsync(fd) == 0;
-  const int write_errno = errno;
-  const bool closed = ::close(fd) == 0;
-  std::error_code ec;
-  if (!written || !closed) {
-    std::filesystem::remove(temp, ec);
-    throw SnapshotError(fmt::format("{}: cannot write: {}", name, std::strerror(written ? errno : write_errno)));
-  }
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::filesystem::remove(temp, ec);
-    throw SnapshotError(fmt::format("{}: cannot write: {}", name, ec.message()));
-  }
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  if (const std::string problem = write_file_replacing(path, {header, payload.data()}); !problem.empty()) {
+    throw SnapshotError(fmt::format("{}: {}", path.string(), problem));
   }
 }
 

@@ -20,7 +20,8 @@ class SnapshotError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr std::uint32_t kSnapshotVersion = 1;
+/// 2: the boot payload (bootargs, initrd, DTB, conduit) and the placed device tree.
+inline constexpr std::uint32_t kSnapshotVersion = 2;
 
 /// Writes `machine` (stopped at a scheduling boundary) to `path`, through a temporary file
 /// renamed into place: an existing file is replaced whole or not at all.

@@ -66,11 +66,17 @@ TEST_CASE("A64 encoders in the tests match GNU as") {
   CHECK(a64::kWfi == 0xD503'207Fu);
 }
 
-TEST_CASE("Boot state: EL1h with DAIF masked, MMU off, x0 = 0, PC at the entry point (DESIGN.md 6)") {
+TEST_CASE("Boot state (booting.rst): EL1h with DAIF masked, MMU off, x0 = the device tree, x1..x3 = 0, PC at the entry") {
   TestMachine m(Program().at(0, {a64::kWfi}));
   CHECK(m.reg(Reg::Pstate) == 0x3C5);
   CHECK((m.reg(Reg::SctlrEl1) & 1) == 0);
-  CHECK(m.x(0) == 0);
+  // The first 2 MiB boundary above the image (which ends below 0x40200000).
+  CHECK(m.x(0) == 0x4020'0000u);
+  CHECK(m.x(0) == m.machine->device_tree_address());
+  const std::uint8_t* dtb = m.machine->ram().at(m.x(0), 4);
+  REQUIRE(dtb != nullptr);
+  CHECK(std::vector<std::uint8_t>(dtb, dtb + 4) == std::vector<std::uint8_t>{0xD0, 0x0D, 0xFE, 0xED});  // FDT magic
+  for (unsigned r = 1; r <= 3; ++r) CHECK(m.x(r) == 0);
   CHECK(m.reg(Reg::Pc) == kBase);
 }
 

@@ -1,0 +1,230 @@
+// Device tree generation with libfdt's sequential-write API. Node names, compatible strings and
+// interrupt specifiers follow QEMU's virt board (hw/arm/virt.c) and the Linux bindings in
+// Documentation/devicetree/bindings (arm/psci.yaml, arm/cpus.yaml, timer/arm,arch_timer.yaml,
+// serial/pl011.yaml, firmware/sdei.txt, reserved-memory/reserved-memory.yaml).
+#include "core/device_tree.h"
+
+#include <libfdt.h>
+
+#include <fmt/format.h>
+#include <stdexcept>
+
+#include "core/platform.h"
+#include "firmware/vm_state.h"
+
+namespace emu::core {
+namespace {
+
+// Interrupt specifier cells of the Arm GIC bindings (arm,gic-v3.yaml): type, number, flags.
+constexpr std::uint32_t kGicSpi = 0;
+constexpr std::uint32_t kGicPpi = 1;
+constexpr std::uint32_t kIrqLevelHigh = 4;
+constexpr std::uint32_t kApbClockPhandle = 1;
+
+void ok(int err, const char* what) {
+  if (err < 0) throw std::runtime_error(fmt::format("libfdt: {}: {}", what, fdt_strerror(err)));
+}
+
+// Writes one tree into a fixed buffer. The first libfdt error sticks (later calls fail on the
+// broken tree and are ignored), so the node functions need no error plumbing; NOSPACE means
+// "retry with a larger buffer".
+class Writer {
+ public:
+  explicit Writer(std::vector<std::uint8_t>& buf) : buf_(buf) {
+    step(fdt_create(buf_.data(), static_cast<int>(buf_.size())));
+    step(fdt_finish_reservemap(buf_.data()));
+  }
+  int error() const { return err_; }
+  void begin(const std::string& name) { step(fdt_begin_node(buf_.data(), name.c_str())); }
+  void end() { step(fdt_end_node(buf_.data())); }
+  void str(const char* name, const std::string& value) { raw(name, value.c_str(), value.size() + 1); }
+  // A list of strings ("a\0b\0").
+  void strs(const char* name, std::initializer_list<const char*> values) {
+    std::string joined;
+    for (const char* v : values) joined.append(v).push_back('\0');
+    raw(name, joined.data(), joined.size());
+  }
+  void u32(const char* name, std::uint32_t v) { step(fdt_property_u32(buf_.data(), name, v)); }
+  void u64(const char* name, std::uint64_t v) { step(fdt_property_u64(buf_.data(), name, v)); }
+  void cells(const char* name, std::initializer_list<std::uint32_t> values) {
+    std::vector<fdt32_t> be;
+    for (const std::uint32_t v : values) be.push_back(cpu_to_fdt32(v));
+    raw(name, be.data(), be.size() * sizeof(fdt32_t));
+  }
+  // reg with #address-cells = #size-cells = 2.
+  void reg(std::uint64_t base, std::uint64_t size) { cells("reg", {hi(base), lo(base), hi(size), lo(size)}); }
+  void empty(const char* name) { raw(name, nullptr, 0); }
+  void bytes(const char* name, std::span<const std::uint8_t> v) { raw(name, v.data(), v.size()); }
+  void finish() { step(fdt_finish(buf_.data())); }
+
+ private:
+  static std::uint32_t hi(std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32); }
+  static std::uint32_t lo(std::uint64_t v) { return static_cast<std::uint32_t>(v); }
+  void raw(const char* name, const void* data, std::size_t size) {
+    step(fdt_property(buf_.data(), name, data, static_cast<int>(size)));
+  }
+  void step(int result) {
+    if (err_ == 0 && result < 0) err_ = result;
+  }
+  std::vector<std::uint8_t>& buf_;
+  int err_ = 0;
+};
+
+void write_cpus(Writer& w, const DeviceTreeSpec& s) {
+  w.begin("cpus");
+  w.u32("#address-cells", 1);
+  w.u32("#size-cells", 0);
+  for (unsigned i = 0; i < s.cpus; ++i) {
+    // reg = MPIDR_EL1 Aff2..Aff0 (arm/cpus.yaml with #address-cells = 1).
+    const auto affinity = static_cast<std::uint32_t>(fw::affinity_of(i));
+    w.begin(fmt::format("cpu@{:x}", affinity));
+    w.str("device_type", "cpu");
+    w.str("compatible", "arm,arm-v8");
+    w.str("enable-method", "psci");
+    w.u32("reg", affinity);
+    w.end();
+  }
+  w.end();
+}
+
+void write_firmware(Writer& w, const DeviceTreeSpec& s) {
+  const char* method = s.smc ? "smc" : "hvc";
+  w.begin("psci");
+  if (s.psci_version >= 0x1'0000) {
+    w.strs("compatible", {"arm,psci-1.0", "arm,psci-0.2"});
+  } else {
+    w.strs("compatible", {"arm,psci-0.2"});
+  }
+  w.str("method", method);
+  w.end();
+  if (!s.sdei) return;
+  w.begin("firmware");
+  w.begin("sdei");
+  w.str("compatible", "arm,sdei-1.0");
+  w.str("method", method);
+  w.end();
+  w.end();
+}
+
+void write_reserved(Writer& w, const DeviceTreeSpec& s) {
+  if (s.reserved.empty()) return;
+  w.begin("reserved-memory");
+  w.u32("#address-cells", 2);
+  w.u32("#size-cells", 2);
+  w.empty("ranges");
+  for (const AddressRange& r : s.reserved) {
+    w.begin(fmt::format("pvtime@{:x}", r.base));
+    w.reg(r.base, r.size);
+    w.empty("no-map");
+    w.end();
+  }
+  w.end();
+}
+
+// Interrupt specifiers only with a controller to resolve them (Devicetree Specification 2.4).
+void write_devices(Writer& w, const DeviceTreeSpec& s) {
+  const bool irqs = s.interrupt_parent != 0;
+  w.begin("timer");
+  w.strs("compatible", {"arm,armv8-timer", "arm,armv7-timer"});
+  if (irqs) {
+    w.cells("interrupts", {kGicPpi, kTimerPpis[0], kIrqLevelHigh, kGicPpi, kTimerPpis[1], kIrqLevelHigh,
+                           kGicPpi, kTimerPpis[2], kIrqLevelHigh, kGicPpi, kTimerPpis[3], kIrqLevelHigh});
+  }
+  w.empty("always-on");
+  w.end();
+
+  w.begin("apb-pclk");
+  w.str("compatible", "fixed-clock");
+  w.u32("#clock-cells", 0);
+  w.u32("clock-frequency", kUartClockHz);
+  w.str("clock-output-names", "clk24mhz");
+  w.u32("phandle", kApbClockPhandle);
+  w.end();
+
+  w.begin(fmt::format("pl011@{:x}", kUart.base));
+  w.strs("compatible", {"arm,pl011", "arm,primecell"});
+  w.reg(kUart.base, kUart.size);
+  if (irqs) w.cells("interrupts", {kGicSpi, kUartSpi, kIrqLevelHigh});
+  w.strs("clock-names", {"uartclk", "apb_pclk"});
+  w.cells("clocks", {kApbClockPhandle, kApbClockPhandle});
+  w.end();
+}
+
+void write_chosen(Writer& w, const DeviceTreeSpec& s) {
+  w.begin("chosen");
+  w.str("stdout-path", fmt::format("/pl011@{:x}", kUart.base));
+  if (!s.bootargs.empty()) w.str("bootargs", s.bootargs);
+  if (s.initrd) {
+    w.u64("linux,initrd-start", s.initrd->base);
+    w.u64("linux,initrd-end", s.initrd->base + s.initrd->size);
+  }
+  w.u64("kaslr-seed", s.kaslr_seed);
+  w.bytes("rng-seed", s.rng_seed);
+  w.end();
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> build_device_tree(const DeviceTreeSpec& spec) {
+  for (std::size_t size = 16 * 1024;; size *= 2) {
+    std::vector<std::uint8_t> buf(size);
+    Writer w(buf);
+    w.begin("");
+    w.str("compatible", "linux,dummy-virt");
+    w.str("model", "linux,dummy-virt");
+    w.u32("#address-cells", 2);
+    w.u32("#size-cells", 2);
+    if (spec.interrupt_parent != 0) w.u32("interrupt-parent", spec.interrupt_parent);
+    write_firmware(w, spec);
+    w.begin(fmt::format("memory@{:x}", spec.ram.base));
+    w.str("device_type", "memory");
+    w.reg(spec.ram.base, spec.ram.size);
+    w.end();
+    write_reserved(w, spec);
+    write_cpus(w, spec);
+    write_devices(w, spec);
+    write_chosen(w, spec);
+    w.end();
+    w.finish();
+    if (w.error() == -FDT_ERR_NOSPACE) continue;
+    ok(w.error(), "building the device tree");
+    buf.resize(fdt_totalsize(buf.data()));
+    return buf;
+  }
+}
+
+std::string device_tree_problem(std::span<const std::uint8_t> dtb) {
+  if (dtb.size() < sizeof(fdt_header)) return "is not a device tree blob (shorter than an FDT header)";
+  if (fdt_magic(dtb.data()) != FDT_MAGIC) return "is not a device tree blob (bad magic number)";
+  if (fdt_totalsize(dtb.data()) > dtb.size()) {
+    return fmt::format("is truncated: its header says {} bytes, the file has {}", fdt_totalsize(dtb.data()),
+                       dtb.size());
+  }
+  if (const int err = fdt_check_full(dtb.data(), dtb.size()); err != 0) {
+    return fmt::format("is not a valid device tree blob: {}", fdt_strerror(err));
+  }
+  return {};
+}
+
+std::vector<std::uint8_t> update_chosen(std::span<const std::uint8_t> dtb, const std::string& bootargs,
+                                        const std::optional<AddressRange>& initrd) {
+  std::vector<std::uint8_t> out(dtb.size() + bootargs.size() + 1024);
+  ok(fdt_open_into(dtb.data(), out.data(), static_cast<int>(out.size())), "opening the device tree");
+  int chosen = fdt_path_offset(out.data(), "/chosen");
+  if (chosen == -FDT_ERR_NOTFOUND) chosen = fdt_add_subnode(out.data(), 0, "chosen");
+  ok(chosen, "finding /chosen");
+  if (!bootargs.empty()) {
+    ok(fdt_setprop(out.data(), chosen, "bootargs", bootargs.c_str(), static_cast<int>(bootargs.size() + 1)),
+       "setting bootargs");
+  }
+  if (initrd) {
+    ok(fdt_setprop_u64(out.data(), chosen, "linux,initrd-start", initrd->base), "setting linux,initrd-start");
+    ok(fdt_setprop_u64(out.data(), chosen, "linux,initrd-end", initrd->base + initrd->size),
+       "setting linux,initrd-end");
+  }
+  ok(fdt_pack(out.data()), "packing the device tree");
+  out.resize(fdt_totalsize(out.data()));
+  return out;
+}
+
+}  // namespace emu::core

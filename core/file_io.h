@@ -1,0 +1,19 @@
+// Writing files the user names, whole or not at all.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <span>
+#include <string>
+
+namespace emu::core {
+
+/// Writes the concatenation of `parts` to `path` through a unique temporary file beside it,
+/// fsync'd, then renamed over it (and the directory fsync'd): `path` is afterwards either what
+/// it was or the complete new file, also after a power loss. Returns an empty string on
+/// success, else one line for the user ("cannot write: ...").
+std::string write_file_replacing(const std::filesystem::path& path,
+                                 std::initializer_list<std::span<const std::uint8_t>> parts);
+
+}  // namespace emu::core
