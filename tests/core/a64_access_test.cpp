@@ -104,7 +104,7 @@ TEST_CASE("A64 access decoder: register offset with LSL, SXTW and UXTW, shifted 
   check(0xF863'6841u, {kX2 + kX3, 8});                        // ldr x1, [x2, x3]
 }
 
-TEST_CASE("A64 access decoder: atomics and SWP read and write, LDAPR only reads; LDRAA/LDRAB") {
+TEST_CASE("A64 access decoder: atomics and SWP read and write, LDAPR only reads, and LDRAA/LDRAB") {
   check(0xF821'0044u, {kX2, 8, true, true, 8});   // ldadd x1, x4, [x2]
   check(0xB821'005Fu, {kX2, 4, true, true, 4});   // stadd w1, [x2]
   check(0x3821'8044u, {kX2, 1, true, true, 1});   // swpb w1, w4, [x2]
