@@ -43,11 +43,14 @@ Words mmu_on() {
 const Words kRecord = {a64::mrs(10, a64::kEsrEl1), a64::mrs(11, a64::kElrEl1), kMrsFar,
                        a64::mrs(13, a64::kSpsrEl1), a64::kWfi};
 
-Program with_tables(Program p) {
+Program with_tables(Program p, bool alias = false) {
   p.at(0x1000 + 8, {static_cast<std::uint32_t>(kL2 | 3), 0});             // L1[1]: table
   p.at(0x2000, {static_cast<std::uint32_t>(kRoBlock), 0, 0, 0});          // L2[0]: block; L2[1]: invalid
+  // With `alias`, L2[2] maps VA 0x4040_0000 to the same RAM as L2[0]: VA != PA.
+  if (alias) p.at(0x2000 + 16, {static_cast<std::uint32_t>(kRoBlock), 0});
   return p;
 }
+constexpr std::uint64_t kAlias = 0x40'0000;  // VA = PA + kAlias in the alias block
 
 }  // namespace
 
@@ -102,4 +105,22 @@ TEST_CASE("A data access to a physical address with nothing there stays a guest 
   CHECK(e.kind == ExitKind::GuestFault);
   CHECK(e.summary.find("data external abort") != std::string::npos);
   CHECK(e.summary.find("cannot be delivered") != std::string::npos);
+}
+
+TEST_CASE("With the MMU on and VA != PA, the HVC immediate and semihosting pointers are translated") {
+  // Code at +0x300 runs through the alias: HVC #1 must be seen as #1 (NOT_SUPPORTED), not as
+  // #0 read from the physical address equal to the VA; SYS_WRITE0's string is at an alias VA.
+  Program p;
+  p.at(0, join({mmu_on(), imm64(1, kBase + kAlias + 0x300), {a64::br(1)}}));
+  p.at(0x300, join({imm64(0, 0x8000'0000), {a64::hvc(1), a64::mov(9, 0)},  // SMCCC_VERSION over HVC #1
+                    imm64(1, kBase + kAlias + 0x400), {a64::movz(0, 0x04), a64::hlt(0xF000), a64::kWfi}}));
+  p.at(0x400, {0x0021'6968u});  // "hi!"
+  p.at(0x800 + 0x200, kRecord);
+  TestMachine m(with_tables(p, true));
+  const core::RunExit e = m.run();
+  INFO(e.summary << "\n" << e.report);
+  CHECK(e.kind == ExitKind::Deadlock);
+  CHECK(m.x(9) == ~std::uint64_t{0});  // NOT_SUPPORTED: the immediate was read as 1
+  CHECK(m.console == "hi!");
+  CHECK(m.reg(core::Reg::Pc) >= kBase + kAlias + 0x300);  // still running from the alias
 }
