@@ -346,6 +346,7 @@ std::uint32_t Vcpu::on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_re
 // TVAL) and PMCCNTR (the next reads count on from the value written).
 std::uint32_t Vcpu::on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
+  if (is(*cp, kSctlrEl1) && (cp->val & 1) != 0) v.mmu_ever_on_ = true;  // see guest_pa()
   const bool tval = is(*cp, kCntvTvalEl0) || is(*cp, kCntpTvalEl0);
   if (!tval && !is(*cp, kPmccntrEl0)) return 0;
   if (((v.read_pstate() >> 2) & 3) == 0) return 0;  // EL0 writes: Unicorn's checks decide
@@ -811,6 +812,7 @@ void Vcpu::restore_state(fw::StateReader& in) {
   }
   pmccntr_offset_ = in.u64();
   powered_on_ = in.boolean();
+  mmu_ever_on_ = mmu_on();
   // Both SP banks, then the live SP of the current one.
   uc_reg_write(uc_, UC_ARM64_REG_SP_EL0, &sp_el0);
   uc_reg_write(uc_, UC_ARM64_REG_SP_EL1, &sp_el1);
@@ -844,6 +846,7 @@ void Vcpu::set_reg(Reg r, std::uint64_t value) {
     return;
   }
   if (r == Reg::SctlrEl1 || r == Reg::SpsrEl1) {
+    if (r == Reg::SctlrEl1 && (value & 1) != 0) mmu_ever_on_ = true;
     write_sysreg(r == Reg::SctlrEl1 ? kSctlrEl1 : kSpsrEl1, value);
     return;
   }

@@ -83,8 +83,9 @@ std::uint64_t Vcpu::address_translate(std::uint64_t va, At at) {
   return par;
 }
 
+// With the MMU off, AT reports PA = VA, so asking only once the MMU may be on is exact.
 std::optional<std::uint64_t> Vcpu::guest_pa(std::uint64_t va) {
-  if (!mmu_on()) return va;
+  if (!mmu_ever_on_) return va;
   const std::uint64_t par = address_translate(va, At::S1E1R);
   if ((par & kParF) != 0) return std::nullopt;
   return (par & kPaMask) | (va & (kHostPage - 1));
