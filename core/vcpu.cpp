@@ -170,13 +170,20 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
   report_.clear();
   // An SDEI event that became deliverable while the vCPU was not running (digest 8.7).
   if (machine_.firmware_.sdei_any_pending()) enter_sdei_handler();
-  const std::uint64_t pc = reg(Reg::Pc);
   has_run_ = true;
-  // until = 0 and no count: the slice ends only through uc_emu_stop from a hook (notes Q6).
-  const uc_err err = uc_emu_start(uc_, pc, 0, 0, 0);
-  sync_clock();
-  if (hook_error_) std::rethrow_exception(std::exchange(hook_error_, nullptr));
-  if (stop_requested_) return stop_;
+  uc_err err = UC_ERR_OK;
+  for (;;) {
+    // until = 0 and no count: the slice ends only through uc_emu_stop from a hook.
+    fetch_hole_.reset();
+    err = uc_emu_start(uc_, reg(Reg::Pc), 0, 0, 0);
+    sync_clock();
+    if (hook_error_) std::rethrow_exception(std::exchange(hook_error_, nullptr));
+    if (stop_requested_) return stop_;
+    if (err != UC_ERR_FETCH_UNMAPPED || !fetch_hole_) break;
+    // An instruction fetch from nowhere: deliver the abort and go on with the slice.
+    fetch_external_abort();
+    if (stop_requested_) return stop_;
+  }
   if (err != UC_ERR_OK) {
     fatal(fmt::format("the engine stopped: {}", uc_strerror(err)));
     return Stop::Fault;
@@ -339,6 +346,7 @@ std::uint32_t Vcpu::on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_re
 // TVAL) and PMCCNTR (the next reads count on from the value written).
 std::uint32_t Vcpu::on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
+  if (is(*cp, kSctlrEl1) && (cp->val & 1) != 0) v.mmu_ever_on_ = true;  // see guest_pa()
   const bool tval = is(*cp, kCntvTvalEl0) || is(*cp, kCntpTvalEl0);
   if (!tval && !is(*cp, kPmccntrEl0)) return 0;
   if (((v.read_pstate() >> 2) & 3) == 0) return 0;  // EL0 writes: Unicorn's checks decide
@@ -405,17 +413,10 @@ void Vcpu::on_interrupt(uc_engine* /*uc*/, std::uint32_t intno, void* self) {
         return;
       }
       case kExcpPrefetchAbort:
-        if (!v.mmu_on()) {
-          // With the MMU off the only failing fetch is one from nowhere (e.g. address 0).
-          v.fatal(fmt::format("fetch from unmapped address {:#x}", v.reg(Reg::Pc)));
-          return;
-        }
-        [[fallthrough]];
       case kExcpDataAbort:
-        // Unicorn gives no fault address or syndrome for MMU faults (notes Q1, Q8), so an
-        // abort cannot be delivered faithfully; stopping is more honest than inventing an ESR.
-        v.fatal(fmt::format("{} abort (MMU fault) at {:#x}; delivering MMU aborts to the guest is not modelled",
-                            intno == kExcpDataAbort ? "data" : "instruction", v.reg(Reg::Pc)));
+        // An MMU fault, with the PC at the faulting instruction but no syndrome or address:
+        // core/vcpu_mmu.cpp rebuilds them.
+        v.mmu_abort(intno == kExcpPrefetchAbort);
         return;
       default:
         v.fatal(fmt::format("unexpected exception {} from the engine at {:#x}", intno, v.reg(Reg::Pc)));
@@ -428,13 +429,17 @@ bool Vcpu::on_unmapped(uc_engine* /*uc*/, uc_mem_type type, std::uint64_t addres
                        std::int64_t /*value*/, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
   v.guarded([&] {
-    const char* kind = type == UC_MEM_FETCH_UNMAPPED ? "fetch from"
-                       : type == UC_MEM_WRITE_UNMAPPED ? "write to"
-                                                       : "read from";
+    const char* kind = type == UC_MEM_WRITE_UNMAPPED ? "write to" : "read from";
     if (type == UC_MEM_FETCH_UNMAPPED) {
-      v.fatal(fmt::format("{} unmapped address {:#x}", kind, address));
+      // A fetch starts a translated block, so the PC is the fetch address once the engine
+      // has returned: run() delivers the abort from there.
+      v.fetch_hole_ = address;
     } else {
-      v.fatal(fmt::format("{}-byte {} unmapped address {:#x} (no RAM or device there)", size, kind, address));
+      // The engine reports a data access to a hole with the PC of the block, not of the
+      // instruction, and the block's earlier stores have happened: it cannot be rewound.
+      v.fatal(fmt::format("data external abort: {}-byte {} unmapped address {:#x} (no RAM or device there) cannot "
+                          "be delivered: the engine does not report the faulting instruction exactly",
+                          size, kind, address));
     }
   });
   return false;
@@ -572,7 +577,13 @@ void Vcpu::semihosting_call(std::uint64_t pc) {
   sync_clock();
   clock_.virtual_ns += cost_.trap_ns;
   const auto op = static_cast<std::uint32_t>(reg(Reg::X0));
-  const SemihostingOutcome outcome = semihost(op, reg(xreg(1)), machine_.ram_, machine_.console_);
+  // Parameter blocks and strings are read through the guest's translation (virtual addresses).
+  struct Memory final : GuestMemoryReader {
+    Vcpu& vcpu;
+    explicit Memory(Vcpu& v) : vcpu(v) {}
+    std::size_t read(std::uint64_t va, std::span<std::uint8_t> out) override { return vcpu.read_guest(va, out); }
+  } memory{*this};
+  const SemihostingOutcome outcome = semihost(op, reg(xreg(1)), memory, machine_.console_);
   if (outcome.exit_status) {
     exit_status_ = *outcome.exit_status;
     stop(Stop::SemihostExit);
@@ -584,7 +595,7 @@ void Vcpu::semihosting_call(std::uint64_t pc) {
 
 // Synchronous exception entry to EL1 (DESIGN.md section 5; Arm ARM D1.10): what the
 // architecture does and Unicorn does not (notes Q1, Q7).
-void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64_t return_pc, const char* what) {
+void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64_t return_pc, std::string_view what) {
   const std::uint32_t pstate = read_pstate();
   const unsigned el = (pstate >> 2) & 3;
   const bool spx = (pstate & 1) != 0;
@@ -801,6 +812,7 @@ void Vcpu::restore_state(fw::StateReader& in) {
   }
   pmccntr_offset_ = in.u64();
   powered_on_ = in.boolean();
+  mmu_ever_on_ = mmu_on();
   // Both SP banks, then the live SP of the current one.
   uc_reg_write(uc_, UC_ARM64_REG_SP_EL0, &sp_el0);
   uc_reg_write(uc_, UC_ARM64_REG_SP_EL1, &sp_el1);
@@ -834,6 +846,7 @@ void Vcpu::set_reg(Reg r, std::uint64_t value) {
     return;
   }
   if (r == Reg::SctlrEl1 || r == Reg::SpsrEl1) {
+    if (r == Reg::SctlrEl1 && (value & 1) != 0) mmu_ever_on_ = true;
     write_sysreg(r == Reg::SctlrEl1 ? kSctlrEl1 : kSpsrEl1, value);
     return;
   }
@@ -849,13 +862,6 @@ std::uint64_t Vcpu::read_sysreg(const SysReg& r) const {
 uc_err Vcpu::write_sysreg(const SysReg& r, std::uint64_t value) {
   uc_arm64_cp_reg cp{r.crn, r.crm, r.op0, r.op1, r.op2, value};
   return uc_reg_write(uc_, UC_ARM64_REG_CP_REG, &cp);
-}
-
-bool Vcpu::fetch_word(std::uint64_t pc, std::uint32_t& word) const {
-  const std::uint8_t* p = machine_.ram_.at(pc, 4);
-  if (p == nullptr) return false;
-  std::memcpy(&word, p, 4);
-  return true;
 }
 
 }  // namespace emu::core

@@ -8,13 +8,20 @@
 #include <array>
 #include <cstdint>
 #include <exception>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "core/machine.h"
 #include "firmware/smccc.h"
 #include "firmware/state_io.h"
 
 namespace emu::core {
+
+namespace a64 {
+struct Access;
+}
 
 /// A system register as UC_ARM64_REG_CP_REG names it (op0, op1, CRn, CRm, op2).
 struct SysReg {
@@ -104,7 +111,7 @@ class Vcpu final : public fw::RegisterSource {
   void firmware_call(fw::Conduit conduit);
   void undefined_instruction();
   void semihosting_call(std::uint64_t pc);
-  void take_exception(std::uint64_t esr, std::uint64_t far, std::uint64_t return_pc, const char* what);
+  void take_exception(std::uint64_t esr, std::uint64_t far, std::uint64_t return_pc, std::string_view what);
   void set_pstate(std::uint32_t pstate);
   std::uint32_t entry_pstate(std::uint32_t from) const;
   void enter_sdei_handler();
@@ -122,8 +129,32 @@ class Vcpu final : public fw::RegisterSource {
   std::uint32_t read_pstate() const;
   std::uint64_t read_sysreg(const SysReg& r) const;
   uc_err write_sysreg(const SysReg& r, std::uint64_t value);
-  /// The instruction word at guest `pc` when it lies in RAM (MMU off or identity-mapped).
-  bool fetch_word(std::uint64_t pc, std::uint32_t& word) const;
+  /// The instruction word at guest virtual address `pc`, translated as EL1 reads it.
+  bool fetch_word(std::uint64_t pc, std::uint32_t& word);
+
+  // ---- the guest's MMU, seen from the host (core/vcpu_mmu.cpp) ----
+  /// The stage 1 address translation instructions the host issues (Arm ARM C5.5).
+  enum class At : std::uint8_t { S1E1R, S1E1W, S1E0R, S1E0W };
+  /// PAR_EL1 as AT `at` of `va` leaves it; the guest's own PAR_EL1 is preserved.
+  std::uint64_t address_translate(std::uint64_t va, At at);
+  /// The guest physical address of `va` for a read at EL1: itself with the MMU off.
+  std::optional<std::uint64_t> guest_pa(std::uint64_t va);
+  /// Copies guest memory at virtual address `va`; returns how many bytes were readable.
+  std::size_t read_guest(std::uint64_t va, std::span<std::uint8_t> out);
+  /// An MMU fault reported by the engine (intno 3 or 4): deliver it, or stop naming why not.
+  void mmu_abort(bool fetch);
+  void instruction_abort(std::uint64_t pc, bool el0);
+  void data_abort(std::uint64_t pc, bool el0, std::uint32_t pstate);
+  /// An instruction fetch from a physical address with nothing there (UC_ERR_FETCH_UNMAPPED).
+  void fetch_external_abort();
+  struct Leaf;
+  std::optional<Leaf> walk(std::uint64_t va);
+  struct DataFault {
+    std::uint32_t fsc = 0;
+    std::uint64_t far = 0;
+    bool wnr = false;
+  };
+  std::optional<DataFault> data_fault(const a64::Access& a, bool el0_regime, std::uint32_t pstate);
 
   unsigned index_;
   Machine& machine_;
@@ -146,6 +177,11 @@ class Vcpu final : public fw::RegisterSource {
   std::string report_;
   std::exception_ptr hook_error_;
   std::uint64_t pmccntr_offset_ = 0;  // PMCCNTR_EL0 = virtual ns - offset (set by MSR writes)
+  std::optional<std::uint64_t> fetch_hole_;  // the PA of a failed fetch, until run() delivers it
+  // SCTLR_EL1.M has been set since the engine's reset (by a guest MSR, the host or a restore).
+  // Until then guest virtual addresses are physical and host reads skip AT: the HVC path
+  // stays as cheap as without an MMU. Once set it stays set, which is only slower.
+  bool mmu_ever_on_ = false;
 
   // Trap-bridge buffers, reused on every call so the hot path allocates nothing.
   fw::SmcccCall call_{};

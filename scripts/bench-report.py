@@ -91,6 +91,16 @@ def main():
                         f"{sdei['virtual_ns_per_item']:.0f} virtual ns per round trip | one HVC loop iteration: "
                         f"{emu['virtual_ns_per_item']:.0f} virtual ns | "
                         f"{sdei['virtual_ns_per_item'] / emu['virtual_ns_per_item']:.2f}× | |")
+    abort = trap.get("BM_Trap_DataAbortRoundTrip/1")
+    if abort:
+        abort_trip = 1e9 / abort["items_per_second"]
+        rows.append(f"| `BM_Trap_DataAbortRoundTrip`: MMU translation fault delivered, handler ERETs | "
+                    f"{abort_trip:.1f} ns per abort | one HVC through the emulator: {emu_call:.1f} ns | "
+                    f"{abort_trip / emu_call:.2f}× | |")
+        if "virtual_ns_per_item" in abort:
+            rows.append(f"| the same, in guest virtual time | {abort['virtual_ns_per_item']:.0f} virtual ns per abort "
+                        f"loop iteration | one HVC loop iteration: {emu['virtual_ns_per_item']:.0f} virtual ns | "
+                        f"{abort['virtual_ns_per_item'] / emu['virtual_ns_per_item']:.2f}× | |")
     rows.append(f"| `compare-qemu.sh`: PSCI_VERSION loop guest | {qemu['smccc_emu_calls_per_s'] / 1e6:.2f} M calls/s | "
                 f"QEMU virt: {qemu['qemu_calls_per_s'] / 1e6:.2f} M calls/s | {qemu['ratio']:.2f}× | ≥ 2× |")
     cpus = [1, 2, 4, 8]
