@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <fmt/format.h>
+#include <span>
 #include <stdexcept>
 #include <utility>
 
@@ -65,6 +66,12 @@ constexpr std::uint64_t kScrNs = 1u << 0;
 constexpr std::uint64_t kScrHce = 1u << 8;   // HVC is UNDEFINED at EL1 without it (notes Q1)
 constexpr std::uint64_t kScrRw = 1u << 10;   // EL2/EL1 are AArch64; needed for the MMU (notes Q8)
 constexpr std::uint64_t kHcrRw = 1ull << 31;
+// Pointer authentication (FEAT_PAuth): without API/APK the PAC instructions and the key
+// registers trap to EL3/EL2 (Arm ARM D19.2.117 SCR_EL3, D19.2.48 HCR_EL2).
+constexpr std::uint64_t kScrApk = 1u << 16;
+constexpr std::uint64_t kScrApi = 1u << 17;
+constexpr std::uint64_t kHcrApk = 1ull << 40;
+constexpr std::uint64_t kHcrApi = 1ull << 41;
 
 using fw::kCounterHz;
 using fw::kCounterTickNs;
@@ -130,9 +137,11 @@ Vcpu::Vcpu(unsigned index, Machine& machine, VcpuStats& clock)
     // EL3 and EL2 exist in the model but never run guest code; configure them so that EL1 is
     // a non-secure AArch64 EL1 under a hypervisor: HVC enabled, MMU usable, and MPIDR_EL1
     // reads return VMPIDR_EL2 (DESIGN.md section 6: Aff0 = i % 16, Aff1 = i / 16).
-    const std::uint64_t scr = read_sysreg(kScrEl3) | kScrNs | kScrHce | kScrRw;
+    // PAuth is enabled for EL1 and EL0 (Linux writes its keys early in boot). CPTR_EL3.EZ stays
+    // 0: SVE is hidden, and enabling it makes Unicorn 2.1.1 abort the process.
+    const std::uint64_t scr = read_sysreg(kScrEl3) | kScrNs | kScrHce | kScrRw | kScrApi | kScrApk;
     check(write_sysreg(kScrEl3, scr), "configure SCR_EL3");
-    check(write_sysreg(kHcrEl2, kHcrRw), "configure HCR_EL2");
+    check(write_sysreg(kHcrEl2, kHcrRw | kHcrApi | kHcrApk), "configure HCR_EL2");
     check(write_sysreg(kVmpidrEl2, fw::mpidr_of(index)), "set the MPIDR");
   } catch (...) {
     uc_close(uc_);
@@ -318,7 +327,7 @@ std::uint32_t Vcpu::on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_re
   if (is(*cp, kCntfrqEl0)) {
     value = kCounterHz;
   } else if (!counter && !tval && !cycles) {
-    return 0;  // any other register: Unicorn's own handling
+    if (!v.model_read(*cp, value)) return 0;  // any other register: Unicorn's own handling
   } else if (!v.el0_may_read(*cp)) {
     return 0;
   } else if (counter) {
@@ -340,7 +349,7 @@ std::uint32_t Vcpu::on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_re
 std::uint32_t Vcpu::on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
   const bool tval = is(*cp, kCntvTvalEl0) || is(*cp, kCntpTvalEl0);
-  if (!tval && !is(*cp, kPmccntrEl0)) return 0;
+  if (!tval && !is(*cp, kPmccntrEl0)) return v.model_write(*cp, reg) ? 1 : 0;
   if (((v.read_pstate() >> 2) & 3) == 0) return 0;  // EL0 writes: Unicorn's checks decide
   std::uint64_t written = 0;
   uc_reg_read(uc, reg, &written);
@@ -353,6 +362,93 @@ std::uint32_t Vcpu::on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_re
     v.pmccntr_offset_ = v.clock_.virtual_ns - written;
   }
   return 1;
+}
+
+// ---- CPU model (Unicorn's "max" CPU, trimmed to what the model can run safely) ----
+
+namespace {
+// The one switch for the GIC system-register interface (Arm ARM D19.2.64 ID_AA64PFR0_EL1.GIC):
+// 0 = not implemented. The GICv3 model sets it to true together with its ICC_* hooks.
+constexpr bool kGicSystemRegisters = false;
+
+constexpr SysReg kIdAa64Pfr0{3, 0, 0, 4, 0};
+constexpr SysReg kIdAa64Pfr1{3, 0, 0, 4, 1};
+constexpr SysReg kIdAa64Zfr0{3, 0, 0, 4, 4};
+constexpr SysReg kIdAa64Smfr0{3, 0, 0, 4, 5};
+constexpr SysReg kIdAa64Dfr0{3, 0, 0, 5, 0};
+constexpr SysReg kRndr{3, 3, 2, 4, 0};
+constexpr SysReg kRndrrs{3, 3, 2, 4, 1};
+constexpr SysReg kMdscrEl1{2, 0, 0, 2, 2};
+constexpr std::uint64_t kMdscrSs = 1u << 0;
+
+constexpr std::uint64_t field(unsigned shift) { return std::uint64_t{0xF} << shift; }
+// ID_AA64PFR0_EL1: SVE [35:32] = 0 (Unicorn 2.1.1 aborts the process in sve_zcr_get_valid_len
+// once SVE is enabled), GIC [27:24] from the switch above.
+std::uint64_t model_pfr0(std::uint64_t v) {
+  return (v & ~(field(32) | field(24))) | (std::uint64_t{kGicSystemRegisters ? 1u : 0u} << 24);
+}
+// ID_AA64PFR1_EL1 (D19.2.65): SME [27:24] and MTE [11:8] absent (Unicorn reads 0 already).
+std::uint64_t model_pfr1(std::uint64_t v) { return v & ~(field(24) | field(8)); }
+// ID_AA64DFR0_EL1 (D19.2.56): the debug breakpoint and watchpoint registers are RAZ/WI here,
+// so report the architectural minimum: BRPs = 1 and WRPs = 1 (two of each; 0 is reserved),
+// CTX_CMPs = 0 (one context-aware breakpoint).
+std::uint64_t model_dfr0(std::uint64_t v) {
+  return (v & ~(field(12) | field(20) | field(28))) | (std::uint64_t{1} << 12) | (std::uint64_t{1} << 20);
+}
+// DBGBVR<n>_EL1, DBGBCR<n>_EL1, DBGWVR<n>_EL1, DBGWCR<n>_EL1 (D19.3): op0 2, op1 0, CRn 0,
+// CRm n, op2 4..7. Unicorn 2.1.1 crashes the host process (SIGSEGV in translated code) as
+// soon as a guest writes a DBGBCR with E = 1.
+constexpr bool is_debug_point(const uc_arm64_cp_reg& cp) {
+  return cp.op0 == 2 && cp.op1 == 0 && cp.crn == 0 && cp.op2 >= 4;
+}
+}  // namespace
+
+// Reads the model answers instead of Unicorn: trimmed ID registers and RAZ debug points at
+// EL1 (EL0 is left to Unicorn, which makes them UNDEFINED), and RNDR/RNDRRS at any EL.
+bool Vcpu::model_read(const uc_arm64_cp_reg& cp, std::uint64_t& value) {
+  if (is(cp, kRndr) || is(cp, kRndrrs)) {
+    value = read_random();
+    return true;
+  }
+  if (cp.op0 == 3 && cp.op1 == 0 && cp.crn == 0 && ((read_pstate() >> 2) & 3) != 0) {
+    if (is(cp, kIdAa64Pfr0)) value = model_pfr0(read_sysreg(kIdAa64Pfr0));
+    else if (is(cp, kIdAa64Pfr1)) value = model_pfr1(read_sysreg(kIdAa64Pfr1));
+    else if (is(cp, kIdAa64Dfr0)) value = model_dfr0(read_sysreg(kIdAa64Dfr0));
+    else if (is(cp, kIdAa64Zfr0) || is(cp, kIdAa64Smfr0)) value = 0;
+    else return false;
+    return true;
+  }
+  if (is_debug_point(cp) && ((read_pstate() >> 2) & 3) != 0) {
+    value = 0;
+    return true;
+  }
+  return false;
+}
+
+// Writes the model takes over at EL1: debug points are ignored (WI), and MDSCR_EL1.SS is
+// ignored because Unicorn reports a software-step exception as an undefined instruction at
+// the next PC, which cannot be told apart from a real one (software step is not modelled).
+bool Vcpu::model_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg) {
+  const bool debug_point = is_debug_point(cp);
+  if (!debug_point && !is(cp, kMdscrEl1)) return false;
+  if (((read_pstate() >> 2) & 3) == 0) return false;  // EL0: Unicorn's checks make it UNDEFINED
+  if (debug_point) return true;
+  std::uint64_t written = 0;
+  if (reg != UC_ARM64_REG_XZR) uc_reg_read(uc_, reg, &written);
+  write_sysreg(kMdscrEl1, written & ~kMdscrSs);
+  return true;
+}
+
+// FEAT_RNG (Arm ARM C5.2.15 RNDR): bits from the machine's entropy source, which --seed makes
+// deterministic (Unicorn would call the host's getrandom). NZCV = 0b0000 on success; 0b0100
+// with Xt = 0 when the source has nothing. The NZCV write is reloaded by the translated code
+// after the hook returns (measured: a B.cond or CSET right after the MRS sees it).
+std::uint64_t Vcpu::read_random() {
+  std::uint64_t word = 0;
+  const bool ok = machine_.entropy_->fill(std::span<std::uint64_t>(&word, 1));
+  const std::uint32_t nzcv = ok ? 0u : (1u << 30);
+  uc_reg_write(uc_, UC_ARM64_REG_NZCV, &nzcv);
+  return ok ? word : 0;
 }
 
 // Instruction-cache maintenance (IC IALLUIS, IC IALLU, IC IVAU) is a NOP in the engine, but it
@@ -535,6 +631,51 @@ std::uint32_t Vcpu::sysreg_trap_iss(std::uint32_t word) {
          ((word >> 21) & 1);
 }
 
+namespace {
+// Unknown system registers of features hidden in the ID registers (Arm ARM D19 register
+// index): op0, op1, CRn, CRm, op2; kAny matches every op2. An access to one is UNDEFINED
+// (Arm ARM D1.10.4: system register accesses to unimplemented features).
+constexpr std::uint32_t kAny = 0xFF;
+struct HiddenRegs {
+  std::uint32_t op0, op1, crn, crm, op2;
+};
+constexpr std::array<HiddenRegs, 22> kHiddenRegs{{
+    {3, 0, 1, 2, 0},     // ZCR_EL1 (SVE)
+    {3, 0, 1, 2, 4},     // SMPRI_EL1 (SME)
+    {3, 0, 1, 2, 6},     // SMCR_EL1 (SME)
+    {3, 3, 4, 2, 2},     // SVCR (SME)
+    {3, 1, 0, 0, 6},     // SMIDR_EL1 (SME)
+    {3, 3, 13, 0, 5},    // TPIDR2_EL0 (SME)
+    {3, 0, 1, 0, 5},     // RGSR_EL1 (MTE)
+    {3, 0, 1, 0, 6},     // GCR_EL1 (MTE)
+    {3, 0, 5, 6, kAny},  // TFSR_EL1, TFSRE0_EL1 (MTE)
+    {3, 1, 0, 0, 4},     // GMID_EL1 (MTE)
+    {3, 0, 5, 3, kAny},  // ERRIDR_EL1, ERRSELR_EL1 (RAS)
+    {3, 0, 5, 4, kAny},  // ERX* (RAS)
+    {3, 0, 5, 5, kAny},  // ERX* (RAS)
+    {3, 0, 12, 1, 1},    // DISR_EL1 (RAS)
+    {3, 0, 9, 9, kAny},  // PMS* (SPE)
+    {3, 0, 9, 10, kAny}, // PMB* (SPE)
+    {3, 0, 9, 11, kAny}, // TRB* (TRBE)
+    {3, 3, 13, 2, kAny}, // AMCR_EL0... (AMU)
+    {3, 3, 13, 4, kAny}, // AMEVCNTR0<n>_EL0 (AMU)
+    {3, 3, 13, 6, kAny}, // AMEVTYPER0<n>_EL0 (AMU)
+    {3, 0, 10, 4, 4},    // MPAMIDR_EL1 (MPAM)
+    {3, 0, 10, 5, kAny}, // MPAM1_EL1, MPAM0_EL1 (MPAM)
+}};
+}  // namespace
+
+bool Vcpu::hidden_feature_register(std::uint32_t word) {
+  if ((word & kSysRegMoveMask) != kSysRegMoveBits) return false;
+  const uc_arm64_cp_reg cp = sysreg_fields(word);
+  for (const HiddenRegs& h : kHiddenRegs) {
+    if (cp.op0 == h.op0 && cp.op1 == h.op1 && cp.crn == h.crn && cp.crm == h.crm && (h.op2 == kAny || cp.op2 == h.op2)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // UDEF arrives with the PC at the faulting instruction (notes Q1). Semihosting's HLT is
 // one; HVC/SMC at EL0 and unallocated encodings are UNDEFINED for the guest; a system
 // register access at EL1 that the CPU model does not know is a model gap, not a guest bug.
@@ -552,11 +693,13 @@ void Vcpu::undefined_instruction() {
   }
   const unsigned el = (read_pstate() >> 2) & 3;
   const std::uint32_t op1 = (word >> 16) & 7;
-  // EL2 (op1 = 4) and EL3 (op1 = 6) registers are UNDEFINED at EL1 in a VM without nested
-  // virtualisation, as under KVM; anything else the CPU model rejects at EL1 is a gap of
-  // the model (a GIC CPU interface register, say), and running on would mislead.
-  const bool el2_or_el3_register = op1 == 4 || op1 == 6;
-  if (el >= 1 && (word & kSysRegMoveMask) == kSysRegMoveBits && !el2_or_el3_register) {
+  // EL2 (op1 = 4), EL12/EL02 alias (op1 = 5) and EL3 (op1 = 6) registers are UNDEFINED at EL1
+  // in a VM without nested virtualisation, as under KVM; so are the registers of features the
+  // ID registers report absent (SVE's ZCR_EL1, SME, MTE, ...). Anything else the CPU model
+  // rejects at EL1 is a gap of the model (a GIC CPU interface register, say), and running on
+  // would mislead.
+  const bool undefined_register = op1 == 4 || op1 == 5 || op1 == 6 || hidden_feature_register(word);
+  if (el >= 1 && (word & kSysRegMoveMask) == kSysRegMoveBits && !undefined_register) {
     fatal(fmt::format("system register access the model cannot emulate at {:#x}: {}", pc, disassemble_one(word, pc)));
     return;
   }

@@ -94,6 +94,12 @@ class Vcpu final : public fw::RegisterSource {
   static std::uint32_t on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint32_t on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint32_t on_sys(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
+  /// The CPU model's own answers for registers of hidden or inert features (see vcpu.cpp).
+  bool model_read(const uc_arm64_cp_reg& cp, std::uint64_t& value);
+  bool model_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg);
+  std::uint64_t read_random();
+  /// An unknown system register that belongs to a feature the ID registers report absent.
+  static bool hidden_feature_register(std::uint32_t word);
   /// At EL0, whether CNTKCTL_EL1 / PMUSERENR_EL0 let the guest read this register.
   bool el0_may_read(const uc_arm64_cp_reg& cp) const;
   bool el0_trapped_sysreg(std::uint32_t word) const;
