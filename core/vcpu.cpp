@@ -174,6 +174,8 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
   budget_ = budget_left_ = budget;
   hard_budget_ = hard;
   synced_ = 0;
+  block_left_ = budget;
+  block_start_ = 0;
   stop_requested_ = false;
   summary_.clear();
   report_.clear();
@@ -244,8 +246,9 @@ void Vcpu::guarded(Body&& body) noexcept {
 bool Vcpu::mmu_on() const { return (reg(Reg::SctlrEl1) & 1) != 0; }
 
 // Runs before every translated block: the whole cost of scheduling and time keeping on the
-// guest's hot path, so it does nothing but spend the budget.
-void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t /*address*/, std::uint32_t size, void* self) {
+// guest's hot path, so it does nothing but spend the budget and note where the block starts
+// (for counter reads exact to the instruction, sync_clock_at_pc).
+void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t address, std::uint32_t size, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
   const std::uint64_t n = size / 4;
   if (n > v.budget_left_) [[unlikely]] {
@@ -258,11 +261,29 @@ void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t /*address*/, std::uint32_t 
       return;
     }
   }
+  v.block_start_ = address;
+  v.block_left_ = v.budget_left_;
   v.budget_left_ -= n;
 }
 
-void Vcpu::sync_clock() {
-  const std::uint64_t executed = budget_ - budget_left_;
+void Vcpu::sync_clock() { sync_to(budget_ - budget_left_); }
+
+// Inside a block (MRS/MSR hooks): Unicorn 2.1.1 writes the PC of the hooked instruction
+// before calling the hook, so the instructions executed are those before this block plus
+// those of this block before the PC; the hooked instruction itself is not counted yet.
+void Vcpu::sync_clock_at_pc() {
+  std::uint64_t pc = 0;
+  uc_reg_read(uc_, UC_ARM64_REG_PC, &pc);
+  const std::uint64_t entered = budget_ - budget_left_;
+  const std::uint64_t before_block = budget_ - block_left_;
+  std::uint64_t executed = entered;
+  if (pc >= block_start_ && (pc - block_start_) / 4 < entered - before_block) {
+    executed = before_block + (pc - block_start_) / 4;
+  }
+  sync_to(std::max(executed, synced_));  // never back: time stays monotonic
+}
+
+void Vcpu::sync_to(std::uint64_t executed) {
   const std::uint64_t delta = executed - synced_;
   synced_ = executed;
   machine_.instructions_ += delta;
@@ -300,6 +321,10 @@ constexpr std::uint64_t kPmuserenrCr = 1u << 2;
 // depends on the order of reads, which the scheduler fixes.
 std::uint64_t Vcpu::counter() {
   sync_clock();
+  return counter_synced();
+}
+
+std::uint64_t Vcpu::counter_synced() {
   std::uint64_t& hwm = machine_.counter_high_water_;
   hwm = std::max(hwm, clock_.virtual_ns / kCounterTickNs);
   return hwm;
@@ -331,13 +356,15 @@ std::uint32_t Vcpu::on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_re
   } else if (!v.el0_may_read(*cp)) {
     return 0;
   } else if (counter) {
-    value = v.counter();  // CNTVOFF is 0: virtual = physical
+    v.sync_clock_at_pc();
+    value = v.counter_synced();  // CNTVOFF is 0: virtual = physical
   } else if (tval) {
     // TVAL = (CVAL - counter) as a signed 32-bit value (Arm ARM D11.2.4).
     const std::uint64_t cval = v.read_sysreg(is(*cp, kCntvTvalEl0) ? kCntvCvalEl0 : kCntpCvalEl0);
-    value = static_cast<std::uint32_t>(cval - v.counter());
+    v.sync_clock_at_pc();
+    value = static_cast<std::uint32_t>(cval - v.counter_synced());
   } else {
-    v.sync_clock();
+    v.sync_clock_at_pc();
     value = v.clock_.virtual_ns - v.pmccntr_offset_;  // 1 GHz: one cycle per ns
   }
   uc_reg_write(uc, reg, &value);
@@ -356,9 +383,10 @@ std::uint32_t Vcpu::on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_re
   if (reg == UC_ARM64_REG_XZR) written = 0;
   if (tval) {
     const auto delta = static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int32_t>(written)));
-    v.write_sysreg(is(*cp, kCntvTvalEl0) ? kCntvCvalEl0 : kCntpCvalEl0, v.counter() + delta);
+    v.sync_clock_at_pc();
+    v.write_sysreg(is(*cp, kCntvTvalEl0) ? kCntvCvalEl0 : kCntpCvalEl0, v.counter_synced() + delta);
   } else {
-    v.sync_clock();
+    v.sync_clock_at_pc();
     v.pmccntr_offset_ = v.clock_.virtual_ns - written;
   }
   return 1;

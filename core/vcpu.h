@@ -120,6 +120,11 @@ class Vcpu final : public fw::RegisterSource {
   /// Brings the clock and instruction counts up to date with the blocks entered so far. The
   /// block hook only decrements the budget; everything else is derived here when needed.
   void sync_clock();
+  /// The same, exact to the hooked instruction at the PC (MRS/MSR hooks only).
+  void sync_clock_at_pc();
+  void sync_to(std::uint64_t executed);
+  /// The generic counter from the clock as last synced.
+  std::uint64_t counter_synced();
   /// Runs a hook body; an exception stops the engine and is kept for run() to rethrow.
   template <typename Body>
   void guarded(Body&& body) noexcept;
@@ -144,6 +149,8 @@ class Vcpu final : public fw::RegisterSource {
   bool hard_budget_ = false;         // the budget is the instruction limit: never exceed it
   std::uint64_t budget_left_ = 0;    // what is left; the block hook's only state
   std::uint64_t synced_ = 0;         // instructions of this slice already in the clock
+  std::uint64_t block_start_ = 0;    // address of the block being executed
+  std::uint64_t block_left_ = 0;     // budget_left_ before that block was entered
   bool stop_requested_ = false;
   Stop stop_ = Stop::Budget;
   int exit_status_ = 0;

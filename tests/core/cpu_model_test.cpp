@@ -141,3 +141,48 @@ TEST_CASE("CPU model: RNDR/RNDRRS come from the seeded entropy source with NZCV 
   CHECK(a.x(0) != a.x(2));
   CHECK(a.x(0) != c.x(0));
 }
+
+namespace {
+// `mrs x1, <r>`, 64 NOPs, `mrs x2, <r>`, WFI: one translated block. A read counts every
+// instruction before it, so the two reads are 65 instructions apart (the first read and the
+// 64 NOPs).
+Program two_reads(a64::Sys r) {
+  Words w{a64::mrs(1, r)};
+  for (int i = 0; i < 64; ++i) w.push_back(a64::kNop);
+  w.push_back(a64::mrs(2, r));
+  w.push_back(a64::kWfi);
+  return Program().at(0, w);
+}
+}  // namespace
+
+TEST_CASE("Exact counter: two CNTVCT_EL0 reads in one block differ by the instructions between them") {
+  core::MachineConfig config;
+  config.cost.instruction_ns = 16;  // one counter tick per instruction
+  TestMachine m(two_reads(a64::kCntvctEl0), config);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(2) - m.x(1) == 65);
+  CHECK(m.machine->stats(0).instructions == 67);  // the slice's accounting is not double counted
+  CHECK(m.machine->stats(0).virtual_ns == 67 * 16);
+}
+
+TEST_CASE("Exact counter: two PMCCNTR_EL0 reads in one block differ by 65 cycles at 1 ns per instruction") {
+  TestMachine m(two_reads(a64::kPmccntrEl0));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(2) - m.x(1) == 65);
+  CHECK(m.x(1) == 0);  // nothing ran before the first read
+}
+
+TEST_CASE("Exact counter: CNTVCT, TVAL and a TVAL write in one block see each instruction") {
+  core::MachineConfig config;
+  config.cost.instruction_ns = 16;
+  // x5 = CNTVCT at instruction 1; TVAL = 1000 written at instruction 3 sets CVAL = counter + 1000
+  // there; x4 = CVAL; x6 = TVAL read at instruction 5: 1000 - 2.
+  TestMachine m(Program().at(0, {a64::kNop, a64::mrs(5, a64::kCntvctEl0), a64::movz(3, 1000),
+                                 a64::msr(a64::kCntvTvalEl0, 3), a64::mrs(4, a64::kCntvCvalEl0),
+                                 a64::mrs(6, a64::kCntvTvalEl0), a64::kWfi}),
+                config);
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(5) == 1);
+  CHECK(m.x(4) == 3 + 1000);
+  CHECK(m.x(6) == 1000 - 2);
+}
