@@ -8,6 +8,8 @@
 #include <array>
 #include <cstdint>
 #include <exception>
+#include <optional>
+#include <span>
 #include <string>
 
 #include "core/machine.h"
@@ -68,6 +70,8 @@ class Vcpu final : public fw::RegisterSource {
   fw::Conduit forwarded_conduit() const { return call_.conduit; }
   /// Drops every translated block, so code changed by another vCPU or the host is seen.
   void flush_translations();
+  /// Drops the translated blocks that overlap `ranges` (physical addresses; outside RAM ignored).
+  void invalidate_code(std::span<const CodeRange> ranges);
   const std::string& summary() const { return summary_; }
   const std::string& report() const { return report_; }
 
@@ -129,6 +133,9 @@ class Vcpu final : public fw::RegisterSource {
   template <typename Body>
   void guarded(Body&& body) noexcept;
   bool mmu_on() const;
+  /// The physical address of `va` through this engine's MMU (AT S1E1R, or S1E0R at EL0; PAR_EL1
+  /// kept); none if it does not translate.
+  std::optional<std::uint64_t> translate(std::uint64_t va);
 
   std::uint32_t read_pstate() const;
   std::uint64_t read_sysreg(const SysReg& r) const;

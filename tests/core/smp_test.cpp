@@ -182,6 +182,45 @@ TEST_CASE("Code coherence: after IC maintenance another vCPU runs the rewritten 
   CHECK(m.run().kind == ExitKind::SystemOff);
 }
 
+TEST_CASE("Code coherence: IC IVAU of the rewritten line makes another vCPU run the new code") {
+  const std::uint64_t counter = kBase + 0x600;
+  const std::uint64_t function = kBase + 0x400;
+  Program p;
+  // As above, but the writer invalidates just the function's line: IC IVAU x2.
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
+                {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
+                imm64(2, function), imm64(3, a64::movz(7, 2)),
+                {a64::str_w(3, 2), a64::kDsbIsh, 0xD50B'7522u /* ic ivau, x2 */, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
+  p.at(0x200, join({imm64(1, counter),
+                    {a64::bl((0x400 - 0x210) / 4), a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1), a64::cmp(7, 2),
+                     a64::b_cond(a64::kNe, -5)},
+                    psci(kSystemOff)}));
+  p.at(0x400, {a64::movz(7, 1), a64::kRet});
+  p.at(0x600, {0, 0});
+  TestMachine m(p, cpus(2, 5'000'000));
+  CHECK(m.run().kind == ExitKind::SystemOff);
+}
+
+TEST_CASE("Code coherence: IC IVAU of another line leaves the stale code in place (the range is honoured)") {
+  // The same writer, but it invalidates a line 0x100 bytes away: vCPU 1 keeps running its
+  // translation of the old function, so it never sees x7 == 2 and the limit ends the run.
+  const std::uint64_t counter = kBase + 0x600;
+  const std::uint64_t function = kBase + 0x400;
+  Program p;
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
+                {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
+                imm64(2, function), imm64(3, a64::movz(7, 2)), imm64(5, function + 0x100),
+                {a64::str_w(3, 2), a64::kDsbIsh, 0xD50B'7525u /* ic ivau, x5 */, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
+  p.at(0x200, join({imm64(1, counter),
+                    {a64::bl((0x400 - 0x210) / 4), a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1), a64::cmp(7, 2),
+                     a64::b_cond(a64::kNe, -5)},
+                    psci(kSystemOff)}));
+  p.at(0x400, {a64::movz(7, 1), a64::kRet});
+  p.at(0x600, {0, 0});
+  TestMachine m(p, cpus(2, 200'000));
+  CHECK(m.run().kind == ExitKind::InstructionLimit);
+}
+
 TEST_CASE("Host writes through write_memory() are seen by code already translated") {
   core::MachineConfig config;
   config.max_instructions = 1000;
