@@ -2,6 +2,7 @@
 // ../shared/notes/unicorn.md (Q1 intno values, Q4 PC/PSTATE writes, Q7 exception entry).
 #include "core/vcpu.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 #include <span>
@@ -133,6 +134,9 @@ Vcpu::Vcpu(unsigned index, Machine& machine, VcpuStats& clock)
           "hook MSR");
     check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(on_sys), this, 1, 0, UC_ARM64_INS_SYS),
           "hook SYS");
+    check(uc_hook_add(uc_, &h, UC_HOOK_EDGE_GENERATED, reinterpret_cast<void*>(on_translated), this, 1, 0),
+          "hook translations");
+    warm_up_translation_hook();
 
     // EL3 and EL2 exist in the model but never run guest code; configure them so that EL1 is
     // a non-secure AArch64 EL1 under a hypervisor: HVC enabled, MMU usable, and MPIDR_EL1
@@ -516,9 +520,77 @@ std::optional<std::uint64_t> Vcpu::translate(std::uint64_t va) {
 // one line); a full uc_ctl_flush_tb costs ~15 ms with Unicorn's 1 GiB code buffer, even empty. The range is a virtual address translated through this engine's current
 // MMU (notes Q5), which may not map RAM where it is: with the MMU on, turn it off around the
 // call (each CP_REG write makes Unicorn rebuild its cached state).
+namespace {
+// A scratch page for warm_up_translation_hook, in the I/O hole below RAM where no device is.
+constexpr std::uint64_t kWarmUpPage = 0x0F00'0000;
+constexpr std::uint64_t kCodePage = 4096;
+}  // namespace
+
+// Unicorn 2.1.1 reports a new translation (UC_HOOK_EDGE_GENERATED, from tb_find) only once the
+// engine has left a translated block normally after the hook was added; the blocks translated
+// before that are not reported (measured: the first block, and the one after an exception in
+// the first slice). Two blocks run here on a scratch page, before any guest code, so that
+// every guest block is reported.
+void Vcpu::warm_up_translation_hook() {
+  const std::array<std::uint32_t, 2> code{0x1400'0001u /* b .+4 */, kWfi};
+  check(uc_mem_map(uc_, kWarmUpPage, kCodePage, UC_PROT_ALL), "map the warm-up page");
+  check(uc_mem_write(uc_, kWarmUpPage, code.data(), sizeof code), "write the warm-up page");
+  budget_ = budget_left_ = code.size();  // the block hook lets both blocks run
+  check(uc_emu_start(uc_, kWarmUpPage, 0, 0, 0), "warm up the translation hook");
+  uc_ctl_remove_cache(uc_, kWarmUpPage, kWarmUpPage + kCodePage);
+  check(uc_mem_unmap(uc_, kWarmUpPage, kCodePage), "unmap the warm-up page");
+  budget_ = budget_left_ = 0;
+  code_pages_.clear();
+}
+
+void Vcpu::on_translated(uc_engine*, uc_tb* tb, uc_tb*, void* self) {
+  auto& v = *static_cast<Vcpu*>(self);
+  v.guarded([&] { v.note_translated(tb->pc, tb->size); });
+}
+
+// Runs once per translated block (rare next to executing them): records the physical pages
+// the block's code came from, so that IC IALLU on another vCPU removes only those.
+void Vcpu::note_translated(std::uint64_t va, std::uint64_t size) {
+  const std::uint64_t last = va + (size == 0 ? 0 : size - 1);
+  for (std::uint64_t page = va & ~(kCodePage - 1); page <= last; page += kCodePage) {
+    const std::optional<std::uint64_t> pa = translate(page);
+    if (!pa) {
+      code_pages_lost_ = true;  // unknown: the next full flush covers all of RAM
+      continue;
+    }
+    const std::uint64_t n = *pa / kCodePage;
+    if (!code_pages_.empty() && code_pages_.back() == n) continue;
+    code_pages_.push_back(n);
+  }
+  if (code_pages_.size() > 2 * code_pages_compacted_ + 1024) {
+    std::sort(code_pages_.begin(), code_pages_.end());
+    code_pages_.erase(std::unique(code_pages_.begin(), code_pages_.end()), code_pages_.end());
+    code_pages_compacted_ = code_pages_.size();
+  }
+}
+
+// IC IALLU on another vCPU: only the pages this engine ever translated code from hold
+// translations (contiguous pages merged into one range); all of RAM if one was unknown.
 void Vcpu::flush_translations() {
-  const CodeRange all{machine_.ram_.base(), machine_.ram_.size()};
-  invalidate_code({&all, 1});
+  if (code_pages_lost_) {
+    const CodeRange all{machine_.ram_.base(), machine_.ram_.size()};
+    invalidate_code({&all, 1});
+  } else {
+    std::sort(code_pages_.begin(), code_pages_.end());
+    code_pages_.erase(std::unique(code_pages_.begin(), code_pages_.end()), code_pages_.end());
+    flush_ranges_.clear();
+    for (const std::uint64_t n : code_pages_) {
+      if (!flush_ranges_.empty() && flush_ranges_.back().address + flush_ranges_.back().size == n * kCodePage) {
+        flush_ranges_.back().size += kCodePage;
+      } else {
+        flush_ranges_.push_back({n * kCodePage, kCodePage});
+      }
+    }
+    invalidate_code(flush_ranges_);
+  }
+  code_pages_.clear();
+  code_pages_compacted_ = 0;
+  code_pages_lost_ = false;
 }
 
 void Vcpu::invalidate_code(std::span<const CodeRange> ranges) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/machine.h"
 #include "firmware/smccc.h"
@@ -93,6 +94,9 @@ class Vcpu final : public fw::RegisterSource {
  private:
   static void on_interrupt(uc_engine* uc, std::uint32_t intno, void* self);
   static void on_block(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
+  static void on_translated(uc_engine* uc, uc_tb* tb, uc_tb* previous, void* self);
+  void warm_up_translation_hook();
+  void note_translated(std::uint64_t va, std::uint64_t size);
   static bool on_unmapped(uc_engine* uc, uc_mem_type type, std::uint64_t address, int size,
                           std::int64_t value, void* self);
   static std::uint32_t on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
@@ -165,7 +169,13 @@ class Vcpu final : public fw::RegisterSource {
   std::string summary_;
   std::string report_;
   std::exception_ptr hook_error_;
-  std::uint64_t pmccntr_offset_ = 0;  // PMCCNTR_EL0 = virtual ns - offset (set by MSR writes)
+  std::uint64_t pmccntr_offset_ = 0;
+  // 4 KiB physical pages this engine has translated code from since its last full flush
+  // (unsorted, may repeat); when a page could not be translated, the whole of RAM counts.
+  std::vector<std::uint64_t> code_pages_;
+  std::size_t code_pages_compacted_ = 0;
+  bool code_pages_lost_ = false;
+  std::vector<CodeRange> flush_ranges_;  // PMCCNTR_EL0 = virtual ns - offset (set by MSR writes)
 
   // Trap-bridge buffers, reused on every call so the hot path allocates nothing.
   fw::SmcccCall call_{};

@@ -182,6 +182,23 @@ TEST_CASE("Code coherence: after IC maintenance another vCPU runs the rewritten 
   CHECK(m.run().kind == ExitKind::SystemOff);
 }
 
+TEST_CASE("Code coherence: IC IALLUIS reaches the very first block another vCPU translated") {
+  // vCPU 1's entry block is its loop: the first code its engine ever translates. vCPU 0
+  // rewrites that block's first word once vCPU 1 has looped 100 times, then IC IALLUIS.
+  const std::uint64_t counter = kBase + 0x600;
+  Program p;
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
+                {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
+                imm64(2, kBase + 0x200), imm64(3, a64::movz(7, 2)),
+                {a64::str_w(3, 2), a64::kDsbIsh, a64::kIcIalluis, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
+  p.at(0x200, join({{a64::movz(7, 1)}, imm64(1, counter),
+                    {a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1), a64::cmp(7, 2), a64::b_cond(a64::kNe, -9)},
+                    psci(kSystemOff)}));
+  p.at(0x600, {0, 0});
+  TestMachine m(p, cpus(2, 5'000'000));
+  CHECK(m.run().kind == ExitKind::SystemOff);
+}
+
 TEST_CASE("Code coherence: IC IVAU of the rewritten line makes another vCPU run the new code") {
   const std::uint64_t counter = kBase + 0x600;
   const std::uint64_t function = kBase + 0x400;
