@@ -34,6 +34,7 @@ bench: build
 	./build/bench/bench_dispatch $(BENCH_ARGS) --benchmark_min_time=0.2 --benchmark_out=build/bench/dispatch.json
 	./build/bench/bench_trap $(BENCH_ARGS) --benchmark_out=build/bench/trap.json
 	./build/bench/bench_smp $(BENCH_ARGS) --benchmark_out=build/bench/smp.json
+	./build/bench/bench_icache $(BENCH_ARGS) --benchmark_out=build/bench/icache.json
 	bench/compare-qemu.sh build build/bench/compare-qemu.json
 	/usr/bin/python3 scripts/bench-report.py build
 

@@ -34,6 +34,8 @@ std::uint64_t find_room(const ImageLayout& layout, std::uint64_t from, std::uint
   }
 }
 
+// IC IVAU ranges kept per slice before falling back to dropping everything.
+constexpr std::size_t kMaxCodeRanges = 256;
 
 // RAM and scheduling are core's rules; vCPU count and SoC identity are the firmware's
 // (fw::Firmware checks them), reported here as ConfigError.
@@ -95,6 +97,7 @@ std::uint64_t Machine::ClockAccess::counter(unsigned vcpu) { return machine.slot
 Machine::Machine(const MachineConfig& config) try
     : config_(validated(config)), ram_(kRamBase, config.memory), firmware_(firmware_config()) {
   slots_.resize(config_.cpus);
+  code_ranges_.reserve(kMaxCodeRanges);
   // P >= N physical CPUs never contend: no pCPU bookkeeping is needed.
   if (config_.pcpus != 0 && config_.pcpus < config_.cpus) pcpu_free_ns_.assign(config_.pcpus, 0);
   for (unsigned i = 0; i < config_.cpus; ++i) slots_[i].cpu = std::make_unique<Vcpu>(i, *this, slots_[i].stats);
@@ -307,10 +310,38 @@ void Machine::wake(unsigned index) {
   }
 }
 
+void Machine::note_code_range(unsigned by, std::uint64_t address, std::uint64_t size) {
+  code_changed_by_ = by;
+  if (code_changed_all_) return;
+  if (!code_ranges_.empty()) {
+    CodeRange& last = code_ranges_.back();
+    if (address >= last.address && address <= last.address + last.size) {  // a loop over lines
+      last.size = std::max(last.size, address + size - last.address);
+      return;
+    }
+  }
+  if (code_ranges_.size() == kMaxCodeRanges) {
+    code_changed_all_ = true;
+    code_ranges_.clear();
+    return;
+  }
+  code_ranges_.push_back({address, size});  // within the capacity reserved: no allocation
+}
+
+// Applies what one slice's IC maintenance asked for to every other engine (Arm ARM D7.5.9:
+// maintenance to the PoU is broadcast in the Inner Shareable domain with IALLUIS, and IVAU
+// is by address).
 void Machine::flush_translations(unsigned except) {
   for (unsigned i = 0; i < slots_.size(); ++i) {
-    if (i != except) slots_[i].cpu->flush_translations();
+    if (i == except) continue;
+    if (code_changed_all_) {
+      slots_[i].cpu->flush_translations();
+    } else {
+      slots_[i].cpu->invalidate_code(code_ranges_);
+    }
   }
+  code_changed_all_ = false;
+  code_ranges_.clear();
 }
 
 fw::HostStatus Machine::sdei_signal(std::uint32_t event, unsigned vcpu) {
@@ -507,7 +538,10 @@ void Machine::write_memory(std::uint64_t address, std::span<const std::uint8_t> 
   if (!ram_.write(address, bytes)) {
     throw std::out_of_range(fmt::format("write of {} bytes at {:#x} does not fit in RAM", bytes.size(), address));
   }
-  for (Slot& s : slots_) s.cpu->flush_translations();
+  // Only what was written: an engine may hold translations of it (Unicorn does not watch
+  // host writes).
+  const CodeRange written{address, bytes.size()};
+  for (Slot& s : slots_) s.cpu->invalidate_code({&written, 1});
 }
 
 // ---- snapshots ----
@@ -700,6 +734,8 @@ void Machine::restore(fw::StateReader& in) {
   dtb_address_ = dtb_address;
   loaded_ = true;
   code_changed_by_.reset();
+  code_changed_all_ = false;
+  code_ranges_.clear();
   // The engines hold a reference to their slot's counters: move the slots in, then rebind by
   // recreating each engine over the restored state (cheap next to the RAM copy).
   for (unsigned i = 0; i < cpus; ++i) {

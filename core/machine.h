@@ -142,6 +142,12 @@ inline constexpr Reg xreg(unsigned n) { return static_cast<Reg>(n); }
 
 class Vcpu;
 
+/// Physical bytes [address, address + size) whose translated code is stale.
+struct CodeRange {
+  std::uint64_t address = 0;
+  std::uint64_t size = 0;
+};
+
 class Machine {
  public:
   /// Validates `config` (throws ConfigError) and creates RAM, devices, firmware and engines.
@@ -282,7 +288,13 @@ class Machine {
 
   // Called by Vcpu from inside a hook: record, never create or destroy engines there.
   void request_cpu_on(const fw::Request& request, std::uint64_t now_ns);
-  void note_code_changed(unsigned by) { code_changed_by_ = by; }
+  // IC IALLU(IS): every other engine drops all its translations before it runs again.
+  void note_code_changed(unsigned by) {
+    code_changed_by_ = by;
+    code_changed_all_ = true;
+  }
+  // IC IVAU: only the line at physical `address` changed (ranges are merged; too many: all).
+  void note_code_range(unsigned by, std::uint64_t address, std::uint64_t size);
 
   // The firmware's view of the machine (fw::Platform).
   struct RamAccess final : fw::GuestMemory {
@@ -314,6 +326,8 @@ class Machine {
   bool loaded_ = false;
   std::uint64_t instructions_ = 0;
   std::optional<unsigned> code_changed_by_;
+  bool code_changed_all_ = false;
+  std::vector<CodeRange> code_ranges_;  // reserved once: hooks never allocate
   std::uint64_t counter_high_water_ = 0;  // highest generic-counter value any vCPU has read
   std::optional<std::uint64_t> checkpoint_;
   std::vector<SdeiSignal> sdei_signals_;  // config_.sdei_signals by time (stable)

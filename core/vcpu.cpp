@@ -2,8 +2,10 @@
 // ../shared/notes/unicorn.md (Q1 intno values, Q4 PC/PSTATE writes, Q7 exception entry).
 #include "core/vcpu.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
+#include <span>
 #include <stdexcept>
 #include <utility>
 
@@ -65,6 +67,12 @@ constexpr std::uint64_t kScrNs = 1u << 0;
 constexpr std::uint64_t kScrHce = 1u << 8;   // HVC is UNDEFINED at EL1 without it (notes Q1)
 constexpr std::uint64_t kScrRw = 1u << 10;   // EL2/EL1 are AArch64; needed for the MMU (notes Q8)
 constexpr std::uint64_t kHcrRw = 1ull << 31;
+// Pointer authentication (FEAT_PAuth): without API/APK the PAC instructions and the key
+// registers trap to EL3/EL2 (Arm ARM D19.2.117 SCR_EL3, D19.2.48 HCR_EL2).
+constexpr std::uint64_t kScrApk = 1u << 16;
+constexpr std::uint64_t kScrApi = 1u << 17;
+constexpr std::uint64_t kHcrApk = 1ull << 40;
+constexpr std::uint64_t kHcrApi = 1ull << 41;
 
 using fw::kCounterHz;
 using fw::kCounterTickNs;
@@ -126,13 +134,18 @@ Vcpu::Vcpu(unsigned index, Machine& machine, VcpuStats& clock)
           "hook MSR");
     check(uc_hook_add(uc_, &h, UC_HOOK_INSN, reinterpret_cast<void*>(on_sys), this, 1, 0, UC_ARM64_INS_SYS),
           "hook SYS");
+    check(uc_hook_add(uc_, &h, UC_HOOK_EDGE_GENERATED, reinterpret_cast<void*>(on_translated), this, 1, 0),
+          "hook translations");
+    warm_up_translation_hook();
 
     // EL3 and EL2 exist in the model but never run guest code; configure them so that EL1 is
     // a non-secure AArch64 EL1 under a hypervisor: HVC enabled, MMU usable, and MPIDR_EL1
     // reads return VMPIDR_EL2 (DESIGN.md section 6: Aff0 = i % 16, Aff1 = i / 16).
-    const std::uint64_t scr = read_sysreg(kScrEl3) | kScrNs | kScrHce | kScrRw;
+    // PAuth is enabled for EL1 and EL0 (Linux writes its keys early in boot). CPTR_EL3.EZ stays
+    // 0: SVE is hidden, and enabling it makes Unicorn 2.1.1 abort the process.
+    const std::uint64_t scr = read_sysreg(kScrEl3) | kScrNs | kScrHce | kScrRw | kScrApi | kScrApk;
     check(write_sysreg(kScrEl3, scr), "configure SCR_EL3");
-    check(write_sysreg(kHcrEl2, kHcrRw), "configure HCR_EL2");
+    check(write_sysreg(kHcrEl2, kHcrRw | kHcrApi | kHcrApk), "configure HCR_EL2");
     check(write_sysreg(kVmpidrEl2, fw::mpidr_of(index)), "set the MPIDR");
   } catch (...) {
     uc_close(uc_);
@@ -165,6 +178,8 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
   budget_ = budget_left_ = budget;
   hard_budget_ = hard;
   synced_ = 0;
+  block_left_ = budget;
+  block_start_ = 0;
   stop_requested_ = false;
   summary_.clear();
   report_.clear();
@@ -242,8 +257,9 @@ void Vcpu::guarded(Body&& body) noexcept {
 bool Vcpu::mmu_on() const { return (reg(Reg::SctlrEl1) & 1) != 0; }
 
 // Runs before every translated block: the whole cost of scheduling and time keeping on the
-// guest's hot path, so it does nothing but spend the budget.
-void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t /*address*/, std::uint32_t size, void* self) {
+// guest's hot path, so it does nothing but spend the budget and note where the block starts
+// (for counter reads exact to the instruction, sync_clock_at_pc).
+void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t address, std::uint32_t size, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
   const std::uint64_t n = size / 4;
   if (n > v.budget_left_) [[unlikely]] {
@@ -256,11 +272,29 @@ void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t /*address*/, std::uint32_t 
       return;
     }
   }
+  v.block_start_ = address;
+  v.block_left_ = v.budget_left_;
   v.budget_left_ -= n;
 }
 
-void Vcpu::sync_clock() {
-  const std::uint64_t executed = budget_ - budget_left_;
+void Vcpu::sync_clock() { sync_to(budget_ - budget_left_); }
+
+// Inside a block (MRS/MSR hooks): Unicorn 2.1.1 writes the PC of the hooked instruction
+// before calling the hook, so the instructions executed are those before this block plus
+// those of this block before the PC; the hooked instruction itself is not counted yet.
+void Vcpu::sync_clock_at_pc() {
+  std::uint64_t pc = 0;
+  uc_reg_read(uc_, UC_ARM64_REG_PC, &pc);
+  const std::uint64_t entered = budget_ - budget_left_;
+  const std::uint64_t before_block = budget_ - block_left_;
+  std::uint64_t executed = entered;
+  if (pc >= block_start_ && (pc - block_start_) / 4 < entered - before_block) {
+    executed = before_block + (pc - block_start_) / 4;
+  }
+  sync_to(std::max(executed, synced_));  // never back: time stays monotonic
+}
+
+void Vcpu::sync_to(std::uint64_t executed) {
   const std::uint64_t delta = executed - synced_;
   synced_ = executed;
   machine_.instructions_ += delta;
@@ -298,6 +332,10 @@ constexpr std::uint64_t kPmuserenrCr = 1u << 2;
 // depends on the order of reads, which the scheduler fixes.
 std::uint64_t Vcpu::counter() {
   sync_clock();
+  return counter_synced();
+}
+
+std::uint64_t Vcpu::counter_synced() {
   std::uint64_t& hwm = machine_.counter_high_water_;
   hwm = std::max(hwm, clock_.virtual_ns / kCounterTickNs);
   return hwm;
@@ -325,17 +363,19 @@ std::uint32_t Vcpu::on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_re
   if (is(*cp, kCntfrqEl0)) {
     value = kCounterHz;
   } else if (!counter && !tval && !cycles) {
-    return 0;  // any other register: Unicorn's own handling
+    if (!v.model_read(*cp, value)) return 0;  // any other register: Unicorn's own handling
   } else if (!v.el0_may_read(*cp)) {
     return 0;
   } else if (counter) {
-    value = v.counter();  // CNTVOFF is 0: virtual = physical
+    v.sync_clock_at_pc();
+    value = v.counter_synced();  // CNTVOFF is 0: virtual = physical
   } else if (tval) {
     // TVAL = (CVAL - counter) as a signed 32-bit value (Arm ARM D11.2.4).
     const std::uint64_t cval = v.read_sysreg(is(*cp, kCntvTvalEl0) ? kCntvCvalEl0 : kCntpCvalEl0);
-    value = static_cast<std::uint32_t>(cval - v.counter());
+    v.sync_clock_at_pc();
+    value = static_cast<std::uint32_t>(cval - v.counter_synced());
   } else {
-    v.sync_clock();
+    v.sync_clock_at_pc();
     value = v.clock_.virtual_ns - v.pmccntr_offset_;  // 1 GHz: one cycle per ns
   }
   uc_reg_write(uc, reg, &value);
@@ -348,39 +388,230 @@ std::uint32_t Vcpu::on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_re
   auto& v = *static_cast<Vcpu*>(self);
   if (is(*cp, kSctlrEl1) && (cp->val & 1) != 0) v.mmu_ever_on_ = true;  // see guest_pa()
   const bool tval = is(*cp, kCntvTvalEl0) || is(*cp, kCntpTvalEl0);
-  if (!tval && !is(*cp, kPmccntrEl0)) return 0;
+  if (!tval && !is(*cp, kPmccntrEl0)) return v.model_write(*cp, reg) ? 1 : 0;
   if (((v.read_pstate() >> 2) & 3) == 0) return 0;  // EL0 writes: Unicorn's checks decide
   std::uint64_t written = 0;
   uc_reg_read(uc, reg, &written);
   if (reg == UC_ARM64_REG_XZR) written = 0;
   if (tval) {
     const auto delta = static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int32_t>(written)));
-    v.write_sysreg(is(*cp, kCntvTvalEl0) ? kCntvCvalEl0 : kCntpCvalEl0, v.counter() + delta);
+    v.sync_clock_at_pc();
+    v.write_sysreg(is(*cp, kCntvTvalEl0) ? kCntvCvalEl0 : kCntpCvalEl0, v.counter_synced() + delta);
   } else {
-    v.sync_clock();
+    v.sync_clock_at_pc();
     v.pmccntr_offset_ = v.clock_.virtual_ns - written;
   }
   return 1;
+}
+
+// ---- CPU model (Unicorn's "max" CPU, trimmed to what the model can run safely) ----
+
+namespace {
+// The one switch for the GIC system-register interface (Arm ARM D19.2.64 ID_AA64PFR0_EL1.GIC):
+// 0 = not implemented. The GICv3 model sets it to true together with its ICC_* hooks.
+constexpr bool kGicSystemRegisters = false;
+
+constexpr SysReg kIdAa64Pfr0{3, 0, 0, 4, 0};
+constexpr SysReg kIdAa64Pfr1{3, 0, 0, 4, 1};
+constexpr SysReg kIdAa64Zfr0{3, 0, 0, 4, 4};
+constexpr SysReg kIdAa64Smfr0{3, 0, 0, 4, 5};
+constexpr SysReg kIdAa64Dfr0{3, 0, 0, 5, 0};
+constexpr SysReg kRndr{3, 3, 2, 4, 0};
+constexpr SysReg kRndrrs{3, 3, 2, 4, 1};
+constexpr SysReg kMdscrEl1{2, 0, 0, 2, 2};
+constexpr std::uint64_t kMdscrSs = 1u << 0;
+
+constexpr std::uint64_t field(unsigned shift) { return std::uint64_t{0xF} << shift; }
+// ID_AA64PFR0_EL1: SVE [35:32] = 0 (Unicorn 2.1.1 aborts the process in sve_zcr_get_valid_len
+// once SVE is enabled), GIC [27:24] from the switch above.
+std::uint64_t model_pfr0(std::uint64_t v) {
+  return (v & ~(field(32) | field(24))) | (std::uint64_t{kGicSystemRegisters ? 1u : 0u} << 24);
+}
+// ID_AA64PFR1_EL1 (D19.2.65): SME [27:24] and MTE [11:8] absent (Unicorn reads 0 already).
+std::uint64_t model_pfr1(std::uint64_t v) { return v & ~(field(24) | field(8)); }
+// ID_AA64DFR0_EL1 (D19.2.56): the debug breakpoint and watchpoint registers are RAZ/WI here,
+// so report the architectural minimum: BRPs = 1 and WRPs = 1 (two of each; 0 is reserved),
+// CTX_CMPs = 0 (one context-aware breakpoint).
+std::uint64_t model_dfr0(std::uint64_t v) {
+  return (v & ~(field(12) | field(20) | field(28))) | (std::uint64_t{1} << 12) | (std::uint64_t{1} << 20);
+}
+// DBGBVR<n>_EL1, DBGBCR<n>_EL1, DBGWVR<n>_EL1, DBGWCR<n>_EL1 (D19.3): op0 2, op1 0, CRn 0,
+// CRm n, op2 4..7. Unicorn 2.1.1 crashes the host process (SIGSEGV in translated code) as
+// soon as a guest writes a DBGBCR with E = 1.
+constexpr bool is_debug_point(const uc_arm64_cp_reg& cp) {
+  return cp.op0 == 2 && cp.op1 == 0 && cp.crn == 0 && cp.op2 >= 4;
+}
+}  // namespace
+
+// Reads the model answers instead of Unicorn: trimmed ID registers and RAZ debug points at
+// EL1 (EL0 is left to Unicorn, which makes them UNDEFINED), and RNDR/RNDRRS at any EL.
+bool Vcpu::model_read(const uc_arm64_cp_reg& cp, std::uint64_t& value) {
+  if (is(cp, kRndr) || is(cp, kRndrrs)) {
+    value = read_random();
+    return true;
+  }
+  if (cp.op0 == 3 && cp.op1 == 0 && cp.crn == 0 && ((read_pstate() >> 2) & 3) != 0) {
+    if (is(cp, kIdAa64Pfr0)) value = model_pfr0(read_sysreg(kIdAa64Pfr0));
+    else if (is(cp, kIdAa64Pfr1)) value = model_pfr1(read_sysreg(kIdAa64Pfr1));
+    else if (is(cp, kIdAa64Dfr0)) value = model_dfr0(read_sysreg(kIdAa64Dfr0));
+    else if (is(cp, kIdAa64Zfr0) || is(cp, kIdAa64Smfr0)) value = 0;
+    else return false;
+    return true;
+  }
+  if (is_debug_point(cp) && ((read_pstate() >> 2) & 3) != 0) {
+    value = 0;
+    return true;
+  }
+  return false;
+}
+
+// Writes the model takes over at EL1: debug points are ignored (WI), and MDSCR_EL1.SS is
+// ignored because Unicorn reports a software-step exception as an undefined instruction at
+// the next PC, which cannot be told apart from a real one (software step is not modelled).
+bool Vcpu::model_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg) {
+  const bool debug_point = is_debug_point(cp);
+  if (!debug_point && !is(cp, kMdscrEl1)) return false;
+  if (((read_pstate() >> 2) & 3) == 0) return false;  // EL0: Unicorn's checks make it UNDEFINED
+  if (debug_point) return true;
+  std::uint64_t written = 0;
+  if (reg != UC_ARM64_REG_XZR) uc_reg_read(uc_, reg, &written);
+  write_sysreg(kMdscrEl1, written & ~kMdscrSs);
+  return true;
+}
+
+// FEAT_RNG (Arm ARM C5.2.15 RNDR): bits from the machine's entropy source, which --seed makes
+// deterministic (Unicorn would call the host's getrandom). NZCV = 0b0000 on success; 0b0100
+// with Xt = 0 when the source has nothing. The NZCV write is reloaded by the translated code
+// after the hook returns (measured: a B.cond or CSET right after the MRS sees it).
+std::uint64_t Vcpu::read_random() {
+  std::uint64_t word = 0;
+  const bool ok = machine_.entropy_->fill(std::span<std::uint64_t>(&word, 1));
+  const std::uint32_t nzcv = ok ? 0u : (1u << 30);
+  uc_reg_write(uc_, UC_ARM64_REG_NZCV, &nzcv);
+  return ok ? word : 0;
 }
 
 // Instruction-cache maintenance (IC IALLUIS, IC IALLU, IC IVAU) is a NOP in the engine, but it
 // is how a guest says it changed code: other engines must drop what they translated before
 // they run again (notes Q5).
 std::uint32_t Vcpu::on_sys(uc_engine*, uc_arm64_reg, const uc_arm64_cp_reg* cp, void* self) {
-  const auto& v = *static_cast<Vcpu*>(self);
-  if (cp->op0 == 1 && cp->crn == 7 && (cp->crm == 5 || cp->crm == 1)) v.machine_.note_code_changed(v.index_);
+  auto& v = *static_cast<Vcpu*>(self);
+  if (cp->op0 != 1 || cp->crn != 7 || (cp->crm != 5 && cp->crm != 1)) return 0;
+  // IC IVAU (op1 3, CRm 5, op2 1; Arm ARM C5.3.13) names one line by VA: only that line of
+  // physical memory is invalidated on the others. IC IALLU(IS) (op1 0, op2 0): everything.
+  if (cp->op1 == 3 && cp->op2 == 1) {
+    constexpr std::uint64_t kLine = 64;  // CTR_EL0.IminLine = 4 in the CPU model: 16 words
+    const std::optional<std::uint64_t> pa = v.translate(cp->val & ~(kLine - 1));
+    if (pa) {
+      v.machine_.note_code_range(v.index_, *pa, kLine);
+      return 0;
+    }
+  }
+  v.machine_.note_code_changed(v.index_);  // IALLU, or an IVAU whose VA does not translate
   return 0;
 }
 
-// uc_ctl_remove_cache costs about as much as the range has pages; a full uc_ctl_flush_tb
-// costs ~100 ms. The range is a virtual address translated through this engine's current
+std::optional<std::uint64_t> Vcpu::translate(std::uint64_t va) {
+  if (!mmu_on()) return va;
+  constexpr SysReg kParEl1{3, 0, 7, 4, 0};
+  const bool el0 = ((read_pstate() >> 2) & 3) == 0;
+  const SysReg at{1, 0, 7, 8, el0 ? 2u : 0u};  // AT S1E0R / AT S1E1R (Arm ARM C5.5)
+  const std::uint64_t saved = read_sysreg(kParEl1);
+  write_sysreg(at, va);
+  const std::uint64_t par = read_sysreg(kParEl1);
+  write_sysreg(kParEl1, saved);
+  if ((par & 1) != 0) return std::nullopt;  // PAR_EL1.F: the walk failed
+  return (par & 0x000F'FFFF'FFFF'F000ull) | (va & 0xFFF);
+}
+
+// uc_ctl_remove_cache costs about 3 ns per 1 KiB page of the range (13 ms for 4 GiB, 0.34 us for
+// one line); a full uc_ctl_flush_tb costs ~15 ms with Unicorn's 1 GiB code buffer, even empty. The range is a virtual address translated through this engine's current
 // MMU (notes Q5), which may not map RAM where it is: with the MMU on, turn it off around the
 // call (each CP_REG write makes Unicorn rebuild its cached state).
+namespace {
+// A scratch page for warm_up_translation_hook, in the I/O hole below RAM where no device is.
+constexpr std::uint64_t kWarmUpPage = 0x0F00'0000;
+constexpr std::uint64_t kCodePage = 4096;
+}  // namespace
+
+// Unicorn 2.1.1 reports a new translation (UC_HOOK_EDGE_GENERATED, from tb_find) only once the
+// engine has left a translated block normally after the hook was added; the blocks translated
+// before that are not reported (measured: the first block, and the one after an exception in
+// the first slice). Two blocks run here on a scratch page, before any guest code, so that
+// every guest block is reported.
+void Vcpu::warm_up_translation_hook() {
+  const std::array<std::uint32_t, 2> code{0x1400'0001u /* b .+4 */, kWfi};
+  check(uc_mem_map(uc_, kWarmUpPage, kCodePage, UC_PROT_ALL), "map the warm-up page");
+  check(uc_mem_write(uc_, kWarmUpPage, code.data(), sizeof code), "write the warm-up page");
+  budget_ = budget_left_ = code.size();  // the block hook lets both blocks run
+  check(uc_emu_start(uc_, kWarmUpPage, 0, 0, 0), "warm up the translation hook");
+  uc_ctl_remove_cache(uc_, kWarmUpPage, kWarmUpPage + kCodePage);
+  check(uc_mem_unmap(uc_, kWarmUpPage, kCodePage), "unmap the warm-up page");
+  budget_ = budget_left_ = 0;
+  code_pages_.clear();
+}
+
+void Vcpu::on_translated(uc_engine*, uc_tb* tb, uc_tb*, void* self) {
+  auto& v = *static_cast<Vcpu*>(self);
+  v.guarded([&] { v.note_translated(tb->pc, tb->size); });
+}
+
+// Runs once per translated block (rare next to executing them): records the physical pages
+// the block's code came from, so that IC IALLU on another vCPU removes only those.
+void Vcpu::note_translated(std::uint64_t va, std::uint64_t size) {
+  const std::uint64_t last = va + (size == 0 ? 0 : size - 1);
+  for (std::uint64_t page = va & ~(kCodePage - 1); page <= last; page += kCodePage) {
+    const std::optional<std::uint64_t> pa = translate(page);
+    if (!pa) {
+      code_pages_lost_ = true;  // unknown: the next full flush covers all of RAM
+      continue;
+    }
+    const std::uint64_t n = *pa / kCodePage;
+    if (!code_pages_.empty() && code_pages_.back() == n) continue;
+    code_pages_.push_back(n);
+  }
+  if (code_pages_.size() > 2 * code_pages_compacted_ + 1024) {
+    std::sort(code_pages_.begin(), code_pages_.end());
+    code_pages_.erase(std::unique(code_pages_.begin(), code_pages_.end()), code_pages_.end());
+    code_pages_compacted_ = code_pages_.size();
+  }
+}
+
+// IC IALLU on another vCPU: only the pages this engine ever translated code from hold
+// translations (contiguous pages merged into one range); all of RAM if one was unknown.
 void Vcpu::flush_translations() {
+  if (code_pages_lost_) {
+    const CodeRange all{machine_.ram_.base(), machine_.ram_.size()};
+    invalidate_code({&all, 1});
+  } else {
+    std::sort(code_pages_.begin(), code_pages_.end());
+    code_pages_.erase(std::unique(code_pages_.begin(), code_pages_.end()), code_pages_.end());
+    flush_ranges_.clear();
+    for (const std::uint64_t n : code_pages_) {
+      if (!flush_ranges_.empty() && flush_ranges_.back().address + flush_ranges_.back().size == n * kCodePage) {
+        flush_ranges_.back().size += kCodePage;
+      } else {
+        flush_ranges_.push_back({n * kCodePage, kCodePage});
+      }
+    }
+    invalidate_code(flush_ranges_);
+  }
+  code_pages_.clear();
+  code_pages_compacted_ = 0;
+  code_pages_lost_ = false;
+}
+
+void Vcpu::invalidate_code(std::span<const CodeRange> ranges) {
+  if (ranges.empty()) return;
   const std::uint64_t sctlr = reg(Reg::SctlrEl1);
   const bool mmu = (sctlr & 1) != 0;
   if (mmu) write_sysreg(kSctlrEl1, sctlr & ~std::uint64_t{1});
-  uc_ctl_remove_cache(uc_, machine_.ram_.base(), machine_.ram_.end());
+  const GuestRam& ram = machine_.ram_;
+  for (const CodeRange& r : ranges) {
+    const std::uint64_t start = std::max(r.address, ram.base());
+    const std::uint64_t end = r.size > ram.end() - std::min(r.address, ram.end()) ? ram.end() : r.address + r.size;
+    if (start < end) uc_ctl_remove_cache(uc_, start, end);
+  }
   if (mmu) write_sysreg(kSctlrEl1, sctlr);
 }
 
@@ -540,6 +771,51 @@ std::uint32_t Vcpu::sysreg_trap_iss(std::uint32_t word) {
          ((word >> 21) & 1);
 }
 
+namespace {
+// Unknown system registers of features hidden in the ID registers (Arm ARM D19 register
+// index): op0, op1, CRn, CRm, op2; kAny matches every op2. An access to one is UNDEFINED
+// (Arm ARM D1.10.4: system register accesses to unimplemented features).
+constexpr std::uint32_t kAny = 0xFF;
+struct HiddenRegs {
+  std::uint32_t op0, op1, crn, crm, op2;
+};
+constexpr std::array<HiddenRegs, 22> kHiddenRegs{{
+    {3, 0, 1, 2, 0},     // ZCR_EL1 (SVE)
+    {3, 0, 1, 2, 4},     // SMPRI_EL1 (SME)
+    {3, 0, 1, 2, 6},     // SMCR_EL1 (SME)
+    {3, 3, 4, 2, 2},     // SVCR (SME)
+    {3, 1, 0, 0, 6},     // SMIDR_EL1 (SME)
+    {3, 3, 13, 0, 5},    // TPIDR2_EL0 (SME)
+    {3, 0, 1, 0, 5},     // RGSR_EL1 (MTE)
+    {3, 0, 1, 0, 6},     // GCR_EL1 (MTE)
+    {3, 0, 5, 6, kAny},  // TFSR_EL1, TFSRE0_EL1 (MTE)
+    {3, 1, 0, 0, 4},     // GMID_EL1 (MTE)
+    {3, 0, 5, 3, kAny},  // ERRIDR_EL1, ERRSELR_EL1 (RAS)
+    {3, 0, 5, 4, kAny},  // ERX* (RAS)
+    {3, 0, 5, 5, kAny},  // ERX* (RAS)
+    {3, 0, 12, 1, 1},    // DISR_EL1 (RAS)
+    {3, 0, 9, 9, kAny},  // PMS* (SPE)
+    {3, 0, 9, 10, kAny}, // PMB* (SPE)
+    {3, 0, 9, 11, kAny}, // TRB* (TRBE)
+    {3, 3, 13, 2, kAny}, // AMCR_EL0... (AMU)
+    {3, 3, 13, 4, kAny}, // AMEVCNTR0<n>_EL0 (AMU)
+    {3, 3, 13, 6, kAny}, // AMEVTYPER0<n>_EL0 (AMU)
+    {3, 0, 10, 4, 4},    // MPAMIDR_EL1 (MPAM)
+    {3, 0, 10, 5, kAny}, // MPAM1_EL1, MPAM0_EL1 (MPAM)
+}};
+}  // namespace
+
+bool Vcpu::hidden_feature_register(std::uint32_t word) {
+  if ((word & kSysRegMoveMask) != kSysRegMoveBits) return false;
+  const uc_arm64_cp_reg cp = sysreg_fields(word);
+  for (const HiddenRegs& h : kHiddenRegs) {
+    if (cp.op0 == h.op0 && cp.op1 == h.op1 && cp.crn == h.crn && cp.crm == h.crm && (h.op2 == kAny || cp.op2 == h.op2)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // UDEF arrives with the PC at the faulting instruction (notes Q1). Semihosting's HLT is
 // one; HVC/SMC at EL0 and unallocated encodings are UNDEFINED for the guest; a system
 // register access at EL1 that the CPU model does not know is a model gap, not a guest bug.
@@ -557,11 +833,13 @@ void Vcpu::undefined_instruction() {
   }
   const unsigned el = (read_pstate() >> 2) & 3;
   const std::uint32_t op1 = (word >> 16) & 7;
-  // EL2 (op1 = 4) and EL3 (op1 = 6) registers are UNDEFINED at EL1 in a VM without nested
-  // virtualisation, as under KVM; anything else the CPU model rejects at EL1 is a gap of
-  // the model (a GIC CPU interface register, say), and running on would mislead.
-  const bool el2_or_el3_register = op1 == 4 || op1 == 6;
-  if (el >= 1 && (word & kSysRegMoveMask) == kSysRegMoveBits && !el2_or_el3_register) {
+  // EL2 (op1 = 4), EL12/EL02 alias (op1 = 5) and EL3 (op1 = 6) registers are UNDEFINED at EL1
+  // in a VM without nested virtualisation, as under KVM; so are the registers of features the
+  // ID registers report absent (SVE's ZCR_EL1, SME, MTE, ...). Anything else the CPU model
+  // rejects at EL1 is a gap of the model (a GIC CPU interface register, say), and running on
+  // would mislead.
+  const bool undefined_register = op1 == 4 || op1 == 5 || op1 == 6 || hidden_feature_register(word);
+  if (el >= 1 && (word & kSysRegMoveMask) == kSysRegMoveBits && !undefined_register) {
     fatal(fmt::format("system register access the model cannot emulate at {:#x}: {}", pc, disassemble_one(word, pc)));
     return;
   }

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/machine.h"
 #include "firmware/smccc.h"
@@ -75,6 +76,8 @@ class Vcpu final : public fw::RegisterSource {
   fw::Conduit forwarded_conduit() const { return call_.conduit; }
   /// Drops every translated block, so code changed by another vCPU or the host is seen.
   void flush_translations();
+  /// Drops the translated blocks that overlap `ranges` (physical addresses; outside RAM ignored).
+  void invalidate_code(std::span<const CodeRange> ranges);
   const std::string& summary() const { return summary_; }
   const std::string& report() const { return report_; }
 
@@ -96,11 +99,20 @@ class Vcpu final : public fw::RegisterSource {
  private:
   static void on_interrupt(uc_engine* uc, std::uint32_t intno, void* self);
   static void on_block(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
+  static void on_translated(uc_engine* uc, uc_tb* tb, uc_tb* previous, void* self);
+  void warm_up_translation_hook();
+  void note_translated(std::uint64_t va, std::uint64_t size);
   static bool on_unmapped(uc_engine* uc, uc_mem_type type, std::uint64_t address, int size,
                           std::int64_t value, void* self);
   static std::uint32_t on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint32_t on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint32_t on_sys(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
+  /// The CPU model's own answers for registers of hidden or inert features (see vcpu.cpp).
+  bool model_read(const uc_arm64_cp_reg& cp, std::uint64_t& value);
+  bool model_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg);
+  std::uint64_t read_random();
+  /// An unknown system register that belongs to a feature the ID registers report absent.
+  static bool hidden_feature_register(std::uint32_t word);
   /// At EL0, whether CNTKCTL_EL1 / PMUSERENR_EL0 let the guest read this register.
   bool el0_may_read(const uc_arm64_cp_reg& cp) const;
   bool el0_trapped_sysreg(std::uint32_t word) const;
@@ -121,10 +133,18 @@ class Vcpu final : public fw::RegisterSource {
   /// Brings the clock and instruction counts up to date with the blocks entered so far. The
   /// block hook only decrements the budget; everything else is derived here when needed.
   void sync_clock();
+  /// The same, exact to the hooked instruction at the PC (MRS/MSR hooks only).
+  void sync_clock_at_pc();
+  void sync_to(std::uint64_t executed);
+  /// The generic counter from the clock as last synced.
+  std::uint64_t counter_synced();
   /// Runs a hook body; an exception stops the engine and is kept for run() to rethrow.
   template <typename Body>
   void guarded(Body&& body) noexcept;
   bool mmu_on() const;
+  /// The physical address of `va` through this engine's MMU (AT S1E1R, or S1E0R at EL0; PAR_EL1
+  /// kept); none if it does not translate.
+  std::optional<std::uint64_t> translate(std::uint64_t va);
 
   std::uint32_t read_pstate() const;
   std::uint64_t read_sysreg(const SysReg& r) const;
@@ -169,6 +189,8 @@ class Vcpu final : public fw::RegisterSource {
   bool hard_budget_ = false;         // the budget is the instruction limit: never exceed it
   std::uint64_t budget_left_ = 0;    // what is left; the block hook's only state
   std::uint64_t synced_ = 0;         // instructions of this slice already in the clock
+  std::uint64_t block_start_ = 0;    // address of the block being executed
+  std::uint64_t block_left_ = 0;     // budget_left_ before that block was entered
   bool stop_requested_ = false;
   Stop stop_ = Stop::Budget;
   int exit_status_ = 0;
@@ -182,6 +204,12 @@ class Vcpu final : public fw::RegisterSource {
   // Until then guest virtual addresses are physical and host reads skip AT: the HVC path
   // stays as cheap as without an MMU. Once set it stays set, which is only slower.
   bool mmu_ever_on_ = false;
+  // 4 KiB physical pages this engine has translated code from since its last full flush
+  // (unsorted, may repeat); when a page could not be translated, the whole of RAM counts.
+  std::vector<std::uint64_t> code_pages_;
+  std::size_t code_pages_compacted_ = 0;
+  bool code_pages_lost_ = false;
+  std::vector<CodeRange> flush_ranges_;  // code other engines changed: drop it before the next slice
 
   // Trap-bridge buffers, reused on every call so the hot path allocates nothing.
   fw::SmcccCall call_{};

@@ -115,6 +115,22 @@ static void test_busy_loop(uint64_t iterations)
           "PMCCNTR_EL0 advances by about %lu cycles over %lu loop instructions", ns, ns);
 }
 
+/*
+ * DESIGN 4 and README "time": a counter read counts every instruction before it, so two
+ * PMCCNTR_EL0 reads with 8 NOPs between them in one straight-line block are 9 cycles apart.
+ */
+static void test_exact_read(void)
+{
+    uint64_t first, second;
+
+    __asm__ volatile("mrs %0, pmccntr_el0\n\t"
+                     "nop\n\tnop\n\tnop\n\tnop\n\tnop\n\tnop\n\tnop\n\tnop\n\t"
+                     "mrs %1, pmccntr_el0"
+                     : "=&r"(first), "=r"(second));
+    tap_diag("two reads in one block: PMCCNTR %lu -> %lu", first, second);
+    tap_eq(second - first, 9, "PMCCNTR_EL0 reads 8 NOPs apart in one block differ by 9 cycles");
+}
+
 /* --- Two vCPUs ------------------------------------------------------------------------ */
 
 static uint32_t arrived[2];     /* the barrier: [0] vCPU 0, [1] the second vCPU */
@@ -172,6 +188,7 @@ int main(void)
     test_monotonic("CNTPCT_EL0", cntpct);
     for (unsigned i = 0; i < sizeof loop_iterations / sizeof loop_iterations[0]; ++i)
         test_busy_loop(loop_iterations[i]);
+    test_exact_read();
     test_two_cpus();
     return tap_done();
 }

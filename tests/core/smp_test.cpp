@@ -182,6 +182,105 @@ TEST_CASE("Code coherence: after IC maintenance another vCPU runs the rewritten 
   CHECK(m.run().kind == ExitKind::SystemOff);
 }
 
+TEST_CASE("Code coherence: IC IALLUIS reaches the very first block another vCPU translated") {
+  // vCPU 1's entry block is its loop: the first code its engine ever translates. vCPU 0
+  // rewrites that block's first word once vCPU 1 has looped 100 times, then IC IALLUIS.
+  const std::uint64_t counter = kBase + 0x600;
+  Program p;
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
+                {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
+                imm64(2, kBase + 0x200), imm64(3, a64::movz(7, 2)),
+                {a64::str_w(3, 2), a64::kDsbIsh, a64::kIcIalluis, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
+  p.at(0x200, join({{a64::movz(7, 1)}, imm64(1, counter),
+                    {a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1), a64::cmp(7, 2), a64::b_cond(a64::kNe, -9)},
+                    psci(kSystemOff)}));
+  p.at(0x600, {0, 0});
+  TestMachine m(p, cpus(2, 5'000'000));
+  CHECK(m.run().kind == ExitKind::SystemOff);
+}
+
+TEST_CASE("Code coherence: IC IVAU of the rewritten line makes another vCPU run the new code") {
+  const std::uint64_t counter = kBase + 0x600;
+  const std::uint64_t function = kBase + 0x400;
+  Program p;
+  // As above, but the writer invalidates just the function's line: IC IVAU x2.
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
+                {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
+                imm64(2, function), imm64(3, a64::movz(7, 2)),
+                {a64::str_w(3, 2), a64::kDsbIsh, 0xD50B'7522u /* ic ivau, x2 */, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
+  p.at(0x200, join({imm64(1, counter),
+                    {a64::bl((0x400 - 0x210) / 4), a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1), a64::cmp(7, 2),
+                     a64::b_cond(a64::kNe, -5)},
+                    psci(kSystemOff)}));
+  p.at(0x400, {a64::movz(7, 1), a64::kRet});
+  p.at(0x600, {0, 0});
+  TestMachine m(p, cpus(2, 5'000'000));
+  CHECK(m.run().kind == ExitKind::SystemOff);
+}
+
+TEST_CASE("Code coherence: IC IVAU of another line leaves the stale code in place (the range is honoured)") {
+  // The same writer, but it invalidates a line 0x100 bytes away: vCPU 1 keeps running its
+  // translation of the old function, so it never sees x7 == 2 and the limit ends the run.
+  const std::uint64_t counter = kBase + 0x600;
+  const std::uint64_t function = kBase + 0x400;
+  Program p;
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
+                {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
+                imm64(2, function), imm64(3, a64::movz(7, 2)), imm64(5, function + 0x100),
+                {a64::str_w(3, 2), a64::kDsbIsh, 0xD50B'7525u /* ic ivau, x5 */, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
+  p.at(0x200, join({imm64(1, counter),
+                    {a64::bl((0x400 - 0x210) / 4), a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1), a64::cmp(7, 2),
+                     a64::b_cond(a64::kNe, -5)},
+                    psci(kSystemOff)}));
+  p.at(0x400, {a64::movz(7, 1), a64::kRet});
+  p.at(0x600, {0, 0});
+  TestMachine m(p, cpus(2, 200'000));
+  CHECK(m.run().kind == ExitKind::InstructionLimit);
+}
+
+namespace {
+// The MMU on with one 1 GiB identity block over RAM (4 KiB granule, T0SZ = 25: the walk starts
+// at level 1; Arm ARM D8.3): tables at kBase + 0x3000, built by page_tables(). Uses x10.
+constexpr std::uint64_t kTables = kBase + 0x3000;
+Words enable_mmu() {
+  constexpr std::uint64_t kTcr = 25 | (1u << 8) | (1u << 10) | (3u << 12) | (1u << 23);  // EPD1
+  return join({imm64(10, kTables), {0xD518'200Au /* msr ttbr0_el1, x10 */}, imm64(10, 0xFF),
+               {0xD518'A20Au /* msr mair_el1, x10 */}, imm64(10, kTcr), {0xD518'204Au /* msr tcr_el1, x10 */,
+               a64::kIsb, 0xD538'100Au /* mrs x10, sctlr_el1 */, 0xB240'014Au /* orr x10, x10, #1 */,
+               0xD518'100Au /* msr sctlr_el1, x10 */, a64::kIsb}});
+}
+// Level-1 entry 1: block at 0x4000_0000, AF, inner shareable, MAIR attribute 0.
+void page_tables(Program& p) { p.at(0x3000, {0, 0, 0x4000'0701u, 0}); }
+}  // namespace
+
+TEST_CASE("Code coherence with the MMU on: IC IALLUIS and IC IVAU through the guest's page tables") {
+  // Both vCPUs run with the MMU on, so the translated pages and the IC IVAU address go
+  // through address translation (AT), not the identity of MMU-off.
+  const std::uint64_t counter = kBase + 0x600;
+  const std::uint64_t function = kBase + 0x400;
+  for (const std::uint32_t ic : {a64::kIcIalluis, 0xD50B'7522u /* ic ivau, x2 */}) {
+    CAPTURE(ic);
+    Program p;
+    p.at(0, join({enable_mmu(), cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
+                  {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
+                  imm64(2, function), imm64(3, a64::movz(7, 2)),
+                  {a64::str_w(3, 2), a64::kDsbIsh, ic, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
+    const Words body = join({imm64(1, counter), {a64::bl(0), a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1),
+                                                 a64::cmp(7, 2), a64::b_cond(a64::kNe, -5)},
+                             psci(kSystemOff)});
+    Words second = join({enable_mmu(), body});
+    const std::size_t bl_at = enable_mmu().size() + 4;  // the BL: after imm64(1, counter)
+    second[bl_at] = a64::bl(static_cast<std::int32_t>((0x400 - 0x200) / 4 - bl_at));
+    p.at(0x200, second);
+    p.at(0x400, {a64::movz(7, 1), a64::kRet});
+    p.at(0x600, {0, 0});
+    page_tables(p);
+    TestMachine m(p, cpus(2, 5'000'000));
+    CHECK(m.run().kind == ExitKind::SystemOff);
+    CHECK((m.machine->reg(1, Reg::SctlrEl1) & 1) == 1);
+  }
+}
+
 TEST_CASE("Host writes through write_memory() are seen by code already translated") {
   core::MachineConfig config;
   config.max_instructions = 1000;
