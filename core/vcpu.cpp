@@ -511,23 +511,11 @@ std::uint32_t Vcpu::on_sys(uc_engine*, uc_arm64_reg, const uc_arm64_cp_reg* cp, 
   return 0;
 }
 
-std::optional<std::uint64_t> Vcpu::translate(std::uint64_t va) {
-  if (!mmu_on()) return va;
-  constexpr SysReg kParEl1{3, 0, 7, 4, 0};
-  const bool el0 = ((read_pstate() >> 2) & 3) == 0;
-  const SysReg at{1, 0, 7, 8, el0 ? 2u : 0u};  // AT S1E0R / AT S1E1R (Arm ARM C5.5)
-  const std::uint64_t saved = read_sysreg(kParEl1);
-  write_sysreg(at, va);
-  const std::uint64_t par = read_sysreg(kParEl1);
-  write_sysreg(kParEl1, saved);
-  if ((par & 1) != 0) return std::nullopt;  // PAR_EL1.F: the walk failed
-  return (par & 0x000F'FFFF'FFFF'F000ull) | (va & 0xFFF);
-}
-
 // uc_ctl_remove_cache costs about 3 ns per 1 KiB page of the range (13 ms for 4 GiB, 0.34 us for
-// one line); a full uc_ctl_flush_tb costs ~15 ms with Unicorn's 1 GiB code buffer, even empty. The range is a virtual address translated through this engine's current
-// MMU (notes Q5), which may not map RAM where it is: with the MMU on, turn it off around the
-// call (each CP_REG write makes Unicorn rebuild its cached state).
+// one line); a full uc_ctl_flush_tb costs ~15 ms with Unicorn's 1 GiB code buffer, even empty.
+// The range is a virtual address translated through this engine's current MMU, which may not
+// map RAM where it is: with the MMU on, turn it off around the call (each CP_REG write makes
+// Unicorn rebuild its cached state).
 namespace {
 // A scratch page for warm_up_translation_hook, in the I/O hole below RAM where no device is.
 constexpr std::uint64_t kWarmUpPage = 0x0F00'0000;

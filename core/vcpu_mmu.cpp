@@ -105,6 +105,16 @@ std::size_t Vcpu::read_guest(std::uint64_t va, std::span<std::uint8_t> out) {
   return done;
 }
 
+// IC IVAU's address, as the executing regime reads it (Arm ARM C5.3: IC IVAU is checked like a
+// read at the current EL).
+std::optional<std::uint64_t> Vcpu::translate(std::uint64_t va) {
+  if (!mmu_on()) return va;
+  const bool el0 = ((read_pstate() >> 2) & 3) == 0;
+  const std::uint64_t par = address_translate(va, el0 ? At::S1E0R : At::S1E1R);
+  if ((par & kParF) != 0) return std::nullopt;
+  return (par & kPaMask) | (va & (kHostPage - 1));
+}
+
 bool Vcpu::fetch_word(std::uint64_t pc, std::uint32_t& word) {
   std::uint8_t bytes[4];
   if (read_guest(pc, bytes) != sizeof bytes) return false;

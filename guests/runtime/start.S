@@ -2,8 +2,8 @@
  * _start: the entry of every vCPU (e_entry, DESIGN section 6).
  *
  * Entered at EL1h with the MMU and caches off and DAIF masked. The boot vCPU (index 0)
- * has x0 = 0 (future: device-tree address); a vCPU started by PSCI CPU_ON has
- * x0 = context_id. Index = Aff1 * 16 + Aff0 of MPIDR_EL1; each index owns one
+ * has x0 = the device tree's address (kept in guest_boot_x0); a vCPU started by PSCI
+ * CPU_ON has x0 = context_id. Index = Aff1 * 16 + Aff0 of MPIDR_EL1; each index owns one
  * __guest_stack_size stack above __stacks_start (link.ld).
  *
  * Boot vCPU:  zero .bss, status = main(), semihosting SYS_EXIT_EXTENDED(status).
@@ -49,6 +49,8 @@ _start:
     stp     xzr, xzr, [x4], #16
     b       1b
 2:
+    adrp    x4, guest_boot_x0           // after .bss is zeroed: it lives there
+    str     x19, [x4, :lo12:guest_boot_x0]
     bl      main
     sxtw    x0, w0                      // int status
     bl      semihost_exit_extended      // does not return
@@ -63,6 +65,13 @@ park:
     wfi
     b       park
     .size _start, . - _start
+
+    .bss
+    .balign 8
+    .global guest_boot_x0
+guest_boot_x0:
+    .quad   0
+    .size guest_boot_x0, 8
 
     // Default for guests that start no secondaries.
     .text

@@ -17,6 +17,9 @@ struct gfdt {
     uint32_t strings_size;
 };
 
+/* x0 of the boot vCPU at entry: the device tree's physical address (start.S). */
+extern uint64_t guest_boot_x0;
+
 /* Checks the header (magic, version >= 16, blocks inside totalsize); 0 if usable, else < 0. */
 int gfdt_init(struct gfdt *t, const void *blob);
 /* The root node, a node by absolute path ("/cpus/cpu@0"), children and siblings. */
