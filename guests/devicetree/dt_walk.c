@@ -154,12 +154,14 @@ static void check_cpus(const struct expect *e)
     __asm__ volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
     unsigned n = 0, good = 0, started = 0;
     uint32_t regs[GUEST_MAX_CPUS];
-    for (int c = cpus >= 0 ? gfdt_first_child(&tree, cpus) : -1; c >= 0 && n < GUEST_MAX_CPUS; c = gfdt_next_sibling(&tree, c), ++n) {
+    /* CPUs are the children with device_type "cpu" (QEMU adds a cpu-map node beside them). */
+    for (int c = cpus >= 0 ? gfdt_first_child(&tree, cpus) : -1; c >= 0 && n < GUEST_MAX_CPUS; c = gfdt_next_sibling(&tree, c)) {
+        if (!STRINGS(c, "device_type", "cpu")) continue;
         regs[n] = gfdt_u32(&tree, c, "reg", ~0u);
-        good += STRINGS(c, "device_type", "cpu") && STRINGS(c, "enable-method", "psci") && regs[n] == psci_target_of(n);
-        if (n == 0) continue;
+        good += STRINGS(c, "enable-method", "psci") && regs[n] == psci_target_of(n);
         /* Start it through the conduit the tree names, as Linux's psci driver would. */
-        started += smccc(e->conduit, PSCI_CPU_ON_64, regs[n], (uint64_t)(uintptr_t)_start, n) == 0;
+        if (n != 0) started += smccc(e->conduit, PSCI_CPU_ON_64, regs[n], (uint64_t)(uintptr_t)_start, n) == 0;
+        ++n;
     }
     tap_eq(n, e->cpus, "/cpus: one cpu node per vCPU");
     tap_eq(good, n, "/cpus/cpu@N: device_type \"cpu\", enable-method \"psci\", reg = Aff1 << 8 | Aff0");

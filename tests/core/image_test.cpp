@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/image.h"
 #include "core/platform.h"
@@ -45,5 +46,69 @@ TEST_CASE("Loader: a FIFO is refused at once instead of waiting for a writer") {
   REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
   CHECK_THROWS_WITH_AS(core::load_image(path, core::ImageFormat::Auto, layout()),
                        doctest::Contains("not a regular file"), core::ImageError);
+  std::filesystem::remove(path);
+}
+
+namespace {
+// A Linux arm64 Image header (booting.rst section 4) followed by `body` bytes.
+std::vector<std::uint8_t> linux_image(std::uint64_t text_offset, std::uint64_t image_size, std::uint64_t flags,
+                                      std::size_t body = 64) {
+  std::vector<std::uint8_t> f(64 + body, 0);
+  const auto put = [&f](std::size_t at, std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) f[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+  };
+  put(8, text_offset);
+  put(16, image_size);
+  put(24, flags);
+  f[56] = 'A', f[57] = 'R', f[58] = 'M', f[59] = 0x64;
+  return f;
+}
+}  // namespace
+
+// QEMU 7.2 (-M virt -kernel) runs guests/devicetree's dt-walk.Image, linked at 0x40200000, at
+// that address: text_offset 0 lands 2 MiB above RAM base, as here.
+TEST_CASE("Linux Image: text_offset 0 is placed at RAM base + 2 MiB and entered at its first byte") {
+  const core::Image img = core::image_from_linux_bytes(linux_image(0, 0x10'0000, 0xA), "k", layout());
+  REQUIRE(img.segments.size() == 1);
+  CHECK(img.segments[0].address == 0x4020'0000u);
+  CHECK(img.entry == 0x4020'0000u);
+  CHECK(img.segments[0].size == 0x10'0000u);  // image_size: the whole footprint, zero beyond the file
+  CHECK(img.segments[0].bytes.size() == 128u);
+}
+
+TEST_CASE("Linux Image: text_offset 0x80000 is placed at RAM base + 0x80000 (an old kernel's 2 MiB-aligned base)") {
+  const core::Image img = core::image_from_linux_bytes(linux_image(0x8'0000, 0x1000, 0x2), "k", layout());
+  CHECK(img.entry == 0x4008'0000u);
+}
+
+TEST_CASE("Linux Image: image_size 0 means a pre-3.17 kernel, text_offset 0x80000 whatever the field says") {
+  const core::Image img = core::image_from_linux_bytes(linux_image(0x1234, 0, 0), "k", layout());
+  CHECK(img.entry == 0x4008'0000u);
+  CHECK(img.segments[0].size == 128u);  // the file itself
+}
+
+TEST_CASE("Linux Image: big-endian, no magic, or an image_size beyond RAM are refused") {
+  CHECK_THROWS_AS(core::image_from_linux_bytes(linux_image(0, 0x1000, 0x1), "k", layout()), core::ImageError);
+  std::vector<std::uint8_t> no_magic = linux_image(0, 0x1000, 0);
+  no_magic[59] = 0;
+  CHECK_THROWS_AS(core::image_from_linux_bytes(no_magic, "k", layout()), core::ImageError);
+  CHECK_THROWS_AS(core::image_from_linux_bytes(linux_image(0, core::kDefaultRamSize, 0), "k", layout()),
+                  core::ImageError);
+}
+
+TEST_CASE("Loader: auto tells a Linux Image from ELF by its magic; a raw file without either is refused") {
+  const std::string path = temp_path("smccc-emu-image-");
+  const auto write = [&](const std::vector<std::uint8_t>& bytes) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+  };
+  write(linux_image(0, 0x2000, 0xA));
+  CHECK(core::load_image(path, core::ImageFormat::Auto, layout()).entry == 0x4020'0000u);
+  std::vector<std::uint8_t> plain(128, 0x11);
+  write(plain);
+  CHECK_THROWS_AS(core::load_image(path, core::ImageFormat::Auto, layout()), core::ImageError);
+  CHECK_THROWS_AS(core::load_image(path, core::ImageFormat::LinuxImage, layout()), core::ImageError);
+  CHECK(core::load_image(path, core::ImageFormat::Raw, layout()).entry == core::kRawImageAddress);
   std::filesystem::remove(path);
 }
