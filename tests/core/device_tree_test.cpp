@@ -79,7 +79,7 @@ TEST_CASE("Device tree: one cpu node per vCPU with reg = MPIDR Aff1 << 8 | Aff0 
   CHECK(t.prop("/cpus/cpu@101", "device_type") == strs({"cpu"}));
 }
 
-TEST_CASE("Device tree: PSCI and SDEI name the configured conduit; PSCI 0.2 drops the psci-1.0 compatible (arm/psci.yaml)") {
+TEST_CASE("Device tree: PSCI and SDEI name the configured conduit, PSCI 0.2 drops the psci-1.0 compatible (arm/psci.yaml)") {
   DeviceTreeSpec spec = base_spec();
   CHECK(Tree(spec).prop("/psci", "compatible") == strs({"arm,psci-1.0", "arm,psci-0.2"}));
   CHECK(Tree(spec).prop("/psci", "method") == strs({"hvc"}));
@@ -94,7 +94,7 @@ TEST_CASE("Device tree: PSCI and SDEI name the configured conduit; PSCI 0.2 drop
   CHECK(Tree(spec).node("/firmware") < 0);
 }
 
-TEST_CASE("Device tree: without an interrupt controller no node carries interrupts; with one, the timer has 4 PPIs and the PL011 SPI 1") {
+TEST_CASE("Device tree: without an interrupt controller no node carries interrupts, with one, the timer has 4 PPIs and the PL011 SPI 1") {
   DeviceTreeSpec spec = base_spec();
   const Tree none(spec);
   CHECK_FALSE(none.prop("/", "interrupt-parent"));
@@ -188,7 +188,7 @@ TEST_CASE("Boot payload: the initrd, then the device tree, each on the first fre
   CHECK(*m.machine->ram().at(0x404F'FFFF) == 0x5A);
 }
 
-TEST_CASE("Boot payload: with RAM too small for a 2 MiB boundary the device tree goes on a 4 KiB one; no room at all is an ImageError") {
+TEST_CASE("Boot payload: with RAM too small for a 2 MiB boundary the device tree goes on a 4 KiB one, no room at all is an ImageError") {
   core::MachineConfig config;
   config.memory = 1u << 20;
   config.pv_time = true;
@@ -201,7 +201,7 @@ TEST_CASE("Boot payload: with RAM too small for a 2 MiB boundary the device tree
                   core::ImageError);
 }
 
-TEST_CASE("Boot payload: the same seed gives the same device tree (kaslr-seed, rng-seed); another seed another") {
+TEST_CASE("Boot payload: the same seed gives the same device tree (kaslr-seed, rng-seed), another seed another") {
   const auto dtb_for = [](std::uint64_t seed) {
     core::MachineConfig config;
     config.seed = seed;

@@ -96,7 +96,7 @@ TEST_CASE("Linux Image: big-endian, no magic, or an image_size beyond RAM are re
                   core::ImageError);
 }
 
-TEST_CASE("Loader: auto tells a Linux Image from ELF by its magic; a raw file without either is refused") {
+TEST_CASE("Loader: auto tells a Linux Image from ELF by its magic, a raw file without either is refused") {
   const std::string path = temp_path("smccc-emu-image-");
   const auto write = [&](const std::vector<std::uint8_t>& bytes) {
     std::FILE* f = std::fopen(path.c_str(), "wb");

@@ -47,7 +47,7 @@ TEST_CASE("Virt machine: dt-walk on 8 vCPUs starts every CPU of /cpus through PS
   CHECK(contains(r.out, "CPU_ON of every other cpu's reg succeeds"));
 }
 
-TEST_CASE("Virt machine: --conduit smc names SMC in /psci and /firmware/sdei; --pv-time off drops /reserved-memory") {
+TEST_CASE("Virt machine: --conduit smc names SMC in /psci and /firmware/sdei, --pv-time off drops /reserved-memory") {
   check_passes(run_emu({"run", "--cpus", "2", "--conduit", "smc", "--pv-time", "off", "--memory", "256M",
                         "--append", expectation(2, "smc", false, false, "0x10000000"), guest_path("dt-walk.elf")}));
 }
@@ -76,7 +76,7 @@ TEST_CASE("Virt machine: the same guest as a raw .flat (--format raw) and as a L
   check_passes(run_emu({"run", "--cpus", "4", "--format", "image", "--append", args, guest_path("dt-walk.Image")}));
 }
 
-TEST_CASE("Virt machine: two runs with --seed print the same seeds; another seed prints others") {
+TEST_CASE("Virt machine: two runs with --seed print the same seeds, another seed prints others") {
   const auto run = [](const char* seed) {
     return run_emu({"run", "--seed", seed, "--append", expectation(1, "hvc", true, false), guest_path("dt-walk.elf")});
   };
