@@ -161,24 +161,33 @@ TEST_CASE("Stolen time: with a physical CPU per vCPU nothing is stolen") {
   CHECK(m.machine->stats(1).stolen_ns == 0);
 }
 
-TEST_CASE("Code coherence: after IC maintenance another vCPU runs the rewritten code, not stale code") {
+namespace {
+// vCPU 0 starts vCPU 1, waits until it has called the function at kBase + 0x400 100 times,
+// rewrites the function's first instruction to "movz x7, #2", then runs `maintenance` (with
+// x2 = the function, x5 = the function + 0x100) between DSBs and spins. vCPU 1 calls the
+// function and counts until it returns x7 == 2, then SYSTEM_OFF.
+Program rewriting_program(std::uint32_t maintenance) {
   const std::uint64_t counter = kBase + 0x600;
   const std::uint64_t function = kBase + 0x400;
   Program p;
-  // vCPU 0: start vCPU 1, wait until it has called the function 100 times, rewrite the
-  // function's first instruction to "movz x7, #2", IC IALLUIS, then spin.
   p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
                 {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
-                imm64(2, function), imm64(3, a64::movz(7, 2)),
-                {a64::str_w(3, 2), a64::kDsbIsh, a64::kIcIalluis, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
-  // vCPU 1: call the function, count, until it returns x7 == 2; then SYSTEM_OFF.
+                imm64(2, function), imm64(3, a64::movz(7, 2)), imm64(5, function + 0x100),
+                {a64::str_w(3, 2), a64::kDsbIsh, maintenance, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
   p.at(0x200, join({imm64(1, counter),
                     {a64::bl((0x400 - 0x210) / 4), a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1), a64::cmp(7, 2),
                      a64::b_cond(a64::kNe, -5)},
                     psci(kSystemOff)}));
   p.at(0x400, {a64::movz(7, 1), a64::kRet});
   p.at(0x600, {0, 0});
-  TestMachine m(p, cpus(2, 5'000'000));
+  return p;
+}
+constexpr std::uint32_t kIcIvauX2 = 0xD50B'7522u;  // ic ivau, x2
+constexpr std::uint32_t kIcIvauX5 = 0xD50B'7525u;  // ic ivau, x5
+}  // namespace
+
+TEST_CASE("Code coherence: after IC IALLUIS another vCPU runs the rewritten code, not stale code") {
+  TestMachine m(rewriting_program(a64::kIcIalluis), cpus(2, 5'000'000));
   CHECK(m.run().kind == ExitKind::SystemOff);
 }
 
@@ -200,41 +209,14 @@ TEST_CASE("Code coherence: IC IALLUIS reaches the very first block another vCPU 
 }
 
 TEST_CASE("Code coherence: IC IVAU of the rewritten line makes another vCPU run the new code") {
-  const std::uint64_t counter = kBase + 0x600;
-  const std::uint64_t function = kBase + 0x400;
-  Program p;
-  // As above, but the writer invalidates just the function's line: IC IVAU x2.
-  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
-                {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
-                imm64(2, function), imm64(3, a64::movz(7, 2)),
-                {a64::str_w(3, 2), a64::kDsbIsh, 0xD50B'7522u /* ic ivau, x2 */, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
-  p.at(0x200, join({imm64(1, counter),
-                    {a64::bl((0x400 - 0x210) / 4), a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1), a64::cmp(7, 2),
-                     a64::b_cond(a64::kNe, -5)},
-                    psci(kSystemOff)}));
-  p.at(0x400, {a64::movz(7, 1), a64::kRet});
-  p.at(0x600, {0, 0});
-  TestMachine m(p, cpus(2, 5'000'000));
+  TestMachine m(rewriting_program(kIcIvauX2), cpus(2, 5'000'000));
   CHECK(m.run().kind == ExitKind::SystemOff);
 }
 
 TEST_CASE("Code coherence: IC IVAU of another line leaves the stale code in place (the range is honoured)") {
-  // The same writer, but it invalidates a line 0x100 bytes away: vCPU 1 keeps running its
-  // translation of the old function, so it never sees x7 == 2 and the limit ends the run.
-  const std::uint64_t counter = kBase + 0x600;
-  const std::uint64_t function = kBase + 0x400;
-  Program p;
-  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
-                {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
-                imm64(2, function), imm64(3, a64::movz(7, 2)), imm64(5, function + 0x100),
-                {a64::str_w(3, 2), a64::kDsbIsh, 0xD50B'7525u /* ic ivau, x5 */, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
-  p.at(0x200, join({imm64(1, counter),
-                    {a64::bl((0x400 - 0x210) / 4), a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1), a64::cmp(7, 2),
-                     a64::b_cond(a64::kNe, -5)},
-                    psci(kSystemOff)}));
-  p.at(0x400, {a64::movz(7, 1), a64::kRet});
-  p.at(0x600, {0, 0});
-  TestMachine m(p, cpus(2, 200'000));
+  // The line 0x100 bytes away: vCPU 1 keeps running its translation of the old function, so
+  // it never sees x7 == 2 and the limit ends the run.
+  TestMachine m(rewriting_program(kIcIvauX5), cpus(2, 200'000));
   CHECK(m.run().kind == ExitKind::InstructionLimit);
 }
 
