@@ -478,17 +478,22 @@ int main(int argc, char** argv) {
                       "block, so the run may stop up to one block early; 0 = no limit)")
       ->capture_default_str();
   run_cmd->add_option("--format", o.format, "Image format: auto (ELF or Linux Image by their magic; anything else "
-                                            "is refused), elf, image (Linux arm64 Image: loaded text_offset above "
-                                            "0x40200000, entered at its start), or raw (a flat binary loaded and "
+                                            "is refused), elf, image (Linux arm64 Image, placed as QEMU virt places "
+                                            "it: 0x40200000 + text_offset when that is below 4 KiB, else RAM base + "
+                                            "text_offset; entered at its start), or raw (a flat binary loaded and "
                                             "entered at 0x40080000)")
       ->default_val("auto")->check(CLI::IsMember({"auto", "elf", "image", "raw"}));
-  run_cmd->add_option("--append", o.append, "Kernel command line: the device tree's /chosen/bootargs");
+  run_cmd->add_option("--append", o.append, "Kernel command line: the device tree's /chosen/bootargs")
+      ->type_name("ARGS");
   run_cmd->add_option("--initrd", o.initrd, "Load FILE as the initrd (initramfs) on the first free 2 MiB boundary "
-                                            "above the image; /chosen/linux,initrd-start and -end say where");
+                                            "above the image; /chosen/linux,initrd-start and -end say where")
+      ->type_name("FILE");
   run_cmd->add_option("--dtb", o.dtb, "Give the guest this device tree blob instead of the generated one (checked "
-                                      "with libfdt; at most 2 MiB); --append and --initrd update its /chosen");
+                                      "with libfdt; at most 2 MiB); --append and --initrd update its /chosen")
+      ->type_name("FILE");
   run_cmd->add_option("--dump-dtb", o.dump_dtb, "Write the device tree the guest would get to FILE and exit 0 "
-                                                "without running (decompile with 'dtc -I dtb -O dts FILE')");
+                                                "without running (decompile with 'dtc -I dtb -O dts FILE')")
+      ->type_name("FILE");
   run_cmd->add_option("--conduit", o.conduit, "The PSCI and SDEI conduit the device tree names: hvc or smc (both "
                                               "are always answered)")
       ->capture_default_str()->check(CLI::IsMember({"hvc", "smc"}));
