@@ -26,8 +26,9 @@ constexpr const char* kExitCodesHelp = R"(Exit status:
           statuses are 8 bits: a non-zero status with a zero low byte reads 1;
           64-71 can also mean what follows: the summary line on stderr says which)
   64      bad command line
-  65      the image, the configuration or a state file cannot be used, or
-          --save-at could not write its file
+  65      the image, initrd, DTB, configuration or a state file cannot be used
+          (also: no room in RAM for the initrd or device tree), or --save-at
+          or --dump-dtb could not write its file
   66      the guest faulted and cannot continue (registers and code are printed)
   67      --max-instructions reached
   68      deadlock: every vCPU waits in WFI and nothing can wake it
@@ -118,7 +119,7 @@ std::string flag_for(const std::string& setting) {
       {"cpus", "--cpus"},       {"pcpus", "--pcpus"},         {"memory", "--memory"},
       {"quantum", "--quantum"}, {"trap_ns", "--trap-cost"},   {"epoch_ns", "--epoch"},
       {"pv_time", "--pv-time"}, {"sdei_events", "--sdei-event"}, {"sdei_signals", "--sdei-signal"},
-      {"dtb", "--dtb"},
+      {"dtb", "--dtb"},         {"initrd", "--initrd"},
   };
   for (const auto& [name, flag] : kFlags) {
     if (setting == name) return flag;

@@ -199,7 +199,9 @@ Access cache_by_va(std::uint32_t w, const RegisterReader& x, std::uint32_t zva_b
   const std::uint32_t op1 = bits(w, 18, 16), crn = bits(w, 15, 12), crm = bits(w, 11, 8), op2 = bits(w, 7, 5);
   if (crn != 7 || op2 != 1) return {};
   const std::uint64_t va = xzr_or(bits(w, 4, 0), x);
-  if (op1 == 3 && crm == 4) return make(va, zva_bytes, 1, true);  // DC ZVA
+  // DC ZVA zeroes the aligned block holding va: the size runs to that block's end, so the
+  // access never reaches into the next page although FAR stays the address given.
+  if (op1 == 3 && crm == 4) return make(va, zva_bytes - static_cast<std::uint32_t>(va & (zva_bytes - 1)), 1, true);
   const bool maintenance = (op1 == 0 && crm == 6) ||                              // DC IVAC
                            (op1 == 3 && (crm == 5 || (crm >= 10 && crm <= 14)));  // IC IVAU, DC CVAC..CIVAC
   if (!maintenance) return {};

@@ -22,7 +22,7 @@ constexpr std::uint32_t kIrqLevelHigh = 4;
 constexpr std::uint32_t kApbClockPhandle = 1;
 
 void ok(int err, const char* what) {
-  if (err < 0) throw std::runtime_error(fmt::format("libfdt: {}: {}", what, fdt_strerror(err)));
+  if (err < 0) throw DeviceTreeError(fmt::format("libfdt: {}: {}", what, fdt_strerror(err)));
 }
 
 // Writes one tree into a fixed buffer. The first libfdt error sticks (later calls fail on the
@@ -158,8 +158,10 @@ void write_chosen(Writer& w, const DeviceTreeSpec& s) {
     w.u64("linux,initrd-start", s.initrd->base);
     w.u64("linux,initrd-end", s.initrd->base + s.initrd->size);
   }
-  w.u64("kaslr-seed", s.kaslr_seed);
-  w.bytes("rng-seed", s.rng_seed);
+  if (s.seeds) {
+    w.u64("kaslr-seed", s.kaslr_seed);
+    w.bytes("rng-seed", s.rng_seed);
+  }
   w.end();
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ struct DeviceTreeSpec {
   std::vector<AddressRange> reserved{};  ///< /reserved-memory no-map children (PV-time pages); default none
   std::string bootargs;               ///< /chosen/bootargs, omitted when empty (default)
   std::optional<AddressRange> initrd; ///< /chosen/linux,initrd-start and -end; default none
+  bool seeds = true;                  ///< write kaslr-seed and rng-seed; default true (false when
+                                      ///< there is no entropy to put in them)
   std::uint64_t kaslr_seed = 0;       ///< /chosen/kaslr-seed; default 0
   std::array<std::uint8_t, 32> rng_seed{};  ///< /chosen/rng-seed (QEMU passes 32 bytes); default zeros
   /// Phandle of the interrupt controller node; 0 (default) = the machine has none, so the root
@@ -38,7 +41,13 @@ struct DeviceTreeSpec {
   std::uint32_t interrupt_parent = 0;
 };
 
-/// The device tree for `spec`, as a DTB (version 17). Throws std::runtime_error only if libfdt
+/// A device tree libfdt cannot build or update (the message is one line for the user).
+class DeviceTreeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The device tree for `spec`, as a DTB (version 17). Throws DeviceTreeError only if libfdt
 /// fails, which would be a bug here.
 std::vector<std::uint8_t> build_device_tree(const DeviceTreeSpec& spec);
 
@@ -48,7 +57,7 @@ std::string device_tree_problem(std::span<const std::uint8_t> dtb);
 
 /// A copy of a user DTB with /chosen updated as QEMU does for -dtb with -append/-initrd:
 /// bootargs set when `bootargs` is not empty, linux,initrd-start/end set when `initrd` is given.
-/// The DTB must have passed device_tree_problem(). Throws std::runtime_error if libfdt fails.
+/// The DTB must have passed device_tree_problem(). Throws DeviceTreeError if libfdt fails.
 std::vector<std::uint8_t> update_chosen(std::span<const std::uint8_t> dtb, const std::string& bootargs,
                                         const std::optional<AddressRange>& initrd);
 

@@ -1,6 +1,7 @@
 #include "core/file_io.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +30,10 @@ std::string write_file_replacing(const std::filesystem::path& path,
   std::string temp = (dir / (path.filename().string() + ".XXXXXX")).string();
   const int fd = ::mkstemp(temp.data());
   if (fd < 0) return fmt::format("cannot write: {}", std::strerror(errno));
+  // mkstemp makes the file 0600; give it the mode any new file of the user's gets.
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::fchmod(fd, 0666 & ~mask);
   bool written = true;
   for (const auto part : parts) written = written && write_all(fd, part);
   written = written && ::fsync(fd) == 0;

@@ -11,7 +11,8 @@ namespace emu::core {
 
 /// Writes the concatenation of `parts` to `path` through a unique temporary file beside it,
 /// fsync'd, then renamed over it (and the directory fsync'd): `path` is afterwards either what
-/// it was or the complete new file, also after a power loss. Returns an empty string on
+/// it was or the complete new file, also after a power loss. The file gets mode 0666 minus the
+/// umask; a symbolic link at `path` is replaced, not followed. Returns an empty string on
 /// success, else one line for the user ("cannot write: ...").
 std::string write_file_replacing(const std::filesystem::path& path,
                                  std::initializer_list<std::span<const std::uint8_t>> parts);

@@ -63,9 +63,9 @@ std::vector<std::uint8_t> read_boot_file(const std::filesystem::path& path, std:
 
 /// Builds an image from bytes already in memory (tests, API users). Throws ImageError.
 Image image_from_elf_bytes(std::span<const std::uint8_t> file, std::string name, const ImageLayout& layout);
-/// A Linux arm64 Image: loaded text_offset above RAM base + 2 MiB (QEMU virt's placement, which
-/// keeps the first 2 MiB free) or, when text_offset is 4 KiB or more, above RAM base; the
-/// segment covers image_size (the kernel's whole footprint), and entry is its first byte.
+/// A Linux arm64 Image, placed as QEMU virt places it: text_offset above RAM base, plus 2 MiB
+/// when text_offset is below 4 KiB (QEMU's boot stub occupies RAM's first 4 KiB); the segment
+/// covers image_size (the kernel's whole footprint), and entry is its first byte.
 Image image_from_linux_bytes(std::span<const std::uint8_t> file, std::string name, const ImageLayout& layout);
 Image image_from_raw_bytes(std::span<const std::uint8_t> file, std::string name, const ImageLayout& layout,
                            std::uint64_t address);

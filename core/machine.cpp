@@ -57,6 +57,9 @@ const MachineConfig& validated(const MachineConfig& c) {
   if (c.cost.trap_ns > 1'000'000'000) {
     throw ConfigError("trap_ns", fmt::format("trap cost must be 0..1e9 ns, not {}", c.cost.trap_ns));
   }
+  if (c.initrd.size() > c.memory) {
+    throw ConfigError("initrd", fmt::format("the initrd is {} bytes, more than RAM ({} bytes)", c.initrd.size(), c.memory));
+  }
   if (c.dtb.size() > kMaxDtbSize) {
     throw ConfigError("dtb", fmt::format("the device tree is {} bytes; Linux's limit is 2 MiB", c.dtb.size()));
   }
@@ -187,8 +190,8 @@ void Machine::load(Image image) {
     std::fill(dst + seg.bytes.size(), dst + seg.size, std::uint8_t{0});
   }
   image_ = std::move(image);
+  place_boot_payload();  // may throw: then the machine is not loaded
   loaded_ = true;
-  place_boot_payload();
   boot();
 }
 
@@ -214,7 +217,15 @@ void Machine::place_boot_payload() {
     ram_.write(initrd->base, config_.initrd);
     end = initrd->base + initrd->size;
   }
-  dtb_ = config_.dtb.empty() ? generated_device_tree(initrd) : update_chosen(config_.dtb, config_.bootargs, initrd);
+  try {
+    dtb_ = config_.dtb.empty() ? generated_device_tree(initrd) : update_chosen(config_.dtb, config_.bootargs, initrd);
+  } catch (const DeviceTreeError& e) {
+    throw ImageError(fmt::format("{}: the device tree: {}", image_.name, e.what()));
+  }
+  if (dtb_.size() > kMaxDtbSize) {
+    throw ImageError(fmt::format("{}: the device tree with /chosen updated is {} bytes; Linux's limit is 2 MiB",
+                                 image_.name, dtb_.size()));
+  }
   dtb_address_ = place("device tree", end, dtb_.size());
   ram_.write(dtb_address_, dtb_);
 }
@@ -234,11 +245,14 @@ std::vector<std::uint8_t> Machine::generated_device_tree(const std::optional<Add
     if (!covered) spec.reserved.push_back(page);
   }
   // kaslr-seed and rng-seed from the TRNG's source: with --seed they repeat (QEMU draws new ones
-  // at every reset too). A failing host source leaves them zero, which Linux treats as absent.
+  // at every reset too). A failing host source leaves both out: Linux may credit rng-seed as
+  // entropy, so zeros must never stand in for it.
   std::array<std::uint64_t, 5> words{};
-  if (!entropy_->fill(words)) words.fill(0);
-  spec.kaslr_seed = words[0];
-  std::memcpy(spec.rng_seed.data(), &words[1], spec.rng_seed.size());
+  if (entropy_->fill(words)) {
+    spec.seeds = true;
+    spec.kaslr_seed = words[0];
+    std::memcpy(spec.rng_seed.data(), &words[1], spec.rng_seed.size());
+  }
   return build_device_tree(spec);
 }
 

@@ -20,7 +20,8 @@ class SnapshotError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// 2: the boot payload (bootargs, initrd, DTB, conduit) and the placed device tree.
+/// 2: the boot payload (bootargs, initrd, DTB, conduit), the placed device tree and the
+/// pointer-authentication keys.
 inline constexpr std::uint32_t kSnapshotVersion = 2;
 
 /// Writes `machine` (stopped at a scheduling boundary) to `path`, through a temporary file

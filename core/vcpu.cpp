@@ -547,8 +547,10 @@ void Vcpu::on_translated(uc_engine*, uc_tb* tb, uc_tb*, void* self) {
 // Runs once per translated block (rare next to executing them): records the physical pages
 // the block's code came from, so that IC IALLU on another vCPU removes only those.
 void Vcpu::note_translated(std::uint64_t va, std::uint64_t size) {
+  // Counted in pages: a block in the top page of the address space must not wrap the loop.
   const std::uint64_t last = va + (size == 0 ? 0 : size - 1);
-  for (std::uint64_t page = va & ~(kCodePage - 1); page <= last; page += kCodePage) {
+  const std::uint64_t pages = last / kCodePage - va / kCodePage + 1;
+  for (std::uint64_t i = 0, page = va & ~(kCodePage - 1); i < pages; ++i, page += kCodePage) {
     const std::optional<std::uint64_t> pa = translate(page);
     if (!pa) {
       code_pages_lost_ = true;  // unknown: the next full flush covers all of RAM
@@ -973,7 +975,7 @@ namespace {
 // The EL0/EL1 system registers a guest can program (Arm ARM D17), saved by value. EL2/EL3
 // configuration is the model's and is set up again when the engine is created. Not saved:
 // the PMU event counters (PMEVCNTR/PMEVTYPER) and the debug breakpoint/watchpoint registers.
-constexpr std::array<SysReg, 34> kSavedSysRegs{{
+constexpr std::array<SysReg, 44> kSavedSysRegs{{
     {3, 0, 1, 0, 0},    // SCTLR_EL1
     {3, 0, 1, 0, 1},    // ACTLR_EL1
     {3, 0, 1, 0, 2},    // CPACR_EL1
@@ -1008,6 +1010,10 @@ constexpr std::array<SysReg, 34> kSavedSysRegs{{
     {3, 0, 9, 14, 1},   // PMINTENSET_EL1
     {3, 3, 14, 15, 7},  // PMCCFILTR_EL0
     {2, 0, 0, 2, 2},    // MDSCR_EL1
+    // Pointer authentication keys (Arm ARM D17.2: APIAKeyLo_EL1 ... APGAKeyHi_EL1).
+    {3, 0, 2, 1, 0}, {3, 0, 2, 1, 1}, {3, 0, 2, 1, 2}, {3, 0, 2, 1, 3},
+    {3, 0, 2, 2, 0}, {3, 0, 2, 2, 1}, {3, 0, 2, 2, 2}, {3, 0, 2, 2, 3},
+    {3, 0, 2, 3, 0}, {3, 0, 2, 3, 1},
 }};
 constexpr std::uint32_t kTagCpu = 0x43'50'55'53;  // "CPUS"
 }  // namespace

@@ -199,7 +199,7 @@ class Vcpu final : public fw::RegisterSource {
   std::string report_;
   std::exception_ptr hook_error_;
   std::uint64_t pmccntr_offset_ = 0;  // PMCCNTR_EL0 = virtual ns - offset (set by MSR writes)
-  std::optional<std::uint64_t> fetch_hole_;  // the PA of a failed fetch, until run() delivers it
+  std::optional<std::uint64_t> fetch_hole_;  // the address Unicorn reported for a failed fetch, until run() delivers it
   // SCTLR_EL1.M has been set since the engine's reset (by a guest MSR, the host or a restore).
   // Until then guest virtual addresses are physical and host reads skip AT: the HVC path
   // stays as cheap as without an MMU. Once set it stays set, which is only slower.

@@ -261,12 +261,12 @@ std::optional<Vcpu::DataFault> Vcpu::data_fault(const a64::Access& a, bool el0_r
 
 void Vcpu::fetch_external_abort() {
   const std::uint64_t pc = reg(Reg::Pc);
-  const std::uint64_t pa = fetch_hole_.value_or(pc);
+  const std::uint64_t where = fetch_hole_.value_or(pc);
   fetch_hole_.reset();
   const bool el0 = ((read_pstate() >> 2) & 3) == 0;
   // A synchronous external abort on the fetch (Arm ARM D8.5.2): IFSC 0x10, FAR = the PC.
   take_exception(abort_esr(el0 ? kEcInstructionAbortLower : kEcInstructionAbortSame, kFscSyncExternal), pc, pc,
-                 fmt::format("instruction abort: fetch from unmapped address {:#x}", pa));
+                 fmt::format("instruction abort: fetch from unmapped address {:#x}", where));
 }
 
 }  // namespace emu::core

@@ -479,6 +479,22 @@ TEST_CASE("Snapshot: PMU control, cache selection and thread registers survive a
   CHECK(copy->reg(0, core::xreg(5)) == 0x77);
 }
 
+TEST_CASE("Snapshot: the pointer-authentication keys survive a save and restore") {
+  const a64::Sys apia_lo = a64::sysreg(3, 0, 2, 1, 0), apga_hi = a64::sysreg(3, 0, 2, 3, 1);
+  Program p = Program().at(0, join({{a64::movz(1, 0x1234), a64::msr(apia_lo, 1), a64::movz(1, 0x5678),
+                                     a64::msr(apga_hi, 1)},
+                                    imm64(19, 5'000), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
+                                    {a64::mrs(2, apia_lo), a64::mrs(3, apga_hi), a64::kWfi}}));
+  core::MachineConfig config;
+  config.quantum = 100;
+  core::Machine m(config);
+  m.load(core::image_from_raw_bytes(p.bytes(), "pauth", m.layout(), kBase));
+  auto copy = save_and_restore(m, config, 1'000);
+  CHECK(copy->run().kind == ExitKind::Deadlock);
+  CHECK(copy->reg(0, core::xreg(2)) == 0x1234);
+  CHECK(copy->reg(0, core::xreg(3)) == 0x5678);
+}
+
 TEST_CASE("Snapshot: a refused restore leaves the machine exactly as it was") {
   core::MachineConfig config;
   config.seed = 3;
