@@ -356,8 +356,8 @@ int dump_device_tree(const emu::core::Machine& machine, const std::string& path)
   return cli::kExitOk;
 }
 
-int run(const RunOptions& o) {
-  emu::core::MachineConfig config;
+// The MachineConfig the options ask for; the message of a bad option (status 64), or nothing.
+std::optional<std::string> machine_config(const RunOptions& o, emu::core::MachineConfig& config) {
   config.cpus = o.cpus;
   config.pcpus = o.pcpus;
   config.quantum = o.quantum;
@@ -366,31 +366,29 @@ int run(const RunOptions& o) {
   config.epoch_ns = o.epoch;
   config.pv_time = o.pv_time == "on";
   const auto memory = parse_size(o.memory);
-  if (!memory) return error(cli::kExitUsage, fmt::format("--memory: '{}' is not a size (e.g. 128M, 1G, 65536)", o.memory));
+  if (!memory) return fmt::format("--memory: '{}' is not a size (e.g. 128M, 1G, 65536)", o.memory);
   config.memory = *memory;
   config.max_instructions = o.max_instructions;
   config.on_reset = o.on_reset == "exit" ? emu::core::ResetAction::Exit : emu::core::ResetAction::Restart;
   for (const std::string& spec : o.sdei_events) {
     const auto event = parse_sdei_event(spec);
-    if (!event) {
-      return error(cli::kExitUsage,
-                   fmt::format("--sdei-event '{}': expected NUM:private|shared:normal|critical[:signalable]", spec));
-    }
+    if (!event) return fmt::format("--sdei-event '{}': expected NUM:private|shared:normal|critical[:signalable]", spec);
     config.sdei_events.push_back(*event);
   }
   for (const std::string& spec : o.sdei_signals) {
     const auto signal = parse_sdei_signal(spec);
-    if (!signal) return error(cli::kExitUsage, fmt::format("--sdei-signal '{}': expected EVENT@NS[:VCPU]", spec));
+    if (!signal) return fmt::format("--sdei-signal '{}': expected EVENT@NS[:VCPU]", spec);
     config.sdei_signals.push_back(*signal);
   }
-  const auto format = o.format == "elf"     ? emu::core::ImageFormat::Elf
-                      : o.format == "image" ? emu::core::ImageFormat::LinuxImage
-                      : o.format == "raw"   ? emu::core::ImageFormat::Raw
-                                            : emu::core::ImageFormat::Auto;
   config.bootargs = o.append;
   config.conduit = o.conduit == "smc" ? emu::fw::Conduit::Smc : emu::fw::Conduit::Hvc;
-  if (const auto problem = read_boot_files(o, config)) return error(cli::kExitBadInput, *problem);
+  return std::nullopt;
+}
 
+int run(const RunOptions& o) {
+  emu::core::MachineConfig config;
+  if (const auto problem = machine_config(o, config)) return error(cli::kExitUsage, *problem);
+  if (const auto problem = read_boot_files(o, config)) return error(cli::kExitBadInput, *problem);
   std::unique_ptr<emu::core::Machine> machine;
   try {
     machine = std::make_unique<emu::core::Machine>(config);
@@ -398,15 +396,12 @@ int run(const RunOptions& o) {
     return error(cli::kExitUsage, fmt::format("{}: {}", flag_for(e.setting()), e.what()));
   }
   if (const auto problem = apply_firmware_options(*machine, o)) return error(cli::kExitUsage, *problem);
-  emu::core::Image image;
+  const auto format = o.format == "elf"     ? emu::core::ImageFormat::Elf
+                      : o.format == "image" ? emu::core::ImageFormat::LinuxImage
+                      : o.format == "raw"   ? emu::core::ImageFormat::Raw
+                                            : emu::core::ImageFormat::Auto;
   try {
-    image = emu::core::load_image(o.image, format, machine->layout());
-  } catch (const emu::core::ImageError& e) {
-    return error(cli::kExitBadInput, e.what());
-  }
-
-  try {
-    machine->load(std::move(image));
+    machine->load(emu::core::load_image(o.image, format, machine->layout()));
   } catch (const emu::core::ImageError& e) {
     return error(cli::kExitBadInput, e.what());
   }
