@@ -233,7 +233,7 @@ void Machine::place_boot_payload() {
 std::vector<std::uint8_t> Machine::generated_device_tree(const std::optional<AddressRange>& initrd) {
   DeviceTreeSpec spec{.cpus = config_.cpus, .ram = {ram_.base(), ram_.size()},
                       .smc = config_.conduit == fw::Conduit::Smc, .psci_version = firmware_.vm().psci_version,
-                      .bootargs = config_.bootargs, .initrd = initrd};
+                      .bootargs = config_.bootargs, .initrd = initrd, .seeds = false};
   // PV-time records: the configured region, or the 4 KiB page of each record the host placed.
   if (config_.pv_time) spec.reserved.push_back({pv_time_region(ram_.end()), kPvTimeRegionSize});
   for (const fw::VcpuState& v : firmware_.vm().vcpus) {

@@ -138,6 +138,9 @@ TEST_CASE("Device tree: /chosen has bootargs only when given, the initrd as 64-b
   CHECK(t.u64("/chosen", "kaslr-seed") == 0x1122'3344'5566'7788u);
   CHECK(t.prop("/chosen", "rng-seed")->size() == 32u);
   CHECK(static_cast<std::uint8_t>(t.prop("/chosen", "rng-seed")->back()) == 0xAB);
+  spec.seeds = false;  // no entropy: no seed at all rather than zeros Linux might credit
+  CHECK_FALSE(Tree(spec).prop("/chosen", "rng-seed"));
+  CHECK_FALSE(Tree(spec).prop("/chosen", "kaslr-seed"));
 }
 
 TEST_CASE("Device tree: PV-time pages are no-map children of /reserved-memory (reserved-memory.yaml)") {
