@@ -469,3 +469,14 @@ TEST_CASE("A quantum smaller than a translated block still makes progress") {
   TestMachine m(Program().at(0, join({body, imm64(0, 0x8400'0008), {a64::hvc(0)}})), config);
   CHECK(m.run().kind == ExitKind::SystemOff);
 }
+
+TEST_CASE("PL011: the peripheral and PrimeCell ID registers read part 0x011 by Arm, 0xB105F00D (DDI 0183 3.3.14-15)") {
+  // ldr w<n>, [x2, #0xFE0 + 4 * k] for the eight ID registers, x2 = the UART.
+  Words code = imm64(2, core::kUartBase);
+  for (unsigned k = 0; k < 8; ++k) code.push_back(0xB940'0040u | (((0xFE0u + 4 * k) / 4) << 10) | (3 + k));
+  code.push_back(a64::kWfi);
+  TestMachine m(Program().at(0, code));
+  CHECK(m.run().kind == ExitKind::Deadlock);
+  const std::uint64_t want[8] = {0x11, 0x10, 0x14, 0x00, 0x0D, 0xF0, 0x05, 0xB1};
+  for (unsigned k = 0; k < 8; ++k) CHECK(m.x(3 + k) == want[k]);
+}
