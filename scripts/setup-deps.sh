@@ -3,7 +3,7 @@
 # Idempotent: does nothing (and needs no root) when every package is already present.
 #
 # Unicorn >= 2.1 and Capstone 5 are not in bookworm (it ships Unicorn 2.0.1, whose RAM stores
-# cost ~80 ns and whose CP_REG writes do not rebuild hflags; see ../shared/notes/unicorn.md).
+# cost ~80 ns and whose CP_REG writes do not rebuild its cached CPU state).
 # They come from Debian trixie through a pinned apt source: trixie is pinned to -1 (never
 # chosen) except for exactly the four packages below. Those depend only on libc6 (>= 2.34,
 # bookworm has 2.36), and the script refuses to go on if apt would upgrade anything else.
