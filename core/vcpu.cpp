@@ -1,5 +1,5 @@
-// The trap bridge and exception entry. Unicorn facts relied on here are measured in
-// ../shared/notes/unicorn.md (Q1 intno values, Q4 PC/PSTATE writes, Q7 exception entry).
+// The trap bridge and exception entry. The Unicorn 2.1.1 behaviour relied on here (the intno
+// values of UC_HOOK_INTR, PC/PSTATE writes, exception entry) is pinned by tests/core.
 #include "core/vcpu.h"
 
 #include <algorithm>

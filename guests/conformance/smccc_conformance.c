@@ -2,8 +2,9 @@
  * smccc-conformance.elf: checks the smccc-emu firmware model's answers, once over HVC and
  * once over SMC, and reports TAP on the console. Exit status = number of failures.
  *
- * Expected values are the model's decided answers: ../shared/spec/smccc-digest.md
- * (cited per group as "digest N.N") and DESIGN sections 2, 5 and 8.
+ * Expected values are the model's decided answers: SMCCC (DEN0028), PSCI (DEN0022) and
+ * where they leave room, README "What the firmware answers today" ("digest N.N" tags name
+ * the project's older internal notes).
  */
 #include <stdarg.h>
 #include <stdbool.h>

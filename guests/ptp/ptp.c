@@ -3,8 +3,9 @@
  * model answers it, checked once over HVC and once over SMC. TAP on the console; exit status =
  * number of failures (capped at 255).
  *
- * Expected values are the model's decided answers: ../shared/spec/smccc-digest.md sections
- * 5.1-5.3 (cited as "digest 5.N") and DESIGN section 4. In smccc-emu the wall clock KVM_PTP
+ * Expected values are the model's decided answers: Linux's KVM hypercall documentation
+ * (Documentation/virt/kvm/arm/hypercalls.rst, ptp_kvm) and README "What the firmware answers
+ * today" ("digest 5.N" tags name the project's older internal notes). In smccc-emu the wall clock KVM_PTP
  * returns is virtual: wall_ns = epoch + counter * 16 ns, with an epoch fixed for the run. The
  * guest prints that epoch as "# ptp epoch <decimal ns>" so the host can compare it with the
  * --epoch it passed.

@@ -12,8 +12,8 @@
  *    prints "# pv-time vcpu <i> elapsed_ns <e> stolen_ns <s>" per vCPU and checks that no vCPU
  *    had more time stolen than elapsed.
  *
- * Expected values are the model's decided answers: ../shared/spec/smccc-digest.md section 4
- * (cited as "digest 4.N") and DESIGN section 4.
+ * Expected values are the model's decided answers: DEN0057A (PV stolen time) and README
+ * "What the firmware answers today" ("digest 4.N" tags name the project's older internal notes).
  *
  * The guest deliberately writes over its own record once (digest 4.3 says a guest must not)
  * to see PV_TIME_ST re-initialise every byte of it.

@@ -5,8 +5,8 @@
  * Runs with any vCPU count from 1 to 64 (--cpus N). N is found by probing AFFINITY_INFO for
  * indexes 1, 2, ... until INVALID_PARAMETERS. With N = 1 only the single-vCPU checks run.
  *
- * Expected values are the model's decided answers: ../shared/spec/smccc-digest.md section 2
- * (cited per group as "digest 2.N") and DESIGN sections 6 and 8.
+ * Expected values are the model's decided answers: PSCI (DEN0022) and README "What the
+ * firmware answers today" ("digest 2.N" tags name the project's older internal notes).
  *
  * Only vCPU 0 prints. Secondaries are started at psci_entry (runtime/psci_entry.S), which
  * records their entry registers, and then follow the task in their mailbox; they report

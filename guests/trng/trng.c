@@ -4,8 +4,9 @@
  * for the host's randomness test. Exit status = number of failures (capped at 255); a bulk
  * draw that stops on an error adds one.
  *
- * Expected values are the model's decided answers: ../shared/spec/smccc-digest.md section 3
- * (cited as "digest 3.N") and DESIGN section 8.
+ * Expected values are the model's decided answers: DEN0098 (TRNG firmware interface) and
+ * README "What the firmware answers today" ("digest 3.N" tags name the project's older
+ * internal notes).
  *
  * Bulk draw (over HVC): BULK_LINES lines "RNG " + 48 lowercase hex digits, the x1, x2, x3 of
  * one TRNG_RND64(192) call, 16 digits each, in that order; then "# bulk: done". The host

@@ -1,6 +1,7 @@
 /*
  * SMC Calling Convention client (SMCCC 1.2 register rules: x0..x17 in and out).
- * Function IDs and return codes: ../shared/spec/smccc-digest.md sections 1 to 5 and 8.
+ * Function IDs and return codes: DEN0028 (SMCCC), DEN0022 (PSCI), DEN0098 (TRNG),
+ * DEN0057A (PV time), DEN0054 (SDEI) and Linux's KVM hypercall documentation.
  */
 #ifndef GUEST_SMCCC_H
 #define GUEST_SMCCC_H
