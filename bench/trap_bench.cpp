@@ -173,6 +173,47 @@ void BM_Trap_DataAbortRoundTrip(benchmark::State& state) {
 }
 BENCHMARK(BM_Trap_DataAbortRoundTrip)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
 
+// IRQ round trip: the guest sends SGI 1 to itself (ICC_SGI1R_EL1) and the IRQ is taken at the
+// next block boundary; the handler acknowledges (ICC_IAR1_EL1), ends it (ICC_EOIR1_EL1) and
+// ERETs. Items are interrupts: an SGI write, an IRQ entry and two ICC accesses each; compare
+// with BM_Trap_SmcccEmuHvc (one plain call) in the same run.
+void BM_Trap_IrqSgiRoundTrip(benchmark::State& state) {
+  // start: GICR_WAKER = 0; IGROUPR0 = ISENABLER0 = bit 1; GICD_CTLR = ARE | EnableGrp1;
+  //        PMR = 0xFF; IGRPEN1 = 1; VBAR = +0x800; DAIFClr #2; x5 = SGI 1 to Aff0 0
+  // loop:  msr icc_sgi1r_el1, x5; isb; subs x19, x19, #1; b.ne loop; HVC 0xC6000040 (stop)
+  // +0xA80: mrs x20, icc_iar1_el1; msr icc_eoir1_el1, x20; add x21, x21, #1; eret
+  // (words from aarch64-linux-gnu-as)
+  constexpr std::array<std::uint32_t, 29> kWords{
+      0xD280'028A, 0xF2A1'014A, 0xB900'015F, 0xD280'100A, 0xF2A1'016A, 0x5280'004B, 0xB900'014B, 0x9102'014A,
+      0xB900'014B, 0xD2A1'000A, 0x5280'024C, 0xB900'014C, 0xD280'1FED, 0xD518'460D, 0xD280'002D, 0xD518'CCED,
+      0x1000'3E0A, 0xD518'C00A, 0xD503'3FDF, 0xD503'42FF, 0xD280'0025, 0xF2A0'2005, 0xD518'CBA5, 0xD503'3FDF,
+      0xF100'0673, 0x54FF'FFA1, 0xD280'0800, 0xF2B8'C000, 0xD400'0002};
+  constexpr std::array<std::uint32_t, 4> kHandler{0xD538'CC14, 0xD518'CC34, 0x9100'06B5, 0xD69F'03E0};
+  constexpr std::uint32_t kStop = 0xC600'0040;
+  std::vector<std::uint8_t> bytes(0x1000);
+  std::memcpy(bytes.data(), kWords.data(), kWords.size() * 4);
+  std::memcpy(bytes.data() + 0xA80, kHandler.data(), kHandler.size() * 4);
+  emu::core::Machine machine({.memory = 1 << 20});
+  if (machine.add_filter_range(kStop, 1, 2) != emu::fw::HostStatus::Ok) state.SkipWithError("filter");
+  machine.load(emu::core::image_from_raw_bytes(bytes, "sgi-loop", machine.layout(), kCode));
+  std::uint64_t virtual_ns = 0;
+  std::uint64_t irqs = 0;
+  for (auto _ : state) {
+    machine.set_reg(0, emu::core::Reg::Pc, kCode);
+    machine.set_reg(0, emu::core::xreg(19), kCalls);
+    const std::uint64_t before_ns = machine.stats(0).virtual_ns;
+    const std::uint64_t before_irqs = machine.stats(0).irqs;
+    const emu::core::RunExit exit = machine.run();
+    if (exit.kind != emu::core::ExitKind::Hypercall || exit.fid != kStop) state.SkipWithError("the loop did not end");
+    virtual_ns += machine.stats(0).virtual_ns - before_ns;
+    irqs += machine.stats(0).irqs - before_irqs;
+  }
+  if (irqs != state.iterations() * kCalls) state.SkipWithError("not one IRQ per SGI");
+  state.SetItemsProcessed(static_cast<std::int64_t>(irqs));
+  state.counters["virtual_ns_per_item"] = static_cast<double>(virtual_ns) / static_cast<double>(irqs);
+}
+BENCHMARK(BM_Trap_IrqSgiRoundTrip)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -304,8 +304,8 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
   if (o.stats) {
     for (unsigned i = 0; i < machine.config().cpus; ++i) {
       const emu::core::VcpuStats& st = machine.stats(i);
-      fmt::print(stderr, "vcpu{}: instructions={} virtual_ns={} stolen_ns={} calls={}\n", i, st.instructions,
-                 st.virtual_ns, st.stolen_ns, st.calls);
+      fmt::print(stderr, "vcpu{}: instructions={} virtual_ns={} stolen_ns={} calls={} irqs={}\n", i, st.instructions,
+                 st.virtual_ns, st.stolen_ns, st.calls, st.irqs);
     }
   }
   return exit_code_for(result);
@@ -464,8 +464,8 @@ int main(int argc, char** argv) {
                                               "instructions (all vCPUs), then stop (status 0). 'smccc-emu resume "
                                               "FILE' goes on exactly as the run would have")
       ->expected(2)->type_name("N FILE");
-  run_cmd->add_flag("--stats", o.stats, "At the end, print each vCPU's instructions, virtual time, stolen time "
-                                        "and firmware calls to stderr");
+  run_cmd->add_flag("--stats", o.stats, "At the end, print each vCPU's instructions, virtual time, stolen time, "
+                                        "firmware calls and IRQs taken to stderr");
   run_cmd->add_option("--memory", o.memory, "Guest RAM size at 0x40000000: bytes or K/M/G suffix, "
                                             "1M..64G, a multiple of 4K")
       ->default_val("128M");

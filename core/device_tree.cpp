@@ -20,6 +20,7 @@ constexpr std::uint32_t kGicSpi = 0;
 constexpr std::uint32_t kGicPpi = 1;
 constexpr std::uint32_t kIrqLevelHigh = 4;
 constexpr std::uint32_t kApbClockPhandle = 1;
+constexpr std::uint32_t kGicPhandle = 2;
 
 void ok(int err, const char* what) {
   if (err < 0) throw DeviceTreeError(fmt::format("libfdt: {}: {}", what, fdt_strerror(err)));
@@ -121,9 +122,27 @@ void write_reserved(Writer& w, const DeviceTreeSpec& s) {
   w.end();
 }
 
+// Linux Documentation/devicetree/bindings/interrupt-controller/arm,gic-v3.yaml, as QEMU virt
+// writes it (without the maintenance interrupt: the model has no virtualization).
+void write_gic(Writer& w, const DeviceTreeSpec& s) {
+  if (!s.gic) return;
+  w.begin(fmt::format("intc@{:x}", kGicDist.base));
+  w.str("compatible", "arm,gic-v3");
+  w.u32("#interrupt-cells", 3);
+  w.empty("interrupt-controller");
+  w.u32("#address-cells", 2);
+  w.u32("#size-cells", 2);
+  w.empty("ranges");
+  w.cells("reg", {0, static_cast<std::uint32_t>(kGicDist.base), 0, static_cast<std::uint32_t>(kGicDist.size), 0,
+                  static_cast<std::uint32_t>(kGicRedist.base), 0, s.cpus * kGicRedistFrameSize});
+  w.u32("#redistributor-regions", 1);
+  w.u32("phandle", kGicPhandle);
+  w.end();
+}
+
 // Interrupt specifiers only with a controller to resolve them (Devicetree Specification 2.4).
 void write_devices(Writer& w, const DeviceTreeSpec& s) {
-  const bool irqs = s.interrupt_parent != 0;
+  const bool irqs = s.gic;
   w.begin("timer");
   w.strs("compatible", {"arm,armv8-timer", "arm,armv7-timer"});
   if (irqs) {
@@ -176,7 +195,7 @@ std::vector<std::uint8_t> build_device_tree(const DeviceTreeSpec& spec) {
     w.str("model", "linux,dummy-virt");
     w.u32("#address-cells", 2);
     w.u32("#size-cells", 2);
-    if (spec.interrupt_parent != 0) w.u32("interrupt-parent", spec.interrupt_parent);
+    if (spec.gic) w.u32("interrupt-parent", kGicPhandle);
     write_firmware(w, spec);
     w.begin(fmt::format("memory@{:x}", spec.ram.base));
     w.str("device_type", "memory");
@@ -184,6 +203,7 @@ std::vector<std::uint8_t> build_device_tree(const DeviceTreeSpec& spec) {
     w.end();
     write_reserved(w, spec);
     write_cpus(w, spec);
+    write_gic(w, spec);
     write_devices(w, spec);
     write_chosen(w, spec);
     w.end();

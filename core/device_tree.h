@@ -36,9 +36,11 @@ struct DeviceTreeSpec {
                                       ///< there is no entropy to put in them)
   std::uint64_t kaslr_seed = 0;       ///< /chosen/kaslr-seed; default 0
   std::array<std::uint8_t, 32> rng_seed{};  ///< /chosen/rng-seed (QEMU passes 32 bytes); default zeros
-  /// Phandle of the interrupt controller node; 0 (default) = the machine has none, so the root
-  /// has no interrupt-parent and the timer and PL011 no `interrupts` (which would dangle).
-  std::uint32_t interrupt_parent = 0;
+  /// The GICv3 node `intc@8000000` ("arm,gic-v3": distributor and one redistributor region
+  /// of 128 KiB per vCPU), the root's interrupt-parent, and the timer's and PL011's
+  /// `interrupts`; default true. False describes a machine without interrupts: no such
+  /// properties at all, since they would dangle.
+  bool gic = true;
 };
 
 /// A device tree libfdt cannot build or update (the message is one line for the user).

@@ -98,7 +98,8 @@ fw::FirmwareConfig Machine::firmware_config() {
 std::uint64_t Machine::ClockAccess::counter(unsigned vcpu) { return machine.slots_.at(vcpu).cpu->counter(); }
 
 Machine::Machine(const MachineConfig& config) try
-    : config_(validated(config)), ram_(kRamBase, config.memory), firmware_(firmware_config()) {
+    : config_(validated(config)), ram_(kRamBase, config.memory), gic_(config_.cpus, &gic_events_),
+      firmware_(firmware_config()) {
   slots_.resize(config_.cpus);
   code_ranges_.reserve(kMaxCodeRanges);
   // P >= N physical CPUs never contend: no pCPU bookkeeping is needed.
@@ -262,6 +263,7 @@ std::vector<std::uint8_t> Machine::generated_device_tree(const std::optional<Add
 // keep running.
 void Machine::boot() {
   firmware_.system_reset();
+  gic_.reset();
   std::uint64_t now = 0;
   for (const Slot& s : slots_) now = std::max(now, s.stats.virtual_ns);
   for (unsigned i = 0; i < slots_.size(); ++i) {
@@ -293,7 +295,10 @@ void Machine::start_vcpu(unsigned index, std::uint64_t entry, std::uint64_t cont
   s.cpu->power_on(entry, context);
   s.start_pending = false;
   s.state = RunState::Runnable;
+  s.wake_set = false;
   s.stats.virtual_ns = std::max(s.stats.virtual_ns, now_ns);
+  s.timer.reset();  // a PE out of reset: both timers disabled (their outputs drop)
+  update_timer_lines(index, counter_of(index));
   firmware_.vcpu_powered_on(index);  // every (re)start: boot, CPU_ON, power-down wake-up
 }
 
@@ -389,29 +394,29 @@ void Machine::fire_due_sdei_signals(std::optional<unsigned>& next) {
   if (fired) next = pick_next();
 }
 
-std::uint64_t Machine::due_ns(unsigned index) const {
-  const Slot& s = slots_[index];
-  return s.state == RunState::Sleeping ? s.wake_ns : s.stats.virtual_ns;
+std::uint64_t Machine::due_ns(unsigned index) const { return due_at(slots_[index]).value_or(slots_[index].stats.virtual_ns); }
+
+std::optional<std::uint64_t> Machine::due_at(const Slot& s) {
+  switch (s.state) {
+    case RunState::Runnable: return s.stats.virtual_ns;
+    case RunState::Sleeping: return s.wake_ns;
+    case RunState::Waiting: return s.wake_set ? std::optional<std::uint64_t>(s.wake_ns) : std::nullopt;
+    case RunState::Off: return std::nullopt;
+  }
+  return std::nullopt;
 }
 
-// The next vCPU to run: the runnable or sleeping one with the earliest virtual clock (a
-// sleeping vCPU counts at its wake time), lowest index first on ties. Deterministic.
+// The next vCPU to run: the runnable, sleeping or timer-waiting one with the earliest virtual
+// clock (a sleeping or waiting vCPU counts at its wake time), lowest index first on ties.
+// Deterministic. A machine whose vCPUs all wait skips straight to the earliest wake-up.
 std::optional<unsigned> Machine::pick_next() const {
   std::optional<unsigned> best;
   std::uint64_t best_ns = 0;
   for (unsigned i = 0; i < slots_.size(); ++i) {
-    const Slot& s = slots_[i];
-    std::uint64_t at = 0;
-    if (s.state == RunState::Runnable) {
-      at = s.stats.virtual_ns;
-    } else if (s.state == RunState::Sleeping) {
-      at = s.wake_ns;
-    } else {
-      continue;
-    }
-    if (!best || at < best_ns) {
+    const std::optional<std::uint64_t> at = due_at(slots_[i]);
+    if (at && (!best || *at < best_ns)) {
       best = i;
-      best_ns = at;
+      best_ns = *at;
     }
   }
   return best;
@@ -450,6 +455,10 @@ RunExit Machine::run() {
       wake(index);
       continue;
     }
+    if (slot.state == RunState::Waiting) {  // its timer fires: the WFI completes
+      end_wait(index, slot.wake_ns);
+      continue;
+    }
 
     // Stolen time the host injected: the vCPU was kept off a CPU that long, now that it is
     // about to run (so a sleeping or powered-off vCPU is not charged while it does not want
@@ -480,9 +489,19 @@ RunExit Machine::run() {
         limited = true;
       }
     }
+    if (const auto to_timer = instructions_to_timer(index, counter_of(index)); to_timer && *to_timer < budget) {
+      budget = *to_timer;
+      limited = false;
+    }
     firmware_.vcpu_scheduled(index);  // PV-time records are current before the vCPU runs
     Vcpu& cpu = *slot.cpu;
+    running_vcpu_ = index;
+    struct NotRunning {
+      std::optional<unsigned>& vcpu;
+      ~NotRunning() { vcpu.reset(); }
+    } not_running{running_vcpu_};
     const Vcpu::Stop stop = cpu.run(budget, limited);
+    running_vcpu_.reset();
     if (pcpu != nullptr) *pcpu = slot.stats.virtual_ns;
     if (code_changed_by_) {
       flush_translations(*code_changed_by_);
@@ -499,7 +518,7 @@ RunExit Machine::run() {
         }
         continue;
       case Vcpu::Stop::Wfi:
-        slot.state = RunState::Waiting;
+        enter_wait(index);
         continue;
       case Vcpu::Stop::CpuOff:
         slot.state = RunState::Off;
@@ -631,7 +650,10 @@ void Machine::save(fw::StateWriter& out) const {
     out.u64(s.stats.virtual_ns);
     out.u64(s.stats.stolen_ns);
     out.u64(s.stats.calls);
+    out.u64(s.stats.irqs);
     out.u64(s.wake_ns);
+    out.boolean(s.wake_set);
+    s.timer.save(out);
     save_request(out, s.resume);
     out.boolean(s.start_pending);
     out.u64(s.start_entry);
@@ -640,6 +662,7 @@ void Machine::save(fw::StateWriter& out) const {
     s.cpu->save_state(out);
   }
   firmware_.save(out);
+  gic_.save(out);
   const auto* seeded = dynamic_cast<const SeededEntropy*>(entropy_.get());
   out.boolean(seeded != nullptr);
   if (seeded != nullptr) out.string(seeded->state());
@@ -691,7 +714,11 @@ void Machine::restore(fw::StateReader& in) {
     s.stats.virtual_ns = in.u64();
     s.stats.stolen_ns = in.u64();
     s.stats.calls = in.u64();
+    s.stats.irqs = in.u64();
     s.wake_ns = in.u64();
+    s.wake_set = in.boolean();
+    if (s.wake_set && s.state != RunState::Waiting) throw fw::StateError("corrupt state: a wake-up time");
+    s.timer.load(in);
     s.resume = load_request(in, cpus);
     s.start_pending = in.boolean();
     s.start_entry = in.u64();
@@ -702,8 +729,10 @@ void Machine::restore(fw::StateReader& in) {
   }
   fw::StateWriter current;
   firmware_.save(current);  // to put back if what follows is not valid
+  gic_.save(current);
   firmware_.load(in);
   try {
+    gic_.load(in);
     const bool seeded = in.boolean();
     if (seeded != config_.seed.has_value()) throw fw::StateError("the state was saved with another entropy source");
     std::optional<SeededEntropy> generator;
@@ -737,6 +766,7 @@ void Machine::restore(fw::StateReader& in) {
   } catch (...) {
     fw::StateReader back(current.data());
     firmware_.load(back);
+    gic_.load(back);
     throw;
   }
   instructions_ = instructions;
@@ -759,6 +789,8 @@ void Machine::restore(fw::StateReader& in) {
     slots_[i].state = slots[i].state;
     slots_[i].stats = slots[i].stats;
     slots_[i].wake_ns = slots[i].wake_ns;
+    slots_[i].wake_set = slots[i].wake_set;
+    slots_[i].timer = slots[i].timer;
     slots_[i].resume = slots[i].resume;
     slots_[i].start_pending = slots[i].start_pending;
     slots_[i].start_entry = slots[i].start_entry;

@@ -13,6 +13,8 @@
 
 #include "core/console.h"
 #include "core/device_tree.h"
+#include "core/generic_timer.h"
+#include "core/gicv3.h"
 #include "core/guest_ram.h"
 #include "core/image.h"
 #include "core/pl011.h"
@@ -95,6 +97,7 @@ struct VcpuStats {
   std::uint64_t stolen_ns = 0;     ///< runnable but waiting for a modelled physical CPU, plus
                                    ///< what the host injected
   std::uint64_t calls = 0;         ///< firmware calls made
+  std::uint64_t irqs = 0;          ///< IRQ exceptions taken
 };
 
 /// A configuration the machine cannot be built with (message fit for the user).
@@ -255,7 +258,7 @@ class Machine {
   enum class RunState : std::uint8_t {
     Off,       ///< powered off (never started, or CPU_OFF)
     Runnable,  ///< wants a physical CPU
-    Waiting,   ///< in WFI; nothing in the platform can wake it yet
+    Waiting,   ///< in WFI: until an interrupt is signalled to it, or `wake_ns` if `wake_set`
     Sleeping,  ///< suspended until `wake_ns`
   };
   // The engine is replaced only when it has run; a never-run engine is still at reset.
@@ -263,7 +266,9 @@ class Machine {
     std::unique_ptr<Vcpu> cpu;  ///< the engine
     RunState state = RunState::Off;
     VcpuStats stats;
-    std::uint64_t wake_ns = 0;       ///< Sleeping: when it wakes
+    std::uint64_t wake_ns = 0;       ///< Sleeping (and Waiting with wake_set): when it wakes
+    bool wake_set = false;           ///< Waiting: a timer deadline will wake it at wake_ns
+    GenericTimer timer;              ///< its EL1 physical and virtual timers
     fw::Request resume{};            ///< Sleeping: power-down entry and context, if any
     std::uint64_t pending_stolen_ns = 0;  ///< injected by the host; applied when it next runs
     bool start_pending = false;      ///< CPU_ON accepted; the engine is created outside hooks
@@ -281,6 +286,20 @@ class Machine {
   void wake(unsigned index);
   void flush_translations(unsigned except);
   std::optional<unsigned> pick_next() const;
+  /// Whether slot `s` takes part in scheduling, and at what virtual time.
+  static std::optional<std::uint64_t> due_at(const Slot& s);
+  // ---- interrupts (core/machine_irq.cpp) ----
+  /// The generic counter vCPU `index` would read now (the system-wide value never goes back).
+  std::uint64_t counter_of(unsigned index) const;
+  /// Drives the timer PPIs of vCPU `index` into the GIC from its timers at `counter`.
+  void update_timer_lines(unsigned index, std::uint64_t counter);
+  /// Guest instructions vCPU `index` may run before its next timer edge, if one is armed.
+  std::optional<std::uint64_t> instructions_to_timer(unsigned index, std::uint64_t counter) const;
+  /// A vCPU stopped at WFI with nothing signalled: it waits for an interrupt or its timer.
+  void enter_wait(unsigned index);
+  /// Makes a waiting vCPU runnable from virtual time `now_ns` (its clock never goes back).
+  void end_wait(unsigned index, std::uint64_t now_ns);
+  void gic_changed(unsigned cpu);
   std::uint64_t due_ns(unsigned index) const;
   void fire_due_sdei_signals(std::optional<unsigned>& next);
   void wake_sdei_waiters(std::uint64_t now_ns);
@@ -308,6 +327,11 @@ class Machine {
     std::uint64_t counter(unsigned vcpu) override;
     std::uint64_t stolen_ns(unsigned vcpu) override { return machine.slots_.at(vcpu).stats.stolen_ns; }
   };
+  struct GicEvents final : GicListener {
+    Machine& machine;
+    explicit GicEvents(Machine& m) : machine(m) {}
+    void gic_changed(unsigned cpu) override { machine.gic_changed(cpu); }
+  };
   fw::FirmwareConfig firmware_config();
 
   MachineConfig config_;
@@ -316,6 +340,9 @@ class Machine {
   ClockAccess clock_access_{*this};
   std::unique_ptr<fw::EntropySource> entropy_;
   std::vector<Slot> slots_;  // declared before firmware_: services' Clock reads it
+  GicEvents gic_events_{*this};
+  Gicv3 gic_;
+  std::optional<unsigned> running_vcpu_;  // the vCPU inside Vcpu::run, if any
   Console console_;
   Pl011 uart_{console_};
   fw::Firmware firmware_;

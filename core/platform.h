@@ -41,8 +41,11 @@ struct Region {
 /// The physical address map: QEMU's `virt` machine (hw/arm/virt.c, base_memmap), so device
 /// trees, boot loaders and test suites written for it find everything where they expect. The
 /// loader, the device tree and the engines' device mappings all read this one table.
-inline constexpr Region kGicDist{"GIC distributor", 0x0800'0000, 0x1'0000, RegionKind::Reserved};
-inline constexpr Region kGicRedist{"GIC redistributors", 0x080A'0000, 0xF6'0000, RegionKind::Reserved};
+inline constexpr Region kGicDist{"GIC distributor", 0x0800'0000, 0x1'0000, RegionKind::Device};
+/// 128 KiB of redistributor frames per vCPU (RD_base and SGI_base); 64 vCPUs use 8 MiB of it.
+inline constexpr Region kGicRedist{"GIC redistributors", 0x080A'0000, 0xF6'0000, RegionKind::Device};
+/// Each vCPU's redistributor: an RD_base and an SGI_base frame of 64 KiB (GICv3 IHI 0069H §12.10).
+inline constexpr std::uint32_t kGicRedistFrameSize = 0x2'0000;
 inline constexpr Region kUart{"PL011 UART", 0x0900'0000, 0x1000, RegionKind::Device};
 inline constexpr Region kRtc{"PL031 RTC", 0x0901'0000, 0x1000, RegionKind::Unmapped};
 inline constexpr Region kVirtioMmio{"virtio-mmio", 0x0A00'0000, 0x200 * 32, RegionKind::Unmapped};

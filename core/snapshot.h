@@ -21,8 +21,9 @@ class SnapshotError : public std::runtime_error {
 };
 
 /// 2: the boot payload (bootargs, initrd, DTB, conduit), the placed device tree and the
-/// pointer-authentication keys.
-inline constexpr std::uint32_t kSnapshotVersion = 2;
+/// pointer-authentication keys. 3: the GIC, the generic timers (no longer among the saved
+/// system registers), the wake-up time of a vCPU in WFI, and the IRQs taken.
+inline constexpr std::uint32_t kSnapshotVersion = 3;
 
 /// Writes `machine` (stopped at a scheduling boundary) to `path`, through a temporary file
 /// renamed into place: an existing file is replaced whole or not at all.

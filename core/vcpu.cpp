@@ -122,6 +122,11 @@ Vcpu::Vcpu(unsigned index, Machine& machine, VcpuStats& clock)
     const GuestRam& ram = machine_.ram_;
     check(uc_mem_map_ptr(uc_, ram.base(), ram.size(), UC_PROT_ALL, ram.host()), "map guest RAM");
     check(uc_mmio_map(uc_, kUartBase, kUartSize, on_uart_read, this, on_uart_write, this), "map the PL011");
+    check(uc_mmio_map(uc_, kGicDist.base, Gicv3::kDistSize, on_gicd_read, this, on_gicd_write, this),
+          "map the GIC distributor");
+    check(uc_mmio_map(uc_, kGicRedist.base, machine_.config_.cpus * Gicv3::kRedistStride, on_gicr_read, this,
+                      on_gicr_write, this),
+          "map the GIC redistributors");
     uc_hook h{};
     check(uc_hook_add(uc_, &h, UC_HOOK_INTR, reinterpret_cast<void*>(on_interrupt), this, 1, 0), "hook interrupts");
     check(uc_hook_add(uc_, &h, UC_HOOK_BLOCK, reinterpret_cast<void*>(on_block), this, 1, 0), "hook blocks");
@@ -183,39 +188,57 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
   stop_requested_ = false;
   summary_.clear();
   report_.clear();
+  irq_entry_ = false;
   // An SDEI event that became deliverable while the vCPU was not running (digest 8.7).
   if (machine_.firmware_.sdei_any_pending()) enter_sdei_handler();
+  // Time has passed since the last slice: the timers' outputs first, then what the GIC signals.
+  machine_.update_timer_lines(index_, machine_.counter_of(index_));
+  irq_line_ = machine_.gic_.irq_signalled(index_);
+  if (irq_line_ && irq_unmasked()) take_irq();
   has_run_ = true;
-  uc_err err = UC_ERR_OK;
   for (;;) {
+    if (stop_requested_) return stop_;
     // until = 0 and no count: the slice ends only through uc_emu_stop from a hook.
     fetch_hole_.reset();
-    err = uc_emu_start(uc_, reg(Reg::Pc), 0, 0, 0);
+    const uc_err err = uc_emu_start(uc_, reg(Reg::Pc), 0, 0, 0);
     sync_clock();
     if (hook_error_) std::rethrow_exception(std::exchange(hook_error_, nullptr));
     if (stop_requested_) return stop_;
-    if (err != UC_ERR_FETCH_UNMAPPED || !fetch_hole_) break;
-    // An instruction fetch from nowhere: deliver the abort and go on with the slice.
-    fetch_external_abort();
-    if (stop_requested_) return stop_;
+    if (std::exchange(irq_entry_, false)) {  // the block hook saw an unmasked IRQ
+      take_irq();
+      continue;
+    }
+    if (err == UC_ERR_FETCH_UNMAPPED && fetch_hole_) {
+      // An instruction fetch from nowhere: deliver the abort and go on with the slice.
+      fetch_external_abort();
+      continue;
+    }
+    if (err != UC_ERR_OK) {
+      fatal(fmt::format("the engine stopped: {}", uc_strerror(err)));
+      return Stop::Fault;
+    }
+    if (!wfi_completes()) return stop_requested_ ? stop_ : Stop::Wfi;
   }
-  if (err != UC_ERR_OK) {
-    fatal(fmt::format("the engine stopped: {}", uc_strerror(err)));
-    return Stop::Fault;
-  }
-  // No hook asked to stop, so the guest halted itself: WFI returns from uc_emu_start with
-  // the PC past it (notes Q3). The only other way is reaching `until`, address 0.
+}
+
+// No hook asked to stop, so the guest halted itself: WFI returns from uc_emu_start with the
+// PC past it (notes Q3). The only other way is reaching `until`, address 0. With an interrupt
+// signalled, even one PSTATE.I masks, the WFI completes at once (Arm ARM D1.6.2) and the slice
+// goes on; otherwise the machine makes the vCPU wait.
+bool Vcpu::wfi_completes() {
   const std::uint64_t now = reg(Reg::Pc);
   if (now == 0) {
     fatal("execution reached address 0");
-    return Stop::Fault;
+    return false;
   }
   std::uint32_t word = 0;
   if (fetch_word(now - 4, word) && word != kWfi) {
     fatal(fmt::format("execution stopped unexpectedly at {:#x}", now));
-    return Stop::Fault;
+    return false;
   }
-  return Stop::Wfi;  // the WFI itself, or code the host cannot read (MMU on)
+  if (!irq_line_) return false;  // the WFI itself, or code the host cannot read (MMU on)
+  if (irq_unmasked()) take_irq();
+  return true;
 }
 
 void Vcpu::stop(Stop why) {
@@ -256,11 +279,20 @@ void Vcpu::guarded(Body&& body) noexcept {
 
 bool Vcpu::mmu_on() const { return (reg(Reg::SctlrEl1) & 1) != 0; }
 
-// Runs before every translated block: the whole cost of scheduling and time keeping on the
-// guest's hot path, so it does nothing but spend the budget and note where the block starts
-// (for counter reads exact to the instruction, sync_clock_at_pc).
+// Runs before every translated block: the whole cost of scheduling, time keeping and
+// interrupts on the guest's hot path, so it does nothing but spend the budget, note where the
+// block starts (for counter reads exact to the instruction, sync_clock_at_pc) and test the
+// IRQ signal, which the GIC keeps current (the check is a flag, never a poll of the GIC).
 void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t address, std::uint32_t size, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
+  if (v.irq_line_) [[unlikely]] {
+    // Taken here, before the block runs, when PSTATE.I allows: ELR is this block's address.
+    if (v.irq_unmasked()) {
+      v.irq_entry_ = true;
+      uc_emu_stop(v.uc_);
+      return;
+    }
+  }
   const std::uint64_t n = size / 4;
   if (n > v.budget_left_) [[unlikely]] {
     if (v.budget_left_ == v.budget_ && !v.hard_budget_) {
@@ -315,10 +347,6 @@ constexpr SysReg kCntvctEl0{3, 3, 14, 0, 2};
 constexpr SysReg kCntpctssEl0{3, 3, 14, 0, 5};
 constexpr SysReg kCntvctssEl0{3, 3, 14, 0, 6};
 constexpr SysReg kPmccntrEl0{3, 3, 9, 13, 0};
-constexpr SysReg kCntpTvalEl0{3, 3, 14, 2, 0};
-constexpr SysReg kCntpCvalEl0{3, 3, 14, 2, 2};
-constexpr SysReg kCntvTvalEl0{3, 3, 14, 3, 0};
-constexpr SysReg kCntvCvalEl0{3, 3, 14, 3, 2};
 constexpr SysReg kCntkctlEl1{3, 0, 14, 1, 0};
 constexpr SysReg kPmuserenrEl0{3, 3, 9, 14, 0};
 constexpr std::uint64_t kCntkctlEl0pcten = 1u << 0;
@@ -335,81 +363,158 @@ std::uint64_t Vcpu::counter() {
   return counter_synced();
 }
 
+std::uint64_t Vcpu::virtual_now() {
+  sync_clock();
+  return clock_.virtual_ns;
+}
+
 std::uint64_t Vcpu::counter_synced() {
   std::uint64_t& hwm = machine_.counter_high_water_;
   hwm = std::max(hwm, clock_.virtual_ns / kCounterTickNs);
   return hwm;
 }
 
+namespace {
+constexpr std::uint64_t kCntkctlEl0vten = 1u << 8;  // EL0 access to CNTV_CTL/CVAL/TVAL (D19.11.x CNTKCTL_EL1)
+constexpr std::uint64_t kCntkctlEl0pten = 1u << 9;  // EL0 access to CNTP_CTL/CVAL/TVAL
+
+// CNTP_{TVAL,CTL,CVAL}_EL0 are CRm 2, CNTV_* CRm 3, with op2 0, 1, 2 (Arm ARM D19.11).
+struct TimerRegister {
+  GenericTimer::Kind kind;
+  std::uint32_t op2;  // 0 TVAL, 1 CTL, 2 CVAL
+};
+constexpr std::optional<TimerRegister> timer_register(const uc_arm64_cp_reg& cp) {
+  if (cp.op0 != 3 || cp.op1 != 3 || cp.crn != 14 || (cp.crm != 2 && cp.crm != 3) || cp.op2 > 2) return std::nullopt;
+  return TimerRegister{cp.crm == 3 ? GenericTimer::Kind::Virtual : GenericTimer::Kind::Physical, cp.op2};
+}
+}  // namespace
+
+// At EL0, CNTKCTL_EL1 opens the counters (EL0PCTEN, EL0VCTEN) and the timers (EL0PTEN,
+// EL0VTEN) separately, and PMUSERENR_EL0 the cycle counter (Arm ARM D11.2.2, D13.3).
 bool Vcpu::el0_may_read(const uc_arm64_cp_reg& cp) const {
   if (((read_pstate() >> 2) & 3) != 0) return true;
   if (is(cp, kPmccntrEl0)) return (read_sysreg(kPmuserenrEl0) & (kPmuserenrEn | kPmuserenrCr)) != 0;
   const std::uint64_t cntkctl = read_sysreg(kCntkctlEl1);
-  const bool physical = is(cp, kCntpctEl0) || is(cp, kCntpctssEl0) || is(cp, kCntpTvalEl0);
+  if (const auto t = timer_register(cp)) {
+    return (cntkctl & (t->kind == GenericTimer::Kind::Physical ? kCntkctlEl0pten : kCntkctlEl0vten)) != 0;
+  }
+  const bool physical = is(cp, kCntpctEl0) || is(cp, kCntpctssEl0);
   return (cntkctl & (physical ? kCntkctlEl0pcten : kCntkctlEl0vcten)) != 0;
 }
 
-// The generic counter, the timers' TVAL views of it and the cycle counter read virtual time,
-// never host time: Unicorn computes all of them from CLOCK_MONOTONIC (notes Q2, Q7).
-// Skipping its handling and writing Rt ourselves is the documented way to emulate a register
-// (notes Q2). At EL0 a register the guest has not opened to EL0 is left to Unicorn, which
-// makes the access UNDEFINED as the architecture does.
+void Vcpu::write_rt(uc_arm64_reg reg, std::uint64_t value) {
+  if (reg != UC_ARM64_REG_XZR) uc_reg_write(uc_, reg, &value);
+}
+
+// The generic counter, the timers and the cycle counter read virtual time, never host time:
+// Unicorn computes all of them from CLOCK_MONOTONIC and never raises a timer interrupt (notes
+// Q2, Q4, Q7). Skipping its handling and writing Rt ourselves is the documented way to
+// emulate a register. At EL0 a register the guest has not opened to EL0 is left to Unicorn,
+// which makes the access trap as the architecture does.
 std::uint32_t Vcpu::on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
   const bool counter = is(*cp, kCntvctEl0) || is(*cp, kCntpctEl0) || is(*cp, kCntvctssEl0) || is(*cp, kCntpctssEl0);
-  const bool tval = is(*cp, kCntvTvalEl0) || is(*cp, kCntpTvalEl0);
   const bool cycles = is(*cp, kPmccntrEl0);
   std::uint64_t value = 0;
   if (is(*cp, kCntfrqEl0)) {
     value = kCounterHz;
-  } else if (!counter && !tval && !cycles) {
-    if (!v.model_read(*cp, value)) return 0;  // any other register: Unicorn's own handling
-  } else if (!v.el0_may_read(*cp)) {
-    return 0;
-  } else if (counter) {
+  } else if (counter || cycles) {
+    if (!v.el0_may_read(*cp)) return 0;
     v.sync_clock_at_pc();
-    value = v.counter_synced();  // CNTVOFF is 0: virtual = physical
-  } else if (tval) {
-    // TVAL = (CVAL - counter) as a signed 32-bit value (Arm ARM D11.2.4).
-    const std::uint64_t cval = v.read_sysreg(is(*cp, kCntvTvalEl0) ? kCntvCvalEl0 : kCntpCvalEl0);
-    v.sync_clock_at_pc();
-    value = static_cast<std::uint32_t>(cval - v.counter_synced());
-  } else {
-    v.sync_clock_at_pc();
-    value = v.clock_.virtual_ns - v.pmccntr_offset_;  // 1 GHz: one cycle per ns
+    // CNTVOFF is 0: virtual = physical. PMCCNTR counts at 1 GHz: one cycle per ns.
+    value = counter ? v.counter_synced() : v.clock_.virtual_ns - v.pmccntr_offset_;
+  } else if (v.timer_read(*cp, value)) {
+  } else if (v.icc_access(*cp, reg, false)) {
+    return 1;
+  } else if (!v.model_read(*cp, value)) {
+    return 0;  // any other register: Unicorn's own handling
   }
-  uc_reg_write(uc, reg, &value);
+  v.write_rt(reg, value);
+  (void)uc;
   return 1;
 }
 
-// Writes that would otherwise set state from host time: TVAL (CVAL = counter + sign-extended
-// TVAL) and PMCCNTR (the next reads count on from the value written).
+// Timer writes go to the timer model (Unicorn's would compute from host time), PMCCNTR writes
+// make the next reads count on from the value written; ICC_* go to the GIC.
 std::uint32_t Vcpu::on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
   if (is(*cp, kSctlrEl1) && (cp->val & 1) != 0) v.mmu_ever_on_ = true;  // see guest_pa()
-  const bool tval = is(*cp, kCntvTvalEl0) || is(*cp, kCntpTvalEl0);
-  if (!tval && !is(*cp, kPmccntrEl0)) return v.model_write(*cp, reg) ? 1 : 0;
+  if (v.timer_write(*cp, reg)) return 1;
+  if (v.icc_access(*cp, reg, true)) return 1;
+  if (!is(*cp, kPmccntrEl0)) return v.model_write(*cp, reg) ? 1 : 0;
   if (((v.read_pstate() >> 2) & 3) == 0) return 0;  // EL0 writes: Unicorn's checks decide
   std::uint64_t written = 0;
-  uc_reg_read(uc, reg, &written);
-  if (reg == UC_ARM64_REG_XZR) written = 0;
-  if (tval) {
-    const auto delta = static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int32_t>(written)));
-    v.sync_clock_at_pc();
-    v.write_sysreg(is(*cp, kCntvTvalEl0) ? kCntvCvalEl0 : kCntpCvalEl0, v.counter_synced() + delta);
-  } else {
-    v.sync_clock_at_pc();
-    v.pmccntr_offset_ = v.clock_.virtual_ns - written;
-  }
+  if (reg != UC_ARM64_REG_XZR) uc_reg_read(uc, reg, &written);
+  v.sync_clock_at_pc();
+  v.pmccntr_offset_ = v.clock_.virtual_ns - written;
   return 1;
+}
+
+bool Vcpu::timer_read(const uc_arm64_cp_reg& cp, std::uint64_t& value) {
+  const std::optional<TimerRegister> t = timer_register(cp);
+  if (!t || !el0_may_read(cp)) return false;
+  sync_clock_at_pc();
+  const std::uint64_t counter = counter_synced();
+  const GenericTimer& timer = machine_.slots_[index_].timer;
+  value = t->op2 == 0 ? timer.tval(t->kind, counter) : t->op2 == 1 ? timer.ctl(t->kind, counter) : timer.cval(t->kind);
+  return true;
+}
+
+bool Vcpu::timer_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg) {
+  const std::optional<TimerRegister> t = timer_register(cp);
+  if (!t || !el0_may_read(cp)) return false;
+  std::uint64_t written = 0;
+  if (reg != UC_ARM64_REG_XZR) uc_reg_read(uc_, reg, &written);
+  sync_clock_at_pc();
+  const std::uint64_t counter = counter_synced();
+  GenericTimer& timer = machine_.slots_[index_].timer;
+  if (t->op2 == 0) timer.set_tval(t->kind, written, counter);
+  else if (t->op2 == 1) timer.set_ctl(t->kind, written);
+  else timer.set_cval(t->kind, written);
+  timer_changed(counter);
+  return true;
+}
+
+// The outputs follow at once (the GIC tells the machine, which raises irq_line_), and the
+// slice is cut so that it ends at the next edge: the budget and what is left of it shrink
+// together, which keeps the instructions already executed, and so the clock, unchanged.
+void Vcpu::timer_changed(std::uint64_t counter) {
+  machine_.update_timer_lines(index_, counter);
+  const std::optional<std::uint64_t> to_edge = machine_.instructions_to_timer(index_, counter);
+  if (!to_edge || synced_ + *to_edge >= budget_) return;
+  const std::uint64_t cut = std::min(budget_ - (synced_ + *to_edge), budget_left_);
+  budget_ -= cut;
+  budget_left_ -= cut;
+  block_left_ -= cut;
+}
+
+// GICv3 system registers (IHI 0069H §12.2): unknown to Unicorn, which would make them
+// UNDEFINED, so the hook answers and steps over the instruction itself (notes Q3).
+bool Vcpu::icc_access(const uc_arm64_cp_reg& cp, uc_arm64_reg reg, bool write) {
+  const std::optional<Gicv3::Icc> r = Gicv3::icc_register(cp.op0, cp.op1, cp.crn, cp.crm, cp.op2);
+  if (!r || ((read_pstate() >> 2) & 3) == 0) return false;
+  if (write) {
+    std::uint64_t written = 0;
+    if (reg != UC_ARM64_REG_XZR) uc_reg_read(uc_, reg, &written);
+    machine_.gic_.icc_write(index_, *r, written);
+  } else {
+    write_rt(reg, machine_.gic_.icc_read(index_, *r));
+  }
+  // Unicorn translated the access as UNDEFINED: returning 1 skips the exception but not the
+  // instruction, so the PC (exact in a system-register hook on 2.1.1) moves past it here.
+  std::uint64_t pc = 0;
+  uc_reg_read(uc_, UC_ARM64_REG_PC, &pc);
+  pc += 4;
+  uc_reg_write(uc_, UC_ARM64_REG_PC, &pc);
+  return true;
 }
 
 // ---- CPU model (Unicorn's "max" CPU, trimmed to what the model can run safely) ----
 
 namespace {
-// The one switch for the GIC system-register interface (Arm ARM D19.2.64 ID_AA64PFR0_EL1.GIC):
-// 0 = not implemented. The GICv3 model sets it to true together with its ICC_* hooks.
-constexpr bool kGicSystemRegisters = false;
+// The GIC system-register interface (Arm ARM D19.2.64 ID_AA64PFR0_EL1.GIC): 1 = GICv3 CPU
+// interface registers implemented, which the ICC_* hooks of icc_access() are.
+constexpr bool kGicSystemRegisters = true;
 
 constexpr SysReg kIdAa64Pfr0{3, 0, 0, 4, 0};
 constexpr SysReg kIdAa64Pfr1{3, 0, 0, 4, 1};
@@ -675,6 +780,26 @@ void Vcpu::on_uart_write(uc_engine*, std::uint64_t offset, unsigned, std::uint64
   v.guarded([&] { v.machine_.uart_.write(offset, value); });  // the console writer is the host's
 }
 
+// The GIC's distributor and redistributors (GICv3 IHI 0069H §12.8-12.11). A write can signal
+// an interrupt to any vCPU: the GIC tells the machine, which wakes or flags it.
+std::uint64_t Vcpu::on_gicd_read(uc_engine*, std::uint64_t offset, unsigned size, void* self) {
+  return static_cast<Vcpu*>(self)->machine_.gic_.dist_read(offset, size);
+}
+
+void Vcpu::on_gicd_write(uc_engine*, std::uint64_t offset, unsigned size, std::uint64_t value, void* self) {
+  auto& v = *static_cast<Vcpu*>(self);
+  v.guarded([&] { v.machine_.gic_.dist_write(offset, size, value); });
+}
+
+std::uint64_t Vcpu::on_gicr_read(uc_engine*, std::uint64_t offset, unsigned size, void* self) {
+  return static_cast<Vcpu*>(self)->machine_.gic_.redist_read(offset, size);
+}
+
+void Vcpu::on_gicr_write(uc_engine*, std::uint64_t offset, unsigned size, std::uint64_t value, void* self) {
+  auto& v = *static_cast<Vcpu*>(self);
+  v.guarded([&] { v.machine_.gic_.redist_write(offset, size, value); });
+}
+
 // ---- the trap bridge ----
 
 void Vcpu::firmware_call(fw::Conduit conduit) {
@@ -750,7 +875,7 @@ uc_arm64_cp_reg sysreg_fields(std::uint32_t word) {
 bool Vcpu::el0_trapped_sysreg(std::uint32_t word) const {
   const uc_arm64_cp_reg cp = sysreg_fields(word);
   return is(cp, kCntvctEl0) || is(cp, kCntpctEl0) || is(cp, kCntvctssEl0) || is(cp, kCntpctssEl0) ||
-         is(cp, kCntvTvalEl0) || is(cp, kCntpTvalEl0) || is(cp, kPmccntrEl0);
+         timer_register(cp).has_value() || is(cp, kPmccntrEl0);
 }
 
 // ISS of EC 0x18 (Arm ARM D17.2.37): Op0 [21:20], Op2 [19:17], Op1 [16:14], CRn [13:10],
@@ -864,32 +989,50 @@ void Vcpu::semihosting_call(std::uint64_t pc) {
 // Synchronous exception entry to EL1 (DESIGN.md section 5; Arm ARM D1.10): what the
 // architecture does and Unicorn does not (notes Q1, Q7).
 void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64_t return_pc, std::string_view what) {
+  if (!enter_el1(0, return_pc, what)) return;
+  set_reg(Reg::EsrEl1, syndrome);
+  set_reg(Reg::FarEl1, far);
+}
+
+// IRQ entry (Arm ARM D1.10.2: vector + 0x80 in each group of four); ESR_EL1 and FAR_EL1 are
+// left alone. The preferred return address is the PC: the start of a block not yet run.
+void Vcpu::take_irq() {
+  constexpr std::uint64_t kIrqVector = 0x080;
+  enter_el1(kIrqVector, reg(Reg::Pc), "IRQ");
+  ++clock_.irqs;
+}
+
+bool Vcpu::irq_unmasked() const {
+  constexpr std::uint32_t kPstateI = 1u << 7;
+  return (read_pstate() & kPstateI) == 0;
+}
+
+bool Vcpu::enter_el1(std::uint64_t offset, std::uint64_t return_pc, std::string_view what) {
   const std::uint32_t pstate = read_pstate();
   const unsigned el = (pstate >> 2) & 3;
   const bool spx = (pstate & 1) != 0;
   const std::uint64_t vbar = reg(Reg::VbarEl1);
   if (el > 1) {
     fatal(fmt::format("{} at {:#x} at EL{}: guests run at EL0/EL1 only", what, return_pc, el));
-    return;
+    return false;
   }
   // VBAR_EL1 is a virtual address: with the MMU on only the guest's page tables know it.
   if (vbar == 0 || (!mmu_on() && !machine_.ram_.contains(vbar, kVectorTableSize))) {
     fatal(fmt::format("{} at {:#x} and no usable vector table (VBAR_EL1 = {:#x})", what, return_pc, vbar));
-    return;
+    return false;
   }
-  if (return_pc >= vbar && return_pc < vbar + kVectorTableSize) {
+  if (return_pc >= vbar && return_pc < vbar + kVectorTableSize && offset == 0) {
     fatal(fmt::format("{} at {:#x}, inside the vector table: the exception handler itself faults", what, return_pc));
-    return;
+    return false;
   }
-  const std::uint64_t offset = el == 0 ? kVectorLowerA64 : (spx ? kVectorCurrentSpx : kVectorCurrentSp0);
+  const std::uint64_t base = el == 0 ? kVectorLowerA64 : (spx ? kVectorCurrentSpx : kVectorCurrentSp0);
   sync_clock();
   clock_.virtual_ns += cost_.trap_ns;
   set_reg(Reg::SpsrEl1, pstate);
   set_reg(Reg::ElrEl1, return_pc);
-  set_reg(Reg::EsrEl1, syndrome);
-  set_reg(Reg::FarEl1, far);
   set_pstate(entry_pstate(pstate));
-  set_reg(Reg::Pc, vbar + offset);
+  set_reg(Reg::Pc, vbar + base + offset);
+  return true;
 }
 
 // PSTATE on entry to EL1h from `from` (Arm ARM D1.10.2): DAIF masked; FEAT_PAN sets PAN when
@@ -975,7 +1118,8 @@ namespace {
 // The EL0/EL1 system registers a guest can program (Arm ARM D17), saved by value. EL2/EL3
 // configuration is the model's and is set up again when the engine is created. Not saved:
 // the PMU event counters (PMEVCNTR/PMEVTYPER) and the debug breakpoint/watchpoint registers.
-constexpr std::array<SysReg, 44> kSavedSysRegs{{
+// The timers' CTL and CVAL are the machine's (GenericTimer), saved with it.
+constexpr std::array<SysReg, 40> kSavedSysRegs{{
     {3, 0, 1, 0, 0},    // SCTLR_EL1
     {3, 0, 1, 0, 1},    // ACTLR_EL1
     {3, 0, 1, 0, 2},    // CPACR_EL1
@@ -998,10 +1142,6 @@ constexpr std::array<SysReg, 44> kSavedSysRegs{{
     {3, 2, 0, 0, 0},    // CSSELR_EL1
     {3, 3, 13, 0, 2},   // TPIDR_EL0
     {3, 3, 13, 0, 3},   // TPIDRRO_EL0
-    {3, 3, 14, 3, 1},   // CNTV_CTL_EL0
-    {3, 3, 14, 3, 2},   // CNTV_CVAL_EL0
-    {3, 3, 14, 2, 1},   // CNTP_CTL_EL0
-    {3, 3, 14, 2, 2},   // CNTP_CVAL_EL0
     {3, 3, 9, 12, 0},   // PMCR_EL0
     {3, 3, 9, 12, 1},   // PMCNTENSET_EL0
     {3, 3, 9, 12, 5},   // PMSELR_EL0

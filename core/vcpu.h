@@ -86,6 +86,13 @@ class Vcpu final : public fw::RegisterSource {
 
   /// The generic counter as this vCPU reads it now (system-wide monotonic).
   std::uint64_t counter();
+  /// The vCPU's virtual clock now, inside a slice too (to the start of the current block).
+  std::uint64_t virtual_now();
+
+  /// Whether the GIC signals an IRQ to this vCPU (Machine keeps it current while the vCPU
+  /// runs). The IRQ is taken at the next block boundary where PSTATE.I is clear; a WFI ends
+  /// while it is set, masked or not (Arm ARM D1.6.2).
+  void set_irq_line(bool signalled) { irq_line_ = signalled; }
 
   /// The vCPU's architectural state for a snapshot: GPRs, both SP banks, PC, PSTATE,
   /// FP/SIMD, and the EL0/EL1 system registers a guest can program. Only between slices.
@@ -119,11 +126,32 @@ class Vcpu final : public fw::RegisterSource {
   static std::uint32_t sysreg_trap_iss(std::uint32_t word);
   static std::uint64_t on_uart_read(uc_engine* uc, std::uint64_t offset, unsigned size, void* self);
   static void on_uart_write(uc_engine* uc, std::uint64_t offset, unsigned size, std::uint64_t value, void* self);
+  static std::uint64_t on_gicd_read(uc_engine* uc, std::uint64_t offset, unsigned size, void* self);
+  static void on_gicd_write(uc_engine* uc, std::uint64_t offset, unsigned size, std::uint64_t value, void* self);
+  static std::uint64_t on_gicr_read(uc_engine* uc, std::uint64_t offset, unsigned size, void* self);
+  static void on_gicr_write(uc_engine* uc, std::uint64_t offset, unsigned size, std::uint64_t value, void* self);
+  /// CNTP_* / CNTV_* CTL, CVAL and TVAL (Arm ARM D11.2.4), kept in the machine's timer model.
+  bool timer_read(const uc_arm64_cp_reg& cp, std::uint64_t& value);
+  bool timer_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg);
+  /// After a timer write: the PPIs follow, and the slice ends no later than the next edge.
+  void timer_changed(std::uint64_t counter);
+  /// The GIC's system-register CPU interface (ICC_*): EL1 only; EL0 leaves it to the
+  /// engine, which makes it UNDEFINED (GICv3 IHI 0069H §12.1).
+  bool icc_access(const uc_arm64_cp_reg& cp, uc_arm64_reg reg, bool write);
+  /// Writes Rt of an emulated MRS.
+  void write_rt(uc_arm64_reg reg, std::uint64_t value);
 
   void firmware_call(fw::Conduit conduit);
   void undefined_instruction();
   void semihosting_call(std::uint64_t pc);
   void take_exception(std::uint64_t esr, std::uint64_t far, std::uint64_t return_pc, std::string_view what);
+  /// IRQ exception entry at the PC (a block boundary): the IRQ vector, no syndrome (D1.10.2).
+  void take_irq();
+  bool wfi_completes();
+  /// The common part of exception entry to EL1h at VBAR_EL1 + `offset` (+ the EL/SP base);
+  /// false (after fatal()) when there is no usable vector table.
+  bool enter_el1(std::uint64_t offset, std::uint64_t return_pc, std::string_view what);
+  bool irq_unmasked() const;
   void set_pstate(std::uint32_t pstate);
   std::uint32_t entry_pstate(std::uint32_t from) const;
   void enter_sdei_handler();
@@ -192,6 +220,8 @@ class Vcpu final : public fw::RegisterSource {
   std::uint64_t block_start_ = 0;    // address of the block being executed
   std::uint64_t block_left_ = 0;     // budget_left_ before that block was entered
   bool stop_requested_ = false;
+  bool irq_line_ = false;   // see set_irq_line(); tested by the block hook
+  bool irq_entry_ = false;  // the block hook stopped the engine to take an IRQ
   Stop stop_ = Stop::Budget;
   int exit_status_ = 0;
   fw::Request request_{};

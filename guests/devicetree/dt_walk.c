@@ -92,14 +92,17 @@ static void check_root(void)
     tap_ok(STRINGS(root, "compatible", "linux,dummy-virt"), "/: compatible = \"linux,dummy-virt\"");
     tap_eq(gfdt_u32(&tree, root, "#address-cells", 0), 2, "/: #address-cells = 2");
     tap_eq(gfdt_u32(&tree, root, "#size-cells", 0), 2, "/: #size-cells = 2");
-    tap_ok(gfdt_prop(&tree, root, "interrupt-parent", 0) == 0, "/: no interrupt-parent (the machine has no GIC yet)");
+    int gic = gfdt_path(&tree, "/intc@8000000");
+    uint32_t phandle = gic >= 0 ? gfdt_u32(&tree, gic, "phandle", 0) : 0;
+    tap_ok(phandle != 0 && gfdt_u32(&tree, root, "interrupt-parent", 0) == phandle,
+           "/: interrupt-parent = <&intc@8000000>");
 }
 
 /* Exactly the nodes of the machine, in QEMU virt's names, and nothing else. */
 static void check_node_set(const struct expect *e)
 {
-    static const char *const always[] = {"psci", "firmware", "memory@40000000", "cpus", "timer", "apb-pclk",
-                                         "pl011@9000000", "chosen"};
+    static const char *const always[] = {"psci", "firmware", "memory@40000000", "cpus", "intc@8000000", "timer",
+                                         "apb-pclk", "pl011@9000000", "chosen"};
     unsigned found = 0, children = 0;
     for (int n = gfdt_first_child(&tree, 0); n >= 0; n = gfdt_next_sibling(&tree, n)) {
         ++children;
@@ -110,7 +113,7 @@ static void check_node_set(const struct expect *e)
         }
     }
     unsigned want = sizeof always / sizeof always[0] + (e->pvtime ? 1 : 0);
-    tap_eq(found, sizeof always / sizeof always[0], "/: has psci, firmware, memory, cpus, timer, apb-pclk, pl011, chosen");
+    tap_eq(found, sizeof always / sizeof always[0], "/: has psci, firmware, memory, cpus, intc, timer, apb-pclk, pl011, chosen");
     tap_eq(children, want, "/: no other node (%s)", e->pvtime ? "plus reserved-memory" : "no reserved-memory");
 }
 
@@ -173,13 +176,39 @@ static void check_cpus(const struct expect *e)
     tap_eq(match, n ? n - 1 : 0, "/cpus: each started vCPU reads its node's reg in MPIDR_EL1");
 }
 
-static void check_devices(void)
+/* Linux's arm,gic-v3 binding: the distributor, then one region of 128 KiB per CPU. */
+static void check_gic(const struct expect *e)
+{
+    int gic = gfdt_path(&tree, "/intc@8000000");
+    uint32_t len = 0;
+    const void *reg = gic >= 0 ? gfdt_prop(&tree, gic, "reg", &len) : 0;
+    tap_ok(gic >= 0 && STRINGS(gic, "compatible", "arm,gic-v3") && gfdt_prop(&tree, gic, "interrupt-controller", 0) &&
+               gfdt_u32(&tree, gic, "#interrupt-cells", 0) == 3 && gfdt_u32(&tree, gic, "#redistributor-regions", 0) == 1,
+           "/intc: arm,gic-v3, interrupt-controller, 3 interrupt cells, 1 redistributor region");
+    tap_ok(reg && len == 32 && reg_cell64(reg, 0) == 0x08000000 && reg_cell64(reg, 2) == 0x10000 &&
+               reg_cell64(reg, 4) == 0x080A0000 && reg_cell64(reg, 6) == 0x20000ull * e->cpus,
+           "/intc: reg = <GICD 0x8000000 64 KiB>, <GICR 0x80a0000 %u x 128 KiB>", e->cpus);
+}
+
+/* <type number flags>: PPI 13, 14, 11, 10 (secure, non-secure physical, virtual, hypervisor), level-high. */
+static void check_timer(void)
 {
     int timer = gfdt_path(&tree, "/timer");
     tap_ok(timer >= 0 && STRINGS(timer, "compatible", "arm,armv8-timer\0arm,armv7-timer") &&
                gfdt_prop(&tree, timer, "always-on", 0) != 0,
            "/timer: arm,armv8-timer, always-on");
-    tap_ok(timer >= 0 && gfdt_prop(&tree, timer, "interrupts", 0) == 0, "/timer: no interrupts without a GIC");
+    uint32_t len = 0;
+    const void *irqs = timer >= 0 ? gfdt_prop(&tree, timer, "interrupts", &len) : 0;
+    static const uint32_t ppis[4] = {13, 14, 11, 10};
+    unsigned good = 0;
+    for (unsigned i = 0; irqs && len == 48 && i < 4; ++i)
+        good += gfdt_cell(irqs, 3 * i) == 1 && gfdt_cell(irqs, 3 * i + 1) == ppis[i] && gfdt_cell(irqs, 3 * i + 2) == 4;
+    tap_eq(good, 4, "/timer: interrupts = PPIs 13, 14, 11, 10, level-high");
+}
+
+static void check_devices(void)
+{
+    check_timer();
     int clk = gfdt_path(&tree, "/apb-pclk");
     uint32_t phandle = clk >= 0 ? gfdt_u32(&tree, clk, "phandle", 0) : 0;
     tap_ok(clk >= 0 && STRINGS(clk, "compatible", "fixed-clock") &&
@@ -194,6 +223,9 @@ static void check_devices(void)
     tap_ok(clocks && len == 8 && gfdt_cell(clocks, 0) == phandle && gfdt_cell(clocks, 1) == phandle &&
                STRINGS(uart, "clock-names", "uartclk\0apb_pclk"),
            "/pl011: clocks = <&apb-pclk &apb-pclk>, clock-names = \"uartclk\", \"apb_pclk\"");
+    const void *irq = uart >= 0 ? gfdt_prop(&tree, uart, "interrupts", &len) : 0;
+    tap_ok(irq && len == 12 && gfdt_cell(irq, 0) == 0 && gfdt_cell(irq, 1) == 1 && gfdt_cell(irq, 2) == 4,
+           "/pl011: interrupts = <SPI 1 level-high>");
 }
 
 static void check_pvtime(const struct expect *e)
@@ -256,6 +288,7 @@ int main(void)
     check_memory(&e);
     check_firmware(&e);
     check_cpus(&e);
+    check_gic(&e);
     check_devices();
     check_pvtime(&e);
     check_chosen(&e, args ? args : "", dtb);

@@ -8,6 +8,9 @@ namespace emu::test::a64 {
 
 inline constexpr std::uint32_t kNop = 0xD503'201F;
 inline constexpr std::uint32_t kWfi = 0xD503'207F;
+inline constexpr std::uint32_t kWfe = 0xD503'205F;
+inline constexpr std::uint32_t kDaifClrI = 0xD503'42FF;  // MSR DAIFClr, #2: unmask IRQs
+inline constexpr std::uint32_t kDaifSetI = 0xD503'42DF;  // MSR DAIFSet, #2
 inline constexpr std::uint32_t kEret = 0xD69F'03E0;
 inline constexpr std::uint32_t kUdf0 = 0x0000'0000;
 
@@ -68,12 +71,21 @@ inline constexpr Sys kSpsrEl1 = sysreg(3, 0, 4, 0, 0);
 inline constexpr Sys kEsrEl1 = sysreg(3, 0, 5, 2, 0);
 inline constexpr Sys kSpEl0 = sysreg(3, 0, 4, 1, 0);
 inline constexpr Sys kMpidrEl1 = sysreg(3, 0, 0, 0, 5);
-inline constexpr Sys kIccIar1El1 = sysreg(3, 0, 12, 12, 0);  // GIC CPU interface: the model has no GIC
+inline constexpr Sys kIccIar1El1 = sysreg(3, 0, 12, 12, 0);  // GIC CPU interface (the GICv3 model)
+inline constexpr Sys kImpdefS3_0_C15_C0_0 = sysreg(3, 0, 15, 0, 0);  // IMPLEMENTATION DEFINED: unknown to the model
 inline constexpr Sys kCntfrqEl0 = sysreg(3, 3, 14, 0, 0);
 inline constexpr Sys kCntvctEl0 = sysreg(3, 3, 14, 0, 2);
 inline constexpr Sys kPmccntrEl0 = sysreg(3, 3, 9, 13, 0);
 inline constexpr Sys kCntvTvalEl0 = sysreg(3, 3, 14, 3, 0);
 inline constexpr Sys kCntvCvalEl0 = sysreg(3, 3, 14, 3, 2);
+inline constexpr Sys kCntvCtlEl0 = sysreg(3, 3, 14, 3, 1);
+inline constexpr Sys kIccEoir1El1 = sysreg(3, 0, 12, 12, 1);
+inline constexpr Sys kIccPmrEl1 = sysreg(3, 0, 4, 6, 0);
+inline constexpr Sys kIccIgrpen1El1 = sysreg(3, 0, 12, 12, 7);
+inline constexpr Sys kIccSgi1rEl1 = sysreg(3, 0, 12, 11, 5);
+inline constexpr Sys kCntpTvalEl0 = sysreg(3, 3, 14, 2, 0);
+inline constexpr Sys kCntpCtlEl0 = sysreg(3, 3, 14, 2, 1);
+inline constexpr Sys kCntpCvalEl0 = sysreg(3, 3, 14, 2, 2);
 
 constexpr std::uint32_t mrs(unsigned rt, Sys r) { return 0xD530'0000u | (r.field << 5) | rt; }
 constexpr std::uint32_t msr(Sys r, unsigned rt) { return 0xD510'0000u | (r.field << 5) | rt; }

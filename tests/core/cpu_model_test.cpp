@@ -33,13 +33,13 @@ std::uint64_t field(std::uint64_t v, unsigned shift) { return (v >> shift) & 0xF
 
 }  // namespace
 
-TEST_CASE("CPU model: the ID registers report no SVE, SME, MTE or GIC, two breakpoints and two watchpoints") {
+TEST_CASE("CPU model: the ID registers report the GICv3 system registers, no SVE, SME or MTE, two breakpoints and two watchpoints") {
   TestMachine m(Program().at(0, {0xD538'0401u /* mrs x1, id_aa64pfr0_el1 */, 0xD538'0482u /* mrs x2, id_aa64zfr0_el1 */,
                                  0xD538'0503u /* mrs x3, id_aa64dfr0_el1 */, 0xD538'0424u /* mrs x4, id_aa64pfr1_el1 */,
                                  0xD538'0605u /* mrs x5, id_aa64isar0_el1 */, a64::kWfi}));
   CHECK(m.run().kind == ExitKind::Deadlock);
   CHECK(field(m.x(1), 32) == 0);  // SVE
-  CHECK(field(m.x(1), 24) == 0);  // GIC system registers
+  CHECK(field(m.x(1), 24) == 1);  // GIC system registers: GICv3 CPU interface (D19.2.64)
   CHECK(field(m.x(1), 0) != 0);   // EL0 still AArch64: the register is the model's, not zero
   CHECK(m.x(2) == 0);             // ID_AA64ZFR0_EL1
   CHECK(field(m.x(3), 12) == 1);  // BRPs: 2 breakpoints

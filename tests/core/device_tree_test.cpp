@@ -96,14 +96,16 @@ TEST_CASE("Device tree: PSCI and SDEI name the configured conduit, PSCI 0.2 drop
 
 TEST_CASE("Device tree: without an interrupt controller no node carries interrupts, with one, the timer has 4 PPIs and the PL011 SPI 1") {
   DeviceTreeSpec spec = base_spec();
+  spec.gic = false;
   const Tree none(spec);
   CHECK_FALSE(none.prop("/", "interrupt-parent"));
+  CHECK_FALSE(none.prop("/intc@8000000", "compatible"));
   CHECK_FALSE(none.prop("/timer", "interrupts"));
   CHECK_FALSE(none.prop("/pl011@9000000", "interrupts"));
   CHECK(none.prop("/timer", "always-on"));
-  spec.interrupt_parent = 0x8002;
+  spec.gic = true;
   const Tree gic(spec);
-  CHECK(gic.u32("/", "interrupt-parent") == 0x8002);
+  CHECK(gic.u32("/", "interrupt-parent") == gic.u32("/intc@8000000", "phandle"));
   const auto timer = gic.prop("/timer", "interrupts");
   REQUIRE(timer);
   REQUIRE(timer->size() == 48u);
@@ -111,6 +113,23 @@ TEST_CASE("Device tree: without an interrupt controller no node carries interrup
   CHECK((cell(0) == 1 && cell(1) == 13 && cell(2) == 4));   // secure physical, PPI, level-high
   CHECK((cell(9) == 1 && cell(10) == 10 && cell(11) == 4));  // hypervisor
   CHECK(gic.prop("/pl011@9000000", "interrupts") == std::string("\0\0\0\0\0\0\0\x01\0\0\0\x04", 12));
+}
+
+// Linux's arm,gic-v3 binding: 3 interrupt cells, the distributor then one redistributor region
+// covering 128 KiB per CPU (GICR_TYPER.Last ends the walk), as QEMU virt's `intc` node.
+TEST_CASE("Device tree: the GICv3 node describes the distributor and a redistributor region of 128 KiB per vCPU") {
+  DeviceTreeSpec spec = base_spec();
+  spec.cpus = 3;
+  const Tree t(spec);
+  CHECK(t.prop("/intc@8000000", "compatible") == std::string("arm,gic-v3\0", 11));
+  CHECK(t.u32("/intc@8000000", "#interrupt-cells") == 3);
+  CHECK(t.prop("/intc@8000000", "interrupt-controller"));
+  CHECK(t.u32("/intc@8000000", "#redistributor-regions") == 1);
+  const auto reg = t.prop("/intc@8000000", "reg");
+  REQUIRE(reg);
+  REQUIRE(reg->size() == 32u);
+  const auto cell = [&](std::size_t i) { return fdt32_to_cpu(reinterpret_cast<const fdt32_t*>(reg->data())[i]); };
+  CHECK((cell(1) == 0x0800'0000u && cell(3) == 0x1'0000u && cell(5) == 0x080A'0000u && cell(7) == 3 * 0x2'0000u));
 }
 
 TEST_CASE("Device tree: the PL011 is stdout-path with a 24 MHz apb-pclk for both its clocks (serial/pl011.yaml)") {

@@ -101,6 +101,8 @@ TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing file
   flipped[bytes.size() / 2] ^= 0x40;
   std::vector<std::uint8_t> version = bytes;
   version[8] = 9;
+  std::vector<std::uint8_t> older = bytes;
+  older[8] = 2;  // format 2 had no GIC or timer state
   std::vector<std::uint8_t> header_only(bytes.begin(), bytes.begin() + 20);
   const std::vector<std::uint8_t> text = {'h', 'e', 'l', 'l', 'o', '\n'};
   struct Case {
@@ -111,6 +113,7 @@ TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing file
       {dir.write("truncated.state", truncated), "truncated"},
       {dir.write("flipped.state", flipped), "checksum"},
       {dir.write("version.state", version), "version 9"},
+      {dir.write("older.state", older), "version 2"},
       {dir.write("header.state", header_only), "truncated"},
       {dir.write("text.state", text), "not a smccc-emu state file"},
       {(dir.path() / "missing.state").string(), "cannot open"},
