@@ -3,6 +3,8 @@
 
 #include <charconv>
 #include <cstdio>
+#include <fcntl.h>
+#include <unistd.h>
 #include <fmt/format.h>
 #include <memory>
 #include <optional>
@@ -109,6 +111,7 @@ struct RunOptions {
   std::vector<std::string> trace;
   std::string trace_file;
   std::string on_reset = "restart";
+  std::string console_input = "-";
   bool quiet = false;
   std::string image;
 };
@@ -282,6 +285,22 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
     machine.set_trace(&*trace);
   }
   machine.console().set_writer([](std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); });
+  // The PL011's receiver reads stdin, a file, or nothing. The descriptor lives as long as the run.
+  struct Fd {
+    int fd = -1;
+    ~Fd() {
+      if (fd > 2) ::close(fd);
+    }
+  } input;
+  if (o.console_input == "-") {
+    input.fd = STDIN_FILENO;
+  } else if (o.console_input != "none") {
+    input.fd = ::open(o.console_input.c_str(), O_RDONLY | O_CLOEXEC);
+    if (input.fd < 0) {
+      return error(cli::kExitBadInput, fmt::format("--console-input: cannot open '{}'", o.console_input));
+    }
+  }
+  if (input.fd >= 0) machine.console().set_input(std::make_unique<emu::core::FdInput>(input.fd));
   const emu::core::RunExit result = machine.run();
   std::fflush(stdout);
   if (result.kind == ExitKind::Checkpoint) {
@@ -484,6 +503,11 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--initrd", o.initrd, "Load FILE as the initrd (initramfs) on the first free 2 MiB boundary "
                                             "above the image; /chosen/linux,initrd-start and -end say where")
       ->type_name("FILE");
+  run_cmd->add_option("--console-input", o.console_input,
+                      "Where the PL011 receiver's input comes from: - (stdin, the default), FILE, or none. A "
+                      "regular file (or /dev/null) makes the run deterministic: bytes arrive one character time "
+                      "apart in virtual time once the guest enables the receiver; a terminal or pipe delivers "
+                      "what the host sends when it sends it");
   run_cmd->add_option("--dtb", o.dtb, "Give the guest this device tree blob instead of the generated one (checked "
                                       "with libfdt; at most 2 MiB); --append and --initrd update its /chosen")
       ->type_name("FILE");
@@ -512,6 +536,7 @@ int main(int argc, char** argv) {
   resume_cmd->add_option("--trace", resume_opts.trace, "As for run")->delimiter(',')->check(CLI::IsMember({"calls"}));
   resume_cmd->add_option("--trace-file", resume_opts.trace_file, "As for run");
   resume_cmd->add_flag("--stats", resume_opts.stats, "As for run");
+  resume_cmd->add_option("--console-input", resume_opts.console_input, "As for run");
   resume_cmd->add_flag("-q,--quiet", resume_opts.quiet, "As for run");
   resume_cmd->add_option("FILE", resume_opts.image, "A state file written by --save-at")->required();
   resume_cmd->footer(kExitCodesHelp);

@@ -1,11 +1,47 @@
-// Where guest console output goes: the PL011 and semihosting SYS_WRITEC/SYS_WRITE0 both
-// write here, in program order, so output is identical whichever path a guest uses.
+// The machine's console: where guest output goes (the PL011 and semihosting SYS_WRITEC /
+// SYS_WRITE0 both write here, in program order, so output is identical whichever path a guest
+// uses) and where the PL011's receiver takes its input from.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 
 namespace emu::core {
+
+/// Bytes typed at the console, pulled by the PL011 when its receiver can take one.
+class ConsoleInput {
+ public:
+  enum class Read : std::uint8_t {
+    Byte,   ///< `byte` holds the next input byte
+    Later,  ///< nothing yet; more may come (an interactive terminal or a pipe)
+    End,    ///< no more input, ever
+  };
+  virtual ~ConsoleInput() = default;
+  /// Never blocks.
+  virtual Read read(std::uint8_t& byte) = 0;
+  /// Blocks until read() would not return Later. Only called when the whole machine is idle
+  /// and host input is the one thing that could wake it.
+  virtual void wait() = 0;
+};
+
+/// Input from a file descriptor the caller owns: a regular file (or /dev/null) is read as it is,
+/// so a run with it is deterministic; a terminal, pipe or socket is read without blocking, so
+/// what arrives when depends on the host (the user typing, the writer's speed).
+class FdInput final : public ConsoleInput {
+ public:
+  explicit FdInput(int fd);
+  Read read(std::uint8_t& byte) override;
+  void wait() override;
+  /// True for a regular file or a character device that is not a terminal (e.g. /dev/null).
+  bool deterministic() const { return deterministic_; }
+
+ private:
+  int fd_;
+  bool deterministic_ = false;
+  bool end_ = false;
+};
 
 class Console {
  public:
@@ -18,8 +54,13 @@ class Console {
   }
   void put(char c) { write(std::string_view(&c, 1)); }
 
+  /// Replaces the input; by default there is none (the receiver never gets a byte).
+  void set_input(std::unique_ptr<ConsoleInput> input) { input_ = std::move(input); }
+  ConsoleInput* input() { return input_.get(); }
+
  private:
   Writer writer_;
+  std::unique_ptr<ConsoleInput> input_;
 };
 
 }  // namespace emu::core

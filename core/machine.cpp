@@ -264,6 +264,8 @@ std::vector<std::uint8_t> Machine::generated_device_tree(const std::optional<Add
 void Machine::boot() {
   firmware_.system_reset();
   gic_.reset();
+  uart_.reset();
+  uart_changed();
   std::uint64_t now = 0;
   for (const Slot& s : slots_) now = std::max(now, s.stats.virtual_ns);
   for (unsigned i = 0; i < slots_.size(); ++i) {
@@ -448,6 +450,7 @@ RunExit Machine::run() {
     }
     std::optional<unsigned> next = pick_next();
     fire_due_sdei_signals(next);
+    if (device_event(next)) continue;
     if (!next) return {ExitKind::Deadlock, 0, 0, deadlock_summary()};
     const unsigned index = *next;
     Slot& slot = slots_[index];
@@ -493,6 +496,9 @@ RunExit Machine::run() {
       budget = *to_timer;
       limited = false;
     }
+    device_now_ns_ = std::max(device_now_ns_, slot.stats.virtual_ns);
+    uart_.advance(slot.stats.virtual_ns);  // input due by now is in the FIFO before the vCPU looks
+    uart_changed();
     firmware_.vcpu_scheduled(index);  // PV-time records are current before the vCPU runs
     Vcpu& cpu = *slot.cpu;
     running_vcpu_ = index;
@@ -663,6 +669,8 @@ void Machine::save(fw::StateWriter& out) const {
   }
   firmware_.save(out);
   gic_.save(out);
+  uart_.save(out);
+  out.u64(device_now_ns_);
   const auto* seeded = dynamic_cast<const SeededEntropy*>(entropy_.get());
   out.boolean(seeded != nullptr);
   if (seeded != nullptr) out.string(seeded->state());
@@ -730,9 +738,13 @@ void Machine::restore(fw::StateReader& in) {
   fw::StateWriter current;
   firmware_.save(current);  // to put back if what follows is not valid
   gic_.save(current);
+  uart_.save(current);
   firmware_.load(in);
+  std::uint64_t device_now = 0;
   try {
     gic_.load(in);
+    uart_.load(in);
+    device_now = in.u64();
     const bool seeded = in.boolean();
     if (seeded != config_.seed.has_value()) throw fw::StateError("the state was saved with another entropy source");
     std::optional<SeededEntropy> generator;
@@ -767,9 +779,11 @@ void Machine::restore(fw::StateReader& in) {
     fw::StateReader back(current.data());
     firmware_.load(back);
     gic_.load(back);
+    uart_.load(back);
     throw;
   }
   instructions_ = instructions;
+  device_now_ns_ = device_now;
   sdei_signals_done_ = static_cast<std::size_t>(signals_done);
   counter_high_water_ = high_water;
   pcpu_free_ns_ = std::move(pcpus);

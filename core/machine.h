@@ -300,6 +300,11 @@ class Machine {
   /// Makes a waiting vCPU runnable from virtual time `now_ns` (its clock never goes back).
   void end_wait(unsigned index, std::uint64_t now_ns);
   void gic_changed(unsigned cpu);
+  /// The PL011's interrupt line into the GIC (SPI kUartSpi).
+  void uart_changed();
+  /// Runs what the devices have due before the next vCPU would run (`next`), or waits for host
+  /// input when nothing else can wake the machine; false when there was nothing to do.
+  bool device_event(const std::optional<unsigned>& next);
   std::uint64_t due_ns(unsigned index) const;
   void fire_due_sdei_signals(std::optional<unsigned>& next);
   void wake_sdei_waiters(std::uint64_t now_ns);
@@ -343,6 +348,7 @@ class Machine {
   GicEvents gic_events_{*this};
   Gicv3 gic_;
   std::optional<unsigned> running_vcpu_;  // the vCPU inside Vcpu::run, if any
+  std::uint64_t device_now_ns_ = 0;       // the virtual time of the last device event outside a vCPU
   Console console_;
   Pl011 uart_{console_};
   fw::Firmware firmware_;

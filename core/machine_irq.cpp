@@ -61,9 +61,28 @@ void Machine::gic_changed(unsigned cpu) {
     return;
   }
   if (!signalled || s.state != RunState::Waiting) return;
-  std::uint64_t now = s.stats.virtual_ns;
-  if (running_vcpu_) now = slots_[*running_vcpu_].cpu->virtual_now();
-  end_wait(cpu, now);
+  end_wait(cpu, running_vcpu_ ? slots_[*running_vcpu_].cpu->virtual_now() : device_now_ns_);
+}
+
+void Machine::uart_changed() { gic_.set_spi_line(32 + kUartSpi, uart_.irq_line()); }
+
+// Console input arrives in virtual time: a byte due before the next vCPU runs is received at
+// its own time (which can wake a vCPU waiting for the UART's interrupt). With every vCPU
+// waiting and no timer armed, only the host can still send something.
+bool Machine::device_event(const std::optional<unsigned>& next) {
+  const std::optional<std::uint64_t> at = uart_.next_event_ns();
+  if (at && (!next || *at < due_ns(*next))) {
+    device_now_ns_ = std::max(device_now_ns_, *at);
+    uart_.advance(*at);
+    uart_changed();
+    return true;
+  }
+  if (next || !uart_.wants_input()) return false;
+  console_.input()->wait();
+  for (const Slot& s : slots_) device_now_ns_ = std::max(device_now_ns_, s.stats.virtual_ns);
+  uart_.advance(device_now_ns_);
+  uart_changed();
+  return true;
 }
 
 }  // namespace emu::core

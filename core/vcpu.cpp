@@ -771,13 +771,23 @@ bool Vcpu::on_unmapped(uc_engine* /*uc*/, uc_mem_type type, std::uint64_t addres
   return false;
 }
 
+// The PL011 at the vCPU's virtual time; its interrupt line follows every access.
 std::uint64_t Vcpu::on_uart_read(uc_engine*, std::uint64_t offset, unsigned, void* self) {
-  return static_cast<Vcpu*>(self)->machine_.uart_.read(offset);  // cannot throw
+  auto& v = *static_cast<Vcpu*>(self);
+  std::uint64_t value = 0;
+  v.guarded([&] {  // the console input is the host's
+    value = v.machine_.uart_.read(offset, v.virtual_now());
+    v.machine_.uart_changed();
+  });
+  return value;
 }
 
 void Vcpu::on_uart_write(uc_engine*, std::uint64_t offset, unsigned, std::uint64_t value, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
-  v.guarded([&] { v.machine_.uart_.write(offset, value); });  // the console writer is the host's
+  v.guarded([&] {  // the console writer is the host's
+    v.machine_.uart_.write(offset, value, v.virtual_now());
+    v.machine_.uart_changed();
+  });
 }
 
 // The GIC's distributor and redistributors (GICv3 IHI 0069H §12.8-12.11). A write can signal
