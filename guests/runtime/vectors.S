@@ -2,9 +2,10 @@
  * EL1 exception vector table (VBAR_EL1, 2 KiB aligned, 16 entries of 0x80 bytes).
  *
  * Synchronous entries (current EL with SP0 or SPx, lower EL AArch64) build a struct
- * exception_frame (frame.h) on the EL1 stack and call guest_sync_handler(frame); when it
- * returns, ELR/SPSR/SP_EL0 and x0..x30 are reloaded from the frame and the entry ERETs.
- * Every other entry calls guest_unexpected_exception(kind), which prints and exits.
+ * exception_frame (frame.h) on the EL1 stack and call guest_sync_handler(frame); the IRQ
+ * entries of the same three groups do the same with guest_irq_handler(frame) (guest/irq.h).
+ * When the handler returns, ELR/SPSR/SP_EL0 and x0..x30 are reloaded from the frame and the
+ * entry ERETs. Every other entry calls guest_unexpected_exception(kind), which prints and exits.
  */
 #include "frame.h"
 
@@ -13,6 +14,14 @@
     sub     sp, sp, #FRAME_SIZE
     stp     x0, x1, [sp, #FRAME_X0]
     b       sync_common
+.endm
+
+.macro irq_entry
+    .balign 0x80
+    sub     sp, sp, #FRAME_SIZE
+    stp     x0, x1, [sp, #FRAME_X0]
+    adr     x1, guest_irq_handler
+    b       frame_common
 .endm
 
 .macro unexpected_entry kind
@@ -27,17 +36,17 @@
 guest_vectors:
     // Current EL with SP_EL0
     sync_entry
-    unexpected_entry kind_irq
+    irq_entry
     unexpected_entry kind_fiq
     unexpected_entry kind_serror
     // Current EL with SP_ELx
     sync_entry
-    unexpected_entry kind_irq
+    irq_entry
     unexpected_entry kind_fiq
     unexpected_entry kind_serror
     // Lower EL, AArch64
     sync_entry
-    unexpected_entry kind_irq
+    irq_entry
     unexpected_entry kind_fiq
     unexpected_entry kind_serror
     // Lower EL, AArch32 (never used by these guests)
@@ -47,6 +56,9 @@ guest_vectors:
     unexpected_entry kind_aarch32_serror
 
 sync_common:
+    adr     x1, guest_sync_handler
+    // x1 (saved already) = the C handler to call with the frame.
+frame_common:
     stp     x2, x3, [sp, #FRAME_X0 + 16]
     stp     x4, x5, [sp, #FRAME_X0 + 32]
     stp     x6, x7, [sp, #FRAME_X0 + 48]
@@ -70,8 +82,9 @@ sync_common:
     mrs     x11, far_el1
     stp     x10, x11, [sp, #FRAME_ESR]
 
+    mov     x16, x1                             // x16 is saved already; x1 held the handler
     mov     x0, sp
-    bl      guest_sync_handler
+    blr     x16
 
     ldp     x10, x11, [sp, #FRAME_ELR]
     msr     elr_el1, x10
