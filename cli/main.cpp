@@ -536,7 +536,8 @@ int main(int argc, char** argv) {
   resume_cmd->add_option("--trace", resume_opts.trace, "As for run")->delimiter(',')->check(CLI::IsMember({"calls"}));
   resume_cmd->add_option("--trace-file", resume_opts.trace_file, "As for run");
   resume_cmd->add_flag("--stats", resume_opts.stats, "As for run");
-  resume_cmd->add_option("--console-input", resume_opts.console_input, "As for run");
+  resume_cmd->add_option("--console-input", resume_opts.console_input,
+                         "As for run; the same regular file carries on after the bytes the saved run had read");
   resume_cmd->add_flag("-q,--quiet", resume_opts.quiet, "As for run");
   resume_cmd->add_option("FILE", resume_opts.image, "A state file written by --save-at")->required();
   resume_cmd->footer(kExitCodesHelp);

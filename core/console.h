@@ -24,6 +24,9 @@ class ConsoleInput {
   /// Blocks until read() would not return Later. Only called when the whole machine is idle
   /// and host input is the one thing that could wake it.
   virtual void wait() = 0;
+  /// Whether the same source gives the same bytes again (a regular file): then a resumed run
+  /// skips what the saved run had already taken from it. Default false.
+  virtual bool replayable() const { return false; }
 };
 
 /// Input from a file descriptor the caller owns: a regular file (or /dev/null) is read as it is,
@@ -36,6 +39,7 @@ class FdInput final : public ConsoleInput {
   void wait() override;
   /// True for a regular file or a character device that is not a terminal (e.g. /dev/null).
   bool deterministic() const { return deterministic_; }
+  bool replayable() const override { return deterministic_; }
 
  private:
   int fd_;

@@ -57,8 +57,9 @@ constexpr std::uint64_t affinity_to_irouter(std::uint64_t aff) {  // Aff1:Aff0 -
 }  // namespace
 
 Gicv3::Gicv3(unsigned cpus, GicListener* listener)
-    : cpus_(cpus), listener_(listener), banked_(cpus), spis_(kSpis), cpu_(cpus), cache_(cpus, 0) {
-  reset();
+    : cpus_(cpus), listener_(nullptr), banked_(cpus), spis_(kSpis), cpu_(cpus), cache_(cpus, 0) {
+  reset();  // without telling anyone: the listener may not be ready while its owner is built
+  listener_ = listener;
 }
 
 void Gicv3::reset() {

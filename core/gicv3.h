@@ -47,7 +47,7 @@ class Gicv3 {
   static constexpr std::uint8_t kIdlePriority = 0xFF;  ///< ICC_RPR_EL1 with nothing active
 
   /// `cpus` CPU interfaces and redistributors; CPU i has affinity fw::affinity_of(i)
-  /// (Aff0 = i % 16, Aff1 = i / 16). `listener` may be null.
+  /// (Aff0 = i % 16, Aff1 = i / 16). `listener` may be null; it is not called from here.
   Gicv3(unsigned cpus, GicListener* listener);
   Gicv3(const Gicv3&) = delete;
   Gicv3& operator=(const Gicv3&) = delete;

@@ -45,9 +45,15 @@ void Pl011::pull(std::uint64_t not_before) {
   ConsoleInput* in = console_.input();
   if (held_ || input_ended_ || in == nullptr) return;
   std::uint8_t byte = 0;
+  // A resumed run given the same file carries on where the saved one stopped reading it.
+  for (; skip_ > 0 && in->replayable(); --skip_) {
+    if (in->read(byte) != ConsoleInput::Read::Byte) break;
+  }
+  skip_ = 0;
   switch (in->read(byte)) {
     case ConsoleInput::Read::Byte:
       held_ = byte;
+      ++taken_;
       held_at_ns_ = std::max(last_rx_ns_, not_before) + char_ns();
       return;
     case ConsoleInput::Read::End: input_ended_ = true; return;
@@ -166,6 +172,7 @@ void Pl011::save(fw::StateWriter& out) const {
   out.u64(held_at_ns_);
   out.u64(last_rx_ns_);
   out.boolean(rt_armed_);
+  out.u64(taken_);
 }
 
 void Pl011::load(fw::StateReader& in) {
@@ -178,6 +185,7 @@ void Pl011::load(fw::StateReader& in) {
   const std::uint64_t held_at = in.u64();
   const std::uint64_t last = in.u64();
   const bool armed = in.boolean();
+  const std::uint64_t taken = in.u64();
   if (fifo.size() > kFifoDepth || r[0] > 0xFFFF || r[1] > 0x3F || r[2] > 0xFF || r[4] > 0x3F || r[5] > 0x7FF ||
       r[6] > 0x7FF || r[7] > 7 || r[8] > 0xFF || (r[3] & ~0xFF87u) != 0) {
     throw fw::StateError("corrupt state: the PL011");
@@ -188,6 +196,8 @@ void Pl011::load(fw::StateReader& in) {
   held_at_ns_ = held_at;
   last_rx_ns_ = last;
   rt_armed_ = armed;
+  taken_ = skip_ = taken;
+  input_ended_ = false;
 }
 
 }  // namespace emu::core

@@ -102,6 +102,8 @@ class Pl011 {
   std::uint64_t last_rx_ns_ = 0;       // when the last byte arrived
   bool rt_armed_ = false;              // a byte arrived since the last timeout or ICR
   bool input_ended_ = false;
+  std::uint64_t taken_ = 0;            // bytes taken from the host since boot (saved)
+  std::uint64_t skip_ = 0;             // after a restore: bytes of a replayable input to pass over
 };
 
 }  // namespace emu::core

@@ -35,7 +35,8 @@ std::string stats_of(const std::string& err) {
 
 // Runs `args` whole, then saved at `at` instructions and resumed; checks that console output,
 // trace and per-vCPU counts of the two ways agree exactly.
-void check_split_equals_whole(std::vector<std::string> args, const std::string& guest, const std::string& at) {
+void check_split_equals_whole(std::vector<std::string> args, const std::string& guest, const std::string& at,
+                              const std::vector<std::string>& resume_args = {}) {
   systest::TempDir dir;
   const std::string state = (dir.path() / "vm.state").string();
   std::vector<std::string> whole{"run", "--trace=calls", "--stats"};
@@ -46,7 +47,10 @@ void check_split_equals_whole(std::vector<std::string> args, const std::string& 
   first.push_back(guest_path(guest));
   const systest::Outcome w = run_emu(whole);
   const systest::Outcome a = run_emu(first);
-  const systest::Outcome b = run_emu({"resume", "--trace=calls", "--stats", state});
+  std::vector<std::string> resume{"resume", "--trace=calls", "--stats"};
+  resume.insert(resume.end(), resume_args.begin(), resume_args.end());
+  resume.push_back(state);
+  const systest::Outcome b = run_emu(resume);
   SYSTEST_SHOW(b);
   CHECK(a.status == 0);
   CHECK(count_lines_containing(a.err, "saved the VM after") == 1);
@@ -78,6 +82,18 @@ TEST_CASE("Snapshot: SDEI state and the host's timed signals survive (saved befo
                                       "--sdei-event", "2:shared:normal", "--sdei-signal", "2@3000000"};
   check_split_equals_whole(sdei, "sdei-conformance.elf", "1000000");
   check_split_equals_whole(sdei, "sdei-conformance.elf", "5000000");
+}
+
+TEST_CASE("Snapshot: the GIC, the timers and vCPUs waiting in WFI survive (SGIs on 4 vCPUs, timer interrupts, 1 s idle)") {
+  check_split_equals_whole({"--cpus", "4"}, "ipi.elf", "45000");
+  check_split_equals_whole({}, "timer-irq.elf", "30000");
+}
+
+TEST_CASE("Snapshot: console input already taken from the host is part of the state") {
+  systest::TempDir dir;
+  const std::string input = dir.write("input.txt", "first line\nsecond line\nquit\n");
+  // Saved while the guest reads its second line: the resumed run reads on in the same file.
+  check_split_equals_whole({"--console-input", input}, "console-input.elf", "4000", {"--console-input", input});
 }
 
 TEST_CASE("Snapshot: a run that ends before the save point saves nothing and says so") {

@@ -1,0 +1,95 @@
+// Interrupts end to end (Arm ARM D11.2.4 generic timers, D1.6.2 WFI; GICv3 IHI 0069H; PL011
+// TRM DDI 0183): the timer, IPI and console-input guests through the CLI. Each guest also
+// passes unchanged under QEMU 7.2 `-M virt,gic-version=3` (see guests/README.md).
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/system/run_cli.h"
+
+using namespace emu;
+using systest::guest_path;
+using systest::run_emu;
+using systest::split_lines;
+
+namespace {
+bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+
+// `key=` of the --stats line of vCPU `cpu`.
+std::uint64_t stat(const std::string& err, unsigned cpu, const std::string& key) {
+  for (const std::string& l : split_lines(err)) {
+    if (!l.starts_with("vcpu" + std::to_string(cpu) + ":")) continue;
+    const std::size_t at = l.find(" " + key + "=");
+    if (at != std::string::npos) return std::stoull(l.substr(at + key.size() + 2));
+  }
+  return ~std::uint64_t{0};
+}
+}  // namespace
+
+TEST_CASE("Interrupts: timer-irq passes, its interrupt latencies are the same every run, and a 1 s WFI costs no instructions") {
+  const systest::Outcome a = run_emu({"run", "--stats", guest_path("timer-irq.elf")});
+  SYSTEST_SHOW(a);
+  CHECK(a.status == 0);
+  CHECK(contains(a.out, "# platform: smccc-emu"));
+  CHECK(contains(a.out, "# failed 0 of 20"));
+  CHECK(stat(a.err, 0, "virtual_ns") >= 1'000'000'000);  // the idle second was lived through
+  CHECK(stat(a.err, 0, "instructions") < 200'000);       // ... without running through it
+  CHECK(stat(a.err, 0, "irqs") == 15);                   // 3 one-shots, 10 ticks, the unmask and the idle one
+  const systest::Outcome b = run_emu({"run", "--stats", guest_path("timer-irq.elf")});
+  CHECK(b.out == a.out);
+  CHECK(b.err == a.err);
+}
+
+TEST_CASE("Interrupts: ipi passes on 2, 4 and 8 vCPUs, and the 8-vCPU run is identical twice") {
+  for (const char* cpus : {"2", "4", "8"}) {
+    CAPTURE(cpus);
+    const systest::Outcome r = run_emu({"run", "--cpus", cpus, guest_path("ipi.elf")});
+    SYSTEST_SHOW(r);
+    CHECK(r.status == 0);
+    CHECK(contains(r.out, "# failed 0 of 24"));
+  }
+  const systest::Outcome a = run_emu({"run", "--cpus", "8", "--stats", guest_path("ipi.elf")});
+  const systest::Outcome b = run_emu({"run", "--cpus", "8", "--stats", guest_path("ipi.elf")});
+  CHECK(a.out == b.out);
+  CHECK(a.err == b.err);
+  for (unsigned cpu = 1; cpu < 8; ++cpu) CHECK(stat(a.err, cpu, "irqs") >= 8);  // 7 senders and IRM, at least
+}
+
+TEST_CASE("Interrupts: the timer guest fails when interrupts arrive late (the checks can fail)") {
+  // An IRQ entry charged 1000 ns of --trap-cost puts every handler 63 ticks after its CVAL.
+  const systest::Outcome r = run_emu({"run", "--trap-cost", "1000", guest_path("timer-irq.elf")});
+  SYSTEST_SHOW(r);
+  CHECK(r.status == 4);  // three one-shots and the periodic ticks
+  CHECK(contains(r.out, "not ok"));
+}
+
+TEST_CASE("Console input: lines from a file reach the guest through the PL011's RX interrupts at the same virtual times every run") {
+  systest::TempDir dir;
+  const std::string input = dir.write("input.txt", "hello\nworld\nquit\n");
+  const std::vector<std::string> args{"run", "--console-input", input, guest_path("console-input.elf")};
+  const systest::Outcome a = run_emu(args);
+  SYSTEST_SHOW(a);
+  CHECK(a.status == 0);
+  CHECK(contains(a.out, "got: hello (at counter "));
+  CHECK(contains(a.out, "got: world (at counter "));
+  CHECK(contains(a.out, "17 bytes, 3 lines"));
+  CHECK(contains(a.out, ", quit\n"));
+  CHECK(run_emu(args).out == a.out);
+}
+
+TEST_CASE("Console input: at the end of the input (none, /dev/null, a file without quit) the guest sees it end") {
+  systest::TempDir dir;
+  const std::string input = dir.write("input.txt", "abc\n");
+  for (const std::string& in : {std::string("none"), std::string("/dev/null"), input}) {
+    CAPTURE(in);
+    const systest::Outcome r = run_emu({"run", "--console-input", in, guest_path("console-input.elf")});
+    SYSTEST_SHOW(r);
+    CHECK(r.status == 0);
+    CHECK(contains(r.out, "input ended"));
+  }
+  const systest::Outcome missing = run_emu({"run", "--console-input", "/nonexistent/in", guest_path("console-input.elf")});
+  CHECK(missing.status == 65);
+  CHECK(missing.out.empty());
+  CHECK(contains(missing.err, "--console-input: cannot open"));
+}
