@@ -5,9 +5,10 @@
 // MMIO frames and the ICC_* accesses to it.
 //
 // Model choices (where the architecture leaves a choice, QEMU 7.2's unless said otherwise):
-// * 256 SPIs (INTIDs 32..287) and 5 bits of priority (ICC_CTLR_EL1.PRIbits = 4): priority
-//   fields keep bits [7:3], so there are 32 priority levels and one active-priority register
-//   per group (AP1R0; AP1R1..3 are RAZ/WI).
+// * 224 SPIs (INTIDs 32..255; GICD_TYPER.ITLinesNumber = 7, as QEMU 7.2 virt reads) and 5
+//   bits of priority (ICC_CTLR_EL1.PRIbits = 4): priority fields keep bits [7:3] (QEMU's
+//   distributor keeps all 8), so there are 32 priority levels and one active-priority
+//   register per group (AP1R0; AP1R1..3 are RAZ/WI). GICD_IROUTER's RES0 bits read 0.
 // * Group 0 is never signalled: the platform has no FIQ. GICD_CTLR.EnableGrp0 and
 //   ICC_IGRPEN0_EL1 are RAZ/WI and ICC_IAR0_EL1 / ICC_HPPIR0_EL1 read 1023, so a Group 0
 //   interrupt stays pending for ever. (Linux and the bundled guests use Group 1 only.)
@@ -38,7 +39,7 @@ class GicListener {
 
 class Gicv3 {
  public:
-  static constexpr unsigned kSpis = 256;  ///< INTIDs 32..287, as QEMU virt (GICD_TYPER.ITLinesNumber = 8)
+  static constexpr unsigned kSpis = 224;  ///< INTIDs 32..255, as QEMU 7.2 virt (GICD_TYPER.ITLinesNumber = 7)
   static constexpr unsigned kIntids = 32 + kSpis;
   static constexpr std::uint64_t kDistSize = 0x10000;
   static constexpr std::uint64_t kRedistStride = 0x20000;  ///< RD_base + SGI_base frames per CPU

@@ -26,11 +26,12 @@ void guest_irq_handler(uint64_t *frame)
 void gic_init_distributor(void)
 {
     *gicd32(GICD_CTLR) = 0;
-    for (unsigned n = 1; n < 9; ++n) {
+    const unsigned lines = (*gicd32(GICD_TYPER) & 0x1Fu) + 1; /* 32 INTIDs each */
+    for (unsigned n = 1; n < lines; ++n) {
         *gicd32(GICD_IGROUPR + 4 * n) = 0xFFFFFFFFu;
         *gicd32(GICD_ICENABLER + 4 * n) = 0xFFFFFFFFu;
     }
-    for (unsigned i = 32; i < 288; ++i)
+    for (unsigned i = 32; i < 32 * lines; ++i)
         *gicd8(GICD_IPRIORITYR + i) = 0xA0;
     *gicd32(GICD_CTLR) = (1u << 4) | (1u << 1); /* ARE, EnableGrp1 */
 }

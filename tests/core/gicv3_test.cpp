@@ -51,7 +51,7 @@ TEST_CASE("GICv3: distributor identification, GICD_CTLR.DS and ARE read as one, 
   CHECK(gic.dist_read(0x0, 4) == 0x50);                   // DS | ARE, both groups disabled
   gic.dist_write(0x0, 4, 0x3);
   CHECK(gic.dist_read(0x0, 4) == 0x52);                   // EnableGrp1 only: the model has no FIQ
-  CHECK((gic.dist_read(0x4, 4) & 0x1F) == 8);             // ITLinesNumber: 288 INTIDs, 256 SPIs
+  CHECK((gic.dist_read(0x4, 4) & 0x1F) == 7);             // ITLinesNumber: 256 INTIDs, 224 SPIs
   CHECK(((gic.dist_read(0x4, 4) >> 5) & 7) == 3);         // CPUNumber: 4 CPUs
   CHECK((gic.dist_read(0x4, 4) & (1u << 17)) == 0);       // no LPIs
   CHECK(gic.dist_read(0xFFE8, 4) == 0x3B);                // PIDR2.ArchRev = 3 (GICv3)
