@@ -214,6 +214,49 @@ void BM_Trap_IrqSgiRoundTrip(benchmark::State& state) {
 }
 BENCHMARK(BM_Trap_IrqSgiRoundTrip)->Unit(benchmark::kMillisecond);
 
+// SGI ping-pong between two vCPUs: vCPU 0 sends SGI 1 to vCPU 1, whose handler sends it back;
+// vCPU 0's handler counts and pings again. Both wait in WFI in between, so each round trip is
+// two SGIs, two IRQ entries, two WFI wake-ups and the scheduler switching engines twice.
+void BM_Trap_SgiPingPong(benchmark::State& state) {
+  // vCPU 0: GICD_CTLR = ARE | EnableGrp1; set up its GIC; CPU_ON(1, second); wait for `ready`;
+  //   DAIFClr #2; SGI 1 to vCPU 1; loop: wfi; cbnz x19, loop; HVC 0xC6000040 (stop)
+  // second (vCPU 1): set up its GIC; ready = 1; DAIFClr #2; wfi loop
+  // cpu_setup: GICR_WAKER = 0, IGROUPR0 = ISENABLER0 = bit 1, PMR 0xFF, IGRPEN1, VBAR = +0x800
+  // +0xA80: IAR1; EOIR1; on vCPU 0: subs x19 and ping vCPU 1 unless done; on vCPU 1: SGI 1 to vCPU 0; eret
+  // (words from aarch64-linux-gnu-as)
+  constexpr std::array<std::uint32_t, 49> kWords{
+      0xD2A1'000A, 0x5280'024C, 0xB900'014C, 0x9400'001A, 0xD280'0060, 0xF2B8'8000, 0xD280'0021, 0x1000'01E2,
+      0xD280'0003, 0xD400'0002, 0x1000'04E9, 0xB940'0128, 0x34FF'FFE8, 0xD503'42FF, 0xD280'0045, 0xF2A0'2005,
+      0xD518'CBA5, 0xD503'207F, 0xB5FF'FFF3, 0xD280'0800, 0xF2B8'C000, 0xD400'0002, 0x9400'0007, 0x1000'0349,
+      0x5280'0028, 0xB900'0128, 0xD503'42FF, 0xD503'207F, 0x17FF'FFFF, 0xD538'00AB, 0x9240'1D6B, 0xD280'028A,
+      0xF2A1'014A, 0x8B0B'454A, 0xB900'015F, 0x9140'414A, 0xD100'514A, 0x9102'014A, 0x5280'004C, 0xB900'014C,
+      0xB900'814C, 0xD280'1FED, 0xD518'460D, 0xD280'002D, 0xD518'CCED, 0x1000'3A6A, 0xD518'C00A, 0xD503'3FDF,
+      0xD65F'03C0};
+  constexpr std::array<std::uint32_t, 15> kHandler{
+      0xD538'CC14, 0xD518'CC34, 0xD538'00AB, 0x9240'1D6B, 0xB500'00EB, 0xF100'0673, 0x5400'0080, 0xD280'0045,
+      0xF2A0'2005, 0xD518'CBA5, 0xD69F'03E0, 0xD280'0025, 0xF2A0'2005, 0xD518'CBA5, 0xD69F'03E0};
+  constexpr std::uint32_t kStop = 0xC600'0040;
+  std::vector<std::uint8_t> bytes(0x1000);  // the `ready` word after the code is 0
+  std::memcpy(bytes.data(), kWords.data(), kWords.size() * 4);
+  std::memcpy(bytes.data() + 0xA80, kHandler.data(), kHandler.size() * 4);
+  emu::core::Machine machine({.cpus = 2, .memory = 1 << 20});
+  if (machine.add_filter_range(kStop, 1, 2) != emu::fw::HostStatus::Ok) state.SkipWithError("filter");
+  machine.load(emu::core::image_from_raw_bytes(bytes, "sgi-ping-pong", machine.layout(), kCode));
+  constexpr std::uint64_t kRounds = kCalls / 10;
+  std::uint64_t irqs = 0;
+  for (auto _ : state) {
+    machine.set_reg(0, emu::core::Reg::Pc, kCode);  // CPU_ON again is ALREADY_ON: harmless
+    machine.set_reg(0, emu::core::xreg(19), kRounds);
+    const std::uint64_t before = machine.stats(0).irqs + machine.stats(1).irqs;
+    const emu::core::RunExit exit = machine.run();
+    if (exit.kind != emu::core::ExitKind::Hypercall || exit.fid != kStop) state.SkipWithError("the loop did not end");
+    irqs += machine.stats(0).irqs + machine.stats(1).irqs - before;
+  }
+  if (irqs != state.iterations() * kRounds * 2) state.SkipWithError("not two IRQs per round trip");
+  state.SetItemsProcessed(static_cast<std::int64_t>(irqs / 2));
+}
+BENCHMARK(BM_Trap_SgiPingPong)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();
