@@ -375,7 +375,7 @@ std::uint64_t Vcpu::counter_synced() {
 }
 
 namespace {
-constexpr std::uint64_t kCntkctlEl0vten = 1u << 8;  // EL0 access to CNTV_CTL/CVAL/TVAL (D19.11.x CNTKCTL_EL1)
+constexpr std::uint64_t kCntkctlEl0vten = 1u << 8;  // EL0 access to CNTV_CTL/CVAL/TVAL (Arm ARM CNTKCTL_EL1)
 constexpr std::uint64_t kCntkctlEl0pten = 1u << 9;  // EL0 access to CNTP_CTL/CVAL/TVAL
 
 // CNTP_{TVAL,CTL,CVAL}_EL0 are CRm 2, CNTV_* CRm 3, with op2 0, 1, 2 (Arm ARM D19.11).
@@ -411,7 +411,7 @@ void Vcpu::write_rt(uc_arm64_reg reg, std::uint64_t value) {
 // Q2, Q4, Q7). Skipping its handling and writing Rt ourselves is the documented way to
 // emulate a register. At EL0 a register the guest has not opened to EL0 is left to Unicorn,
 // which makes the access trap as the architecture does.
-std::uint32_t Vcpu::on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
+std::uint32_t Vcpu::on_mrs(uc_engine* /*uc*/, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
   const bool counter = is(*cp, kCntvctEl0) || is(*cp, kCntpctEl0) || is(*cp, kCntvctssEl0) || is(*cp, kCntpctssEl0);
   const bool cycles = is(*cp, kPmccntrEl0);
@@ -423,14 +423,12 @@ std::uint32_t Vcpu::on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_re
     v.sync_clock_at_pc();
     // CNTVOFF is 0: virtual = physical. PMCCNTR counts at 1 GHz: one cycle per ns.
     value = counter ? v.counter_synced() : v.clock_.virtual_ns - v.pmccntr_offset_;
-  } else if (v.timer_read(*cp, value)) {
   } else if (v.icc_access(*cp, reg, false)) {
-    return 1;
-  } else if (!v.model_read(*cp, value)) {
+    return 1;  // Rt is written and the PC stepped
+  } else if (!v.timer_read(*cp, value) && !v.model_read(*cp, value)) {
     return 0;  // any other register: Unicorn's own handling
   }
   v.write_rt(reg, value);
-  (void)uc;
   return 1;
 }
 
@@ -1008,8 +1006,7 @@ void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64
 // left alone. The preferred return address is the PC: the start of a block not yet run.
 void Vcpu::take_irq() {
   constexpr std::uint64_t kIrqVector = 0x080;
-  enter_el1(kIrqVector, reg(Reg::Pc), "IRQ");
-  ++clock_.irqs;
+  if (enter_el1(kIrqVector, reg(Reg::Pc), "IRQ")) ++clock_.irqs;
 }
 
 bool Vcpu::irq_unmasked() const {
