@@ -8,9 +8,9 @@
 namespace emu::core {
 namespace {
 
-// Per-INTID register blocks, the same layout in GICD and GICR_SGI_base (IHI 0069H §12.9,
-// §12.11): one bit per INTID from IGROUPR to ICACTIVER, a byte per INTID in IPRIORITYR, two
-// bits in ICFGR.
+// Per-INTID register blocks, the same layout in GICD and GICR_SGI_base (IHI 0069H, the
+// GICD_* and GICR_* register descriptions): one bit per INTID from IGROUPR to ICACTIVER, a
+// byte per INTID in IPRIORITYR, two bits in ICFGR.
 constexpr std::uint64_t kIgroupr = 0x080;
 constexpr std::uint64_t kBitBlock = 0x080;  // IGROUPR, ISENABLER, ICENABLER, ISPENDR, ICPENDR, ISACTIVER, ICACTIVER
 constexpr std::uint64_t kBitsEnd = 0x400;
@@ -20,7 +20,7 @@ constexpr std::uint64_t kIcfgr = 0xC00;  // bit 2n+1: INTID n is edge-triggered;
 constexpr std::uint64_t kIcfgrEnd = 0xD00;
 enum Block : unsigned { kGroup, kSetEnable, kClearEnable, kSetPending, kClearPending, kSetActive, kClearActive };
 
-// GICD (§12.9).
+// The distributor's own registers.
 constexpr std::uint64_t kGicdCtlr = 0x0000;
 constexpr std::uint64_t kGicdTyper = 0x0004;
 constexpr std::uint64_t kGicdIidr = 0x0008;
@@ -31,10 +31,10 @@ constexpr std::uint32_t kCtlrAre = 1u << 4;  // affinity routing: RAO/WI, the on
 constexpr std::uint32_t kCtlrDs = 1u << 6;   // single security state: RAO/WI
 constexpr std::uint64_t kIrouterIrm = 1u << 31;
 constexpr std::uint64_t kIrouterMask = 0xFF'0000'0000ull | kIrouterIrm | 0xFF'FFFFu;  // Aff3, IRM, Aff2..0
-// GICD_IIDR / GICR_IIDR (§12.9.16): Arm (JEP106 0x43B), ProductID 0, r0p0, as QEMU reports.
+// GICD_IIDR / GICR_IIDR: Arm (JEP106 0x43B), ProductID 0, r0p0, as QEMU reports.
 constexpr std::uint32_t kIidr = 0x43B;
 
-// GICR RD_base (§12.11) and the SGI_base frame 64 KiB above it.
+// GICR RD_base and the SGI_base frame 64 KiB above it.
 constexpr std::uint64_t kGicrCtlr = 0x0000;
 constexpr std::uint64_t kGicrIidr = 0x0004;
 constexpr std::uint64_t kGicrTyper = 0x0008;
@@ -53,11 +53,11 @@ constexpr std::uint8_t kIds[12] = {0x44, 0, 0, 0, 0, 0xB4, 0x3B, 0, 0x0D, 0xF0, 
 constexpr std::uint8_t kPidr0Dist = 0x92;
 constexpr std::uint8_t kPidr0Redist = 0x93;
 
-// The CPU interface (Arm ARM DDI 0487, ICC_* registers; IHI 0069H §12.2).
+// The CPU interface (IHI 0069H and Arm ARM DDI 0487, the ICC_*_EL1 register descriptions).
 constexpr unsigned kPriorityShift = 8 - Gicv3::kPriorityBits;
 constexpr std::uint8_t kPriorityMask = 0xFF & (0xFF << kPriorityShift);
 constexpr std::uint8_t kMinBpr0 = kPriorityShift - 1;  // group priority bits [7:3] at the finest
-constexpr std::uint8_t kMinBpr1 = kMinBpr0 + 1;        // BPR1 counts one more (§4.8.3)
+constexpr std::uint8_t kMinBpr1 = kMinBpr0 + 1;        // BPR1 counts one more (ICC_BPR1_EL1)
 constexpr std::uint32_t kIccCtlrEoiMode = 1u << 1;
 constexpr std::uint32_t kIccCtlrCbpr = 1u << 0;
 // ICC_CTLR_EL1 read-only fields as QEMU 7.2: PRIbits [10:8], IDbits [13:11] = 1 (24 bits),
@@ -76,8 +76,10 @@ std::uint64_t id_register(std::uint64_t offset, unsigned size, std::uint8_t pidr
 }
 
 // Which INTIDs a per-INTID block serves: GICR_SGI_base the SGIs and PPIs, GICD the SPIs
-// (its SGI/PPI fields are RAZ/WI under affinity routing, §12.9).
-bool serves(bool redist, unsigned intid) { return redist ? intid < 32 : intid >= 32 && intid < Gicv3::kIntids; }
+// (its SGI/PPI fields are RAZ/WI under affinity routing).
+bool serves(bool redist, unsigned intid) {
+  return redist ? intid < 32 : intid >= 32 && intid < Gicv3::kIntids;
+}
 
 }  // namespace
 
@@ -108,7 +110,7 @@ void Gicv3::reset() {
 
 // ---- who gets what ----
 
-// GICD_IROUTER (§12.9.22): Aff3.Aff2.Aff1.Aff0 name one CPU, or IRM = 1 lets the GIC choose
+// GICD_IROUTER<n>: Aff3.Aff2.Aff1.Aff0 name one CPU, or IRM = 1 lets the GIC choose
 // (the model's choice: the lowest-numbered CPU with Group 1 enabled).
 std::optional<unsigned> Gicv3::spi_target(const Irq& spi) const {
   if ((spi.route & kIrouterIrm) != 0) {
@@ -121,8 +123,9 @@ std::optional<unsigned> Gicv3::spi_target(const Irq& spi) const {
   return fw::vcpu_of(spi.route & 0xFF'FFFFu, cpus_);
 }
 
-// The highest-priority pending interrupt of `cpu` (§4.7.1; lowest INTID on ties): enabled,
-// inactive, Group 1 with Group 1 enabled in GICD_CTLR and ICC_IGRPEN1_EL1, routed to `cpu`.
+// The highest-priority pending interrupt of `cpu` (lowest INTID on ties, the model's
+// choice): enabled, inactive, Group 1 with Group 1 enabled in GICD_CTLR and ICC_IGRPEN1_EL1,
+// routed to `cpu`.
 Gicv3::Best Gicv3::highest_pending(unsigned cpu) const {
   Best best;
   if (!enable_grp1_ || !cpu_[cpu].igrpen1) return best;
@@ -138,23 +141,23 @@ Gicv3::Best Gicv3::highest_pending(unsigned cpu) const {
   return best;
 }
 
-// Group priority (§4.8.3): ICC_BPR1_EL1 = b keeps priority bits [7:b]; with ICC_CTLR_EL1.CBPR
-// Group 1 uses ICC_BPR0_EL1 = b, which keeps bits [7:b+1].
+// Group priority (IHI 0069H "Priority grouping"): ICC_BPR1_EL1 = b keeps priority bits
+// [7:b]; with ICC_CTLR_EL1.CBPR Group 1 uses ICC_BPR0_EL1 = b, which keeps bits [7:b+1].
 std::uint8_t Gicv3::group_priority(unsigned cpu, std::uint8_t priority) const {
   const CpuInterface& c = cpu_[cpu];
   const unsigned shift = c.cbpr ? c.bpr0 + 1u : c.bpr1;
   return static_cast<std::uint8_t>(priority & (0xFFu << shift));
 }
 
-// The running priority (§4.8.4) is the highest active group priority: the lowest set bit of
-// ICC_AP1R0_EL1, bit n standing for group priority n << 3; idle with no bit set.
+// The running priority (ICC_RPR_EL1) is the highest active group priority: the lowest set
+// bit of ICC_AP1R0_EL1, bit n standing for group priority n << 3; idle with no bit set.
 std::uint8_t Gicv3::running_priority(unsigned cpu) const {
   const std::uint32_t ap = cpu_[cpu].ap1r;
   return ap == 0 ? kIdlePriority : static_cast<std::uint8_t>(std::countr_zero(ap) << kPriorityShift);
 }
 
-// §4.8.1 / §4.8.5: signalled when the highest pending priority is above the priority mask and
-// its group priority preempts the running priority.
+// IHI 0069H "Interrupt prioritization": signalled when the highest pending priority is above
+// the priority mask and its group priority preempts the running priority.
 bool Gicv3::signalled_now(unsigned cpu) const {
   const Best best = highest_pending(cpu);
   return best.intid != kSpurious && best.priority < cpu_[cpu].pmr &&
@@ -171,7 +174,9 @@ void Gicv3::touch_irq(unsigned cpu, unsigned intid) {
   }
 }
 
-void Gicv3::touch_all() { std::fill(dirty_.begin(), dirty_.end(), std::uint8_t{1}); }
+void Gicv3::touch_all() {
+  std::fill(dirty_.begin(), dirty_.end(), std::uint8_t{1});
+}
 
 // Recompute every touched CPU first, then tell the listener: it may ask any CPU's signal.
 void Gicv3::publish(bool tell_all) {
@@ -194,11 +199,14 @@ std::optional<Gicv3::Icc> Gicv3::icc_register(unsigned op0, unsigned op1, unsign
   if (op0 != 3 || op1 != 0 || op2 > 7) return std::nullopt;
   if (crn == 4 && crm == 6 && op2 == 0) return Icc::Pmr;
   if (crn != 12) return std::nullopt;
-  static constexpr Icc kCrm8[8] = {Icc::Iar0, Icc::Eoir0, Icc::Hppir0, Icc::Bpr0, Icc::Ap0r0, Icc::Ap0r1, Icc::Ap0r2, Icc::Ap0r3};
-  static constexpr Icc kCrm12[8] = {Icc::Iar1, Icc::Eoir1, Icc::Hppir1, Icc::Bpr1, Icc::Ctlr, Icc::Sre, Icc::Igrpen0, Icc::Igrpen1};
+  static constexpr Icc kCrm8[8] = {Icc::Iar0,  Icc::Eoir0, Icc::Hppir0, Icc::Bpr0,
+                                   Icc::Ap0r0, Icc::Ap0r1, Icc::Ap0r2,  Icc::Ap0r3};
+  static constexpr Icc kCrm12[8] = {Icc::Iar1, Icc::Eoir1, Icc::Hppir1,  Icc::Bpr1,
+                                    Icc::Ctlr, Icc::Sre,   Icc::Igrpen0, Icc::Igrpen1};
   switch (crm) {
     case 8: return kCrm8[op2];
-    case 9: return op2 < 4 ? std::optional<Icc>(static_cast<Icc>(static_cast<unsigned>(Icc::Ap1r0) + op2)) : std::nullopt;
+    case 9:
+      return op2 < 4 ? std::optional<Icc>(static_cast<Icc>(static_cast<unsigned>(Icc::Ap1r0) + op2)) : std::nullopt;
     case 11:
       if (op2 == 1) return Icc::Dir;
       if (op2 == 3) return Icc::Rpr;
@@ -225,7 +233,7 @@ std::uint64_t Gicv3::icc_value(unsigned cpu, Icc reg) const {
     case Icc::Iar0:
     case Icc::Hppir0: return kSpurious;  // Group 0 is never signalled
     case Icc::Bpr0: return c.bpr0;
-    case Icc::Bpr1: return c.cbpr ? std::min<unsigned>(c.bpr0 + 1u, 7u) : c.bpr1;  // §12.2.5: BPR0 + 1, saturated
+    case Icc::Bpr1: return c.cbpr ? std::min<unsigned>(c.bpr0 + 1u, 7u) : c.bpr1;  // CBPR: BPR0 + 1, saturated
     case Icc::Ap1r0: return c.ap1r;
     case Icc::Rpr: return running_priority(cpu);
     case Icc::Ctlr: return kIccCtlrFixed | (c.eoi_mode ? kIccCtlrEoiMode : 0) | (c.cbpr ? kIccCtlrCbpr : 0);
@@ -253,7 +261,8 @@ void Gicv3::icc_write(unsigned cpu, Icc reg, std::uint64_t value) {
 }
 
 // The plain read/write ICC registers. Group 0's (IGRPEN0, AP0Rn) are RAZ/WI, BPR0 is kept
-// for CBPR's sake, and writes below the minimum binary point set the minimum (§12.2.4, §12.2.5).
+// for CBPR's sake, and writes below the minimum binary point set the minimum (ICC_BPR0_EL1,
+// ICC_BPR1_EL1).
 void Gicv3::icc_control(unsigned cpu, Icc reg, std::uint64_t value) {
   CpuInterface& c = cpu_[cpu];
   const CpuInterface before = c;
@@ -276,7 +285,7 @@ void Gicv3::icc_control(unsigned cpu, Icc reg, std::uint64_t value) {
   if (c.igrpen1 != before.igrpen1) touch_all();  // 1-of-N SPIs may now go to this CPU, or leave it
 }
 
-// Acknowledge (ICC_IAR1_EL1, §4.1.1): the interrupt that is signalled becomes active (an edge
+// Acknowledge (ICC_IAR1_EL1): the interrupt that is signalled becomes active (an edge
 // or software pending state is consumed; a level stays pending while its line is high) and its
 // group priority becomes the running priority. 1023 when nothing is signalled.
 unsigned Gicv3::acknowledge(unsigned cpu) {
@@ -291,9 +300,10 @@ unsigned Gicv3::acknowledge(unsigned cpu) {
   return best.intid;
 }
 
-// ICC_EOIR1_EL1 (§4.1.1, "Priority drop and interrupt deactivation"): drops the highest active
-// priority, and with EOImode = 0 also deactivates the INTID written. Special and unimplemented
-// INTIDs, and an EOI with no active priority, are ignored (UNPREDICTABLE; QEMU's choice).
+// ICC_EOIR1_EL1 (IHI 0069H "Priority drop and interrupt deactivation"): drops the highest
+// active priority, and with EOImode = 0 also deactivates the INTID written. Special and
+// unimplemented INTIDs, and an EOI with no active priority, are ignored (UNPREDICTABLE;
+// QEMU's choice).
 void Gicv3::end_of_interrupt(unsigned cpu, unsigned intid) {
   std::uint32_t& ap = cpu_[cpu].ap1r;
   if (intid >= kIntids || ap == 0) return;
@@ -310,7 +320,7 @@ void Gicv3::deactivate(unsigned cpu, unsigned intid) {
   touch_irq(cpu, intid);
 }
 
-// ICC_SGI1R_EL1 / ICC_ASGI1R_EL1 / ICC_SGI0R_EL1 (§12.2): INTID [27:24], TargetList [15:0] for
+// ICC_SGI1R_EL1 / ICC_ASGI1R_EL1 / ICC_SGI0R_EL1: INTID [27:24], TargetList [15:0] for
 // Aff0 = RS [47:44] * 16 + bit, within Aff3 [55:48].Aff2 [39:32].Aff1 [23:16]; or IRM [40] =
 // every CPU but the sender. With one security state ("Forwarding an SGI to a target PE"),
 // SGI1R pends the SGI whatever its group, while SGI0R and ASGI1R pend it only where it is
@@ -323,8 +333,8 @@ void Gicv3::send_sgi(unsigned cpu, std::uint64_t value, bool any_group) {
   for (unsigned t = 0; t < cpus_; ++t) {
     const std::uint64_t aff = fw::affinity_of(t);
     const unsigned aff0 = aff & 0xFF;
-    const bool hit = all_but_self ? t != cpu
-                                  : (aff >> 8) == aff321 && aff0 / 16 == rs && ((value >> (aff0 % 16)) & 1) != 0;
+    const bool hit =
+        all_but_self ? t != cpu : (aff >> 8) == aff321 && aff0 / 16 == rs && ((value >> (aff0 % 16)) & 1) != 0;
     Irq& sgi = banked_[t][intid];
     if (!hit || (!any_group && sgi.group1) || sgi.latch) continue;
     sgi.latch = true;
@@ -332,7 +342,7 @@ void Gicv3::send_sgi(unsigned cpu, std::uint64_t value, bool any_group) {
   }
 }
 
-// ---- device inputs: the pending state follows a level line; an edge line latches (§4.1.2) ----
+// ---- device inputs: a level line is the pending state, an edge latches it (GICD_ICFGR<n>) ----
 
 void Gicv3::set_ppi_line(unsigned cpu, unsigned intid, bool high) {
   if (cpu >= cpus_ || intid < 16 || intid >= 32) return;
@@ -364,12 +374,15 @@ std::uint64_t Gicv3::bank_read(unsigned cpu, bool redist, std::uint64_t offset, 
     for (unsigned b = 0; b < 32; ++b) {
       if (!serves(redist, base + b)) continue;
       const Irq& i = irq(cpu, base + b);
-      const bool set = block == kGroup ? i.group1 : block <= kClearEnable ? i.enabled : block <= kClearPending ? i.pending() : i.active;
+      const bool set = block == kGroup          ? i.group1
+                       : block <= kClearEnable  ? i.enabled
+                       : block <= kClearPending ? i.pending()
+                                                : i.active;
       bits |= std::uint64_t{set} << b;
     }
     return bits;
   }
-  if (offset >= kIpriorityr && offset < kIpriorityrEnd && (size == 1 || size == 4)) {  // byte-accessible (§12.9.17)
+  if (offset >= kIpriorityr && offset < kIpriorityrEnd && (size == 1 || size == 4)) {  // byte-accessible
     std::uint64_t v = 0;
     for (unsigned k = 0; k < size; ++k) {
       const auto intid = static_cast<unsigned>(offset - kIpriorityr) + k;
@@ -385,7 +398,7 @@ std::uint64_t Gicv3::bank_read(unsigned cpu, bool redist, std::uint64_t offset, 
     }
     return v;
   }
-  return 0;  // IGRPMODR and NSACR are RAZ/WI with GICD_CTLR.DS = 1 (§12.9.15, §12.9.19); reserved too
+  return 0;  // IGRPMODR and NSACR are RAZ/WI with GICD_CTLR.DS = 1; reserved offsets too
 }
 
 void Gicv3::bank_write(unsigned cpu, bool redist, std::uint64_t offset, unsigned size, std::uint64_t value) {
@@ -399,7 +412,7 @@ void Gicv3::bank_write(unsigned cpu, bool redist, std::uint64_t offset, unsigned
   }
 }
 
-// IGROUPR is written as a whole; the others set or clear where a bit is 1 (§12.9.10...).
+// IGROUPR is written as a whole; the others set or clear where a bit is 1.
 void Gicv3::bits_write(unsigned cpu, bool redist, std::uint64_t offset, std::uint32_t value) {
   const auto block = static_cast<unsigned>((offset - kIgroupr) / kBitBlock);
   const auto base = static_cast<unsigned>((offset - kIgroupr) % kBitBlock) * 8;
@@ -407,8 +420,11 @@ void Gicv3::bits_write(unsigned cpu, bool redist, std::uint64_t offset, std::uin
     const bool one = ((value >> b) & 1) != 0;
     if (!serves(redist, base + b) || (block != kGroup && !one)) continue;
     Irq& i = irq(cpu, base + b);
-    bool* field = block == kGroup ? &i.group1 : block <= kClearEnable ? &i.enabled : block <= kClearPending ? &i.latch : &i.active;
-    // A clear-pending leaves a level input pending while its line is high (§4.1.2).
+    bool* field = block == kGroup          ? &i.group1
+                  : block <= kClearEnable  ? &i.enabled
+                  : block <= kClearPending ? &i.latch
+                                           : &i.active;
+    // A clear-pending leaves a level input pending while its line is high (GICD_ICPENDR<n>).
     const bool to = block == kGroup ? one : block % 2 == 1;
     if (*field == to) continue;
     *field = to;
@@ -428,7 +444,7 @@ void Gicv3::priority_write(unsigned cpu, bool redist, std::uint64_t offset, unsi
   }
 }
 
-// SGIs are always edge-triggered: GICR_ICFGR0 is read-only (§12.11.7). PPIs are configurable.
+// SGIs are always edge-triggered: GICR_ICFGR0 is read-only. PPIs are configurable.
 void Gicv3::config_write(unsigned cpu, bool redist, std::uint64_t offset, std::uint32_t value) {
   const auto base = static_cast<unsigned>(offset - kIcfgr) * 4;
   for (unsigned k = 0; k < 16; ++k) {
@@ -451,7 +467,7 @@ std::uint64_t Gicv3::router_read(std::uint64_t offset, unsigned size) const {
   return size == 8 ? route : (offset % 8 == 0 ? route & 0xFFFF'FFFF : route >> 32);
 }
 
-// GICD_IROUTER is 64 bits, also accessible as two 32-bit halves (§12.9.22).
+// GICD_IROUTER is 64 bits, also accessible as two 32-bit halves.
 void Gicv3::router_write(std::uint64_t offset, unsigned size, std::uint64_t value) {
   const auto intid = static_cast<unsigned>((offset - kIrouter) / 8);
   if (intid < 32 || (size != 8 && size != 4)) return;
@@ -470,8 +486,9 @@ void Gicv3::router_write(std::uint64_t offset, unsigned size, std::uint64_t valu
 
 std::uint64_t Gicv3::dist_control_read(std::uint64_t offset) const {
   switch (offset) {
-    case kGicdCtlr: return kCtlrDs | kCtlrAre | (enable_grp1_ ? kCtlrEnableGrp1 : 0);  // RWP [31] = 0: no delays
-    // GICD_TYPER (§12.9.38): ITLinesNumber [4:0], CPUNumber [7:5] = 0 under affinity routing
+    case kGicdCtlr:
+      return kCtlrDs | kCtlrAre | (enable_grp1_ ? kCtlrEnableGrp1 : 0);  // RWP [31] = 0: no delays
+    // GICD_TYPER: ITLinesNumber [4:0], CPUNumber [7:5] = 0 under affinity routing
     // (as QEMU), IDbits [23:19] = 16 bits, A3V [24]; No1N [25] = 0; no LPIs, MBIS, ESPI or
     // security extension.
     case kGicdTyper: return (kIntids / 32 - 1) | (15u << 19) | (1u << 24);
@@ -506,7 +523,7 @@ void Gicv3::dist_write(std::uint64_t offset, unsigned size, std::uint64_t value)
 // ---- the redistributors ----
 
 std::uint64_t Gicv3::rd_read(unsigned cpu, std::uint64_t offset, unsigned size) const {
-  // GICR_TYPER (§12.11.37): Affinity_Value [63:32], CommonLPIAff [25:24] (as QEMU),
+  // GICR_TYPER: Affinity_Value [63:32], CommonLPIAff [25:24] (as QEMU),
   // Processor_Number [23:8], Last [4]; no PLPIS, VLPIS, DirectLPI or DPGS.
   const std::uint64_t typer = (fw::affinity_of(cpu) << 32) | kTyperCommonLpiAff | (std::uint64_t{cpu} << 8) |
                               (cpu + 1 == cpus_ ? kTyperLast : 0);
@@ -517,7 +534,7 @@ std::uint64_t Gicv3::rd_read(unsigned cpu, std::uint64_t offset, unsigned size) 
     case kGicrIidr: return kIidr;
     case kGicrTyper: return typer & 0xFFFF'FFFF;
     case kGicrTyper + 4: return typer >> 32;
-    // GICR_WAKER (§12.11.42): the interface quiesces at once, so ChildrenAsleep follows ProcessorSleep.
+    // GICR_WAKER: the interface quiesces at once, so ChildrenAsleep follows ProcessorSleep.
     case kGicrWaker: return cpu_[cpu].sleep ? kWakerProcessorSleep | kWakerChildrenAsleep : 0;
     default: return id_register(offset, size, kPidr0Redist);  // PROPBASER, PENDBASER, STATUSR...: RAZ
   }
@@ -547,7 +564,15 @@ void Gicv3::redist_write(std::uint64_t offset, unsigned size, std::uint64_t valu
 
 namespace {
 constexpr std::uint32_t kTagGic = 0x47'49'43'33;  // "GIC3"
-enum IrqFlag : std::uint8_t { kGroup1 = 1, kEnabled = 2, kLatch = 4, kLine = 8, kActive = 16, kEdge = 32, kIrqFlags = 63 };
+enum IrqFlag : std::uint8_t {
+  kGroup1 = 1,
+  kEnabled = 2,
+  kLatch = 4,
+  kLine = 8,
+  kActive = 16,
+  kEdge = 32,
+  kIrqFlags = 63
+};
 enum CpuFlag : std::uint8_t { kEoiMode = 1, kCbpr = 2, kIgrpen1 = 4, kCpuFlags = 7 };
 }  // namespace
 
@@ -577,8 +602,9 @@ void Gicv3::save(fw::StateWriter& out) const {
 
 namespace {
 // An interrupt as saved; what no guest could have set is refused: unimplemented priority
-// bits, a level or input line on an SGI, a route on anything but an SPI or outside its fields.
-void read_irq(fw::StateReader& in, bool sgi, bool spi, std::uint8_t& priority, std::uint8_t& flags, std::uint64_t& route) {
+// bits, a level-sensitive SGI or one with an input line, a route on anything but an SPI or outside its fields.
+void read_irq(fw::StateReader& in, bool sgi, bool spi, std::uint8_t& priority, std::uint8_t& flags,
+              std::uint64_t& route) {
   priority = in.u8();
   flags = in.u8();
   route = in.u64();

@@ -51,8 +51,8 @@ class Gicv3 {
   static constexpr std::uint64_t kDistSize = 0x10000;
   static constexpr std::uint64_t kRedistStride = 0x20000;  ///< RD_base + SGI_base frames per CPU
   static constexpr unsigned kSpurious = 1023;
-  static constexpr unsigned kPriorityBits = 5;            ///< ICC_CTLR_EL1.PRIbits + 1
-  static constexpr std::uint8_t kIdlePriority = 0xFF;      ///< ICC_RPR_EL1 with nothing active
+  static constexpr unsigned kPriorityBits = 5;         ///< ICC_CTLR_EL1.PRIbits + 1
+  static constexpr std::uint8_t kIdlePriority = 0xFF;  ///< ICC_RPR_EL1 with nothing active
 
   /// `cpus` CPU interfaces and redistributors; CPU i has affinity fw::affinity_of(i)
   /// (firmware/vm_state.h: Aff0 = i % 16, Aff1 = i / 16). `listener` may be null; the
@@ -73,10 +73,13 @@ class Gicv3 {
   void redist_write(std::uint64_t offset, unsigned size, std::uint64_t value);
 
   /// The system-register CPU interface (EL1 registers only: the model has no EL2/EL3).
+  // clang-format off
   enum class Icc : std::uint8_t {
     Iar0, Eoir0, Hppir0, Bpr0, Ap0r0, Ap0r1, Ap0r2, Ap0r3, Ap1r0, Ap1r1, Ap1r2, Ap1r3,
     Dir, Rpr, Sgi1r, Asgi1r, Sgi0r, Iar1, Eoir1, Hppir1, Bpr1, Ctlr, Sre, Igrpen0, Igrpen1, Pmr,
   };
+  // clang-format on
+
   /// The ICC_* register an MRS/MSR encoding names (op0, op1, CRn, CRm, op2), if any.
   static std::optional<Icc> icc_register(unsigned op0, unsigned op1, unsigned crn, unsigned crm, unsigned op2);
   std::uint64_t icc_read(unsigned cpu, Icc reg);               ///< IAR1 acknowledges
@@ -87,11 +90,12 @@ class Gicv3 {
   void set_ppi_line(unsigned cpu, unsigned intid, bool high);  ///< intid 16..31
   void set_spi_line(unsigned intid, bool high);                ///< intid 32..kIntids-1
 
-  /// Whether CPU `cpu`'s interface asserts IRQ now (IHI 0069H §4.8): the highest-priority
-  /// pending, enabled, inactive Group 1 interrupt routed to it has a priority above the
-  /// priority mask and a group priority above the running priority, with Group 1 enabled in
-  /// GICD_CTLR and ICC_IGRPEN1_EL1. O(1): kept up to date by every method that changes state.
-  bool irq_signalled(unsigned cpu) const { return signalled_[cpu] != 0; }
+  /// Whether CPU `cpu`'s interface asserts IRQ now (IHI 0069H "Interrupt prioritization"):
+  /// the highest-priority pending, enabled, inactive Group 1 interrupt routed to it has a
+  /// priority above the priority mask and a group priority above the running priority, with
+  /// Group 1 enabled in GICD_CTLR and ICC_IGRPEN1_EL1. O(1): kept up to date by every method
+  /// that changes state. False for a CPU that does not exist.
+  bool irq_signalled(unsigned cpu) const { return cpu < cpus_ && signalled_[cpu] != 0; }
 
   void save(fw::StateWriter& out) const;  ///< firmware/state_io.h
   /// Throws fw::StateError on anything a saved GIC could not hold; the model is unchanged then.
@@ -112,14 +116,14 @@ class Gicv3 {
   };
   /// One CPU interface's registers (and its redistributor's GICR_WAKER).
   struct CpuInterface {
-    std::uint8_t pmr = 0;        ///< ICC_PMR_EL1; resets to 0 (everything masked)
-    std::uint8_t bpr0 = 2;       ///< ICC_BPR0_EL1; resets to the minimum, 2
-    std::uint8_t bpr1 = 3;       ///< ICC_BPR1_EL1; resets to the minimum, 3
-    bool eoi_mode = false;       ///< ICC_CTLR_EL1.EOImode; resets to 0
-    bool cbpr = false;           ///< ICC_CTLR_EL1.CBPR; resets to 0
-    bool igrpen1 = false;        ///< ICC_IGRPEN1_EL1.Enable; resets to 0
-    std::uint32_t ap1r = 0;      ///< ICC_AP1R0_EL1: bit n = group priority n << 3 active; resets to 0
-    bool sleep = true;           ///< GICR_WAKER.ProcessorSleep; resets to 1
+    std::uint8_t pmr = 0;    ///< ICC_PMR_EL1; resets to 0 (everything masked)
+    std::uint8_t bpr0 = 2;   ///< ICC_BPR0_EL1; resets to the minimum, 2
+    std::uint8_t bpr1 = 3;   ///< ICC_BPR1_EL1; resets to the minimum, 3
+    bool eoi_mode = false;   ///< ICC_CTLR_EL1.EOImode; resets to 0
+    bool cbpr = false;       ///< ICC_CTLR_EL1.CBPR; resets to 0
+    bool igrpen1 = false;    ///< ICC_IGRPEN1_EL1.Enable; resets to 0
+    std::uint32_t ap1r = 0;  ///< ICC_AP1R0_EL1: bit n = group priority n << 3 active; resets to 0
+    bool sleep = true;       ///< GICR_WAKER.ProcessorSleep; resets to 1
     bool operator==(const CpuInterface&) const = default;
   };
   struct Best {
@@ -166,12 +170,12 @@ class Gicv3 {
 
   unsigned cpus_;
   GicListener* listener_;
-  bool enable_grp1_ = false;                  // GICD_CTLR.EnableGrp1; resets to 0
-  std::vector<std::array<Irq, 32>> banked_;   // SGIs and PPIs per CPU
+  bool enable_grp1_ = false;                 // GICD_CTLR.EnableGrp1; resets to 0
+  std::vector<std::array<Irq, 32>> banked_;  // SGIs and PPIs per CPU
   std::vector<Irq> spis_;
   std::vector<CpuInterface> cpu_;
-  std::vector<std::uint8_t> signalled_;       // per CPU: irq_signalled()
-  std::vector<std::uint8_t> dirty_;           // per CPU: touched since the last publish()
+  std::vector<std::uint8_t> signalled_;  // per CPU: irq_signalled()
+  std::vector<std::uint8_t> dirty_;      // per CPU: touched since the last publish()
 };
 
 }  // namespace emu::core

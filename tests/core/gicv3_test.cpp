@@ -17,15 +17,21 @@ struct Recorder final : GicListener {
   void gic_changed(unsigned cpu) override { calls.push_back(cpu); }
 };
 
-// GICD offsets (§12.9) and the redistributor frames (§12.11).
+// GICD offsets and the redistributor frames (IHI 0069H register descriptions).
 constexpr std::uint64_t kCtlr = 0x0, kTyper = 0x4, kIidr = 0x8;
-constexpr std::uint64_t kIgroupr = 0x080, kIsenabler = 0x100, kIcenabler = 0x180, kIspendr = 0x200,
-                        kIcpendr = 0x280, kIsactiver = 0x300, kIcactiver = 0x380, kIpriorityr = 0x400,
-                        kIcfgr = 0xC00, kIgrpmodr = 0xD00, kNsacr = 0xE00, kIrouter = 0x6000;
+constexpr std::uint64_t kIgroupr = 0x080, kIsenabler = 0x100, kIcenabler = 0x180, kIspendr = 0x200, kIcpendr = 0x280,
+                        kIsactiver = 0x300, kIcactiver = 0x380, kIpriorityr = 0x400, kIcfgr = 0xC00, kIgrpmodr = 0xD00,
+                        kNsacr = 0xE00, kIrouter = 0x6000;
 constexpr std::uint64_t kWaker = 0x14, kSgi = 0x1'0000;
-constexpr std::uint64_t rd(unsigned cpu) { return cpu * Gicv3::kRedistStride; }
-constexpr std::uint64_t word_of(unsigned intid) { return 4 * (intid / 32); }
-constexpr std::uint32_t bit_of(unsigned intid) { return 1u << (intid % 32); }
+constexpr std::uint64_t rd(unsigned cpu) {
+  return cpu * Gicv3::kRedistStride;
+}
+constexpr std::uint64_t word_of(unsigned intid) {
+  return 4 * (intid / 32);
+}
+constexpr std::uint32_t bit_of(unsigned intid) {
+  return 1u << (intid % 32);
+}
 constexpr std::uint64_t sgi1r(unsigned intid, unsigned aff1, std::uint16_t targets) {
   return (std::uint64_t{intid} << 24) | (std::uint64_t{aff1} << 16) | targets;
 }
@@ -55,11 +61,15 @@ struct Gic {
     }
   }
   void edge(unsigned intid) { gic.dist_write(kIcfgr + 4 * (intid / 16), 4, 2u << (2 * (intid % 16))); }
-  void sgi(unsigned from, unsigned intid, unsigned to) { gic.icc_write(from, Icc::Sgi1r, sgi1r(intid, to / 16, 1u << (to % 16))); }
+  void sgi(unsigned from, unsigned intid, unsigned to) {
+    gic.icc_write(from, Icc::Sgi1r, sgi1r(intid, to / 16, 1u << (to % 16)));
+  }
   bool sgi_pending(unsigned cpu, unsigned intid) {
     return (gic.redist_read(rd(cpu) + kSgi + kIspendr, 4) & bit_of(intid)) != 0;
   }
-  bool spi_bit(std::uint64_t block, unsigned intid) { return (gic.dist_read(block + word_of(intid), 4) & bit_of(intid)) != 0; }
+  bool spi_bit(std::uint64_t block, unsigned intid) {
+    return (gic.dist_read(block + word_of(intid), 4) & bit_of(intid)) != 0;
+  }
   Recorder rec;
   Gicv3 gic;
 };
@@ -73,7 +83,8 @@ std::vector<std::uint64_t> dump(Gicv3& gic, unsigned cpus) {
   for (unsigned c = 0; c < cpus; ++c) {
     for (std::uint64_t o = 0; o < 0x100; o += 4) v.push_back(gic.redist_read(rd(c) + o, 4));
     for (std::uint64_t o = 0; o < 0x1000; o += 4) v.push_back(gic.redist_read(rd(c) + kSgi + o, 4));
-    for (const Icc r : {Icc::Hppir1, Icc::Bpr0, Icc::Bpr1, Icc::Ap1r0, Icc::Rpr, Icc::Ctlr, Icc::Sre, Icc::Igrpen1, Icc::Pmr}) {
+    for (const Icc r :
+         {Icc::Hppir1, Icc::Bpr0, Icc::Bpr1, Icc::Ap1r0, Icc::Rpr, Icc::Ctlr, Icc::Sre, Icc::Igrpen1, Icc::Pmr}) {
       v.push_back(gic.icc_read(c, r));
     }
     v.push_back(gic.irq_signalled(c) ? 1 : 0);
@@ -102,7 +113,9 @@ TEST_CASE("GICv3: GICD_CTLR has DS and ARE RAO/WI and only EnableGrp1 writable, 
   CHECK(gic.dist_read(kCtlr, 8) == 0);
 }
 
-TEST_CASE("GICv3: GICD_TYPER reports 288 INTIDs, 16 ID bits, A3V and 1-of-N, with CPUNumber 0 under affinity routing and no LPIs, MBIS or security") {
+TEST_CASE(
+    "GICv3: GICD_TYPER reports 288 INTIDs, 16 ID bits, A3V and 1-of-N, with CPUNumber 0 under affinity routing and no "
+    "LPIs, MBIS or security") {
   Gicv3 gic(4, nullptr);
   CHECK(gic.dist_read(kTyper, 4) == 0x0178'0008);  // ITLinesNumber 8, IDbits 15 [23:19], A3V [24], No1N [25] 0
   gic.dist_write(kTyper, 4, 0);
@@ -152,10 +165,13 @@ TEST_CASE("GICv3: with affinity routing the distributor's SGI and PPI fields are
   CHECK(gic.dist_read(kIrouter + 8 * 31, 8) == 0);
 }
 
-TEST_CASE("GICv3: GICD_IGRPMODR, NSACR, SGIR, ITARGETSR, message-based SPIs, INTIDs past ITLinesNumber and reserved offsets are RAZ/WI") {
+TEST_CASE(
+    "GICv3: GICD_IGRPMODR, NSACR, SGIR, ITARGETSR, message-based SPIs, INTIDs past ITLinesNumber and reserved offsets "
+    "are RAZ/WI") {
   Gicv3 gic(2, nullptr);
-  const std::uint64_t offsets[] = {kIgrpmodr + 4, kNsacr + 8, 0xF00, 0x820, 0x40, 0x48, 0x10, 0x24,
-                                   kIgroupr + 4 * 9, kIsenabler + 4 * 9, kIpriorityr + 288, kIcfgr + 4 * 18, 0x8000};
+  const std::uint64_t offsets[] = {
+      kIgrpmodr + 4,      kNsacr + 8,        0xF00,           0x820, 0x40, 0x48, 0x10, 0x24, kIgroupr + 4 * 9,
+      kIsenabler + 4 * 9, kIpriorityr + 288, kIcfgr + 4 * 18, 0x8000};
   for (const std::uint64_t o : offsets) {
     CAPTURE(o);
     gic.dist_write(o, 4, 0xFFFF'FFFF);
@@ -214,8 +230,9 @@ TEST_CASE("GICv3: ICFGR has SGIs edge-triggered and read-only, PPIs and SPIs con
 TEST_CASE("GICv3: GICR_TYPER gives each redistributor its affinity and processor number, Last on the last, no PLPIS") {
   Gicv3 gic(18, nullptr);
   CHECK(gic.redist_read(rd(0) + 0x8, 8) == (1u << 24));  // CommonLPIAff as QEMU; affinity 0, processor 0
-  CHECK(gic.redist_read(rd(17) + 0x8, 8) == ((0x0101ull << 32) | (1u << 24) | (17u << 8) | (1u << 4)));  // Aff1 1, Aff0 1
-  CHECK(gic.redist_read(rd(17) + 0xC, 4) == 0x0101);  // the upper half alone
+  CHECK(gic.redist_read(rd(17) + 0x8, 8) ==
+        ((0x0101ull << 32) | (1u << 24) | (17u << 8) | (1u << 4)));  // Aff1 1, Aff0 1
+  CHECK(gic.redist_read(rd(17) + 0xC, 4) == 0x0101);                 // the upper half alone
   CHECK(gic.redist_read(rd(17) + 0x8, 4) == ((1u << 24) | (17u << 8) | (1u << 4)));
   CHECK(gic.redist_read(rd(5) + 0x8, 8) == ((0x05ull << 32) | (1u << 24) | (5u << 8)));
   CHECK((gic.redist_read(rd(16) + 0x8, 8) & (1u << 4)) == 0);
@@ -235,9 +252,11 @@ TEST_CASE("GICv3: GICR_WAKER.ProcessorSleep resets to 1 and ChildrenAsleep follo
   CHECK(gic.redist_read(rd(1) + kWaker, 4) == 0x6);
 }
 
-TEST_CASE("GICv3: without LPIs or a second security state GICR_CTLR, PROPBASER, PENDBASER, IGRPMODR0 and NSACR are RAZ/WI") {
+TEST_CASE(
+    "GICv3: without LPIs or a second security state GICR_CTLR, PROPBASER, PENDBASER, IGRPMODR0 and NSACR are RAZ/WI") {
   Gicv3 gic(1, nullptr);
-  for (const std::uint64_t o : {std::uint64_t{0x0}, std::uint64_t{0x70}, std::uint64_t{0x78}, kSgi + kIgrpmodr, kSgi + kNsacr}) {
+  for (const std::uint64_t o :
+       {std::uint64_t{0x0}, std::uint64_t{0x70}, std::uint64_t{0x78}, kSgi + kIgrpmodr, kSgi + kNsacr}) {
     CAPTURE(o);
     gic.redist_write(o, 4, 0xFFFF'FFFF);
     CHECK(gic.redist_read(o, 4) == 0);
@@ -248,7 +267,8 @@ TEST_CASE("GICv3: without LPIs or a second security state GICR_CTLR, PROPBASER, 
 
 TEST_CASE("GICv3: each redistributor banks its own SGIs and PPIs, reset to Group 0, disabled, idle and priority 0") {
   Gicv3 gic(2, nullptr);
-  for (const std::uint64_t block : {kIgroupr, kIsenabler, kIspendr, kIsactiver}) CHECK(gic.redist_read(rd(1) + kSgi + block, 4) == 0);
+  for (const std::uint64_t block : {kIgroupr, kIsenabler, kIspendr, kIsactiver})
+    CHECK(gic.redist_read(rd(1) + kSgi + block, 4) == 0);
   for (unsigned n = 0; n < 8; ++n) CHECK(gic.redist_read(rd(1) + kSgi + kIpriorityr + 4 * n, 4) == 0);
   gic.redist_write(rd(1) + kSgi + kIgroupr, 4, 0x8000'0001);
   gic.redist_write(rd(1) + kSgi + kIsenabler, 4, 0x0800'0000);
@@ -263,7 +283,8 @@ TEST_CASE("GICv3: each redistributor banks its own SGIs and PPIs, reset to Group
 
 // ---- CPU interface registers ----
 
-TEST_CASE("GICv3: the CPU interface resets with PMR 0, minimum binary points, idle running priority and Group 1 disabled") {
+TEST_CASE(
+    "GICv3: the CPU interface resets with PMR 0, minimum binary points, idle running priority and Group 1 disabled") {
   Gicv3 gic(1, nullptr);
   CHECK(gic.icc_read(0, Icc::Pmr) == 0);
   CHECK(gic.icc_read(0, Icc::Bpr0) == 2);
@@ -307,7 +328,9 @@ TEST_CASE("GICv3: Group 0 is never signalled, so IGRPEN0 and AP0Rn are RAZ/WI an
   CHECK(g.sgi_pending(0, 2));
 }
 
-TEST_CASE("GICv3: ICC_PMR_EL1 keeps five bits and the binary points clamp to their minimum, BPR1 reading BPR0 + 1 under CBPR") {
+TEST_CASE(
+    "GICv3: ICC_PMR_EL1 keeps five bits and the binary points clamp to their minimum, BPR1 reading BPR0 + 1 under "
+    "CBPR") {
   Gicv3 gic(1, nullptr);
   gic.icc_write(0, Icc::Pmr, 0xFF);
   CHECK(gic.icc_read(0, Icc::Pmr) == 0xF8);
@@ -333,11 +356,11 @@ TEST_CASE("GICv3: icc_register decodes the EL1 ICC_* encodings and nothing else"
     Icc reg;
   };
   const Enc table[] = {
-      {4, 6, 0, Icc::Pmr},     {12, 8, 0, Icc::Iar0},    {12, 8, 1, Icc::Eoir0},   {12, 8, 2, Icc::Hppir0},
-      {12, 8, 3, Icc::Bpr0},   {12, 8, 4, Icc::Ap0r0},   {12, 8, 7, Icc::Ap0r3},   {12, 9, 0, Icc::Ap1r0},
-      {12, 9, 3, Icc::Ap1r3},  {12, 11, 1, Icc::Dir},    {12, 11, 3, Icc::Rpr},    {12, 11, 5, Icc::Sgi1r},
-      {12, 11, 6, Icc::Asgi1r}, {12, 11, 7, Icc::Sgi0r}, {12, 12, 0, Icc::Iar1},   {12, 12, 1, Icc::Eoir1},
-      {12, 12, 2, Icc::Hppir1}, {12, 12, 3, Icc::Bpr1},  {12, 12, 4, Icc::Ctlr},   {12, 12, 5, Icc::Sre},
+      {4, 6, 0, Icc::Pmr},       {12, 8, 0, Icc::Iar0},     {12, 8, 1, Icc::Eoir0}, {12, 8, 2, Icc::Hppir0},
+      {12, 8, 3, Icc::Bpr0},     {12, 8, 4, Icc::Ap0r0},    {12, 8, 7, Icc::Ap0r3}, {12, 9, 0, Icc::Ap1r0},
+      {12, 9, 3, Icc::Ap1r3},    {12, 11, 1, Icc::Dir},     {12, 11, 3, Icc::Rpr},  {12, 11, 5, Icc::Sgi1r},
+      {12, 11, 6, Icc::Asgi1r},  {12, 11, 7, Icc::Sgi0r},   {12, 12, 0, Icc::Iar1}, {12, 12, 1, Icc::Eoir1},
+      {12, 12, 2, Icc::Hppir1},  {12, 12, 3, Icc::Bpr1},    {12, 12, 4, Icc::Ctlr}, {12, 12, 5, Icc::Sre},
       {12, 12, 6, Icc::Igrpen0}, {12, 12, 7, Icc::Igrpen1},
   };
   for (const Enc& e : table) {
@@ -372,7 +395,8 @@ TEST_CASE("GICv3: a level-sensitive PPI is pending while its line is high and no
   CHECK(g.rec.calls == std::vector<unsigned>{0, 0});  // the signal rose and fell
 }
 
-TEST_CASE("GICv3: for a level-sensitive interrupt ICPENDR clears only the software latch and the line keeps it pending") {
+TEST_CASE(
+    "GICv3: for a level-sensitive interrupt ICPENDR clears only the software latch and the line keeps it pending") {
   Gic g(1);
   g.enable(0, 23, 0x80);
   g.gic.redist_write(kSgi + kIspendr, 4, bit_of(23));
@@ -399,7 +423,7 @@ TEST_CASE("GICv3: an edge-triggered SPI latches the rising edge and stays pendin
   CHECK_FALSE(g.spi_bit(kIspendr, 40));  // the edge is consumed
   CHECK(g.spi_bit(kIsactiver, 40));
   CHECK_FALSE(g.gic.irq_signalled(0));
-  g.gic.set_spi_line(40, true);          // a new edge while active: active and pending
+  g.gic.set_spi_line(40, true);  // a new edge while active: active and pending
   g.gic.icc_write(0, Icc::Eoir1, 40);
   CHECK(g.gic.icc_read(0, Icc::Iar1) == 40);
   g.gic.icc_write(0, Icc::Eoir1, 40);
@@ -415,7 +439,7 @@ TEST_CASE("GICv3: acknowledging a level-sensitive interrupt whose line stays hig
   CHECK(g.gic.redist_read(kSgi + kIspendr, 4) == bit_of(30));
   CHECK_FALSE(g.gic.irq_signalled(0));  // not while it is active
   g.gic.icc_write(0, Icc::Eoir1, 30);
-  CHECK(g.gic.irq_signalled(0));        // deactivated with the line high: signalled again
+  CHECK(g.gic.irq_signalled(0));  // deactivated with the line high: signalled again
 }
 
 TEST_CASE("GICv3: ISACTIVER and ICACTIVER set and clear the active state, and an active interrupt is not signalled") {
@@ -462,7 +486,8 @@ TEST_CASE("GICv3: with EOImode 1 ICC_EOIR1_EL1 only drops the priority and ICC_D
   CHECK(g.gic.irq_signalled(0));
 }
 
-TEST_CASE("GICv3: ICC_DIR_EL1 with EOImode 0, and EOIR1 of a special INTID or with no active priority, change nothing") {
+TEST_CASE(
+    "GICv3: ICC_DIR_EL1 with EOImode 0, and EOIR1 of a special INTID or with no active priority, change nothing") {
   Gic g(1);
   g.enable(0, 3, 0x40);
   g.sgi(0, 3, 0);
@@ -502,19 +527,19 @@ TEST_CASE("GICv3: a pending interrupt preempts only with a group priority higher
   CHECK(g.gic.icc_read(0, Icc::Iar1) == 1);
   g.sgi(0, 5, 0);
   g.sgi(0, 6, 0);
-  CHECK_FALSE(g.gic.irq_signalled(0));          // equal and lower priorities do not preempt
+  CHECK_FALSE(g.gic.irq_signalled(0));  // equal and lower priorities do not preempt
   CHECK(g.gic.icc_read(0, Icc::Iar1) == Gicv3::kSpurious);
-  CHECK(g.gic.icc_read(0, Icc::Hppir1) == 5);   // but they are pending
+  CHECK(g.gic.icc_read(0, Icc::Hppir1) == 5);  // but they are pending
   g.sgi(0, 2, 0);
-  CHECK(g.gic.irq_signalled(0));                // higher priority preempts
+  CHECK(g.gic.irq_signalled(0));  // higher priority preempts
   CHECK(g.gic.icc_read(0, Icc::Iar1) == 2);
   CHECK(g.gic.icc_read(0, Icc::Rpr) == 0x40);
   CHECK(g.gic.icc_read(0, Icc::Ap1r0) == ((1u << (0x40 >> 3)) | (1u << (0x80 >> 3))));
   g.gic.icc_write(0, Icc::Eoir1, 2);
-  CHECK(g.gic.icc_read(0, Icc::Rpr) == 0x80);   // back to the preempted one's priority
+  CHECK(g.gic.icc_read(0, Icc::Rpr) == 0x80);  // back to the preempted one's priority
   CHECK_FALSE(g.gic.irq_signalled(0));
   g.gic.icc_write(0, Icc::Eoir1, 1);
-  CHECK(g.gic.icc_read(0, Icc::Iar1) == 5);     // then the highest pending, lowest INTID first
+  CHECK(g.gic.icc_read(0, Icc::Iar1) == 5);  // then the highest pending, lowest INTID first
   g.gic.icc_write(0, Icc::Eoir1, 5);
   CHECK(g.gic.icc_read(0, Icc::Iar1) == 6);
 }
@@ -529,12 +554,12 @@ TEST_CASE("GICv3: the binary point groups priorities, so a higher priority in th
   CHECK(g.gic.icc_read(0, Icc::Iar1) == 1);
   CHECK(g.gic.icc_read(0, Icc::Rpr) == 0x40);  // the group priority of 0x60
   g.sgi(0, 2, 0);
-  CHECK_FALSE(g.gic.irq_signalled(0));         // 0x48 is in the same group
+  CHECK_FALSE(g.gic.irq_signalled(0));  // 0x48 is in the same group
   g.sgi(0, 3, 0);
-  CHECK(g.gic.icc_read(0, Icc::Iar1) == 3);    // 0x38 is in group 0x00
+  CHECK(g.gic.icc_read(0, Icc::Iar1) == 3);  // 0x38 is in group 0x00
   g.gic.icc_write(0, Icc::Eoir1, 3);
   g.gic.icc_write(0, Icc::Eoir1, 1);
-  CHECK(g.gic.icc_read(0, Icc::Iar1) == 2);    // taken once the first has ended
+  CHECK(g.gic.icc_read(0, Icc::Iar1) == 2);  // taken once the first has ended
 }
 
 TEST_CASE("GICv3: with ICC_CTLR_EL1.CBPR Group 1 preemption uses BPR0, one bit coarser than the same BPR1 value") {
@@ -555,7 +580,8 @@ TEST_CASE("GICv3: with ICC_CTLR_EL1.CBPR Group 1 preemption uses BPR0, one bit c
   CHECK(g.gic.icc_read(0, Icc::Rpr) == 0x48);  // full five bits with BPR1 = 3
 }
 
-TEST_CASE("GICv3: nothing is signalled with GICD_CTLR.EnableGrp1 or ICC_IGRPEN1_EL1 clear, or for a disabled interrupt") {
+TEST_CASE(
+    "GICv3: nothing is signalled with GICD_CTLR.EnableGrp1 or ICC_IGRPEN1_EL1 clear, or for a disabled interrupt") {
   Gic g(1);
   g.enable(0, 9, 0x20);
   g.sgi(0, 9, 0);
@@ -584,7 +610,7 @@ TEST_CASE("GICv3: ICC_SGI1R_EL1 pends its INTID at the CPUs its target list name
   for (unsigned c = 0; c < 20; ++c) CHECK(g.sgi_pending(c, 7) == (c == 17 || c == 18));
   CHECK(g.rec.calls == std::vector<unsigned>{17, 18});
   CHECK(g.gic.icc_read(17, Icc::Iar1) == 7);
-  CHECK(g.gic.redist_read(rd(17) + kSgi + kIspendr, 4) == 0);  // only INTID 7, and consumed
+  CHECK(g.gic.redist_read(rd(17) + kSgi + kIspendr, 4) == 0);       // only INTID 7, and consumed
   g.gic.icc_write(0, Icc::Sgi1r, sgi1r(7, 0, 0b1) | (1ull << 32));  // Aff2 = 1: nobody
   CHECK_FALSE(g.sgi_pending(0, 7));
   g.gic.icc_write(0, Icc::Sgi1r, sgi1r(7, 0, 0b1) | (1ull << 48));  // Aff3 = 1: nobody
@@ -612,7 +638,9 @@ TEST_CASE("GICv3: ICC_SGI1R_EL1.IRM = 1 pends the SGI at every CPU but the sende
   CHECK(g.gic.icc_read(3, Icc::Iar1) == Gicv3::kSpurious);
 }
 
-TEST_CASE("GICv3: with one security state ICC_SGI1R_EL1 pends an SGI of either group, ICC_SGI0R_EL1 and ICC_ASGI1R_EL1 only a Group 0 one") {
+TEST_CASE(
+    "GICv3: with one security state ICC_SGI1R_EL1 pends an SGI of either group, ICC_SGI0R_EL1 and ICC_ASGI1R_EL1 only "
+    "a Group 0 one") {
   Gic g(2);
   g.gic.redist_write(rd(1) + kSgi + kIgroupr, 4, ~bit_of(4));  // SGI 4 Group 0 at CPU 1, the rest Group 1
   g.enable(1, 4, 0x20);
@@ -670,7 +698,9 @@ TEST_CASE("GICv3: a 1-of-N SPI (IRM = 1) goes to the lowest-numbered CPU with Gr
 
 // ---- the listener ----
 
-TEST_CASE("GICv3: the listener hears each CPU whose IRQ signal changed, once, and nothing for a change that signals nothing new") {
+TEST_CASE(
+    "GICv3: the listener hears each CPU whose IRQ signal changed, once, and nothing for a change that signals nothing "
+    "new") {
   Recorder rec;
   {
     Gicv3 quiet(2, &rec);
@@ -679,7 +709,7 @@ TEST_CASE("GICv3: the listener hears each CPU whose IRQ signal changed, once, an
   Gic g(3);
   g.enable(0, 40, 0x80);
   g.enable(0, 41, 0x80);
-  CHECK(g.rec.calls.empty());                    // enabled but not pending
+  CHECK(g.rec.calls.empty());  // enabled but not pending
   g.gic.dist_write(kIspendr + 4, 4, bit_of(40) | bit_of(41));
   CHECK(g.rec.calls == std::vector<unsigned>{0});  // one write, two SPIs, one CPU: one call
   g.gic.dist_write(kIspendr + 4, 4, bit_of(40));   // already pending
@@ -687,9 +717,9 @@ TEST_CASE("GICv3: the listener hears each CPU whose IRQ signal changed, once, an
   g.gic.icc_write(0, Icc::Pmr, 0xF0);              // the same mask
   g.gic.dist_write(kIrouter + 8 * 40, 8, 0);       // the same route
   CHECK(g.rec.calls == std::vector<unsigned>{0});
-  g.gic.dist_write(kIrouter + 8 * 40, 8, 2);       // SPI 40 to CPU 2; SPI 41 keeps CPU 0 signalled
+  g.gic.dist_write(kIrouter + 8 * 40, 8, 2);  // SPI 40 to CPU 2; SPI 41 keeps CPU 0 signalled
   CHECK(g.rec.calls == std::vector<unsigned>{0, 2});
-  g.gic.dist_write(kCtlr, 4, 0x10);                // Group 1 off: both signalled CPUs drop
+  g.gic.dist_write(kCtlr, 4, 0x10);  // Group 1 off: both signalled CPUs drop
   CHECK(g.rec.calls == std::vector<unsigned>{0, 2, 0, 2});
   g.rec.calls.clear();
   g.gic.reset();
@@ -802,21 +832,21 @@ TEST_CASE("GICv3: load refuses a state no GIC could hold and leaves the model un
   // route): 32 per CPU, then the SPIs; then 16 bytes per CPU interface.
   constexpr std::size_t kFirst = 9, kSpi0 = kFirst + 2 * 32 * 10, kCpu0 = kSpi0 + Gicv3::kSpis * 10;
   const std::vector<std::function<void(std::vector<std::uint8_t>&)>> corruptions = {
-      [](auto& b) { b[0] ^= 1; },                         // the section tag
-      [](auto& b) { b[4] = 3; },                          // the CPU count
-      [](auto& b) { b[8] = 2; },                          // EnableGrp1 neither 0 nor 1
-      [](auto& b) { b[kFirst] = 0x07; },                  // unimplemented priority bits
+      [](auto& b) { b[0] ^= 1; },                                                        // the section tag
+      [](auto& b) { b[4] = 3; },                                                         // the CPU count
+      [](auto& b) { b[8] = 2; },                                                         // EnableGrp1 neither 0 nor 1
+      [](auto& b) { b[kFirst] = 0x07; },                                                 // unimplemented priority bits
       [](auto& b) { b[kFirst + 1] = static_cast<std::uint8_t>(b[kFirst + 1] & 0xDF); },  // an SGI not edge-triggered
       [](auto& b) { b[kFirst + 1] = static_cast<std::uint8_t>(b[kFirst + 1] | 0x08); },  // an SGI with an input line
       [](auto& b) { b[kFirst + 1] = static_cast<std::uint8_t>(b[kFirst + 1] | 0x40); },  // an unknown flag
-      [](auto& b) { b[kFirst + 16 * 10 + 2] = 1; },       // a route on a PPI
-      [](auto& b) { b[kSpi0 + 2 + 3] = 0x01; },           // a reserved IROUTER bit
-      [](auto& b) { b[kCpu0] = 0x0F; },                   // PMR with unimplemented bits
-      [](auto& b) { b[kCpu0 + 1] = 1; },                  // BPR0 below its minimum
-      [](auto& b) { b[kCpu0 + 2] = 8; },                  // BPR1 above 7
-      [](auto& b) { b[kCpu0 + 3] = 0x08; },               // an unknown CPU-interface flag
-      [](auto& b) { b[kCpu0 + 8] = 0x04; },               // GICR_WAKER.ChildrenAsleep saved
-      [](auto& b) { b.resize(b.size() - 1); },            // truncated
+      [](auto& b) { b[kFirst + 16 * 10 + 2] = 1; },                                      // a route on a PPI
+      [](auto& b) { b[kSpi0 + 2 + 3] = 0x01; },                                          // a reserved IROUTER bit
+      [](auto& b) { b[kCpu0] = 0x0F; },                                                  // PMR with unimplemented bits
+      [](auto& b) { b[kCpu0 + 1] = 1; },                                                 // BPR0 below its minimum
+      [](auto& b) { b[kCpu0 + 2] = 8; },                                                 // BPR1 above 7
+      [](auto& b) { b[kCpu0 + 3] = 0x08; },     // an unknown CPU-interface flag
+      [](auto& b) { b[kCpu0 + 8] = 0x04; },     // GICR_WAKER.ChildrenAsleep saved
+      [](auto& b) { b.resize(b.size() - 1); },  // truncated
   };
   Gicv3 target(2, nullptr);
   {
