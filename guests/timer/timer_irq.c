@@ -21,7 +21,7 @@
 #include "guest/counter.h"
 #include "guest/gic.h"
 #include "guest/irq.h"
-#include "guest/smccc.h"
+#include "guest/platform.h"
 #include "guest/tap.h"
 #include "guest/timer.h"
 
@@ -64,13 +64,6 @@ static void on_irq(uint64_t elr, uint64_t spsr)
     }
     ++irq_count;
     gic_eoi(intid);
-}
-
-static bool on_smccc_emu(void)
-{
-    /* KVM's vendor-hypervisor UID (0x8600FF01): smccc-emu answers it; QEMU TCG makes the HVC
-     * UNDEFINED (the runtime records and skips it) or answers NOT_SUPPORTED. */
-    return (uint32_t)smccc(CONDUIT_HVC, 0x8600FF01u, 0, 0, 0) == 0xB66FB428u;
 }
 
 /* WFIs until n interrupts in all were handled (IRQs unmasked); returns how many WFIs returned. */
@@ -223,8 +216,8 @@ static void test_idle(void)
 
 int main(void)
 {
-    exact = on_smccc_emu();
-    tap_diag("platform: %s", exact ? "smccc-emu" : "qemu");
+    exact = guest_on_smccc_emu();
+    tap_diag("platform: %s", guest_platform_name());
     gic_init_distributor();
     gic_init_cpu(0, false);
     gic_enable(0, GIC_INTID_VTIMER, 0x80);
