@@ -11,7 +11,7 @@
 /* True when the Vendor Specific Hypervisor Service's Call UID (0x8600FF01, SMCCC DEN0028
  * §6.2) is KVM's 28b46fb6-2ec5-11e9-a9ca-4b564d003a74: smccc-emu answers it over HVC, QEMU 7.2
  * TCG answers NOT_SUPPORTED (-1). (Under KVM this would be true as well; these guests are
- * not meant to run there.) */
+ * not meant to run there.) Asks once, on first use; later calls return the same answer. */
 bool guest_on_smccc_emu(void);
 
 /* "smccc-emu" or "qemu", for the `# platform: ...` line. */
