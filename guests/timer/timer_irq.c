@@ -3,8 +3,8 @@
  * 0487 D11.2.4; GIC IHI 0069H): CTL reset, ISTATUS/TVAL after expiry, IMASK keeping the PPI
  * from being pending, one-shot interrupts programmed through CVAL and through TVAL on both
  * timers, a periodic 1 ms tick, PSTATE.I masking (the IRQ is taken right after
- * `msr daifclr, #2`), WFI completing for a masked interrupt (Arm ARM D1.6.2), and a one-second
- * idle WFI.
+ * `msr daifclr, #2`), WFI completing for a masked interrupt (Arm ARM D1.6.2), an IRQ taken
+ * from EL0 (the lower-EL vector), and a one-second idle WFI.
  *
  * The latency of each interrupt (CNTVCT in the handler - CVAL) is printed as a `#` line, so
  * two runs compare byte for byte on smccc-emu, where time is virtual, exact and repeatable;
@@ -18,7 +18,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "guest/arch.h"
 #include "guest/counter.h"
+#include "guest/exceptions.h"
 #include "guest/gic.h"
 #include "guest/irq.h"
 #include "guest/platform.h"
@@ -36,14 +38,13 @@ static bool exact; /* smccc-emu: virtual time, so latencies are exact */
 
 static volatile unsigned irq_count;
 static volatile unsigned irq_last_intid;
-static volatile uint64_t irq_last_counter, irq_last_elr;
+static volatile uint64_t irq_last_counter, irq_last_elr, irq_last_spsr;
 static volatile uint64_t periodic_next; /* 0: one-shot (the handler disables the timer) */
 static volatile uint64_t latencies[PERIODIC_TICKS + 4];
 
 /* Acknowledge, note when, then re-arm (periodic) or stop the timer, and end the interrupt. */
 static void on_irq(uint64_t elr, uint64_t spsr)
 {
-    (void)spsr;
     const unsigned intid = gic_ack();
     const uint64_t now = read_cntvct();
     if (intid == GIC_SPURIOUS)
@@ -54,6 +55,7 @@ static void on_irq(uint64_t elr, uint64_t spsr)
     irq_last_intid = intid;
     irq_last_counter = now;
     irq_last_elr = elr;
+    irq_last_spsr = spsr;
     if (intid == GIC_INTID_VTIMER && periodic_next != 0) {
         periodic_next += TICKS_PER_MS;
         set_cntv_cval(periodic_next);
@@ -200,6 +202,36 @@ static void test_masking(void)
     set_cntv_ctl(0);
 }
 
+/* SCTLR_EL1.UMA lets EL0 write PSTATE.I with MSR DAIFClr (Arm ARM D1.10.2); run_at_el0 enters
+ * EL0 with DAIF masked. */
+#define SCTLR_EL1_UMA (1ull << 9)
+static volatile unsigned el0_target; /* irq_count the EL0 code waits for */
+static volatile uint64_t el0_start, el0_end;
+
+static void el0_wait_for_timer(void)
+{
+    __asm__ volatile("adr %0, 1f\n1:\tmsr daifclr, #2" : "=r"(el0_start) : : "memory");
+    while (irq_count < el0_target)
+        ;
+    __asm__ volatile("adr %0, ." : "=r"(el0_end));
+}
+
+/* An IRQ taken from EL0 enters at VBAR_EL1 + 0x480 (lower EL, AArch64) and returns there. */
+static void test_el0(void)
+{
+    const uint64_t sctlr = read_sysreg(sctlr_el1);
+    __asm__ volatile("msr sctlr_el1, %0\n\tisb" : : "r"(sctlr | SCTLR_EL1_UMA));
+    el0_target = irq_count + 1;
+    set_cntv_tval(2000);
+    set_cntv_ctl(TIMER_ENABLE);
+    run_at_el0(el0_wait_for_timer);
+    irq_mask();
+    __asm__ volatile("msr sctlr_el1, %0\n\tisb" : : "r"(sctlr));
+    tap_eq(irq_count, el0_target, "the timer IRQ is taken at EL0 and the EL0 code carries on after it");
+    tap_eq(spsr_el(irq_last_spsr), 0, "SPSR_EL1.M says it came from EL0 (the lower-EL vector)");
+    tap_ok(irq_last_elr >= el0_start && irq_last_elr <= el0_end, "ELR_EL1 is inside the EL0 wait loop");
+}
+
 static void test_idle(void)
 {
     const unsigned before = irq_count;
@@ -233,6 +265,7 @@ int main(void)
     test_one_shots();
     test_periodic();
     test_masking();
+    test_el0();
     test_idle();
     return tap_done();
 }
