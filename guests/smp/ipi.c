@@ -161,8 +161,7 @@ static void test_irm_and_list(void)
     tap_ok(wait_hits(SGI_BROADCAST, all), "IRM = 1 reaches every other vCPU");
     tap_eq(smp_load(&hits[0][SGI_BROADCAST]), 0, "IRM = 1 does not reach the sender");
     /* Aff1 0, target list bits 1..3 (those that exist). */
-    const uint64_t list = ((uint64_t)SGI_LIST << 24) | (0xEu & ((1u << cpus) - 1));
-    gic_write_icc(S3_0_C12_C11_5, list);
+    gic_send_sgi_list(SGI_LIST, 0, (uint16_t)(0xEu & ((1u << cpus) - 1)));
     bool some[MAX_CPUS] = {0};
     for (unsigned t = 1; t < cpus && t <= 3; ++t)
         some[t] = true;
@@ -205,30 +204,25 @@ static void test_priorities(void)
     priority_phase = false;
 }
 
-static bool active(unsigned intid)
-{
-    return (*(volatile uint32_t *)(gicr_sgi(0) + GICD_ISACTIVER) >> intid) & 1u;
-}
-
 static void test_eoi_modes(void)
 {
     gic_enable(0, SGI_POLLED, 0x60);
     for (unsigned mode = 0; mode < 2; ++mode) {
-        gic_write_icc(S3_0_C12_C12_4, mode ? 2u : 0u);
+        gic_set_eoi_mode(mode != 0);
         gic_send_sgi(SGI_POLLED, 0);
         const unsigned first = gic_ack();
         tap_eq(first, SGI_POLLED, "EOImode %u: ICC_IAR1_EL1 acknowledges the SGI", mode);
         tap_eq(gic_rpr(), 0x60, "EOImode %u: the running priority is the SGI's", mode);
         gic_eoi(SGI_POLLED);
         tap_eq(gic_rpr(), 0xFF, "EOImode %u: ICC_EOIR1_EL1 drops the priority", mode);
-        tap_eq(active(SGI_POLLED), mode, "EOImode %u: the SGI is %s", mode, mode ? "still active" : "deactivated");
+        tap_eq(gic_is_active(0, SGI_POLLED), mode, "EOImode %u: the SGI is %s", mode, mode ? "still active" : "deactivated");
         gic_send_sgi(SGI_POLLED, 0);
         const unsigned again = gic_ack();
         tap_eq(again, mode ? GIC_SPURIOUS : SGI_POLLED,
                "EOImode %u: sent again, it is %s", mode, mode ? "not signalled while active" : "acknowledged");
         if (mode) {
             gic_dir(SGI_POLLED);
-            tap_eq(active(SGI_POLLED), 0, "EOImode 1: ICC_DIR_EL1 deactivates it");
+            tap_eq(gic_is_active(0, SGI_POLLED), 0, "EOImode 1: ICC_DIR_EL1 deactivates it");
             tap_eq(gic_ack(), SGI_POLLED, "EOImode 1: then the pending one is acknowledged");
             gic_eoi(SGI_POLLED);
             gic_dir(SGI_POLLED);
@@ -236,7 +230,7 @@ static void test_eoi_modes(void)
             gic_eoi(SGI_POLLED);
         }
     }
-    gic_write_icc(S3_0_C12_C12_4, 0);
+    gic_set_eoi_mode(false);
 }
 
 int main(void)
