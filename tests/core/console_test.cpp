@@ -59,6 +59,16 @@ TEST_CASE("Console input from /dev/null is deterministic and ends at once") {
   CHECK(in.read(b) == Read::End);
 }
 
+TEST_CASE("Console input from another character device (/dev/zero) is polled, not called deterministic") {
+  Fd zero(::open("/dev/zero", O_RDONLY | O_CLOEXEC));
+  REQUIRE(zero.fd >= 0);
+  FdInput in(zero.fd);
+  CHECK_FALSE(in.deterministic());
+  std::uint8_t b = 0xFF;
+  CHECK(in.read(b) == Read::Byte);  // poll says it is readable
+  CHECK(b == 0);
+}
+
 TEST_CASE("Console input from a pipe never blocks: Later while empty, the bytes once written, End once closed") {
   int p[2];
   REQUIRE(::pipe(p) == 0);
