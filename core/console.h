@@ -45,7 +45,7 @@ class FdInput final : public ConsoleInput {
 
  private:
   int fd_;                      // not owned: the caller closes it after the run
-  bool deterministic_ = false;  // a regular file or a non-terminal character device; false
+  bool deterministic_ = false;  // a regular file or /dev/null; false
   bool end_ = false;            // end of file or an error seen: End from now on; false
 };
 
