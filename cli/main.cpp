@@ -504,10 +504,12 @@ int main(int argc, char** argv) {
                                             "above the image; /chosen/linux,initrd-start and -end say where")
       ->type_name("FILE");
   run_cmd->add_option("--console-input", o.console_input,
-                      "Where the PL011 receiver's input comes from: - (stdin, the default), FILE, or none. A "
-                      "regular file (or /dev/null) makes the run deterministic: bytes arrive one character time "
-                      "apart in virtual time once the guest enables the receiver; a terminal or pipe delivers "
-                      "what the host sends when it sends it");
+                      "Where the PL011 receiver's input comes from: - (stdin, the default), FILE, or none (no "
+                      "input ever). Deterministic: a regular file or /dev/null, named or as stdin (< FILE): its "
+                      "bytes arrive one character time apart in virtual time while the guest's receiver is on and "
+                      "its FIFO has room, and none is lost. Not deterministic: a terminal or pipe, read without "
+                      "blocking, so bytes arrive when the host sends them (the terminal's mode is not changed)")
+      ->type_name("FILE|-|none");
   run_cmd->add_option("--dtb", o.dtb, "Give the guest this device tree blob instead of the generated one (checked "
                                       "with libfdt; at most 2 MiB); --append and --initrd update its /chosen")
       ->type_name("FILE");
@@ -537,7 +539,8 @@ int main(int argc, char** argv) {
   resume_cmd->add_option("--trace-file", resume_opts.trace_file, "As for run");
   resume_cmd->add_flag("--stats", resume_opts.stats, "As for run");
   resume_cmd->add_option("--console-input", resume_opts.console_input,
-                         "As for run; the same regular file carries on after the bytes the saved run had read");
+                         "As for run; the same regular file carries on after the bytes the saved run had read")
+      ->type_name("FILE|-|none");
   resume_cmd->add_flag("-q,--quiet", resume_opts.quiet, "As for run");
   resume_cmd->add_option("FILE", resume_opts.image, "A state file written by --save-at")->required();
   resume_cmd->footer(kExitCodesHelp);

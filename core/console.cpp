@@ -7,9 +7,18 @@
 
 namespace emu::core {
 
+namespace {
+// /dev/null by its device number, so that other character devices (which can block in read, as
+// /dev/kmsg does at its end) are polled.
+bool is_dev_null(const struct stat& st) {
+  struct stat null {};
+  return S_ISCHR(st.st_mode) && ::stat("/dev/null", &null) == 0 && S_ISCHR(null.st_mode) && st.st_rdev == null.st_rdev;
+}
+}  // namespace
+
 FdInput::FdInput(int fd) : fd_(fd) {
   struct stat st {};
-  if (fstat(fd, &st) == 0) deterministic_ = S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && isatty(fd) == 0);
+  if (fstat(fd, &st) == 0) deterministic_ = S_ISREG(st.st_mode) || is_dev_null(st);
 }
 
 ConsoleInput::Read FdInput::read(std::uint8_t& byte) {

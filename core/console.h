@@ -30,21 +30,23 @@ class ConsoleInput {
 };
 
 /// Input from a file descriptor the caller owns: a regular file (or /dev/null) is read as it is,
-/// so a run with it is deterministic; a terminal, pipe or socket is read without blocking, so
-/// what arrives when depends on the host (the user typing, the writer's speed).
+/// so a run with it is deterministic; anything else (a terminal, pipe, socket or other device)
+/// is read only when poll(2) says a read will not block, so what arrives when depends on the
+/// host (the user typing, the writer's speed). Reads one byte at a time: what the guest has not
+/// taken stays in the descriptor.
 class FdInput final : public ConsoleInput {
  public:
   explicit FdInput(int fd);
   Read read(std::uint8_t& byte) override;
   void wait() override;
-  /// True for a regular file or a character device that is not a terminal (e.g. /dev/null).
+  /// True for a regular file or /dev/null (whose reads never block and never depend on timing).
   bool deterministic() const { return deterministic_; }
   bool replayable() const override { return deterministic_; }
 
  private:
-  int fd_;
-  bool deterministic_ = false;
-  bool end_ = false;
+  int fd_;                      // not owned: the caller closes it after the run
+  bool deterministic_ = false;  // a regular file or /dev/null; false
+  bool end_ = false;            // end of file or an error seen: End from now on; false
 };
 
 class Console {
@@ -63,8 +65,8 @@ class Console {
   ConsoleInput* input() { return input_.get(); }
 
  private:
-  Writer writer_;
-  std::unique_ptr<ConsoleInput> input_;
+  Writer writer_;                        // none: output is discarded
+  std::unique_ptr<ConsoleInput> input_;  // none: the receiver never gets a byte
 };
 
 }  // namespace emu::core

@@ -769,7 +769,12 @@ bool Vcpu::on_unmapped(uc_engine* /*uc*/, uc_mem_type type, std::uint64_t addres
   return false;
 }
 
-// The PL011 at the vCPU's virtual time; its interrupt line follows every access.
+// The PL011 at the vCPU's virtual time; its interrupt line follows every access. The time is
+// that of the end of the current translated block (sync_clock), not of the accessing
+// instruction as for a counter read (on_mrs, sync_clock_at_pc): Unicorn 2.1.1 does not sync
+// the PC before an MMIO callback (measured: three stores in one block all read the block's
+// start address as PC), so the instruction's place in the block is unknown. It is
+// deterministic all the same: blocks, and so these times, depend only on the code.
 std::uint64_t Vcpu::on_uart_read(uc_engine*, std::uint64_t offset, unsigned, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
   std::uint64_t value = 0;

@@ -134,6 +134,12 @@ TEST_CASE("CLI: a raw image larger than --memory is refused with status 65") {
                 "RAM");
 }
 
+TEST_CASE("CLI: a --console-input file that cannot be opened is refused with status 65") {
+  TempDir dir;
+  check_refused(run_emu({"run", "--console-input", (dir.path() / "no-such-input").string(), demo()}),
+                cli::kExitBadInput, "--console-input");
+}
+
 // ---- bad command lines: status 64 ----
 
 TEST_CASE("CLI: an unknown option is a usage error with status 64") {

@@ -20,7 +20,8 @@ bool contains(const std::string& haystack, std::string_view needle) { return hay
 std::string missing_options(const std::string& help) {
   std::string missing;
   for (const char* option : {"--cpus", "--memory", "--max-instructions", "--format", "--trace", "--trace-file",
-                             "--on-reset", "--quiet", "--append", "--initrd", "--dtb", "--dump-dtb", "--conduit"}) {
+                             "--on-reset", "--quiet", "--append", "--initrd", "--dtb", "--dump-dtb", "--conduit",
+                             "--console-input"}) {
     if (!contains(help, option)) missing += std::string(missing.empty() ? "" : " ") + option;
   }
   return missing;
