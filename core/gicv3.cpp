@@ -61,9 +61,8 @@ constexpr std::uint8_t kMinBpr1 = kMinBpr0 + 1;        // BPR1 counts one more (
 constexpr std::uint32_t kIccCtlrEoiMode = 1u << 1;
 constexpr std::uint32_t kIccCtlrCbpr = 1u << 0;
 // ICC_CTLR_EL1 read-only fields as QEMU 7.2 reads them (tests/data/gic-regs-qemu72.txt):
-// PRIbits [10:8], IDbits [13:11] = 0 (16 bits, as GICD_TYPER.IDbits says), A3V [15]. SEIS,
-// RSS and ExtRange are 0.
-constexpr std::uint32_t kIccCtlrFixed = ((Gicv3::kPriorityBits - 1) << 8) | (1u << 15);
+// PRIbits [10:8], IDbits [13:11] = 1 (24 bits), A3V [15]. SEIS, RSS and ExtRange are 0.
+constexpr std::uint32_t kIccCtlrFixed = ((Gicv3::kPriorityBits - 1) << 8) | (1u << 11) | (1u << 15);
 constexpr std::uint64_t kIccSre = 0x7;  // SRE, DFB, DIB: RAO/WI, the system-register interface only
 
 bool aligned(std::uint64_t offset, unsigned size) {

@@ -292,7 +292,7 @@ TEST_CASE(
   CHECK(gic.icc_read(0, Icc::Rpr) == 0xFF);
   CHECK(gic.icc_read(0, Icc::Ap1r0) == 0);
   CHECK(gic.icc_read(0, Icc::Igrpen1) == 0);
-  CHECK(gic.icc_read(0, Icc::Ctlr) == 0x8400);  // PRIbits 4 (five bits), IDbits 0 (16 bits), A3V; EOImode and CBPR 0
+  CHECK(gic.icc_read(0, Icc::Ctlr) == 0x8C00);  // PRIbits 4 (five bits), IDbits 1, A3V; EOImode and CBPR 0
   CHECK(gic.icc_read(0, Icc::Sre) == 0x7);
   CHECK(gic.icc_read(0, Icc::Hppir1) == Gicv3::kSpurious);
   CHECK(gic.icc_read(0, Icc::Iar1) == Gicv3::kSpurious);
@@ -303,9 +303,9 @@ TEST_CASE("GICv3: ICC_SRE_EL1 is RAO/WI and ICC_CTLR_EL1 has only EOImode and CB
   gic.icc_write(0, Icc::Sre, 0);
   CHECK(gic.icc_read(0, Icc::Sre) == 0x7);
   gic.icc_write(0, Icc::Ctlr, ~std::uint64_t{0});
-  CHECK(gic.icc_read(0, Icc::Ctlr) == 0x8403);
+  CHECK(gic.icc_read(0, Icc::Ctlr) == 0x8C03);
   gic.icc_write(0, Icc::Ctlr, 0);
-  CHECK(gic.icc_read(0, Icc::Ctlr) == 0x8400);
+  CHECK(gic.icc_read(0, Icc::Ctlr) == 0x8C00);
 }
 
 TEST_CASE("GICv3: Group 0 is never signalled, so IGRPEN0 and AP0Rn are RAZ/WI and IAR0 and HPPIR0 read 1023") {
