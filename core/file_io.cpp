@@ -26,6 +26,12 @@ bool write_all(int fd, std::span<const std::uint8_t> data) {
 
 std::string write_file_replacing(const std::filesystem::path& path,
                                  std::initializer_list<std::span<const std::uint8_t>> parts) {
+  // Only a regular file is replaced: renaming over a directory fails anyway, and renaming over
+  // a device node, FIFO or symbolic link would silently turn it into a regular file.
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    return S_ISDIR(st.st_mode) ? "cannot write: it is a directory" : "cannot write: it exists and is not a regular file";
+  }
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::string temp = (dir / (path.filename().string() + ".XXXXXX")).string();
   const int fd = ::mkstemp(temp.data());
@@ -37,17 +43,19 @@ std::string write_file_replacing(const std::filesystem::path& path,
   bool written = true;
   for (const auto part : parts) written = written && write_all(fd, part);
   written = written && ::fsync(fd) == 0;
-  const int write_errno = errno;
+  int failure = written ? 0 : errno;
   const bool closed = ::close(fd) == 0;
+  if (!closed && failure == 0) failure = errno;
   std::error_code ec;
   if (!written || !closed) {
     std::filesystem::remove(temp, ec);
-    return fmt::format("cannot write: {}", std::strerror(written ? errno : write_errno));
+    return fmt::format("cannot write: {}", std::strerror(failure));
   }
   std::filesystem::rename(temp, path, ec);
   if (ec) {
+    const std::string why = ec.message();  // before remove() reuses ec
     std::filesystem::remove(temp, ec);
-    return fmt::format("cannot write: {}", ec.message());
+    return fmt::format("cannot write: {}", why);
   }
   if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
     ::fsync(dfd);

@@ -2,7 +2,11 @@
 // resumed in a new process ends exactly as the uninterrupted run; bad files are refused.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/snapshot.h"
@@ -144,6 +148,32 @@ TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing file
     CHECK(r.err.find(c.says) != std::string::npos);
     CHECK(systest::crash_marker(r.err).empty());
   }
+}
+
+// A state file is written whole or not at all, and only ever replaces a regular file: a
+// directory, FIFO or symbolic link at the path is left as it was, and the error says why.
+TEST_CASE("Snapshot: --save-at onto a directory, a FIFO or a symbolic link is refused and leaves it alone") {
+  systest::TempDir dir;
+  const std::filesystem::path sub = dir.path() / "sub";
+  const std::filesystem::path fifo = dir.path() / "fifo";
+  const std::filesystem::path link = dir.path() / "link";
+  std::filesystem::create_directory(sub);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::filesystem::create_symlink(dir.path() / "elsewhere", link);
+  for (const auto& [target, says] : {std::pair{sub, "it is a directory"}, std::pair{fifo, "not a regular file"},
+                                     std::pair{link, "not a regular file"}}) {
+    CAPTURE(target);
+    const systest::Outcome r =
+        run_emu({"run", "--cpus", "2", "--save-at", "100000", target.string(), guest_path("smp-conformance.elf")});
+    SYSTEST_SHOW(r);
+    CHECK(r.status == 65);
+    CHECK(r.err.find(says) != std::string::npos);
+    CHECK(r.err.find("Success") == std::string::npos);
+  }
+  CHECK(std::filesystem::is_directory(sub));
+  CHECK(std::filesystem::is_fifo(fifo));
+  CHECK(std::filesystem::is_symlink(link));
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "elsewhere"));
 }
 
 TEST_CASE("Snapshot API: restoring into a machine of another configuration is refused") {
