@@ -54,7 +54,6 @@ void Machine::end_wait(unsigned index, std::uint64_t now_ns) {
 // The running vCPU mirrors its IRQ signal, so its block hook tests one flag; a waiting vCPU
 // is woken at the virtual time of whoever raised the interrupt (an SGI's sender, a device).
 void Machine::gic_changed(unsigned cpu) {
-  if (cpu >= slots_.size()) return;  // the machine is still being built
   Slot& s = slots_[cpu];
   const bool signalled = gic_.irq_signalled(cpu);
   if (running_vcpu_ == cpu) {

@@ -222,7 +222,7 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
 }
 
 // No hook asked to stop, so the guest halted itself: WFI returns from uc_emu_start with the
-// PC past it (notes Q3). The only other way is reaching `until`, address 0. With an interrupt
+// PC past it (measured on Unicorn 2.1.1). The only other way is reaching `until`, address 0. With an interrupt
 // signalled, even one PSTATE.I masks, the WFI completes at once (Arm ARM D1.6.2) and the slice
 // goes on; otherwise the machine makes the vCPU wait.
 bool Vcpu::wfi_completes() {
@@ -487,7 +487,8 @@ void Vcpu::timer_changed(std::uint64_t counter) {
 }
 
 // GICv3 system registers (IHI 0069H §12.2): unknown to Unicorn, which would make them
-// UNDEFINED, so the hook answers and steps over the instruction itself (notes Q3).
+// UNDEFINED, so the hook answers and steps over the instruction itself (measured on Unicorn
+// 2.1.1: returning 1 without moving the PC runs the same MRS/MSR again, for ever).
 bool Vcpu::icc_access(const uc_arm64_cp_reg& cp, uc_arm64_reg reg, bool write) {
   const std::optional<Gicv3::Icc> r = Gicv3::icc_register(cp.op0, cp.op1, cp.crn, cp.crm, cp.op2);
   if (!r || ((read_pstate() >> 2) & 3) == 0) return false;

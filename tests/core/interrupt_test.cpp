@@ -9,7 +9,7 @@ namespace {
 using core::ExitKind;
 constexpr std::uint32_t kSystemOff = 0x8400'0008;
 Words system_off() { return join({imm64(0, kSystemOff), {a64::hvc(0)}}); }
-constexpr std::uint64_t kTickNs = 16;  // the counter runs at 62.5 MHz (DESIGN.md section 4)
+constexpr std::uint64_t kTickNs = 16;  // the counter runs at 62.5 MHz (README, "The guest platform")
 }  // namespace
 
 TEST_CASE("Timer: CNTV_CTL.ISTATUS is set once the virtual counter reaches CVAL, on virtual time") {
