@@ -91,3 +91,13 @@ TEST_CASE("CLI: the 8-vCPU guest passes with --pcpus 2 and with a small --quantu
   CHECK(run_emu({"run", "--cpus", "8", "--pcpus", "2", "-q", guest_path("smp-conformance.elf")}).status == 0);
   CHECK(run_emu({"run", "--cpus", "8", "--quantum", "100", "-q", guest_path("smp-conformance.elf")}).status == 0);
 }
+
+// Issue 14 F10: the guest's "outside RAM" entry point comes from the device tree's /memory, so
+// it is outside RAM with more than 4 GiB too (it was a fixed 0x140080000, inside 8 GiB of RAM).
+TEST_CASE("CLI: the SMP guest passes with --memory 8G (its outside-RAM address follows RAM's size)") {
+  const systest::Outcome r = run_emu({"run", "--cpus", "4", "--memory", "8G", "-q", guest_path("smp-conformance.elf")});
+  SYSTEST_SHOW(r);
+  CHECK(r.status == 0);
+  check_tap_passes(r.out);
+  CHECK(count_lines_containing(r.out, "CPU_ON64(vCPU 1, entry 0x240080000) is INVALID_ADDRESS") == 2);  // HVC, SMC
+}
