@@ -188,7 +188,7 @@ void Machine::load(Image image) {
   for (const ImageSegment& seg : image.segments) {
     std::uint8_t* dst = ram_.at(seg.address, seg.size);
     std::copy(seg.bytes.begin(), seg.bytes.end(), dst);
-    std::fill(dst + seg.bytes.size(), dst + seg.size, std::uint8_t{0});
+    ram_.zero(seg.address + seg.bytes.size(), seg.size - seg.bytes.size());  // without touching whole pages
   }
   image_ = std::move(image);
   place_boot_payload();  // may throw: then the machine is not loaded
@@ -616,15 +616,6 @@ fw::Request load_request(fw::StateReader& in, unsigned cpus) {
   r.duration_ns = in.u64();
   return r;
 }
-
-bool zero_page(const std::uint8_t* p) {
-  for (std::size_t i = 0; i < kPageSize; i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    if (w != 0) return false;
-  }
-  return true;
-}
 }  // namespace
 
 void Machine::save(fw::StateWriter& out) const {
@@ -676,11 +667,10 @@ void Machine::save(fw::StateWriter& out) const {
   if (seeded != nullptr) out.string(seeded->state());
   // RAM, skipping pages of zeros: most of a guest's RAM is never touched.
   out.tag(kTagRam);
-  for (std::uint64_t off = 0; off < ram_.size(); off += kPageSize) {
-    if (zero_page(ram_.host() + off)) continue;
+  ram_.for_each_nonzero_page([&out, this](std::uint64_t off) {
     out.u64(off / kPageSize);
     out.bytes({ram_.host() + off, kPageSize});
-  }
+  });
   out.u64(~std::uint64_t{0});  // end of pages
 }
 
