@@ -490,6 +490,10 @@ int run(const RunOptions& o) {
   if (o.save_at.size() == 2) {
     const Number at = parse_number(o.save_at[0]);
     if (!at.value) return error(cli::kExitUsage, fmt::format("--save-at: {}", at.problem));
+    // Checked now, not after the guest has run: a run that cannot be saved is not started.
+    if (const std::string problem = emu::core::replace_problem(o.save_at[1]); !problem.empty()) {
+      return error(cli::kExitBadInput, fmt::format("--save-at {}: {}", o.save_at[1], problem));
+    }
     machine->set_checkpoint(*at.value);
   }
   return execute(*machine, o);
@@ -543,7 +547,9 @@ int main(int argc, char** argv) {
                       "enabled then; repeatable");
   run_cmd->add_option("--save-at", o.save_at, "Save the whole VM to FILE at the first scheduling boundary after N "
                                               "instructions (all vCPUs), then stop (status 0). 'smccc-emu resume "
-                                              "FILE' goes on exactly as the run would have")
+                                              "FILE' goes on exactly as the run would have. FILE is checked before "
+                                              "the guest runs: its directory must take a new file, and only a "
+                                              "regular file there is replaced (status 65 otherwise)")
       ->expected(2)->type_name("N FILE");
   run_cmd->add_flag("--stats", o.stats, "At the end, print each vCPU's instructions, virtual time, stolen time, "
                                         "firmware calls and IRQs taken to stderr");

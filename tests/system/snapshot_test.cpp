@@ -275,6 +275,32 @@ TEST_CASE("Snapshot: a state file that cannot be read is refused with 65 and the
   CHECK(r.err.find("internal error") == std::string::npos);
 }
 
+// Issue 14 F8: the --save-at target is checked before the guest runs: a run that could not be
+// saved is not started (the guest prints TAP at once, so any output means it ran).
+TEST_CASE("Snapshot: an unusable --save-at target is refused (65) before the guest runs") {
+  systest::TempDir dir;
+  const std::filesystem::path sub = dir.path() / "sub";
+  const std::filesystem::path fifo = dir.path() / "fifo";
+  const std::filesystem::path link = dir.path() / "link";
+  std::filesystem::create_directory(sub);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::filesystem::create_symlink(dir.path() / "elsewhere", link);
+  for (const auto& [target, says] : {std::pair{sub, "it is a directory"}, std::pair{fifo, "not a regular file"},
+                                     std::pair{link, "not a regular file"},
+                                     std::pair{dir.path() / "missing" / "vm.state", "No such file or directory"}}) {
+    CAPTURE(target);
+    const systest::Outcome r =
+        run_emu({"run", "--cpus", "2", "--save-at", "100000", target.string(), guest_path("smp-conformance.elf")});
+    SYSTEST_SHOW(r);
+    CHECK(r.status == 65);
+    CHECK(r.out.empty());  // nothing ran
+    CHECK(first_line(r.err).find("--save-at") != std::string::npos);
+    CHECK(first_line(r.err).find(says) != std::string::npos);
+  }
+  CHECK(std::filesystem::is_empty(sub));  // the probe left nothing behind
+  CHECK(std::vector<std::filesystem::path>(std::filesystem::directory_iterator(dir.path()), {}).size() == 3);
+}
+
 // Issue 14 F13: saving a 64 GiB machine read every page of it (17-19 s); now only the pages the
 // host has populated are read.
 TEST_CASE("Snapshot: --save-at with --memory 64G saves and resumes in seconds") {
