@@ -346,7 +346,10 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
     trace.emplace(out);
     machine.set_trace(&*trace);
   }
-  machine.console().set_writer([](std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); });
+  // stdout is line-buffered (main) and flushed at the end of every slice in which the guest
+  // wrote: a run killed from outside loses at most the line it is writing in that slice.
+  machine.console().set_writer([](std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); },
+                               [] { std::fflush(stdout); });
   // The PL011's receiver reads stdin, a file, or nothing. The descriptor lives as long as the run.
   struct Fd {
     int fd = -1;
@@ -506,6 +509,9 @@ int main(int argc, char** argv) {
                "(SMCCC 1.2, PSCI 1.1)"};
   app.set_version_flag("--version", "smccc-emu 0.1.0");
   app.require_subcommand(1);
+
+  // Guest output is line-buffered even into a pipe or a file, as on a terminal (issue 14 F15).
+  std::setvbuf(stdout, nullptr, _IOLBF, BUFSIZ);
 
   RunOptions o;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a guest image until it powers off, exits or faults");

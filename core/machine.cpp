@@ -508,6 +508,7 @@ RunExit Machine::run() {
     } not_running{running_vcpu_};
     const Vcpu::Stop stop = cpu.run(budget, limited);
     running_vcpu_.reset();
+    console_.flush();  // what the guest printed is out before the next slice (issue 14 F15)
     if (pcpu != nullptr) *pcpu = slot.stats.virtual_ns;
     if (code_changed_by_) {
       flush_translations(*code_changed_by_);

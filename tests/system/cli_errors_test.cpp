@@ -324,3 +324,25 @@ TEST_CASE("CLI numbers: 2^64-1 is the largest seed, decimal or hex (control for 
   CHECK(b.status == 0);
   CHECK(a.out != b.out);
 }
+
+// ---- console output survives a kill (issue 14 F15) ----
+
+TEST_CASE("CLI: console output reaches a pipe before the run is killed from outside") {
+  // Prints "hello\n" and "part" through the PL011, then spins: killed with SIGKILL at the
+  // time limit. With stdout fully buffered into the pipe, all of it was lost.
+  TempDir dir;
+  std::vector<std::uint32_t> code{0xD2A1'2001u};  // movz x1, #0x0900, lsl #16: the PL011
+  for (const char c : std::string_view("hello\npart")) {
+    code.push_back(0x5280'0002u | (static_cast<std::uint32_t>(static_cast<unsigned char>(c)) << 5));  // movz w2, #c
+    code.push_back(0xB900'0022u);                                                                   // str w2, [x1]
+  }
+  code.push_back(kBranchToSelf);
+  std::vector<std::uint8_t> image;
+  for (const std::uint32_t w : code) {
+    for (int i = 0; i < 4; ++i) image.push_back(static_cast<std::uint8_t>(w >> (8 * i)));
+  }
+  const Outcome r = run_emu({"run", "--format=raw", dir.write("print-spin.bin", image)}, std::chrono::seconds(2));
+  SYSTEST_SHOW(r);
+  CHECK(r.timed_out);
+  CHECK(r.out == "hello\npart");
+}
