@@ -300,6 +300,7 @@ class Machine {
   /// Makes a waiting vCPU runnable from virtual time `now_ns` (its clock never goes back).
   void end_wait(unsigned index, std::uint64_t now_ns);
   void gic_changed(unsigned cpu);
+  void gic_firmware_changed();
   /// The PL011's interrupt line into the GIC (SPI kUartSpi).
   void uart_changed();
   /// Runs what the devices have due before the next vCPU would run (`next`), or waits for host
@@ -336,6 +337,7 @@ class Machine {
     Machine& machine;
     explicit GicEvents(Machine& m) : machine(m) {}
     void gic_changed(unsigned cpu) override { machine.gic_changed(cpu); }
+    void gic_firmware_changed() override { machine.gic_firmware_changed(); }
   };
   fw::FirmwareConfig firmware_config();
 

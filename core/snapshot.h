@@ -23,8 +23,9 @@ class SnapshotError : public std::runtime_error {
 /// 2: the boot payload (bootargs, initrd, DTB, conduit), the placed device tree and the
 /// pointer-authentication keys. 3: the GIC, the generic timers (no longer among the saved
 /// system registers), the wake-up time of a vCPU in WFI, and the IRQs taken. 4: the PL011's
-/// latched baud divisor and the arrival time of the character on its line.
-inline constexpr std::uint32_t kSnapshotVersion = 4;
+/// latched baud divisor and the arrival time of the character on its line. 5: SDEI bind slots
+/// and the GIC interrupts the firmware owns for them.
+inline constexpr std::uint32_t kSnapshotVersion = 5;
 
 /// Writes `machine` (stopped at a scheduling boundary) to `path`, through a temporary file
 /// renamed into place: an existing file is replaced whole or not at all.

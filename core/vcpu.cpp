@@ -188,13 +188,15 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
   stop_requested_ = false;
   summary_.clear();
   report_.clear();
-  irq_entry_ = false;
-  // An SDEI event that became deliverable while the vCPU was not running (digest 8.7).
-  if (machine_.firmware_.sdei_any_pending()) enter_sdei_handler();
-  // Time has passed since the last slice: the timers' outputs first, then what the GIC signals.
+  irq_entry_ = sdei_entry_ = false;
+  // Time has passed since the last slice: the timers' outputs first (they may trigger an SDEI
+  // event bound to a timer), then an SDEI event that became deliverable while the vCPU was
+  // not running (digest 8.7), then what the GIC signals.
   machine_.update_timer_lines(index_, machine_.counter_of(index_));
-  irq_line_ = machine_.gic_.irq_signalled(index_);
-  if (irq_line_ && irq_unmasked()) take_irq();
+  attention_ = 0;
+  if (machine_.firmware_.sdei_any_pending()) enter_sdei_handler();
+  set_irq_line(machine_.gic_.irq_signalled(index_));
+  if (irq_line() && irq_unmasked()) take_irq();
   has_run_ = true;
   for (;;) {
     if (stop_requested_) return stop_;
@@ -204,6 +206,11 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
     sync_clock();
     if (hook_error_) std::rethrow_exception(std::exchange(hook_error_, nullptr));
     if (stop_requested_) return stop_;
+    if (std::exchange(sdei_entry_, false)) {  // a firmware-owned interrupt changed
+      attention_ &= ~kSdeiCheck;
+      enter_sdei_handler();
+      continue;
+    }
     if (std::exchange(irq_entry_, false)) {  // the block hook saw an unmasked IRQ
       take_irq();
       continue;
@@ -236,7 +243,9 @@ bool Vcpu::wfi_completes() {
     fatal(fmt::format("execution stopped unexpectedly at {:#x}", now));
     return false;
   }
-  if (!irq_line_) return false;  // the WFI itself, or code the host cannot read (MMU on)
+  // An SDEI event ends the WFI as the interrupt that triggers it would (Arm ARM D1.6.2).
+  if (machine_.firmware_.sdei_any_pending() && enter_sdei_handler()) return true;
+  if (!irq_line()) return false;  // the WFI itself, or code the host cannot read (MMU on)
   if (irq_unmasked()) take_irq();
   return true;
 }
@@ -285,7 +294,12 @@ bool Vcpu::mmu_on() const { return (reg(Reg::SctlrEl1) & 1) != 0; }
 // IRQ signal, which the GIC keeps current (the check is a flag, never a poll of the GIC).
 void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t address, std::uint32_t size, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
-  if (v.irq_line_) [[unlikely]] {
+  if (v.attention_ != 0) [[unlikely]] {
+    if ((v.attention_ & kSdeiCheck) != 0) {  // before an IRQ: the SDEI handler masks it
+      v.sdei_entry_ = true;
+      uc_emu_stop(v.uc_);
+      return;
+    }
     // Taken here, before the block runs, when PSTATE.I allows: ELR is this block's address.
     if (v.irq_unmasked()) {
       v.irq_entry_ = true;
@@ -473,7 +487,7 @@ bool Vcpu::timer_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg) {
   return true;
 }
 
-// The outputs follow at once (the GIC tells the machine, which raises irq_line_), and the
+// The outputs follow at once (the GIC tells the machine, which sets the IRQ line), and the
 // slice is cut so that it ends at the next edge: the budget and what is left of it shrink
 // together, which keeps the instructions already executed, and so the clock, unchanged.
 void Vcpu::timer_changed(std::uint64_t counter) {
@@ -1083,8 +1097,8 @@ void Vcpu::set_pstate(std::uint32_t pstate) {
 // firmware, then enter the handler at EL1h with x0..x3 = event, argument, interrupted PC and
 // PSTATE; x4..x17, SP_EL1 and the EL1 system registers are left as they were. NZCV is copied
 // (TF-A create_spsr); the client's DAIF masks do not stop the dispatch.
-void Vcpu::enter_sdei_handler() {
-  if (!machine_.firmware_.sdei_deliverable(index_)) return;
+bool Vcpu::enter_sdei_handler() {
+  if (!machine_.firmware_.sdei_deliverable(index_)) return false;
   fw::SdeiContext interrupted;
   std::array<void*, fw::kCallRegisters> ptrs{};
   for (std::size_t i = 0; i < ptrs.size(); ++i) ptrs[i] = &interrupted.x[i];
@@ -1092,9 +1106,9 @@ void Vcpu::enter_sdei_handler() {
   interrupted.pc = reg(Reg::Pc);
   const std::uint32_t pstate = read_pstate();
   interrupted.pstate = pstate;
-  if (((pstate >> 2) & 3) > 1) return;  // guests run at EL0/EL1 only
+  if (((pstate >> 2) & 3) > 1) return false;  // guests run at EL0/EL1 only
   const std::optional<fw::SdeiEntry> entry = machine_.firmware_.sdei_begin_dispatch(index_, interrupted);
-  if (!entry) return;
+  if (!entry) return false;
   sync_clock();
   clock_.virtual_ns += cost_.trap_ns;
   set_reg(Reg::X0, entry->event);
@@ -1104,6 +1118,7 @@ void Vcpu::enter_sdei_handler() {
   constexpr std::uint32_t kNzcv = 0xFu << 28;
   set_pstate(entry_pstate(pstate) | (pstate & kNzcv));
   set_reg(Reg::Pc, entry->entry);
+  return true;
 }
 
 // SDEI_EVENT_COMPLETE restores the interrupted context exactly; COMPLETE_AND_RESUME restores
