@@ -88,6 +88,10 @@ TEST_CASE("Snapshot: SDEI state and the host's timed signals survive (saved befo
   check_split_equals_whole(sdei, "sdei-conformance.elf", "5000000");
 }
 
+TEST_CASE("Snapshot: SDEI bind slots and the interrupts the firmware owns survive (sdei-bind at three points)") {
+  for (const char* at : {"310000", "340000", "440000"}) check_split_equals_whole({}, "sdei-bind.elf", at);
+}
+
 TEST_CASE("Snapshot: the GIC, the timers and vCPUs waiting in WFI survive (SGIs on 4 vCPUs, timer interrupts, 1 s idle)") {
   check_split_equals_whole({"--cpus", "4"}, "ipi.elf", "45000");
   check_split_equals_whole({}, "timer-irq.elf", "30000");
