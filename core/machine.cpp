@@ -517,6 +517,14 @@ RunExit Machine::run() {
       flush_translations(*code_changed_by_);
       code_changed_by_.reset();
     }
+    if (tlb_broadcast_by_) {
+      // The vCPUs run one at a time, so the others see the TLBI complete before they next
+      // run, as a DSB after it would guarantee (Arm ARM D8.13.2).
+      for (unsigned i = 0; i < slots_.size(); ++i) {
+        if (i != *tlb_broadcast_by_) slots_[i].cpu->flush_tlb();
+      }
+      tlb_broadcast_by_.reset();
+    }
     if (firmware_.sdei_any_pending()) wake_sdei_waiters(slot.stats.virtual_ns);
 
     switch (stop) {
@@ -797,6 +805,7 @@ void Machine::restore(fw::StateReader& in) {
   loaded_ = true;
   code_changed_by_.reset();
   code_changed_all_ = false;
+  tlb_broadcast_by_.reset();
   code_ranges_.clear();
   // The engines hold a reference to their slot's counters: move the slots in, then rebind by
   // recreating each engine over the restored state (cheap next to the RAM copy).

@@ -611,9 +611,15 @@ std::uint64_t Vcpu::read_random() {
 
 // Instruction-cache maintenance (IC IALLUIS, IC IALLU, IC IVAU) is a NOP in the engine, but it
 // is how a guest says it changed code: other engines must drop what they translated before
-// they run again (notes Q5).
+// they run again (measured on Unicorn 2.1.1: every engine has its own translation cache).
+// TLB maintenance to the Inner or Outer Shareable domain (Arm ARM D8.13) must reach every
+// vCPU, and each engine has its own TLB: the others drop theirs before they run again.
 std::uint32_t Vcpu::on_sys(uc_engine*, uc_arm64_reg, const uc_arm64_cp_reg* cp, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
+  if (cp->op0 == 1 && cp->crn == 8) {
+    v.tlb_maintenance(*cp);
+    return 0;
+  }
   if (cp->op0 != 1 || cp->crn != 7 || (cp->crm != 5 && cp->crm != 1)) return 0;
   // IC IVAU (op1 3, CRm 5, op2 1; Arm ARM C5.3.13) names one line by VA: only that line of
   // physical memory is invalidated on the others. IC IALLU(IS) (op1 0, op2 0): everything.
@@ -628,6 +634,20 @@ std::uint32_t Vcpu::on_sys(uc_engine*, uc_arm64_reg, const uc_arm64_cp_reg* cp, 
   v.machine_.note_code_changed(v.index_);  // IALLU, or an IVAU whose VA does not translate
   return 0;
 }
+
+// TLBI at EL1 (op1 0; Arm ARM C5.5): CRm 3 is the Inner Shareable forms (VMALLE1IS, VAE1IS,
+// ASIDE1IS, VAAE1IS, VALE1IS, VAALE1IS), 1 the Outer Shareable ones and 2 / 5 their range
+// forms (FEAT_TLBIOS, FEAT_TLBIRANGE); 7 and 6 are this PE's alone, which the engine does
+// itself. A broadcast drops every other engine's whole TLB (invalidating more than asked is
+// always allowed), and this one's too, since the engine's CPU model predates the OS and range
+// forms.
+void Vcpu::tlb_maintenance(const uc_arm64_cp_reg& cp) {
+  if (cp.op1 != 0 || (cp.crm != 1 && cp.crm != 2 && cp.crm != 3 && cp.crm != 5)) return;
+  if (cp.crm != 3) flush_tlb();
+  machine_.note_tlb_broadcast(index_);
+}
+
+void Vcpu::flush_tlb() { check(uc_ctl_flush_tlb(uc_), "flush the TLB"); }
 
 // uc_ctl_remove_cache costs about 3 ns per 1 KiB page of the range (13 ms for 4 GiB, 0.34 us for
 // one line); a full uc_ctl_flush_tb costs ~15 ms with Unicorn's 1 GiB code buffer, even empty.

@@ -76,6 +76,8 @@ class Vcpu final : public fw::RegisterSource {
   fw::Conduit forwarded_conduit() const { return call_.conduit; }
   /// Drops every translated block, so code changed by another vCPU or the host is seen.
   void flush_translations();
+  /// Drops every cached translation of a virtual address: another vCPU's broadcast TLBI.
+  void flush_tlb();
   /// Drops the translated blocks that overlap `ranges` (physical addresses; outside RAM ignored).
   void invalidate_code(std::span<const CodeRange> ranges);
   const std::string& summary() const { return summary_; }
@@ -151,6 +153,7 @@ class Vcpu final : public fw::RegisterSource {
   /// IRQ exception entry at the PC (a block boundary): the IRQ vector, no syndrome (D1.10.2).
   void take_irq();
   bool wfi_completes();
+  void tlb_maintenance(const uc_arm64_cp_reg& cp);
   /// The common part of exception entry to EL1h at VBAR_EL1 + `offset` (+ the EL/SP base);
   /// false (after fatal()) when there is no usable vector table.
   bool enter_el1(std::uint64_t offset, std::uint64_t return_pc, std::string_view what);
