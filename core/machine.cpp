@@ -91,7 +91,7 @@ fw::FirmwareConfig Machine::firmware_config() {
     entropy_ = std::make_unique<HostEntropy>();
   }
   return {.vcpu_count = config_.cpus, .ram_base = kRamBase, .ram_size = config_.memory, .soc = config_.soc,
-          .platform = {.memory = &ram_access_, .entropy = entropy_.get(), .clock = &clock_access_},
+          .platform = {.memory = &ram_access_, .entropy = entropy_.get(), .clock = &clock_access_, .interrupts = &gic_},
           .epoch_ns = config_.epoch_ns.value_or(host_realtime_ns()), .sdei_events = config_.sdei_events};
 }
 
@@ -118,8 +118,14 @@ Machine::Machine(const MachineConfig& config) try
                    [](const SdeiSignal& a, const SdeiSignal& b) { return a.at_ns < b.at_ns; });
   for (const SdeiSignal& sig : sdei_signals_) {
     const auto& events = firmware_.vm().sdei_events;
-    if (std::none_of(events.begin(), events.end(), [&](const fw::SdeiEventDecl& d) { return d.number == sig.event; })) {
+    const auto decl = std::find_if(events.begin(), events.end(),
+                                   [&](const fw::SdeiEventDecl& d) { return d.number == sig.event; });
+    if (decl == events.end()) {
       throw ConfigError("sdei_signals", fmt::format("SDEI signal for event {}, which is not declared", sig.event));
+    }
+    if (decl->dynamic) {
+      throw ConfigError("sdei_signals",
+                        fmt::format("SDEI signal for event {}, a bind slot: only its interrupt triggers it", sig.event));
     }
     if (sig.vcpu >= config_.cpus) {
       throw ConfigError("sdei_signals", fmt::format("SDEI signal for vcpu{}, but there are {} vCPUs", sig.vcpu, config_.cpus));
@@ -375,9 +381,7 @@ fw::HostStatus Machine::sdei_signal(std::uint32_t event, unsigned vcpu) {
 void Machine::wake_sdei_waiters(std::uint64_t now_ns) {
   for (unsigned i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
-    if (s.state != RunState::Waiting || !firmware_.sdei_deliverable(i)) continue;
-    s.state = RunState::Runnable;
-    s.stats.virtual_ns = std::max(s.stats.virtual_ns, now_ns);
+    if (s.state == RunState::Waiting && firmware_.sdei_deliverable(i)) end_wait(i, now_ns);
   }
 }
 
@@ -513,6 +517,14 @@ RunExit Machine::run() {
     if (code_changed_by_) {
       flush_translations(*code_changed_by_);
       code_changed_by_.reset();
+    }
+    if (tlb_broadcast_by_) {
+      // The vCPUs run one at a time, so the others see the TLBI complete before they next
+      // run, as a DSB after it would guarantee (Arm ARM D8.13.2).
+      for (unsigned i = 0; i < slots_.size(); ++i) {
+        if (i != *tlb_broadcast_by_) slots_[i].cpu->flush_tlb();
+      }
+      tlb_broadcast_by_.reset();
     }
     if (firmware_.sdei_any_pending()) wake_sdei_waiters(slot.stats.virtual_ns);
 
@@ -784,6 +796,7 @@ void Machine::restore(fw::StateReader& in) {
   loaded_ = true;
   code_changed_by_.reset();
   code_changed_all_ = false;
+  tlb_broadcast_by_.reset();
   code_ranges_.clear();
   // The engines hold a reference to their slot's counters: move the slots in, then rebind by
   // recreating each engine over the restored state (cheap next to the RAM copy).

@@ -188,13 +188,15 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
   stop_requested_ = false;
   summary_.clear();
   report_.clear();
-  irq_entry_ = false;
-  // An SDEI event that became deliverable while the vCPU was not running (digest 8.7).
-  if (machine_.firmware_.sdei_any_pending()) enter_sdei_handler();
-  // Time has passed since the last slice: the timers' outputs first, then what the GIC signals.
+  irq_entry_ = sdei_entry_ = false;
+  // Time has passed since the last slice: the timers' outputs first (they may trigger an SDEI
+  // event bound to a timer), then an SDEI event that became deliverable while the vCPU was
+  // not running (digest 8.7), then what the GIC signals.
   machine_.update_timer_lines(index_, machine_.counter_of(index_));
-  irq_line_ = machine_.gic_.irq_signalled(index_);
-  if (irq_line_ && irq_unmasked()) take_irq();
+  attention_ = 0;
+  if (machine_.firmware_.sdei_any_pending()) enter_sdei_handler();
+  set_irq_line(machine_.gic_.irq_signalled(index_));
+  if (irq_line() && irq_unmasked()) take_irq();
   has_run_ = true;
   for (;;) {
     if (stop_requested_) return stop_;
@@ -204,6 +206,11 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
     sync_clock();
     if (hook_error_) std::rethrow_exception(std::exchange(hook_error_, nullptr));
     if (stop_requested_) return stop_;
+    if (std::exchange(sdei_entry_, false)) {  // a firmware-owned interrupt changed
+      attention_ &= ~kSdeiCheck;
+      enter_sdei_handler();
+      continue;
+    }
     if (std::exchange(irq_entry_, false)) {  // the block hook saw an unmasked IRQ
       take_irq();
       continue;
@@ -236,7 +243,9 @@ bool Vcpu::wfi_completes() {
     fatal(fmt::format("execution stopped unexpectedly at {:#x}", now));
     return false;
   }
-  if (!irq_line_) return false;  // the WFI itself, or code the host cannot read (MMU on)
+  // An SDEI event ends the WFI as the interrupt that triggers it would (Arm ARM D1.6.2).
+  if (machine_.firmware_.sdei_any_pending() && enter_sdei_handler()) return true;
+  if (!irq_line()) return false;  // the WFI itself, or code the host cannot read (MMU on)
   if (irq_unmasked()) take_irq();
   return true;
 }
@@ -285,7 +294,12 @@ bool Vcpu::mmu_on() const { return (reg(Reg::SctlrEl1) & 1) != 0; }
 // IRQ signal, which the GIC keeps current (the check is a flag, never a poll of the GIC).
 void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t address, std::uint32_t size, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
-  if (v.irq_line_) [[unlikely]] {
+  if (v.attention_ != 0) [[unlikely]] {
+    if ((v.attention_ & kSdeiCheck) != 0) {  // before an IRQ: the SDEI handler masks it
+      v.sdei_entry_ = true;
+      uc_emu_stop(v.uc_);
+      return;
+    }
     // Taken here, before the block runs, when PSTATE.I allows: ELR is this block's address.
     if (v.irq_unmasked()) {
       v.irq_entry_ = true;
@@ -473,7 +487,7 @@ bool Vcpu::timer_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg) {
   return true;
 }
 
-// The outputs follow at once (the GIC tells the machine, which raises irq_line_), and the
+// The outputs follow at once (the GIC tells the machine, which sets the IRQ line), and the
 // slice is cut so that it ends at the next edge: the budget and what is left of it shrink
 // together, which keeps the instructions already executed, and so the clock, unchanged.
 void Vcpu::timer_changed(std::uint64_t counter) {
@@ -597,9 +611,15 @@ std::uint64_t Vcpu::read_random() {
 
 // Instruction-cache maintenance (IC IALLUIS, IC IALLU, IC IVAU) is a NOP in the engine, but it
 // is how a guest says it changed code: other engines must drop what they translated before
-// they run again (notes Q5).
+// they run again (measured on Unicorn 2.1.1: every engine has its own translation cache).
+// TLB maintenance to the Inner or Outer Shareable domain (Arm ARM D8.13) must reach every
+// vCPU, and each engine has its own TLB: the others drop theirs before they run again.
 std::uint32_t Vcpu::on_sys(uc_engine*, uc_arm64_reg, const uc_arm64_cp_reg* cp, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
+  if (cp->op0 == 1 && cp->crn == 8) {
+    v.tlb_maintenance(*cp);
+    return 0;
+  }
   if (cp->op0 != 1 || cp->crn != 7 || (cp->crm != 5 && cp->crm != 1)) return 0;
   // IC IVAU (op1 3, CRm 5, op2 1; Arm ARM C5.3.13) names one line by VA: only that line of
   // physical memory is invalidated on the others. IC IALLU(IS) (op1 0, op2 0): everything.
@@ -614,6 +634,20 @@ std::uint32_t Vcpu::on_sys(uc_engine*, uc_arm64_reg, const uc_arm64_cp_reg* cp, 
   v.machine_.note_code_changed(v.index_);  // IALLU, or an IVAU whose VA does not translate
   return 0;
 }
+
+// TLBI at EL1 (op1 0; Arm ARM C5.5): CRm 3 is the Inner Shareable forms (VMALLE1IS, VAE1IS,
+// ASIDE1IS, VAAE1IS, VALE1IS, VAALE1IS), 1 the Outer Shareable ones and 2 / 5 their range
+// forms (FEAT_TLBIOS, FEAT_TLBIRANGE); 7 and 6 are this PE's alone, which the engine does
+// itself. A broadcast drops every other engine's whole TLB (invalidating more than asked is
+// always allowed), and this one's too, since the engine's CPU model predates the OS and range
+// forms.
+void Vcpu::tlb_maintenance(const uc_arm64_cp_reg& cp) {
+  if (cp.op1 != 0 || (cp.crm != 1 && cp.crm != 2 && cp.crm != 3 && cp.crm != 5)) return;
+  if (cp.crm != 3) flush_tlb();
+  machine_.note_tlb_broadcast(index_);
+}
+
+void Vcpu::flush_tlb() { check(uc_ctl_flush_tlb(uc_), "flush the TLB"); }
 
 // uc_ctl_remove_cache costs about 3 ns per 1 KiB page of the range (13 ms for 4 GiB, 0.34 us for
 // one line); a full uc_ctl_flush_tb costs ~15 ms with Unicorn's 1 GiB code buffer, even empty.
@@ -1083,8 +1117,8 @@ void Vcpu::set_pstate(std::uint32_t pstate) {
 // firmware, then enter the handler at EL1h with x0..x3 = event, argument, interrupted PC and
 // PSTATE; x4..x17, SP_EL1 and the EL1 system registers are left as they were. NZCV is copied
 // (TF-A create_spsr); the client's DAIF masks do not stop the dispatch.
-void Vcpu::enter_sdei_handler() {
-  if (!machine_.firmware_.sdei_deliverable(index_)) return;
+bool Vcpu::enter_sdei_handler() {
+  if (!machine_.firmware_.sdei_deliverable(index_)) return false;
   fw::SdeiContext interrupted;
   std::array<void*, fw::kCallRegisters> ptrs{};
   for (std::size_t i = 0; i < ptrs.size(); ++i) ptrs[i] = &interrupted.x[i];
@@ -1092,9 +1126,9 @@ void Vcpu::enter_sdei_handler() {
   interrupted.pc = reg(Reg::Pc);
   const std::uint32_t pstate = read_pstate();
   interrupted.pstate = pstate;
-  if (((pstate >> 2) & 3) > 1) return;  // guests run at EL0/EL1 only
+  if (((pstate >> 2) & 3) > 1) return false;  // guests run at EL0/EL1 only
   const std::optional<fw::SdeiEntry> entry = machine_.firmware_.sdei_begin_dispatch(index_, interrupted);
-  if (!entry) return;
+  if (!entry) return false;
   sync_clock();
   clock_.virtual_ns += cost_.trap_ns;
   set_reg(Reg::X0, entry->event);
@@ -1104,6 +1138,7 @@ void Vcpu::enter_sdei_handler() {
   constexpr std::uint32_t kNzcv = 0xFu << 28;
   set_pstate(entry_pstate(pstate) | (pstate & kNzcv));
   set_reg(Reg::Pc, entry->entry);
+  return true;
 }
 
 // SDEI_EVENT_COMPLETE restores the interrupted context exactly; COMPLETE_AND_RESUME restores

@@ -89,6 +89,10 @@ TEST_CASE("Snapshot: SDEI state and the host's timed signals survive (saved befo
   check_split_equals_whole(sdei, "sdei-conformance.elf", "5000000");
 }
 
+TEST_CASE("Snapshot: SDEI bind slots and the interrupts the firmware owns survive (sdei-bind at three points)") {
+  for (const char* at : {"310000", "340000", "440000"}) check_split_equals_whole({}, "sdei-bind.elf", at);
+}
+
 TEST_CASE("Snapshot: the GIC, the timers and vCPUs waiting in WFI survive (SGIs on 4 vCPUs, timer interrupts, 1 s idle)") {
   check_split_equals_whole({"--cpus", "4"}, "ipi.elf", "45000");
   check_split_equals_whole({}, "timer-irq.elf", "30000");
@@ -124,8 +128,8 @@ TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing file
   version[8] = 9;
   std::vector<std::uint8_t> older = bytes;
   older[8] = 2;  // format 2 had no GIC or timer state
-  std::vector<std::uint8_t> format4 = bytes;
-  format4[8] = 4;  // format 4's header had no RAM size and an unchecked word
+  std::vector<std::uint8_t> format5 = bytes;
+  format5[8] = 5;  // format 5's header had no RAM size and an unchecked word
   std::vector<std::uint8_t> header_only(bytes.begin(), bytes.begin() + 20);
   const std::vector<std::uint8_t> text = {'h', 'e', 'l', 'l', 'o', '\n'};
   struct Case {
@@ -137,7 +141,7 @@ TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing file
       {dir.write("flipped.state", flipped), "checksum"},
       {dir.write("version.state", version), "version 9"},
       {dir.write("older.state", older), "version 2"},
-      {dir.write("format4.state", format4), "version 4; this smccc-emu reads version 5"},
+      {dir.write("format5.state", format5), "version 5; this smccc-emu reads version 6"},
       {dir.write("header.state", header_only), "truncated"},
       {dir.write("text.state", text), "not a smccc-emu state file"},
       {(dir.path() / "missing.state").string(), "cannot open"},
