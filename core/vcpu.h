@@ -29,6 +29,11 @@ struct SysReg {
   std::uint32_t op0, op1, crn, crm, op2;
 };
 
+/// Every Unicorn call in core goes through this: an error the engine should never return
+/// becomes std::runtime_error naming the call ("Unicorn: uc_reg_read: ..."), which ends the
+/// run with status 70 (internal error). Never called where an exception cannot unwind.
+void check(uc_err err, const char* what);
+
 class Vcpu final : public fw::RegisterSource {
  public:
   /// Why run() returned.
@@ -119,6 +124,10 @@ class Vcpu final : public fw::RegisterSource {
   static std::uint32_t on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint32_t on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint32_t on_sys(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
+  // The hooks' bodies, run inside guarded(): 1 = handled here (Rt written, PC stepped).
+  std::uint32_t mrs_access(uc_arm64_reg reg, const uc_arm64_cp_reg& cp);
+  std::uint32_t msr_access(uc_arm64_reg reg, const uc_arm64_cp_reg& cp);
+  std::uint32_t sys_instruction(const uc_arm64_cp_reg& cp);
   /// The CPU model's own answers for registers of hidden or inert features (see vcpu.cpp).
   bool model_read(const uc_arm64_cp_reg& cp, std::uint64_t& value);
   bool model_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg);
@@ -164,6 +173,7 @@ class Vcpu final : public fw::RegisterSource {
   void resume_sdei_context(const fw::Request& request);
   void fatal(std::string summary);
   void stop(Stop why);
+  void stop_engine() noexcept;
   /// Brings the clock and instruction counts up to date with the blocks entered so far. The
   /// block hook only decrements the budget; everything else is derived here when needed.
   void sync_clock();
