@@ -1,10 +1,14 @@
 // smccc-emu: the command line. A thin shell over core::Machine (DESIGN.md section 1).
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <charconv>
+#include <csignal>
+#include <cstring>
 #include <limits>
 #include <cstdio>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <fmt/format.h>
 #include <memory>
@@ -32,7 +36,8 @@ Exit status:
           --save-at saved the VM
   1-255   the guest's semihosting exit status (SYS_EXIT / SYS_EXIT_EXTENDED;
           statuses are 8 bits: a non-zero status with a zero low byte reads 1;
-          64-71 can also mean what follows: the summary line on stderr says which)
+          64-74, 130 and 143 can also mean what follows: the summary line on
+          stderr says which)
   64      bad command line
   65      the image, initrd, DTB, configuration or a state file cannot be used
           (also: no room in RAM for the initrd or device tree), or --save-at
@@ -44,6 +49,13 @@ Exit status:
   70      internal error in the emulator or the engine
   71      a --filter range forwarded a call to the host, which the CLI cannot answer
           (the call's FID, conduit and vCPU are printed)
+  74      an output could not be written: stdout (e.g. its reader has gone: EPIPE),
+          the trace file or stderr (e.g. the disk is full: ENOSPC); the run stops at
+          the end of the slice and one line names the output and the error
+  130     SIGINT (Ctrl-C) stopped the run at the end of the slice; the console and
+          trace are flushed and the summary and --stats printed as for any end
+          (a second SIGINT ends the process at once)
+  143     SIGTERM stopped the run, as for SIGINT
 
 Guest platform: QEMU virt's memory map (RAM at 0x40000000, PL011 UART at
 0x09000000); boot vCPU at EL1h with the MMU off and x0 = the device tree, which
@@ -125,16 +137,106 @@ CLI::Option* add_number(CLI::App* app, const std::string& name, std::optional<st
   return opt->type_name("N");
 }
 
+// The machine run() is executing, for the signal handlers and the output-error path.
+emu::core::Machine* g_running = nullptr;
+
+// SIGINT / SIGTERM: ask the machine to stop at the end of the current slice. Only
+// Machine::request_stop() runs here, which is async-signal-safe (atomics and a write(2) to an
+// eventfd). SA_RESETHAND: a second signal of the same kind ends the process at once.
+extern "C" void on_stop_signal(int signal) {
+  if (g_running != nullptr) g_running->request_stop(signal);
+}
+
+void install_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  // SA_RESTART: a write to an output interrupted by the signal goes on instead of failing with
+  // EINTR (poll(2), where the machine waits for console input, returns EINTR regardless).
+  sa.sa_flags = SA_RESTART | SA_RESETHAND;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// The first output that could not be written (EPIPE: its reader has gone; ENOSPC: the disk is
+// full; or any other write error). The run is stopped at the end of the slice and the CLI
+// exits with kExitOutput, naming the output.
+struct OutputFailure {
+  std::string output;  // "stdout", "stderr", "trace file 'PATH'"
+  int error = 0;       // errno
+};
+std::optional<OutputFailure> g_output_failure;
+
+void output_failed(std::string output, int error) {
+  if (g_output_failure) return;
+  g_output_failure = OutputFailure{std::move(output), error};
+  if (g_running != nullptr) g_running->request_stop();
+}
+
+// Writes to stderr; a failure is an output failure (a closed pipe or a full disk on stderr).
+void print_stderr(const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stderr) != text.size() || std::fflush(stderr) != 0) {
+    output_failed("stderr", errno);
+  }
+}
+
+// The trace, as whole lines: each line() is one '\n'-ended line, and only whole lines are ever
+// written. To a file, lines are collected and written in large writes (and at the end of the
+// run); to stderr, each line is written by itself (ordered with the CLI's messages). A write
+// error stops the run; if a write to a regular file got part of the buffer out before failing,
+// the file is cut back to its last whole line, so it never ends in half a line.
 class FileTrace final : public emu::fw::TraceSink {
  public:
-  explicit FileTrace(std::FILE* f) : f_(f) {}
+  FileTrace(int fd, std::string name, bool each_line) : fd_(fd), name_(std::move(name)), each_line_(each_line) {
+    struct stat st {};
+    regular_ = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (!each_line_) buffer_.reserve(kBatch + 4096);
+  }
+  FileTrace(const FileTrace&) = delete;
+  FileTrace& operator=(const FileTrace&) = delete;
+
   void line(std::string_view text) override {
-    std::fwrite(text.data(), 1, text.size(), f_);
-    std::fputc('\n', f_);
+    if (failed_) return;
+    buffer_.append(text);
+    buffer_.push_back('\n');
+    if (each_line_ || buffer_.size() >= kBatch) flush();
+  }
+
+  /// Writes out what is collected; false after a write error (reported through output_failed).
+  bool flush() {
+    std::size_t done = 0;
+    while (!failed_ && done < buffer_.size()) {
+      const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        const int error = n == 0 ? ENOSPC : errno;
+        failed_ = true;
+        if (regular_ && done != 0) {
+          // Cut the partly written buffer back to its last whole line.
+          const std::size_t keep = buffer_.rfind('\n', done - 1);
+          const std::size_t whole = keep == std::string::npos ? 0 : keep + 1;
+          if (::ftruncate(fd_, static_cast<off_t>(offset_ + whole)) == 0) done = whole;
+        }
+        output_failed(name_, error);
+      }
+    }
+    offset_ += done;
+    buffer_.clear();
+    return !failed_;
   }
 
  private:
-  std::FILE* f_;
+  static constexpr std::size_t kBatch = 64 * 1024;
+  int fd_;
+  std::string name_;
+  bool each_line_;
+  bool regular_ = false;
+  bool failed_ = false;
+  std::uint64_t offset_ = 0;  // bytes written so far (a file opened empty)
+  std::string buffer_;        // whole lines not written yet
 };
 
 // Defaults come from MachineConfig: the CLI restates none of them.
@@ -195,13 +297,15 @@ int exit_code_for(const emu::core::RunExit& e) {
     case ExitKind::Deadlock: return cli::kExitDeadlock;
     case ExitKind::Hypercall: return cli::kExitForwarded;
     case ExitKind::Checkpoint: return cli::kExitOk;
+    case ExitKind::Stopped: return e.status > 0 && e.status < 128 ? 128 + e.status : cli::kExitInternal;
   }
   return cli::kExitInternal;
 }
 
 int error(int code, const std::string& message) {
   std::fflush(stdout);
-  fmt::print(stderr, "smccc-emu: {}\n", message);
+  const std::string line = fmt::format("smccc-emu: {}\n", message);
+  std::fwrite(line.data(), 1, line.size(), stderr);  // nothing better to do if stderr has gone
   return code;
 }
 
@@ -334,29 +438,42 @@ std::optional<std::string> apply_firmware_options(emu::core::Machine& m, const R
 // Runs a loaded (or restored) machine to its end with the output options, prints how it ended
 // and returns the exit status. With --save-at the run stops at the checkpoint after saving.
 int execute(emu::core::Machine& machine, const RunOptions& o) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> trace_file(nullptr, &std::fclose);
-  std::optional<FileTrace> trace;
-  if (!o.trace.empty()) {
-    std::FILE* out = stderr;
-    if (!o.trace_file.empty()) {
-      trace_file.reset(std::fopen(o.trace_file.c_str(), "w"));
-      if (!trace_file) return error(cli::kExitUsage, fmt::format("--trace-file: cannot open '{}'", o.trace_file));
-      out = trace_file.get();
-    }
-    trace.emplace(out);
-    machine.set_trace(&*trace);
-  }
-  // stdout is line-buffered (main) and flushed at the end of every slice in which the guest
-  // wrote: a run killed from outside loses at most the line it is writing in that slice.
-  machine.console().set_writer([](std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); },
-                               [] { std::fflush(stdout); });
-  // The PL011's receiver reads stdin, a file, or nothing. The descriptor lives as long as the run.
   struct Fd {
     int fd = -1;
     ~Fd() {
       if (fd > 2) ::close(fd);
     }
-  } input;
+  } trace_fd, input;
+  std::optional<FileTrace> trace;
+  if (!o.trace.empty()) {
+    if (o.trace_file.empty()) {
+      trace.emplace(STDERR_FILENO, "stderr", true);
+    } else {
+      trace_fd.fd = ::open(o.trace_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+      if (trace_fd.fd < 0) {
+        return error(cli::kExitUsage, fmt::format("--trace-file: cannot open '{}': {}", o.trace_file, std::strerror(errno)));
+      }
+      trace.emplace(trace_fd.fd, fmt::format("trace file '{}'", o.trace_file), false);
+    }
+    machine.set_trace(&*trace);
+  }
+  // stdout is line-buffered (main) and flushed at the end of every slice in which the guest
+  // wrote: a run killed from outside loses at most the line it is writing in that slice. A
+  // write error (SIGPIPE is ignored: EPIPE) stops the run at the end of the slice; what the
+  // guest writes until then is dropped.
+  machine.console().set_writer(
+      [](std::string_view text) {
+        if (g_output_failure) return;
+        // A line-buffered stream can take the bytes and fail the write of the line: its error
+        // flag says so (errno is still the write's).
+        if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::ferror(stdout)) {
+          output_failed("stdout", errno);
+        }
+      },
+      [] {
+        if (!g_output_failure && (std::fflush(stdout) != 0 || std::ferror(stdout))) output_failed("stdout", errno);
+      });
+  // The PL011's receiver reads stdin, a file, or nothing. The descriptor lives as long as the run.
   if (o.console_input == "-") {
     input.fd = STDIN_FILENO;
   } else if (o.console_input != "none") {
@@ -366,33 +483,50 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
     }
   }
   if (input.fd >= 0) machine.console().set_input(std::make_unique<emu::core::FdInput>(input.fd));
+
+  // SIGINT and SIGTERM stop the run at the end of the slice; it then ends as any other run
+  // does (console and trace flushed, summary, --stats), with status 130 or 143.
+  g_running = &machine;
+  install_stop_signals();
   const emu::core::RunExit result = machine.run();
-  std::fflush(stdout);
-  if (result.kind == ExitKind::Checkpoint) {
+  g_running = nullptr;
+  if (!g_output_failure && (std::fflush(stdout) != 0 || std::ferror(stdout))) output_failed("stdout", errno);
+  if (trace) trace->flush();
+  machine.set_trace(nullptr);
+
+  if (g_output_failure) {
+    // Reported even with --quiet: the run did not end by itself.
+    print_stderr(fmt::format("smccc-emu: cannot write {}: {}; the run was stopped after {} instructions\n",
+                             g_output_failure->output, std::strerror(g_output_failure->error), machine.instructions()));
+  } else if (result.kind == ExitKind::Checkpoint) {
     try {
       emu::core::save_snapshot(machine, o.save_at.at(1));
     } catch (const emu::core::SnapshotError& e) {
       return error(cli::kExitBadInput, e.what());
     }
     if (!o.quiet) {
-      fmt::print(stderr, "smccc-emu: saved the VM after {} instructions to {}\n", machine.instructions(), o.save_at[1]);
+      print_stderr(fmt::format("smccc-emu: saved the VM after {} instructions to {}\n", machine.instructions(),
+                               o.save_at[1]));
     }
   } else if (result.kind == ExitKind::GuestFault) {
-    fmt::print(stderr, "smccc-emu: {}\n{}", result.summary, result.report);
+    print_stderr(fmt::format("smccc-emu: {}\n{}", result.summary, result.report));
   } else if (result.kind == ExitKind::Hypercall) {
-    fmt::print(stderr, "smccc-emu: {}; the command line has no host to answer it\n", result.summary);
-  } else if (!o.quiet) {
-    fmt::print(stderr, "smccc-emu: {}{}\n", result.summary,
-               o.save_at.empty() ? "" : " (before the --save-at point: nothing was saved)");
+    print_stderr(fmt::format("smccc-emu: {}; the command line has no host to answer it\n", result.summary));
+  } else if (!o.quiet || result.kind == ExitKind::Stopped) {
+    print_stderr(fmt::format("smccc-emu: {}{}\n", result.summary,
+                             o.save_at.empty() ? "" : " (before the --save-at point: nothing was saved)"));
   }
   if (o.stats) {
+    std::string lines;
     for (unsigned i = 0; i < machine.config().cpus; ++i) {
       const emu::core::VcpuStats& st = machine.stats(i);
-      fmt::print(stderr, "vcpu{}: instructions={} virtual_ns={} stolen_ns={} calls={} irqs={}\n", i, st.instructions,
-                 st.virtual_ns, st.stolen_ns, st.calls, st.irqs);
+      lines += fmt::format("vcpu{}: instructions={} virtual_ns={} stolen_ns={} calls={} irqs={}\n", i, st.instructions,
+                           st.virtual_ns, st.stolen_ns, st.calls, st.irqs);
     }
+    print_stderr(lines);
   }
-  return exit_code_for(result);
+  // Any output that could not be written makes the status 74, whatever the guest did.
+  return g_output_failure ? cli::kExitOutput : exit_code_for(result);
 }
 
 int resume(const RunOptions& o) {
@@ -411,7 +545,11 @@ int print_fw_regs(const RunOptions& o) {
   for (const emu::fw::FwRegInfo& r : emu::fw::fw_reg_list()) {
     std::uint64_t value = 0;
     machine.get_fw_reg(0, r.id, value);
-    fmt::print("{:#018x} {:<16} {:#x}\n", r.id, r.name, value);
+    const std::string line = fmt::format("{:#018x} {:<16} {:#x}\n", r.id, r.name, value);
+    std::fwrite(line.data(), 1, line.size(), stdout);
+  }
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    return error(cli::kExitOutput, fmt::format("cannot write stdout: {}", std::strerror(errno)));
   }
   return cli::kExitOk;
 }
@@ -512,6 +650,9 @@ int main(int argc, char** argv) {
 
   // Guest output is line-buffered even into a pipe or a file, as on a terminal (issue 14 F15).
   std::setvbuf(stdout, nullptr, _IOLBF, BUFSIZ);
+  // A reader that has gone is a write error (EPIPE) the run reports and stops on (status 74),
+  // not a SIGPIPE that kills the process with 141 and loses the summary and --stats.
+  std::signal(SIGPIPE, SIG_IGN);
 
   RunOptions o;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a guest image until it powers off, exits or faults");
@@ -597,7 +738,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--trace", o.trace, "Trace categories, comma-separated. calls: one '>' line per firmware "
                                           "call with its decoded name and arguments, one '<' line per answer")
       ->delimiter(',')->check(CLI::IsMember({"calls"}));
-  run_cmd->add_option("--trace-file", o.trace_file, "Write the trace to FILE instead of stderr");
+  run_cmd->add_option("--trace-file", o.trace_file, "Write the trace to FILE instead of stderr (whole lines "
+                                                    "only, in large writes; a write error stops the run, status 74)");
   run_cmd->add_option("--on-reset", o.on_reset, "On PSCI SYSTEM_RESET/SYSTEM_RESET2: restart (reload the image "
                                                 "and boot again) or exit (status 69)")
       ->default_val("restart")->check(CLI::IsMember({"restart", "exit"}));

@@ -42,11 +42,12 @@ ConsoleInput::Read FdInput::read(std::uint8_t& byte) {
   }
 }
 
-void FdInput::wait() {
+void FdInput::wait(int wake_fd) {
   if (end_ || deterministic_) return;
-  pollfd p{fd_, POLLIN, 0};
-  while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
-  }
+  // poll ignores a negative descriptor. EINTR returns too: the caller looks at why it was
+  // woken (a stop request from a signal handler) and calls again if there is nothing to do.
+  pollfd p[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+  ::poll(p, 2, -1);
 }
 
 }  // namespace emu::core

@@ -21,9 +21,11 @@ class ConsoleInput {
   virtual ~ConsoleInput() = default;
   /// Never blocks.
   virtual Read read(std::uint8_t& byte) = 0;
-  /// Blocks until read() would not return Later. Only called when the whole machine is idle
-  /// and host input is the one thing that could wake it.
-  virtual void wait() = 0;
+  /// Blocks until read() would not return Later, or `wake_fd` (an eventfd or pipe; -1 for
+  /// none) is readable, or a signal interrupts it; it may return early. Only called when the
+  /// whole machine is idle and host input (or Machine::request_stop()) is the one thing that
+  /// could wake it.
+  virtual void wait(int wake_fd) = 0;
   /// Whether the same source gives the same bytes again (a regular file): then a resumed run
   /// skips what the saved run had already taken from it. Default false.
   virtual bool replayable() const { return false; }
@@ -38,7 +40,7 @@ class FdInput final : public ConsoleInput {
  public:
   explicit FdInput(int fd);
   Read read(std::uint8_t& byte) override;
-  void wait() override;
+  void wait(int wake_fd) override;
   /// True for a regular file or /dev/null (whose reads never block and never depend on timing).
   bool deterministic() const { return deterministic_; }
   bool replayable() const override { return deterministic_; }

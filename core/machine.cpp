@@ -11,6 +11,10 @@
 #include "core/vcpu.h"
 
 #include <ctime>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <cerrno>
+#include <csignal>
 
 namespace emu::core {
 namespace {
@@ -131,12 +135,51 @@ Machine::Machine(const MachineConfig& config) try
       throw ConfigError("sdei_signals", fmt::format("SDEI signal for vcpu{}, but there are {} vCPUs", sig.vcpu, config_.cpus));
     }
   }
+  // Last, so nothing can throw after it (the destructor closes it). Without one (fd limit),
+  // request_stop() still works but does not end a console-input wait.
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 } catch (const fw::ConfigError& e) {
   // The firmware checks the vCPU count and the SoC identity.
   throw ConfigError(e.setting() == "vcpu_count" ? "cpus" : e.setting(), e.what());
 }
 
-Machine::~Machine() = default;
+Machine::~Machine() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Machine::request_stop(int signal) noexcept {
+  stop_signal_.store(signal, std::memory_order_relaxed);
+  stop_requested_.store(true, std::memory_order_release);
+  if (wake_fd_ >= 0) {
+    const int saved = errno;  // a signal handler must leave errno as it found it
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(wake_fd_, &one, sizeof one);  // full (EAGAIN): already awake
+    errno = saved;
+  }
+}
+
+namespace {
+std::string signal_name(int signal) {
+  switch (signal) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    default: return fmt::format("signal {}", signal);
+  }
+}
+}  // namespace
+
+RunExit Machine::stopped() {
+  stop_requested_.store(false, std::memory_order_relaxed);
+  const int signal = stop_signal_.exchange(0, std::memory_order_acquire);
+  if (wake_fd_ >= 0) {
+    std::uint64_t count = 0;
+    [[maybe_unused]] const ssize_t n = ::read(wake_fd_, &count, sizeof count);  // non-blocking: drains it
+  }
+  return {ExitKind::Stopped, signal, 0,
+          signal != 0 ? fmt::format("stopped by {} after {} instructions", signal_name(signal), instructions_)
+                      : fmt::format("stopped by the host after {} instructions", instructions_)};
+}
 
 ImageLayout Machine::layout() const {
   ImageLayout layout{.ram_base = ram_.base(), .ram_size = ram_.size(), .devices = {}};
@@ -447,6 +490,8 @@ RunExit Machine::run() {
   } running{running_};
   const std::uint64_t limit = config_.max_instructions;
   for (;;) {
+    // A stop request is seen here, between slices: the hot path inside a slice never looks.
+    if (stop_requested_.load(std::memory_order_acquire)) return stopped();
     apply_pending_starts();
     if (checkpoint_ && instructions_ >= *checkpoint_) {
       checkpoint_.reset();

@@ -4,6 +4,7 @@
 // host-side tests and VMM-like programs use the same path as `smccc-emu run`.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -122,11 +123,12 @@ enum class ExitKind {
   Hypercall,         ///< the SMCCC filter forwarded `fid` from `vcpu` over `conduit`: the host
                      ///< writes the results (x0..x17) with set_reg and calls run() again
   Checkpoint,        ///< the set_checkpoint() instruction count was reached: save() may be called
+  Stopped,           ///< request_stop() was called; `status` is the signal it was given (0: none)
 };
 
 struct RunExit {
   ExitKind kind = ExitKind::SystemOff;
-  int status = 0;          ///< guest status for SystemOff / SemihostingExit
+  int status = 0;          ///< guest status for SystemOff / SemihostingExit; the signal for Stopped
   unsigned vcpu = 0;       ///< the vCPU that caused the exit
   std::string summary;     ///< one line, e.g. "guest fault: fetch from unmapped address 0x0"
   std::string report;      ///< GuestFault only: registers and disassembly, several lines
@@ -180,6 +182,15 @@ class Machine {
   /// translated block: the run stops before the first block that would take the count past
   /// max_instructions, so instructions() <= max_instructions.
   RunExit run();
+
+  /// Asks run() to end with ExitKind::Stopped at the next scheduling boundary (the end of the
+  /// slice running now, or at once if the machine waits for console input); `signal` (0 for
+  /// none) comes back as RunExit::status. Thread-safe and async-signal-safe: it stores atomics
+  /// and writes an eventfd (which ends the console-input wait), so another thread or a signal
+  /// handler may call it while run() executes. A request made outside run() ends the next run()
+  /// before anything runs; run() consumes the request when it returns Stopped. The run is at a
+  /// scheduling boundary then, so it can be saved or run on.
+  void request_stop(int signal = 0) noexcept;
 
   Console& console() { return console_; }
   /// Trace sink for firmware calls (nullptr disables tracing).
@@ -372,6 +383,13 @@ class Machine {
   std::size_t sdei_signals_done_ = 0;     // how many of them have fired
   bool forwarded_call_pending_ = false;  // a Hypercall exit the host has not resumed yet
   bool running_ = false;
+  // request_stop(): checked once per scheduling step of run(), never inside a slice.
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<int> stop_signal_{0};
+  int wake_fd_ = -1;  // an eventfd request_stop() writes to; -1 if none could be made
+  static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free,
+                "request_stop() must be async-signal-safe");
+  RunExit stopped();
 };
 
 }  // namespace emu::core

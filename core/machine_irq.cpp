@@ -88,7 +88,7 @@ bool Machine::device_event(const std::optional<unsigned>& next) {
     return true;
   }
   if (next || !uart_.wants_input()) return false;
-  console_.input()->wait();
+  console_.input()->wait(wake_fd_);  // request_stop() ends the wait too
   for (const Slot& s : slots_) device_now_ns_ = std::max(device_now_ns_, s.stats.virtual_ns);
   uart_.advance(device_now_ns_);
   uart_changed();

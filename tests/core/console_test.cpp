@@ -47,7 +47,7 @@ TEST_CASE("Console input from a regular file is deterministic: its bytes in orde
   CHECK(read_all(in) == "ab\n");
   std::uint8_t b = 0;
   CHECK(in.read(b) == Read::End);
-  in.wait();  // returns at once
+  in.wait(-1);  // returns at once
 }
 
 TEST_CASE("Console input from /dev/null is deterministic and ends at once") {
@@ -88,7 +88,7 @@ TEST_CASE("Console input from a pipe never blocks: Later while empty, the bytes 
   writer.fd = -1;
   CHECK(in.read(b) == Read::End);
   CHECK(in.read(b) == Read::End);
-  in.wait();  // ended: returns at once
+  in.wait(-1);  // ended: returns at once
 }
 
 TEST_CASE("Console input wait() blocks until the pipe has a byte") {
@@ -101,7 +101,7 @@ TEST_CASE("Console input wait() blocks until the pipe has a byte") {
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
     (void)!::write(writer.fd, "k", 1);
   });
-  in.wait();
+  in.wait(-1);
   std::uint8_t b = 0;
   CHECK(in.read(b) == Read::Byte);  // Later if wait() had returned before the byte came
   CHECK(b == 'k');
@@ -120,7 +120,7 @@ TEST_CASE("Console input from a terminal is not deterministic and does not block
   std::uint8_t b = 0;
   CHECK(in.read(b) == Read::Later);
   REQUIRE(::write(master.fd, "q\n", 2) == 2);  // canonical mode: the line is there after the newline
-  in.wait();
+  in.wait(-1);
   CHECK(in.read(b) == Read::Byte);
   CHECK(b == 'q');
   CHECK(in.read(b) == Read::Byte);

@@ -25,7 +25,7 @@ struct Script final : ConsoleInput {
     }
     return more_later ? Read::Later : Read::End;
   }
-  void wait() override {}
+  void wait(int) override {}
 };
 
 // 115200 8N1 with Linux's divisor at 24 MHz: 64 × 13 + 1 = 833, one bit = 833 / (4 × 24 MHz).

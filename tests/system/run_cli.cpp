@@ -65,11 +65,16 @@ void put_le(std::vector<std::uint8_t>& out, std::size_t offset, const void* obje
 }  // namespace
 
 Outcome run_command(const std::vector<std::string>& argv, std::chrono::milliseconds limit) {
+  return run_command(argv, limit, Interaction{});
+}
+
+Outcome run_command(const std::vector<std::string>& argv, std::chrono::milliseconds limit,
+                    const Interaction& interaction) {
   if (argv.empty()) throw std::invalid_argument("run_command: empty argv");
   Pipe out, err;
   FileActions fa;
   // dup2 onto 1 and 2 clears O_CLOEXEC there; the pipe ends themselves close on exec.
-  if (posix_spawn_file_actions_addopen(&fa.actions, 0, "/dev/null", O_RDONLY, 0) != 0 ||
+  if (posix_spawn_file_actions_addopen(&fa.actions, 0, interaction.stdin_path.c_str(), O_RDONLY, 0) != 0 ||
       posix_spawn_file_actions_adddup2(&fa.actions, out.write.fd, 1) != 0 ||
       posix_spawn_file_actions_adddup2(&fa.actions, err.write.fd, 2) != 0) {
     throw std::runtime_error("posix_spawn_file_actions");
@@ -87,7 +92,9 @@ Outcome run_command(const std::vector<std::string>& argv, std::chrono::milliseco
   err.write.reset();
 
   Outcome result;
-  const auto deadline = std::chrono::steady_clock::now() + limit;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + limit;
+  bool interacted = interaction.after.empty() && interaction.signal == 0 && !interaction.close_stdout;
   std::array<pollfd, 2> fds{{{out.read.fd, POLLIN, 0}, {err.read.fd, POLLIN, 0}}};
   std::array<std::string*, 2> sinks{&result.out, &result.err};
   int open_pipes = 2;
@@ -109,6 +116,15 @@ Outcome run_command(const std::vector<std::string>& argv, std::chrono::milliseco
       const ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
       if (got > 0) {
         sinks[i]->append(buf, static_cast<std::size_t>(got));
+        if (i == 0 && !interacted && result.out.find(interaction.after) != std::string::npos) {
+          interacted = true;
+          if (interaction.signal != 0) ::kill(pid, interaction.signal);
+          if (interaction.close_stdout) {
+            out.read.reset();
+            fds[0].fd = -1;
+            --open_pipes;
+          }
+        }
       } else if (got == 0 || errno != EINTR) {
         fds[i].fd = -1;  // EOF (or a broken pipe): poll ignores negative descriptors
         --open_pipes;
@@ -122,6 +138,7 @@ Outcome run_command(const std::vector<std::string>& argv, std::chrono::milliseco
   }
   if (WIFEXITED(wstatus)) result.status = WEXITSTATUS(wstatus);
   if (WIFSIGNALED(wstatus)) result.signal = WTERMSIG(wstatus);
+  result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   return result;
 }
 
@@ -133,6 +150,12 @@ Outcome run_emu(const std::vector<std::string>& args, std::chrono::milliseconds 
   std::vector<std::string> argv{emu_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(argv, limit);
+}
+
+Outcome run_emu(const std::vector<std::string>& args, std::chrono::milliseconds limit, const Interaction& interaction) {
+  std::vector<std::string> argv{emu_binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, limit, interaction);
 }
 
 TempDir::TempDir() {

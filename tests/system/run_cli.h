@@ -20,6 +20,17 @@ struct Outcome {
   bool timed_out = false;  ///< killed by run_command because it ran too long
   std::string out;         ///< everything it wrote on stdout
   std::string err;         ///< everything it wrote on stderr
+  std::chrono::milliseconds elapsed{0};  ///< from the start until it ended
+};
+
+/// Something run_command does to the child once its stdout contains `after`: send it
+/// `signal` (if not 0), and/or close the reading end of its stdout (as a reader that exits
+/// does: the child's next write gets EPIPE or SIGPIPE). stderr is still read to the end.
+struct Interaction {
+  std::string after;
+  int signal = 0;
+  bool close_stdout = false;
+  std::string stdin_path = "/dev/null";  ///< the child's stdin
 };
 
 /// Runs argv[0] (a path; no PATH search, no shell) with stdin from /dev/null, collects
@@ -27,10 +38,13 @@ struct Outcome {
 /// killed with SIGKILL and reported as timed_out.
 Outcome run_command(const std::vector<std::string>& argv,
                     std::chrono::milliseconds limit = std::chrono::seconds(60));
+Outcome run_command(const std::vector<std::string>& argv, std::chrono::milliseconds limit,
+                    const Interaction& interaction);
 
 /// Runs the smccc-emu binary under test with `args`.
 Outcome run_emu(const std::vector<std::string>& args,
                 std::chrono::milliseconds limit = std::chrono::seconds(60));
+Outcome run_emu(const std::vector<std::string>& args, std::chrono::milliseconds limit, const Interaction& interaction);
 
 /// The smccc-emu binary and a guest built by the `guests` target (e.g. "demo.elf").
 std::string emu_binary();
