@@ -27,6 +27,11 @@ cache=${1:-${SMCCC_EMU_DEBIAN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/smccc-emu/d
 readonly files="$cache/files"
 readonly wanted=(vmlinuz arm_smccc_trng.ko busybox versions.txt)
 
+# Tests run in parallel: one fetch at a time per cache directory, the others then find its result.
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9 || die "cannot lock $cache/.lock"
+
 cached_ok() {
   local f
   for f in "${wanted[@]}"; do [ -s "$files/$f" ] || return 1; done
