@@ -6,6 +6,7 @@
 //   /proc/cpuinfo between "init: ---- /proc/cpuinfo" and "init: ---- end";
 //   the kernel log lines about the firmware services ("init: klog: ...");
 //   the PTP clock's and the hwrng's names from sysfs;
+//   the first line of /proc/kallsyms (the kernel's _text, which KASLR moves);
 //   with smccc.busy_ms=N, N ms of wall time spinning on every CPU at once (one pinned child
 //   each), so that --pcpus below --cpus shows as steal;
 //   the steal column of /proc/stat per CPU and in total;
@@ -133,6 +134,28 @@ static void print_attr(const char* label, const char* path) {
 }
 
 // --- steps -----------------------------------------------------------------------------------
+
+// Only the first line: the whole file is megabytes. As root with kptr_restrict 0 it shows the
+// real address, so two boots with the same --seed must print the same one.
+static void print_kernel_base(void) {
+  char line[128];
+  long fd = sys_open("/proc/kallsyms", O_RDONLY);
+  if (fd < 0) {
+    report("open /proc/kallsyms", fd);
+    return;
+  }
+  ssize_t n = sys_read((int)fd, line, sizeof line - 1);
+  sys_close((int)fd);
+  if (n < 0) {
+    report("read /proc/kallsyms", n);
+    return;
+  }
+  ssize_t end = 0;
+  while (end < n && line[end] != '\n') end++;
+  put("init: kallsyms: ");
+  sys_write(1, line, (size_t)end);
+  put("\n");
+}
 
 static void mount_filesystems(void) {
   sys_mkdir("/proc", 0555);
@@ -366,6 +389,7 @@ static int init_main(void) {
   load_trng_module();
   print_file("/proc/cpuinfo");
   print_service_log();
+  print_kernel_base();
   print_attr("ptp0 clock_name", "/sys/class/ptp/ptp0/clock_name");
   print_attr("hwrng rng_available", "/sys/class/misc/hw_random/rng_available");
   print_attr("hwrng rng_current", "/sys/class/misc/hw_random/rng_current");

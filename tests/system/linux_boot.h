@@ -122,6 +122,7 @@ inline bool linux_ready() {
 struct Boot {
   unsigned cpus = 1;
   unsigned pcpus = 0;
+  std::string seed = kSeed;            ///< --seed: the TRNG and KASLR's seeds
   std::string append;             ///< after "console=ttyAMA0 panic=-1"
   std::string console_input = "none";  ///< --console-input
   std::vector<std::string> extra;      ///< more options for run
@@ -131,7 +132,7 @@ struct Boot {
 inline std::vector<std::string> boot_args(const Boot& b) {
   const Fixture& f = fixture();
   std::vector<std::string> args{"run", "--cpus", std::to_string(b.cpus), "--on-reset", "exit",
-                                "--format", "image", "--memory", "512M", "--seed", kSeed,
+                                "--format", "image", "--memory", "512M", "--seed", b.seed,
                                 "--epoch", kEpoch, "--console-input", b.console_input, "--stats",
                                 "--initrd", f.initrd, "--append",
                                 "console=ttyAMA0 panic=-1" + (b.append.empty() ? "" : " " + b.append)};
@@ -202,6 +203,13 @@ inline std::uint64_t total_instructions(const std::string& err) {
   return total;
 }
 
+/// What follows `prefix` on the first console line starting with it, or "".
+inline std::string line_after(const std::string& out, const std::string& prefix) {
+  for (const std::string& l : console_lines(out))
+    if (l.starts_with(prefix)) return l.substr(prefix.size());
+  return "";
+}
+
 inline std::size_t cpuinfo_processors(const std::string& out) {
   std::size_t n = 0;
   for (const std::string& l : console_lines(out))
@@ -257,6 +265,7 @@ inline void check_booted_with_every_service(const Outcome& r, unsigned cpus) {
   CHECK(has_line(r.out, "init: mount devtmpfs /dev: ok"));
   CHECK(has_line(r.out, "init: finit_module arm_smccc_trng.ko: ok"));
   CHECK(cpuinfo_processors(r.out) == cpus);
+  CHECK(!line_after(r.out, "init: kallsyms: ").empty());
   // The same service lines as the kernel log holds them (syslog(2)), not only the console.
   CHECK(systest::count_lines_containing(r.out, "] psci: PSCIv1.1 detected in firmware.") == 2);
   CHECK(systest::count_lines_containing(r.out, "] sdei: SDEIv1.1 (0x0) detected in firmware.") == 2);

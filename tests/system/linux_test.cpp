@@ -21,6 +21,23 @@ TEST_CASE("Debian's kernel boots to our /init on 1 vCPU with every firmware serv
   CHECK(steal_ticks(r.out) == std::map<std::string, long>{{"cpu", 0}, {"cpu0", 0}});
 }
 
+// KASLR takes its seed from /chosen/kaslr-seed (or RNDR), and the hwrng reads TRNG_RND64: with
+// another --seed both change, so neither comes from a constant; with the same seed they repeat
+// (the two-boot test). The first /proc/kallsyms line is the lowest kernel text symbol.
+TEST_CASE("KASLR's offset and the hwrng's bytes follow --seed") {
+  if (!linux_ready()) return;
+  const Outcome one = boot({.cpus = 1});
+  const Outcome two = boot({.cpus = 1, .seed = "2"});
+  check_booted_with_every_service(two, 1);
+  const std::string text1 = line_after(one.out, "init: kallsyms: ");
+  const std::string text2 = line_after(two.out, "init: kallsyms: ");
+  CHECK(text1 != text2);
+  CHECK(line_after(one.out, "init: hwrng 32 bytes: ") != line_after(two.out, "init: hwrng 32 bytes: "));
+  // arch/arm64/kernel/kaslr.c
+  CHECK(has_kernel_line(one.out, "KASLR enabled"));
+  CHECK(has_kernel_line(two.out, "KASLR enabled"));
+}
+
 TEST_CASE("Debian's kernel boots to our /init on 4 vCPUs with every firmware service detected") {
   if (!linux_ready()) return;
   const Outcome r = boot({.cpus = 4});
