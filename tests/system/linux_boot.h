@@ -243,6 +243,7 @@ inline void check_booted_with_every_service(const Outcome& r, unsigned cpus) {
   REQUIRE(!r.timed_out);
   REQUIRE(systest::count_lines_containing(r.out, "Kernel panic") == 0);
   CHECK(r.status == 0);
+  CHECK(systest::crash_marker(r.err) == "");
   CHECK(systest::count_lines_containing(r.out, "Internal error") == 0);
   CHECK(systest::count_lines_containing(r.out, "BUG:") == 0);
   CHECK(systest::count_lines_containing(r.out, "WARNING:") == 0);

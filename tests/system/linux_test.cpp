@@ -121,6 +121,7 @@ TEST_CASE("a kernel saved with --save-at while /init runs resumes in a new proce
   const Outcome rest = run_emu({"resume", "--stats", state}, kBootLimit);
   LINUX_SHOW(rest);
   CHECK(rest.status == 0);
+  CHECK(systest::crash_marker(rest.err) == "");
   CHECK(first_difference(first.out + rest.out, whole.out) == "");
   CHECK(stats_text(rest.err) == stats_text(whole.err));
 }
