@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include <charconv>
+#include <limits>
 #include <cstdio>
 #include <fcntl.h>
 #include <unistd.h>
@@ -21,7 +22,12 @@ namespace {
 using emu::core::ExitKind;
 namespace cli = emu::cli;
 
-constexpr const char* kExitCodesHelp = R"(Exit status:
+constexpr const char* kExitCodesHelp = R"(Numbers: every number in an option (N, SIZE, and those inside --filter,
+--fw-reg, --sdei-event, --sdei-signal and --save-at) is decimal digits, or 0x
+and hex digits; leading zeros change nothing (010 is ten); a sign, a fraction,
+an exponent or a value too large for the option is refused with status 64.
+
+Exit status:
   0       the guest powered off (PSCI SYSTEM_OFF) or exited with status 0, or
           --save-at saved the VM
   1-255   the guest's semihosting exit status (SYS_EXIT / SYS_EXIT_EXTENDED;
@@ -44,30 +50,79 @@ Guest platform: QEMU virt's memory map (RAM at 0x40000000, PL011 UART at
 lies on the first free 2 MiB boundary above the image and the initrd; with
 --pv-time=on the last 64 KiB page of RAM holds the PV-time records; see README.md.)";
 
-// "128M", "1G", "65536", "64KiB" -> bytes.
-std::optional<std::uint64_t> parse_size(std::string text) {
-  if (text.empty()) return std::nullopt;
-  std::uint64_t shift = 0;
-  for (const char* suffix : {"iB", "B"}) {
-    const std::string s(suffix);
-    if (text.size() > s.size() && text.ends_with(s)) {
-      text.resize(text.size() - s.size());
-      break;
+// The one rule for every number on the command line (README "Numbers"): decimal digits, or 0x
+// (or 0X) and hex digits; leading zeros change nothing (010 is ten); no sign, space, fraction
+// or exponent; at most `max`. A size (--memory) may end in K, M or G, alone or followed by B
+// or iB (all 1024-based). A bad number is a usage error (status 64) with `problem` saying why.
+struct Number {
+  std::optional<std::uint64_t> value;  ///< set when the text follows the rule
+  std::string problem;                 ///< why not, e.g. "'-1' is negative"
+};
+Number parse_number(std::string_view text, std::uint64_t max = UINT64_MAX, bool size = false) {
+  const std::string shown(text);
+  unsigned shift = 0;
+  if (size) {
+    for (const std::string_view unit : {"iB", "B"}) {
+      if (text.size() > unit.size() && text.ends_with(unit)) {
+        const char k = text[text.size() - unit.size() - 1];
+        if (k == 'K' || k == 'k' || k == 'M' || k == 'm' || k == 'G' || k == 'g') text.remove_suffix(unit.size());
+        break;
+      }
     }
+    if (!text.empty()) {
+      switch (text.back()) {
+        case 'K': case 'k': shift = 10; break;
+        case 'M': case 'm': shift = 20; break;
+        case 'G': case 'g': shift = 30; break;
+        default: break;
+      }
+    }
+    if (shift != 0) text.remove_suffix(1);
   }
-  switch (text.back()) {
-    case 'K': case 'k': shift = 10; break;
-    case 'M': case 'm': shift = 20; break;
-    case 'G': case 'g': shift = 30; break;
-    default: break;
+  if (text.starts_with('-')) return {std::nullopt, fmt::format("'{}' is negative; numbers are 0 or more", shown)};
+  int base = 10;
+  if (text.starts_with("0x") || text.starts_with("0X")) {
+    text.remove_prefix(2);
+    base = 16;
   }
-  if (shift != 0) text.pop_back();
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 19) {
-    return std::nullopt;
+  const char* digits = base == 16 ? "0123456789abcdefABCDEF" : "0123456789";
+  if (text.empty() || text.find_first_not_of(digits) != std::string_view::npos) {
+    return {std::nullopt, fmt::format("'{}' is not a number (decimal, or 0x and hex digits{})", shown,
+                                      size ? ", optionally followed by K, M or G" : "")};
   }
-  const std::uint64_t value = std::stoull(text);
-  if (value > (UINT64_MAX >> shift)) return std::nullopt;
-  return value << shift;
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, base);
+  const bool fits = ec == std::errc{} && end == text.data() + text.size() && v <= (max >> shift);
+  if (!fits) return {std::nullopt, fmt::format("'{}' is out of range (at most {})", shown, max)};
+  return {v << shift, {}};
+}
+
+// A number option: the text is kept by CLI11 and converted here, by the one rule (a value
+// CLI11 would convert itself would read 010 as octal and -1 or 2^64 as 2^64-1).
+template <typename T>
+CLI::Option* add_number(CLI::App* app, const std::string& name, T& target, const std::string& help,
+                        std::uint64_t max = std::numeric_limits<T>::max(), bool size = false) {
+  auto* opt = app->add_option_function<std::string>(
+      name,
+      [&target, name, max, size](const std::string& text) {
+        const Number n = parse_number(text, max, size);
+        if (!n.value) throw CLI::ValidationError(name, n.problem);
+        target = static_cast<T>(*n.value);
+      },
+      help);
+  return opt->type_name(size ? "SIZE" : "N");
+}
+CLI::Option* add_number(CLI::App* app, const std::string& name, std::optional<std::uint64_t>& target,
+                        const std::string& help) {
+  auto* opt = app->add_option_function<std::string>(
+      name,
+      [&target, name](const std::string& text) {
+        const Number n = parse_number(text);
+        if (!n.value) throw CLI::ValidationError(name, n.problem);
+        target = *n.value;
+      },
+      help);
+  return opt->type_name("N");
 }
 
 class FileTrace final : public emu::fw::TraceSink {
@@ -100,7 +155,7 @@ struct RunOptions {
   std::vector<std::string> sdei_events;
   std::vector<std::string> sdei_signals;
   std::vector<std::string> save_at;
-  std::string memory = "128M";
+  std::uint64_t memory = kDefaults.memory;
   std::uint64_t max_instructions = kDefaults.max_instructions;
   std::string format = "auto";
   std::string append;
@@ -161,18 +216,6 @@ const char* status_text(emu::fw::HostStatus s) {
   return "?";
 }
 
-std::optional<std::uint64_t> parse_number(std::string_view text) {
-  int base = 10;
-  if (text.starts_with("0x") || text.starts_with("0X")) {
-    text.remove_prefix(2);
-    base = 16;
-  }
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, base);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return v;
-}
-
 // --disable NAME: the service-selection bit behind each name (digest 6.3).
 struct ServiceBit {
   const char* name;
@@ -192,22 +235,30 @@ struct FilterSpec {
   std::uint8_t action;
 };
 
-// BASE:COUNT:ACTION, numbers decimal or 0x-hex, ACTION handle | deny | forward.
-std::optional<FilterSpec> parse_filter(std::string_view spec) {
+// A number inside an option's value (the same rule); the first bad one's message goes to
+// `problem`, which the caller reports instead of the value's expected shape.
+std::optional<std::uint64_t> field(std::string_view text, std::uint64_t max, std::string& problem) {
+  Number n = parse_number(text, max);
+  if (!n.value && problem.empty()) problem = std::move(n.problem);
+  return n.value;
+}
+
+// BASE:COUNT:ACTION, ACTION handle | deny | forward.
+std::optional<FilterSpec> parse_filter(std::string_view spec, std::string& problem) {
   const std::size_t c1 = spec.find(':');
   if (c1 == std::string_view::npos) return std::nullopt;
   const std::size_t c2 = spec.find(':', c1 + 1);
   if (c2 == std::string_view::npos) return std::nullopt;
-  const std::optional<std::uint64_t> base = parse_number(spec.substr(0, c1));
-  const std::optional<std::uint64_t> count = parse_number(spec.substr(c1 + 1, c2 - c1 - 1));
+  const std::optional<std::uint64_t> base = field(spec.substr(0, c1), 0xFFFF'FFFFu, problem);
+  const std::optional<std::uint64_t> count = field(spec.substr(c1 + 1, c2 - c1 - 1), 0xFFFF'FFFFu, problem);
   const std::string_view action = spec.substr(c2 + 1);
   const int code = action == "handle" ? 0 : action == "deny" ? 1 : action == "forward" ? 2 : -1;
-  if (!base || !count || code < 0 || *base > 0xFFFF'FFFFu || *count > 0xFFFF'FFFFu) return std::nullopt;
+  if (!base || !count || code < 0) return std::nullopt;
   return FilterSpec{static_cast<std::uint32_t>(*base), static_cast<std::uint32_t>(*count), static_cast<std::uint8_t>(code)};
 }
 
 // NUM:private|shared:normal|critical[:signalable] (digest 8.5).
-std::optional<emu::fw::SdeiEventDecl> parse_sdei_event(std::string_view spec) {
+std::optional<emu::fw::SdeiEventDecl> parse_sdei_event(std::string_view spec, std::string& problem) {
   std::vector<std::string_view> parts;
   for (std::size_t start = 0;;) {
     const std::size_t colon = spec.find(':', start);
@@ -216,8 +267,8 @@ std::optional<emu::fw::SdeiEventDecl> parse_sdei_event(std::string_view spec) {
     start = colon + 1;
   }
   if (parts.size() < 3 || parts.size() > 4) return std::nullopt;
-  const std::optional<std::uint64_t> number = parse_number(parts[0]);
-  if (!number || *number > 0xFFFF'FFFFu) return std::nullopt;
+  const std::optional<std::uint64_t> number = field(parts[0], 0xFFFF'FFFFu, problem);
+  if (!number) return std::nullopt;
   if (parts[1] != "private" && parts[1] != "shared") return std::nullopt;
   if (parts[2] != "normal" && parts[2] != "critical") return std::nullopt;
   if (parts.size() == 4 && parts[3] != "signalable") return std::nullopt;
@@ -226,18 +277,23 @@ std::optional<emu::fw::SdeiEventDecl> parse_sdei_event(std::string_view spec) {
 }
 
 // EVENT@NS[:VCPU].
-std::optional<emu::core::SdeiSignal> parse_sdei_signal(std::string_view spec) {
+std::optional<emu::core::SdeiSignal> parse_sdei_signal(std::string_view spec, std::string& problem) {
   const std::size_t at = spec.find('@');
   if (at == std::string_view::npos) return std::nullopt;
   const std::size_t colon = spec.find(':', at);
-  const std::optional<std::uint64_t> event = parse_number(spec.substr(0, at));
-  const std::optional<std::uint64_t> ns =
-      parse_number(spec.substr(at + 1, colon == std::string_view::npos ? std::string_view::npos : colon - at - 1));
+  const std::optional<std::uint64_t> event = field(spec.substr(0, at), 0xFFFF'FFFFu, problem);
+  const std::optional<std::uint64_t> ns = field(
+      spec.substr(at + 1, colon == std::string_view::npos ? std::string_view::npos : colon - at - 1), UINT64_MAX, problem);
   const std::optional<std::uint64_t> vcpu =
-      colon == std::string_view::npos ? std::optional<std::uint64_t>(0) : parse_number(spec.substr(colon + 1));
-  if (!event || !ns || !vcpu || *event > 0xFFFF'FFFFu || *vcpu > 0xFFFF'FFFFu) return std::nullopt;
+      colon == std::string_view::npos ? std::optional<std::uint64_t>(0) : field(spec.substr(colon + 1), 0xFFFF'FFFFu, problem);
+  if (!event || !ns || !vcpu) return std::nullopt;
   return emu::core::SdeiSignal{.event = static_cast<std::uint32_t>(*event), .vcpu = static_cast<unsigned>(*vcpu),
                                .at_ns = *ns};
+}
+
+// "--OPTION 'VALUE': " and what is wrong with it: the number rule's message, or its shape.
+std::string refused(const char* option, std::string_view value, const std::string& problem, const char* shape) {
+  return fmt::format("{} '{}': {}", option, value, problem.empty() ? std::string(shape) : problem);
 }
 
 // --disable, --fw-reg and --filter, applied through the host API as a VMM would; the
@@ -255,14 +311,20 @@ std::optional<std::string> apply_firmware_options(emu::core::Machine& m, const R
   for (const std::string& assignment : o.fw_regs) {
     const std::size_t eq = assignment.find('=');
     const auto id = emu::fw::fw_reg_by_name(std::string_view(assignment).substr(0, eq));
-    const auto value = eq == std::string::npos ? std::nullopt : parse_number(std::string_view(assignment).substr(eq + 1));
-    if (!id || !value) return fmt::format("--fw-reg '{}': expected NAME=VALUE with a register from 'smccc-emu fw-regs'", assignment);
+    std::string problem;
+    const auto value =
+        eq == std::string::npos ? std::nullopt : field(std::string_view(assignment).substr(eq + 1), UINT64_MAX, problem);
+    if (!id) problem.clear();  // the name is the first thing wrong
+    if (!id || !value) {
+      return refused("--fw-reg", assignment, problem, "expected NAME=VALUE with a register from 'smccc-emu fw-regs'");
+    }
     const emu::fw::HostStatus st = m.set_fw_reg(0, *id, *value);
     if (st != emu::fw::HostStatus::Ok) return fmt::format("--fw-reg {}: {}", assignment, status_text(st));
   }
   for (const std::string& spec : o.filters) {
-    const std::optional<FilterSpec> f = parse_filter(spec);
-    if (!f) return fmt::format("--filter '{}': expected BASE:COUNT:ACTION, ACTION handle, deny or forward", spec);
+    std::string problem;
+    const std::optional<FilterSpec> f = parse_filter(spec, problem);
+    if (!f) return refused("--filter", spec, problem, "expected BASE:COUNT:ACTION, ACTION handle, deny or forward");
     const emu::fw::HostStatus st = m.add_filter_range(f->base, f->count, f->action);
     if (st != emu::fw::HostStatus::Ok) return fmt::format("--filter {}: {}", spec, status_text(st));
   }
@@ -284,7 +346,10 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
     trace.emplace(out);
     machine.set_trace(&*trace);
   }
-  machine.console().set_writer([](std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); });
+  // stdout is line-buffered (main) and flushed at the end of every slice in which the guest
+  // wrote: a run killed from outside loses at most the line it is writing in that slice.
+  machine.console().set_writer([](std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); },
+                               [] { std::fflush(stdout); });
   // The PL011's receiver reads stdin, a file, or nothing. The descriptor lives as long as the run.
   struct Fd {
     int fd = -1;
@@ -384,19 +449,19 @@ std::optional<std::string> machine_config(const RunOptions& o, emu::core::Machin
   config.seed = o.seed;
   config.epoch_ns = o.epoch;
   config.pv_time = o.pv_time == "on";
-  const auto memory = parse_size(o.memory);
-  if (!memory) return fmt::format("--memory: '{}' is not a size (e.g. 128M, 1G, 65536)", o.memory);
-  config.memory = *memory;
+  config.memory = o.memory;
   config.max_instructions = o.max_instructions;
   config.on_reset = o.on_reset == "exit" ? emu::core::ResetAction::Exit : emu::core::ResetAction::Restart;
   for (const std::string& spec : o.sdei_events) {
-    const auto event = parse_sdei_event(spec);
-    if (!event) return fmt::format("--sdei-event '{}': expected NUM:private|shared:normal|critical[:signalable]", spec);
+    std::string problem;
+    const auto event = parse_sdei_event(spec, problem);
+    if (!event) return refused("--sdei-event", spec, problem, "expected NUM:private|shared:normal|critical[:signalable]");
     config.sdei_events.push_back(*event);
   }
   for (const std::string& spec : o.sdei_signals) {
-    const auto signal = parse_sdei_signal(spec);
-    if (!signal) return fmt::format("--sdei-signal '{}': expected EVENT@NS[:VCPU]", spec);
+    std::string problem;
+    const auto signal = parse_sdei_signal(spec, problem);
+    if (!signal) return refused("--sdei-signal", spec, problem, "expected EVENT@NS[:VCPU]");
     config.sdei_signals.push_back(*signal);
   }
   config.bootargs = o.append;
@@ -426,9 +491,13 @@ int run(const RunOptions& o) {
   }
   if (!o.dump_dtb.empty()) return dump_device_tree(*machine, o.dump_dtb);
   if (o.save_at.size() == 2) {
-    const auto at = parse_number(o.save_at[0]);
-    if (!at) return error(cli::kExitUsage, fmt::format("--save-at: '{}' is not an instruction count", o.save_at[0]));
-    machine->set_checkpoint(*at);
+    const Number at = parse_number(o.save_at[0]);
+    if (!at.value) return error(cli::kExitUsage, fmt::format("--save-at: {}", at.problem));
+    // Checked now, not after the guest has run: a run that cannot be saved is not started.
+    if (const std::string problem = emu::core::replace_problem(o.save_at[1]); !problem.empty()) {
+      return error(cli::kExitBadInput, fmt::format("--save-at {}: {}", o.save_at[1], problem));
+    }
+    machine->set_checkpoint(*at.value);
   }
   return execute(*machine, o);
 }
@@ -441,25 +510,28 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "smccc-emu 0.1.0");
   app.require_subcommand(1);
 
+  // Guest output is line-buffered even into a pipe or a file, as on a terminal (issue 14 F15).
+  std::setvbuf(stdout, nullptr, _IOLBF, BUFSIZ);
+
   RunOptions o;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a guest image until it powers off, exits or faults");
   run_cmd->footer(kExitCodesHelp);
-  run_cmd->add_option("--cpus", o.cpus, "Number of vCPUs, 1..64 (vCPU 0 boots; the others stay off until PSCI "
-                                         "CPU_ON). All run round-robin on one host thread in virtual time")
-      ->capture_default_str();
-  run_cmd->add_option("--pcpus", o.pcpus, "Physical CPUs to model, 0..64; with fewer than --cpus, vCPUs wait for "
-                                          "one and the wait is stolen time (0, the default: one per vCPU)")
-      ->capture_default_str();
-  run_cmd->add_option("--quantum", o.quantum, "Instructions a vCPU runs before the next one gets its turn "
+  add_number(run_cmd, "--cpus", o.cpus, "Number of vCPUs, 1..64 (vCPU 0 boots; the others stay off until PSCI "
+                                         "CPU_ON). All run round-robin on one host thread in virtual time", emu::core::kMaxVcpus)
+      ->default_str(std::to_string(o.cpus));
+  add_number(run_cmd, "--pcpus", o.pcpus, "Physical CPUs to model, 0..64; with fewer than --cpus, vCPUs wait for "
+                                          "one and the wait is stolen time (0, the default: one per vCPU)", emu::core::kMaxVcpus)
+      ->default_str(std::to_string(o.pcpus));
+  add_number(run_cmd, "--quantum", o.quantum, "Instructions a vCPU runs before the next one gets its turn "
                                               "(checked per translated block; a slice runs at least one block)")
-      ->capture_default_str();
-  run_cmd->add_option("--trap-cost", o.trap_cost, "Virtual ns each firmware call, semihosting call or delivered "
-                                                  "exception costs, 0..1e9; every instruction costs 1 ns")
-      ->capture_default_str();
-  run_cmd->add_option("--seed", o.seed, "TRNG: draw from a deterministic generator seeded with S, so the bits repeat "
+      ->default_str(std::to_string(o.quantum));
+  add_number(run_cmd, "--trap-cost", o.trap_cost, "Virtual ns each firmware call, semihosting call or delivered "
+                                                  "exception costs, 0..1000000000; every instruction costs 1 ns")
+      ->default_str(std::to_string(o.trap_cost));
+  add_number(run_cmd, "--seed", o.seed, "TRNG: draw from a deterministic generator seeded with S, so the bits repeat "
                                         "(with --epoch too, the whole run does). Seeded output is NOT random. Default: "
                                         "the host kernel's entropy");
-  run_cmd->add_option("--epoch", o.epoch, "KVM PTP: the wall-clock time (ns since 1970, below 2^62) at virtual time 0. "
+  add_number(run_cmd, "--epoch", o.epoch, "KVM PTP: the wall-clock time (ns since 1970, below 2^62) at virtual time 0. "
                                           "Default: the host's real time when the run starts");
   run_cmd->add_option("--pv-time", o.pv_time, "PV stolen time: on gives every vCPU a 64-byte record in the last "
                                               "64 KiB page of RAM (keep the guest out of it); off makes PV_TIME_ST "
@@ -481,17 +553,20 @@ int main(int argc, char** argv) {
                       "enabled then; repeatable");
   run_cmd->add_option("--save-at", o.save_at, "Save the whole VM to FILE at the first scheduling boundary after N "
                                               "instructions (all vCPUs), then stop (status 0). 'smccc-emu resume "
-                                              "FILE' goes on exactly as the run would have")
+                                              "FILE' goes on exactly as the run would have. FILE is checked before "
+                                              "the guest runs: its directory must take a new file, and only a "
+                                              "regular file there is replaced (status 65 otherwise)")
       ->expected(2)->type_name("N FILE");
   run_cmd->add_flag("--stats", o.stats, "At the end, print each vCPU's instructions, virtual time, stolen time, "
                                         "firmware calls and IRQs taken to stderr");
-  run_cmd->add_option("--memory", o.memory, "Guest RAM size at 0x40000000: bytes or K/M/G suffix, "
-                                            "1M..64G, a multiple of 4K")
-      ->default_val("128M");
-  run_cmd->add_option("--max-instructions", o.max_instructions,
+  add_number(run_cmd, "--memory", o.memory, "Guest RAM size at 0x40000000: a number of bytes, or followed by K, "
+                                           "M or G (KiB, MiB, GiB; also KB, MB, GB, all 1024-based); 1M..64G, "
+                                           "a multiple of 4K", UINT64_MAX, true)
+      ->default_str("128M");
+  add_number(run_cmd, "--max-instructions", o.max_instructions,
                       "Stop before the guest executes more than N instructions (checked at each translated "
                       "block, so the run may stop up to one block early; 0 = no limit)")
-      ->capture_default_str();
+      ->default_str(std::to_string(o.max_instructions));
   run_cmd->add_option("--format", o.format, "Image format: auto (ELF or Linux Image by their magic; anything else "
                                             "is refused), elf, image (Linux arm64 Image, placed as QEMU virt places "
                                             "it: 0x40200000 + text_offset when that is below 4 KiB, else RAM base + "
@@ -533,8 +608,8 @@ int main(int argc, char** argv) {
   RunOptions resume_opts;
   CLI::App* resume_cmd = app.add_subcommand("resume", "Continue a VM saved with 'run --save-at'; the output "
                                                       "options are those of run");
-  resume_cmd->add_option("--max-instructions", resume_opts.max_instructions, "As for run (a total since boot)")
-      ->capture_default_str();
+  add_number(resume_cmd, "--max-instructions", resume_opts.max_instructions, "As for run (a total since boot)")
+      ->default_str(std::to_string(resume_opts.max_instructions));
   resume_cmd->add_option("--trace", resume_opts.trace, "As for run")->delimiter(',')->check(CLI::IsMember({"calls"}));
   resume_cmd->add_option("--trace-file", resume_opts.trace_file, "As for run");
   resume_cmd->add_flag("--stats", resume_opts.stats, "As for run");

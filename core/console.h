@@ -52,13 +52,29 @@ class FdInput final : public ConsoleInput {
 class Console {
  public:
   using Writer = std::function<void(std::string_view)>;
+  using Flusher = std::function<void()>;
 
-  /// Replaces the output; a default-constructed Console discards everything.
-  void set_writer(Writer writer) { writer_ = std::move(writer); }
+  /// Replaces the output; a default-constructed Console discards everything. A writer that
+  /// buffers (stdio) gives `flusher`, which pushes out what it holds: the Machine calls flush()
+  /// at the end of every scheduling slice in which the guest wrote, so output is never held
+  /// longer than one slice (a run killed from outside loses at most the current slice's).
+  void set_writer(Writer writer, Flusher flusher = {}) {
+    writer_ = std::move(writer);
+    flusher_ = std::move(flusher);
+    unflushed_ = false;
+  }
   void write(std::string_view text) {
-    if (writer_) writer_(text);
+    if (!writer_) return;
+    unflushed_ = true;
+    writer_(text);
   }
   void put(char c) { write(std::string_view(&c, 1)); }
+  /// Calls the flusher if anything was written since the last flush (cheap otherwise).
+  void flush() {
+    if (!unflushed_) return;
+    unflushed_ = false;
+    if (flusher_) flusher_();
+  }
 
   /// Replaces the input; by default there is none (the receiver never gets a byte).
   void set_input(std::unique_ptr<ConsoleInput> input) { input_ = std::move(input); }
@@ -66,6 +82,8 @@ class Console {
 
  private:
   Writer writer_;                        // none: output is discarded
+  Flusher flusher_;                      // none: the writer holds nothing back
+  bool unflushed_ = false;               // written since the last flush(); false
   std::unique_ptr<ConsoleInput> input_;  // none: the receiver never gets a byte
 };
 

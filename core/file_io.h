@@ -17,4 +17,10 @@ namespace emu::core {
 std::string write_file_replacing(const std::filesystem::path& path,
                                  std::initializer_list<std::span<const std::uint8_t>> parts);
 
+/// What would keep write_file_replacing(path, ...) from writing, checked without writing it: an
+/// empty string, or the same line it would return for something other than a regular file at
+/// `path` or a directory in which no file can be created (probed by creating and removing a
+/// temporary file beside `path`). For checking a target before long work (--save-at).
+std::string replace_problem(const std::filesystem::path& path);
+
 }  // namespace emu::core

@@ -130,7 +130,7 @@ Gicv3::Best Gicv3::highest_pending(unsigned cpu) const {
   Best best;
   if (!enable_grp1_ || !cpu_[cpu].igrpen1) return best;
   const auto consider = [&](const Irq& i, unsigned intid) {
-    if (!i.pending() || !i.enabled || i.active || !i.group1 || i.priority >= best.priority) return;
+    if (!i.pending() || !i.enabled || i.active || !i.group1 || i.firmware || i.priority >= best.priority) return;
     best = {intid, i.priority};
   };
   for (unsigned n = 0; n < 32; ++n) consider(banked_[cpu][n], n);
@@ -250,7 +250,7 @@ void Gicv3::icc_write(unsigned cpu, Icc reg, std::uint64_t value) {
   switch (reg) {
     case Icc::Eoir1: end_of_interrupt(cpu, intid); break;
     case Icc::Dir:  // with EOImode = 0 a write is UNPREDICTABLE: ignored, as QEMU does
-      if (cpu_[cpu].eoi_mode) deactivate(cpu, intid);
+      if (cpu_[cpu].eoi_mode) guest_deactivate(cpu, intid);
       break;
     case Icc::Sgi1r: send_sgi(cpu, value, true); break;
     case Icc::Asgi1r:
@@ -309,13 +309,13 @@ void Gicv3::end_of_interrupt(unsigned cpu, unsigned intid) {
   if (intid >= kIntids || ap == 0) return;
   ap &= ap - 1;  // clears the lowest set bit: the highest active priority
   touch(cpu);
-  if (!cpu_[cpu].eoi_mode) deactivate(cpu, intid);
+  if (!cpu_[cpu].eoi_mode) guest_deactivate(cpu, intid);
 }
 
-void Gicv3::deactivate(unsigned cpu, unsigned intid) {
+void Gicv3::guest_deactivate(unsigned cpu, unsigned intid) {
   if (intid >= kIntids) return;
   Irq& i = irq(cpu, intid);
-  if (!i.active) return;
+  if (!i.active || i.firmware) return;  // the firmware ends its own interrupts
   i.active = false;
   touch_irq(cpu, intid);
 }
@@ -352,6 +352,7 @@ void Gicv3::set_ppi_line(unsigned cpu, unsigned intid, bool high) {
   i.line = high;
   touch(cpu);
   publish();
+  if (i.firmware) firmware_changed();
 }
 
 void Gicv3::set_spi_line(unsigned intid, bool high) {
@@ -362,6 +363,82 @@ void Gicv3::set_spi_line(unsigned intid, bool high) {
   i.line = high;
   touch_irq(0, intid);
   publish();
+  if (i.firmware) firmware_changed();
+}
+
+// ---- the firmware's side (SDEI bind slots) ----
+
+fw::InterruptController::Kind Gicv3::kind(std::uint32_t intid) const {
+  if (intid < 16) return Kind::Sgi;
+  if (intid < 32) return Kind::Ppi;
+  return intid < kIntids ? Kind::Spi : Kind::None;
+}
+
+Gicv3::Irq* Gicv3::owned_irq(unsigned cpu, std::uint32_t intid) {
+  if (intid < 16 || intid >= kIntids || (intid < 32 && cpu >= cpus_)) return nullptr;
+  return &irq(intid < 32 ? cpu : 0, intid);
+}
+
+bool Gicv3::guest_sees(unsigned cpu, bool redist, unsigned intid) const {
+  return serves(redist, intid) && !irq(cpu, intid).firmware;
+}
+
+void Gicv3::firmware_changed() {
+  if (listener_ != nullptr) listener_->gic_firmware_changed();
+}
+
+// Either way the interrupt is left disabled with no latched pending state, as TF-A leaves it
+// at REGISTER and UNREGISTER; given back it is Group 1 at the lowest priority (INTR_TYPE_NS,
+// LOWEST_INTR_PRIORITY there). A level input stays pending while its line is high.
+void Gicv3::claim(unsigned cpu, std::uint32_t intid, bool firmware) {
+  Irq* i = owned_irq(cpu, intid);
+  if (i == nullptr) return;
+  touch_irq(cpu, intid);
+  i->firmware = firmware;
+  i->enabled = false;
+  i->latch = false;
+  if (!firmware) {
+    i->group1 = true;
+    i->priority = kPriorityMask;
+  }
+  touch_irq(cpu, intid);
+  publish();
+  firmware_changed();
+}
+
+void Gicv3::enable(unsigned cpu, std::uint32_t intid, bool on) {
+  Irq* i = owned_irq(cpu, intid);
+  if (i == nullptr || !i->firmware || i->enabled == on) return;
+  i->enabled = on;
+  firmware_changed();
+}
+
+bool Gicv3::active(unsigned cpu, std::uint32_t intid) const {
+  return intid < kIntids && (intid >= 32 || cpu < cpus_) && irq(intid < 32 ? cpu : 0, intid).active;
+}
+
+bool Gicv3::triggered(unsigned cpu, std::uint32_t intid) const {
+  if (intid < 16 || intid >= kIntids || (intid < 32 && cpu >= cpus_)) return false;
+  const Irq& i = irq(intid < 32 ? cpu : 0, intid);
+  return i.firmware && i.enabled && !i.active && i.pending();
+}
+
+void Gicv3::acknowledge(unsigned cpu, std::uint32_t intid) {
+  Irq* i = owned_irq(cpu, intid);
+  if (i == nullptr || !i->firmware) return;
+  i->active = true;
+  i->latch = false;
+  firmware_changed();
+}
+
+// Also for an interrupt given back while its handler ran: the guest sees it inactive then.
+void Gicv3::deactivate(unsigned cpu, std::uint32_t intid) {
+  Irq* i = owned_irq(cpu, intid);
+  if (i == nullptr || !i->active) return;
+  i->active = false;
+  touch_irq(cpu, intid);
+  publish();
+  if (i->firmware) firmware_changed();
 }
 
 // ---- per-INTID register blocks ----
@@ -372,7 +449,7 @@ std::uint64_t Gicv3::bank_read(unsigned cpu, bool redist, std::uint64_t offset, 
     const auto base = static_cast<unsigned>((offset - kIgroupr) % kBitBlock) * 8;
     std::uint64_t bits = 0;
     for (unsigned b = 0; b < 32; ++b) {
-      if (!serves(redist, base + b)) continue;
+      if (!guest_sees(cpu, redist, base + b)) continue;
       const Irq& i = irq(cpu, base + b);
       const bool set = block == kGroup          ? i.group1
                        : block <= kClearEnable  ? i.enabled
@@ -386,7 +463,7 @@ std::uint64_t Gicv3::bank_read(unsigned cpu, bool redist, std::uint64_t offset, 
     std::uint64_t v = 0;
     for (unsigned k = 0; k < size; ++k) {
       const auto intid = static_cast<unsigned>(offset - kIpriorityr) + k;
-      if (serves(redist, intid)) v |= std::uint64_t{irq(cpu, intid).priority} << (8 * k);
+      if (guest_sees(cpu, redist, intid)) v |= std::uint64_t{irq(cpu, intid).priority} << (8 * k);
     }
     return v;
   }
@@ -394,7 +471,7 @@ std::uint64_t Gicv3::bank_read(unsigned cpu, bool redist, std::uint64_t offset, 
     const auto base = static_cast<unsigned>(offset - kIcfgr) * 4;
     std::uint64_t v = 0;
     for (unsigned k = 0; k < 16; ++k) {
-      if (serves(redist, base + k) && irq(cpu, base + k).edge) v |= std::uint64_t{2} << (2 * k);
+      if (guest_sees(cpu, redist, base + k) && irq(cpu, base + k).edge) v |= std::uint64_t{2} << (2 * k);
     }
     return v;
   }
@@ -418,7 +495,7 @@ void Gicv3::bits_write(unsigned cpu, bool redist, std::uint64_t offset, std::uin
   const auto base = static_cast<unsigned>((offset - kIgroupr) % kBitBlock) * 8;
   for (unsigned b = 0; b < 32; ++b) {
     const bool one = ((value >> b) & 1) != 0;
-    if (!serves(redist, base + b) || (block != kGroup && !one)) continue;
+    if (!guest_sees(cpu, redist, base + b) || (block != kGroup && !one)) continue;
     Irq& i = irq(cpu, base + b);
     bool* field = block == kGroup          ? &i.group1
                   : block <= kClearEnable  ? &i.enabled
@@ -435,7 +512,7 @@ void Gicv3::bits_write(unsigned cpu, bool redist, std::uint64_t offset, std::uin
 void Gicv3::priority_write(unsigned cpu, bool redist, std::uint64_t offset, unsigned size, std::uint64_t value) {
   for (unsigned k = 0; k < size; ++k) {
     const auto intid = static_cast<unsigned>(offset - kIpriorityr) + k;
-    if (!serves(redist, intid)) continue;
+    if (!guest_sees(cpu, redist, intid)) continue;
     const auto priority = static_cast<std::uint8_t>((value >> (8 * k)) & kPriorityMask);
     std::uint8_t& field = irq(cpu, intid).priority;
     if (field == priority) continue;
@@ -449,7 +526,7 @@ void Gicv3::config_write(unsigned cpu, bool redist, std::uint64_t offset, std::u
   const auto base = static_cast<unsigned>(offset - kIcfgr) * 4;
   for (unsigned k = 0; k < 16; ++k) {
     const unsigned intid = base + k;
-    if (!serves(redist, intid) || intid < 16) continue;
+    if (!guest_sees(cpu, redist, intid) || intid < 16) continue;
     const bool edge = ((value >> (2 * k + 1)) & 1) != 0;
     Irq& i = irq(cpu, intid);
     if (i.edge == edge) continue;
@@ -462,7 +539,7 @@ void Gicv3::config_write(unsigned cpu, bool redist, std::uint64_t offset, std::u
 
 std::uint64_t Gicv3::router_read(std::uint64_t offset, unsigned size) const {
   const auto intid = static_cast<unsigned>((offset - kIrouter) / 8);
-  if (intid < 32 || (size != 8 && size != 4)) return 0;
+  if (intid < 32 || (size != 8 && size != 4) || spis_[intid - 32].firmware) return 0;
   const std::uint64_t route = spis_[intid - 32].route;
   return size == 8 ? route : (offset % 8 == 0 ? route & 0xFFFF'FFFF : route >> 32);
 }
@@ -470,7 +547,7 @@ std::uint64_t Gicv3::router_read(std::uint64_t offset, unsigned size) const {
 // GICD_IROUTER is 64 bits, also accessible as two 32-bit halves.
 void Gicv3::router_write(std::uint64_t offset, unsigned size, std::uint64_t value) {
   const auto intid = static_cast<unsigned>((offset - kIrouter) / 8);
-  if (intid < 32 || (size != 8 && size != 4)) return;
+  if (intid < 32 || (size != 8 && size != 4) || spis_[intid - 32].firmware) return;
   Irq& spi = spis_[intid - 32];
   std::uint64_t route = value;
   if (size == 4) {
@@ -571,7 +648,8 @@ enum IrqFlag : std::uint8_t {
   kLine = 8,
   kActive = 16,
   kEdge = 32,
-  kIrqFlags = 63
+  kFirmware = 64,
+  kIrqFlags = 127
 };
 enum CpuFlag : std::uint8_t { kEoiMode = 1, kCbpr = 2, kIgrpen1 = 4, kCpuFlags = 7 };
 }  // namespace
@@ -583,7 +661,8 @@ void Gicv3::save(fw::StateWriter& out) const {
   const auto put = [&](const Irq& i) {
     out.u8(i.priority);
     out.u8(static_cast<std::uint8_t>((i.group1 ? kGroup1 : 0) | (i.enabled ? kEnabled : 0) | (i.latch ? kLatch : 0) |
-                                     (i.line ? kLine : 0) | (i.active ? kActive : 0) | (i.edge ? kEdge : 0)));
+                                     (i.line ? kLine : 0) | (i.active ? kActive : 0) | (i.edge ? kEdge : 0) |
+                                     (i.firmware ? kFirmware : 0)));
     out.u64(i.route);
   };
   for (const auto& bank : banked_) {
@@ -602,14 +681,15 @@ void Gicv3::save(fw::StateWriter& out) const {
 
 namespace {
 // An interrupt as saved; what no guest could have set is refused: unimplemented priority
-// bits, a level-sensitive SGI or one with an input line, a route on anything but an SPI or outside its fields.
+// bits, a level-sensitive SGI or one with an input line or owned by the firmware, a route on anything but an
+// SPI or outside its fields.
 void read_irq(fw::StateReader& in, bool sgi, bool spi, std::uint8_t& priority, std::uint8_t& flags,
               std::uint64_t& route) {
   priority = in.u8();
   flags = in.u8();
   route = in.u64();
   const bool bad = (priority & ~kPriorityMask) != 0 || (flags & ~kIrqFlags) != 0 ||
-                   (sgi && ((flags & kEdge) == 0 || (flags & kLine) != 0)) || (route & ~kIrouterMask) != 0 ||
+                   (sgi && ((flags & kEdge) == 0 || (flags & (kLine | kFirmware)) != 0)) || (route & ~kIrouterMask) != 0 ||
                    (!spi && route != 0);
   if (bad) throw fw::StateError("corrupt state: a GIC interrupt");
 }
@@ -623,7 +703,7 @@ void Gicv3::load(fw::StateReader& in) {
     std::uint8_t f = 0;
     read_irq(in, sgi, spi, i.priority, f, i.route);
     i.group1 = f & kGroup1, i.enabled = f & kEnabled, i.latch = f & kLatch, i.line = f & kLine;
-    i.active = f & kActive, i.edge = f & kEdge;
+    i.active = f & kActive, i.edge = f & kEdge, i.firmware = f & kFirmware;
   };
   std::vector<std::array<Irq, 32>> banked(cpus_);
   for (auto& bank : banked) {

@@ -21,6 +21,10 @@
 //   keeps Aff0 below 16), so it reaches nobody. (QEMU 7.2 ignores RS.)
 // * GICR_WAKER.ProcessorSleep is kept and read back but does not gate delivery.
 // * GICR_PROPBASER / GICR_PENDBASER are RAZ/WI: there are no LPIs (QEMU 7.2 keeps them).
+// * An interrupt the firmware owns (an SDEI bind slot's, fw::InterruptController) is hidden
+//   from the guest as a Secure interrupt is from Non-secure accesses when GICD_CTLR.DS = 0
+//   (IHI 0069H §12.1.9): its bits in every per-INTID register are RAZ/WI and it is never
+//   signalled as an IRQ. Its enable and active state are the firmware's to drive.
 #pragma once
 
 #include <array>
@@ -28,6 +32,7 @@
 #include <optional>
 #include <vector>
 
+#include "firmware/platform.h"
 #include "firmware/state_io.h"
 
 namespace emu::core {
@@ -40,12 +45,15 @@ namespace emu::core {
 class GicListener {
  public:
   virtual void gic_changed(unsigned cpu) = 0;
+  /// An interrupt the firmware owns may have triggered or stopped triggering (its input line,
+  /// enable or active state changed). Same calling rules as gic_changed().
+  virtual void gic_firmware_changed() {}
 
  protected:
   ~GicListener() = default;
 };
 
-class Gicv3 {
+class Gicv3 final : public fw::InterruptController {
  public:
   static constexpr unsigned kSpis = 224;  ///< INTIDs 32..255, as QEMU 7.2 virt (GICD_TYPER.ITLinesNumber = 7)
   static constexpr unsigned kIntids = 32 + kSpis;
@@ -98,6 +106,15 @@ class Gicv3 {
   /// that changes state. False for a CPU that does not exist.
   bool irq_signalled(unsigned cpu) const { return cpu < cpus_ && signalled_[cpu] != 0; }
 
+  // fw::InterruptController: the firmware's side, for SDEI bind slots (firmware/platform.h).
+  Kind kind(std::uint32_t intid) const override;
+  void claim(unsigned cpu, std::uint32_t intid, bool firmware) override;
+  void enable(unsigned cpu, std::uint32_t intid, bool on) override;
+  bool active(unsigned cpu, std::uint32_t intid) const override;
+  bool triggered(unsigned cpu, std::uint32_t intid) const override;
+  void acknowledge(unsigned cpu, std::uint32_t intid) override;
+  void deactivate(unsigned cpu, std::uint32_t intid) override;
+
   void save(fw::StateWriter& out) const;  ///< firmware/state_io.h
   /// Throws fw::StateError on anything a saved GIC could not hold; the model is unchanged then.
   void load(fw::StateReader& in);
@@ -113,6 +130,7 @@ class Gicv3 {
     bool active = false;        ///< ISACTIVER / ICACTIVER; resets to inactive
     bool edge = false;          ///< ICFGR: edge-triggered; SGIs always, PPIs and SPIs reset to level
     std::uint64_t route = 0;    ///< GICD_IROUTER (SPIs only, defined bits); resets to CPU 0
+    bool firmware = false;      ///< owned by the firmware (PPIs and SPIs only); resets to the guest's
     bool pending() const { return latch || (line && !edge); }
   };
   /// One CPU interface's registers (and its redistributor's GICR_WAKER).
@@ -135,6 +153,11 @@ class Gicv3 {
   void reset_state();
   Irq& irq(unsigned cpu, unsigned intid) { return intid < 32 ? banked_[cpu][intid] : spis_[intid - 32]; }
   const Irq& irq(unsigned cpu, unsigned intid) const { return intid < 32 ? banked_[cpu][intid] : spis_[intid - 32]; }
+  /// The interrupt the firmware names, if it is a PPI of an existing CPU or an SPI.
+  Irq* owned_irq(unsigned cpu, std::uint32_t intid);
+  /// Whether a per-INTID block shows `intid` to the guest: its own and not the firmware's.
+  bool guest_sees(unsigned cpu, bool redist, unsigned intid) const;
+  void firmware_changed();
 
   // Who gets what, and what the CPU interface signals.
   std::optional<unsigned> spi_target(const Irq& spi) const;
@@ -148,7 +171,7 @@ class Gicv3 {
   void icc_control(unsigned cpu, Icc reg, std::uint64_t value);
   unsigned acknowledge(unsigned cpu);
   void end_of_interrupt(unsigned cpu, unsigned intid);
-  void deactivate(unsigned cpu, unsigned intid);
+  void guest_deactivate(unsigned cpu, unsigned intid);
   void send_sgi(unsigned cpu, std::uint64_t value, bool any_group);
 
   // Register blocks shared by GICD (SPIs) and GICR's SGI frame (SGIs and PPIs).

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 
 namespace emu::core {
@@ -34,6 +35,18 @@ class GuestRam {
   bool write(std::uint64_t addr, std::span<const std::uint8_t> bytes);
   /// Zeroes all of RAM (a cold system reset does).
   void clear();
+  /// Makes [addr, addr + len) zero without writing the host pages it covers whole: those are
+  /// given back to the host (they read as zero and take no host memory until written); only
+  /// the partial pages at its ends are written. An image's zero-fill (.bss, a Linux Image's
+  /// image_size) therefore costs nothing however large. False (nothing done) if the range is
+  /// not RAM.
+  bool zero(std::uint64_t addr, std::uint64_t len);
+  /// Calls `visit(offset)`, offsets from base() in ascending order, for each 4 KiB page of RAM
+  /// that holds a non-zero byte. Pages the host has never populated (or has been given back)
+  /// are skipped without being touched, as /proc/self/pagemap reports them; only populated or
+  /// swapped-out pages are read. When pagemap cannot be read, or fails a check on pages of
+  /// known state, every page is read instead (the answer is the same, only slower).
+  void for_each_nonzero_page(const std::function<void(std::uint64_t offset)>& visit) const;
 
  private:
   std::uint64_t base_;

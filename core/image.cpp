@@ -147,8 +147,15 @@ Image image_from_elf_bytes(std::span<const std::uint8_t> file, std::string name,
 
   ElfHandle elf(file);
   if (elf.get() == nullptr || elf_kind(elf.get()) != ELF_K_ELF) fail(name, "is not a valid ELF file");
-  const Elf64_Ehdr* eh = elf64_getehdr(elf.get());
-  if (eh == nullptr) fail(name, "is truncated (incomplete ELF header)");
+  // libelf checks the structure; the values are copied out of the file with memcpy, never read
+  // through libelf's pointers, which point into the file (and so may be misaligned: nothing
+  // makes e_phoff a multiple of 8).
+  if (elf64_getehdr(elf.get()) == nullptr || file.size() < sizeof(Elf64_Ehdr)) {
+    fail(name, "is truncated (incomplete ELF header)");
+  }
+  Elf64_Ehdr header;
+  std::memcpy(&header, file.data(), sizeof header);
+  const Elf64_Ehdr* eh = &header;
   if (eh->e_machine != EM_AARCH64) {
     fail(name, fmt::format("is an ELF64 image for {} (e_machine {}), not aarch64", machine_name(eh->e_machine), eh->e_machine));
   }
@@ -156,17 +163,25 @@ Image image_from_elf_bytes(std::span<const std::uint8_t> file, std::string name,
 
   std::size_t phnum = 0;
   if (elf_getphdrnum(elf.get(), &phnum) != 0) fail(name, "has an unreadable program header count");
+  if (phnum != 0 && eh->e_phentsize != sizeof(Elf64_Phdr)) {
+    fail(name, fmt::format("has program headers of {} bytes; ELF64 ones are {}", eh->e_phentsize, sizeof(Elf64_Phdr)));
+  }
   if (eh->e_phoff > file.size() || phnum * sizeof(Elf64_Phdr) > file.size() - eh->e_phoff) {
     fail(name, "is truncated (program headers run past the end of the file)");
   }
-  const Elf64_Phdr* ph = elf64_getphdr(elf.get());
-  if (ph == nullptr) fail(name, "is truncated or malformed (cannot read program headers)");
+  if (elf64_getphdr(elf.get()) == nullptr) fail(name, "is truncated or malformed (cannot read program headers)");
+  // The program header at index i, copied: see above.
+  const auto program_header = [&file, eh](std::size_t i) {
+    Elf64_Phdr p;
+    std::memcpy(&p, file.data() + eh->e_phoff + i * sizeof(Elf64_Phdr), sizeof p);
+    return p;
+  };
 
   Image image;
   image.name = name;
   image.entry = eh->e_entry;
   for (std::size_t i = 0; i < phnum; ++i) {
-    const Elf64_Phdr& p = ph[i];
+    const Elf64_Phdr p = program_header(i);
     if (p.p_type != PT_LOAD || p.p_memsz == 0) continue;
     const std::string what = fmt::format("segment {}", i);
     if (p.p_filesz > p.p_memsz) fail(name, fmt::format("{} is malformed (file size above memory size)", what));

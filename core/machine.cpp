@@ -91,7 +91,7 @@ fw::FirmwareConfig Machine::firmware_config() {
     entropy_ = std::make_unique<HostEntropy>();
   }
   return {.vcpu_count = config_.cpus, .ram_base = kRamBase, .ram_size = config_.memory, .soc = config_.soc,
-          .platform = {.memory = &ram_access_, .entropy = entropy_.get(), .clock = &clock_access_},
+          .platform = {.memory = &ram_access_, .entropy = entropy_.get(), .clock = &clock_access_, .interrupts = &gic_},
           .epoch_ns = config_.epoch_ns.value_or(host_realtime_ns()), .sdei_events = config_.sdei_events};
 }
 
@@ -118,8 +118,14 @@ Machine::Machine(const MachineConfig& config) try
                    [](const SdeiSignal& a, const SdeiSignal& b) { return a.at_ns < b.at_ns; });
   for (const SdeiSignal& sig : sdei_signals_) {
     const auto& events = firmware_.vm().sdei_events;
-    if (std::none_of(events.begin(), events.end(), [&](const fw::SdeiEventDecl& d) { return d.number == sig.event; })) {
+    const auto decl = std::find_if(events.begin(), events.end(),
+                                   [&](const fw::SdeiEventDecl& d) { return d.number == sig.event; });
+    if (decl == events.end()) {
       throw ConfigError("sdei_signals", fmt::format("SDEI signal for event {}, which is not declared", sig.event));
+    }
+    if (decl->dynamic) {
+      throw ConfigError("sdei_signals",
+                        fmt::format("SDEI signal for event {}, a bind slot: only its interrupt triggers it", sig.event));
     }
     if (sig.vcpu >= config_.cpus) {
       throw ConfigError("sdei_signals", fmt::format("SDEI signal for vcpu{}, but there are {} vCPUs", sig.vcpu, config_.cpus));
@@ -188,7 +194,7 @@ void Machine::load(Image image) {
   for (const ImageSegment& seg : image.segments) {
     std::uint8_t* dst = ram_.at(seg.address, seg.size);
     std::copy(seg.bytes.begin(), seg.bytes.end(), dst);
-    std::fill(dst + seg.bytes.size(), dst + seg.size, std::uint8_t{0});
+    ram_.zero(seg.address + seg.bytes.size(), seg.size - seg.bytes.size());  // without touching whole pages
   }
   image_ = std::move(image);
   place_boot_payload();  // may throw: then the machine is not loaded
@@ -375,9 +381,7 @@ fw::HostStatus Machine::sdei_signal(std::uint32_t event, unsigned vcpu) {
 void Machine::wake_sdei_waiters(std::uint64_t now_ns) {
   for (unsigned i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
-    if (s.state != RunState::Waiting || !firmware_.sdei_deliverable(i)) continue;
-    s.state = RunState::Runnable;
-    s.stats.virtual_ns = std::max(s.stats.virtual_ns, now_ns);
+    if (s.state == RunState::Waiting && firmware_.sdei_deliverable(i)) end_wait(i, now_ns);
   }
 }
 
@@ -508,10 +512,19 @@ RunExit Machine::run() {
     } not_running{running_vcpu_};
     const Vcpu::Stop stop = cpu.run(budget, limited);
     running_vcpu_.reset();
+    console_.flush();  // what the guest printed is out before the next slice (issue 14 F15)
     if (pcpu != nullptr) *pcpu = slot.stats.virtual_ns;
     if (code_changed_by_) {
       flush_translations(*code_changed_by_);
       code_changed_by_.reset();
+    }
+    if (tlb_broadcast_by_) {
+      // The vCPUs run one at a time, so the others see the TLBI complete before they next
+      // run, as a DSB after it would guarantee (Arm ARM D8.13.2).
+      for (unsigned i = 0; i < slots_.size(); ++i) {
+        if (i != *tlb_broadcast_by_) slots_[i].cpu->flush_tlb();
+      }
+      tlb_broadcast_by_.reset();
     }
     if (firmware_.sdei_any_pending()) wake_sdei_waiters(slot.stats.virtual_ns);
 
@@ -616,15 +629,6 @@ fw::Request load_request(fw::StateReader& in, unsigned cpus) {
   r.duration_ns = in.u64();
   return r;
 }
-
-bool zero_page(const std::uint8_t* p) {
-  for (std::size_t i = 0; i < kPageSize; i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    if (w != 0) return false;
-  }
-  return true;
-}
 }  // namespace
 
 void Machine::save(fw::StateWriter& out) const {
@@ -676,11 +680,10 @@ void Machine::save(fw::StateWriter& out) const {
   if (seeded != nullptr) out.string(seeded->state());
   // RAM, skipping pages of zeros: most of a guest's RAM is never touched.
   out.tag(kTagRam);
-  for (std::uint64_t off = 0; off < ram_.size(); off += kPageSize) {
-    if (zero_page(ram_.host() + off)) continue;
+  ram_.for_each_nonzero_page([&out, this](std::uint64_t off) {
     out.u64(off / kPageSize);
     out.bytes({ram_.host() + off, kPageSize});
-  }
+  });
   out.u64(~std::uint64_t{0});  // end of pages
 }
 
@@ -793,6 +796,7 @@ void Machine::restore(fw::StateReader& in) {
   loaded_ = true;
   code_changed_by_.reset();
   code_changed_all_ = false;
+  tlb_broadcast_by_.reset();
   code_ranges_.clear();
   // The engines hold a reference to their slot's counters: move the slots in, then rebind by
   // recreating each engine over the restored state (cheap next to the RAM copy).

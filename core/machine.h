@@ -300,6 +300,7 @@ class Machine {
   /// Makes a waiting vCPU runnable from virtual time `now_ns` (its clock never goes back).
   void end_wait(unsigned index, std::uint64_t now_ns);
   void gic_changed(unsigned cpu);
+  void gic_firmware_changed();
   /// The PL011's interrupt line into the GIC (SPI kUartSpi).
   void uart_changed();
   /// Runs what the devices have due before the next vCPU would run (`next`), or waits for host
@@ -319,6 +320,8 @@ class Machine {
   }
   // IC IVAU: only the line at physical `address` changed (ranges are merged; too many: all).
   void note_code_range(unsigned by, std::uint64_t address, std::uint64_t size);
+  /// vCPU `by` executed a broadcast TLBI: every other vCPU drops its TLB after this slice.
+  void note_tlb_broadcast(unsigned by) { tlb_broadcast_by_ = by; }
 
   // The firmware's view of the machine (fw::Platform).
   struct RamAccess final : fw::GuestMemory {
@@ -336,6 +339,7 @@ class Machine {
     Machine& machine;
     explicit GicEvents(Machine& m) : machine(m) {}
     void gic_changed(unsigned cpu) override { machine.gic_changed(cpu); }
+    void gic_firmware_changed() override { machine.gic_firmware_changed(); }
   };
   fw::FirmwareConfig firmware_config();
 
@@ -360,6 +364,7 @@ class Machine {
   std::uint64_t instructions_ = 0;
   std::optional<unsigned> code_changed_by_;
   bool code_changed_all_ = false;
+  std::optional<unsigned> tlb_broadcast_by_;  // a broadcast TLBI ran in this slice
   std::vector<CodeRange> code_ranges_;  // reserved once: hooks never allocate
   std::uint64_t counter_high_water_ = 0;  // highest generic-counter value any vCPU has read
   std::optional<std::uint64_t> checkpoint_;

@@ -64,6 +64,16 @@ void Machine::gic_changed(unsigned cpu) {
   end_wait(cpu, running_vcpu_ ? slots_[*running_vcpu_].cpu->virtual_now() : device_now_ns_);
 }
 
+// An interrupt the firmware owns for an SDEI bind slot changed: the running vCPU looks for
+// an event to dispatch at its next block boundary, and a vCPU waiting in WFI wakes if one can
+// be dispatched on it (at the virtual time of whoever changed the line).
+void Machine::gic_firmware_changed() {
+  if (running_vcpu_) slots_[*running_vcpu_].cpu->request_sdei_check();
+  if (firmware_.sdei_any_pending()) {
+    wake_sdei_waiters(running_vcpu_ ? slots_[*running_vcpu_].cpu->virtual_now() : device_now_ns_);
+  }
+}
+
 void Machine::uart_changed() { gic_.set_spi_line(32 + kUartSpi, uart_.irq_line()); }
 
 // Console input arrives in virtual time: a byte due before the next vCPU runs is received at

@@ -2,25 +2,30 @@
 
 #include "core/file_io.h"
 
+#include "core/platform.h"
+
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
-#include <fstream>
 #include <span>
-#include <iterator>
+#include <stdexcept>
 
 namespace emu::core {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'M', 'C', 'C', 'C', 'E', 'M', 'U'};
-constexpr std::size_t kHeaderSize = 8 + 4 + 4 + 8 + 8;
+constexpr std::size_t kHeaderSize = 8 + 4 + 4 + 8 + 8 + 8;
 constexpr std::uint32_t kTagConfig = 0x43'4F'4E'46;  // "CONF"
 
-std::uint64_t fnv1a(std::span<const std::uint8_t> bytes) {
-  std::uint64_t h = 0xCBF2'9CE4'8422'2325ull;
+constexpr std::uint64_t kFnvOffset = 0xCBF2'9CE4'8422'2325ull;
+
+// FNV-1a over `bytes`, continuing from `h` (the hash of what came before).
+std::uint64_t fnv1a(std::span<const std::uint8_t> bytes, std::uint64_t h = kFnvOffset) {
   for (const std::uint8_t b : bytes) {
     h ^= b;
     h *= 0x100'0000'01B3ull;
@@ -120,32 +125,119 @@ std::uint64_t read_u64(const std::uint8_t* p) {
 }
 std::uint32_t read_u32(const std::uint8_t* p) { return static_cast<std::uint32_t>(read_u64(p) & 0xFFFF'FFFFu); }
 
-// The payload of a snapshot file, checked against its header.
-std::vector<std::uint8_t> read_payload(const std::filesystem::path& path) {
-  const std::string name = path.string();
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw SnapshotError(fmt::format("{}: cannot open: {}", name, std::strerror(errno)));
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw SnapshotError(fmt::format("{}: is a directory", name));
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+// What a file that is not a regular file is, for the message refusing it.
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// A state file opened for reading: a regular file, or SnapshotError naming why not. Every read
+// error is a SnapshotError too (status 65: the file cannot be used), never an exception of the
+// standard library.
+class StateFile {
+ public:
+  explicit StateFile(const std::filesystem::path& path) : name_(path.string()) {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below); O_NOCTTY: a
+    // terminal named here does not become the controlling one.
+    fd_ = ::open(name_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd_ < 0) throw SnapshotError(fmt::format("{}: cannot open: {}", name_, std::strerror(errno)));
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
+      const int e = errno;
+      ::close(fd_);
+      throw SnapshotError(fmt::format("{}: cannot stat: {}", name_, std::strerror(e)));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd_);
+      throw SnapshotError(fmt::format("{}: is {}, not a state file (only a regular file is read)", name_,
+                                      file_kind(st.st_mode)));
+    }
+  }
+  ~StateFile() { ::close(fd_); }
+  StateFile(const StateFile&) = delete;
+  StateFile& operator=(const StateFile&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  // Reads up to `n` bytes into `dst`; fewer only at the end of the file.
+  std::size_t read(std::uint8_t* dst, std::size_t n) {
+    std::size_t done = 0;
+    while (done < n) {
+      const ssize_t got = ::read(fd_, dst + done, n - done);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) throw SnapshotError(fmt::format("{}: cannot read: {}", name_, std::strerror(errno)));
+      if (got == 0) break;
+      done += static_cast<std::size_t>(got);
+    }
+    return done;
+  }
+
+ private:
+  std::string name_;
+  int fd_ = -1;
+};
+
+// The payload of a snapshot file, checked against its header; `ram` gets the header's RAM size.
+// Reads at most the header's length plus one byte (to see that nothing follows).
+std::vector<std::uint8_t> read_payload(const std::filesystem::path& path, std::uint64_t& ram) {
+  StateFile file(path);
+  const std::string& name = file.name();
+  std::uint8_t header[kHeaderSize];
+  const std::size_t got = file.read(header, 12);
+  if (got < sizeof kMagic || std::memcmp(header, kMagic, sizeof kMagic) != 0) {
     throw SnapshotError(fmt::format("{}: not a smccc-emu state file", name));
   }
-  if (bytes.size() < kHeaderSize) throw SnapshotError(fmt::format("{}: truncated (incomplete header)", name));
-  const std::uint32_t version = read_u32(bytes.data() + 8);
+  if (got < 12) throw SnapshotError(fmt::format("{}: truncated (incomplete header)", name));
+  const std::uint32_t version = read_u32(header + 8);
   if (version != kSnapshotVersion) {
     throw SnapshotError(fmt::format("{}: state format version {}; this smccc-emu reads version {}", name, version,
                                     kSnapshotVersion));
   }
-  const std::uint64_t length = read_u64(bytes.data() + 16);
-  const std::uint64_t hash = read_u64(bytes.data() + 24);
-  if (bytes.size() - kHeaderSize < length) {
-    throw SnapshotError(fmt::format("{}: truncated ({} of {} payload bytes)", name, bytes.size() - kHeaderSize, length));
+  if (file.read(header + 12, kHeaderSize - 12) < kHeaderSize - 12) {
+    throw SnapshotError(fmt::format("{}: truncated (incomplete header)", name));
   }
-  if (bytes.size() - kHeaderSize > length) throw SnapshotError(fmt::format("{}: corrupt (data after the end)", name));
-  std::vector<std::uint8_t> payload(bytes.begin() + kHeaderSize, bytes.end());
-  if (fnv1a(payload) != hash) throw SnapshotError(fmt::format("{}: corrupt (checksum mismatch)", name));
+  if (read_u32(header + 12) != 0) throw SnapshotError(fmt::format("{}: corrupt (header bytes 12-15 are not zero)", name));
+  ram = read_u64(header + 16);
+  if (ram < kMinRamSize || ram > kMaxRamSize || ram % kPageSize != 0) {
+    throw SnapshotError(fmt::format("{}: corrupt (header: {} bytes of RAM is impossible)", name, ram));
+  }
+  const std::uint64_t length = read_u64(header + 24);
+  const std::uint64_t hash = read_u64(header + 32);
+  if (length > max_snapshot_payload(ram)) {
+    throw SnapshotError(fmt::format("{}: corrupt (header: a {}-byte payload, above the {} bytes a machine with {} "
+                                    "bytes of RAM can save)",
+                                    name, length, max_snapshot_payload(ram), ram));
+  }
+  // Grown as the bytes arrive, so a header claiming more than the file has allocates no more
+  // than the file holds (plus one chunk).
+  constexpr std::size_t kChunk = 64u << 20;
+  std::vector<std::uint8_t> payload;
+  while (payload.size() < length) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, length - payload.size()));
+    const std::size_t at = payload.size();
+    payload.resize(at + want);
+    const std::size_t n = file.read(payload.data() + at, want);
+    if (n < want) {
+      throw SnapshotError(fmt::format("{}: truncated ({} of {} payload bytes)", name, at + n, length));
+    }
+  }
+  std::uint8_t extra = 0;
+  if (file.read(&extra, 1) != 0) throw SnapshotError(fmt::format("{}: corrupt (data after the end)", name));
+  if (fnv1a(payload, fnv1a({header, kHeaderSize - 8})) != hash) {
+    throw SnapshotError(fmt::format("{}: corrupt (checksum mismatch)", name));
+  }
   return payload;
+}
+
+// The stored configuration, which must agree with the header's RAM size.
+MachineConfig load_checked_config(fw::StateReader& in, std::uint64_t header_ram) {
+  MachineConfig c = load_config(in);
+  if (c.memory != header_ram) throw fw::StateError("corrupt state: the RAM size differs from the header's");
+  return c;
 }
 
 }  // namespace
@@ -159,10 +251,15 @@ void save_snapshot(const Machine& machine, const std::filesystem::path& path) {
   const auto put = [&header](std::uint64_t v, int bytes) {
     for (int i = 0; i < bytes; ++i) header.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
   };
+  const std::uint64_t ram = machine.config().memory;
+  if (payload.data().size() > max_snapshot_payload(ram)) {
+    throw std::logic_error("Machine::save() wrote more than max_snapshot_payload allows");
+  }
   put(kSnapshotVersion, 4);
   put(0, 4);
+  put(ram, 8);
   put(payload.data().size(), 8);
-  put(fnv1a(payload.data()), 8);
+  put(fnv1a(payload.data(), fnv1a(header)), 8);
 
   if (const std::string problem = write_file_replacing(path, {header, payload.data()}); !problem.empty()) {
     throw SnapshotError(fmt::format("{}: {}", path.string(), problem));
@@ -170,10 +267,11 @@ void save_snapshot(const Machine& machine, const std::filesystem::path& path) {
 }
 
 std::unique_ptr<Machine> load_snapshot(const std::filesystem::path& path, std::uint64_t max_instructions) {
-  const std::vector<std::uint8_t> payload = read_payload(path);
+  std::uint64_t ram = 0;
+  const std::vector<std::uint8_t> payload = read_payload(path, ram);
   try {
     fw::StateReader in(payload);
-    MachineConfig config = load_config(in);
+    MachineConfig config = load_checked_config(in, ram);
     config.max_instructions = max_instructions;
     auto machine = std::make_unique<Machine>(config);
     machine->restore(in);
@@ -186,10 +284,11 @@ std::unique_ptr<Machine> load_snapshot(const std::filesystem::path& path, std::u
 }
 
 void restore_snapshot(Machine& machine, const std::filesystem::path& path) {
-  const std::vector<std::uint8_t> payload = read_payload(path);
+  std::uint64_t ram = 0;
+  const std::vector<std::uint8_t> payload = read_payload(path, ram);
   try {
     fw::StateReader in(payload);
-    const MachineConfig stored = load_config(in);
+    const MachineConfig stored = load_checked_config(in, ram);
     fw::StateWriter mine;
     fw::StateWriter theirs;
     save_config(mine, machine.config());

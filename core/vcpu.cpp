@@ -108,11 +108,11 @@ int uc_reg_id(Reg r) {
   }
 }
 
+}  // namespace
+
 void check(uc_err err, const char* what) {
   if (err != UC_ERR_OK) throw std::runtime_error(fmt::format("Unicorn: {}: {}", what, uc_strerror(err)));
 }
-
-}  // namespace
 
 Vcpu::Vcpu(unsigned index, Machine& machine, VcpuStats& clock)
     : index_(index), machine_(machine), clock_(clock), cost_(machine.config_.cost) {
@@ -188,13 +188,15 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
   stop_requested_ = false;
   summary_.clear();
   report_.clear();
-  irq_entry_ = false;
-  // An SDEI event that became deliverable while the vCPU was not running (digest 8.7).
-  if (machine_.firmware_.sdei_any_pending()) enter_sdei_handler();
-  // Time has passed since the last slice: the timers' outputs first, then what the GIC signals.
+  irq_entry_ = sdei_entry_ = false;
+  // Time has passed since the last slice: the timers' outputs first (they may trigger an SDEI
+  // event bound to a timer), then an SDEI event that became deliverable while the vCPU was
+  // not running (digest 8.7), then what the GIC signals.
   machine_.update_timer_lines(index_, machine_.counter_of(index_));
-  irq_line_ = machine_.gic_.irq_signalled(index_);
-  if (irq_line_ && irq_unmasked()) take_irq();
+  attention_ = 0;
+  if (machine_.firmware_.sdei_any_pending()) enter_sdei_handler();
+  set_irq_line(machine_.gic_.irq_signalled(index_));
+  if (irq_line() && irq_unmasked()) take_irq();
   has_run_ = true;
   for (;;) {
     if (stop_requested_) return stop_;
@@ -204,6 +206,11 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
     sync_clock();
     if (hook_error_) std::rethrow_exception(std::exchange(hook_error_, nullptr));
     if (stop_requested_) return stop_;
+    if (std::exchange(sdei_entry_, false)) {  // a firmware-owned interrupt changed
+      attention_ &= ~kSdeiCheck;
+      enter_sdei_handler();
+      continue;
+    }
     if (std::exchange(irq_entry_, false)) {  // the block hook saw an unmasked IRQ
       take_irq();
       continue;
@@ -236,7 +243,9 @@ bool Vcpu::wfi_completes() {
     fatal(fmt::format("execution stopped unexpectedly at {:#x}", now));
     return false;
   }
-  if (!irq_line_) return false;  // the WFI itself, or code the host cannot read (MMU on)
+  // An SDEI event ends the WFI as the interrupt that triggers it would (Arm ARM D1.6.2).
+  if (machine_.firmware_.sdei_any_pending() && enter_sdei_handler()) return true;
+  if (!irq_line()) return false;  // the WFI itself, or code the host cannot read (MMU on)
   if (irq_unmasked()) take_irq();
   return true;
 }
@@ -244,7 +253,15 @@ bool Vcpu::wfi_completes() {
 void Vcpu::stop(Stop why) {
   stop_ = why;
   stop_requested_ = true;
-  uc_emu_stop(uc_);
+  stop_engine();
+}
+
+// From hooks, so it never throws: a failure is kept and rethrown by run() (status 70).
+void Vcpu::stop_engine() noexcept {
+  const uc_err err = uc_emu_stop(uc_);
+  if (err != UC_ERR_OK && !hook_error_) {
+    hook_error_ = std::make_exception_ptr(std::runtime_error(fmt::format("Unicorn: uc_emu_stop: {}", uc_strerror(err))));
+  }
 }
 
 void Vcpu::fatal(std::string summary) {
@@ -273,7 +290,7 @@ void Vcpu::guarded(Body&& body) noexcept {
   } catch (...) {
     hook_error_ = std::current_exception();
     stop_requested_ = true;
-    uc_emu_stop(uc_);
+    stop_engine();
   }
 }
 
@@ -285,11 +302,18 @@ bool Vcpu::mmu_on() const { return (reg(Reg::SctlrEl1) & 1) != 0; }
 // IRQ signal, which the GIC keeps current (the check is a flag, never a poll of the GIC).
 void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t address, std::uint32_t size, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
-  if (v.irq_line_) [[unlikely]] {
+  if (v.attention_ != 0) [[unlikely]] {
+    if ((v.attention_ & kSdeiCheck) != 0) {  // before an IRQ: the SDEI handler masks it
+      v.sdei_entry_ = true;
+      v.stop_engine();
+      return;
+    }
     // Taken here, before the block runs, when PSTATE.I allows: ELR is this block's address.
-    if (v.irq_unmasked()) {
+    bool take = false;
+    v.guarded([&] { take = v.irq_unmasked(); });
+    if (take) {
       v.irq_entry_ = true;
-      uc_emu_stop(v.uc_);
+      v.stop_engine();
       return;
     }
   }
@@ -316,7 +340,7 @@ void Vcpu::sync_clock() { sync_to(budget_ - budget_left_); }
 // those of this block before the PC; the hooked instruction itself is not counted yet.
 void Vcpu::sync_clock_at_pc() {
   std::uint64_t pc = 0;
-  uc_reg_read(uc_, UC_ARM64_REG_PC, &pc);
+  check(uc_reg_read(uc_, UC_ARM64_REG_PC, &pc), "uc_reg_read");
   const std::uint64_t entered = budget_ - budget_left_;
   const std::uint64_t before_block = budget_ - block_left_;
   std::uint64_t executed = entered;
@@ -403,7 +427,7 @@ bool Vcpu::el0_may_read(const uc_arm64_cp_reg& cp) const {
 }
 
 void Vcpu::write_rt(uc_arm64_reg reg, std::uint64_t value) {
-  if (reg != UC_ARM64_REG_XZR) uc_reg_write(uc_, reg, &value);
+  if (reg != UC_ARM64_REG_XZR) check(uc_reg_write(uc_, reg, &value), "uc_reg_write");
 }
 
 // The generic counter, the timers and the cycle counter read virtual time, never host time:
@@ -413,38 +437,50 @@ void Vcpu::write_rt(uc_arm64_reg reg, std::uint64_t value) {
 // which makes the access trap as the architecture does.
 std::uint32_t Vcpu::on_mrs(uc_engine* /*uc*/, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
-  const bool counter = is(*cp, kCntvctEl0) || is(*cp, kCntpctEl0) || is(*cp, kCntvctssEl0) || is(*cp, kCntpctssEl0);
-  const bool cycles = is(*cp, kPmccntrEl0);
+  std::uint32_t handled = 0;
+  v.guarded([&] { handled = v.mrs_access(reg, *cp); });
+  return handled;
+}
+
+std::uint32_t Vcpu::mrs_access(uc_arm64_reg reg, const uc_arm64_cp_reg& cp) {
+  const bool counter = is(cp, kCntvctEl0) || is(cp, kCntpctEl0) || is(cp, kCntvctssEl0) || is(cp, kCntpctssEl0);
+  const bool cycles = is(cp, kPmccntrEl0);
   std::uint64_t value = 0;
-  if (is(*cp, kCntfrqEl0)) {
+  if (is(cp, kCntfrqEl0)) {
     value = kCounterHz;
   } else if (counter || cycles) {
-    if (!v.el0_may_read(*cp)) return 0;
-    v.sync_clock_at_pc();
+    if (!el0_may_read(cp)) return 0;
+    sync_clock_at_pc();
     // CNTVOFF is 0: virtual = physical. PMCCNTR counts at 1 GHz: one cycle per ns.
-    value = counter ? v.counter_synced() : v.clock_.virtual_ns - v.pmccntr_offset_;
-  } else if (v.icc_access(*cp, reg, false)) {
+    value = counter ? counter_synced() : clock_.virtual_ns - pmccntr_offset_;
+  } else if (icc_access(cp, reg, false)) {
     return 1;  // Rt is written and the PC stepped
-  } else if (!v.timer_read(*cp, value) && !v.model_read(*cp, value)) {
+  } else if (!timer_read(cp, value) && !model_read(cp, value)) {
     return 0;  // any other register: Unicorn's own handling
   }
-  v.write_rt(reg, value);
+  write_rt(reg, value);
   return 1;
 }
 
 // Timer writes go to the timer model (Unicorn's would compute from host time), PMCCNTR writes
 // make the next reads count on from the value written; ICC_* go to the GIC.
-std::uint32_t Vcpu::on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
+std::uint32_t Vcpu::on_msr(uc_engine* /*uc*/, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
-  if (is(*cp, kSctlrEl1) && (cp->val & 1) != 0) v.mmu_ever_on_ = true;  // see guest_pa()
-  if (v.timer_write(*cp, reg)) return 1;
-  if (v.icc_access(*cp, reg, true)) return 1;
-  if (!is(*cp, kPmccntrEl0)) return v.model_write(*cp, reg) ? 1 : 0;
-  if (((v.read_pstate() >> 2) & 3) == 0) return 0;  // EL0 writes: Unicorn's checks decide
+  std::uint32_t handled = 0;
+  v.guarded([&] { handled = v.msr_access(reg, *cp); });
+  return handled;
+}
+
+std::uint32_t Vcpu::msr_access(uc_arm64_reg reg, const uc_arm64_cp_reg& cp) {
+  if (is(cp, kSctlrEl1) && (cp.val & 1) != 0) mmu_ever_on_ = true;  // see guest_pa()
+  if (timer_write(cp, reg)) return 1;
+  if (icc_access(cp, reg, true)) return 1;
+  if (!is(cp, kPmccntrEl0)) return model_write(cp, reg) ? 1 : 0;
+  if (((read_pstate() >> 2) & 3) == 0) return 0;  // EL0 writes: Unicorn's checks decide
   std::uint64_t written = 0;
-  if (reg != UC_ARM64_REG_XZR) uc_reg_read(uc, reg, &written);
-  v.sync_clock_at_pc();
-  v.pmccntr_offset_ = v.clock_.virtual_ns - written;
+  if (reg != UC_ARM64_REG_XZR) check(uc_reg_read(uc_, reg, &written), "uc_reg_read");
+  sync_clock_at_pc();
+  pmccntr_offset_ = clock_.virtual_ns - written;
   return 1;
 }
 
@@ -462,7 +498,7 @@ bool Vcpu::timer_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg) {
   const std::optional<TimerRegister> t = timer_register(cp);
   if (!t || !el0_may_read(cp)) return false;
   std::uint64_t written = 0;
-  if (reg != UC_ARM64_REG_XZR) uc_reg_read(uc_, reg, &written);
+  if (reg != UC_ARM64_REG_XZR) check(uc_reg_read(uc_, reg, &written), "uc_reg_read");
   sync_clock_at_pc();
   const std::uint64_t counter = counter_synced();
   GenericTimer& timer = machine_.slots_[index_].timer;
@@ -473,7 +509,7 @@ bool Vcpu::timer_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg) {
   return true;
 }
 
-// The outputs follow at once (the GIC tells the machine, which raises irq_line_), and the
+// The outputs follow at once (the GIC tells the machine, which sets the IRQ line), and the
 // slice is cut so that it ends at the next edge: the budget and what is left of it shrink
 // together, which keeps the instructions already executed, and so the clock, unchanged.
 void Vcpu::timer_changed(std::uint64_t counter) {
@@ -494,7 +530,7 @@ bool Vcpu::icc_access(const uc_arm64_cp_reg& cp, uc_arm64_reg reg, bool write) {
   if (!r || ((read_pstate() >> 2) & 3) == 0) return false;
   if (write) {
     std::uint64_t written = 0;
-    if (reg != UC_ARM64_REG_XZR) uc_reg_read(uc_, reg, &written);
+    if (reg != UC_ARM64_REG_XZR) check(uc_reg_read(uc_, reg, &written), "uc_reg_read");
     machine_.gic_.icc_write(index_, *r, written);
   } else {
     write_rt(reg, machine_.gic_.icc_read(index_, *r));
@@ -502,9 +538,9 @@ bool Vcpu::icc_access(const uc_arm64_cp_reg& cp, uc_arm64_reg reg, bool write) {
   // Unicorn translated the access as UNDEFINED: returning 1 skips the exception but not the
   // instruction, so the PC (exact in a system-register hook on 2.1.1) moves past it here.
   std::uint64_t pc = 0;
-  uc_reg_read(uc_, UC_ARM64_REG_PC, &pc);
+  check(uc_reg_read(uc_, UC_ARM64_REG_PC, &pc), "uc_reg_read");
   pc += 4;
-  uc_reg_write(uc_, UC_ARM64_REG_PC, &pc);
+  check(uc_reg_write(uc_, UC_ARM64_REG_PC, &pc), "uc_reg_write");
   return true;
 }
 
@@ -578,8 +614,8 @@ bool Vcpu::model_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg) {
   if (((read_pstate() >> 2) & 3) == 0) return false;  // EL0: Unicorn's checks make it UNDEFINED
   if (debug_point) return true;
   std::uint64_t written = 0;
-  if (reg != UC_ARM64_REG_XZR) uc_reg_read(uc_, reg, &written);
-  write_sysreg(kMdscrEl1, written & ~kMdscrSs);
+  if (reg != UC_ARM64_REG_XZR) check(uc_reg_read(uc_, reg, &written), "uc_reg_read");
+  check(write_sysreg(kMdscrEl1, written & ~kMdscrSs), "write MDSCR_EL1");
   return true;
 }
 
@@ -591,29 +627,55 @@ std::uint64_t Vcpu::read_random() {
   std::uint64_t word = 0;
   const bool ok = machine_.entropy_->fill(std::span<std::uint64_t>(&word, 1));
   const std::uint32_t nzcv = ok ? 0u : (1u << 30);
-  uc_reg_write(uc_, UC_ARM64_REG_NZCV, &nzcv);
+  check(uc_reg_write(uc_, UC_ARM64_REG_NZCV, &nzcv), "uc_reg_write");
   return ok ? word : 0;
 }
 
 // Instruction-cache maintenance (IC IALLUIS, IC IALLU, IC IVAU) is a NOP in the engine, but it
 // is how a guest says it changed code: other engines must drop what they translated before
-// they run again (notes Q5).
-std::uint32_t Vcpu::on_sys(uc_engine*, uc_arm64_reg, const uc_arm64_cp_reg* cp, void* self) {
+// they run again (measured on Unicorn 2.1.1: every engine has its own translation cache).
+// TLB maintenance to the Inner or Outer Shareable domain (Arm ARM D8.13) must reach every
+// vCPU, and each engine has its own TLB: the others drop theirs before they run again.
+std::uint32_t Vcpu::on_sys(uc_engine* /*uc*/, uc_arm64_reg /*reg*/, const uc_arm64_cp_reg* cp, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
-  if (cp->op0 != 1 || cp->crn != 7 || (cp->crm != 5 && cp->crm != 1)) return 0;
+  std::uint32_t handled = 0;
+  v.guarded([&] { handled = v.sys_instruction(*cp); });
+  return handled;
+}
+
+std::uint32_t Vcpu::sys_instruction(const uc_arm64_cp_reg& cp) {
+  if (cp.op0 == 1 && cp.crn == 8) {
+    tlb_maintenance(cp);
+    return 0;
+  }
+  if (cp.op0 != 1 || cp.crn != 7 || (cp.crm != 5 && cp.crm != 1)) return 0;
   // IC IVAU (op1 3, CRm 5, op2 1; Arm ARM C5.3.13) names one line by VA: only that line of
   // physical memory is invalidated on the others. IC IALLU(IS) (op1 0, op2 0): everything.
-  if (cp->op1 == 3 && cp->op2 == 1) {
+  if (cp.op1 == 3 && cp.op2 == 1) {
     constexpr std::uint64_t kLine = 64;  // CTR_EL0.IminLine = 4 in the CPU model: 16 words
-    const std::optional<std::uint64_t> pa = v.translate(cp->val & ~(kLine - 1));
+    const std::optional<std::uint64_t> pa = translate(cp.val & ~(kLine - 1));
     if (pa) {
-      v.machine_.note_code_range(v.index_, *pa, kLine);
+      machine_.note_code_range(index_, *pa, kLine);
       return 0;
     }
   }
-  v.machine_.note_code_changed(v.index_);  // IALLU, or an IVAU whose VA does not translate
+  machine_.note_code_changed(index_);  // IALLU, or an IVAU whose VA does not translate
   return 0;
 }
+
+// TLBI at EL1 (op1 0; Arm ARM C5.5): CRm 3 is the Inner Shareable forms (VMALLE1IS, VAE1IS,
+// ASIDE1IS, VAAE1IS, VALE1IS, VAALE1IS), 1 the Outer Shareable ones and 2 / 5 their range
+// forms (FEAT_TLBIOS, FEAT_TLBIRANGE); 7 and 6 are this PE's alone, which the engine does
+// itself. A broadcast drops every other engine's whole TLB (invalidating more than asked is
+// always allowed), and this one's too, since the engine's CPU model predates the OS and range
+// forms.
+void Vcpu::tlb_maintenance(const uc_arm64_cp_reg& cp) {
+  if (cp.op1 != 0 || (cp.crm != 1 && cp.crm != 2 && cp.crm != 3 && cp.crm != 5)) return;
+  if (cp.crm != 3) flush_tlb();
+  machine_.note_tlb_broadcast(index_);
+}
+
+void Vcpu::flush_tlb() { check(uc_ctl_flush_tlb(uc_), "flush the TLB"); }
 
 // uc_ctl_remove_cache costs about 3 ns per 1 KiB page of the range (13 ms for 4 GiB, 0.34 us for
 // one line); a full uc_ctl_flush_tb costs ~15 ms with Unicorn's 1 GiB code buffer, even empty.
@@ -637,7 +699,7 @@ void Vcpu::warm_up_translation_hook() {
   check(uc_mem_write(uc_, kWarmUpPage, code.data(), sizeof code), "write the warm-up page");
   budget_ = budget_left_ = code.size();  // the block hook lets both blocks run
   check(uc_emu_start(uc_, kWarmUpPage, 0, 0, 0), "warm up the translation hook");
-  uc_ctl_remove_cache(uc_, kWarmUpPage, kWarmUpPage + kCodePage);
+  check(uc_ctl_remove_cache(uc_, kWarmUpPage, kWarmUpPage + kCodePage), "uc_ctl_remove_cache");
   check(uc_mem_unmap(uc_, kWarmUpPage, kCodePage), "unmap the warm-up page");
   budget_ = budget_left_ = 0;
   code_pages_.clear();
@@ -699,14 +761,14 @@ void Vcpu::invalidate_code(std::span<const CodeRange> ranges) {
   if (ranges.empty()) return;
   const std::uint64_t sctlr = reg(Reg::SctlrEl1);
   const bool mmu = (sctlr & 1) != 0;
-  if (mmu) write_sysreg(kSctlrEl1, sctlr & ~std::uint64_t{1});
+  if (mmu) check(write_sysreg(kSctlrEl1, sctlr & ~std::uint64_t{1}), "write SCTLR_EL1");
   const GuestRam& ram = machine_.ram_;
   for (const CodeRange& r : ranges) {
     const std::uint64_t start = std::max(r.address, ram.base());
     const std::uint64_t end = r.size > ram.end() - std::min(r.address, ram.end()) ? ram.end() : r.address + r.size;
-    if (start < end) uc_ctl_remove_cache(uc_, start, end);
+    if (start < end) check(uc_ctl_remove_cache(uc_, start, end), "uc_ctl_remove_cache");
   }
-  if (mmu) write_sysreg(kSctlrEl1, sctlr);
+  if (mmu) check(write_sysreg(kSctlrEl1, sctlr), "write SCTLR_EL1");
 }
 
 void Vcpu::on_interrupt(uc_engine* /*uc*/, std::uint32_t intno, void* self) {
@@ -819,7 +881,7 @@ void Vcpu::on_gicr_write(uc_engine*, std::uint64_t offset, unsigned size, std::u
 void Vcpu::firmware_call(fw::Conduit conduit) {
   // x0 and the PC (already past the HVC/SMC, notes Q1); the dispatcher asks for the argument
   // registers it needs through load(), because each register read costs a few ns.
-  uc_reg_read_batch(uc_, g_entry_ids.data(), entry_ptrs_.data(), 2);
+  check(uc_reg_read_batch(uc_, g_entry_ids.data(), entry_ptrs_.data(), 2), "uc_reg_read_batch");
   call_.loaded = 1;
   call_.conduit = conduit;
   std::uint32_t word = 0;
@@ -828,7 +890,7 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
   call_.imm = (fetch_word(call_pc_ - 4, word) && (word & kExceptionGenMask) == expected) ? imm16(word) : 0;
 
   machine_.firmware_.dispatch(call_, result_);
-  uc_reg_write_batch(uc_, g_call_ids.data(), out_ptrs_.data(), result_.count);
+  check(uc_reg_write_batch(uc_, g_call_ids.data(), out_ptrs_.data(), result_.count), "uc_reg_write_batch");
   sync_clock();
   clock_.virtual_ns += cost_.trap_ns;
   ++clock_.calls;
@@ -873,7 +935,7 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
 
 void Vcpu::load(fw::SmcccCall& call, int count) {
   const auto first = static_cast<std::size_t>(call.loaded);
-  uc_reg_read_batch(uc_, g_call_ids.data() + first, arg_ptrs_.data() + first, count - call.loaded);
+  check(uc_reg_read_batch(uc_, g_call_ids.data() + first, arg_ptrs_.data() + first, count - call.loaded), "uc_reg_read_batch");
   call.loaded = static_cast<std::uint8_t>(count);
 }
 
@@ -1067,34 +1129,34 @@ void Vcpu::set_pstate(std::uint32_t pstate) {
   const bool to_sp0 = uses_sp0(pstate);
   if (from_sp0 != to_sp0) {
     std::uint64_t other = 0;
-    uc_reg_read(uc_, to_sp0 ? UC_ARM64_REG_SP_EL0 : UC_ARM64_REG_SP_EL1, &other);
+    check(uc_reg_read(uc_, to_sp0 ? UC_ARM64_REG_SP_EL0 : UC_ARM64_REG_SP_EL1, &other), "uc_reg_read");
     const std::uint64_t live = reg(Reg::Sp);
-    uc_reg_write(uc_, from_sp0 ? UC_ARM64_REG_SP_EL0 : UC_ARM64_REG_SP_EL1, &live);
+    check(uc_reg_write(uc_, from_sp0 ? UC_ARM64_REG_SP_EL0 : UC_ARM64_REG_SP_EL1, &live), "uc_reg_write");
     set_reg(Reg::Pstate, pstate);
     set_reg(Reg::Sp, other);
   } else {
     set_reg(Reg::Pstate, pstate);
   }
   // A CP_REG write after the PSTATE write rebuilds the cached hflags (notes Q7, 2.1.x).
-  write_sysreg(kVbarEl1, reg(Reg::VbarEl1));
+  check(write_sysreg(kVbarEl1, reg(Reg::VbarEl1)), "write VBAR_EL1");
 }
 
 // SDEI dispatch (digest 8.8): save x0..x17, PC and PSTATE of the interrupted context in the
 // firmware, then enter the handler at EL1h with x0..x3 = event, argument, interrupted PC and
 // PSTATE; x4..x17, SP_EL1 and the EL1 system registers are left as they were. NZCV is copied
 // (TF-A create_spsr); the client's DAIF masks do not stop the dispatch.
-void Vcpu::enter_sdei_handler() {
-  if (!machine_.firmware_.sdei_deliverable(index_)) return;
+bool Vcpu::enter_sdei_handler() {
+  if (!machine_.firmware_.sdei_deliverable(index_)) return false;
   fw::SdeiContext interrupted;
   std::array<void*, fw::kCallRegisters> ptrs{};
   for (std::size_t i = 0; i < ptrs.size(); ++i) ptrs[i] = &interrupted.x[i];
-  uc_reg_read_batch(uc_, g_call_ids.data(), ptrs.data(), fw::kCallRegisters);
+  check(uc_reg_read_batch(uc_, g_call_ids.data(), ptrs.data(), fw::kCallRegisters), "uc_reg_read_batch");
   interrupted.pc = reg(Reg::Pc);
   const std::uint32_t pstate = read_pstate();
   interrupted.pstate = pstate;
-  if (((pstate >> 2) & 3) > 1) return;  // guests run at EL0/EL1 only
+  if (((pstate >> 2) & 3) > 1) return false;  // guests run at EL0/EL1 only
   const std::optional<fw::SdeiEntry> entry = machine_.firmware_.sdei_begin_dispatch(index_, interrupted);
-  if (!entry) return;
+  if (!entry) return false;
   sync_clock();
   clock_.virtual_ns += cost_.trap_ns;
   set_reg(Reg::X0, entry->event);
@@ -1104,6 +1166,7 @@ void Vcpu::enter_sdei_handler() {
   constexpr std::uint32_t kNzcv = 0xFu << 28;
   set_pstate(entry_pstate(pstate) | (pstate & kNzcv));
   set_reg(Reg::Pc, entry->entry);
+  return true;
 }
 
 // SDEI_EVENT_COMPLETE restores the interrupted context exactly; COMPLETE_AND_RESUME restores
@@ -1113,7 +1176,7 @@ void Vcpu::resume_sdei_context(const fw::Request& request) {
   const fw::SdeiContext& saved = machine_.firmware_.vm().vcpus[index_].sdei_resume;
   std::array<void*, fw::kCallRegisters> ptrs{};  // the batch API takes non-const pointers; it only reads
   for (std::size_t i = 0; i < ptrs.size(); ++i) ptrs[i] = const_cast<std::uint64_t*>(&saved.x[i]);
-  uc_reg_write_batch(uc_, g_call_ids.data(), ptrs.data(), fw::kCallRegisters);
+  check(uc_reg_write_batch(uc_, g_call_ids.data(), ptrs.data(), fw::kCallRegisters), "uc_reg_write_batch");
   if (request.kind == fw::RequestKind::SdeiComplete) {
     set_pstate(static_cast<std::uint32_t>(saved.pstate));
     set_reg(Reg::Pc, saved.pc);
@@ -1178,21 +1241,21 @@ void Vcpu::save_state(fw::StateWriter& out) const {
   // The SP of the current bank is live in SP; the stored copy of that bank is stale (notes Q4).
   const bool on_sp0 = ((pstate >> 2) & 3) == 0 || (pstate & 1) == 0;
   std::uint64_t sp_el0 = 0, sp_el1 = 0;
-  uc_reg_read(uc_, UC_ARM64_REG_SP_EL0, &sp_el0);
-  uc_reg_read(uc_, UC_ARM64_REG_SP_EL1, &sp_el1);
+  check(uc_reg_read(uc_, UC_ARM64_REG_SP_EL0, &sp_el0), "uc_reg_read");
+  check(uc_reg_read(uc_, UC_ARM64_REG_SP_EL1, &sp_el1), "uc_reg_read");
   (on_sp0 ? sp_el0 : sp_el1) = reg(Reg::Sp);
   out.u64(sp_el0);
   out.u64(sp_el1);
   out.u64(reg(Reg::Pc));
   out.u32(pstate);
   std::uint32_t fpcr = 0, fpsr = 0;
-  uc_reg_read(uc_, UC_ARM64_REG_FPCR, &fpcr);
-  uc_reg_read(uc_, UC_ARM64_REG_FPSR, &fpsr);
+  check(uc_reg_read(uc_, UC_ARM64_REG_FPCR, &fpcr), "uc_reg_read");
+  check(uc_reg_read(uc_, UC_ARM64_REG_FPSR, &fpsr), "uc_reg_read");
   out.u32(fpcr);
   out.u32(fpsr);
   for (int v = 0; v < 32; ++v) {
     std::array<std::uint64_t, 2> q{};  // a 128-bit register: low doubleword first
-    uc_reg_read(uc_, UC_ARM64_REG_V0 + v, q.data());
+    check(uc_reg_read(uc_, UC_ARM64_REG_V0 + v, q.data()), "uc_reg_read");
     out.u64(q[0]);
     out.u64(q[1]);
   }
@@ -1223,12 +1286,12 @@ void Vcpu::restore_state(fw::StateReader& in) {
   // state from the new PSTATE (notes Q7).
   set_reg(Reg::Pstate, pstate);
   for (unsigned i = 0; i <= 30; ++i) set_reg(xreg(i), x[i]);
-  uc_reg_write(uc_, UC_ARM64_REG_FPCR, &fpcr);
-  uc_reg_write(uc_, UC_ARM64_REG_FPSR, &fpsr);
+  check(uc_reg_write(uc_, UC_ARM64_REG_FPCR, &fpcr), "uc_reg_write");
+  check(uc_reg_write(uc_, UC_ARM64_REG_FPSR, &fpsr), "uc_reg_write");
   for (int v = 0; v < 32; ++v) {
     std::array<std::uint64_t, 2> q{in.u64(), 0};
     q[1] = in.u64();
-    uc_reg_write(uc_, UC_ARM64_REG_V0 + v, q.data());
+    check(uc_reg_write(uc_, UC_ARM64_REG_V0 + v, q.data()), "uc_reg_write");
   }
   for (const SysReg& r : kSavedSysRegs) {
     const bool present = in.boolean();
@@ -1239,8 +1302,8 @@ void Vcpu::restore_state(fw::StateReader& in) {
   powered_on_ = in.boolean();
   mmu_ever_on_ = mmu_on();
   // Both SP banks, then the live SP of the current one.
-  uc_reg_write(uc_, UC_ARM64_REG_SP_EL0, &sp_el0);
-  uc_reg_write(uc_, UC_ARM64_REG_SP_EL1, &sp_el1);
+  check(uc_reg_write(uc_, UC_ARM64_REG_SP_EL0, &sp_el0), "uc_reg_write");
+  check(uc_reg_write(uc_, UC_ARM64_REG_SP_EL1, &sp_el1), "uc_reg_write");
   const bool on_sp0 = ((pstate >> 2) & 3) == 0 || (pstate & 1) == 0;
   set_reg(Reg::Sp, on_sp0 ? sp_el0 : sp_el1);
   set_reg(Reg::Pc, pc);
@@ -1250,8 +1313,8 @@ void Vcpu::restore_state(fw::StateReader& in) {
 // ---- register access ----
 
 std::uint32_t Vcpu::read_pstate() const {
-  std::uint32_t v = 0;  // Unicorn writes 32 bits for PSTATE (notes Q4)
-  uc_reg_read(uc_, UC_ARM64_REG_PSTATE, &v);
+  std::uint32_t v = 0;  // Unicorn writes 32 bits for PSTATE
+  check(uc_reg_read(uc_, UC_ARM64_REG_PSTATE, &v), "uc_reg_read");
   return v;
 }
 
@@ -1260,27 +1323,27 @@ std::uint64_t Vcpu::reg(Reg r) const {
   if (r == Reg::SctlrEl1) return read_sysreg(kSctlrEl1);
   if (r == Reg::SpsrEl1) return read_sysreg(kSpsrEl1);
   std::uint64_t v = 0;
-  uc_reg_read(uc_, uc_reg_id(r), &v);
+  check(uc_reg_read(uc_, uc_reg_id(r), &v), "uc_reg_read");
   return v;
 }
 
 void Vcpu::set_reg(Reg r, std::uint64_t value) {
   if (r == Reg::Pstate) {
     const auto v32 = static_cast<std::uint32_t>(value);
-    uc_reg_write(uc_, UC_ARM64_REG_PSTATE, &v32);
+    check(uc_reg_write(uc_, UC_ARM64_REG_PSTATE, &v32), "uc_reg_write");
     return;
   }
   if (r == Reg::SctlrEl1 || r == Reg::SpsrEl1) {
     if (r == Reg::SctlrEl1 && (value & 1) != 0) mmu_ever_on_ = true;
-    write_sysreg(r == Reg::SctlrEl1 ? kSctlrEl1 : kSpsrEl1, value);
+    check(write_sysreg(r == Reg::SctlrEl1 ? kSctlrEl1 : kSpsrEl1, value), "write a system register");
     return;
   }
-  uc_reg_write(uc_, uc_reg_id(r), &value);
+  check(uc_reg_write(uc_, uc_reg_id(r), &value), "uc_reg_write");
 }
 
 std::uint64_t Vcpu::read_sysreg(const SysReg& r) const {
   uc_arm64_cp_reg cp{r.crn, r.crm, r.op0, r.op1, r.op2, 0};
-  uc_reg_read(uc_, UC_ARM64_REG_CP_REG, &cp);
+  check(uc_reg_read(uc_, UC_ARM64_REG_CP_REG, &cp), "uc_reg_read");
   return cp.val;
 }
 

@@ -29,6 +29,11 @@ struct SysReg {
   std::uint32_t op0, op1, crn, crm, op2;
 };
 
+/// Every Unicorn call in core goes through this: an error the engine should never return
+/// becomes std::runtime_error naming the call ("Unicorn: uc_reg_read: ..."), which ends the
+/// run with status 70 (internal error). Never called where an exception cannot unwind.
+void check(uc_err err, const char* what);
+
 class Vcpu final : public fw::RegisterSource {
  public:
   /// Why run() returned.
@@ -76,6 +81,8 @@ class Vcpu final : public fw::RegisterSource {
   fw::Conduit forwarded_conduit() const { return call_.conduit; }
   /// Drops every translated block, so code changed by another vCPU or the host is seen.
   void flush_translations();
+  /// Drops every cached translation of a virtual address: another vCPU's broadcast TLBI.
+  void flush_tlb();
   /// Drops the translated blocks that overlap `ranges` (physical addresses; outside RAM ignored).
   void invalidate_code(std::span<const CodeRange> ranges);
   const std::string& summary() const { return summary_; }
@@ -92,7 +99,10 @@ class Vcpu final : public fw::RegisterSource {
   /// Whether the GIC signals an IRQ to this vCPU (Machine keeps it current while the vCPU
   /// runs). The IRQ is taken at the next block boundary where PSTATE.I is clear; a WFI ends
   /// while it is set, masked or not (Arm ARM D1.6.2).
-  void set_irq_line(bool signalled) { irq_line_ = signalled; }
+  void set_irq_line(bool signalled) { attention_ = signalled ? attention_ | kIrqLine : attention_ & ~kIrqLine; }
+  /// An interrupt the firmware owns has changed: look for an SDEI event to dispatch at the
+  /// next block boundary (DEN0054C: a bound interrupt is taken whatever PSTATE.DAIF says).
+  void request_sdei_check() { attention_ |= kSdeiCheck; }
 
   /// The vCPU's architectural state for a snapshot: GPRs, both SP banks, PC, PSTATE,
   /// FP/SIMD, and the EL0/EL1 system registers a guest can program. Only between slices.
@@ -114,6 +124,10 @@ class Vcpu final : public fw::RegisterSource {
   static std::uint32_t on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint32_t on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint32_t on_sys(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
+  // The hooks' bodies, run inside guarded(): 1 = handled here (Rt written, PC stepped).
+  std::uint32_t mrs_access(uc_arm64_reg reg, const uc_arm64_cp_reg& cp);
+  std::uint32_t msr_access(uc_arm64_reg reg, const uc_arm64_cp_reg& cp);
+  std::uint32_t sys_instruction(const uc_arm64_cp_reg& cp);
   /// The CPU model's own answers for registers of hidden or inert features (see vcpu.cpp).
   bool model_read(const uc_arm64_cp_reg& cp, std::uint64_t& value);
   bool model_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg);
@@ -148,16 +162,18 @@ class Vcpu final : public fw::RegisterSource {
   /// IRQ exception entry at the PC (a block boundary): the IRQ vector, no syndrome (D1.10.2).
   void take_irq();
   bool wfi_completes();
+  void tlb_maintenance(const uc_arm64_cp_reg& cp);
   /// The common part of exception entry to EL1h at VBAR_EL1 + `offset` (+ the EL/SP base);
   /// false (after fatal()) when there is no usable vector table.
   bool enter_el1(std::uint64_t offset, std::uint64_t return_pc, std::string_view what);
   bool irq_unmasked() const;
   void set_pstate(std::uint32_t pstate);
   std::uint32_t entry_pstate(std::uint32_t from) const;
-  void enter_sdei_handler();
+  bool enter_sdei_handler();  ///< false when no event could be dispatched
   void resume_sdei_context(const fw::Request& request);
   void fatal(std::string summary);
   void stop(Stop why);
+  void stop_engine() noexcept;
   /// Brings the clock and instruction counts up to date with the blocks entered so far. The
   /// block hook only decrements the budget; everything else is derived here when needed.
   void sync_clock();
@@ -220,8 +236,14 @@ class Vcpu final : public fw::RegisterSource {
   std::uint64_t block_start_ = 0;    // address of the block being executed
   std::uint64_t block_left_ = 0;     // budget_left_ before that block was entered
   bool stop_requested_ = false;
-  bool irq_line_ = false;   // see set_irq_line(); tested by the block hook
-  bool irq_entry_ = false;  // the block hook stopped the engine to take an IRQ
+  // What the block hook must look at, one byte so the hot path tests once: kIrqLine (see
+  // set_irq_line()) and kSdeiCheck (see request_sdei_check()).
+  static constexpr std::uint8_t kIrqLine = 1;
+  static constexpr std::uint8_t kSdeiCheck = 2;
+  std::uint8_t attention_ = 0;
+  bool irq_line() const { return (attention_ & kIrqLine) != 0; }
+  bool irq_entry_ = false;   // the block hook stopped the engine to take an IRQ
+  bool sdei_entry_ = false;  // the block hook stopped the engine to look for an SDEI event
   Stop stop_ = Stop::Budget;
   int exit_status_ = 0;
   fw::Request request_{};

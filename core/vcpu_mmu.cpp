@@ -77,9 +77,9 @@ struct Vcpu::Leaf {
 
 std::uint64_t Vcpu::address_translate(std::uint64_t va, At at) {
   const std::uint64_t saved = read_sysreg(kParEl1);
-  write_sysreg(at_register(static_cast<std::uint32_t>(at)), va);
+  check(write_sysreg(at_register(static_cast<std::uint32_t>(at)), va), "AT");
   const std::uint64_t par = read_sysreg(kParEl1);
-  write_sysreg(kParEl1, saved);
+  check(write_sysreg(kParEl1, saved), "write PAR_EL1");
   return par;
 }
 

@@ -1,5 +1,6 @@
 #include "firmware/firmware.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -17,7 +18,7 @@ VmState make_vm(const FirmwareConfig& config) {
   }
   VmState vm{.ram_base = config.ram_base, .ram_size = config.ram_size, .epoch_ns = config.epoch_ns,
              .vcpus = std::vector<VcpuState>(config.vcpu_count),
-             .sdei_events = SdeiService::declare(config.sdei_events)};
+             .sdei_events = SdeiService::declare(config.sdei_events, config.platform.interrupts != nullptr)};
   vm.reset_guest_state();
   return vm;
 }
@@ -37,7 +38,7 @@ Firmware::Firmware(const FirmwareConfig& config)
       // Vendor hypervisor owner 6: only the Call UID is defined (KVM's value, digest 5.1).
       kvm_queries_({.owner = owner::kVendorHyp, .prefix = "VENDOR_HYP", .uid = kKvmVendorUid,
                     .gate = &vm_.vendor_hyp_bmap, .gate_mask = service_bit::kVendorFeatures}),
-      sdei_(vm_) {
+      sdei_(vm_, config.platform.interrupts) {
   // PSCI before SDEI: PSCI's hooks set the power state SDEI's routing reads.
   services_ = {&arch_, &psci_, &std_queries_, &trng_, &pv_time_, &kvm_, &kvm_queries_, &sdei_};
   for (Service* s : services_) dispatcher_.add(*s);
@@ -139,7 +140,25 @@ void Firmware::save(StateWriter& out) const {
   }
   out.tag(kTagSdei);
   for (const SdeiInstance& i : vm_.sdei_shared) save_instance(out, i);
+  for (const std::uint32_t intid : vm_.sdei_bound) out.u32(intid);
 }
+
+namespace {
+// Bind slots: free (0), or a PPI for a private slot or an SPI for a shared one, each bound once
+// (the rules of SDEI_INTERRUPT_BIND; the INTID ranges are GICv3's, IHI 0069H §2.2).
+void load_bindings(StateReader& in, VmState& vm) {
+  for (std::size_t i = 0; i < vm.sdei_events.size(); ++i) {
+    const std::uint32_t intid = in.u32();
+    const SdeiEventDecl& d = vm.sdei_events[i];
+    const bool fits = intid == 0 || (d.dynamic && (d.shared ? intid >= 32 && intid < 1020 : intid >= 16 && intid < 32));
+    if (!fits || (intid != 0 && std::find(vm.sdei_bound.begin(), vm.sdei_bound.begin() + static_cast<std::ptrdiff_t>(i),
+                                          intid) != vm.sdei_bound.begin() + static_cast<std::ptrdiff_t>(i))) {
+      throw StateError("corrupt state: an SDEI interrupt binding");
+    }
+    vm.sdei_bound[i] = intid;
+  }
+}
+}  // namespace
 
 // Values are checked as they are read back, through the same rules the host API applies.
 void Firmware::load(StateReader& in) {
@@ -204,6 +223,7 @@ void Firmware::load(StateReader& in) {
   }
   in.tag(kTagSdei);
   for (SdeiInstance& i : vm.sdei_shared) i = load_instance(in, vm.vcpu_count());
+  load_bindings(in, vm);
   vm_ = std::move(vm);  // only a fully valid state replaces the current one
   sdei_.recount();
 }

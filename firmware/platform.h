@@ -41,12 +41,37 @@ class Clock {
   virtual std::uint64_t stolen_ns(unsigned vcpu) = 0;
 };
 
+/// The interrupt controller, for SDEI events bound to interrupts (DEN0054C SDEI_INTERRUPT_BIND;
+/// TF-A does the same through its GIC driver). While such an event is registered the firmware owns
+/// its interrupt, as EL3 owns a Secure Group 0 interrupt: the guest's view of the controller
+/// no longer shows it, and it is taken as the SDEI event instead of as an IRQ. A PPI is owned
+/// per vCPU (each PE registers its own instance of a private event); for an SPI `vcpu` is
+/// ignored. Only INTIDs kind() reports as Ppi or Spi are ever passed.
+class InterruptController {
+ public:
+  enum class Kind : std::uint8_t { None, Sgi, Ppi, Spi };  ///< None: not implemented
+  virtual ~InterruptController() = default;
+  virtual Kind kind(std::uint32_t intid) const = 0;
+  /// Takes the interrupt from the guest (`firmware` true) or gives it back. Either way it is
+  /// left disabled with no software or edge pending state; given back, at the lowest priority.
+  virtual void claim(unsigned vcpu, std::uint32_t intid, bool firmware) = 0;
+  virtual void enable(unsigned vcpu, std::uint32_t intid, bool on) = 0;
+  virtual bool active(unsigned vcpu, std::uint32_t intid) const = 0;
+  /// An owned interrupt that is pending, enabled and not active: the event has triggered.
+  virtual bool triggered(unsigned vcpu, std::uint32_t intid) const = 0;
+  /// Dispatch: the interrupt becomes active (an edge is consumed; a level stays pending).
+  virtual void acknowledge(unsigned vcpu, std::uint32_t intid) = 0;
+  /// COMPLETE: the interrupt is inactive again and may trigger anew.
+  virtual void deactivate(unsigned vcpu, std::uint32_t intid) = 0;
+};
+
 /// The machine services use; any member may be null (that service is then not offered).
 /// The objects must outlive the Firmware and may not be used by it during its construction.
 struct Platform {
   GuestMemory* memory = nullptr;    ///< default none: no PV-time records
   EntropySource* entropy = nullptr; ///< default none: no TRNG
   Clock* clock = nullptr;           ///< default none: no PTP, no PV-time
+  InterruptController* interrupts = nullptr;  ///< default none: SDEI has no bind slots
 };
 
 /// A firmware configuration that cannot be built; `setting` names the FirmwareConfig field.

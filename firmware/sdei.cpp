@@ -1,6 +1,8 @@
-// SDEI 1.1 (DEN0054; digest section 8). The state machine is TF-A's table (digest 8.6).
+// SDEI 1.1 (DEN0054; digest section 8). The state machine is TF-A's table (digest 8.6);
+// bind slots and the interrupts they own follow TF-A's dispatcher (sdei_main.c).
 #include "firmware/sdei.h"
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -56,18 +58,32 @@ std::optional<unsigned> vcpu_of_mpidr(std::uint64_t mpidr, unsigned count) {
 std::span<const FunctionRange> SdeiService::ranges() const { return kRanges; }
 std::span<const FunctionDesc> SdeiService::functions() const { return kFunctions; }
 
-std::vector<SdeiEventDecl> SdeiService::declare(std::span<const SdeiEventDecl> extra) {
+std::vector<SdeiEventDecl> SdeiService::declare(std::span<const SdeiEventDecl> extra, bool bind_slots) {
   std::vector<SdeiEventDecl> events{{.number = 0, .shared = false, .critical = false, .signalable = true}};
+  if (bind_slots) {
+    for (unsigned i = 0; i < sdei::kBindSlots; ++i) {
+      events.push_back({.number = sdei::kFirstPrivateSlot + i, .shared = false, .dynamic = true});
+    }
+    for (unsigned i = 0; i < sdei::kBindSlots; ++i) {
+      events.push_back({.number = sdei::kFirstSharedSlot + i, .shared = true, .dynamic = true});
+    }
+  }
   for (const SdeiEventDecl& e : extra) {
     if (e.number == 0) throw ConfigError("sdei_events", "SDEI event 0 is built in (private, normal, signalable)");
     if ((e.number >> 31) != 0) {
       throw ConfigError("sdei_events", "SDEI event " + std::to_string(e.number) + ": numbers are below 2^31");
     }
+    if (e.dynamic) throw ConfigError("sdei_events", "SDEI bind slots are the firmware's, not declared");
     for (const SdeiEventDecl& d : events) {
-      if (d.number == e.number) throw ConfigError("sdei_events", "SDEI event " + std::to_string(e.number) + " twice");
+      if (d.number != e.number) continue;
+      throw ConfigError("sdei_events", "SDEI event " + std::to_string(e.number) +
+                                           (d.dynamic ? " is a bind slot (SDEI_INTERRUPT_BIND)" : " twice"));
     }
     events.push_back(e);
   }
+  // By number, so that the first of several pending events in table order is the lowest.
+  std::stable_sort(events.begin(), events.end(),
+                   [](const SdeiEventDecl& a, const SdeiEventDecl& b) { return a.number < b.number; });
   return events;
 }
 
@@ -140,15 +156,17 @@ void SdeiService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
       return;
     }
     case sdei::kPeUnmask & 0xFFFF: vm_.vcpus[vcpu].sdei_masked = false; break;
-    case sdei::kInterruptBind & 0xFFFF:
-      // The model has no interrupt controller to bind to: no dynamic slots (digest 8.11).
-      status = code(SdeiStatus::OutOfResource);
-      break;
-    case sdei::kInterruptRelease & 0xFFFF: status = kInvalid; break;  // nothing is ever bound
+    case sdei::kInterruptBind & 0xFFFF: status = bind(call.x[1]); break;
+    case sdei::kInterruptRelease & 0xFFFF: status = release(call.x[1]); break;
     case sdei::kEventSignal & 0xFFFF: status = signal_call(call.x[1], call.x[2]); break;
     case sdei::kFeatures & 0xFFFF:
-      // FEATURES(0) BIND_SLOTS = 0; RELATIVE_MODE unsupported (TF-A: INVALID_PARAMETERS).
-      status = call.x[1] == 0 ? kOk : kInvalid;
+      // Only BIND_SLOTS is a feature here; RELATIVE_MODE (1) and the rest are
+      // INVALID_PARAMETERS, as TF-A answers, since relative entry points are not supported.
+      if (call.x[1] == sdei::kFeatureBindSlots) {
+        result.x[0] = bind_slots();
+        return;
+      }
+      status = kInvalid;
       break;
     case sdei::kPrivateReset & 0xFFFF: status = private_reset(vcpu); break;
     case sdei::kSharedReset & 0xFFFF: status = shared_reset(); break;
@@ -159,19 +177,26 @@ void SdeiService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
   result.x[0] = static_cast<std::uint64_t>(status);
 }
 
-// REGISTER(event, entry, arg, flags, affinity) (digest 8.1, 8.6).
+// REGISTER(event, entry, arg, flags, affinity) (digest 8.1, 8.6). RM_PE needs the affinity of
+// a PE that exists, for any event (TF-A validate_flags); a private event always targets the
+// calling PE, so for it the mode is then ignored. Registering a bound event takes its
+// interrupt from the guest, unless the guest has it active (TF-A sdei_event_register).
 std::int64_t SdeiService::reg(const SmcccCall& call) {
   const std::optional<std::size_t> index = find(call.x[1]);
   const std::uint64_t entry = call.x[2];
   const std::uint64_t flags = call.x[4];
   if (!index || entry == 0 || (flags & ~sdei::kFlagRoutePe) != 0) return kInvalid;  // incl. relative mode
+  if (!vm_.in_ram(entry, 4)) return kInvalid;  // platform validation of the entry point
   const SdeiEventDecl& decl = vm_.sdei_events[*index];
-  const bool route_pe = (flags & sdei::kFlagRoutePe) != 0;
-  if (route_pe) {
-    if (!decl.shared || !vcpu_of_mpidr(call.x[5], vm_.vcpu_count())) return kInvalid;
-  }
+  const bool route_pe = decl.shared && (flags & sdei::kFlagRoutePe) != 0;
+  if ((flags & sdei::kFlagRoutePe) != 0 && !vcpu_of_mpidr(call.x[5], vm_.vcpu_count())) return kInvalid;
   SdeiInstance& inst = instance(call.vcpu, *index);
   if (inst.registered || inst.running) return kDenied;
+  if (decl.dynamic) {
+    const std::uint32_t intid = bound_intid(*index);
+    if (intid == 0 || ic_->active(call.vcpu, intid)) return kDenied;
+    ic_->claim(call.vcpu, intid, true);
+  }
   inst.registered = true;
   inst.enabled = false;
   inst.entry = entry;
@@ -186,8 +211,15 @@ std::int64_t SdeiService::enable(unsigned vcpu, std::uint64_t event, bool on) {
   if (!index) return kInvalid;
   SdeiInstance& inst = instance(vcpu, *index);
   if (!inst.registered) return kDenied;
+  if (inst.enabled != on && bound_intid(*index) != 0) ic_->enable(vcpu, bound_intid(*index), on);
   inst.enabled = on;
   return kOk;
+}
+
+// An unregistered bound event's interrupt goes back to the guest, even while its handler
+// still runs: COMPLETE then only deactivates it (TF-A sdei_event_unregister).
+void SdeiService::give_back(unsigned vcpu, std::size_t index) {
+  if (bound_intid(index) != 0) ic_->claim(vcpu, bound_intid(index), false);
 }
 
 // Always disables; a running handler makes it PENDING: unregistered when it completes.
@@ -199,6 +231,7 @@ std::int64_t SdeiService::unregister(unsigned vcpu, std::uint64_t event) {
   inst.registered = false;
   inst.enabled = false;
   set_pending(inst, false);
+  give_back(vcpu, *index);
   return inst.running ? code(SdeiStatus::Pending) : kOk;
 }
 
@@ -257,6 +290,8 @@ std::int64_t SdeiService::complete(unsigned vcpu, SmcccResult& result, std::opti
   v.sdei_resume = v.sdei_stack[--v.sdei_depth];
   SdeiInstance& inst = instance(vcpu, v.sdei_resume.event);
   inst.running = false;  // an unregister-pending event is now simply unregistered
+  // The end of the interrupt: a level still high triggers the event again (TF-A EOIs here).
+  if (bound_intid(v.sdei_resume.event) != 0) ic_->deactivate(vcpu, bound_intid(v.sdei_resume.event));
   result.request.kind = resume ? RequestKind::SdeiCompleteAndResume : RequestKind::SdeiComplete;
   result.request.entry = resume.value_or(0);
   result.count = 0;  // nothing is written back: the interrupted registers are restored
@@ -277,6 +312,54 @@ std::int64_t SdeiService::signal_call(std::uint64_t event, std::uint64_t target)
   return kOk;
 }
 
+// INTERRUPT_BIND(intid) (TF-A sdei_interrupt_bind): a PPI takes a private slot, an SPI a
+// shared one; an interrupt already bound answers its event again. SGIs and INTIDs the GIC
+// does not implement are INVALID_PARAMETERS; no free slot of the kind is OUT_OF_RESOURCE.
+// The interrupt changes hands only when the event is registered.
+std::int64_t SdeiService::bind(std::uint64_t intid) {
+  if (ic_ == nullptr) return code(SdeiStatus::OutOfResource);  // nothing to bind to: no slots
+  const InterruptController::Kind kind =
+      intid > 0xFFFF'FFFFu ? InterruptController::Kind::None : ic_->kind(static_cast<std::uint32_t>(intid));
+  if (kind != InterruptController::Kind::Ppi && kind != InterruptController::Kind::Spi) return kInvalid;
+  const bool shared = kind == InterruptController::Kind::Spi;
+  std::optional<std::size_t> free;
+  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
+    const SdeiEventDecl& d = vm_.sdei_events[i];
+    if (!d.dynamic || d.shared != shared) continue;
+    if (bound_intid(i) == intid) return d.number;
+    if (bound_intid(i) == 0 && !free) free = i;
+  }
+  if (!free) return code(SdeiStatus::OutOfResource);
+  vm_.sdei_bound[*free] = static_cast<std::uint32_t>(intid);
+  ++bound_;
+  return vm_.sdei_events[*free].number;
+}
+
+// INTERRUPT_RELEASE(event) (TF-A sdei_interrupt_release): only a bound slot, unregistered on
+// every PE and with its interrupt inactive, is freed.
+std::int64_t SdeiService::release(std::uint64_t event) {
+  const std::optional<std::size_t> index = find(event);
+  if (!index || !vm_.sdei_events[*index].dynamic || bound_intid(*index) == 0) return kInvalid;
+  const bool shared = vm_.sdei_events[*index].shared;
+  for (unsigned v = 0; v < vm_.vcpu_count(); ++v) {
+    const SdeiInstance& inst = instance(v, *index);
+    if (inst.registered || inst.running || ic_->active(v, bound_intid(*index))) return kDenied;
+    if (shared) break;
+  }
+  vm_.sdei_bound[*index] = 0;
+  --bound_;
+  return kOk;
+}
+
+std::uint64_t SdeiService::bind_slots() const {
+  std::uint64_t priv = 0;
+  std::uint64_t shared = 0;
+  for (const SdeiEventDecl& d : vm_.sdei_events) {
+    if (d.dynamic) ++(d.shared ? shared : priv);
+  }
+  return (priv & 0xFFFF) | ((shared & 0xFFFF) << 16);
+}
+
 std::int64_t SdeiService::private_reset(unsigned vcpu) {
   std::int64_t status = kOk;
   for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
@@ -286,12 +369,15 @@ std::int64_t SdeiService::private_reset(unsigned vcpu) {
       status = kDenied;  // the others are still unregistered (digest 8.11)
       continue;
     }
+    if (inst.registered) give_back(vcpu, i);
     set_pending(inst, false);
     inst = SdeiInstance{};
   }
   return status;
 }
 
+// Unregisters every shared event, then frees every bind slot, private ones too (TF-A
+// sdei_shared_reset); a slot some PE still has registered stays bound, and the call is DENIED.
 std::int64_t SdeiService::shared_reset() {
   std::int64_t status = kOk;
   for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
@@ -301,15 +387,20 @@ std::int64_t SdeiService::shared_reset() {
       status = kDenied;
       continue;
     }
+    if (inst.registered) give_back(0, i);
     set_pending(inst, false);
     inst = SdeiInstance{};
+  }
+  if (status != kOk) return status;
+  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
+    if (bound_intid(i) != 0 && release(vm_.sdei_events[i].number) != kOk) status = kDenied;
   }
   return status;
 }
 
 HostStatus SdeiService::signal(std::uint32_t event, unsigned vcpu) {
   const std::optional<std::size_t> index = find(event);
-  if (!index || vcpu >= vm_.vcpu_count()) return HostStatus::Invalid;
+  if (!index || vcpu >= vm_.vcpu_count() || vm_.sdei_events[*index].dynamic) return HostStatus::Invalid;
   SdeiInstance& inst = instance(vcpu, *index);
   if (!inst.registered || !inst.enabled) return HostStatus::Busy;
   set_pending(inst, true);
@@ -331,7 +422,7 @@ bool SdeiService::routed_to(const SdeiInstance& shared, unsigned vcpu) const {
 // a running normal handler admits only a critical event, a critical one nothing.
 std::optional<std::size_t> SdeiService::next_event(unsigned vcpu) const {
   const VcpuState& v = vm_.vcpus[vcpu];
-  if (pending_ == 0 || v.sdei_masked || v.power != PowerState::On) return std::nullopt;
+  if (v.sdei_masked || v.power != PowerState::On || !any_pending()) return std::nullopt;
   bool in_critical = false;
   if (v.sdei_depth != 0) {
     in_critical = vm_.sdei_events[v.sdei_stack[v.sdei_depth - 1].event].critical;
@@ -341,7 +432,7 @@ std::optional<std::size_t> SdeiService::next_event(unsigned vcpu) const {
   for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
     const SdeiEventDecl& decl = vm_.sdei_events[i];
     const SdeiInstance& inst = instance(vcpu, i);
-    if (!inst.pending || !inst.registered || !inst.enabled || inst.running) continue;
+    if (!triggered(vcpu, i, inst) || !inst.registered || !inst.enabled || inst.running) continue;
     if (v.sdei_depth != 0 && !decl.critical) continue;
     if (decl.shared && !routed_to(inst, vcpu) &&
         !(v.sdei_depth != 0 && inst.route_pe && vcpu_of(inst.affinity, vm_.vcpu_count()) == vcpu)) {
@@ -352,7 +443,26 @@ std::optional<std::size_t> SdeiService::next_event(unsigned vcpu) const {
   return best;
 }
 
-bool SdeiService::deliverable(unsigned vcpu) const { return pending_ != 0 && next_event(vcpu).has_value(); }
+// A bound event triggers through its interrupt: pending and enabled in the GIC, not active
+// (so not again until COMPLETE). For an SPI the GIC's routing is not asked: SDEI routes it.
+bool SdeiService::triggered(unsigned vcpu, std::size_t index, const SdeiInstance& inst) const {
+  const std::uint32_t intid = bound_intid(index);
+  return intid == 0 ? inst.pending : ic_->triggered(vcpu, intid);
+}
+
+bool SdeiService::bound_triggered() const {
+  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
+    const std::uint32_t intid = bound_intid(i);
+    if (intid == 0) continue;
+    const unsigned pes = vm_.sdei_events[i].shared ? 1 : vm_.vcpu_count();
+    for (unsigned v = 0; v < pes; ++v) {
+      if (ic_->triggered(v, intid)) return true;
+    }
+  }
+  return false;
+}
+
+bool SdeiService::deliverable(unsigned vcpu) const { return any_pending() && next_event(vcpu).has_value(); }
 
 std::optional<SdeiEntry> SdeiService::begin_dispatch(unsigned vcpu, const SdeiContext& interrupted) {
   const std::optional<std::size_t> index = next_event(vcpu);
@@ -360,6 +470,7 @@ std::optional<SdeiEntry> SdeiService::begin_dispatch(unsigned vcpu, const SdeiCo
   VcpuState& v = vm_.vcpus[vcpu];
   SdeiInstance& inst = instance(vcpu, *index);
   set_pending(inst, false);
+  if (bound_intid(*index) != 0) ic_->acknowledge(vcpu, bound_intid(*index));
   inst.running = true;
   inst.running_on = vcpu;
   SdeiContext& saved = v.sdei_stack[v.sdei_depth++];
@@ -375,7 +486,11 @@ std::optional<SdeiEntry> SdeiService::begin_dispatch(unsigned vcpu, const SdeiCo
 void SdeiService::on_vcpu_power_on(unsigned vcpu) {
   VcpuState& v = vm_.vcpus[vcpu];
   v.sdei_masked = true;
-  for (std::uint8_t i = 0; i < v.sdei_depth; ++i) instance(vcpu, v.sdei_stack[i].event).running = false;
+  for (std::uint8_t i = 0; i < v.sdei_depth; ++i) {
+    const std::uint32_t event = v.sdei_stack[i].event;
+    instance(vcpu, event).running = false;
+    if (bound_intid(event) != 0) ic_->deactivate(vcpu, bound_intid(event));  // nobody will COMPLETE it
+  }
   v.sdei_depth = 0;
 }
 
@@ -383,6 +498,8 @@ void SdeiService::on_vcpu_power_on(unsigned vcpu) {
 void SdeiService::on_system_reset() { recount(); }
 
 void SdeiService::recount() {
+  bound_ = static_cast<std::uint32_t>(
+      std::count_if(vm_.sdei_bound.begin(), vm_.sdei_bound.end(), [](std::uint32_t intid) { return intid != 0; }));
   pending_ = 0;
   for (const SdeiInstance& inst : vm_.sdei_shared) pending_ += inst.pending ? 1 : 0;
   for (const VcpuState& v : vm_.vcpus) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "firmware/platform.h"
 #include "firmware/service.h"
 #include "firmware/vm_state.h"
 
@@ -44,6 +45,13 @@ inline constexpr std::uint64_t kStatusEnabled = 2;
 inline constexpr std::uint64_t kStatusRunning = 4;
 /// Handler entry PSTATE: EL1h with D, A, I, F masked (digest 8.8).
 inline constexpr std::uint64_t kHandlerPstate = 0x3C5;
+/// Bind slots (DEN0054C SDEI_INTERRUPT_BIND), numbered as TF-A's Arm platforms number their
+/// dynamic events: private 1000.., shared 2000...
+inline constexpr std::uint32_t kFirstPrivateSlot = 1000;
+inline constexpr std::uint32_t kFirstSharedSlot = 2000;
+inline constexpr unsigned kBindSlots = 3;  ///< of each kind, as TF-A's Arm platforms
+/// SDEI_FEATURES(BIND_SLOTS): private slots in [15:0], shared slots in [31:16].
+inline constexpr std::uint64_t kFeatureBindSlots = 0;
 }  // namespace sdei
 
 /// SDEI return codes (digest 8.2).
@@ -65,7 +73,8 @@ struct SdeiEntry {
 
 class SdeiService final : public Service {
  public:
-  explicit SdeiService(VmState& vm) : vm_(vm) {}
+  /// `interrupts` may be null: then there is nothing to bind to and no event is dynamic.
+  SdeiService(VmState& vm, InterruptController* interrupts) : vm_(vm), ic_(interrupts) { recount(); }
 
   std::string_view name() const override { return "SDEI"; }
   std::span<const FunctionRange> ranges() const override;
@@ -77,18 +86,20 @@ class SdeiService final : public Service {
   void on_system_reset() override;
 
   /// Validates a list of events for a new VM and puts event 0 (private, normal,
-  /// signalable: digest 8.5) first. Throws ConfigError for a bad or repeated number.
-  static std::vector<SdeiEventDecl> declare(std::span<const SdeiEventDecl> extra);
+  /// signalable: digest 8.5) first; with `bind_slots`, kBindSlots private and shared bind
+  /// slots follow. Throws ConfigError for a bad or repeated number, or one a slot uses.
+  static std::vector<SdeiEventDecl> declare(std::span<const SdeiEventDecl> extra, bool bind_slots);
 
   /// Host side: the event with this number triggers (e.g. a platform error, digest 8.5).
   /// A private event triggers on `vcpu`; a shared one is routed when it dispatches.
-  /// Unknown event or vCPU: InvalidArgument. Not registered and enabled (on that vCPU for a
+  /// Unknown event or vCPU, or a bind slot (its interrupt triggers it): InvalidArgument. Not registered and enabled (on that vCPU for a
   /// private event): Busy, nothing pends (an unregistered event cannot be pending).
   HostStatus signal(std::uint32_t event, unsigned vcpu);
 
   /// Whether an event can be dispatched on `vcpu` now (digest 8.7). Cheap when nothing pends.
   bool deliverable(unsigned vcpu) const;
-  bool any_pending() const { return pending_ != 0; }
+  /// Whether any event has triggered and waits: one test while no event is bound.
+  bool any_pending() const { return pending_ != 0 || (bound_ != 0 && bound_triggered()); }
   /// Dispatches the most urgent deliverable event on `vcpu`: saves `interrupted`, marks the
   /// event running and says where the handler starts. nullopt when nothing is deliverable.
   std::optional<SdeiEntry> begin_dispatch(unsigned vcpu, const SdeiContext& interrupted);
@@ -102,6 +113,10 @@ class SdeiService final : public Service {
   std::optional<std::size_t> next_event(unsigned vcpu) const;
   bool routed_to(const SdeiInstance& shared, unsigned vcpu) const;
   void set_pending(SdeiInstance& inst, bool pending);
+  std::uint32_t bound_intid(std::size_t index) const { return vm_.sdei_bound[index]; }
+  bool triggered(unsigned vcpu, std::size_t index, const SdeiInstance& inst) const;
+  bool bound_triggered() const;
+  void give_back(unsigned vcpu, std::size_t index);
 
   std::int64_t reg(const SmcccCall& call);
   std::int64_t enable(unsigned vcpu, std::uint64_t event, bool on);
@@ -111,11 +126,16 @@ class SdeiService final : public Service {
   std::int64_t context(unsigned vcpu, std::uint64_t index, std::uint64_t& value) const;
   std::int64_t complete(unsigned vcpu, SmcccResult& result, std::optional<std::uint64_t> resume);
   std::int64_t signal_call(std::uint64_t event, std::uint64_t target);
+  std::int64_t bind(std::uint64_t intid);
+  std::int64_t release(std::uint64_t event);
+  std::uint64_t bind_slots() const;
   std::int64_t private_reset(unsigned vcpu);
   std::int64_t shared_reset();
 
   VmState& vm_;
+  InterruptController* ic_;
   std::uint32_t pending_ = 0;  ///< instances with pending set, so deliverable() is one test
+  std::uint32_t bound_ = 0;    ///< bind slots in use: their interrupts are asked only then
 };
 
 }  // namespace emu::fw

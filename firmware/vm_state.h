@@ -76,6 +76,10 @@ struct SdeiEventDecl {
   bool shared = false;       ///< shared (one instance, routed) or private (one per PE); default private
   bool critical = false;     ///< critical priority (may preempt a normal handler); default normal
   bool signalable = false;   ///< SDEI_EVENT_SIGNAL may raise it (only event 0, digest 8.11); default no
+  /// A bind slot (DEN0054C SDEI_INTERRUPT_BIND): an event with no source until the guest binds
+  /// it to an interrupt, normal priority and not signalable. The firmware declares these
+  /// itself; default no.
+  bool dynamic = false;
 };
 
 /// One instance of an event: per PE for private events, one VM-wide for shared events.
@@ -154,6 +158,9 @@ struct VmState {
   std::vector<SdeiEventDecl> sdei_events;
   /// Shared event instances, indexed like sdei_events (private entries unused).
   std::vector<SdeiInstance> sdei_shared;
+  /// Per event, indexed like sdei_events: the INTID a bind slot is bound to, 0 if it is free
+  /// (INTIDs below 16 are SGIs and never bound). Guest state: a reset frees every slot.
+  std::vector<std::uint32_t> sdei_bound;
 
   /// Power-on state of the guest-owned part (DESIGN.md section 6): vCPU 0 on, the others off,
   /// no statistics. Configuration (version, RAM, MEM_PROTECT's setting) is kept.
@@ -163,6 +170,7 @@ struct VmState {
       v.sdei.assign(sdei_events.size(), SdeiInstance{});
     }
     sdei_shared.assign(sdei_events.size(), SdeiInstance{});
+    sdei_bound.assign(sdei_events.size(), 0);
     vcpus[0].power = PowerState::On;
   }
 

@@ -24,6 +24,7 @@
 #include "guest/arch.h"
 #include "guest/counter.h"
 #include "guest/exceptions.h"
+#include "guest/fdt.h"
 #include "guest/semihosting.h"
 #include "guest/smccc.h"
 #include "guest/smp.h"
@@ -37,7 +38,12 @@
 #define ADDR_LOW 0x1000ull                     /* well below RAM */
 #define ADDR_BELOW_RAM (RAM_BASE - 4)          /* the last word before RAM */
 #define ADDR_MISALIGNED (RAM_BASE + 2)         /* in RAM, not 4-byte aligned */
-#define ADDR_ABOVE_4G 0x140080000ull           /* outside RAM; 0x40080000 once narrowed */
+/* ADDR_ABOVE_RAM: the first address above RAM whose low 32 bits are 0x40080000 (in RAM), so a
+ * 64-bit call that narrowed it would accept it. Set by find_addr_above_ram() from the device
+ * tree's /memory (x0 at boot): 0x140080000 with RAM up to 4 GiB + 512 KiB, higher with more. */
+#define ADDR_NARROWED 0x40080000ull
+static uint64_t addr_above_ram = 0x140080000ull;
+#define ADDR_ABOVE_RAM addr_above_ram
 #define UART_BASE 0x09000000ull
 #define PAGE 0x1000ull
 #define HIGH_GARBAGE 0xA5A5A5A500000000ull     /* bits 63:32 that an SMC32 call ignores */
@@ -557,8 +563,8 @@ static void test_cpu_on_errors(void)
                      PSCI_RET_INVALID_ADDRESS, "CPU_ON%s(vCPU 1, entry 0x%lx) is INVALID_ADDRESS",
                      width(fids[f]), bad_entries[e]);
     }
-    tap_eq(psci(PSCI_CPU_ON_64, psci_target_of(1), ADDR_ABOVE_4G, 0), PSCI_RET_INVALID_ADDRESS,
-             "CPU_ON64(vCPU 1, entry 0x%llx) is INVALID_ADDRESS", ADDR_ABOVE_4G);
+    tap_eq(psci(PSCI_CPU_ON_64, psci_target_of(1), ADDR_ABOVE_RAM, 0), PSCI_RET_INVALID_ADDRESS,
+             "CPU_ON64(vCPU 1, entry 0x%llx) is INVALID_ADDRESS", (unsigned long long)ADDR_ABOVE_RAM);
     tap_eq(affinity(1), PSCI_AFFINITY_OFF, "vCPU 1 is still OFF after the refused CPU_ONs");
 }
 
@@ -650,9 +656,9 @@ static void test_cpu_suspend_errors(void)
                      "CPU_SUSPEND%s(power-down, entry 0x%lx) is INVALID_ADDRESS", w,
                      bad_entries[e]);
     }
-    tap_eq(psci(PSCI_CPU_SUSPEND_64, POWER_STATE_CORE_POWERDOWN, ADDR_ABOVE_4G, 0),
+    tap_eq(psci(PSCI_CPU_SUSPEND_64, POWER_STATE_CORE_POWERDOWN, ADDR_ABOVE_RAM, 0),
              PSCI_RET_INVALID_ADDRESS, "CPU_SUSPEND64(power-down, entry 0x%llx) is INVALID_ADDRESS",
-             ADDR_ABOVE_4G);
+             (unsigned long long)ADDR_ABOVE_RAM);
 
     struct stats standby_after = read_stats(0, POWER_STATE_CORE_STANDBY);
     struct stats powerdown_after = read_stats(0, POWER_STATE_CORE_POWERDOWN);
@@ -1144,8 +1150,33 @@ static void start_pass(unsigned p)
     suspend_self();
 }
 
+/* RAM's end from /memory@40000000's reg (two address and two size cells, as the platform's
+ * device tree has them), then the first address at or above it with low half ADDR_NARROWED. */
+static void find_addr_above_ram(void)
+{
+    struct gfdt tree;
+    uint32_t len = 0;
+    const void *reg = 0;
+    if (gfdt_init(&tree, (const void *)(uintptr_t)guest_boot_x0) == 0) {
+        int memory = gfdt_path(&tree, "/memory@40000000");
+        reg = memory >= 0 ? gfdt_prop(&tree, memory, "reg", &len) : 0;
+    }
+    if (reg == 0 || len != 16) {
+        tap_diag("no /memory@40000000 reg in the device tree: assuming RAM ends below 0x%llx",
+                 (unsigned long long)addr_above_ram);
+        return;
+    }
+    uint64_t base = ((uint64_t)gfdt_cell(reg, 0) << 32) | gfdt_cell(reg, 1);
+    uint64_t size = ((uint64_t)gfdt_cell(reg, 2) << 32) | gfdt_cell(reg, 3);
+    uint64_t end = base + size;
+    uint64_t a = (end & ~0xFFFFFFFFull) | ADDR_NARROWED;
+    if (a < end) a += 1ull << 32;
+    addr_above_ram = a;
+}
+
 int main(void)
 {
     tap_diag("smp-conformance: PSCI with several vCPUs over HVC, then SMC");
+    find_addr_above_ram();
     start_pass(0);
 }

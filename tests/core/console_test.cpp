@@ -141,3 +141,31 @@ TEST_CASE("A Console has no input until one is set, and set_input replaces it") 
 }
 
 }  // namespace emu::core
+
+namespace emu::core {
+// Issue 14 F15: the Machine flushes the console at each slice end; the flusher runs only when
+// something was written since the last flush, so an idle slice costs a flag test.
+TEST_CASE("Console flush calls the writer's flusher once per batch of output, never when nothing was written") {
+  Console console;
+  std::string out;
+  int flushes = 0;
+  console.flush();  // no writer: nothing to do
+  console.set_writer([&out](std::string_view t) { out.append(t); }, [&flushes] { ++flushes; });
+  console.flush();
+  CHECK(flushes == 0);
+  console.put('a');
+  console.write("bc");
+  console.flush();
+  console.flush();
+  CHECK(out == "abc");
+  CHECK(flushes == 1);
+  console.put('\n');
+  console.flush();
+  CHECK(flushes == 2);
+  console.set_writer([&out](std::string_view t) { out.append(t); });  // no flusher: flush() is harmless
+  console.put('d');
+  console.flush();
+  CHECK(out == "abc\nd");
+  CHECK(flushes == 2);
+}
+}  // namespace emu::core

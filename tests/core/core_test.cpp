@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/vcpu.h"
 #include "tests/core/program.h"
 
 using namespace emu;
@@ -490,4 +491,12 @@ TEST_CASE("PL011: the peripheral and PrimeCell ID registers read part 0x011 by A
   CHECK(m.run().kind == ExitKind::Deadlock);
   const std::uint64_t want[8] = {0x11, 0x10, 0x14, 0x00, 0x0D, 0xF0, 0x05, 0xB1};
   for (unsigned k = 0; k < 8; ++k) CHECK(m.x(3 + k) == want[k]);
+}
+
+TEST_CASE("Unicorn errors: core::check names the call and the engine's reason, and lets success through") {
+  CHECK_NOTHROW(core::check(UC_ERR_OK, "uc_reg_read"));
+  CHECK_THROWS_WITH_AS(core::check(UC_ERR_ARG, "uc_reg_read"), doctest::Contains("Unicorn: uc_reg_read: "),
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(core::check(UC_ERR_ARG, "uc_reg_read"), doctest::Contains(uc_strerror(UC_ERR_ARG)),
+                       std::runtime_error);
 }

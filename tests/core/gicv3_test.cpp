@@ -14,7 +14,9 @@ using Icc = Gicv3::Icc;
 
 struct Recorder final : GicListener {
   std::vector<unsigned> calls;
+  unsigned firmware_calls = 0;
   void gic_changed(unsigned cpu) override { calls.push_back(cpu); }
+  void gic_firmware_changed() override { ++firmware_calls; }
 };
 
 // GICD offsets and the redistributor frames (IHI 0069H register descriptions).
@@ -867,6 +869,125 @@ TEST_CASE("GICv3: load refuses a state no GIC could hold and leaves the model un
   Gicv3 three(3, nullptr);
   fw::StateReader in(good);
   CHECK_THROWS_AS(three.load(in), fw::StateError);
+}
+
+// ---- interrupts the firmware owns (SDEI bind slots, fw::InterruptController) ----
+
+TEST_CASE("GICv3: kind() names SGIs, PPIs and the 224 SPIs, and INTIDs past them are not implemented") {
+  Gic g(1);
+  using Kind = fw::InterruptController::Kind;
+  CHECK(g.gic.kind(0) == Kind::Sgi);
+  CHECK(g.gic.kind(15) == Kind::Sgi);
+  CHECK(g.gic.kind(16) == Kind::Ppi);
+  CHECK(g.gic.kind(31) == Kind::Ppi);
+  CHECK(g.gic.kind(32) == Kind::Spi);
+  CHECK(g.gic.kind(255) == Kind::Spi);
+  CHECK(g.gic.kind(256) == Kind::None);
+  CHECK(g.gic.kind(1020) == Kind::None);
+}
+
+TEST_CASE("GICv3: a PPI the firmware owns is RAZ/WI to the guest, as a Secure interrupt is to Non-secure accesses "
+          "(IHI 0069H 12.1.9), and is never signalled as an IRQ") {
+  Gic g(2);
+  g.enable(0, 30, 0x80);
+  g.gic.set_ppi_line(0, 30, true);
+  REQUIRE(g.gic.irq_signalled(0));
+  g.gic.claim(0, 30, true);
+  CHECK_FALSE(g.gic.irq_signalled(0));  // disabled and taken away
+  const std::uint64_t sgi_base = rd(0) + kSgi;
+  CHECK((g.gic.redist_read(sgi_base + kIgroupr, 4) & bit_of(30)) == 0);
+  CHECK((g.gic.redist_read(sgi_base + kIspendr, 4) & bit_of(30)) == 0);  // the line is high, yet RAZ
+  CHECK((g.gic.redist_read(sgi_base + kIpriorityr + 28, 4) >> 16) == 0);  // bytes of 30 and 31
+  CHECK((g.gic.redist_read(sgi_base + kIcfgr + 4, 4) >> 28) == 0);
+  g.gic.redist_write(sgi_base + kIsenabler, 4, bit_of(30));
+  CHECK((g.gic.redist_read(sgi_base + kIsenabler, 4) & bit_of(30)) == 0);
+  CHECK_FALSE(g.gic.triggered(0, 30));  // the guest's write did not enable it
+  // vCPU 1's PPI 30 is still the guest's.
+  g.enable(1, 30, 0x80);
+  g.gic.set_ppi_line(1, 30, true);
+  CHECK(g.gic.irq_signalled(1));
+  // The firmware's enable makes it trigger; still no IRQ, IAR1 still sees nothing.
+  g.gic.enable(0, 30, true);
+  CHECK(g.gic.triggered(0, 30));
+  CHECK_FALSE(g.gic.irq_signalled(0));
+  CHECK(g.gic.icc_read(0, Icc::Hppir1) == Gicv3::kSpurious);
+  CHECK(g.gic.icc_read(0, Icc::Iar1) == Gicv3::kSpurious);
+}
+
+TEST_CASE("GICv3: a firmware-owned level interrupt is active from acknowledge to deactivate, and the guest cannot end "
+          "it") {
+  Gic g(1);
+  g.gic.claim(0, 27, true);
+  g.gic.enable(0, 27, true);
+  g.rec.firmware_calls = 0;
+  g.gic.set_ppi_line(0, 27, true);
+  CHECK(g.rec.firmware_calls == 1);  // the machine is told the event may have triggered
+  CHECK(g.gic.triggered(0, 27));
+  g.gic.acknowledge(0, 27);
+  CHECK(g.gic.active(0, 27));
+  CHECK_FALSE(g.gic.triggered(0, 27));
+  g.gic.icc_write(0, Icc::Eoir1, 27);
+  g.gic.icc_write(0, Icc::Ctlr, 2);  // EOImode 1, then DIR
+  g.gic.icc_write(0, Icc::Dir, 27);
+  CHECK(g.gic.active(0, 27));
+  g.gic.deactivate(0, 27);
+  CHECK_FALSE(g.gic.active(0, 27));
+  CHECK(g.gic.triggered(0, 27));  // the level is still high: it triggers again
+  g.gic.set_ppi_line(0, 27, false);
+  CHECK_FALSE(g.gic.triggered(0, 27));
+}
+
+TEST_CASE("GICv3: an edge owned by the firmware latches and is consumed by acknowledge") {
+  Gic g(1);
+  g.edge(40);
+  g.gic.claim(0, 40, true);
+  g.gic.enable(0, 40, true);
+  g.gic.set_spi_line(40, true);
+  g.gic.set_spi_line(40, false);
+  CHECK(g.gic.triggered(0, 40));
+  CHECK(g.gic.triggered(3, 40));  // an SPI: the same state whoever asks
+  g.gic.acknowledge(0, 40);
+  g.gic.deactivate(0, 40);
+  CHECK_FALSE(g.gic.triggered(0, 40));
+  // GICD_IROUTER and every per-INTID bit of an owned SPI are RAZ/WI to the guest.
+  g.gic.dist_write(kIrouter + 8 * 40, 8, 0x1);
+  CHECK(g.gic.dist_read(kIrouter + 8 * 40, 8) == 0);
+  g.gic.dist_write(kIspendr + word_of(40), 4, bit_of(40));
+  CHECK_FALSE(g.gic.triggered(0, 40));
+  CHECK_FALSE(g.spi_bit(kIsenabler, 40));
+}
+
+TEST_CASE("GICv3: given back, an interrupt is the guest's again: Group 1, lowest priority, disabled, latch cleared") {
+  Gic g(1);
+  g.enable(0, 33, 0x40);
+  g.edge(33);
+  g.gic.claim(0, 33, true);
+  g.gic.set_spi_line(33, true);  // latched while the firmware owns it
+  g.gic.claim(0, 33, false);
+  CHECK(g.spi_bit(kIgroupr, 33));
+  CHECK_FALSE(g.spi_bit(kIsenabler, 33));
+  CHECK_FALSE(g.spi_bit(kIspendr, 33));
+  CHECK(((g.gic.dist_read(kIpriorityr + 32, 4) >> 8) & 0xFF) == 0xF8);  // the lowest of 5 priority bits
+  g.gic.dist_write(kIsenabler + word_of(33), 4, bit_of(33));
+  g.gic.dist_write(kIspendr + word_of(33), 4, bit_of(33));
+  CHECK_FALSE(g.gic.irq_signalled(0));  // 0xF8 is below the priority mask, 0xF0
+  g.gic.dist_write(kIpriorityr + 33, 1, 0x40);
+  CHECK(g.gic.irq_signalled(0));
+}
+
+TEST_CASE("GICv3: save then load keeps which interrupts the firmware owns") {
+  Gic g(2);
+  g.gic.claim(1, 30, true);
+  g.gic.enable(1, 30, true);
+  g.gic.set_ppi_line(1, 30, true);
+  fw::StateWriter out;
+  g.gic.save(out);
+  Gic h(2);
+  fw::StateReader in(out.data());
+  h.gic.load(in);
+  CHECK(h.gic.triggered(1, 30));
+  CHECK_FALSE(h.gic.triggered(0, 30));
+  CHECK((h.gic.redist_read(rd(1) + kSgi + kIsenabler, 4) & bit_of(30)) == 0);
 }
 
 }  // namespace emu::core

@@ -3,7 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <iterator>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -111,4 +114,42 @@ TEST_CASE("Loader: auto tells a Linux Image from ELF by its magic, a raw file wi
   CHECK_THROWS_AS(core::load_image(path, core::ImageFormat::LinuxImage, layout()), core::ImageError);
   CHECK(core::load_image(path, core::ImageFormat::Raw, layout()).entry == core::kRawImageAddress);
   std::filesystem::remove(path);
+}
+
+// Issue 14 F3: nothing makes e_phoff a multiple of 8; the loader copies the program headers out
+// of the file instead of reading them in place (a misaligned load, which UBSan reports and
+// -fno-sanitize-recover turns into an abort in the sanitizer build).
+TEST_CASE("Loader: an ELF whose program headers start at an odd offset loads") {
+  constexpr std::size_t kEhdr = 64, kPhdr = 56, kPad = 3;
+  const std::uint32_t code[] = {0xD503'207Fu};  // wfi
+  std::vector<std::uint8_t> f(kEhdr + kPad + kPhdr + sizeof code, 0);
+  const auto put = [&f](std::size_t at, std::uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) f[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+  };
+  const std::uint8_t ident[] = {0x7F, 'E', 'L', 'F', 2 /* ELFCLASS64 */, 1 /* LSB */, 1 /* EV_CURRENT */};
+  std::copy(std::begin(ident), std::end(ident), f.begin());
+  put(16, 2, 2);                      // e_type ET_EXEC
+  put(18, 183, 2);                    // e_machine EM_AARCH64
+  put(20, 1, 4);                      // e_version
+  put(24, core::kRawImageAddress, 8);  // e_entry
+  put(32, kEhdr + kPad, 8);            // e_phoff: 67
+  put(52, kEhdr, 2);                  // e_ehsize
+  put(54, kPhdr, 2);                  // e_phentsize
+  put(56, 1, 2);                      // e_phnum
+  const std::size_t ph = kEhdr + kPad;
+  const std::size_t code_at = ph + kPhdr;
+  put(ph + 0, 1, 4);                  // p_type PT_LOAD
+  put(ph + 4, 5, 4);                  // p_flags R+X
+  put(ph + 8, code_at, 8);            // p_offset
+  put(ph + 16, core::kRawImageAddress, 8);  // p_vaddr
+  put(ph + 24, core::kRawImageAddress, 8);  // p_paddr
+  put(ph + 32, sizeof code, 8);       // p_filesz
+  put(ph + 40, 0x10000, 8);           // p_memsz: 64 KiB, most of it zero-fill
+  std::memcpy(f.data() + code_at, code, sizeof code);
+  const core::Image image = core::image_from_elf_bytes(f, "odd-phoff.elf", layout());
+  REQUIRE(image.segments.size() == 1);
+  CHECK(image.segments[0].address == core::kRawImageAddress);
+  CHECK(image.segments[0].size == 0x10000);
+  CHECK(image.segments[0].bytes.size() == sizeof code);
+  CHECK(image.entry == core::kRawImageAddress);
 }

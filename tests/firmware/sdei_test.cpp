@@ -78,12 +78,12 @@ TEST_CASE("SDEI state table (digest 8.6): register, enable, disable, unregister 
   CHECK(x0(f, 0, fw::sdei::kEventStatus, {7}) == kInvalid);       // unknown event
 }
 
-TEST_CASE("SDEI_EVENT_REGISTER rejects a zero entry point, unknown flags, relative mode and RM_PE misuse") {
+TEST_CASE("SDEI_EVENT_REGISTER rejects a zero entry point, unknown flags, relative mode and RM_PE without a PE") {
   fw::Firmware f(config(2));
   CHECK(x0(f, 0, fw::sdei::kEventRegister, {0, 0, 0, 0, 0}) == kInvalid);
   CHECK(x0(f, 0, fw::sdei::kEventRegister, {0, kHandler, 0, 2, 0}) == kInvalid);  // relative
   CHECK(x0(f, 0, fw::sdei::kEventRegister, {0, kHandler, 0, 4, 0}) == kInvalid);
-  CHECK(x0(f, 0, fw::sdei::kEventRegister, {0, kHandler, 0, 1, 0}) == kInvalid);  // RM_PE, private
+  CHECK(x0(f, 0, fw::sdei::kEventRegister, {0, kHandler, 0, 1, 9}) == kInvalid);  // RM_PE, no vCPU 9
   CHECK(x0(f, 0, fw::sdei::kEventRegister, {2, kHandler, 0, 1, 5}) == kInvalid);  // no vCPU 5
   CHECK(x0(f, 0, fw::sdei::kEventRegister, {2, kHandler, 0, 1, 1}) == 0);
   CHECK(x0(f, 0, fw::sdei::kEventGetInfo, {2, 3}) == 1);  // EV_ROUTING_MODE = RM_PE
@@ -242,7 +242,7 @@ TEST_CASE("SDEI lifecycle: CPU_ON masks the PE and keeps registrations, system r
   CHECK(status(f, 0, 0) == 0);
 }
 
-TEST_CASE("SDEI FEATURES, INTERRUPT_BIND and RELEASE: no bind slots, nothing to bind") {
+TEST_CASE("SDEI FEATURES, INTERRUPT_BIND and RELEASE without an interrupt controller: no bind slots") {
   fw::Firmware f(config(1));
   CHECK(x0(f, 0, fw::sdei::kFeatures, {0}) == 0);
   CHECK(x0(f, 0, fw::sdei::kFeatures, {1}) == kInvalid);

@@ -244,3 +244,105 @@ TEST_CASE("CLI: a guest that keeps calling SYSTEM_RESET under the default restar
   CHECK(r.status == cli::kExitInstructionLimit);
   CHECK(count_lines_containing(r.err, "> PSCI_SYSTEM_RESET()") > 1);
 }
+
+// ---- the one number rule (issue 14 F9) ----
+// Every number on the command line is decimal, or 0x and hex; leading zeros are decimal; a sign,
+// a fraction or a value too large is refused (64). Before, CLI11 read --cpus 010 as octal (8),
+// wrapped --quantum -1 and --max-instructions -1 to 2^64-1, saturated --seed above 2^64-1, and
+// --memory refused hex.
+
+namespace {
+// demo.elf's --stats lines: one per vCPU.
+std::size_t vcpus_of(const Outcome& r) { return count_lines_containing(r.err, ": instructions="); }
+}  // namespace
+
+TEST_CASE("CLI numbers: leading zeros are decimal and 0x is hex, for --cpus as for every option") {
+  const Outcome ten = run_emu({"run", "-q", "--stats", "--cpus", "010", demo()});
+  SYSTEST_SHOW(ten);
+  CHECK(ten.status == 0);
+  CHECK(vcpus_of(ten) == 10);
+  const Outcome hex = run_emu({"run", "-q", "--stats", "--cpus", "0x3", "--quantum", "0x2710", demo()});
+  CHECK(hex.status == 0);
+  CHECK(vcpus_of(hex) == 3);
+  // --memory takes hex too, with or without a suffix, and the suffixes it always took.
+  for (const char* size : {"0x8000000", "0x80M", "128M", "128MiB", "128MB", "131072K", "134217728"}) {
+    CAPTURE(size);
+    CHECK(run_emu({"run", "-q", "--memory", size, demo()}).status == 0);
+  }
+  // Numbers inside option values follow the same rule: 010 is event ten.
+  const Outcome sdei = run_emu({"run", "-q", "--sdei-event", "010:shared:normal", "--sdei-signal", "0x0a@0010", demo()});
+  CHECK(sdei.status == 0);
+}
+
+TEST_CASE("CLI numbers: negative, fractional, non-numeric and too large values are refused with status 64") {
+  const std::string g = demo();
+  struct Case {
+    std::vector<std::string> args;
+    std::string mention;
+  };
+  const std::vector<Case> cases{
+      {{"--quantum", "-1"}, "--quantum: '-1' is negative"},
+      {{"--quantum=-1"}, "--quantum: '-1' is negative"},
+      {{"--max-instructions", "-1"}, "--max-instructions: '-1' is negative"},
+      {{"--cpus", "-2"}, "--cpus: '-2' is negative"},
+      {{"--seed", "18446744073709551616"}, "--seed: '18446744073709551616' is out of range"},
+      {{"--seed", "99999999999999999999"}, "out of range"},
+      {{"--epoch", "0x10000000000000000"}, "out of range"},
+      {{"--cpus", "4294967297"}, "--cpus: '4294967297' is out of range (at most 64)"},
+      {{"--trap-cost", "1e9"}, "--trap-cost: '1e9' is not a number"},
+      {{"--quantum", "1.5"}, "is not a number"},
+      {{"--quantum", "+5"}, "is not a number"},
+      {{"--quantum", "0x"}, "is not a number"},
+      {{"--memory", "-128M"}, "--memory: '-128M' is negative"},
+      {{"--memory", "0x1p20"}, "is not a number"},
+      {{"--memory", "17179869184G"}, "out of range"},
+      {{"--filter", "0x82000000:-1:deny"}, "--filter '0x82000000:-1:deny': '-1' is negative"},
+      {{"--filter", "0x182000000:1:deny"}, "'0x182000000' is out of range (at most 4294967295)"},
+      {{"--fw-reg", "psci-version=-1"}, "'-1' is negative"},
+      {{"--sdei-event", "-5:private:normal"}, "'-5' is negative"},
+      {{"--sdei-signal", "0@-100"}, "'-100' is negative"},
+      {{"--save-at", "-1", "/tmp/never-written.state"}, "--save-at: '-1' is negative"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args{"run"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    args.push_back(g);
+    CAPTURE(args.at(1));
+    CAPTURE(args.at(2));
+    check_refused(run_emu(args), cli::kExitUsage, c.mention);
+  }
+  check_refused(run_emu({"resume", "--max-instructions", "-1", "/tmp/no-such.state"}), cli::kExitUsage,
+                "--max-instructions: '-1' is negative");
+}
+
+TEST_CASE("CLI numbers: 2^64-1 is the largest seed, decimal or hex (control for the out-of-range refusal)") {
+  // 2^64-1 is a valid seed; 2^64 is refused (above). Seeds 2^64-1 and 2^64-2 give other bits.
+  const Outcome a = run_emu({"run", "-q", "--seed", "18446744073709551615", "--epoch", "0", guest_path("trng.elf")});
+  const Outcome b = run_emu({"run", "-q", "--seed", "0xfffffffffffffffe", "--epoch", "0", guest_path("trng.elf")});
+  SYSTEST_SHOW(a);
+  CHECK(a.status == 0);
+  CHECK(b.status == 0);
+  CHECK(a.out != b.out);
+}
+
+// ---- console output survives a kill (issue 14 F15) ----
+
+TEST_CASE("CLI: console output reaches a pipe before the run is killed from outside") {
+  // Prints "hello\n" and "part" through the PL011, then spins: killed with SIGKILL at the
+  // time limit. With stdout fully buffered into the pipe, all of it was lost.
+  TempDir dir;
+  std::vector<std::uint32_t> code{0xD2A1'2001u};  // movz x1, #0x0900, lsl #16: the PL011
+  for (const char c : std::string_view("hello\npart")) {
+    code.push_back(0x5280'0002u | (static_cast<std::uint32_t>(static_cast<unsigned char>(c)) << 5));  // movz w2, #c
+    code.push_back(0xB900'0022u);                                                                   // str w2, [x1]
+  }
+  code.push_back(kBranchToSelf);
+  std::vector<std::uint8_t> image;
+  for (const std::uint32_t w : code) {
+    for (int i = 0; i < 4; ++i) image.push_back(static_cast<std::uint8_t>(w >> (8 * i)));
+  }
+  const Outcome r = run_emu({"run", "--format=raw", dir.write("print-spin.bin", image)}, std::chrono::seconds(2));
+  SYSTEST_SHOW(r);
+  CHECK(r.timed_out);
+  CHECK(r.out == "hello\npart");
+}

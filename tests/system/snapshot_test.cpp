@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -88,6 +89,10 @@ TEST_CASE("Snapshot: SDEI state and the host's timed signals survive (saved befo
   check_split_equals_whole(sdei, "sdei-conformance.elf", "5000000");
 }
 
+TEST_CASE("Snapshot: SDEI bind slots and the interrupts the firmware owns survive (sdei-bind at three points)") {
+  for (const char* at : {"310000", "340000", "440000"}) check_split_equals_whole({}, "sdei-bind.elf", at);
+}
+
 TEST_CASE("Snapshot: the GIC, the timers and vCPUs waiting in WFI survive (SGIs on 4 vCPUs, timer interrupts, 1 s idle)") {
   check_split_equals_whole({"--cpus", "4"}, "ipi.elf", "45000");
   check_split_equals_whole({}, "timer-irq.elf", "30000");
@@ -123,6 +128,8 @@ TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing file
   version[8] = 9;
   std::vector<std::uint8_t> older = bytes;
   older[8] = 2;  // format 2 had no GIC or timer state
+  std::vector<std::uint8_t> format5 = bytes;
+  format5[8] = 5;  // format 5's header had no RAM size and an unchecked word
   std::vector<std::uint8_t> header_only(bytes.begin(), bytes.begin() + 20);
   const std::vector<std::uint8_t> text = {'h', 'e', 'l', 'l', 'o', '\n'};
   struct Case {
@@ -134,6 +141,7 @@ TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing file
       {dir.write("flipped.state", flipped), "checksum"},
       {dir.write("version.state", version), "version 9"},
       {dir.write("older.state", older), "version 2"},
+      {dir.write("format5.state", format5), "version 5; this smccc-emu reads version 6"},
       {dir.write("header.state", header_only), "truncated"},
       {dir.write("text.state", text), "not a smccc-emu state file"},
       {(dir.path() / "missing.state").string(), "cannot open"},
@@ -186,4 +194,131 @@ TEST_CASE("Snapshot API: restoring into a machine of another configuration is re
   core::Machine same({.cpus = 2, .pv_time = true});
   CHECK_NOTHROW(core::restore_snapshot(same, good));
   CHECK(same.instructions() >= 100000);
+}
+
+// Issue 14 F1: only a regular file is read. A FIFO used to hang the reader for ever, and
+// /dev/zero, /dev/urandom or /dev/full to be read without end (about 1 GB in 5 s).
+TEST_CASE("Snapshot: resume refuses a FIFO, devices and a directory at once (65), naming what they are") {
+  systest::TempDir dir;
+  const std::filesystem::path fifo = dir.path() / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  for (const auto& [file, says] : {std::pair<std::string, std::string>{fifo.string(), "is a FIFO"},
+                                   {"/dev/zero", "is a character device"},
+                                   {"/dev/urandom", "is a character device"},
+                                   {"/dev/full", "is a character device"},
+                                   {dir.path().string(), "is a directory"}}) {
+    CAPTURE(file);
+    const systest::Outcome r = run_emu({"resume", file}, std::chrono::seconds(10));
+    SYSTEST_SHOW(r);
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.status == 65);
+    CHECK(r.out.empty());
+    CHECK(first_line(r.err).find(says) != std::string::npos);
+    CHECK(systest::crash_marker(r.err).empty());
+  }
+}
+
+namespace {
+std::string saved_state(const systest::TempDir& dir) {
+  const std::string good = (dir.path() / "good.state").string();
+  REQUIRE(run_emu({"run", "--cpus", "2", "--save-at", "100000", good, guest_path("smp-conformance.elf")}).status == 0);
+  return good;
+}
+void put_u64(std::vector<std::uint8_t>& bytes, std::size_t at, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) bytes[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+}  // namespace
+
+// Issue 14 F1: the size is bounded by the header's RAM size (core::max_snapshot_payload), and a
+// header claiming more than that is refused before anything is read.
+TEST_CASE("Snapshot: a header claiming a payload above the bound for its RAM size is refused (65)") {
+  systest::TempDir dir;
+  std::vector<std::uint8_t> bytes = systest::read_file(saved_state(dir));
+  REQUIRE(bytes.size() > 40);
+  put_u64(bytes, 24, core::max_snapshot_payload(128ull << 20) + 1);
+  const systest::Outcome r = run_emu({"resume", dir.write("long.state", bytes)});
+  SYSTEST_SHOW(r);
+  CHECK(r.status == 65);
+  CHECK(r.out.empty());
+  CHECK(first_line(r.err).find("above the") != std::string::npos);
+}
+
+// Issue 14 F4: bytes 12-15 of the header were neither checked nor hashed, so a file corrupted
+// there ran. Now every header byte is checked or covered by the checksum.
+TEST_CASE("Snapshot: a bit flipped in any header byte makes the file refused (65) and nothing runs") {
+  systest::TempDir dir;
+  const std::vector<std::uint8_t> good = systest::read_file(saved_state(dir));
+  REQUIRE(good.size() > 40);
+  for (std::size_t at = 0; at < 40; ++at) {
+    for (const std::uint8_t bit : {std::uint8_t{0x01}, std::uint8_t{0x80}}) {
+      std::vector<std::uint8_t> bytes = good;
+      bytes[at] ^= bit;
+      CAPTURE(at);
+      CAPTURE(int{bit});
+      const systest::Outcome r = run_emu({"resume", dir.write("flipped.state", bytes)});
+      SYSTEST_SHOW(r);
+      CHECK(r.status == 65);
+      CHECK(r.out.empty());
+      CHECK(first_line(r.err).starts_with("smccc-emu: "));
+    }
+  }
+  std::vector<std::uint8_t> reserved = good;
+  reserved[13] = 0x5A;
+  const systest::Outcome r = run_emu({"resume", dir.write("reserved.state", reserved)});
+  CHECK(first_line(r.err).find("header bytes 12-15 are not zero") != std::string::npos);
+}
+
+// Issue 14 F7: a read error is the file's problem (65, "cannot read: ..."), not an internal
+// error (70). /proc/self/mem is a regular file whose read at offset 0 fails with EIO.
+TEST_CASE("Snapshot: a state file that cannot be read is refused with 65 and the error, not 70") {
+  if (!std::filesystem::exists("/proc/self/mem")) return;
+  const systest::Outcome r = run_emu({"resume", "/proc/self/mem"});
+  SYSTEST_SHOW(r);
+  CHECK(r.status == 65);
+  CHECK(first_line(r.err).find("cannot read: Input/output error") != std::string::npos);
+  CHECK(r.err.find("internal error") == std::string::npos);
+}
+
+// Issue 14 F8: the --save-at target is checked before the guest runs: a run that could not be
+// saved is not started (the guest prints TAP at once, so any output means it ran).
+TEST_CASE("Snapshot: an unusable --save-at target is refused (65) before the guest runs") {
+  systest::TempDir dir;
+  const std::filesystem::path sub = dir.path() / "sub";
+  const std::filesystem::path fifo = dir.path() / "fifo";
+  const std::filesystem::path link = dir.path() / "link";
+  std::filesystem::create_directory(sub);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::filesystem::create_symlink(dir.path() / "elsewhere", link);
+  for (const auto& [target, says] : {std::pair{sub, "it is a directory"}, std::pair{fifo, "not a regular file"},
+                                     std::pair{link, "not a regular file"},
+                                     std::pair{dir.path() / "missing" / "vm.state", "No such file or directory"}}) {
+    CAPTURE(target);
+    const systest::Outcome r =
+        run_emu({"run", "--cpus", "2", "--save-at", "100000", target.string(), guest_path("smp-conformance.elf")});
+    SYSTEST_SHOW(r);
+    CHECK(r.status == 65);
+    CHECK(r.out.empty());  // nothing ran
+    CHECK(first_line(r.err).find("--save-at") != std::string::npos);
+    CHECK(first_line(r.err).find(says) != std::string::npos);
+  }
+  CHECK(std::filesystem::is_empty(sub));  // the probe left nothing behind
+  CHECK(std::vector<std::filesystem::path>(std::filesystem::directory_iterator(dir.path()), {}).size() == 3);
+}
+
+// Issue 14 F13: saving a 64 GiB machine read every page of it (17-19 s); now only the pages the
+// host has populated are read.
+TEST_CASE("Snapshot: --save-at with --memory 64G saves and resumes in seconds") {
+  systest::TempDir dir;
+  const std::string state = (dir.path() / "vm.state").string();
+  const systest::Outcome a =
+      run_emu({"run", "--cpus", "2", "--memory", "64G", "--save-at", "100000", state, guest_path("smp-conformance.elf")},
+              std::chrono::seconds(10));
+  SYSTEST_SHOW(a);
+  CHECK_FALSE(a.timed_out);
+  CHECK(a.status == 0);
+  CHECK(std::filesystem::file_size(state) < (1u << 20));
+  const systest::Outcome b = run_emu({"resume", "-q", state}, std::chrono::seconds(60));
+  SYSTEST_SHOW(b);
+  CHECK(b.status == 0);
+  CHECK(count_lines_containing(b.out, "not ok") == 0);
 }
