@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <utility>
 
 #include "firmware/vm_state.h"
 
@@ -374,9 +375,13 @@ fw::InterruptController::Kind Gicv3::kind(std::uint32_t intid) const {
   return intid < kIntids ? Kind::Spi : Kind::None;
 }
 
-Gicv3::Irq* Gicv3::owned_irq(unsigned cpu, std::uint32_t intid) {
+const Gicv3::Irq* Gicv3::owned_irq(unsigned cpu, std::uint32_t intid) const {
   if (intid < 16 || intid >= kIntids || (intid < 32 && cpu >= cpus_)) return nullptr;
   return &irq(intid < 32 ? cpu : 0, intid);
+}
+
+Gicv3::Irq* Gicv3::owned_irq(unsigned cpu, std::uint32_t intid) {
+  return const_cast<Irq*>(std::as_const(*this).owned_irq(cpu, intid));
 }
 
 bool Gicv3::guest_sees(unsigned cpu, bool redist, unsigned intid) const {
@@ -414,13 +419,13 @@ void Gicv3::enable(unsigned cpu, std::uint32_t intid, bool on) {
 }
 
 bool Gicv3::active(unsigned cpu, std::uint32_t intid) const {
-  return intid < kIntids && (intid >= 32 || cpu < cpus_) && irq(intid < 32 ? cpu : 0, intid).active;
+  const Irq* i = owned_irq(cpu, intid);
+  return i != nullptr && i->active;
 }
 
 bool Gicv3::triggered(unsigned cpu, std::uint32_t intid) const {
-  if (intid < 16 || intid >= kIntids || (intid < 32 && cpu >= cpus_)) return false;
-  const Irq& i = irq(intid < 32 ? cpu : 0, intid);
-  return i.firmware && i.enabled && !i.active && i.pending();
+  const Irq* i = owned_irq(cpu, intid);
+  return i != nullptr && i->firmware && i->enabled && !i->active && i->pending();
 }
 
 void Gicv3::acknowledge(unsigned cpu, std::uint32_t intid) {

@@ -154,6 +154,7 @@ class Gicv3 final : public fw::InterruptController {
   Irq& irq(unsigned cpu, unsigned intid) { return intid < 32 ? banked_[cpu][intid] : spis_[intid - 32]; }
   const Irq& irq(unsigned cpu, unsigned intid) const { return intid < 32 ? banked_[cpu][intid] : spis_[intid - 32]; }
   /// The interrupt the firmware names, if it is a PPI of an existing CPU or an SPI.
+  const Irq* owned_irq(unsigned cpu, std::uint32_t intid) const;
   Irq* owned_irq(unsigned cpu, std::uint32_t intid);
   /// Whether a per-INTID block shows `intid` to the guest: its own and not the firmware's.
   bool guest_sees(unsigned cpu, bool redist, unsigned intid) const;

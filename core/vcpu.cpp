@@ -191,7 +191,7 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
   irq_entry_ = sdei_entry_ = false;
   // Time has passed since the last slice: the timers' outputs first (they may trigger an SDEI
   // event bound to a timer), then an SDEI event that became deliverable while the vCPU was
-  // not running (digest 8.7), then what the GIC signals.
+  // not running (DEN0054C, the dispatch conditions), then what the GIC signals.
   machine_.update_timer_lines(index_, machine_.counter_of(index_));
   attention_ = 0;
   if (machine_.firmware_.sdei_any_pending()) enter_sdei_handler();

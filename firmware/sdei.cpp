@@ -1,4 +1,4 @@
-// SDEI 1.1 (DEN0054; digest section 8). The state machine is TF-A's table (digest 8.6);
+// SDEI 1.1 (DEN0054C). The per-event state machine is TF-A's table (sdei_state.c);
 // bind slots and the interrupts they own follow TF-A's dispatcher (sdei_main.c).
 #include "firmware/sdei.h"
 
@@ -177,7 +177,7 @@ void SdeiService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
   result.x[0] = static_cast<std::uint64_t>(status);
 }
 
-// REGISTER(event, entry, arg, flags, affinity) (digest 8.1, 8.6). RM_PE needs the affinity of
+// REGISTER(event, entry, arg, flags, affinity) (DEN0054C SDEI_EVENT_REGISTER). RM_PE needs the affinity of
 // a PE that exists, for any event (TF-A validate_flags); a private event always targets the
 // calling PE, so for it the mode is then ignored. Registering a bound event takes its
 // interrupt from the guest, unless the guest has it active (TF-A sdei_event_register).

@@ -86,7 +86,7 @@ class SdeiService final : public Service {
   void on_system_reset() override;
 
   /// Validates a list of events for a new VM and puts event 0 (private, normal,
-  /// signalable: digest 8.5) first; with `bind_slots`, kBindSlots private and shared bind
+  /// signalable: DEN0054C, event 0) first; with `bind_slots`, kBindSlots private and shared bind
   /// slots follow. Throws ConfigError for a bad or repeated number, or one a slot uses.
   static std::vector<SdeiEventDecl> declare(std::span<const SdeiEventDecl> extra, bool bind_slots);
 
