@@ -89,6 +89,12 @@ struct MachineConfig {
   /// The `method` the device tree gives PSCI and SDEI. Both conduits are always answered;
   /// this only says which one the guest is told to use. Default HVC, as KVM and QEMU virt.
   fw::Conduit conduit = fw::Conduit::Hvc;
+  /// FEAT_PAuth (pointer authentication) in the guest's ID registers. Default true, as QEMU's
+  /// `-cpu max`. false reads ID_AA64ISAR1_EL1.APA/API/GPA/GPI as 0, as `-cpu max,pauth=off`:
+  /// Linux then never sets SCTLR_EL1.EnIA, so PACIASP/AUTIASP stay NOPs, and boots about 3x
+  /// faster (the engine computes QARMA5 in C for every signed return). A guest that enables
+  /// PAuth despite the ID register still gets working PAC instructions (they are not UNDEFINED).
+  bool pauth = true;
 };
 
 /// Per-vCPU counters since the machine was created (they survive resets).

@@ -68,6 +68,7 @@ void save_config(fw::StateWriter& out, const MachineConfig& c) {
   out.bytes(c.initrd);
   out.bytes(c.dtb);
   out.u64(static_cast<std::uint64_t>(c.conduit));
+  out.boolean(c.pauth);
 }
 
 MachineConfig load_config(fw::StateReader& in) {
@@ -115,6 +116,7 @@ MachineConfig load_config(fw::StateReader& in) {
   const auto dtb = in.bytes();
   c.dtb.assign(dtb.begin(), dtb.end());
   c.conduit = static_cast<fw::Conduit>(in.below(2, "conduit"));
+  c.pauth = in.boolean();
   return c;
 }
 

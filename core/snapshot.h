@@ -2,7 +2,7 @@
 // and the whole VM state (Machine::save). A file that is truncated, corrupt, of another format
 // version or made for another configuration is refused with one clear line, and nothing runs.
 //
-// Layout (format 6): "SMCCCEMU", u32 format version, u32 zero, u64 guest RAM bytes, u64 payload
+// Layout (format 7): "SMCCCEMU", u32 format version, u32 zero, u64 guest RAM bytes, u64 payload
 // length, u64 FNV-1a hash of the 32 header bytes before it and of the payload, then the payload:
 // the MachineConfig, then Machine::save's stream. Little-endian. Every header byte is checked
 // (magic, version, zero, RAM size in the --memory range and equal to the configuration's,
@@ -31,8 +31,9 @@ class SnapshotError : public std::runtime_error {
 /// system registers), the wake-up time of a vCPU in WFI, and the IRQs taken. 4: the PL011's
 /// latched baud divisor and the arrival time of the character on its line. 5: SDEI bind slots
 /// and the GIC interrupts the firmware owns for them. 6: the header holds the RAM size, its
-/// reserved word must be zero, and the hash covers the header too.
-inline constexpr std::uint32_t kSnapshotVersion = 6;
+/// reserved word must be zero, and the hash covers the header too. 7: whether the CPU model
+/// offers pointer authentication (MachineConfig::pauth).
+inline constexpr std::uint32_t kSnapshotVersion = 7;
 
 /// The most payload a state file for a machine with `ram` bytes of RAM can hold: its RAM pages
 /// (4 KiB each plus 16 bytes of page number and length: ram + ram/256), the image (at most

@@ -556,6 +556,7 @@ constexpr SysReg kIdAa64Pfr1{3, 0, 0, 4, 1};
 constexpr SysReg kIdAa64Zfr0{3, 0, 0, 4, 4};
 constexpr SysReg kIdAa64Smfr0{3, 0, 0, 4, 5};
 constexpr SysReg kIdAa64Dfr0{3, 0, 0, 5, 0};
+constexpr SysReg kIdAa64Isar1{3, 0, 0, 6, 1};
 constexpr SysReg kRndr{3, 3, 2, 4, 0};
 constexpr SysReg kRndrrs{3, 3, 2, 4, 1};
 constexpr SysReg kMdscrEl1{2, 0, 0, 2, 2};
@@ -574,6 +575,12 @@ std::uint64_t model_pfr1(std::uint64_t v) { return v & ~(field(24) | field(8)); 
 // CTX_CMPs = 0 (one context-aware breakpoint).
 std::uint64_t model_dfr0(std::uint64_t v) {
   return (v & ~(field(12) | field(20) | field(28))) | (std::uint64_t{1} << 12) | (std::uint64_t{1} << 20);
+}
+// ID_AA64ISAR1_EL1 (D19.2.62) without FEAT_PAuth: APA [7:4], API [11:8], GPA [27:24] and
+// GPI [31:28] = 0, as QEMU's `-cpu max,pauth=off`. (Unicorn 2.1.1 has no ID_AA64ISAR2_EL1
+// fields, so APA3/GPA3 read 0 already.)
+std::uint64_t model_isar1(std::uint64_t v, bool pauth) {
+  return pauth ? v : v & ~(field(4) | field(8) | field(24) | field(28));
 }
 // DBGBVR<n>_EL1, DBGBCR<n>_EL1, DBGWVR<n>_EL1, DBGWCR<n>_EL1 (D19.3): op0 2, op1 0, CRn 0,
 // CRm n, op2 4..7. Unicorn 2.1.1 crashes the host process (SIGSEGV in translated code) as
@@ -595,6 +602,7 @@ bool Vcpu::model_read(const uc_arm64_cp_reg& cp, std::uint64_t& value) {
     else if (is(cp, kIdAa64Pfr1)) value = model_pfr1(read_sysreg(kIdAa64Pfr1));
     else if (is(cp, kIdAa64Dfr0)) value = model_dfr0(read_sysreg(kIdAa64Dfr0));
     else if (is(cp, kIdAa64Zfr0) || is(cp, kIdAa64Smfr0)) value = 0;
+    else if (is(cp, kIdAa64Isar1)) value = model_isar1(read_sysreg(kIdAa64Isar1), machine_.config_.pauth);
     else return false;
     return true;
   }

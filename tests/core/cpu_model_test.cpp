@@ -101,6 +101,26 @@ TEST_CASE("CPU model: MDSCR_EL1.SS is ignored, so software step never delivers a
   CHECK(m.x(28) == 0);
 }
 
+// Arm ARM D19.2.62 ID_AA64ISAR1_EL1: APA [7:4] / API [11:8] say which address-authentication
+// algorithm exists, GPA [27:24] / GPI [31:28] the generic one; all 0 = no FEAT_PAuth.
+TEST_CASE("CPU model: ID_AA64ISAR1_EL1 offers PAuth (QARMA5) by default and no PAuth with pauth off") {
+  const Program p = Program().at(0, {0xD538'0621u /* mrs x1, id_aa64isar1_el1 */, a64::kWfi});
+  TestMachine on(p);
+  CHECK(on.run().kind == ExitKind::Deadlock);
+  CHECK(field(on.x(1), 4) != 0);   // APA: the architected algorithm
+  CHECK(field(on.x(1), 24) != 0);  // GPA
+  core::MachineConfig off_config;
+  off_config.pauth = false;
+  TestMachine off(p, off_config);
+  CHECK(off.run().kind == ExitKind::Deadlock);
+  CHECK(field(off.x(1), 4) == 0);
+  CHECK(field(off.x(1), 8) == 0);
+  CHECK(field(off.x(1), 24) == 0);
+  CHECK(field(off.x(1), 28) == 0);
+  CHECK((off.x(1) & ~0xFF00'0FF0ull) == (on.x(1) & ~0xFF00'0FF0ull));  // the other features stay
+  CHECK(off.x(1) != 0);
+}
+
 TEST_CASE("CPU model: PACIA/AUTIA round trip at EL1, and the key registers no longer UNDEF") {
   TestMachine m(with_handler({a64::movz(2, 0x12), 0xD518'2102u /* msr apiakeylo_el1, x2 */,
                               0xD518'2122u /* msr apiakeyhi_el1, x2 */, a64::movz(9, 16),

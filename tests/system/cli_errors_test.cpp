@@ -160,6 +160,15 @@ TEST_CASE("CLI: --memory that is not a multiple of 4K is a usage error with stat
   check_refused(run_emu({"run", "--memory", "1049600", demo()}), cli::kExitUsage, "4 KiB");
 }
 
+TEST_CASE("CLI: --cpu with another model or an unknown property is a usage error with status 64") {
+  check_refused(run_emu({"run", "--cpu", "cortex-a72", demo()}), cli::kExitUsage, "cortex-a72");
+  check_refused(run_emu({"run", "--cpu", "max,sve=on", demo()}), cli::kExitUsage, "sve=on");
+  check_refused(run_emu({"run", "--cpu", "max,pauth=maybe", demo()}), cli::kExitUsage, "pauth=maybe");
+  // The control: both accepted spellings run the demo to SYSTEM_OFF.
+  CHECK(run_emu({"run", "-q", "--cpu", "max,pauth=off", demo()}).status == 0);
+  CHECK(run_emu({"run", "-q", "--cpu", "max,pauth=on", demo()}).status == 0);
+}
+
 TEST_CASE("CLI: --memory 100G (above the 64 GiB limit) is a usage error with status 64") {
   check_refused(run_emu({"run", "--memory", "100G", demo()}), cli::kExitUsage, "--memory");
 }

@@ -20,6 +20,18 @@ TEST_CASE("Debian's kernel boots to our /init on 1 vCPU with every firmware serv
   check_booted_with_every_service(r, 1);
   // One vCPU never waits for a physical CPU.
   CHECK(steal_ticks(r.out) == std::map<std::string, long>{{"cpu", 0}, {"cpu0", 0}});
+  // The max CPU offers FEAT_PAuth, which the kernel enables (arch/arm64/kernel/cpufeature.c;
+  // QEMU 7.2's -cpu max prints the same line).
+  CHECK(has_kernel_line(r.out, "CPU features: detected: Address authentication (architected QARMA5 algorithm)"));
+}
+
+// ID_AA64ISAR1_EL1.APA/API/GPA/GPI = 0 (Arm ARM D19.2.62) is "no pointer authentication": the
+// kernel must neither detect nor enable it, and everything else must boot as before.
+TEST_CASE("with --cpu max,pauth=off the kernel finds no pointer authentication and boots with every service") {
+  if (!linux_ready()) return;
+  const Outcome r = boot({.cpus = 1, .extra = {"--cpu", "max,pauth=off"}});
+  check_booted_with_every_service(r, 1);
+  CHECK(systest::count_lines_containing(r.out, "authentication") == 0);
 }
 
 // KASLR takes its seed from /chosen/kaslr-seed (or RNDR), and the hwrng reads TRNG_RND64: with
