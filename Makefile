@@ -1,6 +1,6 @@
 # The two commands of README.md, plus their pieces. Each target installs what is missing
 # first (scripts/setup-deps.sh is idempotent and quick when everything is present).
-.PHONY: all deps build run test test-default test-asan bench clean
+.PHONY: all deps build run test test-default test-asan bench bench-boot clean
 
 all: build
 
@@ -36,7 +36,18 @@ bench: build
 	./build/bench/bench_smp $(BENCH_ARGS) --benchmark_out=build/bench/smp.json
 	./build/bench/bench_icache $(BENCH_ARGS) --benchmark_out=build/bench/icache.json
 	bench/compare-qemu.sh build build/bench/compare-qemu.json
+	$(MAKE) bench-boot
 	/usr/bin/python3 scripts/bench-report.py build
+
+# Debian's kernel to /init under smccc-emu and QEMU 7.2 (bench/boot_bench.cpp); the kernel and
+# busybox come from scripts/fetch-debian-kernel.sh's cache, as in the Linux tests.
+bench-boot: build
+	scripts/setup-bench-deps.sh
+	scripts/fetch-debian-kernel.sh > build/bench/debian-files.txt
+	scripts/make-initramfs.sh build/bench/initrd.cpio build/guests/linux-init "$$(tail -n 1 build/bench/debian-files.txt)"
+	SMCCC_EMU_BOOT_KERNEL="$$(tail -n 1 build/bench/debian-files.txt)/vmlinuz" SMCCC_EMU_BOOT_INITRD=build/bench/initrd.cpio \
+	  ./build/bench/bench_boot --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+	  --benchmark_out_format=json --benchmark_out=build/bench/boot.json
 
 clean:
 	rm -rf build build-asan

@@ -4,7 +4,8 @@ table of medians and ratios, with the machine they were taken on), and copies th
 into README.md between the bench markers.
 
 Input: Google Benchmark JSON (aggregates) from build/bench/{dispatch,trap,smp}.json and
-bench/compare-qemu.sh's build/bench/compare-qemu.json. Runs with Debian's python3 (matplotlib
+bench/compare-qemu.sh's build/bench/compare-qemu.json; build/bench/boot.json (the Linux boots)
+when present. Runs with Debian's python3 (matplotlib
 from python3-matplotlib)."""
 import json
 import os
@@ -47,6 +48,25 @@ def machine():
     unicorn = subprocess.run(["pkg-config", "--modversion", "unicorn"], capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     return f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, Unicorn {unicorn}, commit {commit}"
+
+
+def boot_rows():
+    """bench_boot's rows: the Debian kernel to /init under smccc-emu and under QEMU, same run."""
+    if not os.path.exists(os.path.join(BUILD, "bench", "boot.json")):
+        return []
+    boot = medians("boot")
+    rows = []
+    for pauth, cpu in ((1, "max"), (0, "max,pauth=off")):
+        for c in (1, 4):
+            key = f"cpus:{c}/pauth:{pauth}/iterations:1/manual_time"
+            emu, qemu = boot.get(f"BM_Boot_SmcccEmu/{key}"), boot.get(f"BM_Boot_Qemu/{key}")
+            if not emu or not qemu:
+                continue
+            target = "≤ 1.3× (goal ≤ 1.0×)" if c == 1 and pauth == 1 else ""
+            rows.append(f"| `BM_Boot_SmcccEmu/cpus:{c}/pauth:{pauth}`: Debian's kernel to `/init`, {c} vCPU(s), "
+                        f"`--cpu {cpu}` | {ns(emu) / 1e9:.2f} s ({emu['guest_instr_per_s'] / 1e6:.0f} M guest "
+                        f"instr/s) | QEMU `-cpu {cpu}`: {ns(qemu) / 1e9:.2f} s | {ns(emu) / ns(qemu):.2f}× | {target} |")
+    return rows
 
 
 def main():
@@ -115,6 +135,7 @@ def main():
                     f"{e / 1e9:.2f} G instr/s | bare engines: {r / 1e9:.2f} G instr/s | {e / r:.2f}× | ≥ 0.90× |")
     for c, v in zip(cpus, calls):
         rows.append(f"| `BM_Smp_Calls/{c}`: every vCPU calling PSCI_VERSION | {v:.2f} M calls/s | | | |")
+    rows.extend(boot_rows())
 
     os.makedirs(OUT_DIR, exist_ok=True)
     fig, ax = plt.subplots(2, 2, figsize=(12, 8))
