@@ -398,6 +398,21 @@ void Machine::note_code_range(unsigned by, std::uint64_t address, std::uint64_t 
   code_ranges_.push_back({address, size});  // within the capacity reserved: no allocation
 }
 
+// What this slice's IC maintenance asked for so far, applied to the engine of the vCPU that
+// executed it. The engine notices a store to code only through the virtual address the code
+// was translated from (Unicorn marks that TLB entry), so code patched through another mapping
+// (Linux's alternatives and jump labels write through the linear map or a fixmap) would run
+// stale: the translations go before the vCPU runs on (Arm ARM D7.5.9: after IC and a context
+// synchronization event, the PE fetches the new instructions).
+void Machine::apply_code_changes(unsigned index) {
+  Vcpu& cpu = *slots_[index].cpu;
+  if (code_changed_all_) {
+    cpu.flush_translations();
+  } else {
+    cpu.invalidate_code(code_ranges_);
+  }
+}
+
 // Applies what one slice's IC maintenance asked for to every other engine (Arm ARM D7.5.9:
 // maintenance to the PoU is broadcast in the Inner Shareable domain with IALLUIS, and IVAU
 // is by address).

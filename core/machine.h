@@ -302,6 +302,7 @@ class Machine {
   Vcpu& engine(unsigned index);
   void wake(unsigned index);
   void flush_translations(unsigned except);
+  void apply_code_changes(unsigned index);
   std::optional<unsigned> pick_next() const;
   /// Whether slot `s` takes part in scheduling, and at what virtual time.
   static std::optional<std::uint64_t> due_at(const Slot& s);
@@ -330,7 +331,8 @@ class Machine {
 
   // Called by Vcpu from inside a hook: record, never create or destroy engines there.
   void request_cpu_on(const fw::Request& request, std::uint64_t now_ns);
-  // IC IALLU(IS): every other engine drops all its translations before it runs again.
+  // IC IALLU(IS): every engine drops all its translations: the one that executed it at once
+  // (Vcpu::run), the others before they run again.
   void note_code_changed(unsigned by) {
     code_changed_by_ = by;
     code_changed_all_ = true;

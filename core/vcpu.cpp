@@ -188,7 +188,7 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
   stop_requested_ = false;
   summary_.clear();
   report_.clear();
-  irq_entry_ = sdei_entry_ = false;
+  irq_entry_ = sdei_entry_ = code_sync_ = false;
   // Time has passed since the last slice: the timers' outputs first (they may trigger an SDEI
   // event bound to a timer), then an SDEI event that became deliverable while the vCPU was
   // not running (DEN0054C, the dispatch conditions), then what the GIC signals.
@@ -205,6 +205,8 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
     const uc_err err = uc_emu_start(uc_, reg(Reg::Pc), 0, 0, 0);
     sync_clock();
     if (hook_error_) std::rethrow_exception(std::exchange(hook_error_, nullptr));
+    const bool code_synced = std::exchange(code_sync_, false);
+    if (code_synced) machine_.apply_code_changes(index_);
     if (stop_requested_) return stop_;
     if (std::exchange(sdei_entry_, false)) {  // a firmware-owned interrupt changed
       attention_ &= ~kSdeiCheck;
@@ -224,6 +226,9 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
       fatal(fmt::format("the engine stopped: {}", uc_strerror(err)));
       return Stop::Fault;
     }
+    // Stopped after an IC instruction's block (a WFI in that block completes at once, as a
+    // WFI may, Arm ARM D1.6.2).
+    if (code_synced) continue;
     if (!wfi_completes()) return stop_requested_ ? stop_ : Stop::Wfi;
   }
 }
@@ -657,8 +662,12 @@ std::uint32_t Vcpu::sys_instruction(const uc_arm64_cp_reg& cp) {
     return 0;
   }
   if (cp.op0 != 1 || cp.crn != 7 || (cp.crm != 5 && cp.crm != 1)) return 0;
+  // The engine stops at the end of this block (before the code the IC was for can run) and
+  // run() drops this engine's stale translations; the others drop theirs after the slice.
+  code_sync_ = true;
+  stop_engine();
   // IC IVAU (op1 3, CRm 5, op2 1; Arm ARM C5.3.13) names one line by VA: only that line of
-  // physical memory is invalidated on the others. IC IALLU(IS) (op1 0, op2 0): everything.
+  // physical memory is invalidated. IC IALLU(IS) (op1 0, op2 0): everything.
   if (cp.op1 == 3 && cp.op2 == 1) {
     constexpr std::uint64_t kLine = 64;  // CTR_EL0.IminLine = 4 in the CPU model: 16 words
     const std::optional<std::uint64_t> pa = translate(cp.val & ~(kLine - 1));

@@ -244,6 +244,7 @@ class Vcpu final : public fw::RegisterSource {
   bool irq_line() const { return (attention_ & kIrqLine) != 0; }
   bool irq_entry_ = false;   // the block hook stopped the engine to take an IRQ
   bool sdei_entry_ = false;  // the block hook stopped the engine to look for an SDEI event
+  bool code_sync_ = false;   // an IC instruction stopped the engine: drop stale translations
   Stop stop_ = Stop::Budget;
   int exit_status_ = 0;
   fw::Request request_{};

@@ -263,6 +263,35 @@ TEST_CASE("Code coherence with the MMU on: IC IALLUIS and IC IVAU through the gu
   }
 }
 
+// Linux patches its own text (alternatives, jump labels) through another mapping of the same
+// page, then IC IVAU / IC IALLUIS, DSB, ISB (Arm ARM D7.5.9, B2.2.5): the PE must then run the
+// new instructions. The engine notices stores to code only through the virtual address it
+// translated the code from, so the IC must drop this vCPU's own stale translations too.
+TEST_CASE("Code coherence: code rewritten through an alias mapping runs new on the same vCPU after IC and ISB") {
+  const std::uint64_t function = kBase + 0x400;
+  const std::uint64_t alias = function + 0x4000'0000;  // level-1 entry 2 maps the same RAM
+  for (const std::uint32_t ic : {a64::kIcIalluis, 0xD50B'7522u /* ic ivau, x2 */}) {
+    CAPTURE(ic);
+    // The first store (of the old instruction) makes the engine's TLB entry for the alias
+    // writable without a check; after that it sees no store through it.
+    Words code = join({enable_mmu(), imm64(2, function), imm64(6, alias), imm64(3, a64::movz(7, 1)),
+                       {a64::str_w(3, 6), a64::kDsbIsh, a64::kIsb}, imm64(3, a64::movz(7, 2)),
+                       {a64::kNop /* bl function */, a64::mov(8, 7), a64::str_w(3, 6), a64::kDsbIsh, ic,
+                        a64::kDsbIsh, a64::kIsb, a64::kNop /* bl function */, a64::mov(9, 7), a64::kWfi}});
+    for (const std::size_t at : {code.size() - 10, code.size() - 3}) {
+      code[at] = a64::bl(static_cast<std::int32_t>(0x400 / 4 - at));
+    }
+    Program p;
+    p.at(0, code);
+    p.at(0x400, {a64::movz(7, 1), a64::kRet});
+    p.at(0x3000, {0, 0, 0x4000'0701u, 0, 0x4000'0701u, 0});  // VA 0x4000_0000 and 0x8000_0000
+    TestMachine m(p);
+    CHECK(m.run().kind == ExitKind::Deadlock);
+    CHECK(m.x(8) == 1);  // the first call ran the old code
+    CHECK(m.x(9) == 2);  // the second the rewritten one
+  }
+}
+
 TEST_CASE("Host writes through write_memory() are seen by code already translated") {
   core::MachineConfig config;
   config.max_instructions = 1000;
