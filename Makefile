@@ -1,6 +1,6 @@
 # The two commands of README.md, plus their pieces. Each target installs what is missing
 # first (scripts/setup-deps.sh is idempotent and quick when everything is present).
-.PHONY: all deps build run test test-default test-asan bench bench-boot clean
+.PHONY: all deps build run test test-default test-install test-asan bench bench-boot clean
 
 all: build
 
@@ -15,11 +15,16 @@ build: deps
 run: build
 	./build/cli/smccc-emu run build/guests/demo.elf
 
-# Every CTest label (firmware, core, system), then the whole suite again under ASan + UBSan.
-test: test-default test-asan
+# Every CTest label (firmware, core, system), the installed package and its example, then the
+# whole suite again under ASan + UBSan.
+test: test-default test-install test-asan
 
 test-default: build
 	ctest --preset default
+
+# cmake --install into build/install, then examples/host.cpp built against it and run.
+test-install: build
+	scripts/test-install.sh build
 
 test-asan: deps
 	cmake --preset asan
