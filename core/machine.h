@@ -240,6 +240,10 @@ class Machine {
   /// guest gets NOT_SUPPORTED), 2 forward (run() ends with ExitKind::Hypercall). Invalid /
   /// Exists / Busy as fw::SmcccFilter::add.
   fw::HostStatus add_filter_range(std::uint32_t base, std::uint32_t count, std::uint8_t action);
+  /// The same, with the action named rather than KVM's raw value.
+  fw::HostStatus add_filter_range(std::uint32_t base, std::uint32_t count, fw::FilterAction action) {
+    return add_filter_range(base, count, static_cast<std::uint8_t>(action));
+  }
 
   /// Makes run() stop with ExitKind::Checkpoint at the first scheduling boundary at which all
   /// vCPUs together have executed at least `instructions` (none: never). Stopping between

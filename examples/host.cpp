@@ -17,8 +17,7 @@
 
 namespace {
 
-constexpr std::uint32_t kPsciVersion = 0x8400'0000;  // DEN0022 PSCI_VERSION
-constexpr std::uint8_t kForward = 2;                 // Machine::add_filter_range's "forward"
+constexpr std::uint32_t kPsciVersion = 0x8400'0000;  // PSCI_VERSION (DEN0022)
 
 // Runs until the guest ends, answering every forwarded call with PSCI 1.0 and stopping at the
 // first checkpoint; returns how the run ended.
@@ -43,7 +42,10 @@ int main(int argc, char** argv) {
     // Short scheduling slices, so the checkpoint after the answer comes before the guest ends.
     emu::core::Machine machine(emu::core::MachineConfig{.quantum = 100});
     machine.console().set_writer([](std::string_view text) { std::cout << text << std::flush; });
-    machine.add_filter_range(kPsciVersion, 1, kForward);
+    if (machine.add_filter_range(kPsciVersion, 1, emu::fw::FilterAction::ForwardToHost) != emu::fw::HostStatus::Ok) {
+      std::fprintf(stderr, "host: the filter refused the range\n");
+      return 70;
+    }
     machine.load(emu::core::load_image(argv[1], emu::core::ImageFormat::Auto, machine.layout()));
     emu::core::RunExit exit = run(machine);
     if (exit.kind == emu::core::ExitKind::Checkpoint) {
