@@ -432,8 +432,8 @@ void Vcpu::write_rt(uc_arm64_reg reg, std::uint64_t value) {
 }
 
 // The generic counter, the timers and the cycle counter read virtual time, never host time:
-// Unicorn computes all of them from CLOCK_MONOTONIC and never raises a timer interrupt (notes
-// Q2, Q4, Q7). Skipping its handling and writing Rt ourselves is the documented way to
+// Unicorn computes all of them from CLOCK_MONOTONIC and never raises a timer interrupt.
+// Skipping its handling in a UC_HOOK_INSN MRS hook and writing Rt ourselves is Unicorn's way to
 // emulate a register. At EL0 a register the guest has not opened to EL0 is left to Unicorn,
 // which makes the access trap as the architecture does.
 std::uint32_t Vcpu::on_mrs(uc_engine* /*uc*/, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
