@@ -646,7 +646,7 @@ int run(const RunOptions& o) {
 int main(int argc, char** argv) {
   CLI::App app{"smccc-emu: run aarch64 guest binaries and answer their HVC/SMC calls with a firmware model "
                "(SMCCC 1.2, PSCI 1.1)"};
-  app.set_version_flag("--version", "smccc-emu 0.1.0");
+  app.set_version_flag("--version", "smccc-emu " SMCCC_EMU_VERSION);
   app.require_subcommand(1);
 
   // Guest output is line-buffered even into a pipe or a file, as on a terminal (issue 14 F15).
