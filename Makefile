@@ -1,6 +1,6 @@
 # The two commands of README.md, plus their pieces. Each target installs what is missing
 # first (scripts/setup-deps.sh is idempotent and quick when everything is present).
-.PHONY: all deps build run test test-default test-asan bench clean
+.PHONY: all deps build run test test-default test-asan test-release test-clang bench clean
 
 all: build
 
@@ -15,8 +15,9 @@ build: deps
 run: build
 	./build/cli/smccc-emu run build/guests/demo.elf
 
-# Every CTest label (firmware, core, system), then the whole suite again under ASan + UBSan.
-test: test-default test-asan
+# Every CTest label (firmware, core, system), then the whole suite again under ASan + UBSan,
+# then the host code built in Release and with clang, running the fast labels there.
+test: test-default test-asan test-release test-clang
 
 test-default: build
 	ctest --preset default
@@ -25,6 +26,18 @@ test-asan: deps
 	cmake --preset asan
 	cmake --build --preset asan
 	ctest --preset asan
+
+# Release (GCC, -O3) and clang builds of the host code, warnings as errors, with the firmware
+# and core labels: the build types and the compiler users pick must build too.
+test-release: deps
+	cmake --preset release
+	cmake --build --preset release
+	ctest --preset release -L 'firmware|core'
+
+test-clang: deps
+	cmake --preset clang
+	cmake --build --preset clang
+	ctest --preset clang -L 'firmware|core'
 
 # Every benchmark, Google Benchmark JSON in build/bench/, the QEMU comparison, then
 # docs/bench/bench.png, docs/bench/results.md and README's results table.
@@ -39,4 +52,4 @@ bench: build
 	/usr/bin/python3 scripts/bench-report.py build
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-release build-clang
