@@ -1,6 +1,6 @@
 # The two commands of README.md, plus their pieces. Each target installs what is missing
 # first (scripts/setup-deps.sh is idempotent and quick when everything is present).
-.PHONY: all deps build run test test-default test-install test-asan bench bench-boot clean
+.PHONY: all deps build run test test-default test-install test-asan test-release test-clang bench bench-boot clean
 
 all: build
 
@@ -15,9 +15,10 @@ build: deps
 run: build
 	./build/cli/smccc-emu run build/guests/demo.elf
 
-# Every CTest label (firmware, core, system), the installed package and its example, then the
-# whole suite again under ASan + UBSan.
-test: test-default test-install test-asan
+# Every CTest label (firmware, core, system), the installed package and its example, the whole
+# suite again under ASan + UBSan, then the host code built in Release and with clang, running
+# the fast labels there.
+test: test-default test-install test-asan test-release test-clang
 
 test-default: build
 	ctest --preset default
@@ -30,6 +31,18 @@ test-asan: deps
 	cmake --preset asan
 	cmake --build --preset asan
 	ctest --preset asan
+
+# Release (GCC, -O3) and clang builds of the host code, warnings as errors, with the firmware
+# and core labels: the build types and the compiler users pick must build too.
+test-release: deps
+	cmake --preset release
+	cmake --build --preset release
+	ctest --preset release -L 'firmware|core'
+
+test-clang: deps
+	cmake --preset clang
+	cmake --build --preset clang
+	ctest --preset clang -L 'firmware|core'
 
 # Every benchmark, Google Benchmark JSON in build/bench/, the QEMU comparison, then
 # docs/bench/bench.png, docs/bench/results.md and README's results table.
@@ -55,4 +68,4 @@ bench-boot: build
 	  --benchmark_out_format=json --benchmark_out=build/bench/boot.json
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-release build-clang

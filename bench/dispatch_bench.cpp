@@ -1,5 +1,5 @@
 // Firmware hot path with no engine: one SmcccCall dispatched per iteration, beside an empty
-// indirect call measured in the same binary (DESIGN.md section 9).
+// indirect call measured in the same binary (README "Measured").
 #include <benchmark/benchmark.h>
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// smccc-emu: the command line. A thin shell over core::Machine (DESIGN.md section 1).
+// smccc-emu: the command line. A thin shell over core::Machine (docs/architecture.md, "Layers").
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
@@ -321,7 +321,8 @@ const char* status_text(emu::fw::HostStatus s) {
   return "?";
 }
 
-// --disable NAME: the service-selection bit behind each name (digest 6.3).
+// --disable NAME: the service-selection bit behind each name (KVM's bitmap pseudo-registers,
+// Documentation/virt/kvm/arm/hypercalls.rst).
 struct ServiceBit {
   const char* name;
   std::uint64_t reg;
@@ -362,7 +363,7 @@ std::optional<FilterSpec> parse_filter(std::string_view spec, std::string& probl
   return FilterSpec{static_cast<std::uint32_t>(*base), static_cast<std::uint32_t>(*count), static_cast<std::uint8_t>(code)};
 }
 
-// NUM:private|shared:normal|critical[:signalable] (digest 8.5).
+// NUM:private|shared:normal|critical[:signalable] (DEN0054C event types and priorities).
 std::optional<emu::fw::SdeiEventDecl> parse_sdei_event(std::string_view spec, std::string& problem) {
   std::vector<std::string_view> parts;
   for (std::size_t start = 0;;) {
@@ -665,7 +666,7 @@ int run(const RunOptions& o) {
 int main(int argc, char** argv) {
   CLI::App app{"smccc-emu: run aarch64 guest binaries and answer their HVC/SMC calls with a firmware model "
                "(SMCCC 1.2, PSCI 1.1)"};
-  app.set_version_flag("--version", "smccc-emu 0.1.0");
+  app.set_version_flag("--version", "smccc-emu " SMCCC_EMU_VERSION);
   app.require_subcommand(1);
 
   // Guest output is line-buffered even into a pipe or a file, as on a terminal (issue 14 F15).

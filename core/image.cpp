@@ -1,5 +1,5 @@
 // Image loading and validation. ELF parsing is elfutils' libelf; this file only decides what
-// the platform accepts (DESIGN.md section 6).
+// the platform accepts (docs/architecture.md, "The platform").
 #include "core/image.h"
 
 #include "core/platform.h"

@@ -1,5 +1,5 @@
 // The machine: RAM, devices, firmware, and the scheduler that runs every vCPU round-robin
-// on one host thread in deterministic virtual time (DESIGN.md section 4).
+// on one host thread in deterministic virtual time (docs/architecture.md, "Virtual time and determinism").
 #include "core/machine.h"
 
 #include <algorithm>
@@ -338,7 +338,7 @@ void Machine::request_cpu_on(const fw::Request& request, std::uint64_t now_ns) {
   s.stats.virtual_ns = std::max(s.stats.virtual_ns, now_ns);  // it starts now, not in the past
 }
 
-// A started vCPU begins as digest 2.7 says: a fresh engine (reset values everywhere, MMU
+// A started vCPU begins as DEN0022F.b CPU_ON and KVM's vCPU reset say: a fresh engine (reset values everywhere, MMU
 // off), EL1h with DAIF masked, PC = entry, x0 = context.
 void Machine::start_vcpu(unsigned index, std::uint64_t entry, std::uint64_t context, std::uint64_t now_ns) {
   Slot& s = slots_[index];
@@ -373,7 +373,7 @@ void Machine::wake(unsigned index) {
   s.stats.virtual_ns = s.wake_ns;
   firmware_.vcpu_resumed(index);
   if (s.resume.power_down) {
-    // Power-down states lose the core's context: resume like CPU_ON (digest 2.7, 2.10).
+    // Power-down states lose the core's context: resume like CPU_ON (DEN0022F.b CPU_SUSPEND).
     start_vcpu(index, s.resume.entry, s.resume.context, s.wake_ns);
   } else {
     s.state = RunState::Runnable;  // standby: CPU_SUSPEND returns; x0 was written before
@@ -434,7 +434,7 @@ fw::HostStatus Machine::sdei_signal(std::uint32_t event, unsigned vcpu) {
   return firmware_.sdei_signal(event, vcpu);
 }
 
-// A pending SDEI event wakes a vCPU in WFI as an interrupt would (digest 8.7); it resumes
+// A pending SDEI event wakes a vCPU in WFI as an interrupt would (DEN0054C dispatch); it resumes
 // no earlier than the moment the event was triggered.
 void Machine::wake_sdei_waiters(std::uint64_t now_ns) {
   for (unsigned i = 0; i < slots_.size(); ++i) {
@@ -537,7 +537,7 @@ RunExit Machine::run() {
     }
 
     // With fewer physical CPUs than vCPUs, wait for the earliest free one: that wait is
-    // stolen time (DESIGN.md section 4).
+    // stolen time (DEN0057A; docs/architecture.md, "Virtual time and determinism").
     std::uint64_t* pcpu = nullptr;
     if (!pcpu_free_ns_.empty()) {
       pcpu = &*std::min_element(pcpu_free_ns_.begin(), pcpu_free_ns_.end());
@@ -626,7 +626,7 @@ RunExit Machine::run() {
       case Vcpu::Stop::SystemReset: {
         const bool warm = cpu.request().reset == fw::ResetType::Warm;
         // A cold reset boots from a clean machine, and so does any reset while PSCI
-        // MEM_PROTECT is on (digest 2.15); a warm reset otherwise keeps RAM. Either way the
+        // MEM_PROTECT is on (DEN0022F.b MEM_PROTECT); a warm reset otherwise keeps RAM. Either way the
         // image is reloaded over it.
         if (!warm || firmware_.vm().mem_protect) ram_.clear();
         load(std::move(image_));

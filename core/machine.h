@@ -1,6 +1,6 @@
 // The host API of smccc-emu: build a VM, load an image, run it until it exits.
 //
-// Everything the CLI can do goes through this header (DESIGN.md sections 1 and 7), so
+// Everything the CLI can do goes through this header (docs/architecture.md, "Layers" and "Host API"), so
 // host-side tests and VMM-like programs use the same path as `smccc-emu run`.
 #pragma once
 
@@ -33,8 +33,9 @@ enum class ResetAction {
   Exit,     ///< end run() with ExitKind::SystemReset; the next run() boots the reset machine
 };
 
-/// Virtual time each guest action costs (DESIGN.md section 4). Virtual time is in ns; the
-/// generic counter ticks every 16 ns (62.5 MHz) and the cycle counter every ns (1 GHz).
+/// Virtual time each guest action costs (docs/architecture.md, "Virtual time and determinism").
+/// Virtual time is in ns; the generic counter ticks every 16 ns (62.5 MHz) and the cycle counter
+/// every ns (1 GHz).
 struct CostModel {
   std::uint64_t instruction_ns = 1;  ///< per guest instruction, 1..1000; default 1 (a 1 GHz core)
   std::uint64_t trap_ns = 100;       ///< per firmware call, semihosting call or exception the
@@ -139,7 +140,7 @@ struct RunExit {
   std::string summary;     ///< one line, e.g. "guest fault: fetch from unmapped address 0x0"
   std::string report;      ///< GuestFault only: registers and disassembly, several lines
   /// Hypercall only: the function ID as the dispatcher and the filter see it: x0's low 32
-  /// bits with the SVE hint bit 16 cleared (KVM reports W0 as is; DESIGN.md section 2).
+  /// bits with the SVE hint bit 16 cleared (KVM reports W0 as is; docs/architecture.md, "The call path").
   std::uint32_t fid = 0;
   fw::Conduit conduit = fw::Conduit::Hvc;  ///< Hypercall only: HVC or SMC
 };
@@ -264,8 +265,8 @@ class Machine {
   void set_max_instructions(std::uint64_t limit) { config_.max_instructions = limit; }
 
   /// Guest RAM. Host writes through this reference are seen by guest loads at once, but code
-  /// an engine has already translated keeps running (Unicorn does not watch host writes;
-  /// notes Q5): change code through write_memory() or load().
+  /// an engine has already translated keeps running (Unicorn does not watch host writes, so
+  /// only write_memory() and load() invalidate translated code): change code through those.
   GuestRam& ram() { return ram_; }
   fw::Firmware& firmware() { return firmware_; }
   const MachineConfig& config() const { return config_; }
@@ -275,7 +276,7 @@ class Machine {
  private:
   friend class Vcpu;
 
-  /// Scheduling state of one vCPU (DESIGN.md section 4).
+  /// Scheduling state of one vCPU (docs/architecture.md, "Virtual time and determinism").
   enum class RunState : std::uint8_t {
     Off,       ///< powered off (never started, or CPU_OFF)
     Runnable,  ///< wants a physical CPU

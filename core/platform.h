@@ -1,4 +1,4 @@
-// The guest platform ABI (DESIGN.md section 6): the addresses guests are written against.
+// The guest platform ABI (docs/architecture.md, "The platform"): the addresses guests are written against.
 #pragma once
 
 #include <cstdint>
@@ -72,7 +72,7 @@ constexpr std::uint64_t pv_time_region(std::uint64_t ram_end) {
 }
 
 /// Upper bound on the PTP epoch: wall-clock ns must stay below 2^63 for centuries of virtual
-/// time, or KVM_PTP's R0 would look negative to the guest (digest 5.3).
+/// time, or KVM_PTP's R0 would look negative to the guest (Documentation/virt/kvm/arm/ptp_kvm.rst).
 inline constexpr std::uint64_t kMaxEpochNs = 1ull << 62;
 
 }  // namespace emu::core

@@ -1,5 +1,5 @@
 // Arm semihosting (Arm "Semihosting for AArch32 and AArch64", version 2.0): the subset the
-// platform offers (DESIGN.md section 6). A64 guests trap with `HLT #0xF000`; W0 holds the
+// platform offers (docs/architecture.md, "The platform"). A64 guests trap with `HLT #0xF000`; W0 holds the
 // operation and X1 the parameter (a pointer for every operation implemented here). Pointers
 // are virtual addresses, read as the calling vCPU's EL1 translation regime sees them.
 #pragma once

@@ -15,7 +15,7 @@
 namespace emu::core {
 namespace {
 
-// QEMU's EXCP_* numbers as Unicorn reports them in UC_HOOK_INTR (notes Q1).
+// QEMU's EXCP_* numbers as Unicorn 2.1 reports them in UC_HOOK_INTR (its intno argument).
 constexpr std::uint32_t kExcpUdef = 1;
 constexpr std::uint32_t kExcpSwi = 2;
 constexpr std::uint32_t kExcpPrefetchAbort = 3;
@@ -64,8 +64,8 @@ constexpr SysReg kSctlrEl1{3, 0, 1, 0, 0};
 constexpr SysReg kSpsrEl1{3, 0, 4, 0, 0};  // Unicorn has no named SPSR_EL1 register id
 constexpr SysReg kVbarEl1{3, 0, 12, 0, 0};
 constexpr std::uint64_t kScrNs = 1u << 0;
-constexpr std::uint64_t kScrHce = 1u << 8;   // HVC is UNDEFINED at EL1 without it (notes Q1)
-constexpr std::uint64_t kScrRw = 1u << 10;   // EL2/EL1 are AArch64; needed for the MMU (notes Q8)
+constexpr std::uint64_t kScrHce = 1u << 8;   // HVC is UNDEFINED at EL1 without it (Arm ARM SCR_EL3.HCE)
+constexpr std::uint64_t kScrRw = 1u << 10;   // EL2/EL1 are AArch64; Unicorn's EL1 MMU needs it (SCR_EL3.RW)
 constexpr std::uint64_t kHcrRw = 1ull << 31;
 // Pointer authentication (FEAT_PAuth): without API/APK the PAC instructions and the key
 // registers trap to EL3/EL2 (Arm ARM D19.2.117 SCR_EL3, D19.2.48 HCR_EL2).
@@ -145,7 +145,7 @@ Vcpu::Vcpu(unsigned index, Machine& machine, VcpuStats& clock)
 
     // EL3 and EL2 exist in the model but never run guest code; configure them so that EL1 is
     // a non-secure AArch64 EL1 under a hypervisor: HVC enabled, MMU usable, and MPIDR_EL1
-    // reads return VMPIDR_EL2 (DESIGN.md section 6: Aff0 = i % 16, Aff1 = i / 16).
+    // reads return VMPIDR_EL2 (docs/architecture.md, "The platform": Aff0 = i % 16, Aff1 = i / 16).
     // PAuth is enabled for EL1 and EL0 (Linux writes its keys early in boot). CPTR_EL3.EZ stays
     // 0: SVE is hidden, and enabling it makes Unicorn 2.1.1 abort the process.
     const std::uint64_t scr = read_sysreg(kScrEl3) | kScrNs | kScrHce | kScrRw | kScrApi | kScrApk;
@@ -173,7 +173,8 @@ void Vcpu::power_on(std::uint64_t entry, std::uint64_t x0) {
   set_reg(Reg::X0, x0);
   set_reg(Reg::Sp, 0);
   set_reg(Reg::Pstate, kBootPstate);
-  // A CP_REG write after the PSTATE write makes Unicorn rebuild its cached hflags (notes Q7).
+  // A CP_REG write after the PSTATE write makes Unicorn rebuild its cached hflags (a PSTATE
+  // write alone leaves QEMU's cached translation flags stale in Unicorn 2.1).
   check(write_sysreg(kVbarEl1, 0), "reset VBAR_EL1");
   set_reg(Reg::Pc, entry);
   powered_on_ = true;
@@ -363,7 +364,7 @@ void Vcpu::sync_to(std::uint64_t executed) {
   clock_.virtual_ns += delta * cost_.instruction_ns;
 }
 
-// ---- virtual time (DESIGN.md section 4) ----
+// ---- virtual time (docs/architecture.md, "Virtual time and determinism") ----
 
 namespace {
 // System registers read through the MRS hook: {op0, op1, CRn, CRm, op2}.
@@ -436,8 +437,8 @@ void Vcpu::write_rt(uc_arm64_reg reg, std::uint64_t value) {
 }
 
 // The generic counter, the timers and the cycle counter read virtual time, never host time:
-// Unicorn computes all of them from CLOCK_MONOTONIC and never raises a timer interrupt (notes
-// Q2, Q4, Q7). Skipping its handling and writing Rt ourselves is the documented way to
+// Unicorn computes all of them from CLOCK_MONOTONIC and never raises a timer interrupt.
+// Skipping its handling in a UC_HOOK_INSN MRS hook and writing Rt ourselves is Unicorn's way to
 // emulate a register. At EL0 a register the guest has not opened to EL0 is left to Unicorn,
 // which makes the access trap as the architecture does.
 std::uint32_t Vcpu::on_mrs(uc_engine* /*uc*/, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self) {
@@ -896,7 +897,7 @@ void Vcpu::on_gicr_write(uc_engine*, std::uint64_t offset, unsigned size, std::u
 // ---- the trap bridge ----
 
 void Vcpu::firmware_call(fw::Conduit conduit) {
-  // x0 and the PC (already past the HVC/SMC, notes Q1); the dispatcher asks for the argument
+  // x0 and the PC (already past the HVC/SMC when UC_HOOK_INTR runs); the dispatcher asks for the argument
   // registers it needs through load(), because each register read costs a few ns.
   check(uc_reg_read_batch(uc_, g_entry_ids.data(), entry_ptrs_.data(), 2), "uc_reg_read_batch");
   call_.loaded = 1;
@@ -944,7 +945,7 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
       stop(Stop::Suspend);
       return;
     case fw::RequestKind::ForwardToHost:
-      // Nothing was written back; the PC is past the HVC/SMC already (digest 7.2).
+      // Nothing was written back; the PC is past the HVC/SMC already (as KVM_EXIT_HYPERCALL, api.rst).
       stop(Stop::Hypercall);
       return;
   }
@@ -1024,7 +1025,7 @@ bool Vcpu::hidden_feature_register(std::uint32_t word) {
   return false;
 }
 
-// UDEF arrives with the PC at the faulting instruction (notes Q1). Semihosting's HLT is
+// UDEF arrives with the PC at the faulting instruction (Unicorn's UC_HOOK_INTR). Semihosting's HLT is
 // one; HVC/SMC at EL0 and unallocated encodings are UNDEFINED for the guest; a system
 // register access at EL1 that the CPU model does not know is a model gap, not a guest bug.
 void Vcpu::undefined_instruction() {
@@ -1079,8 +1080,9 @@ void Vcpu::semihosting_call(std::uint64_t pc) {
   set_reg(Reg::Pc, pc + 4);
 }
 
-// Synchronous exception entry to EL1 (DESIGN.md section 5; Arm ARM D1.10): what the
-// architecture does and Unicorn does not (notes Q1, Q7).
+// Synchronous exception entry to EL1 (Arm ARM D1.10; docs/architecture.md, "Exceptions into the
+// guest"): what the architecture does and Unicorn does not, since a hook that handles an
+// exception swallows it (and its cached hflags must be rebuilt afterwards).
 void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64_t return_pc, std::string_view what) {
   if (!enter_el1(0, return_pc, what)) return;
   set_reg(Reg::EsrEl1, syndrome);
@@ -1136,7 +1138,7 @@ std::uint32_t Vcpu::entry_pstate(std::uint32_t from) const {
 }
 
 // Writes PSTATE as an exception entry or return would, including the SP_EL0/SP_EL1 switch
-// that Unicorn's PSTATE write does not do (notes Q4): the active bank's register is stale,
+// that Unicorn's PSTATE write does not do: Unicorn's SP_ELx register of the active bank is stale,
 // so the live SP is saved to its bank and the other bank's value becomes the live SP.
 void Vcpu::set_pstate(std::uint32_t pstate) {
   const auto uses_sp0 = [](std::uint32_t p) { return ((p >> 2) & 3) == 0 || (p & 1) == 0; };
@@ -1154,11 +1156,11 @@ void Vcpu::set_pstate(std::uint32_t pstate) {
   } else {
     set_reg(Reg::Pstate, pstate);
   }
-  // A CP_REG write after the PSTATE write rebuilds the cached hflags (notes Q7, 2.1.x).
+  // A CP_REG write after the PSTATE write rebuilds the cached hflags (Unicorn 2.1.x).
   check(write_sysreg(kVbarEl1, reg(Reg::VbarEl1)), "write VBAR_EL1");
 }
 
-// SDEI dispatch (digest 8.8): save x0..x17, PC and PSTATE of the interrupted context in the
+// SDEI dispatch (DEN0054C event handler entry): save x0..x17, PC and PSTATE of the interrupted context in the
 // firmware, then enter the handler at EL1h with x0..x3 = event, argument, interrupted PC and
 // PSTATE; x4..x17, SP_EL1 and the EL1 system registers are left as they were. NZCV is copied
 // (TF-A create_spsr); the client's DAIF masks do not stop the dispatch.
@@ -1188,7 +1190,7 @@ bool Vcpu::enter_sdei_handler() {
 
 // SDEI_EVENT_COMPLETE restores the interrupted context exactly; COMPLETE_AND_RESUME restores
 // x0..x17 and makes it look as if an exception had been taken at the interrupted PC, to the
-// resume address (digest 8.9).
+// resume address (DEN0054C SDEI_EVENT_COMPLETE_AND_RESUME).
 void Vcpu::resume_sdei_context(const fw::Request& request) {
   const fw::SdeiContext& saved = machine_.firmware_.vm().vcpus[index_].sdei_resume;
   std::array<void*, fw::kCallRegisters> ptrs{};  // the batch API takes non-const pointers; it only reads
@@ -1255,7 +1257,7 @@ void Vcpu::save_state(fw::StateWriter& out) const {
   out.tag(kTagCpu);
   for (unsigned i = 0; i <= 30; ++i) out.u64(reg(xreg(i)));
   const std::uint32_t pstate = read_pstate();
-  // The SP of the current bank is live in SP; the stored copy of that bank is stale (notes Q4).
+  // The SP of the current bank is live in SP; Unicorn's stored copy of that bank is stale.
   const bool on_sp0 = ((pstate >> 2) & 3) == 0 || (pstate & 1) == 0;
   std::uint64_t sp_el0 = 0, sp_el1 = 0;
   check(uc_reg_read(uc_, UC_ARM64_REG_SP_EL0, &sp_el0), "uc_reg_read");
@@ -1300,7 +1302,7 @@ void Vcpu::restore_state(fw::StateReader& in) {
   const std::uint32_t fpcr = in.u32();
   const std::uint32_t fpsr = in.u32();
   // PSTATE first, then the system registers: a CP_REG write makes Unicorn rebuild its cached
-  // state from the new PSTATE (notes Q7).
+  // state from the new PSTATE (a PSTATE write alone does not, in Unicorn 2.1).
   set_reg(Reg::Pstate, pstate);
   for (unsigned i = 0; i <= 30; ++i) set_reg(xreg(i), x[i]);
   check(uc_reg_write(uc_, UC_ARM64_REG_FPCR, &fpcr), "uc_reg_write");

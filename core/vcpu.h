@@ -1,5 +1,5 @@
 // One vCPU: a Unicorn engine over the shared guest RAM, and the trap bridge — the only code
-// that reads or writes guest registers and the PC (DESIGN.md sections 1, 2 and 5).
+// that reads or writes guest registers and the PC (docs/architecture.md, "Layers", "The call path").
 // Internal to core; users go through Machine.
 #pragma once
 
@@ -58,7 +58,7 @@ class Vcpu final : public fw::RegisterSource {
   Vcpu(const Vcpu&) = delete;
   Vcpu& operator=(const Vcpu&) = delete;
 
-  /// Starts a freshly created vCPU at `entry` in the boot state of DESIGN.md section 6: EL1h,
+  /// Starts a freshly created vCPU at `entry` in the boot state of Linux's booting.rst: EL1h,
   /// DAIF masked, MMU and caches off (the engine's reset values), x0 = `x0`, every other GPR
   /// zero. Machine calls it only on an engine that has never run, creating a new one if needed.
   void power_on(std::uint64_t entry, std::uint64_t x0);

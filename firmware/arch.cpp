@@ -1,4 +1,4 @@
-// Arm Architecture Calls (DEN0028; digest 1.7, 1.8, 1.9).
+// Arm Architecture Calls (DEN0028 SMCCC: SMCCC_VERSION, SMCCC_ARCH_FEATURES, SMCCC_ARCH_SOC_ID).
 #include "firmware/arch.h"
 
 #include <array>
@@ -19,12 +19,14 @@ constexpr std::uint16_t kFnWorkaround2 = 0x7FFF;
 constexpr std::uint16_t kFnWorkaround1 = 0x8000;
 
 // ARCH_FEATURES answers for the Spectre workarounds. An emulator does not speculate, so each
-// reports "not affected" in its own encoding (DESIGN.md section 8; digest 1.8): WA1 and WA3
+// reports "not affected" in its own encoding (DEN0028 SMCCC_ARCH_FEATURES; the choice is in
+// docs/architecture.md, "Model decisions"): WA1 and WA3
 // define 1 = "this PE is unaffected"; WA2 defines -2 NOT_REQUIRED = "permanently mitigated".
 constexpr std::int32_t kUnaffected = 1;
 constexpr std::int32_t kNotRequired = static_cast<std::int32_t>(SmcccStatus::NotRequired);
 
-// The owner's whole function space except the general-query block (digest 1.10).
+// The owner's whole function space except the general-query block (DEN0028 General Service
+// Queries, function numbers 0xFF00-0xFFFF).
 constexpr std::array kRanges{FunctionRange{owner::kArch, 0x0000, 0xFEFF}};
 
 constexpr std::array kFunctions{
@@ -85,7 +87,8 @@ void ArchService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
   }
 }
 
-// SMCCC_ARCH_SOC_ID (digest 1.9): type 0 version, 1 revision, 2 name (SMC64 form only,
+// SMCCC_ARCH_SOC_ID (DEN0028 1.2+; the name type from SMCCC v1.6, as Linux's
+// drivers/firmware/smccc/soc_id.c reads it): type 0 version, 1 revision, 2 name (SMC64 form only,
 // packed little-endian into x1..x17 and NUL-terminated); anything else INVALID_PARAMETER.
 void ArchService::soc_id(const SmcccCall& call, SmcccResult& result) const {
   const auto type = static_cast<std::uint32_t>(call.x[1]);

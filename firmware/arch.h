@@ -1,4 +1,4 @@
-// Arm Architecture Calls, owner 0 (DEN0028 SMC Calling Convention; digest 1.7-1.9).
+// Arm Architecture Calls, owner 0 (DEN0028 SMC Calling Convention, "Arm Architecture Calls").
 #pragma once
 
 #include <cstdint>
@@ -17,10 +17,10 @@ inline constexpr std::uint32_t kWorkaround1 = 0x8000'8000;
 inline constexpr std::uint32_t kWorkaround2 = 0x8000'7FFF;
 inline constexpr std::uint32_t kWorkaround3 = 0x8000'3FFF;
 
-/// SMCCC 1.2: x0..x17 carry arguments and results (DESIGN.md section 8).
+/// SMCCC 1.2: x0..x17 carry arguments and results (DEN0028 1.2, SMC64/HVC64 argument passing).
 inline constexpr std::uint32_t kVersion1_2 = 0x1'0002;
 
-/// SMCCC_ARCH_SOC_ID types (digest 1.9).
+/// SMCCC_ARCH_SOC_ID types (DEN0028 SMCCC_ARCH_SOC_ID).
 inline constexpr std::uint32_t kSocIdVersion = 0;
 inline constexpr std::uint32_t kSocIdRevision = 1;
 inline constexpr std::uint32_t kSocIdName = 2;

@@ -1,4 +1,4 @@
-// SMCCC dispatch (DEN0028; digest 1.1, 1.4, 1.6, 1.12).
+// SMCCC dispatch (DEN0028: function identifiers, argument and result registers, Unknown Function Identifier).
 #include "firmware/dispatcher.h"
 
 #include <algorithm>
@@ -12,7 +12,7 @@ constexpr std::uint64_t kLow32 = 0xFFFF'FFFFu;
 constexpr int kSmc32ArgRegisters = 7;  // SMCCC 1.2: W1..W7 carry SMC32 arguments
 
 // SMC32 results: only W0..W7 are defined. A negative status in x0 is kept sign-extended
-// (digest 0: Linux and KVM compare the full 64-bit value); everything else is truncated.
+// (Linux's arm-smccc.h users and KVM compare the full 64-bit value); everything else is truncated.
 void truncate_smc32_results(SmcccResult& result) {
   const auto x0 = static_cast<std::int64_t>(result.x[0]);
   if (!(x0 < 0 && x0 >= INT32_MIN)) result.x[0] &= kLow32;
@@ -104,7 +104,7 @@ const Dispatcher::Route* Dispatcher::route_for(std::uint8_t owner_number, std::u
 Dispatcher::Found Dispatcher::find(std::uint32_t fid) const { return find(FunctionId::decode(fid)); }
 
 Dispatcher::Found Dispatcher::find(const FunctionId& id) const {
-  // Yielding calls exist only for Trusted OS owners, and this model has none (digest 1.1).
+  // Yielding calls exist only for Trusted OS owners, and this model has none (DEN0028 Yielding Calls).
   if (!id.fast || id.reserved_set) return {};
   const Route* route = route_for(id.owner, id.number);
   if (route == nullptr) return {};
@@ -133,13 +133,13 @@ std::uint32_t Dispatcher::call_count(std::uint8_t owner_number) const {
 void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
   call.id = FunctionId::decode(call.x[0]);
   result.request = {};
-  // SMCCC calls use immediate #0; other immediates are outside SMCCC (digest 1.4, 1.12 item 7)
-  // and are neither filtered nor forwarded (digest 7.3).
+  // SMCCC calls use immediate #0; other immediates are outside SMCCC (DEN0028) and are neither
+  // filtered nor forwarded (as KVM's handle_smc in arch/arm64/kvm/handle_exit.c).
   const FilterAction action =
       call.imm == 0 && filter_ != nullptr ? filter_->action(call.id.raw) : FilterAction::Handle;
 
   if (action == FilterAction::ForwardToHost) [[unlikely]] {
-    // The host answers: nothing is written back here (digest 7.2).
+    // The host answers: nothing is written back here (KVM_EXIT_HYPERCALL, Documentation/virt/kvm/api.rst).
     const Found named = trace_ != nullptr ? find(call.id) : Found{};
     // The trace prints the arguments: read them first (the host reads the rest itself).
     if (named && call.loaded < named.reads) call.source->load(call, named.reads);
@@ -163,7 +163,7 @@ void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
 
   if (call.loaded < found.reads) call.source->load(call, found.reads);
   if (!call.id.smc64) {
-    // SMC32: the callee must ignore the upper halves of the argument registers (digest 1.4).
+    // SMC32: the callee must ignore the upper halves of the argument registers (DEN0028 SMC32/HVC32 argument passing).
     const int narrow = std::min<int>(call.loaded, 1 + kSmc32ArgRegisters);
     for (int i = 1; i < narrow; ++i) call.x[static_cast<std::size_t>(i)] &= kLow32;
   }

@@ -1,6 +1,6 @@
 // The SMCCC dispatcher: the one place where a trapped call is decoded, routed by owner and
-// sub-range to a service, and answered NOT_SUPPORTED when nothing matches (DESIGN.md
-// section 2, step 3; digest 1.12).
+// sub-range to a service, and answered NOT_SUPPORTED when nothing matches (DEN0028 Unknown
+// Function Identifier; docs/architecture.md, "The call path").
 #pragma once
 
 #include <array>

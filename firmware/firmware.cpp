@@ -29,13 +29,13 @@ Firmware::Firmware(const FirmwareConfig& config)
     : vm_(make_vm(config)),
       arch_(config.soc),
       psci_(vm_),
-      // Standard Secure owner 4: Call Count, UID and Revision (digest 1.10).
+      // Standard Secure owner 4: Call Count, UID and Revision (DEN0028 General Service Queries).
       std_queries_({.owner = owner::kStandardSecure, .prefix = "STD_SVC", .call_count = true,
                     .uid = kStdServiceUid, .revision = kStdServiceRevision}),
       trng_(vm_, config.platform.entropy),
       pv_time_(vm_, config.platform.memory, config.platform.clock),
       kvm_(vm_, config.platform.clock),
-      // Vendor hypervisor owner 6: only the Call UID is defined (KVM's value, digest 5.1).
+      // Vendor hypervisor owner 6: only the Call UID is defined (KVM's value, hypercalls.rst).
       kvm_queries_({.owner = owner::kVendorHyp, .prefix = "VENDOR_HYP", .uid = kKvmVendorUid,
                     .gate = &vm_.vendor_hyp_bmap, .gate_mask = service_bit::kVendorFeatures}),
       sdei_(vm_, config.platform.interrupts) {

@@ -29,7 +29,7 @@ struct FirmwareConfig {
   SocIdConfig soc{};             ///< what SMCCC_ARCH_SOC_ID reports
   Platform platform{};           ///< machine interfaces (not owned); default none
   std::uint64_t epoch_ns = 0;    ///< KVM PTP wall-clock ns at virtual time 0; default 0
-  /// SDEI events besides the built-in event 0 (digest 8.5); default none.
+  /// SDEI events besides the built-in event 0 (DEN0054C); default none.
   std::vector<SdeiEventDecl> sdei_events{};
 };
 

@@ -1,6 +1,6 @@
 // SMCCC function identifiers (Arm DEN0028, SMC Calling Convention).
 //
-// The 32-bit FID in W0 is laid out as (digest section 1.1):
+// The 32-bit FID in W0 is laid out as (DEN0028 Table 2-1, Function Identifier bit usage):
 //   [31] fast call   [30] SMC64/HVC64   [29:24] owning entity   [23:17] reserved (MBZ)
 //   [16] SVE live-state hint (SMCCC 1.3, ignored when decoding)   [15:0] function number
 #pragma once
@@ -9,7 +9,7 @@
 
 namespace emu::fw {
 
-/// Owning Entity Numbers (DEN0028 section 2.5; digest 1.2).
+/// Owning Entity Numbers (DEN0028 Table 2-1 bits 29:24 and its owner list).
 namespace owner {
 inline constexpr std::uint8_t kArch = 0;
 inline constexpr std::uint8_t kCpu = 1;
@@ -37,7 +37,7 @@ struct FunctionId {
   static constexpr std::uint32_t kSveHintBit = 1u << 16;
   static constexpr std::uint32_t kReservedMask = 0x7Fu << 17;
 
-  /// Decodes X0. Only the low 32 bits form the FID (digest 1.1: KVM reads it as u32).
+  /// Decodes X0. Only the low 32 bits form the FID (W0 in DEN0028; KVM's smccc_get_function reads a u32).
   static constexpr FunctionId decode(std::uint64_t x0) {
     const auto w0 = static_cast<std::uint32_t>(x0);
     FunctionId id;

@@ -1,4 +1,5 @@
-// KVM firmware pseudo-registers (digest 6.1-6.4).
+// KVM firmware pseudo-registers (Linux Documentation/virt/kvm/arm/hypercalls.rst,
+// fw-pseudo-registers.rst in newer kernels).
 #include "firmware/fw_regs.h"
 
 #include <charconv>
@@ -14,12 +15,13 @@ constexpr std::array kRegs{
 };
 
 
-// PSCI versions the model can present (digest 2.3): 0.2, 1.0, 1.1. 0.1 needs the legacy
+// PSCI versions the model can present (DEN0022F.b PSCI_VERSION encoding): 0.2, 1.0, 1.1. 0.1 needs the legacy
 // DT-described IDs, which the model does not offer.
 constexpr std::array<std::uint64_t, 3> kPsciVersions{0x0000'0002, 0x1'0000, 0x1'0001};
 
-// Workaround levels (digest 6.1). An emulator does not speculate: every workaround is
-// NOT_REQUIRED, matching the "not affected" answers of SMCCC_ARCH_FEATURES.
+// Workaround levels (KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_*, hypercalls.rst). An emulator does not
+// speculate: every workaround is NOT_REQUIRED, matching the "not affected" answers of
+// SMCCC_ARCH_FEATURES.
 constexpr std::uint64_t kWaNotRequired = 2;       // WA1, WA3: 0 NOT_AVAIL, 1 AVAIL, 2 NOT_REQUIRED
 constexpr std::uint64_t kWa2NotRequired = 3;      // WA2: 0 NOT_AVAIL, 1 UNKNOWN, 2 AVAIL, 3 NOT_REQUIRED
 constexpr std::uint64_t kWa2Avail = 2;

@@ -1,5 +1,5 @@
 // KVM's firmware pseudo-registers (Linux Documentation/virt/kvm/arm/fw-pseudo-registers.rst;
-// digest section 6): the host's view of which firmware the guest gets. Values are VM-wide;
+// hypercalls.rst in older kernels): the host's view of which firmware the guest gets. Values are VM-wide;
 // the host reaches them through any vCPU, as with KVM_GET/SET_ONE_REG.
 #pragma once
 
@@ -14,7 +14,7 @@
 namespace emu::fw {
 
 namespace fw_reg {
-// KVM_REG_ARM64 | KVM_REG_SIZE_U64 | coprocessor (bits 31:16) | index (digest 6.1).
+// KVM_REG_ARM64 | KVM_REG_SIZE_U64 | coprocessor (bits 31:16) | index (Linux arch/arm64/include/uapi/asm/kvm.h).
 inline constexpr std::uint64_t kPsciVersion = 0x6030'0000'0014'0000;
 inline constexpr std::uint64_t kWorkaround1 = 0x6030'0000'0014'0001;
 inline constexpr std::uint64_t kWorkaround2 = 0x6030'0000'0014'0002;

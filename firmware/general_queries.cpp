@@ -1,4 +1,4 @@
-// General service queries (DEN0028; digest 1.10).
+// General service queries (DEN0028 "General Service Queries": Call Count, Call UID, Revision).
 #include "firmware/general_queries.h"
 
 #include <stdexcept>

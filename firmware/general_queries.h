@@ -1,6 +1,7 @@
 // General service queries of one owner: Call Count (0xFF00), Call UID (0xFF01) and Revision
-// (0xFF03) (DEN0028 "General Service Queries"; digest 1.10). Only the queries the digest
-// defines for an owner are offered; the others stay NOT_SUPPORTED.
+// (0xFF03) (DEN0028 "General Service Queries"). Only the queries an owner's reference
+// implementation answers are offered (TF-A's std_svc_setup.c for owner 4, KVM's Call UID for
+// owner 6); the others stay NOT_SUPPORTED.
 #pragma once
 
 #include <array>
@@ -14,8 +15,8 @@
 namespace emu::fw {
 
 /// A UID as SMCCC returns it: W0..W3, each the little-endian load of 4 bytes of the UUID in
-/// canonical order (digest 1.10). W0 must not be 0xFFFFFFFF, or a caller cannot tell it from
-/// NOT_SUPPORTED.
+/// canonical order (DEN0028 Call UID; TF-A's SMC_UUID_RET, Linux's kvm_guest.c). W0 must not be
+/// 0xFFFFFFFF, or a caller cannot tell it from NOT_SUPPORTED.
 using CallUid = std::array<std::uint32_t, 4>;
 
 struct GeneralQueriesConfig {
@@ -56,9 +57,9 @@ class GeneralQueries final : public Service {
 /// smccc-emu's Standard Secure Service UID, 163b0ea2-b73d-4050-af49-848c8f4153dc. The model
 /// is not TF-A, so it does not claim TF-A's UID.
 inline constexpr CallUid kStdServiceUid{0xA20E3B16, 0x50403DB7, 0x8C8449AF, 0xDC53418F};
-/// Standard Service revision reported at 0x8400FF03: 0.1, the value TF-A reports (digest 1.10).
+/// Standard Service revision reported at 0x8400FF03: 0.1, the value TF-A reports (std_svc_setup.c).
 inline constexpr std::array<std::uint32_t, 2> kStdServiceRevision{0, 1};
-/// KVM's vendor hypervisor UID, 28b46fb6-2ec5-11e9-a9ca-4b564d003a74 (digest 5.1). Guests
+/// KVM's vendor hypervisor UID, 28b46fb6-2ec5-11e9-a9ca-4b564d003a74 (Linux include/linux/arm-smccc.h). Guests
 /// detect "KVM-compatible hypervisor services" with it, so it must be bit-exact.
 inline constexpr CallUid kKvmVendorUid{0xB66FB428, 0xE911C52E, 0x564BCAA9, 0x743A004D};
 

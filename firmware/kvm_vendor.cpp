@@ -1,4 +1,4 @@
-// KVM vendor hypervisor service (digest 5.1, 5.2).
+// KVM vendor hypervisor service (Linux Documentation/virt/kvm/arm/hypercalls.rst, ptp_kvm.rst).
 #include "firmware/kvm_vendor.h"
 
 #include <array>
@@ -23,7 +23,7 @@ constexpr std::array kFunctions{
 std::span<const FunctionRange> KvmVendorService::ranges() const { return kRanges; }
 std::span<const FunctionDesc> KvmVendorService::functions() const { return kFunctions; }
 
-// KVM_REG_ARM_VENDOR_HYP_BMAP: bit 0 KVM_FEATURES (and the Call UID), bit 1 PTP (digest 6.3).
+// KVM_REG_ARM_VENDOR_HYP_BMAP: bit 0 KVM_FEATURES (and the Call UID), bit 1 PTP (hypercalls.rst).
 bool KvmVendorService::available(const FunctionDesc& fn) const {
   if (fn.number == kFnPtp) return clock_ != nullptr && (vm_.vendor_hyp_bmap & service_bit::kVendorPtp) != 0;
   return (vm_.vendor_hyp_bmap & service_bit::kVendorFeatures) != 0;
@@ -32,7 +32,7 @@ bool KvmVendorService::available(const FunctionDesc& fn) const {
 void KvmVendorService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
   switch (fn.number) {
     case kFnFeatures:
-      // R0..R3: bit n of R(n / 32) set when function n is available (digest 5.1). Bit 0 is
+      // R0..R3: bit n of R(n / 32) set when function n is available (Linux's kvm_guest.c). Bit 0 is
       // this call itself.
       for (const FunctionDesc& f : functions()) {
         if (available(f)) result.x[f.number / 32] |= std::uint64_t{1} << (f.number % 32);
@@ -47,7 +47,7 @@ void KvmVendorService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResu
   }
 }
 
-// KVM_PTP (digest 5.3): wall-clock ns and the counter from one snapshot, each split into
+// KVM_PTP (Documentation/virt/kvm/arm/ptp_kvm.rst): wall-clock ns and the counter from one snapshot, each split into
 // high and low 32 bits. Both come from the same counter value, so they are consistent by
 // construction: wall = epoch + counter * 16 ns. Virtual and physical counters are the same
 // (CNTVOFF is 0). Any other selector: -1 with x1..x3 zero, as KVM.

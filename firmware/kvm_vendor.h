@@ -1,5 +1,5 @@
 // KVM vendor-specific hypervisor service, owner 6 (Linux Documentation/virt/kvm/arm/
-// hypercalls.rst, ptp_kvm.rst; digest section 5): KVM_FEATURES, whose bitmap is derived from
+// hypercalls.rst, ptp_kvm.rst): KVM_FEATURES, whose bitmap is derived from
 // this service's own table, and KVM_PTP.
 #pragma once
 

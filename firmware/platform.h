@@ -1,4 +1,4 @@
-// What the firmware needs from the machine (DESIGN.md section 1): small interfaces that core
+// What the firmware needs from the machine (docs/architecture.md, "Layers"): small interfaces that core
 // implements over Unicorn and guest RAM, and that tests implement with fakes. A service whose
 // interface is missing is simply not offered: its calls are NOT_SUPPORTED.
 #pragma once
@@ -85,7 +85,7 @@ class ConfigError : public std::invalid_argument {
   std::string setting_;
 };
 
-/// Results of host-side configuration calls (DESIGN.md section 7, after KVM's errnos).
+/// Results of host-side configuration calls (after KVM's errnos: EINVAL, EBUSY, EEXIST, ENOENT).
 enum class HostStatus : std::uint8_t {
   Ok,
   Invalid,   ///< EINVAL: a value the call does not accept

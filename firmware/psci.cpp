@@ -1,4 +1,4 @@
-// PSCI 1.1 (DEN0022; digest section 2).
+// PSCI 1.1 (DEN0022F.b Arm Power State Coordination Interface).
 #include "firmware/psci.h"
 
 #include <array>
@@ -27,15 +27,15 @@ constexpr std::uint16_t kFnMemProtect = 0x13;
 constexpr std::uint16_t kFnMemProtectCheckRange = 0x14;
 
 constexpr std::uint64_t kNsPerUs = 1000;
-// Original power_state format: bits that must be zero (digest 2.10, TF-A PSTATE_VALID_MASK).
+// Original power_state format: bits that must be zero (DEN0022F.b CPU_SUSPEND power_state, TF-A PSTATE_VALID_MASK).
 constexpr std::uint64_t kPowerStateMbz = 0xFCFE'0000;
 
 constexpr std::array kRanges{FunctionRange{owner::kStandardSecure, 0x00, 0x1F}};
 
-// `since` is the PSCI version that introduced each call (digest 2.1). The calls that do not
+// `since` is the PSCI version that introduced each call (DEN0022F.b function list). The calls that do not
 // return write x0 only (INTERNAL_FAILURE, should a host resume the vCPU) and leave x1/x2 for
-// the host to read, as KVM does (digest 2.11). CPU_SUSPEND's feature word is 0: original
-// power_state format, platform-coordinated mode only (digest 2.14).
+// the host to read, as KVM does (arch/arm64/kvm/psci.c). CPU_SUSPEND's feature word is 0: original
+// power_state format, platform-coordinated mode only (DEN0022F.b PSCI_FEATURES).
 constexpr std::array kFunctions{
     FunctionDesc{.number = kFnVersion, .name = "PSCI_VERSION", .result = ResultKind::Value},
     FunctionDesc{.number = kFnCpuSuspend, .forms = kBothForms, .name = "PSCI_CPU_SUSPEND",
@@ -138,7 +138,7 @@ void PsciService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
   }
 }
 
-// PSCI_FEATURES (digest 2.14): the answer comes from the same table that routes calls.
+// PSCI_FEATURES (DEN0022F.b): the answer comes from the same table that routes calls.
 // SMCCC_VERSION is the one non-PSCI function it reports: that is how a PSCI 1.x client finds
 // SMCCC >= 1.1.
 std::int32_t PsciService::features(std::uint32_t queried_fid) const {
@@ -149,7 +149,7 @@ std::int32_t PsciService::features(std::uint32_t queried_fid) const {
   return static_cast<std::int32_t>(PsciStatus::NotSupported);
 }
 
-// CPU_SUSPEND (digest 2.10): only the declared states; a power-down needs a valid entry.
+// CPU_SUSPEND (DEN0022F.b): only the declared states; a power-down needs a valid entry.
 void PsciService::cpu_suspend(const SmcccCall& call, SmcccResult& result) {
   const std::optional<SuspendState> state = parse_power_state(call.x[1]);
   if (!state) {
@@ -170,7 +170,7 @@ void PsciService::cpu_suspend(const SmcccCall& call, SmcccResult& result) {
                     .context = call.x[3], .duration_ns = psci::kSuspendNs};
 }
 
-// CPU_ON (digest 2.6), checked in TF-A's order: target, entry point, state.
+// CPU_ON (DEN0022F.b), checked in TF-A's order (lib/psci/psci_main.c): target, entry point, state.
 void PsciService::cpu_on(const SmcccCall& call, SmcccResult& result) {
   const std::optional<unsigned> target = vcpu_of(call.x[1], vm_.vcpu_count());
   if (!target) {
@@ -192,14 +192,14 @@ void PsciService::cpu_on(const SmcccCall& call, SmcccResult& result) {
   result.request = {.kind = RequestKind::CpuOn, .target = *target, .entry = call.x[2], .context = call.x[3]};
 }
 
-// CPU_OFF (digest 2.8): still ON for AFFINITY_INFO until core reports the vCPU stopped.
+// CPU_OFF (DEN0022F.b): still ON for AFFINITY_INFO until core reports the vCPU stopped.
 void PsciService::cpu_off(const SmcccCall& call, SmcccResult& result) {
   vm_.vcpus[call.vcpu].power = PowerState::OffPending;
   result.x[0] = code(PsciStatus::InternalFailure);
   result.request = {.kind = RequestKind::CpuOff};
 }
 
-// Level 1 ignores Aff0 (digest 2.9); Aff2 and Aff3 must be 0 in this topology, and nothing
+// Level 1 ignores Aff0 (DEN0022F.b AFFINITY_INFO); Aff2 and Aff3 must be 0 in this topology, and nothing
 // outside the affinity fields may be set.
 std::optional<unsigned> PsciService::cluster_of(std::uint64_t target) const {
   if ((target & ~0xFFFFull) != 0) return std::nullopt;
@@ -208,7 +208,7 @@ std::optional<unsigned> PsciService::cluster_of(std::uint64_t target) const {
   return cluster;
 }
 
-// AFFINITY_INFO (digest 2.9): level 0 is one core, level 1 a cluster of 16; the topology
+// AFFINITY_INFO (DEN0022F.b): level 0 is one core, level 1 a cluster of 16; the topology
 // has no higher level.
 std::uint64_t PsciService::affinity_info(std::uint64_t target, std::uint64_t level) const {
   const auto is_on = [](const VcpuState& v) { return v.power != PowerState::Off; };
@@ -255,7 +255,7 @@ std::uint64_t PsciService::node_hw_state(std::uint64_t target, std::uint64_t lev
   return code(PsciStatus::InvalidParameters);
 }
 
-// SYSTEM_SUSPEND (digest 2.12): entry point first, then "every other core is OFF", as TF-A.
+// SYSTEM_SUSPEND (DEN0022F.b): entry point first, then "every other core is OFF", as TF-A.
 void PsciService::system_suspend(const SmcccCall& call, SmcccResult& result) {
   if (!valid_entry(call.x[1])) {
     result.x[0] = code(PsciStatus::InvalidAddress);
@@ -283,7 +283,7 @@ std::uint64_t PsciService::stat(std::uint64_t target, std::uint64_t power_state,
   return residency ? v.residency_us[index] : v.suspend_count[index];
 }
 
-// MEM_PROTECT (digest 2.15): returns the previous setting; core wipes RAM at the next reset
+// MEM_PROTECT (DEN0022F.b): returns the previous setting; core wipes RAM at the next reset
 // while it is on. `enable` is a boolean in DEN0022; the model refuses values other than 0 and
 // 1 with INVALID_PARAMETERS rather than guess (TF-A takes any non-zero value as 1).
 std::uint64_t PsciService::mem_protect(std::uint64_t enable) {
@@ -300,9 +300,9 @@ std::uint64_t PsciService::mem_protect_check_range(std::uint64_t base, std::uint
   return code(PsciStatus::Success);
 }
 
-// SYSTEM_RESET2 (digest 2.11): reset_type is a 32-bit value in both forms. Architectural
+// SYSTEM_RESET2 (DEN0022F.b): reset_type is a 32-bit value in both forms. Architectural
 // type 0 is a warm reset; other architectural types, and vendor types (bit 31), which this
-// platform defines none of, are INVALID_PARAMETERS (DESIGN.md section 8).
+// platform defines none of, are INVALID_PARAMETERS (docs/architecture.md, "Model decisions").
 void PsciService::system_reset2(const SmcccCall& call, SmcccResult& result) const {
   const auto type = static_cast<std::uint32_t>(call.x[1]);
   if (type != psci::kResetTypeWarm) {

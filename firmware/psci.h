@@ -1,9 +1,9 @@
-// Power State Coordination Interface 1.1, owner 4 functions 0x00-0x1F (DEN0022; digest 2).
+// Power State Coordination Interface 1.1, owner 4 functions 0x00-0x1F (DEN0022F.b).
 //
 // Every PSCI 1.1 function except the optional ones a platform without a Trusted OS or
 // OS-initiated mode leaves out (MIGRATE, MIGRATE_INFO_UP_CPU, CPU_FREEZE,
 // CPU_DEFAULT_SUSPEND, SET_SUSPEND_MODE: NOT_SUPPORTED, as in KVM). Model decisions
-// (DESIGN.md section 8): CPU_ON makes the target ON before it returns (never ON_PENDING);
+// (docs/architecture.md, "Model decisions"): CPU_ON makes the target ON before it returns (never ON_PENDING);
 // CPU_SUSPEND accepts exactly the declared states; the topology has two affinity levels.
 #pragma once
 
@@ -38,20 +38,20 @@ inline constexpr std::uint32_t kMemProtectCheckRange = 0x8400'0014;
 inline constexpr std::uint32_t kVersion1_0 = 0x1'0000;
 inline constexpr std::uint32_t kVersion1_1 = 0x1'0001;
 
-/// AFFINITY_INFO answers (digest 2.2).
+/// AFFINITY_INFO answers (DEN0022F.b AFFINITY_INFO).
 inline constexpr std::uint32_t kAffinityOn = 0;
 inline constexpr std::uint32_t kAffinityOff = 1;
 /// NODE_HW_STATE answers.
 inline constexpr std::uint32_t kHwOn = 0;
 inline constexpr std::uint32_t kHwOff = 1;
 inline constexpr std::uint32_t kHwStandby = 2;
-/// MIGRATE_INFO_TYPE: no Trusted OS that needs migration (digest 2.13).
+/// MIGRATE_INFO_TYPE: no Trusted OS that needs migration (DEN0022F.b MIGRATE_INFO_TYPE).
 inline constexpr std::uint32_t kTosNotPresentMp = 2;
-/// SYSTEM_RESET2 reset_type (digest 2.11).
+/// SYSTEM_RESET2 reset_type (DEN0022F.b SYSTEM_RESET2).
 inline constexpr std::uint32_t kResetTypeWarm = 0;
 
 /// The power_state values CPU_SUSPEND accepts (original format: StateType bit 16, PowerLevel
-/// bits 25:24, StateID bits 15:0; digest 2.10). Both are core-level states with StateID 0.
+/// bits 25:24, StateID bits 15:0; DEN0022F.b CPU_SUSPEND). Both are core-level states with StateID 0.
 inline constexpr std::uint32_t kPowerStateCoreStandby = 0x0000'0000;
 inline constexpr std::uint32_t kPowerStateCorePowerDown = 0x0001'0000;
 /// How long a suspended vCPU sleeps, in virtual time. The platform has no interrupt that
@@ -59,7 +59,7 @@ inline constexpr std::uint32_t kPowerStateCorePowerDown = 0x0001'0000;
 inline constexpr std::uint64_t kSuspendNs = 10'000;
 }  // namespace psci
 
-/// PSCI return codes (digest 2.2).
+/// PSCI return codes (DEN0022F.b error codes).
 enum class PsciStatus : std::int32_t {
   Success = 0,
   NotSupported = -1,
@@ -103,7 +103,7 @@ class PsciService final : public Service {
   std::uint64_t mem_protect_check_range(std::uint64_t base, std::uint64_t length) const;
   void system_reset2(const SmcccCall& call, SmcccResult& result) const;
 
-  /// A valid AArch64 entry point: inside RAM and 4-byte aligned (digest 2.6 step 2).
+  /// A valid AArch64 entry point: inside RAM and 4-byte aligned (DEN0022F.b CPU_ON INVALID_ADDRESS).
   bool valid_entry(std::uint64_t entry) const { return entry % 4 == 0 && vm_.in_ram(entry, 4); }
   /// The cluster `target` names at affinity level 1, if one with vCPUs exists.
   std::optional<unsigned> cluster_of(std::uint64_t target) const;

@@ -1,4 +1,4 @@
-// Stolen time (DEN0057A; digest 4.1-4.7).
+// Stolen time (DEN0057A; Linux Documentation/virt/kvm/arm/pvtime.rst).
 #include "firmware/pv_time.h"
 
 #include <array>
@@ -14,8 +14,8 @@ constexpr std::uint16_t kFnSt = 0x21;
 
 constexpr std::array kRanges{FunctionRange{owner::kStandardHyp, 0x20, 0x21}};
 
-// SMC64 only (digest 4.1). ARCH_FEATURES reports PV_TIME_FEATURES: that is how a guest finds
-// the service (digest 1.8, 4.5).
+// SMC64 only (DEN0057A). ARCH_FEATURES reports PV_TIME_FEATURES: that is how a guest finds
+// the service (Linux arch/arm64/kernel/paravirt.c).
 constexpr std::array kFunctions{
     FunctionDesc{.number = kFnFeatures, .forms = kSmc64, .name = "PV_TIME_FEATURES", .args = {"fid"},
                  .arch_features = 0},
@@ -31,7 +31,7 @@ void PvTimeService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult&
   VcpuState& me = vm_.vcpus[call.vcpu];
   switch (fn.number) {
     case kFnFeatures: {
-      // As KVM: both functions are reported only once this vCPU has a record (digest 4.2).
+      // As KVM: both functions are reported only once this vCPU has a record (arch/arm64/kvm/pvtime.c).
       const Dispatcher::Found found = dispatcher_->find(static_cast<std::uint32_t>(call.x[1]));
       const bool ours = found && found.service == this;
       result.x[0] = status_reg(ours && me.pv_time_ipa ? SmcccStatus::Success : SmcccStatus::NotSupported);
@@ -57,7 +57,7 @@ void PvTimeService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult&
 }
 
 // Before each slice: stolen_time = stolen ns since PV_TIME_ST, one little-endian 64-bit
-// store (the guest reads it with a single load; digest 4.3).
+// store (the guest reads it with a single load; DEN0057A stolen time structure, pvtime.rst).
 void PvTimeService::on_vcpu_scheduled(unsigned vcpu) {
   const VcpuState& v = vm_.vcpus[vcpu];
   if (!v.pv_time_started || !v.pv_time_ipa || clock_ == nullptr || memory_ == nullptr) return;

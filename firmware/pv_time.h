@@ -1,5 +1,5 @@
 // Paravirtualised time: stolen time, Standard Hypervisor owner 5 functions 0x20-0x21
-// (DEN0057A; digest section 4). Each vCPU may have a 64-byte record in guest RAM whose IPA
+// (DEN0057A; Linux Documentation/virt/kvm/arm/pvtime.rst). Each vCPU may have a 64-byte record in guest RAM whose IPA
 // the host sets; PV_TIME_ST hands it to the guest, and the record's stolen_time is brought up
 // to date before the vCPU runs each slice.
 #pragma once
@@ -27,7 +27,7 @@ class PvTimeService final : public Service {
   std::string_view name() const override { return "PV time"; }
   std::span<const FunctionRange> ranges() const override;
   std::span<const FunctionDesc> functions() const override;
-  /// KVM_REG_ARM_STD_HYP_BMAP bit 0 selects the service (digest 6.3).
+  /// KVM_REG_ARM_STD_HYP_BMAP bit 0 selects the service (Linux Documentation/virt/kvm/arm/hypercalls.rst).
   bool available(const FunctionDesc& /*fn*/) const override {
     return memory_ != nullptr && clock_ != nullptr && (vm_.std_hyp_bmap & service_bit::kPvTime) != 0;
   }
@@ -35,8 +35,9 @@ class PvTimeService final : public Service {
   std::string_view status_name(std::int64_t code) const override;
   void on_vcpu_scheduled(unsigned vcpu) override;
 
-  /// Host side (KVM_ARM_VCPU_PVTIME_IPA; digest 4.4): Invalid unless 64-byte aligned and the
-  /// whole record lies in RAM; Exists if this vCPU has one or it overlaps another vCPU's.
+  /// Host side (KVM_ARM_VCPU_PVTIME_IPA, Linux Documentation/virt/kvm/devices/vcpu.rst): Invalid
+  /// unless 64-byte aligned and the whole record lies in RAM; Exists if this vCPU has one or it
+  /// overlaps another vCPU's.
   HostStatus set_ipa(unsigned vcpu, std::uint64_t ipa);
   /// The rule behind set_ipa, on any VmState (also used to check a restored one).
   static HostStatus check_ipa(const VmState& vm, unsigned vcpu, std::uint64_t ipa);

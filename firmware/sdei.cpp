@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::array kRanges{FunctionRange{owner::kStandardSecure, 0x20, 0x3F}};
 
-// Numbers are FID bits [15:0]; SDEI exists only in the SMC64 form (digest 8.1).
+// Numbers are FID bits [15:0]; SDEI exists only in the SMC64 form (DEN0054C function IDs).
 constexpr FunctionDesc sdei_fn(std::uint32_t fid, std::string_view name, std::array<std::string_view, 5> args = {},
                                ResultKind result = ResultKind::Status) {
   return {.number = static_cast<std::uint16_t>(fid & 0xFFFF), .forms = kSmc64, .name = name, .name64 = name,
@@ -48,7 +48,7 @@ constexpr std::int64_t kInvalid = code(SdeiStatus::InvalidParameters);
 constexpr std::int64_t kDenied = code(SdeiStatus::Denied);
 
 // MPIDR arguments: the affinity fields, with MPIDR_EL1's RES1 bit 31 allowed so a guest can
-// pass the register as read (digest 8.11).
+// pass the register as read (DEN0054C target PE arguments; TF-A's sdei_main.c).
 std::optional<unsigned> vcpu_of_mpidr(std::uint64_t mpidr, unsigned count) {
   return vcpu_of(mpidr & ~(std::uint64_t{1} << 31), count);
 }
@@ -149,7 +149,7 @@ void SdeiService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
     }
     case sdei::kEventRoutingSet & 0xFFFF: status = routing_set(call.x[1], call.x[2], call.x[3]); break;
     case sdei::kPeMask & 0xFFFF: {
-      // 1 if this call masked the PE, 0 if it was masked already (digest 8.12, TF-A).
+      // 1 if this call masked the PE, 0 if it was masked already (DEN0054C SDEI_PE_MASK, TF-A).
       VcpuState& v = vm_.vcpus[vcpu];
       result.x[0] = v.sdei_masked ? 0 : 1;
       v.sdei_masked = true;
@@ -235,8 +235,9 @@ std::int64_t SdeiService::unregister(unsigned vcpu, std::uint64_t event) {
   return inst.running ? code(SdeiStatus::Pending) : kOk;
 }
 
-// GET_INFO selectors (digest 8.4); selector 1 answers 1 for a signalable event (the Linux
-// and KVM reading of the disagreement noted there).
+// GET_INFO selectors (DEN0054C SDEI_EVENT_GET_INFO); selector 1 answers 1 for a signalable
+// event, as Linux names it (EV_SIGNALED in include/uapi/linux/arm_sdei.h); TF-A answers the
+// inverse (EV_NOT_SIGNALED).
 std::int64_t SdeiService::get_info(unsigned vcpu, std::uint64_t event, std::uint64_t selector) {
   const std::optional<std::size_t> index = find(event);
   if (!index) return kInvalid;
@@ -259,7 +260,7 @@ std::int64_t SdeiService::get_info(unsigned vcpu, std::uint64_t event, std::uint
   }
 }
 
-// ROUTING_SET: shared events only, registered + disabled + not running (digest 8.11). The
+// ROUTING_SET: shared events only, registered + disabled + not running (DEN0054C SDEI_EVENT_ROUTING_SET). The
 // spec limits it to bound events; every shared event here is platform-triggered, so any
 // shared event qualifies.
 std::int64_t SdeiService::routing_set(std::uint64_t event, std::uint64_t mode, std::uint64_t affinity) {
@@ -281,7 +282,7 @@ std::int64_t SdeiService::context(unsigned vcpu, std::uint64_t index, std::uint6
   return kOk;
 }
 
-// COMPLETE / COMPLETE_AND_RESUME (digest 8.9): pop the topmost context into sdei_resume and
+// COMPLETE / COMPLETE_AND_RESUME (DEN0054C): pop the topmost context into sdei_resume and
 // ask core to restore it; the call does not return to the handler.
 std::int64_t SdeiService::complete(unsigned vcpu, SmcccResult& result, std::optional<std::uint64_t> resume) {
   VcpuState& v = vm_.vcpus[vcpu];
@@ -298,7 +299,7 @@ std::int64_t SdeiService::complete(unsigned vcpu, SmcccResult& result, std::opti
   return kOk;
 }
 
-// EVENT_SIGNAL(event, target) (digest 8.11, TF-A rules). TF-A accepts only event 0; here any
+// EVENT_SIGNAL(event, target) (DEN0054C SDEI_EVENT_SIGNAL, TF-A rules). TF-A accepts only event 0; here any
 // event declared signalable may be raised (GET_INFO's EV_SIGNALED is a per-event property),
 // which lets a guest test critical-over-normal nesting without an interrupt source.
 std::int64_t SdeiService::signal_call(std::uint64_t event, std::uint64_t target) {
@@ -366,7 +367,7 @@ std::int64_t SdeiService::private_reset(unsigned vcpu) {
     if (vm_.sdei_events[i].shared) continue;
     SdeiInstance& inst = vm_.vcpus[vcpu].sdei[i];
     if (inst.running) {
-      status = kDenied;  // the others are still unregistered (digest 8.11)
+      status = kDenied;  // the others are still unregistered (DEN0054C SDEI_PRIVATE_RESET)
       continue;
     }
     if (inst.registered) give_back(vcpu, i);
@@ -417,7 +418,7 @@ bool SdeiService::routed_to(const SdeiInstance& shared, unsigned vcpu) const {
   return false;
 }
 
-// The most urgent event that may dispatch on `vcpu` (digest 8.7): registered, enabled, not
+// The most urgent event that may dispatch on `vcpu` (DEN0054C dispatch conditions): registered, enabled, not
 // running, pending; the PE unmasked and on; critical before normal, lowest number first;
 // a running normal handler admits only a critical event, a critical one nothing.
 std::optional<std::size_t> SdeiService::next_event(unsigned vcpu) const {
@@ -480,7 +481,7 @@ std::optional<SdeiEntry> SdeiService::begin_dispatch(unsigned vcpu, const SdeiCo
 }
 
 // A PE that (re)starts (boot, CPU_ON, power-down wake-up) is masked and runs no handler; its
-// private registrations are kept until PRIVATE_RESET (digest 8.12, 8.15; TF-A
+// private registrations are kept until PRIVATE_RESET (DEN0054C PE masking; TF-A
 // sdei_cpu_on_init only masks). A handler it was running is over: unregister-pending
 // events become unregistered.
 void SdeiService::on_vcpu_power_on(unsigned vcpu) {

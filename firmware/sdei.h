@@ -1,7 +1,7 @@
 // Software Delegated Exception Interface 1.1, owner 4 functions 0x20-0x3F, SMC64 only
-// (DEN0054; digest section 8). The firmware keeps every event's state and the interrupted
+// (DEN0054C). The firmware keeps every event's state and the interrupted
 // contexts; core performs the two things only it can do, entering a handler and resuming the
-// interrupted context, when the firmware tells it to (DESIGN.md section 2).
+// interrupted context, when the firmware tells it to (docs/architecture.md, "The call path").
 #pragma once
 
 #include <cstdint>
@@ -34,16 +34,16 @@ inline constexpr std::uint32_t kFeatures = 0xC400'0030;
 inline constexpr std::uint32_t kPrivateReset = 0xC400'0031;
 inline constexpr std::uint32_t kSharedReset = 0xC400'0032;
 
-/// SDEI 1.1, vendor field 0 (digest 8.3: major in [62:48], minor in [47:32]).
+/// SDEI 1.1, vendor field 0 (DEN0054C SDEI_VERSION: major in [62:48], minor in [47:32]).
 inline constexpr std::uint64_t kVersion1_1 = 0x0001'0001'0000'0000ull;
-/// REGISTER flags (digest 8.1): bit 0 routing mode RM_PE, bit 1 relative entry (unsupported).
+/// REGISTER flags (DEN0054C SDEI_EVENT_REGISTER): bit 0 routing mode RM_PE, bit 1 relative entry (unsupported).
 inline constexpr std::uint64_t kFlagRoutePe = 1;
 inline constexpr std::uint64_t kFlagRelative = 2;
-/// EVENT_STATUS bits (digest 8.6).
+/// EVENT_STATUS bits (DEN0054C SDEI_EVENT_STATUS).
 inline constexpr std::uint64_t kStatusRegistered = 1;
 inline constexpr std::uint64_t kStatusEnabled = 2;
 inline constexpr std::uint64_t kStatusRunning = 4;
-/// Handler entry PSTATE: EL1h with D, A, I, F masked (digest 8.8).
+/// Handler entry PSTATE: EL1h with D, A, I, F masked (DEN0054C event handler entry, AArch64 client).
 inline constexpr std::uint64_t kHandlerPstate = 0x3C5;
 /// Bind slots (DEN0054C SDEI_INTERRUPT_BIND), numbered as TF-A's Arm platforms number their
 /// dynamic events: private 1000.., shared 2000...
@@ -54,7 +54,7 @@ inline constexpr unsigned kBindSlots = 3;  ///< of each kind, as TF-A's Arm plat
 inline constexpr std::uint64_t kFeatureBindSlots = 0;
 }  // namespace sdei
 
-/// SDEI return codes (digest 8.2).
+/// SDEI return codes (DEN0054C; Linux include/uapi/linux/arm_sdei.h).
 enum class SdeiStatus : std::int32_t {
   Success = 0,
   NotSupported = -1,
@@ -64,7 +64,7 @@ enum class SdeiStatus : std::int32_t {
   OutOfResource = -10,
 };
 
-/// What core needs to enter a handler (digest 8.8).
+/// What core needs to enter a handler (DEN0054C event handler entry).
 struct SdeiEntry {
   std::uint32_t event = 0;   ///< event number, for x0
   std::uint64_t arg = 0;     ///< ep_argument, for x1
@@ -90,13 +90,14 @@ class SdeiService final : public Service {
   /// slots follow. Throws ConfigError for a bad or repeated number, or one a slot uses.
   static std::vector<SdeiEventDecl> declare(std::span<const SdeiEventDecl> extra, bool bind_slots);
 
-  /// Host side: the event with this number triggers (e.g. a platform error, digest 8.5).
+  /// Host side: the event with this number triggers (e.g. a platform error, DEN0054C platform events).
   /// A private event triggers on `vcpu`; a shared one is routed when it dispatches.
-  /// Unknown event or vCPU, or a bind slot (its interrupt triggers it): InvalidArgument. Not registered and enabled (on that vCPU for a
-  /// private event): Busy, nothing pends (an unregistered event cannot be pending).
+  /// Unknown event or vCPU, or a bind slot (its interrupt triggers it): InvalidArgument. Not
+  /// registered and enabled (on that vCPU for a private event): Busy, nothing pends (an
+  /// unregistered event cannot be pending).
   HostStatus signal(std::uint32_t event, unsigned vcpu);
 
-  /// Whether an event can be dispatched on `vcpu` now (digest 8.7). Cheap when nothing pends.
+  /// Whether an event can be dispatched on `vcpu` now (DEN0054C dispatch conditions). Cheap when nothing pends.
   bool deliverable(unsigned vcpu) const;
   /// Whether any event has triggered and waits: one test while no event is bound.
   bool any_pending() const { return pending_ != 0 || (bound_ != 0 && bound_triggered()); }

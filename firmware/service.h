@@ -1,7 +1,7 @@
 // A firmware service: one specification (PSCI, TRNG, ...) answering a range of function
 // numbers inside one owner. Services declare their functions in a static table; the
 // dispatcher routes through that table and every discovery call is derived from it
-// (DESIGN.md section 3), so a function cannot be served without being advertised or
+// (docs/architecture.md, "Services, state and discovery"), so a function cannot be served without being advertised or
 // advertised without being served.
 #pragma once
 
@@ -27,7 +27,8 @@ enum class ResultKind : std::uint8_t {
 };
 
 /// ARCH_FEATURES answer for a function that SMCCC_ARCH_FEATURES does not report: services
-/// with their own discovery (PSCI_FEATURES, TRNG_FEATURES, ...) answer -1 there (digest 1.8).
+/// with their own discovery (PSCI_FEATURES, TRNG_FEATURES, ...) answer -1 there, as KVM does
+/// (DEN0028 SMCCC_ARCH_FEATURES; Linux arch/arm64/kvm/hypercalls.c).
 inline constexpr std::int32_t kNotAdvertised = -1;
 
 struct FunctionDesc {
@@ -49,7 +50,7 @@ struct FunctionDesc {
   std::array<std::string_view, 5> args{};
   ResultKind result = ResultKind::Status;
   std::uint8_t results = 4;      ///< result registers written back, x0..x(results-1)
-  std::int32_t arch_features = kNotAdvertised;  ///< SMCCC_ARCH_FEATURES answer (digest 1.8)
+  std::int32_t arch_features = kNotAdvertised;  ///< SMCCC_ARCH_FEATURES answer (DEN0028)
   std::int32_t own_features = 0;  ///< the owning service's FEATURES answer (e.g. PSCI_FEATURES)
   std::uint32_t since = 0;       ///< version of the owning specification that introduced it
 };
@@ -83,8 +84,9 @@ class Service {
   /// Name of a negative status code in this service's own enum, for the trace ("" if none).
   virtual std::string_view status_name(std::int64_t code) const = 0;
 
-  // Lifecycle hooks (DESIGN.md section 3): core reports what it did with a request, and the
-  // firmware passes it to every service, so services never call each other.
+  // Lifecycle hooks (docs/architecture.md, "Services, state and discovery"): core reports what it
+  // did with a request, and the firmware passes it to every service, so services never call each
+  // other.
 
   /// `vcpu` has started at a CPU_ON entry point (fresh architectural state).
   virtual void on_vcpu_power_on(unsigned /*vcpu*/) {}

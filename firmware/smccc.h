@@ -1,6 +1,6 @@
 // The data that crosses the trap boundary: a call as the guest made it, and the answer.
 // Core fills SmcccCall from the guest registers and writes SmcccResult back; services never
-// see registers or the PC (DESIGN.md section 2).
+// see registers or the PC (docs/architecture.md, "The call path").
 #pragma once
 
 #include <array>
@@ -10,7 +10,7 @@
 
 namespace emu::fw {
 
-/// Which instruction trapped. Both reach the same dispatcher (digest 1.4, "Which conduit").
+/// Which instruction trapped. Both reach the same dispatcher, as in KVM since Linux 6.4.
 enum class Conduit : std::uint8_t { Hvc, Smc };
 
 inline constexpr int kCallRegisters = 18;  ///< SMCCC 1.2: x0..x17 carry arguments and results
@@ -34,13 +34,13 @@ struct SmcccCall {
   std::uint8_t loaded = kCallRegisters;  ///< x0..x(loaded-1) hold the guest's values
   RegisterSource* source = nullptr;      ///< reads the rest; may be null when loaded = 18
   Conduit conduit = Conduit::Hvc;
-  std::uint16_t imm = 0;     ///< immediate of the HVC/SMC; SMCCC calls use #0 (digest 1.4)
+  std::uint16_t imm = 0;     ///< immediate of the HVC/SMC; SMCCC calls use #0 (DEN0028)
   std::uint32_t vcpu = 0;    ///< index of the calling vCPU
   FunctionId id{};           ///< filled by the dispatcher
 };
 
 /// What core must do after writing the result registers. Services never stop the machine
-/// or move a PC themselves (DESIGN.md section 2, step 5).
+/// or move a PC themselves (docs/architecture.md, "The call path").
 enum class RequestKind : std::uint8_t {
   None,
   SystemOff,      ///< PSCI SYSTEM_OFF: stop every vCPU, exit status 0
@@ -50,11 +50,11 @@ enum class RequestKind : std::uint8_t {
   CpuSuspend,     ///< PSCI CPU_SUSPEND: sleep `duration_ns`; `power_down`: then resume at
                   ///< `entry` with x0 = `context`, else return (x0 already written)
   SystemSuspend,  ///< PSCI SYSTEM_SUSPEND: as a power-down CpuSuspend of the caller
-  ForwardToHost,  ///< the SMCCC filter forwards the call: stop, let the host answer (digest 7.2)
+  ForwardToHost,  ///< the SMCCC filter forwards the call: stop, let the host answer (KVM_EXIT_HYPERCALL)
   SdeiComplete,   ///< SDEI_EVENT_COMPLETE: restore the caller's VcpuState::sdei_resume context
   SdeiCompleteAndResume,  ///< SDEI_EVENT_COMPLETE_AND_RESUME: restore x0..x17 from sdei_resume,
                           ///< ELR/SPSR_EL1 = its PC/PSTATE, continue at `entry` in EL1h, DAIF
-                          ///< masked (digest 8.9)
+                          ///< masked (DEN0054C SDEI_EVENT_COMPLETE_AND_RESUME)
 };
 
 enum class ResetType : std::uint8_t { Cold, Warm };
@@ -83,12 +83,13 @@ struct SmcccResult {
   std::array<std::uint64_t, kCallRegisters> x{};
   /// Number of registers, from x0, that core writes back. 1 for NOT_SUPPORTED (only x0
   /// changes), 4 for most defined calls (x1..x3 zeroed when unused, the KVM-compatible choice
-  /// of digest 1.12), up to 18 for SMCCC 1.2 results such as SOC_ID's name.
+  /// of KVM's smccc_set_retval), up to 18 for SMCCC 1.2 results such as SOC_ID's name.
   std::uint8_t count = 1;
   Request request{};
 };
 
-/// Encodes a negative status code as SMCCC requires: sign-extended to 64 bits (digest 0, 1.6).
+/// Encodes a negative status code as SMCCC requires: sign-extended to 64 bits (DEN0028 return
+/// codes are signed; Linux and KVM compare all 64 bits).
 constexpr std::uint64_t status_reg(std::int32_t code) {
   return static_cast<std::uint64_t>(static_cast<std::int64_t>(code));
 }
@@ -103,9 +104,10 @@ enum class SmcccStatus : std::int32_t {
 
 constexpr std::uint64_t status_reg(SmcccStatus s) { return status_reg(static_cast<std::int32_t>(s)); }
 
-/// The model's one NOT_SUPPORTED answer: x0 = -1 and nothing else written back (DESIGN.md
-/// section 8). The dispatcher uses it for anything unmatched; a service's switch uses it for
-/// a table entry it has no case for, so even that mistake cannot zero x1..x3.
+/// The model's one NOT_SUPPORTED answer: x0 = -1 and nothing else written back (DEN0028 Unknown
+/// Function Identifier; docs/architecture.md, "Model decisions"). The dispatcher uses it for
+/// anything unmatched; a service's switch uses it for a table entry it has no case for, so even
+/// that mistake cannot zero x1..x3.
 inline void set_not_supported(SmcccResult& result) {
   result.x[0] = status_reg(SmcccStatus::NotSupported);
   result.count = 1;

@@ -1,4 +1,4 @@
-// SMCCC filter (digest 7.1, 7.4).
+// SMCCC filter (KVM_ARM_VM_SMCCC_FILTER, Linux Documentation/virt/kvm/devices/vm.rst).
 #include "firmware/smccc_filter.h"
 
 #include <algorithm>

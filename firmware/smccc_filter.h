@@ -1,6 +1,7 @@
 // The SMCCC filter (KVM_ARM_VM_SMCCC_FILTER; Linux Documentation/virt/kvm/devices/vm.rst;
-// digest section 7): host-installed FID ranges whose calls are handled as usual, denied, or
-// forwarded to the host. Consulted before the service-selection bitmaps.
+// Documentation/virt/kvm/api.rst KVM_EXIT_HYPERCALL): host-installed FID ranges whose calls are
+// handled as usual, denied, or forwarded to the host. Consulted before the service-selection
+// bitmaps.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// TRNG 1.0 (DEN0098; digest section 3).
+// TRNG 1.0 (DEN0098 Arm True Random Number Generator Firmware Interface).
 #include "firmware/trng.h"
 
 #include <array>
@@ -34,7 +34,7 @@ constexpr std::uint64_t low_bits(std::uint64_t v, std::uint32_t bits) {
 
 std::span<const FunctionRange> TrngService::ranges() const { return kRanges; }
 
-// KVM_REG_ARM_STD_BMAP bit 0 (digest 6.3).
+// KVM_REG_ARM_STD_BMAP bit 0 (Linux Documentation/virt/kvm/arm/hypercalls.rst).
 bool TrngService::available(const FunctionDesc& /*fn*/) const {
   return entropy_ != nullptr && (vm_.std_bmap & service_bit::kTrng) != 0;
 }
@@ -65,9 +65,9 @@ void TrngService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
   }
 }
 
-// TRNG_RND32 / TRNG_RND64 (digest 3.2, 3.3): N is W1 in both forms; 1..96 or 1..192 bits,
-// packed with the most significant bits in the lowest-numbered register (x1), the least in
-// x3; unused bits zero; on any error x1..x3 stay zero.
+// TRNG_RND32 / TRNG_RND64 (DEN0098 TRNG_RND, its result packing and error codes): N is W1 in both
+// forms; 1..96 or 1..192 bits, packed with the most significant bits in the lowest-numbered
+// register (x1), the least in x3; unused bits zero; on any error x1..x3 stay zero.
 void TrngService::rnd(const SmcccCall& call, SmcccResult& result) {
   const bool wide = call.id.smc64;
   const auto bits = static_cast<std::uint32_t>(call.x[1]);

@@ -1,5 +1,5 @@
 // True Random Number Generator firmware interface 1.0, owner 4 functions 0x50-0x5F
-// (DEN0098; digest section 3). The bits come from the platform's EntropySource.
+// (DEN0098). The bits come from the platform's EntropySource.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +21,7 @@ inline constexpr std::uint32_t kMaxBits32 = 96;   ///< RND32: three 32-bit resul
 inline constexpr std::uint32_t kMaxBits64 = 192;  ///< RND64: three 64-bit result registers
 }  // namespace trng
 
-/// TRNG return codes (digest 3.3).
+/// TRNG return codes (DEN0098).
 enum class TrngStatus : std::int32_t {
   Success = 0,
   NotSupported = -1,

@@ -1,5 +1,6 @@
-// Firmware state (DESIGN.md section 3): VmState is VM-wide, VcpuState per vCPU. Tables are
-// sized when the VM is created and never grow; nothing here holds a host pointer.
+// Firmware state (docs/architecture.md, "Services, state and discovery"): VmState is VM-wide,
+// VcpuState per vCPU. Tables are sized when the VM is created and never grow; nothing here holds a
+// host pointer.
 #pragma once
 
 #include <array>
@@ -11,7 +12,7 @@
 
 namespace emu::fw {
 
-// ---- topology (DESIGN.md section 6; digest 2.4) ----
+// ---- topology (docs/architecture.md, "The platform"; MPIDR affinity as DEN0022F.b uses it) ----
 
 /// Bits of an MPIDR that carry affinity (Aff3, Aff2, Aff1, Aff0); PSCI arguments with any
 /// other bit set are invalid (KVM's MPIDR_HWID_BITMASK).
@@ -40,7 +41,7 @@ constexpr std::optional<unsigned> vcpu_of(std::uint64_t affinity, unsigned vcpu_
   return vcpu;
 }
 
-// ---- service selection: the bits of KVM's bitmap pseudo-registers (digest 6.1, 6.3) ----
+// ---- service selection: the bits of KVM's bitmap pseudo-registers (hypercalls.rst) ----
 namespace service_bit {
 inline constexpr std::uint64_t kTrng = 1u << 0;                ///< STD_BMAP
 inline constexpr std::uint64_t kPvTime = 1u << 0;              ///< STD_HYP_BMAP
@@ -52,7 +53,7 @@ inline constexpr std::uint64_t kStdHypSupported = kPvTime;
 inline constexpr std::uint64_t kVendorHypSupported = kVendorFeatures | kVendorPtp;
 }  // namespace service_bit
 
-// ---- PSCI power states (digest 2.5, 2.10) ----
+// ---- PSCI power states (DEN0022F.b: the per-core power states, CPU_SUSPEND) ----
 
 /// A vCPU's power state as PSCI sees it.
 enum class PowerState : std::uint8_t {
@@ -63,19 +64,19 @@ enum class PowerState : std::uint8_t {
   PowerDown,   ///< in a CPU_SUSPEND power-down state, or the caller of SYSTEM_SUSPEND
 };
 
-/// The suspend states the model declares (original power_state format, digest 2.10).
+/// The suspend states the model declares (DEN0022F.b CPU_SUSPEND, original power_state format).
 enum class SuspendState : std::uint8_t { CoreStandby = 0, CorePowerDown = 1 };
 inline constexpr std::size_t kSuspendStates = 2;
 
-// ---- SDEI (DEN0054; digest 8) ----
+// ---- SDEI (DEN0054C) ----
 
 /// An SDEI event the platform offers. Events are fixed when the VM is created (the spec has
-/// no discovery call; the host announces the numbers out of band, digest 8.5).
+/// no discovery call; the host announces the numbers out of band, DEN0054C's event model).
 struct SdeiEventDecl {
-  std::uint32_t number = 0;  ///< event number; bit 31 clear (digest 8.5)
+  std::uint32_t number = 0;  ///< event number; bit 31 clear (DEN0054C event numbers)
   bool shared = false;       ///< shared (one instance, routed) or private (one per PE); default private
   bool critical = false;     ///< critical priority (may preempt a normal handler); default normal
-  bool signalable = false;   ///< SDEI_EVENT_SIGNAL may raise it (only event 0, digest 8.11); default no
+  bool signalable = false;   ///< SDEI_EVENT_SIGNAL may raise it (DEN0054C: event 0); default no
   /// A bind slot (DEN0054C SDEI_INTERRUPT_BIND): an event with no source until the guest binds
   /// it to an interrupt, normal priority and not signalable. The firmware declares these
   /// itself; default no.
@@ -83,12 +84,12 @@ struct SdeiEventDecl {
 };
 
 /// One instance of an event: per PE for private events, one VM-wide for shared events.
-/// running && !registered is the handler-unregister-pending state (digest 8.6).
+/// running && !registered is the handler-unregister-pending state (DEN0054C event states; TF-A's sdei_state.c).
 struct SdeiInstance {
   bool registered = false;
   bool enabled = false;
   bool running = false;
-  bool pending = false;          ///< triggered, waiting for the dispatch conditions (digest 8.7)
+  bool pending = false;          ///< triggered, waiting for the dispatch conditions (DEN0054C event dispatch)
   std::uint64_t entry = 0;       ///< handler address given at REGISTER
   std::uint64_t arg = 0;         ///< ep_argument, passed to the handler in x1
   bool route_pe = false;         ///< shared: RM_PE (else RM_ANY)
@@ -96,7 +97,7 @@ struct SdeiInstance {
   std::uint32_t running_on = 0;  ///< shared: the vCPU running its handler
 };
 
-/// The context an SDEI dispatch interrupted (digest 8.8): restored by COMPLETE.
+/// The context an SDEI dispatch interrupted (DEN0054C event handler entry): restored by COMPLETE.
 struct SdeiContext {
   std::array<std::uint64_t, 18> x{};  ///< x0..x17
   std::uint64_t pc = 0;               ///< where execution would have continued
@@ -104,7 +105,7 @@ struct SdeiContext {
   std::uint32_t event = 0;            ///< index into VmState::sdei_events of the handler
 };
 
-/// Handlers nest at most twice per PE: a critical one inside a normal one (digest 8.5).
+/// Handlers nest at most twice per PE: a critical one inside a normal one (DEN0054C event priorities).
 inline constexpr std::size_t kSdeiMaxNesting = 2;
 
 struct VcpuState {
@@ -117,14 +118,14 @@ struct VcpuState {
   /// PSCI_STAT_RESIDENCY per declared suspend state, in microseconds; default 0.
   std::array<std::uint64_t, kSuspendStates> residency_us{};
 
-  // PV time (DEN0057A; digest 4.2). The record's IPA is host configuration and survives
-  // resets; whether the guest has started using it is guest state.
+  // PV time (DEN0057A; Linux Documentation/virt/kvm/arm/pvtime.rst). The record's IPA is host
+  // configuration and survives resets; whether the guest has started using it is guest state.
   std::optional<std::uint64_t> pv_time_ipa;  ///< the 64-byte record; default none (PV_TIME_ST -1)
   bool pv_time_started = false;              ///< PV_TIME_ST has been called since boot
   std::uint64_t steal_baseline_ns = 0;       ///< stolen ns when PV_TIME_ST was last called
 
-  // SDEI (digest 8.6-8.12).
-  bool sdei_masked = true;  ///< PE_MASK state; every PE starts masked (digest 8.12)
+  // SDEI (DEN0054C: event states, dispatch, completion, PE masking).
+  bool sdei_masked = true;  ///< PE_MASK state; every PE starts masked (DEN0054C SDEI_PE_MASK)
   std::vector<SdeiInstance> sdei;  ///< private event instances, indexed like VmState::sdei_events
   std::array<SdeiContext, kSdeiMaxNesting> sdei_stack{};  ///< interrupted contexts, innermost last
   std::uint8_t sdei_depth = 0;     ///< handlers running on this PE
@@ -133,7 +134,7 @@ struct VcpuState {
 };
 
 struct VmState {
-  /// PSCI version the guest sees, (major << 16) | minor. Default 1.1 (DESIGN.md section 8).
+  /// PSCI version the guest sees, (major << 16) | minor. Default 1.1 (docs/architecture.md, "Model decisions").
   std::uint32_t psci_version = 0x1'0001;
   std::uint64_t ram_base = 0;  ///< guest RAM, for entry-point and range checks; set at creation
   std::uint64_t ram_size = 0;
@@ -142,19 +143,21 @@ struct VmState {
   /// KVM PTP: wall-clock ns at virtual time 0 (set by the host at VM creation). Default 0.
   std::uint64_t epoch_ns = 0;
 
-  // Service selection (KVM firmware pseudo-registers; digest 6.1-6.3). A clear bit hides the
-  // service: its calls are NOT_SUPPORTED and discovery stops advertising it. Defaults: every
-  // supported bit set.
+  // Service selection (KVM firmware pseudo-registers; Linux
+  // Documentation/virt/kvm/arm/hypercalls.rst). A clear bit hides the service: its calls are
+  // NOT_SUPPORTED and discovery stops advertising it. Defaults: every supported bit set.
   std::uint64_t std_bmap = service_bit::kStdSupported;                ///< bit 0: TRNG 1.0
   std::uint64_t std_hyp_bmap = service_bit::kStdHypSupported;         ///< bit 0: PV time
   std::uint64_t vendor_hyp_bmap = service_bit::kVendorHypSupported;   ///< bit 0: KVM_FEATURES + UID; bit 1: PTP
-  /// A vCPU has run: VM-wide configuration is frozen (digest 6.2, 7.1). Default false.
+  /// A vCPU has run: VM-wide configuration is frozen (as KVM's pseudo-registers and SMCCC filter,
+  /// which answer EBUSY then). Default false.
   bool has_run = false;
-  /// Host-installed FID ranges (digest 7); default empty: everything handled as usual.
+  /// Host-installed FID ranges (KVM_ARM_VM_SMCCC_FILTER); default empty: everything handled as usual.
   SmcccFilter filter;
   /// One entry per vCPU, sized at creation.
   std::vector<VcpuState> vcpus;
-  /// SDEI events on offer (fixed at creation); event 0 is always first (digest 8.5).
+  /// SDEI events on offer (fixed at creation); event 0 is always first (DEN0054C: event 0 is the
+  /// software-signalled event).
   std::vector<SdeiEventDecl> sdei_events;
   /// Shared event instances, indexed like sdei_events (private entries unused).
   std::vector<SdeiInstance> sdei_shared;
@@ -162,7 +165,7 @@ struct VmState {
   /// (INTIDs below 16 are SGIs and never bound). Guest state: a reset frees every slot.
   std::vector<std::uint32_t> sdei_bound;
 
-  /// Power-on state of the guest-owned part (DESIGN.md section 6): vCPU 0 on, the others off,
+  /// Power-on state of the guest-owned part (docs/architecture.md, "The platform"): vCPU 0 on, the others off,
   /// no statistics. Configuration (version, RAM, MEM_PROTECT's setting) is kept.
   void reset_guest_state() {
     for (VcpuState& v : vcpus) {

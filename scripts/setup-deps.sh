@@ -10,7 +10,7 @@
 set -euo pipefail
 
 readonly BOOKWORM_PACKAGES=(
-  build-essential cmake ninja-build pkg-config
+  build-essential clang cmake ninja-build pkg-config
   doctest-dev libbenchmark-dev libfmt-dev libcli11-dev nlohmann-json3-dev libelf-dev
   libfdt-dev device-tree-compiler
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu

@@ -3,8 +3,7 @@
  * once over SMC, and reports TAP on the console. Exit status = number of failures.
  *
  * Expected values are the model's decided answers: SMCCC (DEN0028), PSCI (DEN0022) and
- * where they leave room, README "What the firmware answers today" ("digest N.N" tags name
- * the project's older internal notes).
+ * where they leave room, README "What the firmware answers today".
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -142,7 +141,8 @@ static void check_regs(bool cond, const struct call *c, unsigned first, unsigned
 
 /* --- SMCCC core ---------------------------------------------------------------------- */
 
-/* Digest 1.7, 1.12 item 5, DESIGN 8: SMCCC 1.2; single-value results zero x1..x3. */
+/* DEN0028 Arm Architecture Calls; KVM's smccc_set_retval; docs/architecture.md "Model decisions":
+ * SMCCC 1.2; single-value results zero x1..x3. */
 static void test_smccc_version(void)
 {
     struct call c = call0(SMCCC_VERSION);
@@ -151,7 +151,8 @@ static void test_smccc_version(void)
     check_regs(unchanged(&c, 4, 17), &c, 4, 17, "SMCCC_VERSION preserves x4..x17");
 }
 
-/* Digest 1.8: implemented arch calls 0, workarounds in their own encodings, others -1. */
+/* DEN0028 SMCCC_ARCH_FEATURES: implemented arch calls 0, workarounds in their own encodings,
+ * others -1. */
 static const struct expectation arch_features[] = {
     {SMCCC_VERSION, 0, "SMCCC_VERSION"},
     {SMCCC_ARCH_FEATURES, 0, "SMCCC_ARCH_FEATURES"},
@@ -174,13 +175,13 @@ static void test_arch_features(void)
     }
 }
 
-/* Digest 1.9: SoC version/revision words have bit 31 clear. */
+/* DEN0028 SMCCC_ARCH_SOC_ID: SoC version/revision words have bit 31 clear. */
 static bool soc_word_valid(uint64_t x0)
 {
     return (int64_t)x0 >= 0 && (x0 & 0x80000000u) == 0;
 }
 
-/* Digest 1.1, 1.4: SMC32 calls use only the low 32 bits of x0 and of each argument. */
+/* DEN0028 Table 2-1, register use: SMC32 calls use only the low 32 bits of x0 and of each argument. */
 static void test_smc32_narrowing(void)
 {
     uint64_t soc_version = call1(SMCCC_ARCH_SOC_ID, SMCCC_SOC_ID_VERSION).out.x[0];
@@ -196,7 +197,8 @@ static void test_smc32_narrowing(void)
              "SMCCC_VERSION ignores the upper half of x0; result upper half is zero");
 }
 
-/* DESIGN 2 step 4, 8: NOT_SUPPORTED changes x0 only (digest 1.6 KVM zeroes x1..x3). */
+/* docs/architecture.md, "The call path" and "Model decisions": NOT_SUPPORTED changes x0 only
+ * (DEN0028 Unknown Function Identifier; KVM zeroes x1..x3). */
 static const struct named_fid unknown_fids[] = {
     {0x82000000u, "SiP service"},
     {0x83000000u, "OEM service"},
@@ -218,7 +220,7 @@ static void test_unknown_fids(void)
     }
 }
 
-/* Digest 1.3: the SVE hint bit 16 is ignored when decoding a fast call. */
+/* DEN0028 v1.3 SVE hint: the SVE hint bit 16 is ignored when decoding a fast call. */
 static void test_sve_hint(void)
 {
     tap_eq(call0(SMCCC_VERSION | SMCCC_SVE_HINT).out.x[0], SMCCC_VERSION_1_2,
@@ -227,7 +229,8 @@ static void test_sve_hint(void)
              "PSCI_FEATURES with the SVE hint bit (0x8401000A) is served");
 }
 
-/* Digest 1.4 last row, 1.12 item 7: a non-zero immediate is not an SMCCC call. */
+/* DEN0028 (SMCCC calls use immediate #0), as KVM's handle_smc: a non-zero immediate is not an SMCCC
+ * call. */
 static void test_nonzero_immediate(void)
 {
     struct call c = call_prepare(SMCCC_VERSION);
@@ -255,7 +258,7 @@ static bool name_padding_zero(const struct smccc_regs *r, unsigned len)
     return true;
 }
 
-/* Digest 1.9: SMCCC_ARCH_SOC_ID types 0 and 1 (32-bit), 2 only through SOC_ID64. */
+/* DEN0028: SMCCC_ARCH_SOC_ID types 0 and 1 (32-bit), 2 only through SOC_ID64. */
 static void test_soc_id(void)
 {
     uint64_t version = call1(SMCCC_ARCH_SOC_ID, SMCCC_SOC_ID_VERSION).out.x[0];
@@ -281,7 +284,7 @@ static void test_soc_id(void)
              "SOC_ID(type 3) is INVALID_PARAMETER");
 }
 
-/* Digest 1.4: x18..x30 are preserved, even by a call that returns in all of x1..x17. */
+/* DEN0028 register use: x18..x30 are preserved, even by a call that returns in all of x1..x17. */
 static void test_high_registers_preserved(void)
 {
     struct smccc_regs r = {.x = {SMCCC_ARCH_SOC_ID64, SMCCC_SOC_ID_NAME}};
@@ -300,7 +303,8 @@ static void test_high_registers_preserved(void)
     tap_ok(kept, "SOC_ID64(name) preserves x18..x30");
 }
 
-/* Digest 1.8 notes, DESIGN 8: executing a workaround is a no-op returning 0. */
+/* DEN0028 SMCCC_ARCH_WORKAROUND_*, docs/architecture.md "Model decisions": executing a workaround
+ * is a no-op returning 0. */
 static void test_workarounds(void)
 {
     static const struct named_fid workarounds[] = {
@@ -318,7 +322,8 @@ static void test_workarounds(void)
 
 /* --- PSCI ---------------------------------------------------------------------------- */
 
-/* Digest 2.14, DESIGN 8 (PSCI 1.1): what PSCI_FEATURES reports. */
+/* DEN0022F.b PSCI_FEATURES, docs/architecture.md "Model decisions" (PSCI 1.1): what PSCI_FEATURES
+ * reports. */
 static const struct expectation psci_features[] = {
     {PSCI_VERSION, 0, "PSCI_VERSION"},
     {PSCI_FEATURES, 0, "PSCI_FEATURES"},
@@ -333,7 +338,7 @@ static const struct expectation psci_features[] = {
     {VENDOR_HYP_KVM_FEATURES, PSCI_RET_NOT_SUPPORTED, "non-PSCI 0x86000000"},
 };
 
-/* Digest 2.3, 2.13, 2.14. */
+/* DEN0022F.b PSCI_VERSION, MIGRATE_INFO_TYPE, PSCI_FEATURES. */
 static void test_psci_discovery(void)
 {
     tap_eq(call0(PSCI_VERSION).out.x[0], PSCI_VERSION_1_1, "PSCI_VERSION is 1.1 (0x10001)");
@@ -347,8 +352,8 @@ static void test_psci_discovery(void)
 }
 
 /*
- * Digest 2.11, DESIGN 8: only the architectural warm reset (type 0) is supported.
- * Type 0 is never issued here: it would reset the machine.
+ * DEN0022F.b SYSTEM_RESET2, docs/architecture.md "Model decisions": only the architectural warm
+ * reset (type 0) is supported. Type 0 is never issued here: it would reset the machine.
  */
 static void test_system_reset2_rejects(void)
 {
@@ -369,12 +374,14 @@ static void test_system_reset2_rejects(void)
 
 /* --- Per-owner queries --------------------------------------------------------------- */
 
-/* smccc-emu Standard Service UUID 163b0ea2-b73d-4050-af49-848c8f4153dc, digest 1.10 packing. */
+/* smccc-emu Standard Service UUID 163b0ea2-b73d-4050-af49-848c8f4153dc, DEN0028 General Service
+ * Queries packing. */
 static const uint32_t std_svc_uid[4] = {0xA20E3B16u, 0x50403DB7u, 0x8C8449AFu, 0xDC53418Fu};
-/* KVM UUID 28b46fb6-2ec5-11e9-a9ca-4b564d003a74 (digest 5.1). */
+/* KVM UUID 28b46fb6-2ec5-11e9-a9ca-4b564d003a74 (Linux include/linux/arm-smccc.h,
+ * ARM_SMCCC_VENDOR_HYP_UID_KVM). */
 static const uint32_t kvm_uid[4] = {0xB66FB428u, 0xE911C52Eu, 0x564BCAA9u, 0x743A004Du};
 
-/* Digest 1.10: Standard Secure service Call Count / UID / Revision. */
+/* DEN0028 General Service Queries: Standard Secure service Call Count / UID / Revision. */
 static void test_std_service_queries(void)
 {
     struct call count = call0(STD_SVC_CALL_COUNT);
@@ -390,7 +397,7 @@ static void test_std_service_queries(void)
                "Standard Service Revision is 0.1");
 }
 
-/* Digest 5.1: KVM vendor hypervisor UID and FEATURES. */
+/* Documentation/virt/kvm/arm/hypercalls.rst: KVM vendor hypervisor UID and FEATURES. */
 static void test_kvm_vendor_service(void)
 {
     struct call uid = call0(VENDOR_HYP_CALL_UID);
@@ -404,7 +411,8 @@ static void test_kvm_vendor_service(void)
 
 /* --- Exceptions ---------------------------------------------------------------------- */
 
-/* DESIGN 5, 8: HVC/SMC at EL0 is UNDEFINED (EC 0, IL 1, ELR = the instruction). */
+/* docs/architecture.md, "Exceptions into the guest" and "Model decisions": HVC/SMC at EL0 is
+ * UNDEFINED (EC 0, IL 1, ELR = the instruction). */
 static void test_el0_call_is_undefined(void)
 {
     bool hvc = conduit == CONDUIT_HVC;
@@ -428,7 +436,8 @@ static void test_el0_call_is_undefined(void)
              insn);
 }
 
-/* DESIGN 5: UDF at EL1 is delivered to VBAR_EL1 and the runtime skips it. */
+/* docs/architecture.md "Exceptions into the guest": UDF at EL1 is delivered to VBAR_EL1 and the
+ * runtime skips it. */
 static void test_udf_at_el1(void)
 {
     uint64_t before = guest_exception_count();

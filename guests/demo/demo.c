@@ -14,7 +14,8 @@
 #define DEMO_UNKNOWN_FID 0x82000000u /* SiP service, not provided by the model */
 #define EXIT_SYSTEM_OFF_RETURNED 1
 
-/* Negative SMCCC/PSCI codes are sign-extended (digest 0); version words have bit 31 clear. */
+/* Negative SMCCC/PSCI codes are sign-extended (DEN0028 return codes); version words have bit 31
+ * clear. */
 static int is_error(uint64_t x0)
 {
     return (int64_t)x0 < 0;

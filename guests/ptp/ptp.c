@@ -5,7 +5,7 @@
  *
  * Expected values are the model's decided answers: Linux's KVM hypercall documentation
  * (Documentation/virt/kvm/arm/hypercalls.rst, ptp_kvm) and README "What the firmware answers
- * today" ("digest 5.N" tags name the project's older internal notes). In smccc-emu the wall clock KVM_PTP
+ * today". In smccc-emu the wall clock KVM_PTP
  * returns is virtual: wall_ns = epoch + counter * 16 ns, with an epoch fixed for the run. The
  * guest prints that epoch as "# ptp epoch <decimal ns>" so the host can compare it with the
  * --epoch it passed.
@@ -22,12 +22,13 @@
 #define MAX_EXIT_STATUS 255 /* statuses above are truncated by the host */
 
 #define KVM_FEATURES_FEATURES_AND_PTP 0x3u /* bit 0: KVM_FEATURES itself, bit 1: PTP */
-#define NS_PER_TICK 16u                     /* 62.5 MHz generic counter (DESIGN 4) */
+#define NS_PER_TICK 16u                     /* 62.5 MHz generic counter (README "time") */
 #define PTP_CALLS_PER_SELECTOR 10u
 #define NARROWED (1ull << 32) /* selector + NARROWED is the selector once narrowed to W1 */
 #define ALL_ONES (~0ull)
 
-/* KVM's UUID 28b46fb6-2ec5-11e9-a9ca-4b564d003a74 in SMCCC UID packing (digest 5.1). */
+/* KVM's UUID 28b46fb6-2ec5-11e9-a9ca-4b564d003a74 in SMCCC UID packing (Linux
+ * include/linux/arm-smccc.h, ARM_SMCCC_VENDOR_HYP_UID_KVM). */
 static const uint32_t kvm_uid[4] = {0xB66FB428u, 0xE911C52Eu, 0x564BCAA9u, 0x743A004Du};
 
 /* --- Calls with sentinels ------------------------------------------------------------- */
@@ -82,7 +83,8 @@ static void diag_outcome(const struct outcome *o)
 
 /* --- Discovery ------------------------------------------------------------------------ */
 
-/* Digest 5.1: KVM's UID, and a features bitmap with exactly FEATURES and PTP. */
+/* Documentation/virt/kvm/arm/hypercalls.rst: KVM's UID, and a features bitmap with exactly FEATURES
+ * and PTP. */
 static void test_discovery(void)
 {
     struct outcome uid = vendor_call(VENDOR_HYP_CALL_UID, sentinel(1));
@@ -128,10 +130,11 @@ static uint64_t read_selected_counter(const struct selector *s)
 }
 
 /*
- * Digest 5.3, DESIGN 4: PTP_CALLS_PER_SELECTOR calls. Each returns the wall clock in x0:x1 and
- * the counter in x2:x3, 32 bits per register, bit 31 of x0 clear; the counter lies between the
- * counter read just before the call and the one read just after (CNTVOFF is 0, so the virtual
- * and physical counters agree); wall_ns - counter * 16 is the run's epoch.
+ * ptp_kvm.rst KVM_PTP, docs/architecture.md "Virtual time and determinism": PTP_CALLS_PER_SELECTOR
+ * calls. Each returns the wall clock in x0:x1 and the counter in x2:x3, 32 bits per register, bit
+ * 31 of x0 clear; the counter lies between the counter read just before the call and the one read
+ * just after (CNTVOFF is 0, so the virtual and physical counters agree); wall_ns - counter * 16 is
+ * the run's epoch.
  */
 static void test_ptp(const struct selector *s)
 {
@@ -191,7 +194,7 @@ static void test_ptp(const struct selector *s)
     epoch_mismatches += other_epoch;
 }
 
-/* Digest 5.3: a selector other than 0 or 1 (after narrowing) is -1 with x1..x3 zero. */
+/* ptp_kvm.rst KVM_PTP: a selector other than 0 or 1 (after narrowing) is -1 with x1..x3 zero. */
 static void test_ptp_bad_selector(uint64_t x1)
 {
     struct outcome o = vendor_call(VENDOR_HYP_KVM_PTP, x1);
@@ -201,7 +204,7 @@ static void test_ptp_bad_selector(uint64_t x1)
         diag_outcome(&o);
 }
 
-/* DESIGN 2 (SMCCC 1.2): registers that are not results are preserved. */
+/* docs/architecture.md "The call path" (SMCCC 1.2): registers that are not results are preserved. */
 static void test_preservation(void)
 {
     tap_ok(preservation.clobbered == 0, "x4..x17 are preserved by all %u vendor calls",

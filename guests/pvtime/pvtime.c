@@ -13,10 +13,10 @@
  *    had more time stolen than elapsed.
  *
  * Expected values are the model's decided answers: DEN0057A (PV stolen time) and README
- * "What the firmware answers today" ("digest 4.N" tags name the project's older internal notes).
+ * "What the firmware answers today".
  *
- * The guest deliberately writes over its own record once (digest 4.3 says a guest must not)
- * to see PV_TIME_ST re-initialise every byte of it.
+ * The guest deliberately writes over its own record once (Documentation/virt/kvm/arm/pvtime.rst
+ * says a guest must not) to see PV_TIME_ST re-initialise every byte of it.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -31,12 +31,12 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_EXIT_STATUS 255 /* statuses above are truncated by the host */
 
-/* Guest platform (DESIGN 6) with the emulator's default --memory. */
+/* Guest platform (docs/architecture.md "The platform") with the emulator's default --memory. */
 #define RAM_BASE 0x40000000ull
 #define DEFAULT_RAM_SIZE (128ull << 20)
 #define PV_REGION_SIZE 0x10000ull /* the records are in the last 64 KiB of RAM */
 
-/* Digest 4.3: the stolen-time record. */
+/* DEN0057A stolen time structure: the stolen-time record. */
 #define PV_RECORD_SIZE 64u
 #define PV_RECORD_REVISION 0u    /* le32 */
 #define PV_RECORD_ATTRIBUTES 4u  /* le32 */
@@ -45,7 +45,7 @@
 #define NO_RECORD (~0ull)        /* PV_TIME_ST without a configured record */
 #define SCRIBBLE 0xA5A5A5A5A5A5A5A5ull
 
-#define NS_PER_TICK 16u          /* 62.5 MHz generic counter (DESIGN 4) */
+#define NS_PER_TICK 16u          /* 62.5 MHz generic counter (README "time") */
 #define ROUNDING_NS NS_PER_TICK  /* elapsed time is only known to one tick */
 #define HIGH_GARBAGE 0xA5A5A5A500000000ull
 
@@ -90,7 +90,7 @@ static uint32_t record_attributes(uint64_t ipa)
     return *(volatile uint32_t *)(uintptr_t)(ipa + PV_RECORD_ATTRIBUTES);
 }
 
-/* Digest 4.3: one single-copy-atomic 64-bit load, as Linux reads it. */
+/* DEN0057A stolen time structure: one single-copy-atomic 64-bit load, as Linux reads it. */
 static uint64_t record_stolen(uint64_t ipa)
 {
     return *record_word(ipa, PV_RECORD_STOLEN_TIME);
@@ -153,7 +153,7 @@ struct expectation {
     const char *name;
 };
 
-/* Digest 4.1, 4.2: FEATURES knows FEATURES and ST, and only when there is a record. */
+/* DEN0057A function IDs; pvtime.rst: FEATURES knows FEATURES and ST, and only when there is a record. */
 static const struct expectation pv_features[] = {
     {PV_TIME_FEATURES, true, "PV_TIME_FEATURES"},
     {PV_TIME_ST, true, "PV_TIME_ST"},
@@ -177,7 +177,7 @@ static void test_features(void)
                  e->name, (int64_t)want,
                  e->if_configured ? (configured ? " (record configured)" : " (no record)") : "");
     }
-    /* Digest 4.1: only the SMC64 forms exist. */
+    /* DEN0057A function IDs: only the SMC64 forms exist. */
     tap_eq(pv_call(0x85000020u, 0), SMCCC_RET_NOT_SUPPORTED,
              "0x85000020 (SMC32 PV_TIME_FEATURES) is NOT_SUPPORTED");
     tap_eq(pv_call(0x85000021u, 0), SMCCC_RET_NOT_SUPPORTED,
@@ -193,7 +193,8 @@ static bool record_is_zero(uint64_t ipa)
     return true;
 }
 
-/* DESIGN 4, 6: a 64-byte aligned record in RAM, above this image, at its fixed place. */
+/* docs/architecture.md, "Virtual time and determinism" and "The platform": a 64-byte aligned record
+ * in RAM, above this image, at its fixed place. */
 static void test_record_location(uint64_t ipa)
 {
     const uint64_t ram_end = RAM_BASE + DEFAULT_RAM_SIZE;
@@ -207,7 +208,8 @@ static void test_record_location(uint64_t ipa)
     tap_eq(ipa, want, "PV_TIME_ST: vCPU 0's record is at RAM end - 0x10000 = 0x%lx", want);
 }
 
-/* Digest 4.2, 4.3: right after PV_TIME_ST the whole record is zero, even if it was not. */
+/* pvtime.rst; DEN0057A stolen time structure: right after PV_TIME_ST the whole record is zero, even
+ * if it was not. */
 static void test_record_reinitialised(void)
 {
     /* Straight after the pass's first PV_TIME_ST: only vCPU 0 runs, nothing is stolen. */
@@ -228,8 +230,9 @@ static void test_record_reinitialised(void)
 }
 
 /*
- * Digest 4.3, DESIGN 4: stolen_time never decreases and never exceeds the virtual time since
- * PV_TIME_ST (CNTVCT_EL0 ticks * 16 ns, + 16 ns for the tick not yet counted).
+ * DEN0057A stolen time structure, docs/architecture.md "Virtual time and determinism": stolen_time
+ * never decreases and never exceeds the virtual time since PV_TIME_ST (CNTVCT_EL0 ticks * 16 ns, +
+ * 16 ns for the tick not yet counted).
  */
 static void test_stolen_bounds(void)
 {
@@ -255,7 +258,7 @@ static void test_stolen_bounds(void)
              ROUNDING_NS);
 }
 
-/* DESIGN 2 (SMCCC 1.2): registers that are not results are preserved. */
+/* docs/architecture.md "The call path" (SMCCC 1.2): registers that are not results are preserved. */
 static void test_preservation(void)
 {
     tap_ok(preservation.clobbered == 0, "x4..x17 are preserved by all %u calls",
@@ -352,7 +355,7 @@ void secondary_main(unsigned cpu, uint64_t context_id)
     smp_fetch_add(&finished, 1);
 }
 
-/* Digest 2.9 as in smp-conformance: probe indexes 1, 2, ... until INVALID_PARAMETERS. */
+/* DEN0022F.b AFFINITY_INFO as in smp-conformance: probe indexes 1, 2, ... until INVALID_PARAMETERS. */
 static unsigned count_cpus(void)
 {
     unsigned n = 1;
@@ -439,7 +442,7 @@ static void run_measurement(void)
     tap_ok(all_off, "every secondary is OFF after its measurement (CPU_OFF)");
 }
 
-/* Digest 4.2: PV_TIME_ST resets stolen_time, whatever the measurement left there. */
+/* pvtime.rst: PV_TIME_ST resets stolen_time, whatever the measurement left there. */
 static void test_reset_after_measurement(enum conduit c, const char *prefix)
 {
     conduit = c;

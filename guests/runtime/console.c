@@ -1,4 +1,4 @@
-/* PL011 console output and a small printf (DESIGN section 6). */
+/* PL011 console output and a small printf (docs/architecture.md "The platform"). */
 #include "guest/console.h"
 
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /*
  * psci_entry: where vCPUs enter from PSCI CPU_ON and wake from a power-down CPU_SUSPEND or
- * SYSTEM_SUSPEND (guest/smp.h). Digest 2.7: EL1h, DAIF masked, MMU off, x0 = context_id;
- * smccc-emu zeroes the other GPRs.
+ * SYSTEM_SUSPEND (guest/smp.h). DEN0022F.b CPU_ON entry state: EL1h, DAIF masked, MMU off, x0 =
+ * context_id; smccc-emu zeroes the other GPRs.
  *
  * Before anything is clobbered, x0 and x1 are parked in TPIDR_EL1 / TPIDR_EL0 so that the
  * record address can be computed; then x0..x30 and CurrentEL, DAIF, SPSel, SCTLR_EL1 go to

@@ -2,7 +2,7 @@
  * smccc_call / smccc_call_imm1 (void (enum conduit, struct smccc_regs *r)):
  * load x0..x17 from r->x[], issue HVC or SMC, store x0..x17 back into r->x[].
  * x19/x20 hold r and the conduit across the call; x18..x30 and SP are preserved for the
- * caller as AAPCS64 requires (and as SMCCC requires of the firmware, digest 1.4).
+ * caller as AAPCS64 requires (and as SMCCC requires of the firmware, DEN0028 register use).
  */
 
 .macro load_args base

@@ -1,5 +1,5 @@
 /*
- * _start: the entry of every vCPU (e_entry, DESIGN section 6).
+ * _start: the entry of every vCPU (e_entry, docs/architecture.md "The platform").
  *
  * Entered at EL1h with the MMU and caches off and DAIF masked. The boot vCPU (index 0)
  * has x0 = the device tree's address (kept in guest_boot_x0); a vCPU started by PSCI

@@ -3,7 +3,7 @@
  *
  *  - sdei_entry_normal / sdei_entry_critical: the entry points given to EVENT_REGISTER.
  *    The dispatcher enters with x0 = event, x1 = argument, x2 = interrupted PC, x3 =
- *    interrupted PSTATE, x4..x30 and SP as interrupted (digest 8.8). The stub records all
+ *    interrupted PSTATE, x4..x30 and SP as interrupted (DEN0054C handler entry). The stub records all
  *    of it in the record of its vCPU and level (sdei_asm.h), moves to that level's own
  *    stack, calls sdei_handler_c(record, level), then puts back x18..x30 and SP (which the
  *    dispatcher does not restore) and issues EVENT_COMPLETE or COMPLETE_AND_RESUME as told.
@@ -224,10 +224,10 @@ sdei_probe_smc_return:
     .size sdei_call_probe, . - sdei_call_probe
 
 /*
- * COMPLETE_AND_RESUME target: entered like an exception (digest 8.9: ELR_EL1 = interrupted
- * PC, SPSR_EL1 = interrupted PSTATE, x0..x17 as interrupted). Records x0..x30, SP, ELR,
- * SPSR, DAIF, CurrentEL, SPSel in sdei_resume_record, counts, and ERETs with every
- * register as it found it.
+ * COMPLETE_AND_RESUME target: entered like an exception (DEN0054C SDEI_EVENT_COMPLETE_AND_RESUME:
+ * ELR_EL1 = interrupted PC, SPSR_EL1 = interrupted PSTATE, x0..x17 as interrupted). Records
+ * x0..x30, SP, ELR, SPSR, DAIF, CurrentEL, SPSel in sdei_resume_record, counts, and ERETs with
+ * every register as it found it.
  */
     .global sdei_resume_target
     .type sdei_resume_target, %function

@@ -6,7 +6,8 @@
 #ifndef GUEST_SDEI_ASM_H
 #define GUEST_SDEI_ASM_H
 
-/* Nesting levels (digest 8.5: at most a normal handler and a critical one on a PE). */
+/* Nesting levels (DEN0054C event types and priorities: at most a normal handler and a critical one
+ * on a PE). */
 #define SDEI_LEVEL_NORMAL 0
 #define SDEI_LEVEL_CRITICAL 1
 #define SDEI_LEVELS 2

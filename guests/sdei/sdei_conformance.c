@@ -1,5 +1,5 @@
 /*
- * sdei-conformance.elf: SDEI (digest section 8) as the smccc-emu firmware model answers it,
+ * sdei-conformance.elf: SDEI (DEN0054C) as the smccc-emu firmware model answers it,
  * checked once over HVC and once over SMC, reported as TAP on the console. Exit status =
  * number of failures (capped at 255).
  *
@@ -53,14 +53,15 @@
 
 #define SDEI_VERSION_1_1 0x0001000100000000ull /* 1.1, vendor 0 */
 
-/* --sdei-signal 2@3000000; the counter ticks every 16 ns of virtual time (DESIGN 4). */
+/* --sdei-signal 2@3000000; the counter ticks every 16 ns of virtual time (docs/architecture.md
+ * "Virtual time and determinism"). */
 #define NS_PER_TICK 16ull
 #define HOST_SIGNAL_NS 3000000ull
 #define HOST_WAIT_NS 4000000ull      /* stay masked until then: the signal has been sent */
 #define HOST_GIVE_UP_NS 20000000ull  /* unmasked: stop waiting for a late delivery */
 #define HOST_WAIT_POLLS 10000000ull  /* bound on the counter polls, should time stand still */
 
-/* Digest 2.4: affinity values that name no vCPU. */
+/* DEN0022F.b MPIDR target format: affinity values that name no vCPU. */
 #define TARGET_AFF0_16 0x10ull      /* Aff0 = 16: clusters have 16 cores */
 #define TARGET_AFF3 0x100000000ull  /* Aff3 = 1 */
 
@@ -76,7 +77,7 @@
 /* Waits for a dispatch that should be immediate, or for vCPU 1. */
 #define DISPATCH_SPIN_LIMIT 1000000u
 
-/* Values ELR_EL1 / SPSR_EL1 hold across a dispatch (digest 8.8: left alone). */
+/* Values ELR_EL1 / SPSR_EL1 hold across a dispatch (DEN0054C handler entry: left alone). */
 #define ELR_MAGIC 0x4008ABC0ull
 #define SPSR_MAGIC 0x600003C4ull
 
@@ -227,7 +228,7 @@ __attribute__((noreturn)) static void finish(void)
 /* --- SDEI calls from vCPU 0 ------------------------------------------------------------------- */
 
 /* Every call fills the registers it does not use (up to x17) with sentinels and counts the
- * calls that change any of x4..x17 (digest 1.4: SMCCC 1.2 preserves them). */
+ * calls that change any of x4..x17 (DEN0028 register use: SMCCC 1.2 preserves them). */
 struct preservation {
     unsigned calls;
     unsigned clobbered;
@@ -518,7 +519,7 @@ void secondary_main(unsigned cpu, uint64_t context_id)
         spin_until_equal(&sec.handled, 1, SPIN_LIMIT);
     }
     /* Left registered, enabled and unmasked: CPU_OFF / CPU_ON masks the PE and keeps the
-       registration (digest 8.15). */
+       registration (DEN0054C PE masking; TF-A's sdei_cpu_on_init only masks). */
     smp_store(&sec.step, SEC_DONE);
 }
 
@@ -607,7 +608,8 @@ static uint64_t interrupted_pstate(const struct call_probe *p)
     return p->nzcv_in | p->daif_in | PSTATE_EL1H;
 }
 
-/* Digest 8.8 / 8.9 after COMPLETE: everything as before the call except x0..x3 (results). */
+/* DEN0054C handler entry and SDEI_EVENT_COMPLETE: after COMPLETE, everything as before the call
+ * except x0..x3 (results). */
 static void check_probe_intact(const struct call_probe *p, const char *what)
 {
     unsigned bad = 0;
@@ -624,7 +626,7 @@ static void check_probe_intact(const struct call_probe *p, const char *what)
 }
 
 /*
- * Digest 8.8: a handler entered for `ev` that interrupted the code right after probe p's
+ * DEN0054C handler entry: a handler entered for `ev` that interrupted the code right after probe p's
  * call: x0..x3, x4..x30 and SP as interrupted, PSTATE EL1h with DAIF masked and the
  * interrupted NZCV, ELR_EL1 / SPSR_EL1 untouched; then EVENT_CONTEXT(0..17) = what the
  * interrupted code holds after COMPLETE.
@@ -694,7 +696,7 @@ static struct completion hook_host_event(void)
     in_host.type = ev_info(EV_SHARED, SDEI_INFO_EV_TYPE);
     in_host.routing_mode = ev_info(EV_SHARED, SDEI_INFO_EV_ROUTING_MODE);
     in_host.routing_aff = ev_info(EV_SHARED, SDEI_INFO_EV_ROUTING_AFF);
-    /* Digest 8.7 / C.6: a normal event cannot preempt a running normal handler. */
+    /* DEN0054C dispatch conditions: a normal event cannot preempt a running normal handler. */
     in_host.signal = ev_signal(EV_SOFTWARE, self_target());
     in_host.count0_after_signal = dispatches[EV_SOFTWARE].count;
     log_push(LOG(LOG_MARK, EV_SHARED));
@@ -728,7 +730,7 @@ static void test_host_event(void)
     tap_eq(ev_info(EV_SHARED, SDEI_INFO_EV_TYPE), SDEI_EVENT_TYPE_SHARED,
              "GET_INFO(%u, EV_TYPE) = 1 (shared)", EV_SHARED);
 
-    /* Digest 8.7, 8.12: while the only PE is masked, the event stays pending. */
+    /* DEN0054C dispatch conditions, PE masking: while the only PE is masked, the event stays pending. */
     uint64_t polls = 0;
     while (read_cntvct() < ticks_of_ns(HOST_WAIT_NS) && polls < HOST_WAIT_POLLS)
         ++polls;
@@ -738,7 +740,7 @@ static void test_host_event(void)
              EV_SHARED);
     expect_status(EV_SHARED, STATUS_RE, "while pending on a masked PE");
 
-    /* Digest 8.7: PE_UNMASK makes it deliverable; it runs as the call returns. */
+    /* DEN0054C dispatch conditions: PE_UNMASK makes it deliverable; it runs as the call returns. */
     static struct call_probe p;
     probe_prepare(&p, SDEI_PE_UNMASK, call_sentinel(1), call_sentinel(2), 1,
                   PSTATE_N | PSTATE_C, DAIF_ALL_MASKED);
@@ -817,7 +819,7 @@ static void test_discovery(void)
         tap_eq(sdei1(SDEI_INTERRUPT_RELEASE, events[i]), SDEI_RET_INVALID_PARAMETERS,
                  "INTERRUPT_RELEASE(%lu) is INVALID_PARAMETERS: not a bound slot", events[i]);
 
-    /* Digest 8.1: SMC64 only; 0x33..0x3F reserved. */
+    /* DEN0054C function IDs: SMC64 only; 0x33..0x3F reserved. */
     static const uint32_t unknown[] = {0xC4000033u, 0xC400003Fu, 0x84000020u, 0x8400002Fu};
     for (unsigned i = 0; i < ARRAY_SIZE(unknown); ++i)
         tap_eq(sdei0(unknown[i]), SDEI_RET_NOT_SUPPORTED, "FID 0x%08x is NOT_SUPPORTED",
@@ -848,7 +850,7 @@ static void test_unknown_events(void)
     }
 }
 
-/* Digest 8.4 with the model's choices: SIGNALED = 1 for a signalable event. */
+/* DEN0054C SDEI_EVENT_GET_INFO with the model's choices: SIGNALED = 1 for a signalable event. */
 static void test_get_info(void)
 {
     struct info_case {
@@ -892,7 +894,7 @@ static void test_get_info(void)
     tap_eq(sdei1(SDEI_EVENT_UNREGISTER, EV_SOFTWARE), 0, "UNREGISTER(0) is SUCCESS");
 }
 
-/* Digest 8.6 for event 0 on vCPU 0, which stays masked: no dispatch can happen. */
+/* DEN0054C event states for event 0 on vCPU 0, which stays masked: no dispatch can happen. */
 static void test_state_walk(void)
 {
     const uint64_t entry = entry_normal(), arg = event_arg(EV_SOFTWARE);
@@ -1004,7 +1006,7 @@ static void test_state_walk(void)
              "no handler ran during the walk");
 }
 
-/* Digest 8.12 with the model's PE_MASK answer (1 = changed, 0 = already masked). */
+/* DEN0054C PE masking with the model's PE_MASK answer (1 = changed, 0 = already masked). */
 static void test_mask(void)
 {
     reset_observations();
@@ -1025,7 +1027,7 @@ static void test_mask(void)
     tap_eq(ev_signal(EV_SHARED, self_target()), SDEI_RET_INVALID_PARAMETERS,
              "SIGNAL(%u, vCPU 0) is INVALID_PARAMETERS (not signalable)", EV_SHARED);
 
-    /* Targets that name no vCPU (digest 2.4 format, as PSCI takes them). */
+    /* Targets that name no vCPU (DEN0022F.b MPIDR target format, as PSCI takes them). */
     const uint64_t bad_targets[] = {psci_target_of(ncpus), TARGET_AFF0_16, TARGET_AFF3};
     tap_eq(sdei0(SDEI_PE_UNMASK), 0, "PE_UNMASK is 0");
     for (unsigned i = 0; i < ARRAY_SIZE(bad_targets); ++i)
@@ -1037,7 +1039,8 @@ static void test_mask(void)
              "no handler ran during the mask checks");
 }
 
-/* Digest 8.4, 8.11: shared event 2's routing (never signalled here). */
+/* DEN0054C SDEI_EVENT_GET_INFO, SDEI_EVENT_ROUTING_SET: shared event 2's routing (never signalled
+ * here). */
 static void test_shared_routing(void)
 {
     const unsigned ev = EV_SHARED;
@@ -1145,7 +1148,7 @@ static void disarm_events(void)
     tap_ok(ok, "clean up: PE_MASK = 1, PRIVATE_RESET = 0, events 0 and 1 unregistered");
 }
 
-/* Digest 8.6 from inside a running handler (state R E G). */
+/* DEN0054C event states from inside a running handler (state R E G). */
 static struct {
     uint64_t status, register_again, disable, status_disabled, disable_again, enable,
         status_enabled, routing_set, context_18, context_255, type, complete_status;
@@ -1169,9 +1172,9 @@ static struct completion hook_running(void)
 }
 
 /*
- * Digest 8.7-8.10: SIGNAL(0) to vCPU 0 itself runs the handler before the call returns; the
- * handler sees the interrupted state; COMPLETE (HANDLED, then FAILED) puts every register,
- * NZCV and DAIF back.
+ * DEN0054C dispatch conditions, SDEI_EVENT_CONTEXT: SIGNAL(0) to vCPU 0 itself runs the handler
+ * before the call returns; the handler sees the interrupted state; COMPLETE (HANDLED, then FAILED)
+ * puts every register, NZCV and DAIF back.
  */
 static void test_dispatch_complete(void)
 {
@@ -1236,7 +1239,8 @@ static void test_dispatch_complete(void)
     disarm_events();
 }
 
-/* Digest 8.9: COMPLETE_AND_RESUME enters sdei_resume_target like an exception. */
+/* DEN0054C SDEI_EVENT_COMPLETE_AND_RESUME: COMPLETE_AND_RESUME enters sdei_resume_target like an
+ * exception. */
 static struct completion hook_resume(void)
 {
     return resume_at((uintptr_t)sdei_resume_target);
@@ -1297,7 +1301,7 @@ static void test_complete_and_resume(void)
     disarm_events();
 }
 
-/* Digest 8.5, 8.10, C.6: critical event 1 preempts event 0's handler. */
+/* DEN0054C event priorities, SDEI_EVENT_CONTEXT: critical event 1 preempts event 0's handler. */
 static struct call_probe nested_probe;
 static struct {
     uint64_t context0_after, context4_after, status1_after;
@@ -1369,7 +1373,7 @@ static void test_nesting(void)
     disarm_events();
 }
 
-/* Digest 8.6: UNREGISTER in the running handler is PENDING until COMPLETE. */
+/* DEN0054C event states: UNREGISTER in the running handler is PENDING until COMPLETE. */
 static struct {
     uint64_t unregister, status, enable, disable, register_again, unregister_private_reset,
         status_after_reset, context0;
@@ -1464,7 +1468,8 @@ static bool wait_secondary_off(void)
     return off;
 }
 
-/* Digest 8.5, 8.11, 8.12: private state per PE, SIGNAL to another PE, reset by CPU_ON. */
+/* DEN0054C private events, SDEI_EVENT_SIGNAL, PE masking: private state per PE, SIGNAL to another
+ * PE, reset by CPU_ON. */
 static void test_secondary(void)
 {
     const uint64_t t1 = psci_target_of(1);
@@ -1531,8 +1536,8 @@ out:
     if (!wait_secondary_off())
         goto done;
 
-    /* CPU_OFF, CPU_ON: the new start is masked; its private registrations are kept
-       (digest 8.15, TF-A) until PRIVATE_RESET. */
+    /* CPU_OFF, CPU_ON: the new start is masked; its private registrations are kept until
+       PRIVATE_RESET (DEN0054C PE masking; TF-A's sdei_cpu_on_init only masks). */
     if (start_secondary(SEC_CHECK_RESET, "the reset check") && sec_wait_step(SEC_DONE)) {
         tap_eq(sec.mask_at_start, 0, "after CPU_OFF and CPU_ON, vCPU 1 is masked again");
         tap_eq(sec.status_at_start, SDEI_STATUS_REGISTERED | SDEI_STATUS_ENABLED,
@@ -1547,7 +1552,8 @@ done:
 
 /* --- Passes ----------------------------------------------------------------------------------- */
 
-/* Digest 2.4, DESIGN 6: probe AFFINITY_INFO for indexes 1, 2, ... until INVALID_PARAMETERS. */
+/* DEN0022F.b MPIDR target format, docs/architecture.md "The platform": probe AFFINITY_INFO for
+ * indexes 1, 2, ... until INVALID_PARAMETERS. */
 static unsigned count_cpus(void)
 {
     unsigned n = 1;

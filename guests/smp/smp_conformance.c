@@ -6,7 +6,7 @@
  * indexes 1, 2, ... until INVALID_PARAMETERS. With N = 1 only the single-vCPU checks run.
  *
  * Expected values are the model's decided answers: PSCI (DEN0022) and README "What the
- * firmware answers today" ("digest 2.N" tags name the project's older internal notes).
+ * firmware answers today".
  *
  * Only vCPU 0 prints. Secondaries are started at psci_entry (runtime/psci_entry.S), which
  * records their entry registers, and then follow the task in their mailbox; they report
@@ -33,7 +33,8 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_EXIT_STATUS 255 /* statuses above are truncated by the host */
 
-/* Guest platform (DESIGN 6). RAM is at least 64 MiB (the image needs that much). */
+/* Guest platform (docs/architecture.md "The platform"). RAM is at least 64 MiB (the image needs
+ * that much). */
 #define RAM_BASE 0x40000000ull
 #define ADDR_LOW 0x1000ull                     /* well below RAM */
 #define ADDR_BELOW_RAM (RAM_BASE - 4)          /* the last word before RAM */
@@ -48,19 +49,19 @@ static uint64_t addr_above_ram = 0x140080000ull;
 #define PAGE 0x1000ull
 #define HIGH_GARBAGE 0xA5A5A5A500000000ull     /* bits 63:32 that an SMC32 call ignores */
 
-#define SMC64_BIT (1u << 30) /* digest 1.1: the SMC64 form of a function ID */
+#define SMC64_BIT (1u << 30) /* DEN0028 Table 2-1: the SMC64 form of a function ID */
 
-/* Digest 2.4, 2.9: PSCI target values that name no vCPU. */
+/* DEN0022F.b MPIDR target format, AFFINITY_INFO: PSCI target values that name no vCPU. */
 #define TARGET_BIT24 0x01000000ull             /* outside the 0xFF00FFFFFF affinity mask */
 #define TARGET_AFF0_16 0x10ull                 /* Aff0 = 16: clusters have 16 cores */
 #define TARGET_AFF3 0x100000000ull             /* Aff3 = 1 */
 #define TARGET_CLUSTER_4 0x400ull              /* Aff1 = 4: beyond 64 vCPUs */
 
-/* Digest 2.10: the two declared states (original format) and some undeclared ones. */
+/* DEN0022F.b CPU_SUSPEND: the two declared states (original format) and some undeclared ones. */
 #define POWER_STATE_CORE_STANDBY 0x00000000u
 #define POWER_STATE_CORE_POWERDOWN 0x00010000u
 #define SUSPEND_RESIDENCY_US 10u               /* each suspend lasts 10 us of virtual time */
-#define COUNTER_TICKS_PER_US 62u               /* 62.5 MHz generic counter (DESIGN 4), rounded down */
+#define COUNTER_TICKS_PER_US 62u               /* 62.5 MHz generic counter (README "time"), rounded down */
 #define STANDBY_ROUNDS 3u
 
 #define PSCI_MIGRATE_INFO_NO_TOS_MIGRATION 2u
@@ -214,8 +215,8 @@ static void check_stats_grew(struct stats before, struct stats after, unsigned s
 }
 
 /*
- * Digest 2.7: the entry state psci_entry recorded for `cpu`'s latest entry, which must be
- * the first one since `count_before` was read.
+ * DEN0022F.b CPU_ON entry state: the entry state psci_entry recorded for `cpu`'s latest entry,
+ * which must be the first one since `count_before` was read.
  */
 static void check_entry_state(unsigned cpu, uint64_t want_ctx, uint64_t count_before,
                               const char *what)
@@ -246,7 +247,7 @@ static void check_entry_state(unsigned cpu, uint64_t want_ctx, uint64_t count_be
 
 __attribute__((noreturn)) static void secondary_cpu_off(struct mailbox *mb)
 {
-    /* Digest 2.8: CPU_OFF does not return. If it does, say so and park. */
+    /* DEN0022F.b CPU_OFF: CPU_OFF does not return. If it does, say so and park. */
     mb->result[0] = smccc((enum conduit)mb->conduit, PSCI_CPU_OFF, 0, 0, 0);
     smp_store(&mb->step, STEP_OFF_REFUSED);
     for (;;)
@@ -353,7 +354,7 @@ static uint64_t affinity(unsigned cpu)
     return psci(PSCI_AFFINITY_INFO, psci_target_of(cpu), 0, 0);
 }
 
-/* Digest 2.8: CPU_OFF takes effect once the vCPU stops; the caller polls for OFF. */
+/* DEN0022F.b CPU_OFF: CPU_OFF takes effect once the vCPU stops; the caller polls for OFF. */
 static bool wait_off(unsigned cpu)
 {
     return psci_wait_affinity(conduit, psci_target_of(cpu), PSCI_AFFINITY_OFF, POLL_LIMIT) ==
@@ -386,7 +387,8 @@ static void release_and_wait_off(unsigned cpu)
 
 /* --- Discovery and AFFINITY_INFO ---------------------------------------------------- */
 
-/* Digest 2.4, DESIGN 6: probe indexes 1, 2, ... until INVALID_PARAMETERS. */
+/* DEN0022F.b MPIDR target format, docs/architecture.md "The platform": probe indexes 1, 2, ...
+ * until INVALID_PARAMETERS. */
 static void test_discovery(void)
 {
     unsigned n = 1;
@@ -419,7 +421,7 @@ struct target_case {
     const char *name;
 };
 
-/* Digest 2.9: levels 0 and 1 exist; bad targets and levels are INVALID_PARAMETERS. */
+/* DEN0022F.b AFFINITY_INFO: levels 0 and 1 exist; bad targets and levels are INVALID_PARAMETERS. */
 static void test_affinity_info(void)
 {
     static const uint32_t fids[] = {PSCI_AFFINITY_INFO, PSCI_AFFINITY_INFO_64};
@@ -450,7 +452,7 @@ static void test_affinity_info(void)
     }
     tap_eq(psci(PSCI_AFFINITY_INFO_64, TARGET_AFF3, 0, 0), PSCI_RET_INVALID_PARAMS,
              "AFFINITY_INFO64(0x%llx: Aff3 = 1, 0) is INVALID_PARAMETERS", TARGET_AFF3);
-    /* Digest 1.1, 1.4: an SMC32 call sees only the low 32 bits of each argument. */
+    /* DEN0028 Table 2-1, register use: an SMC32 call sees only the low 32 bits of each argument. */
     tap_eq(psci(PSCI_AFFINITY_INFO, HIGH_GARBAGE | psci_target_of(0), 0, 0), PSCI_AFFINITY_ON,
              "AFFINITY_INFO(0x%llx, 0) ignores bits 63:32 of the target: ON",
              HIGH_GARBAGE | psci_target_of(0));
@@ -464,7 +466,8 @@ struct expectation {
     const char *name;
 };
 
-/* Digest 2.14, DESIGN 8: feature word 0 = original power_state format, no OS-initiated mode. */
+/* DEN0022F.b PSCI_FEATURES, docs/architecture.md "Model decisions": feature word 0 = original
+ * power_state format, no OS-initiated mode. */
 static const struct expectation psci_features[] = {
     {PSCI_CPU_SUSPEND, 0, "CPU_SUSPEND"},
     {PSCI_CPU_SUSPEND_64, 0, "CPU_SUSPEND64"},
@@ -501,7 +504,7 @@ static void test_features(void)
     }
 }
 
-/* Digest 2.13: no Trusted OS to migrate. */
+/* DEN0022F.b MIGRATE_INFO_TYPE: no Trusted OS to migrate. */
 static void test_migrate(void)
 {
     static const struct expectation calls[] = {
@@ -520,8 +523,8 @@ static void test_migrate(void)
 /* --- CPU_ON errors --------------------------------------------------------------------- */
 
 /*
- * Digest 2.6, DESIGN 8: target first (INVALID_PARAMETERS), then the entry point
- * (INVALID_ADDRESS), then the target's state (ALREADY_ON).
+ * DEN0022F.b CPU_ON, docs/architecture.md "Model decisions": target first (INVALID_PARAMETERS),
+ * then the entry point (INVALID_ADDRESS), then the target's state (ALREADY_ON).
  */
 static void test_cpu_on_errors(void)
 {
@@ -570,7 +573,7 @@ static void test_cpu_on_errors(void)
 
 /* --- NODE_HW_STATE ---------------------------------------------------------------------- */
 
-/* Digest 2.16: HW_ON / HW_OFF per core (level 0) and cluster (level 1). */
+/* DEN0022F.b NODE_HW_STATE: HW_ON / HW_OFF per core (level 0) and cluster (level 1). */
 static void test_node_hw_state(void)
 {
     static const uint32_t fids[] = {PSCI_NODE_HW_STATE, PSCI_NODE_HW_STATE_64};
@@ -601,7 +604,7 @@ struct range_case {
     const char *name;
 };
 
-/* Digest 2.15: MEM_PROTECT returns the previous setting; all of RAM is protectable. */
+/* DEN0022F.b MEM_PROTECT: MEM_PROTECT returns the previous setting; all of RAM is protectable. */
 static void test_mem_protect(void)
 {
     tap_eq(psci(PSCI_MEM_PROTECT, 1, 0, 0), 0, "MEM_PROTECT(1) returns 0 (was disabled)");
@@ -635,7 +638,7 @@ static void test_mem_protect(void)
 
 /* --- CPU_SUSPEND and STAT on vCPU 0 ----------------------------------------------------- */
 
-/* Digest 2.10: only the two declared states are accepted. */
+/* DEN0022F.b CPU_SUSPEND: only the two declared states are accepted. */
 static void test_cpu_suspend_errors(void)
 {
     static const uint32_t fids[] = {PSCI_CPU_SUSPEND, PSCI_CPU_SUSPEND_64};
@@ -666,7 +669,7 @@ static void test_cpu_suspend_errors(void)
           "refused CPU_SUSPEND calls are not counted by STAT_COUNT");
 }
 
-/* Digest 2.10 (standby returns SUCCESS), 2.16 (STAT_COUNT / STAT_RESIDENCY). */
+/* DEN0022F.b CPU_SUSPEND (standby returns SUCCESS), PSCI_STAT_COUNT / PSCI_STAT_RESIDENCY. */
 static void test_standby_self(void)
 {
     struct stats before = read_stats(0, POWER_STATE_CORE_STANDBY);
@@ -700,7 +703,8 @@ static void test_standby_self(void)
              after.residency, "STAT_RESIDENCY64 agrees with STAT_RESIDENCY");
 }
 
-/* Digest 2.16: STAT calls take a valid target and a declared power_state. */
+/* DEN0022F.b PSCI_STAT_COUNT and PSCI_STAT_RESIDENCY: STAT calls take a valid target and a declared
+ * power_state. */
 static void test_stat_errors(void)
 {
     static const uint32_t fids[] = {PSCI_STAT_COUNT, PSCI_STAT_COUNT_64, PSCI_STAT_RESIDENCY,
@@ -719,7 +723,7 @@ static void test_stat_errors(void)
     }
 }
 
-/* Digest 2.12: the entry point is checked first. */
+/* DEN0022F.b SYSTEM_SUSPEND: the entry point is checked first. */
 static void test_system_suspend_bad_entry(void)
 {
     static const uint32_t fids[] = {PSCI_SYSTEM_SUSPEND, PSCI_SYSTEM_SUSPEND_64};
@@ -736,8 +740,9 @@ static void test_system_suspend_bad_entry(void)
 /* --- With several vCPUs --------------------------------------------------------------------- */
 
 /*
- * Digest 2.5, 2.6, 2.7, 2.8: vCPU 1 goes OFF -> ON -> OFF -> ON -> OFF, started once with
- * the SMC64 form and once with the SMC32 form (garbage in bits 63:32 of every argument).
+ * DEN0022F.b power states, CPU_ON, CPU_ON entry state, CPU_OFF: vCPU 1 goes OFF -> ON -> OFF -> ON
+ * -> OFF, started once with the SMC64 form and once with the SMC32 form (garbage in bits 63:32 of
+ * every argument).
  */
 static void test_on_off_walk(void)
 {
@@ -789,7 +794,7 @@ static void test_on_off_walk(void)
 }
 
 /*
- * Digest 2.9 (level 1 = cluster of 16), 2.16 (NODE_HW_STATE), 2.12 (SYSTEM_SUSPEND is
+ * DEN0022F.b AFFINITY_INFO (level 1 = cluster of 16), NODE_HW_STATE, SYSTEM_SUSPEND (SYSTEM_SUSPEND is
  * DENIED while another vCPU is on, after the entry point check).
  */
 static void test_clusters_and_held_cpu(void)
@@ -851,9 +856,10 @@ static void test_clusters_and_held_cpu(void)
 }
 
 /*
- * Digest 2.5, DESIGN 8: vCPUs 1..N-2 call CPU_ON for vCPU N-1 together, released by one
- * flag, and vCPU 0 joins once the first of them is done (so a secondary's call can win);
- * the target is ON as soon as one call returns, so exactly one caller gets SUCCESS.
+ * DEN0022F.b power states, docs/architecture.md "Model decisions": vCPUs 1..N-2 call CPU_ON for
+ * vCPU N-1 together, released by one flag, and vCPU 0 joins once the first of them is done (so a
+ * secondary's call can win); the target is ON as soon as one call returns, so exactly one caller
+ * gets SUCCESS.
  */
 static void test_cpu_on_race(void)
 {
@@ -935,7 +941,7 @@ static void test_cpu_on_race(void)
     tap_ok(all_off, "race: vCPUs 1..%u are OFF again", target);
 }
 
-/* Digest 2.10, 2.16: another vCPU's standby suspends show in its statistics. */
+/* DEN0022F.b CPU_SUSPEND, PSCI_STAT_COUNT: another vCPU's standby suspends show in its statistics. */
 static void test_standby_other(void)
 {
     const unsigned cpu = ncpus - 1;
@@ -959,8 +965,8 @@ static void test_standby_other(void)
 }
 
 /*
- * Digest 2.10, 2.7, 2.5: a power-down suspend does not return; the vCPU wakes at the entry
- * point with the entry state of CPU_ON, and reads as ON meanwhile.
+ * DEN0022F.b CPU_SUSPEND, CPU_ON entry state, power states: a power-down suspend does not return;
+ * the vCPU wakes at the entry point with the entry state of CPU_ON, and reads as ON meanwhile.
  */
 static void test_powerdown_other(void)
 {
@@ -1066,7 +1072,7 @@ static uint64_t expect_resume(enum resume_point at, uint32_t fid, enum ctx_kind 
     return resume_ctx;
 }
 
-/* Digest 2.10: vCPU 0 powers itself down; it wakes in after_self_suspend(). */
+/* DEN0022F.b CPU_SUSPEND: vCPU 0 powers itself down; it wakes in after_self_suspend(). */
 __attribute__((noreturn)) static void suspend_self(void)
 {
     const uint32_t fid = form_of_pass(PSCI_CPU_SUSPEND);
@@ -1091,7 +1097,7 @@ static void after_self_suspend(bool woke)
                      "power-down", 0);
     tap_eq(affinity(0), PSCI_AFFINITY_ON, "AFFINITY_INFO(vCPU 0, 0) is ON after the wake-up");
 
-    /* Digest 2.12: SYSTEM_SUSPEND needs every other vCPU OFF. */
+    /* DEN0022F.b SYSTEM_SUSPEND: SYSTEM_SUSPEND needs every other vCPU OFF. */
     bool all_off = true;
     for (unsigned cpu = 1; cpu < ncpus; ++cpu) {
         if (affinity(cpu) != PSCI_AFFINITY_OFF) {

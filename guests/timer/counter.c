@@ -1,8 +1,8 @@
 /*
- * counter.elf: the virtual generic counter and cycle counter (DESIGN section 4: one
- * instruction is 1 ns of virtual time; the generic counter runs at 62.5 MHz, one tick per
- * 16 ns; PMCCNTR_EL0 counts one cycle per ns). TAP on the console; exit status = number of
- * failures.
+ * counter.elf: the virtual generic counter and cycle counter (docs/architecture.md "Virtual time
+ * and determinism": one instruction is 1 ns of virtual time; the generic counter runs at 62.5 MHz,
+ * one tick per 16 ns; PMCCNTR_EL0 counts one cycle per ns). TAP on the console; exit status =
+ * number of failures.
  *
  * The run must be deterministic: every counter value read is printed (tap_diag), so two runs
  * can be compared byte for byte.
@@ -55,7 +55,8 @@ static bool within_tolerance(uint64_t measured, uint64_t expected)
            measured * 100u <= expected * TOLERANCE_HIGH_PERCENT;
 }
 
-/* DESIGN 4: CNTFRQ_EL0 describes the virtual counter's 62.5 MHz. */
+/* docs/architecture.md "Virtual time and determinism": CNTFRQ_EL0 describes the virtual counter's
+ * 62.5 MHz. */
 static void test_frequency(void)
 {
     uint64_t frq = read_cntfrq();
@@ -63,7 +64,8 @@ static void test_frequency(void)
     tap_diag("CNTFRQ_EL0 = %lu", frq);
 }
 
-/* DESIGN 4: a counter never goes backwards, and it moves while work is done. */
+/* docs/architecture.md "Virtual time and determinism": a counter never goes backwards, and it moves
+ * while work is done. */
 static void test_monotonic(const char *name, uint64_t (*read)(void))
 {
     uint64_t first = read();
@@ -91,7 +93,8 @@ static uint64_t cntpct(void)
     return read_cntpct();
 }
 
-/* DESIGN 4: K iterations of the loop take K * 4 ns: K / 4 counter ticks, K * 4 cycles. */
+/* docs/architecture.md "Virtual time and determinism": K iterations of the loop take K * 4 ns: K /
+ * 4 counter ticks, K * 4 cycles. */
 static void test_busy_loop(uint64_t iterations)
 {
     const uint64_t ns = iterations * LOOP_INSNS_PER_ITERATION;
@@ -116,8 +119,9 @@ static void test_busy_loop(uint64_t iterations)
 }
 
 /*
- * DESIGN 4 and README "time": a counter read counts every instruction before it, so two
- * PMCCNTR_EL0 reads with 8 NOPs between them in one straight-line block are 9 cycles apart.
+ * docs/architecture.md "Virtual time and determinism" and README "time": a counter read counts
+ * every instruction before it, so two PMCCNTR_EL0 reads with 8 NOPs between them in one
+ * straight-line block are 9 cycles apart.
  */
 static void test_exact_read(void)
 {
@@ -149,7 +153,8 @@ void secondary_main(unsigned cpu, uint64_t context_id)
     smp_store(&stamped, 1);
 }
 
-/* DESIGN 4: the scheduler keeps the vCPUs' virtual clocks close together. */
+/* docs/architecture.md "Virtual time and determinism": the scheduler keeps the vCPUs' virtual
+ * clocks close together. */
 static void test_two_cpus(void)
 {
     const char *what = "two vCPUs read CNTVCT_EL0 after a barrier";

@@ -5,8 +5,7 @@
  * draw that stops on an error adds one.
  *
  * Expected values are the model's decided answers: DEN0098 (TRNG firmware interface) and
- * README "What the firmware answers today" ("digest 3.N" tags name the project's older
- * internal notes).
+ * README "What the firmware answers today".
  *
  * Bulk draw (over HVC): BULK_LINES lines "RNG " + 48 lowercase hex digits, the x1, x2, x3 of
  * one TRNG_RND64(192) call, 16 digits each, in that order; then "# bulk: done". The host
@@ -24,7 +23,7 @@
 #define MAX_EXIT_STATUS 255 /* statuses above are truncated by the host */
 
 #define TRNG_VERSION_1_0 0x10000u
-#define W0_INVALID_UUID 0xFFFFFFFFu  /* digest 3.1: a valid UUID never has this W0 */
+#define W0_INVALID_UUID 0xFFFFFFFFu  /* DEN0098 TRNG_GET_UUID: a valid UUID never has this W0 */
 #define HIGH_GARBAGE 0xA5A5A5A500000000ull /* bits 63:32 the calls must ignore */
 #define NARROWED (1ull << 32)         /* N + NARROWED is N once the low 32 bits are taken */
 
@@ -35,7 +34,7 @@
 #define BULK_LINES 109228u
 #define BULK_BITS TRNG_RND64_MAX_BITS
 
-/* The model's entropy-source UUIDs, in SMCCC UID packing (digest 1.10). */
+/* The model's entropy-source UUIDs, in SMCCC UID packing (DEN0028 General Service Queries). */
 static const uint32_t host_source_uuid[4] = {0x266D7094u, 0xA5440A12u, 0x1D72A5BCu, 0xBEAA82D4u};
 static const uint32_t seeded_source_uuid[4] = {0x5D9E2C16u, 0x3F47BB72u, 0x089528B1u,
                                                0x40308A0Cu};
@@ -113,7 +112,7 @@ static bool words_equal(const struct outcome *o, const uint32_t want[4])
 
 /* --- VERSION, FEATURES, GET_UUID ------------------------------------------------------ */
 
-/* Digest 3.4: version 1.0, nothing else in x1..x3. */
+/* DEN0098 TRNG_VERSION: version 1.0, nothing else in x1..x3. */
 static void test_version(void)
 {
     struct outcome o = trng_call0(TRNG_VERSION);
@@ -129,7 +128,7 @@ struct expectation {
     const char *name;
 };
 
-/* Digest 3.1: the five TRNG functions are implemented, nothing else is. */
+/* DEN0098 function IDs: the five TRNG functions are implemented, nothing else is. */
 static const struct expectation trng_features[] = {
     {TRNG_VERSION, TRNG_RET_SUCCESS, "TRNG_VERSION"},
     {TRNG_FEATURES, TRNG_RET_SUCCESS, "TRNG_FEATURES"},
@@ -156,7 +155,7 @@ static void test_features(void)
 static struct outcome first_uuid;
 static bool have_first_uuid;
 
-/* Digest 3.1, 3.4: one of the model's two entropy-source UUIDs, the same on both conduits. */
+/* DEN0098 TRNG_GET_UUID: one of the model's two entropy-source UUIDs, the same on both conduits. */
 static void test_uuid(void)
 {
     struct outcome o = trng_call0(TRNG_GET_UUID);
@@ -192,8 +191,9 @@ static const struct rnd_function rnd32 = {TRNG_RND32, "TRNG_RND32", TRNG_RND32_M
 static const struct rnd_function rnd64 = {TRNG_RND64, "TRNG_RND64", TRNG_RND64_MAX_BITS, 64};
 
 /*
- * Digest 3.2: the bits that may be set in x1..x3 for N bits. The lowest bits live in x3, the
- * next ones in x2, the top ones in x1; for RND32 the upper 32 bits of each register are zero.
+ * DEN0098 TRNG_RND result packing: the bits that may be set in x1..x3 for N bits. The lowest bits
+ * live in x3, the next ones in x2, the top ones in x1; for RND32 the upper 32 bits of each register
+ * are zero.
  */
 static uint64_t usable_mask(const struct rnd_function *f, unsigned n, unsigned reg)
 {
@@ -257,9 +257,9 @@ static void describe_n(char *buf, unsigned size, uint64_t x1)
 }
 
 /*
- * Digest 3.2, 3.6: VARIATION_DRAWS draws of N bits. Each returns x0 = 0 with no bit set outside
- * the N usable ones, and each usable bit is seen as 1 and as 0 (random data: the chance that a
- * given bit never changes over 64 draws is 2^-63).
+ * DEN0098 TRNG_RND result packing: VARIATION_DRAWS draws of N bits. Each returns x0 = 0 with no bit
+ * set outside the N usable ones, and each usable bit is seen as 1 and as 0 (random data: the chance
+ * that a given bit never changes over 64 draws is 2^-63).
  */
 static void test_rnd_valid(const struct rnd_function *f, uint64_t x1)
 {
@@ -310,7 +310,8 @@ static void test_rnd_valid(const struct rnd_function *f, uint64_t x1)
     tap_ok(varies, "%s(%s): each usable bit is 1 in some draw and 0 in another", f->name, name);
 }
 
-/* Digest 3.3, DESIGN 8: N = 0 or N above the maximum is INVALID_PARAMETERS with x1..x3 zero. */
+/* DEN0098 return codes, docs/architecture.md "Model decisions": N = 0 or N above the maximum is
+ * INVALID_PARAMETERS with x1..x3 zero. */
 static void test_rnd_invalid(const struct rnd_function *f, uint64_t x1)
 {
     char name[64];
@@ -344,7 +345,7 @@ static void test_rnd64(void)
         test_rnd_invalid(&rnd64, invalid[i]);
 }
 
-/* Digest 3.6: the source never hands out the same bits twice. */
+/* DEN0098 TRNG_RND: the source never hands out the same bits twice. */
 static void test_consecutive_draws_differ(void)
 {
     struct outcome a = trng_call(TRNG_RND64, TRNG_RND64_MAX_BITS);
@@ -358,7 +359,7 @@ static void test_consecutive_draws_differ(void)
     }
 }
 
-/* DESIGN 2 (SMCCC 1.2): registers that are not results are preserved. */
+/* docs/architecture.md "The call path" (SMCCC 1.2): registers that are not results are preserved. */
 static void test_preservation(void)
 {
     tap_ok(preservation.clobbered == 0, "x4..x17 are preserved by all %u TRNG calls",

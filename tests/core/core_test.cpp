@@ -1,5 +1,5 @@
 // Core rules, written as raw instruction words: the trap bridge (PC after a trap, register
-// write-back), exception entry (DESIGN.md section 5), semihosting and the console, and the
+// write-back), exception entry (Arm ARM D1.10), semihosting and the console, and the
 // run-ending conditions.
 #include <doctest/doctest.h>
 
@@ -81,7 +81,7 @@ TEST_CASE("Boot state (booting.rst): EL1h with DAIF masked, MMU off, x0 = the de
   CHECK(m.reg(Reg::Pc) == kBase);
 }
 
-TEST_CASE("MPIDR_EL1 of vCPU 0 reads Aff0 = 0 with bit 31 set (DESIGN.md 6)") {
+TEST_CASE("MPIDR_EL1 of vCPU 0 reads Aff0 = 0 with bit 31 set (Arm ARM MPIDR_EL1 RES1)") {
   TestMachine m(Program().at(0, {a64::mrs(5, a64::kMpidrEl1), a64::kWfi}));
   CHECK(m.run().kind == ExitKind::Deadlock);
   CHECK(m.x(5) == 0x8000'0000u);

@@ -64,7 +64,7 @@ struct Gic {
   }
   void edge(unsigned intid) { gic.dist_write(kIcfgr + 4 * (intid / 16), 4, 2u << (2 * (intid % 16))); }
   void sgi(unsigned from, unsigned intid, unsigned to) {
-    gic.icc_write(from, Icc::Sgi1r, sgi1r(intid, to / 16, 1u << (to % 16)));
+    gic.icc_write(from, Icc::Sgi1r, sgi1r(intid, to / 16, static_cast<std::uint16_t>(1u << (to % 16))));
   }
   bool sgi_pending(unsigned cpu, unsigned intid) {
     return (gic.redist_read(rd(cpu) + kSgi + kIspendr, 4) & bit_of(intid)) != 0;

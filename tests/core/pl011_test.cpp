@@ -89,7 +89,9 @@ TEST_CASE("PL011 registers keep their fields only, read-only registers ignore wr
   const std::pair<std::uint64_t, std::uint64_t> fields[] = {
       {Pl011::kIlpr, 0xFF}, {Pl011::kIbrd, 0xFFFF}, {Pl011::kFbrd, 0x3F},  {Pl011::kLcrH, 0xFF},
       {Pl011::kCr, 0xFF87}, {Pl011::kIfls, 0x3F},   {Pl011::kImsc, 0x7FF}, {Pl011::kDmacr, 0x7}};
-  for (const auto& [r, mask] : fields) {
+  for (const auto& field : fields) {
+    const std::uint64_t r = field.first;  // not a structured binding: clang < 16 cannot CAPTURE one
+    const std::uint64_t mask = field.second;
     CAPTURE(r);
     u.uart.write(r, 0xFFFF'FFFF, 0);
     CHECK(u.reg(r) == mask);

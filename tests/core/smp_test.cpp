@@ -1,5 +1,5 @@
-// Several vCPUs, the scheduler and virtual time (DESIGN.md section 4), as raw instruction
-// words through the Machine API.
+// Several vCPUs, the scheduler and virtual time (docs/architecture.md, "Virtual time and
+// determinism"), as raw instruction words through the Machine API.
 #include <doctest/doctest.h>
 
 #include "tests/core/program.h"

@@ -1,4 +1,4 @@
-// Arm Architecture Calls (DEN0028; digest 1.7-1.9).
+// Arm Architecture Calls (DEN0028: SMCCC_VERSION, SMCCC_ARCH_FEATURES, SMCCC_ARCH_SOC_ID).
 #include <doctest/doctest.h>
 
 #include <string>
@@ -95,7 +95,7 @@ TEST_CASE("SMCCC_ARCH_SOC_ID: the name needs the SMC64 form, other types are INV
   CHECK(dispatch(firmware, fw::arch::kSocId64, {0xFFFF'FFFFull}).x[0] == neg(-3));
 }
 
-TEST_CASE("SMCCC_ARCH_SOC_ID: the type is W1 in both forms (digest 1.9)") {
+TEST_CASE("SMCCC_ARCH_SOC_ID: the type is W1 in both forms (DEN0028)") {
   fw::Firmware firmware;
   const auto plain = dispatch(firmware, fw::arch::kSocId64, {0});
   CHECK(dispatch(firmware, fw::arch::kSocId64, {0x1'0000'0000ull}).x[0] == plain.x[0]);

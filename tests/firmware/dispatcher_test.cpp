@@ -1,5 +1,6 @@
 // The dispatcher's tables: validated when built, and the single source of discovery
-// (DESIGN.md section 3) and of the general queries (digest 1.10).
+// (docs/architecture.md, "Services, state and discovery") and of the general queries (DEN0028
+// General Service Queries).
 #include <doctest/doctest.h>
 
 #include <array>
@@ -86,7 +87,7 @@ TEST_CASE("General queries: Call Count of owner 4 counts every offered function 
   // NODE_HW_STATE, SYSTEM_SUSPEND, STAT_RESIDENCY, STAT_COUNT, SYSTEM_RESET2,
   // MEM_PROTECT_CHECK_RANGE) and 7 in SMC32 only (PSCI_VERSION, CPU_OFF, MIGRATE_INFO_TYPE,
   // SYSTEM_OFF, SYSTEM_RESET, PSCI_FEATURES, MEM_PROTECT): 25. SDEI 1.1: 19 functions
-  // (0x20-0x32), SMC64 only (digest 8.1). TRNG is not offered without an entropy source.
+  // (0x20-0x32), SMC64 only (DEN0054C). TRNG is not offered without an entropy source.
   CHECK(dispatch(firmware, 0x8400'FF00).x[0] == 25 + 19);
   // The same count, found independently through discovery.
   std::uint64_t discovered = 0;

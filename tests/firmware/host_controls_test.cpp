@@ -1,5 +1,5 @@
-// Host controls (digest sections 6 and 7): firmware pseudo-registers, service selection, and
-// the SMCCC filter, through the firmware's host API.
+// Host controls (Linux Documentation/virt/kvm/arm/hypercalls.rst, devices/vm.rst): firmware
+// pseudo-registers, service selection, and the SMCCC filter, through the firmware's host API.
 #include <doctest/doctest.h>
 
 #include "firmware/arch.h"

@@ -1,4 +1,4 @@
-// PSCI 1.1 multi-CPU rules (DEN0022; digest 2.4-2.15), driven through the dispatcher with the
+// PSCI 1.1 multi-CPU rules (DEN0022F.b, CPU_ON to MEM_PROTECT), driven through the dispatcher with the
 // lifecycle hooks core would call.
 #include <doctest/doctest.h>
 
@@ -117,7 +117,7 @@ TEST_CASE("PSCI CPU_SUSPEND: standby returns SUCCESS, power-down resumes at the 
   CHECK(standby.request.kind == fw::RequestKind::CpuSuspend);
   CHECK_FALSE(standby.request.power_down);
   CHECK(standby.request.duration_ns == fw::psci::kSuspendNs);
-  CHECK(affinity(f, 0) == fw::psci::kAffinityOn);  // suspended cores are ON (digest 2.5)
+  CHECK(affinity(f, 0) == fw::psci::kAffinityOn);  // suspended cores are ON (DEN0022F.b AFFINITY_INFO)
   CHECK(call(f, 0, fw::psci::kNodeHwState, {0, 0}).x[0] == fw::psci::kHwStandby);
   f.vcpu_resumed(0);
   const auto down = call(f, 0, fw::psci::kCpuSuspend, {0x0001'0000, kEntry, 0x99});

@@ -1,4 +1,5 @@
-// PSCI functions a single CPU needs (DEN0022; digest 2.3, 2.11, 2.13, 2.14).
+// PSCI functions a single CPU needs (DEN0022F.b: PSCI_VERSION, SYSTEM_OFF/RESET/RESET2,
+// MIGRATE_INFO_TYPE, PSCI_FEATURES).
 #include <doctest/doctest.h>
 
 #include "firmware/arch.h"

@@ -1,4 +1,4 @@
-// SMCCC core rules (DEN0028; digest section 1). One TEST_CASE per rule.
+// SMCCC core rules (DEN0028 SMC Calling Convention v1.2). One TEST_CASE per rule.
 #include <doctest/doctest.h>
 
 #include "firmware/arch.h"
@@ -45,7 +45,7 @@ TEST_CASE("SMCCC: an unknown FID returns NOT_SUPPORTED in x0 and changes no othe
     CAPTURE(fid);
     const auto r = dispatch(firmware, fid);
     CHECK(r.x[0] == kNotSupported);
-    CHECK(r.count == 1);  // core writes back x0 only (DESIGN.md section 8)
+    CHECK(r.count == 1);  // core writes back x0 only (docs/architecture.md, "Model decisions")
     CHECK(r.request.kind == fw::RequestKind::None);
   }
 }

@@ -1,4 +1,4 @@
-// TRNG (DEN0098, digest 3), KVM PTP (digest 5.3) and PV stolen time (DEN0057A, digest 4),
+// TRNG (DEN0098), KVM PTP (Documentation/virt/kvm/arm/ptp_kvm.rst) and PV stolen time (DEN0057A),
 // on a fake platform.
 #include <doctest/doctest.h>
 
@@ -61,7 +61,7 @@ TEST_CASE("TRNG_RND64: most significant bits in x1, least in x3, bits above N ze
   CHECK(r.x[2] == 0xFFFF'FFFF'FFFF'FFF1);  // bits 127:64
   CHECK(r.x[1] == 0xFFFF'FFFF'FFFF'FFF2);  // bits 191:128
   p.next_word = ~0ull - 1;
-  r = call(f, fw::trng::kRnd64, {100});  // digest C.3: x2 holds bits 99:64 in [35:0]
+  r = call(f, fw::trng::kRnd64, {100});  // DEN0098 TRNG_RND64: x2 holds bits 99:64 in [35:0]
   CHECK(r.x[3] == ~0ull - 1);
   CHECK(r.x[2] == 0xF'FFFF'FFFFull);
   CHECK(r.x[1] == 0);
@@ -74,7 +74,7 @@ TEST_CASE("TRNG_RND32: 32-bit registers, x3 = bits 31:0, x2 = 63:32, x1 = 95:64"
   FakePlatform p;
   fw::Firmware f(p.config());
   p.next_word = 0xAAAA'BBBB'CCCC'DDDD;
-  auto r = call(f, fw::trng::kRnd32, {40});  // digest C.3: x2 = bits 39:32 in [7:0]
+  auto r = call(f, fw::trng::kRnd32, {40});  // DEN0098 TRNG_RND32: x2 = bits 39:32 in [7:0]
   CHECK(r.x[0] == 0);
   CHECK(r.x[3] == 0xCCCC'DDDDu);
   CHECK(r.x[2] == ((0xAAAA'BBBB'CCCC'DDDEull) & 0xFF));
@@ -86,9 +86,13 @@ TEST_CASE("TRNG_RND32: 32-bit registers, x3 = bits 31:0, x2 = 63:32, x1 = 95:64"
 TEST_CASE("TRNG_RND: N = 0 or above the maximum is INVALID_PARAMETERS with x1..x3 zero, N is W1") {
   FakePlatform p;
   fw::Firmware f(p.config());
-  for (auto [fid, n] : {std::pair{fw::trng::kRnd32, 0ull}, std::pair{fw::trng::kRnd32, 97ull},
+  for (const auto& c : {std::pair{fw::trng::kRnd32, 0ull}, std::pair{fw::trng::kRnd32, 97ull},
                         std::pair{fw::trng::kRnd64, 0ull}, std::pair{fw::trng::kRnd64, 193ull},
                         std::pair{fw::trng::kRnd64, 0x1'0000'0000ull}}) {
+    // Plain variables, not a structured binding: CAPTURE's lambda captures them, and clang
+    // before 16 does not implement capturing a structured binding (C++20, P1091).
+    const auto fid = c.first;
+    const auto n = c.second;
     CAPTURE(fid);
     CAPTURE(n);
     const auto r = call(f, fid, {n});

@@ -1,6 +1,6 @@
 // SDEI (issue 5) end to end: the sdei-conformance guest checks dispatch, the handler's entry
-// state, COMPLETE / COMPLETE_AND_RESUME, nesting, masking and per-PE state against digest
-// section 8, through the CLI as a user runs it.
+// state, COMPLETE / COMPLETE_AND_RESUME, nesting, masking and per-PE state against DEN0054C,
+// through the CLI as a user runs it.
 #include <doctest/doctest.h>
 
 #include <string>

@@ -38,7 +38,7 @@ static inline unsigned current_el(void)
     return (unsigned)(read_sysreg(CurrentEL) >> 2) & 3u;
 }
 
-/* vCPU index as the platform numbers them: Aff1 * 16 + Aff0 (DESIGN section 6). */
+/* vCPU index as the platform numbers them: Aff1 * 16 + Aff0 (docs/architecture.md "The platform"). */
 static inline unsigned cpu_index(void)
 {
     uint64_t mpidr = read_sysreg(mpidr_el1);

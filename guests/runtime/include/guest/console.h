@@ -1,5 +1,5 @@
 /*
- * Console output on the PL011 UART at 0x09000000 (DESIGN section 6).
+ * Console output on the PL011 UART at 0x09000000 (docs/architecture.md "The platform").
  * Not locked: two vCPUs printing at once interleave characters.
  */
 #ifndef GUEST_CONSOLE_H

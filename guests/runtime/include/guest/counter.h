@@ -1,6 +1,7 @@
 /*
- * The generic counter and the PMU cycle counter (DESIGN section 4: smccc-emu returns virtual
- * time for CNTVCT_EL0, CNTPCT_EL0, CNTFRQ_EL0 and PMCCNTR_EL0, never host time).
+ * The generic counter and the PMU cycle counter (docs/architecture.md "Virtual time and
+ * determinism": smccc-emu returns virtual time for CNTVCT_EL0, CNTPCT_EL0, CNTFRQ_EL0 and
+ * PMCCNTR_EL0, never host time).
  *
  * Each read is preceded by an ISB so that it is not taken early (Arm ARM D12.1.2,
  * "Generic Timer: reading the counter").

@@ -19,7 +19,7 @@ struct smccc_regs {
 /* Loads x0..x17 from *r, issues `hvc #0` / `smc #0`, stores x0..x17 back (smccc.S). */
 void smccc_call(enum conduit conduit, struct smccc_regs *r);
 
-/* Same with immediate #1, which is outside SMCCC (digest 1.4). */
+/* Same with immediate #1, which is outside SMCCC (DEN0028: SMCCC calls use #0). */
 void smccc_call_imm1(enum conduit conduit, struct smccc_regs *r);
 
 /* x0 = fid, x1..x3 = a1..a3, x4..x17 = 0; returns x0. */
@@ -40,9 +40,9 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 
 /* --- Function identifiers ------------------------------------------------------------ */
 
-#define SMCCC_SVE_HINT (1u << 16) /* digest 1.1 / 1.3 */
+#define SMCCC_SVE_HINT (1u << 16) /* DEN0028 Table 2-1, v1.3 SVE hint */
 
-/* Arm Architecture calls, owner 0 (digest 1.7). */
+/* Arm Architecture calls, owner 0 (DEN0028 Arm Architecture Calls). */
 #define SMCCC_VERSION 0x80000000u
 #define SMCCC_ARCH_FEATURES 0x80000001u
 #define SMCCC_ARCH_SOC_ID 0x80000002u
@@ -52,13 +52,13 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define SMCCC_ARCH_WORKAROUND_2 0x80007FFFu
 #define SMCCC_ARCH_WORKAROUND_3 0x80003FFFu
 
-/* SMCCC_ARCH_SOC_ID types (digest 1.9). */
+/* SMCCC_ARCH_SOC_ID types (DEN0028 SMCCC_ARCH_SOC_ID). */
 #define SMCCC_SOC_ID_VERSION 0u
 #define SMCCC_SOC_ID_REVISION 1u
 #define SMCCC_SOC_ID_NAME 2u
 #define SMCCC_SOC_NAME_BYTES 136u /* x1..x17 */
 
-/* PSCI, Standard Secure service owner 4, functions 0x00-0x1F (digest 2.1). */
+/* PSCI, Standard Secure service owner 4, functions 0x00-0x1F (DEN0022F.b function IDs). */
 #define PSCI_VERSION 0x84000000u
 #define PSCI_CPU_SUSPEND 0x84000001u
 #define PSCI_CPU_SUSPEND_64 0xC4000001u
@@ -95,12 +95,12 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define PSCI_SYSTEM_OFF2 0x84000015u
 #define PSCI_SYSTEM_OFF2_64 0xC4000015u
 
-/* General service queries of owner 4 (digest 1.10). */
+/* General service queries of owner 4 (DEN0028 General Service Queries). */
 #define STD_SVC_CALL_COUNT 0x8400FF00u
 #define STD_SVC_UID 0x8400FF01u
 #define STD_SVC_REVISION 0x8400FF03u
 
-/* TRNG 1.0, Standard Secure service owner 4, functions 0x50-0x5F (digest 3.1). */
+/* TRNG 1.0, Standard Secure service owner 4, functions 0x50-0x5F (DEN0098 function IDs). */
 #define TRNG_VERSION 0x84000050u
 #define TRNG_FEATURES 0x84000051u
 #define TRNG_GET_UUID 0x84000052u
@@ -109,11 +109,11 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define TRNG_RND32_MAX_BITS 96u
 #define TRNG_RND64_MAX_BITS 192u
 
-/* Paravirtualised stolen time, Standard Hypervisor owner 5; SMC64 only (digest 4.1). */
+/* Paravirtualised stolen time, Standard Hypervisor owner 5; SMC64 only (DEN0057A function IDs). */
 #define PV_TIME_FEATURES 0xC5000020u
 #define PV_TIME_ST 0xC5000021u
 
-/* KVM vendor hypervisor service, owner 6 (digest 5.1, 5.3). */
+/* KVM vendor hypervisor service, owner 6 (Documentation/virt/kvm/arm/hypercalls.rst, ptp_kvm.rst). */
 #define VENDOR_HYP_KVM_FEATURES 0x86000000u
 #define VENDOR_HYP_KVM_PTP 0x86000001u
 #define VENDOR_HYP_CALL_UID 0x8600FF01u
@@ -122,7 +122,7 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 
 /*
  * SDEI (DEN0054), Standard Secure service owner 4, functions 0x20-0x32; SMC64 only
- * (digest 8.1). Function numbers 0x33-0x3F are reserved.
+ * (DEN0054C function IDs). Function numbers 0x33-0x3F are reserved.
  */
 #define SDEI_VERSION 0xC4000020u
 #define SDEI_EVENT_REGISTER 0xC4000021u
@@ -144,22 +144,22 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define SDEI_PRIVATE_RESET 0xC4000031u
 #define SDEI_SHARED_RESET 0xC4000032u
 
-/* SDEI_VERSION: major in bits 62:48, minor in 47:32, vendor in 31:0 (digest 8.3). */
+/* SDEI_VERSION: major in bits 62:48, minor in 47:32, vendor in 31:0 (DEN0054C SDEI_VERSION). */
 #define SDEI_VERSION_MAJOR_SHIFT 48
 #define SDEI_VERSION_MINOR_SHIFT 32
 
-/* EVENT_REGISTER flags (x4) and routing modes (digest 8.1, 8.11). */
+/* EVENT_REGISTER flags (x4) and routing modes (DEN0054C SDEI_EVENT_REGISTER, SDEI_EVENT_ROUTING_SET). */
 #define SDEI_REGISTER_RM_PE (1ull << 0)     /* routing mode: 0 = RM_ANY, 1 = RM_PE */
 #define SDEI_REGISTER_RELATIVE (1ull << 1)  /* relative entry point (v1.1) */
 #define SDEI_RM_ANY 0ull
 #define SDEI_RM_PE 1ull
 
-/* EVENT_STATUS bits (digest 8.6). */
+/* EVENT_STATUS bits (DEN0054C event states). */
 #define SDEI_STATUS_REGISTERED (1ull << 0)
 #define SDEI_STATUS_ENABLED (1ull << 1)
 #define SDEI_STATUS_RUNNING (1ull << 2)
 
-/* EVENT_GET_INFO selectors (digest 8.4) and their answers. */
+/* EVENT_GET_INFO selectors (DEN0054C SDEI_EVENT_GET_INFO) and their answers. */
 #define SDEI_INFO_EV_TYPE 0u
 #define SDEI_INFO_EV_SIGNALED 1u
 #define SDEI_INFO_EV_PRIORITY 2u
@@ -170,13 +170,14 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define SDEI_EVENT_PRIORITY_NORMAL 0ull
 #define SDEI_EVENT_PRIORITY_CRITICAL 1ull
 
-/* EVENT_COMPLETE status (x1) and FEATURES selectors (digest 8.1, 8.11). */
+/* EVENT_COMPLETE status (x1) and FEATURES selectors (DEN0054C SDEI_EVENT_COMPLETE, SDEI_FEATURES). */
 #define SDEI_EV_HANDLED 0ull
 #define SDEI_EV_FAILED 1ull
 #define SDEI_FEATURE_BIND_SLOTS 0u
 #define SDEI_FEATURE_RELATIVE_MODE 1u
 
-/* --- Return codes (negative codes sign-extended to 64 bits, digest 0 / 1.5 / 2.2 / 8.2) */
+/* --- Return codes (negative codes sign-extended to 64 bits: DEN0028, DEN0022F.b, DEN0054C return
+ * codes) */
 
 #define SMCCC_RET_SUCCESS 0ull
 #define SMCCC_RET_NOT_SUPPORTED ((uint64_t)-1)
@@ -207,7 +208,8 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define SDEI_RET_PENDING ((uint64_t)-5)
 #define SDEI_RET_OUT_OF_RESOURCE ((uint64_t)-10)
 
-/* AFFINITY_INFO states (digest 2.2) and NODE_HW_STATE states (digest 2.16). */
+/* AFFINITY_INFO states (DEN0022F.b AFFINITY_INFO) and NODE_HW_STATE states (DEN0022F.b
+ * NODE_HW_STATE). */
 #define PSCI_AFFINITY_ON 0ull
 #define PSCI_AFFINITY_OFF 1ull
 #define PSCI_AFFINITY_ON_PENDING 2ull
@@ -215,7 +217,8 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define PSCI_HW_OFF 1ull
 #define PSCI_HW_STANDBY 2ull
 
-/* Version words are (major << 16) | minor with bit 31 clear (digest 1.7, 2.3). */
+/* Version words are (major << 16) | minor with bit 31 clear (DEN0028 Arm Architecture Calls;
+ * DEN0022F.b PSCI_VERSION). */
 static inline unsigned smccc_version_major(uint64_t v)
 {
     return (unsigned)(v >> 16) & 0x7FFFu;

@@ -13,7 +13,7 @@
 
 /* Matches __guest_max_cpus in link.ld: one stack (and one entry record) per vCPU index. */
 #define GUEST_MAX_CPUS 64
-/* DESIGN section 6: Aff0 = index % 16, Aff1 = index / 16. */
+/* docs/architecture.md "The platform": Aff0 = index % 16, Aff1 = index / 16. */
 #define GUEST_CPUS_PER_CLUSTER 16
 
 /* struct psci_entry_state layout, shared with psci_entry.S. */
@@ -32,16 +32,18 @@
 
 #include "guest/smccc.h"
 
-/* MPIDR_EL1 bit 31 is RES1; it is not part of a PSCI target argument (digest 2.4). */
+/* MPIDR_EL1 bit 31 is RES1; it is not part of a PSCI target argument (DEN0022F.b MPIDR target
+ * format). */
 #define MPIDR_EL1_RES1 (1ull << 31)
 
-/* The PSCI target_cpu argument naming vCPU `index`: Aff1 << 8 | Aff0 (digest 2.4). */
+/* The PSCI target_cpu argument naming vCPU `index`: Aff1 << 8 | Aff0 (DEN0022F.b MPIDR target
+ * format). */
 static inline uint64_t psci_target_of(unsigned index)
 {
     return ((uint64_t)(index / GUEST_CPUS_PER_CLUSTER) << 8) | (index % GUEST_CPUS_PER_CLUSTER);
 }
 
-/* MPIDR_EL1 of vCPU `index` as the vCPU itself reads it (DESIGN section 6). */
+/* MPIDR_EL1 of vCPU `index` as the vCPU itself reads it (docs/architecture.md "The platform"). */
 static inline uint64_t mpidr_of(unsigned index)
 {
     return MPIDR_EL1_RES1 | psci_target_of(index);
@@ -59,7 +61,7 @@ void _start(void);
 void secondary_main(unsigned cpu, uint64_t context_id);
 
 /*
- * What a vCPU held in its registers when it last entered psci_entry (digest 2.7: x0 =
+ * What a vCPU held in its registers when it last entered psci_entry (DEN0022F.b CPU_ON entry state: x0 =
  * context_id, other GPRs UNKNOWN — smccc-emu zeroes them — EL1h, DAIF masked, MMU off).
  */
 struct psci_entry_state {
@@ -88,7 +90,7 @@ void psci_entry(void);
 /* Supplied by the guest that uses psci_entry. */
 void psci_entry_main(unsigned cpu, uint64_t context_id);
 
-/* CurrentEL, DAIF and SPSel values of the digest 2.7 entry state. */
+/* CurrentEL, DAIF and SPSel values of the DEN0022F.b CPU_ON entry state. */
 #define CURRENT_EL_EL1 (1u << 2)
 #define DAIF_ALL_MASKED 0x3C0u
 #define SPSEL_SP_ELX 1u
