@@ -545,7 +545,9 @@ int print_fw_regs(const RunOptions& o) {
   for (const emu::fw::FwRegInfo& r : emu::fw::fw_reg_list()) {
     std::uint64_t value = 0;
     machine.get_fw_reg(0, r.id, value);
-    const std::string line = fmt::format("{:#018x} {:<16} {:#x}\n", r.id, r.name, value);
+    // smccc-emu's own registers say so: a VMM will not find them in KVM.
+    const std::string line = fmt::format("{:#018x} {:<16} {:#x}{}\n", r.id, r.name, value,
+                                         r.kvm ? "" : " (smccc-emu's own, not KVM's)");
     std::fwrite(line.data(), 1, line.size(), stdout);
   }
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {

@@ -31,8 +31,10 @@ class SnapshotError : public std::runtime_error {
 /// system registers), the wake-up time of a vCPU in WFI, and the IRQs taken. 4: the PL011's
 /// latched baud divisor and the arrival time of the character on its line. 5: SDEI bind slots
 /// and the GIC interrupts the firmware owns for them. 6: the header holds the RAM size, its
-/// reserved word must be zero, and the hash covers the header too.
-inline constexpr std::uint32_t kSnapshotVersion = 6;
+/// reserved word must be zero, and the hash covers the header too. 7: the firmware
+/// pseudo-registers as (ID, value) pairs; a register a file does not name restores at its
+/// reset value.
+inline constexpr std::uint32_t kSnapshotVersion = 7;
 
 /// The most payload a state file for a machine with `ram` bytes of RAM can hold: its RAM pages
 /// (4 KiB each plus 16 bytes of page number and length: ram + ram/256), the image (at most

@@ -27,7 +27,7 @@ VmState make_vm(const FirmwareConfig& config) {
 
 Firmware::Firmware(const FirmwareConfig& config)
     : vm_(make_vm(config)),
-      arch_(config.soc),
+      arch_(vm_, config.soc),
       psci_(vm_),
       // Standard Secure owner 4: Call Count, UID and Revision (digest 1.10).
       std_queries_({.owner = owner::kStandardSecure, .prefix = "STD_SVC", .call_count = true,
@@ -56,6 +56,44 @@ std::optional<SdeiEntry> Firmware::sdei_begin_dispatch(unsigned vcpu, const Sdei
 
 namespace {
 constexpr std::uint32_t kTagFirmware = 0x46'57'53'54;  // "FWST"
+constexpr std::uint32_t kTagFwRegs = 0x46'57'52'47;    // "FWRG"
+
+// The pseudo-registers as (ID, value) pairs, as a VMM saves them with KVM_GET_REG_LIST and
+// KVM_GET_ONE_REG: a register the file does not name keeps its reset value on restore, so a
+// register added later needs no new format.
+void save_fw_regs(StateWriter& out, const VmState& vm) {
+  out.tag(kTagFwRegs);
+  out.u64(fw_reg_list().size());
+  for (const FwRegInfo& r : fw_reg_list()) {
+    std::uint64_t value = 0;
+    fw::get_fw_reg(vm, r.id, value);
+    out.u64(r.id);
+    out.u64(value);
+  }
+}
+
+// Each value goes through the host API's own rule (set_fw_reg before the first run); an
+// unknown ID, a repeated one or a value the rule refuses is a corrupt state.
+void load_fw_regs(StateReader& in, VmState& vm) {
+  in.tag(kTagFwRegs);
+  const VmState reset;
+  for (const FwRegInfo& r : fw_reg_list()) {
+    std::uint64_t value = 0;
+    fw::get_fw_reg(reset, r.id, value);
+    fw::set_fw_reg(vm, r.id, value);
+  }
+  const std::uint64_t count = in.below(fw_reg_list().size() + 1, "firmware register count");
+  std::vector<std::uint64_t> seen;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t id = in.u64();
+    const std::uint64_t value = in.u64();
+    if (std::find(seen.begin(), seen.end(), id) != seen.end() || fw::set_fw_reg(vm, id, value) != HostStatus::Ok) {
+      throw StateError("corrupt state: a firmware register");
+    }
+    seen.push_back(id);
+  }
+}
+
 constexpr std::uint32_t kTagVcpu = 0x56'43'50'55;      // "VCPU"
 constexpr std::uint32_t kTagSdei = 0x53'44'45'49;      // "SDEI"
 
@@ -104,12 +142,9 @@ SdeiContext load_context(StateReader& in, std::size_t events) {
 
 void Firmware::save(StateWriter& out) const {
   out.tag(kTagFirmware);
-  out.u32(vm_.psci_version);
   out.boolean(vm_.mem_protect);
   out.u64(vm_.epoch_ns);
-  out.u64(vm_.std_bmap);
-  out.u64(vm_.std_hyp_bmap);
-  out.u64(vm_.vendor_hyp_bmap);
+  save_fw_regs(out, vm_);
   out.boolean(vm_.has_run);
   out.u64(vm_.filter.ranges().size());
   for (const SmcccFilter::Range& r : vm_.filter.ranges()) {
@@ -164,20 +199,11 @@ void load_bindings(StateReader& in, VmState& vm) {
 void Firmware::load(StateReader& in) {
   in.tag(kTagFirmware);
   VmState vm = vm_;
-  vm.psci_version = in.u32();
+  vm.has_run = false;  // the saved registers are set as before a first run
   vm.mem_protect = in.boolean();
   vm.epoch_ns = in.u64();
-  vm.std_bmap = in.u64();
-  vm.std_hyp_bmap = in.u64();
-  vm.vendor_hyp_bmap = in.u64();
+  load_fw_regs(in, vm);
   const bool has_run = in.boolean();
-  for (const std::uint64_t id : {fw_reg::kPsciVersion, fw_reg::kStdBmap, fw_reg::kStdHypBmap, fw_reg::kVendorHypBmap}) {
-    std::uint64_t value = 0;
-    fw::get_fw_reg(vm, id, value);
-    VmState probe = vm_;
-    probe.has_run = false;
-    if (fw::set_fw_reg(probe, id, value) != HostStatus::Ok) throw StateError("corrupt state: a firmware register");
-  }
   vm.filter = SmcccFilter{};
   const std::uint64_t ranges = in.below(SmcccFilter::kMaxRanges + 1, "filter range count");
   for (std::uint64_t i = 0; i < ranges; ++i) {

@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "firmware/arch.h"
+
 namespace emu::fw {
 namespace {
 
@@ -11,6 +13,7 @@ constexpr std::array kRegs{
     FwRegInfo{fw_reg::kWorkaround2, "workaround-2"},   FwRegInfo{fw_reg::kWorkaround3, "workaround-3"},
     FwRegInfo{fw_reg::kStdBmap, "std-bmap"},           FwRegInfo{fw_reg::kStdHypBmap, "std-hyp-bmap"},
     FwRegInfo{fw_reg::kVendorHypBmap, "vendor-hyp-bmap"},
+    FwRegInfo{fw_reg::kSmcccVersion, "smccc-version", false},
 };
 
 
@@ -46,6 +49,15 @@ HostStatus set_value(VmState& vm, std::uint64_t& field, std::uint64_t value) {
   return HostStatus::Ok;
 }
 
+// SMCCC 1.1..1.6 (DEN0028 SMCCC_VERSION: major 1, minor 1..6). 1.0 has no SMCCC_VERSION call.
+HostStatus set_smccc_version(VmState& vm, std::uint64_t value) {
+  if (value < arch::kVersionMin || value > arch::kVersionMax) return HostStatus::Invalid;
+  std::uint64_t current = vm.smccc_version;
+  const HostStatus status = set_value(vm, current, value);
+  vm.smccc_version = static_cast<std::uint32_t>(current);
+  return status;
+}
+
 }  // namespace
 
 std::span<const FwRegInfo> fw_reg_list() { return kRegs; }
@@ -74,6 +86,7 @@ HostStatus get_fw_reg(const VmState& vm, std::uint64_t id, std::uint64_t& value)
     case fw_reg::kStdBmap: value = vm.std_bmap; return HostStatus::Ok;
     case fw_reg::kStdHypBmap: value = vm.std_hyp_bmap; return HostStatus::Ok;
     case fw_reg::kVendorHypBmap: value = vm.vendor_hyp_bmap; return HostStatus::Ok;
+    case fw_reg::kSmcccVersion: value = vm.smccc_version; return HostStatus::Ok;
     default: return HostStatus::NotFound;
   }
 }
@@ -98,6 +111,7 @@ HostStatus set_fw_reg(VmState& vm, std::uint64_t id, std::uint64_t value) {
     case fw_reg::kStdBmap: return bitmap(vm.std_bmap, service_bit::kStdSupported);
     case fw_reg::kStdHypBmap: return bitmap(vm.std_hyp_bmap, service_bit::kStdHypSupported);
     case fw_reg::kVendorHypBmap: return bitmap(vm.vendor_hyp_bmap, service_bit::kVendorHypSupported);
+    case fw_reg::kSmcccVersion: return set_smccc_version(vm, value);
     default: return HostStatus::NotFound;
   }
 }

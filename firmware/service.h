@@ -77,6 +77,9 @@ class Service {
   /// Whether `fn` is currently offered (e.g. a PSCI function newer than the configured
   /// version is not). Unavailable functions are unknown to routing and to discovery alike.
   virtual bool available(const FunctionDesc& /*fn*/) const { return true; }
+  /// Whether one form of `fn` is offered: a service whose SMC64 form came in a later version
+  /// than its SMC32 form (SMCCC_ARCH_SOC_ID) overrides this. Default: available(fn).
+  virtual bool offers(const FunctionDesc& fn, bool /*smc64*/) const { return available(fn); }
   /// Answers one call. The registers `fn.args` names are loaded (and narrowed for SMC32);
   /// `result.x[0..3]` are zero, `result.count` is `fn.results` and no request is set on entry.
   virtual void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) = 0;

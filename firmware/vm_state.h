@@ -135,6 +135,9 @@ struct VcpuState {
 struct VmState {
   /// PSCI version the guest sees, (major << 16) | minor. Default 1.1 (DESIGN.md section 8).
   std::uint32_t psci_version = 0x1'0001;
+  /// SMCCC version the guest sees (DEN0028 SMCCC_VERSION), 1.1..1.6: calls a later version
+  /// introduced are neither routed nor advertised. Default 1.2. smccc-emu's own register.
+  std::uint32_t smccc_version = 0x1'0002;
   std::uint64_t ram_base = 0;  ///< guest RAM, for entry-point and range checks; set at creation
   std::uint64_t ram_size = 0;
   /// PSCI MEM_PROTECT: RAM is wiped on the next reset while set. Default off.

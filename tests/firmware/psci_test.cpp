@@ -52,7 +52,7 @@ TEST_CASE("PSCI_FEATURES: functions of other services are NOT_SUPPORTED") {
 TEST_CASE("PSCI: a function newer than the configured version is not offered, nor advertised") {
   fw::VmState vm;
   vm.psci_version = fw::psci::kVersion1_0;
-  fw::ArchService arch;
+  fw::ArchService arch(vm);
   fw::PsciService psci(vm);
   fw::Dispatcher dispatcher;
   dispatcher.add(arch);

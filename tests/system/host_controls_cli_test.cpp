@@ -11,14 +11,25 @@ using systest::first_line;
 using systest::guest_path;
 using systest::run_emu;
 
-TEST_CASE("CLI fw-regs: lists the seven registers with KVM's IDs and default values") {
+TEST_CASE("CLI fw-regs: lists KVM's registers with their IDs and default values, then smccc-emu's own") {
   const systest::Outcome r = run_emu({"fw-regs"});
   SYSTEST_SHOW(r);
   CHECK(r.status == 0);
   CHECK(count_lines_containing(r.out, "0x6030000000140000 psci-version     0x10001") == 1);
   CHECK(count_lines_containing(r.out, "0x6030000000160000 std-bmap         0x1") == 1);
   CHECK(count_lines_containing(r.out, "0x6030000000160002 vendor-hyp-bmap  0x3") == 1);
-  CHECK(systest::split_lines(r.out).size() == 7);
+  CHECK(count_lines_containing(r.out, "0x603000000fff0000 smccc-version    0x10002 (smccc-emu's own, not KVM's)") == 1);
+  CHECK(count_lines_containing(r.out, "not KVM's") == 1);
+  CHECK(systest::split_lines(r.out).size() == 8);
+}
+
+TEST_CASE("CLI fw-regs: --fw-reg smccc-version selects 1.1 to 1.6 and refuses 1.7 with status 64") {
+  const systest::Outcome r = run_emu({"fw-regs", "--fw-reg", "smccc-version=0x10006"});
+  CHECK(r.status == 0);
+  CHECK(count_lines_containing(r.out, "smccc-version    0x10006") == 1);
+  const systest::Outcome bad = run_emu({"fw-regs", "--fw-reg", "smccc-version=0x10007"});
+  CHECK(bad.status == 64);
+  CHECK(first_line(bad.err).starts_with("smccc-emu: --fw-reg smccc-version=0x10007"));
 }
 
 TEST_CASE("CLI fw-regs: --disable and --fw-reg show what the guest would get") {

@@ -130,6 +130,8 @@ TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing file
   older[8] = 2;  // format 2 had no GIC or timer state
   std::vector<std::uint8_t> format5 = bytes;
   format5[8] = 5;  // format 5's header had no RAM size and an unchecked word
+  std::vector<std::uint8_t> format6 = bytes;
+  format6[8] = 6;  // format 6 kept four firmware registers in fixed places, not by ID
   std::vector<std::uint8_t> header_only(bytes.begin(), bytes.begin() + 20);
   const std::vector<std::uint8_t> text = {'h', 'e', 'l', 'l', 'o', '\n'};
   struct Case {
@@ -141,7 +143,8 @@ TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing file
       {dir.write("flipped.state", flipped), "checksum"},
       {dir.write("version.state", version), "version 9"},
       {dir.write("older.state", older), "version 2"},
-      {dir.write("format5.state", format5), "version 5; this smccc-emu reads version 6"},
+      {dir.write("format5.state", format5), "version 5; this smccc-emu reads version 7"},
+      {dir.write("format6.state", format6), "version 6; this smccc-emu reads version 7"},
       {dir.write("header.state", header_only), "truncated"},
       {dir.write("text.state", text), "not a smccc-emu state file"},
       {(dir.path() / "missing.state").string(), "cannot open"},

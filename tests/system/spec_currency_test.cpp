@@ -1,0 +1,73 @@
+// The newer specifications through the guests and the CLI: SMCCC 1.1..1.6 selected with
+// smccc-emu's smccc-version register (DEN0028), over HVC and SMC.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/system/run_cli.h"
+
+using namespace emu;
+using systest::count_lines_containing;
+using systest::guest_path;
+using systest::run_emu;
+
+namespace {
+
+systest::Outcome run_at_smccc(unsigned minor, const std::string& guest) {
+  return run_emu({"run", "-q", "--fw-reg", "smccc-version=0x1000" + std::to_string(minor), guest_path(guest)});
+}
+
+void check_tap_passes(const systest::Outcome& r) {
+  SYSTEST_SHOW(r);
+  CHECK(!r.timed_out);
+  CHECK(r.status == 0);
+  CHECK(count_lines_containing(r.out, "not ok") == 0);
+  CHECK(count_lines_containing(r.out, "# failed 0 of") == 1);
+}
+
+}  // namespace
+
+TEST_CASE("SMCCC versions: at each of 1.1..1.6 the guest sees that version and exactly its calls, over HVC and SMC") {
+  // The number of checks grows with what the version offers: 1.5 adds FEATURE_AVAILABILITY's
+  // bitmask checks, 1.6 the WORKAROUND_4 call and the SoC name.
+  const std::vector<std::pair<unsigned, int>> plans{{1, 31}, {2, 31}, {3, 31}, {4, 31}, {5, 59}, {6, 63}};
+  for (const auto& [minor, plan] : plans) {
+    CAPTURE(minor);
+    const systest::Outcome r = run_at_smccc(minor, "smccc-versions.elf");
+    check_tap_passes(r);
+    CHECK(count_lines_containing(r.out, "SMCCC_VERSION 0x1000" + std::to_string(minor) + " (1." +
+                                            std::to_string(minor) + ")") == 1);
+    CHECK(count_lines_containing(r.out, "1.." + std::to_string(plan)) == 1);
+    CHECK(count_lines_containing(r.out, "SoC name \"") == (minor >= 6 ? 2 : 0));
+  }
+}
+
+TEST_CASE("SMCCC versions: the default is 1.2, which never offers the SMCCC 1.5 and 1.6 calls") {
+  const systest::Outcome r = run_emu({"run", "-q", "--trace=calls", guest_path("smccc-versions.elf")});
+  check_tap_passes(r);
+  CHECK(count_lines_containing(r.out, "SMCCC_VERSION 0x10002 (1.2)") == 1);
+  // Every call to a 1.5/1.6 function is unknown to the dispatcher, on both conduits.
+  CHECK(count_lines_containing(r.err, "> UNKNOWN(fid=0xc0000003)") == 2);
+  CHECK(count_lines_containing(r.err, "> UNKNOWN(fid=0xc0000002)") == 2);
+  CHECK(count_lines_containing(r.err, "> UNKNOWN(fid=0x80000004)") == 2);
+  CHECK(count_lines_containing(r.err, "SMCCC_ARCH_FEATURE_AVAILABILITY(") == 0);
+}
+
+TEST_CASE("SMCCC versions: at 1.6 the trace names FEATURE_AVAILABILITY, WORKAROUND_4 and SOC_ID64") {
+  const systest::Outcome r = run_emu(
+      {"run", "-q", "--trace=calls", "--fw-reg", "smccc-version=0x10006", guest_path("smccc-versions.elf")});
+  check_tap_passes(r);
+  CHECK(count_lines_containing(r.err, "cpu0 hvc > SMCCC_ARCH_FEATURE_AVAILABILITY(reg=0x1e1100)") >= 1);
+  CHECK(count_lines_containing(r.err, "cpu0 smc > SMCCC_ARCH_WORKAROUND_4()") >= 1);
+  CHECK(count_lines_containing(r.err, "cpu0 hvc > SMCCC_ARCH_SOC_ID64(type=0x2)") >= 1);
+}
+
+TEST_CASE("SMCCC versions: the conformance guest passes at 1.2 and at 1.6, the SoC name only at 1.6") {
+  for (unsigned minor : {2u, 6u}) {
+    CAPTURE(minor);
+    const systest::Outcome r = run_at_smccc(minor, "smccc-conformance.elf");
+    check_tap_passes(r);
+    CHECK(count_lines_containing(r.out, "# SoC name") == (minor == 6 ? 2 : 0));
+  }
+}
