@@ -49,6 +49,8 @@ Exit status:
   70      internal error in the emulator or the engine
   71      a --filter range forwarded a call to the host, which the CLI cannot answer
           (the call's FID, conduit and vCPU are printed)
+  72      the guest hibernated: PSCI 1.3 SYSTEM_OFF2 with type HIBERNATE_OFF
+          (with --fw-reg psci-version=0x10003); SYSTEM_OFF is 0
   74      an output could not be written: stdout (e.g. its reader has gone: EPIPE),
           the trace file or stderr (e.g. the disk is full: ENOSPC); the run stops at
           the end of the slice and one line names the output and the error
@@ -289,7 +291,7 @@ std::string flag_for(const std::string& setting) {
 
 int exit_code_for(const emu::core::RunExit& e) {
   switch (e.kind) {
-    case ExitKind::SystemOff: return cli::kExitOk;
+    case ExitKind::SystemOff: return e.hibernate ? cli::kExitHibernated : cli::kExitOk;
     case ExitKind::SemihostingExit: return e.status;
     case ExitKind::SystemReset: return cli::kExitReset;
     case ExitKind::GuestFault: return cli::kExitGuestFault;

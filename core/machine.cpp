@@ -594,6 +594,11 @@ RunExit Machine::run() {
         slot.wake_ns = slot.stats.virtual_ns + cpu.request().duration_ns;
         continue;
       case Vcpu::Stop::SystemOff:
+        if (cpu.request().hibernate) {
+          RunExit exit{ExitKind::SystemOff, 0, index, "guest hibernated (PSCI SYSTEM_OFF2, HIBERNATE_OFF)"};
+          exit.hibernate = true;
+          return exit;
+        }
         return {ExitKind::SystemOff, 0, index, "guest powered off (PSCI SYSTEM_OFF)"};
       case Vcpu::Stop::Hypercall: {
         // The vCPU stays runnable: when the host has written its answer, run() goes on.

@@ -114,7 +114,7 @@ class ConfigError : public std::runtime_error {
 };
 
 enum class ExitKind {
-  SystemOff,         ///< PSCI SYSTEM_OFF; status 0
+  SystemOff,         ///< PSCI SYSTEM_OFF, or SYSTEM_OFF2 (then `hibernate`); status 0
   SemihostingExit,   ///< SYS_EXIT / SYS_EXIT_EXTENDED; status from the guest
   SystemReset,       ///< SYSTEM_RESET(2) with ResetAction::Exit
   GuestFault,        ///< the guest cannot continue; `report` says why, with registers and code
@@ -136,6 +136,10 @@ struct RunExit {
   /// bits with the SVE hint bit 16 cleared (KVM reports W0 as is; DESIGN.md section 2).
   std::uint32_t fid = 0;
   fw::Conduit conduit = fw::Conduit::Hvc;  ///< Hypercall only: HVC or SMC
+  /// SystemOff only: the guest called PSCI 1.3 SYSTEM_OFF2 with HIBERNATE_OFF (its image is
+  /// saved, it wants to resume from it), not SYSTEM_OFF: KVM's
+  /// KVM_SYSTEM_EVENT_SHUTDOWN_FLAG_PSCI_OFF2. The CLI exits with status 72 for it.
+  bool hibernate = false;
 };
 
 /// General-purpose registers and PSTATE/PC of one vCPU, for host API users and tests.

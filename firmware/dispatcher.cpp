@@ -22,7 +22,7 @@ void truncate_smc32_results(SmcccResult& result) {
 
 std::string_view request_text(const Request& r) {
   switch (r.kind) {
-    case RequestKind::SystemOff: return "(system off)";
+    case RequestKind::SystemOff: return r.hibernate ? "(system off: hibernate)" : "(system off)";
     case RequestKind::SystemReset: return r.reset == ResetType::Warm ? "(system warm reset)" : "(system cold reset)";
     case RequestKind::CpuOff: return "(cpu off)";
     case RequestKind::CpuSuspend: return "(cpu powered down)";

@@ -17,9 +17,10 @@ constexpr std::array kRegs{
 };
 
 
-// PSCI versions the model can present (digest 2.3): 0.2, 1.0, 1.1. 0.1 needs the legacy
-// DT-described IDs, which the model does not offer.
-constexpr std::array<std::uint64_t, 3> kPsciVersions{0x0000'0002, 0x1'0000, 0x1'0001};
+// PSCI versions the model can present (digest 2.3): 0.2, 1.0, 1.1, 1.2 and 1.3 (KVM's set).
+// 1.2 adds nothing the model answers differently (as in KVM); 1.3 adds SYSTEM_OFF2. 0.1
+// needs the legacy DT-described IDs, which the model does not offer.
+constexpr std::array<std::uint64_t, 5> kPsciVersions{0x0000'0002, 0x1'0000, 0x1'0001, 0x1'0002, 0x1'0003};
 
 // Workaround levels (digest 6.1). An emulator does not speculate: every workaround is
 // NOT_REQUIRED, matching the "not affected" answers of SMCCC_ARCH_FEATURES.

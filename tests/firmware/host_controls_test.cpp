@@ -59,7 +59,7 @@ TEST_CASE("Pseudo-registers: an unknown ID is NotFound, an unknown bit is Invali
   CHECK(f.set_fw_reg(fw::fw_reg::kStdBmap, 0x2) == HostStatus::Invalid);
   CHECK(f.set_fw_reg(fw::fw_reg::kStdHypBmap, 0x3) == HostStatus::Invalid);
   CHECK(f.set_fw_reg(fw::fw_reg::kVendorHypBmap, 0x4) == HostStatus::Invalid);
-  CHECK(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1'0003) == HostStatus::Invalid);  // 1.3: not modelled
+  CHECK(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1'0004) == HostStatus::Invalid);  // 1.4: no such PSCI
   CHECK(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1) == HostStatus::Invalid);       // 0.1: no DT IDs
   CHECK(reg(f, fw::fw_reg::kStdBmap) == 0x1);  // nothing changed
 }

@@ -1,10 +1,12 @@
-// The newer specifications through the guests and the CLI: SMCCC 1.1..1.6 selected with
-// smccc-emu's smccc-version register (DEN0028), over HVC and SMC.
+// The newer specifications through the guests, the CLI and the Machine API: SMCCC 1.1..1.6
+// selected with smccc-emu's smccc-version register (DEN0028) and PSCI 1.3's SYSTEM_OFF2
+// (DEN0022F.b), over HVC and SMC.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
+#include "core/machine.h"
 #include "tests/system/run_cli.h"
 
 using namespace emu;
@@ -70,4 +72,53 @@ TEST_CASE("SMCCC versions: the conformance guest passes at 1.2 and at 1.6, the S
     check_tap_passes(r);
     CHECK(count_lines_containing(r.out, "# SoC name") == (minor == 6 ? 2 : 0));
   }
+}
+
+TEST_CASE("PSCI SYSTEM_OFF2: before PSCI 1.3 the guest sees it NOT_SUPPORTED on both conduits and exits itself") {
+  for (const char* version : {"0x10001", "0x10002"}) {
+    CAPTURE(version);
+    const systest::Outcome r =
+        run_emu({"run", "--fw-reg", std::string("psci-version=") + version, guest_path("system-off2.elf")});
+    check_tap_passes(r);
+    CHECK(count_lines_containing(r.out, "1..10") == 1);
+    CHECK(count_lines_containing(r.err, "guest exited with status 0 (semihosting)") == 1);
+  }
+}
+
+// Status 72 and the summary tell a hibernation from a SYSTEM_OFF (status 0).
+TEST_CASE("PSCI SYSTEM_OFF2 at PSCI 1.3: every form and type hibernates, status 72, its own summary line") {
+  const std::vector<std::pair<std::string, std::string>> calls{
+      {"off2=hvc form=32 type=1", "cpu0 hvc > PSCI_SYSTEM_OFF2(type=0x1 cookie=0)"},
+      {"off2=smc form=32 type=0", "cpu0 smc > PSCI_SYSTEM_OFF2(type=0 cookie=0)"},
+      {"off2=hvc form=64 type=0", "cpu0 hvc > PSCI_SYSTEM_OFF2_64(type=0 cookie=0)"},
+      {"off2=smc form=64 type=1", "cpu0 smc > PSCI_SYSTEM_OFF2_64(type=0x1 cookie=0)"},
+  };
+  for (const auto& [args, line] : calls) {
+    CAPTURE(args);
+    const systest::Outcome r = run_emu({"run", "--trace=calls", "--fw-reg", "psci-version=0x10003", "--append", args,
+                                        guest_path("system-off2.elf")});
+    SYSTEST_SHOW(r);
+    CHECK(r.status == 72);
+    CHECK(count_lines_containing(r.out, "# failed 0 of 16") == 1);
+    CHECK(count_lines_containing(r.err, line) == 1);
+    CHECK(count_lines_containing(r.err, "< (system off: hibernate)") == 1);
+    CHECK(count_lines_containing(r.err, "smccc-emu: guest hibernated (PSCI SYSTEM_OFF2, HIBERNATE_OFF)") == 1);
+    CHECK(count_lines_containing(r.out, "SYSTEM_OFF2 returned") == 0);
+  }
+}
+
+TEST_CASE("PSCI SYSTEM_OFF2 through the API: ExitKind::SystemOff with RunExit::hibernate, SYSTEM_OFF without") {
+  core::Machine machine(core::MachineConfig{});
+  REQUIRE(machine.set_fw_reg(0, fw::fw_reg::kPsciVersion, 0x1'0003) == fw::HostStatus::Ok);
+  machine.load(core::load_image(guest_path("system-off2.elf"), core::ImageFormat::Auto, machine.layout()));
+  const core::RunExit off2 = machine.run();
+  CHECK(off2.kind == core::ExitKind::SystemOff);
+  CHECK(off2.hibernate);
+  CHECK(off2.summary == "guest hibernated (PSCI SYSTEM_OFF2, HIBERNATE_OFF)");
+
+  core::Machine plain(core::MachineConfig{});
+  plain.load(core::load_image(guest_path("demo.elf"), core::ImageFormat::Auto, plain.layout()));
+  const core::RunExit off = plain.run();
+  CHECK(off.kind == core::ExitKind::SystemOff);
+  CHECK(!off.hibernate);
 }
