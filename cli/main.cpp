@@ -258,6 +258,7 @@ struct RunOptions {
   std::vector<std::string> filters;
   std::vector<std::string> sdei_events;
   std::vector<std::string> sdei_signals;
+  std::vector<std::string> impl_cpus;
   std::vector<std::string> save_at;
   std::uint64_t memory = kDefaults.memory;
   std::uint64_t max_instructions = kDefaults.max_instructions;
@@ -281,7 +282,7 @@ std::string flag_for(const std::string& setting) {
       {"cpus", "--cpus"},       {"pcpus", "--pcpus"},         {"memory", "--memory"},
       {"quantum", "--quantum"}, {"trap_ns", "--trap-cost"},   {"epoch_ns", "--epoch"},
       {"pv_time", "--pv-time"}, {"sdei_events", "--sdei-event"}, {"sdei_signals", "--sdei-signal"},
-      {"dtb", "--dtb"},         {"initrd", "--initrd"},
+      {"dtb", "--dtb"},         {"initrd", "--initrd"},     {"impl_cpus", "--impl-cpus"},
   };
   for (const auto& [name, flag] : kFlags) {
     if (setting == name) return flag;
@@ -397,6 +398,20 @@ std::optional<emu::core::SdeiSignal> parse_sdei_signal(std::string_view spec, st
                                .at_ns = *ns};
 }
 
+// MIDR:REVIDR:AIDR, one CPU implementation for KVM's DISCOVER_IMPL_CPUS. MIDR_EL1's bits
+// 63:32 are RES0 (Arm ARM), so it is a 32-bit number here.
+std::optional<emu::fw::ImplCpu> parse_impl_cpu(std::string_view spec, std::string& problem) {
+  const std::size_t c1 = spec.find(':');
+  if (c1 == std::string_view::npos) return std::nullopt;
+  const std::size_t c2 = spec.find(':', c1 + 1);
+  if (c2 == std::string_view::npos) return std::nullopt;
+  const auto midr = field(spec.substr(0, c1), 0xFFFF'FFFFu, problem);
+  const auto revidr = field(spec.substr(c1 + 1, c2 - c1 - 1), UINT64_MAX, problem);
+  const auto aidr = field(spec.substr(c2 + 1), UINT64_MAX, problem);
+  if (!midr || !revidr || !aidr) return std::nullopt;
+  return emu::fw::ImplCpu{.midr = *midr, .revidr = *revidr, .aidr = *aidr};
+}
+
 // "--OPTION 'VALUE': " and what is wrong with it: the number rule's message, or its shape.
 std::string refused(const char* option, std::string_view value, const std::string& problem, const char* shape) {
   return fmt::format("{} '{}': {}", option, value, problem.empty() ? std::string(shape) : problem);
@@ -413,6 +428,13 @@ std::optional<std::string> apply_firmware_options(emu::core::Machine& m, const R
     m.get_fw_reg(0, sb->reg, value);
     const emu::fw::HostStatus st = m.set_fw_reg(0, sb->reg, value & ~sb->bit);
     if (st != emu::fw::HostStatus::Ok) return fmt::format("--disable {}: {}", name, status_text(st));
+  }
+  // As QEMU does for its target-implementation list: a VMM that has a list offers the calls
+  // (VENDOR_HYP_BMAP_2 resets to 0). --fw-reg below can still change that.
+  if (!o.impl_cpus.empty()) {
+    const emu::fw::HostStatus st =
+        m.set_fw_reg(0, emu::fw::fw_reg::kVendorHypBmap2, emu::fw::service_bit::kVendorHyp2Supported);
+    if (st != emu::fw::HostStatus::Ok) return fmt::format("--impl-cpus: {}", status_text(st));
   }
   for (const std::string& assignment : o.fw_regs) {
     const std::size_t eq = assignment.find('=');
@@ -541,14 +563,33 @@ int resume(const RunOptions& o) {
   return execute(*machine, o);
 }
 
+// --impl-cpus MIDR:REVIDR:AIDR,...: the list KVM's DISCOVER_IMPL_CPUS reports.
+std::optional<std::string> impl_cpus_config(const RunOptions& o, emu::core::MachineConfig& config) {
+  for (const std::string& spec : o.impl_cpus) {
+    std::string problem;
+    const auto cpu = parse_impl_cpu(spec, problem);
+    if (!cpu) return refused("--impl-cpus", spec, problem, "expected MIDR:REVIDR:AIDR[,MIDR:REVIDR:AIDR...]");
+    config.impl_cpus.push_back(*cpu);
+  }
+  return std::nullopt;
+}
+
 int print_fw_regs(const RunOptions& o) {
-  emu::core::Machine machine(emu::core::MachineConfig{.memory = emu::core::kMinRamSize});
+  emu::core::MachineConfig config{.memory = emu::core::kMinRamSize};
+  if (const auto problem = impl_cpus_config(o, config)) return error(cli::kExitUsage, *problem);
+  std::unique_ptr<emu::core::Machine> made;
+  try {
+    made = std::make_unique<emu::core::Machine>(config);
+  } catch (const emu::core::ConfigError& e) {
+    return error(cli::kExitUsage, fmt::format("{}: {}", flag_for(e.setting()), e.what()));
+  }
+  emu::core::Machine& machine = *made;
   if (const auto problem = apply_firmware_options(machine, o)) return error(cli::kExitUsage, *problem);
   for (const emu::fw::FwRegInfo& r : emu::fw::fw_reg_list()) {
     std::uint64_t value = 0;
     machine.get_fw_reg(0, r.id, value);
     // smccc-emu's own registers say so: a VMM will not find them in KVM.
-    const std::string line = fmt::format("{:#018x} {:<16} {:#x}{}\n", r.id, r.name, value,
+    const std::string line = fmt::format("{:#018x} {:<17} {:#x}{}\n", r.id, r.name, value,
                                          r.kvm ? "" : " (smccc-emu's own, not KVM's)");
     std::fwrite(line.data(), 1, line.size(), stdout);
   }
@@ -606,6 +647,7 @@ std::optional<std::string> machine_config(const RunOptions& o, emu::core::Machin
     if (!signal) return refused("--sdei-signal", spec, problem, "expected EVENT@NS[:VCPU]");
     config.sdei_signals.push_back(*signal);
   }
+  if (const auto problem = impl_cpus_config(o, config)) return problem;
   config.bootargs = o.append;
   config.conduit = o.conduit == "smc" ? emu::fw::Conduit::Smc : emu::fw::Conduit::Hvc;
   return std::nullopt;
@@ -691,6 +733,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--filter", o.filters, "SMCCC filter range BASE:COUNT:ACTION over function IDs, ACTION "
                                              "handle, deny (NOT_SUPPORTED) or forward (the run stops with "
                                              "status 71), e.g. 0x82000000:0x10000:deny. Repeatable");
+  run_cmd->add_option("--impl-cpus", o.impl_cpus, "CPU implementations MIDR:REVIDR:AIDR,... that KVM's "
+                      "DISCOVER_IMPL_CPUS reports to the guest (0xC6000041; the count through "
+                      "DISCOVER_IMPL_VER, 0xC6000040); sets vendor-hyp-bmap-2 to 0x3 so the guest sees both")
+      ->delimiter(',');
   run_cmd->add_option("--sdei-event", o.sdei_events, "Offer SDEI event NUM:private|shared:normal|critical"
                       "[:signalable] besides the built-in event 0 (private, normal, signalable); repeatable");
   run_cmd->add_option("--sdei-signal", o.sdei_signals, "Trigger SDEI event EVENT@NS[:VCPU] when virtual time reaches "
@@ -771,6 +817,7 @@ int main(int argc, char** argv) {
                                                      "a VM starts with, after --disable and --fw-reg");
   regs_cmd->add_option("--disable", regs_opts.disable, "As for run")->delimiter(',');
   regs_cmd->add_option("--fw-reg", regs_opts.fw_regs, "As for run");
+  regs_cmd->add_option("--impl-cpus", regs_opts.impl_cpus, "As for run")->delimiter(',');
 
   // `smccc-emu --help` shows everything.
   app.footer([run_cmd, resume_cmd, regs_cmd] {

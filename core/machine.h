@@ -76,6 +76,10 @@ struct MachineConfig {
   std::vector<fw::SdeiEventDecl> sdei_events{};
   /// Host-triggered SDEI events at fixed virtual times (see SdeiSignal); default none.
   std::vector<SdeiSignal> sdei_signals{};
+  /// The CPU implementations KVM's DISCOVER_IMPL_VER / DISCOVER_IMPL_CPUS report (at most
+  /// fw::kMaxImplCpus; MIDR bits 63:32 clear). Default none. The guest sees the calls only
+  /// once the host sets VENDOR_HYP_BMAP_2 (reset value 0, as in KVM).
+  std::vector<fw::ImplCpu> impl_cpus{};
 
   // What the boot vCPU finds besides the image, as QEMU virt's -append, -initrd and -dtb give
   // it (Linux Documentation/arm64/booting.rst). x0 of the boot vCPU holds the device tree's

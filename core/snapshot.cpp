@@ -64,6 +64,12 @@ void save_config(fw::StateWriter& out, const MachineConfig& c) {
     out.u32(sig.vcpu);
     out.u64(sig.at_ns);
   }
+  out.u64(c.impl_cpus.size());
+  for (const fw::ImplCpu& cpu : c.impl_cpus) {
+    out.u64(cpu.midr);
+    out.u64(cpu.revidr);
+    out.u64(cpu.aidr);
+  }
   out.string(c.bootargs);
   out.bytes(c.initrd);
   out.bytes(c.dtb);
@@ -108,6 +114,13 @@ MachineConfig load_config(fw::StateReader& in) {
     sig.event = in.u32();
     sig.vcpu = in.u32();
     sig.at_ns = in.u64();
+  }
+  // Bounded as the firmware bounds it; the firmware re-validates the values.
+  c.impl_cpus.resize(in.below(fw::kMaxImplCpus + 1, "CPU implementation count"));
+  for (fw::ImplCpu& cpu : c.impl_cpus) {
+    cpu.midr = in.u64();
+    cpu.revidr = in.u64();
+    cpu.aidr = in.u64();
   }
   c.bootargs = in.string();
   const auto initrd = in.bytes();

@@ -16,9 +16,17 @@ VmState make_vm(const FirmwareConfig& config) {
     throw ConfigError("vcpu_count", "vCPU count must be 1.." + std::to_string(kMaxVcpus) + ", not " +
                                 std::to_string(config.vcpu_count));
   }
+  if (config.impl_cpus.size() > kMaxImplCpus) {
+    throw ConfigError("impl_cpus", "at most " + std::to_string(kMaxImplCpus) + " CPU implementations, not " +
+                                       std::to_string(config.impl_cpus.size()));
+  }
+  for (const ImplCpu& cpu : config.impl_cpus) {
+    if ((cpu.midr >> 32) != 0) throw ConfigError("impl_cpus", "a MIDR_EL1 value has bits 63:32 set (RES0)");
+  }
   VmState vm{.ram_base = config.ram_base, .ram_size = config.ram_size, .epoch_ns = config.epoch_ns,
              .vcpus = std::vector<VcpuState>(config.vcpu_count),
              .sdei_events = SdeiService::declare(config.sdei_events, config.platform.interrupts != nullptr)};
+  vm.impl_cpus = config.impl_cpus;
   vm.reset_guest_state();
   return vm;
 }

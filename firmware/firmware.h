@@ -31,6 +31,9 @@ struct FirmwareConfig {
   std::uint64_t epoch_ns = 0;    ///< KVM PTP wall-clock ns at virtual time 0; default 0
   /// SDEI events besides the built-in event 0 (digest 8.5); default none.
   std::vector<SdeiEventDecl> sdei_events{};
+  /// CPU implementations KVM's DISCOVER_IMPL_CPUS reports, at most kMaxImplCpus, each MIDR
+  /// with bits 63:32 clear; default none. The calls are offered once VENDOR_HYP_BMAP_2 says so.
+  std::vector<ImplCpu> impl_cpus{};
 };
 
 class Firmware {

@@ -12,7 +12,7 @@ constexpr std::array kRegs{
     FwRegInfo{fw_reg::kPsciVersion, "psci-version"},   FwRegInfo{fw_reg::kWorkaround1, "workaround-1"},
     FwRegInfo{fw_reg::kWorkaround2, "workaround-2"},   FwRegInfo{fw_reg::kWorkaround3, "workaround-3"},
     FwRegInfo{fw_reg::kStdBmap, "std-bmap"},           FwRegInfo{fw_reg::kStdHypBmap, "std-hyp-bmap"},
-    FwRegInfo{fw_reg::kVendorHypBmap, "vendor-hyp-bmap"},
+    FwRegInfo{fw_reg::kVendorHypBmap, "vendor-hyp-bmap"},  FwRegInfo{fw_reg::kVendorHypBmap2, "vendor-hyp-bmap-2"},
     FwRegInfo{fw_reg::kSmcccVersion, "smccc-version", false},
 };
 
@@ -87,6 +87,7 @@ HostStatus get_fw_reg(const VmState& vm, std::uint64_t id, std::uint64_t& value)
     case fw_reg::kStdBmap: value = vm.std_bmap; return HostStatus::Ok;
     case fw_reg::kStdHypBmap: value = vm.std_hyp_bmap; return HostStatus::Ok;
     case fw_reg::kVendorHypBmap: value = vm.vendor_hyp_bmap; return HostStatus::Ok;
+    case fw_reg::kVendorHypBmap2: value = vm.vendor_hyp_bmap_2; return HostStatus::Ok;
     case fw_reg::kSmcccVersion: value = vm.smccc_version; return HostStatus::Ok;
     default: return HostStatus::NotFound;
   }
@@ -112,6 +113,7 @@ HostStatus set_fw_reg(VmState& vm, std::uint64_t id, std::uint64_t value) {
     case fw_reg::kStdBmap: return bitmap(vm.std_bmap, service_bit::kStdSupported);
     case fw_reg::kStdHypBmap: return bitmap(vm.std_hyp_bmap, service_bit::kStdHypSupported);
     case fw_reg::kVendorHypBmap: return bitmap(vm.vendor_hyp_bmap, service_bit::kVendorHypSupported);
+    case fw_reg::kVendorHypBmap2: return bitmap(vm.vendor_hyp_bmap_2, service_bit::kVendorHyp2Supported);
     case fw_reg::kSmcccVersion: return set_smccc_version(vm, value);
     default: return HostStatus::NotFound;
   }

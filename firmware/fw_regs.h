@@ -22,6 +22,7 @@ inline constexpr std::uint64_t kWorkaround3 = 0x6030'0000'0014'0003;
 inline constexpr std::uint64_t kStdBmap = 0x6030'0000'0016'0000;
 inline constexpr std::uint64_t kStdHypBmap = 0x6030'0000'0016'0001;
 inline constexpr std::uint64_t kVendorHypBmap = 0x6030'0000'0016'0002;
+inline constexpr std::uint64_t kVendorHypBmap2 = 0x6030'0000'0016'0003;  ///< KVM 6.15
 /// smccc-emu's own, not KVM's (KVM's SMCCC version is fixed at 1.1): the SMCCC version the
 /// guest sees, 0x10001..0x10006. Coprocessor 0xFFF, which KVM does not use.
 inline constexpr std::uint64_t kSmcccVersion = 0x6030'0000'0FFF'0000;
@@ -31,6 +32,8 @@ inline constexpr std::uint64_t kStdBitTrng = service_bit::kTrng;
 inline constexpr std::uint64_t kStdHypBitPvTime = service_bit::kPvTime;
 inline constexpr std::uint64_t kVendorHypBitFuncFeat = service_bit::kVendorFeatures;
 inline constexpr std::uint64_t kVendorHypBitPtp = service_bit::kVendorPtp;
+inline constexpr std::uint64_t kVendorHypBitDiscoverImplVer = service_bit::kVendorImplVer;
+inline constexpr std::uint64_t kVendorHypBitDiscoverImplCpus = service_bit::kVendorImplCpus;
 }  // namespace fw_reg
 
 /// One pseudo-register: its KVM ID and a short name for tools ("psci-version").

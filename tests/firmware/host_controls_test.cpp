@@ -33,13 +33,15 @@ TEST_CASE("Pseudo-registers: KVM's IDs, listed in order, with every supported bi
   FakePlatform p;
   fw::Firmware f(p.config());
   const auto list = fw::fw_reg_list();
-  REQUIRE(list.size() == 8);
+  REQUIRE(list.size() == 9);
   CHECK(list[0].id == 0x6030'0000'0014'0000ull);
   CHECK(list[6].id == 0x6030'0000'0016'0002ull);
-  for (std::size_t i = 0; i < 7; ++i) CHECK(list[i].kvm);
+  CHECK(list[7].id == 0x6030'0000'0016'0003ull);  // VENDOR_HYP_BMAP_2, KVM_REG_ARM_FW_FEAT_BMAP_REG(3)
+  for (std::size_t i = 0; i < 8; ++i) CHECK(list[i].kvm);
   // smccc-emu's own register comes last, outside KVM's coprocessor numbers (0x14, 0x16).
-  CHECK(list[7].id == 0x6030'0000'0FFF'0000ull);
-  CHECK(!list[7].kvm);
+  CHECK(list[8].id == 0x6030'0000'0FFF'0000ull);
+  CHECK(!list[8].kvm);
+  CHECK(reg(f, fw::fw_reg::kVendorHypBmap2) == 0);  // KVM: "This is reset to 0" 
   CHECK(reg(f, fw::fw_reg::kSmcccVersion) == 0x1'0002);
   CHECK(reg(f, fw::fw_reg::kPsciVersion) == 0x1'0001);
   CHECK(reg(f, fw::fw_reg::kStdBmap) == 0x1);
@@ -54,7 +56,8 @@ TEST_CASE("Pseudo-registers: an unknown ID is NotFound, an unknown bit is Invali
   FakePlatform p;
   fw::Firmware f(p.config());
   std::uint64_t v = 0;
-  CHECK(f.get_fw_reg(0x6030'0000'0016'0003ull, v) == HostStatus::NotFound);  // VENDOR_HYP_BMAP_2
+  CHECK(f.get_fw_reg(0x6030'0000'0016'0004ull, v) == HostStatus::NotFound);  // after VENDOR_HYP_BMAP_2
+  CHECK(f.set_fw_reg(fw::fw_reg::kVendorHypBmap2, 0x4) == HostStatus::Invalid);
   CHECK(f.set_fw_reg(0x6030'0000'0014'0009ull, 0) == HostStatus::NotFound);
   CHECK(f.set_fw_reg(fw::fw_reg::kStdBmap, 0x2) == HostStatus::Invalid);
   CHECK(f.set_fw_reg(fw::fw_reg::kStdHypBmap, 0x3) == HostStatus::Invalid);

@@ -325,3 +325,10 @@ TEST_CASE("Snapshot: --save-at with --memory 64G saves and resumes in seconds") 
   CHECK(b.status == 0);
   CHECK(count_lines_containing(b.out, "not ok") == 0);
 }
+
+// Format 7: the implementation list is configuration, the pseudo-registers go by ID.
+TEST_CASE("Snapshot: the CPU implementation list, VENDOR_HYP_BMAP_2 and the SMCCC version survive save and resume") {
+  check_split_equals_whole({"--impl-cpus", "0x413fd0c1:0x11:0x22,0x481fd010:0x100000033:0x44", "--append", "impl=2"},
+                           "kvm-impl.elf", "15000");
+  check_split_equals_whole({"--fw-reg", "smccc-version=0x10006"}, "smccc-versions.elf", "15000");
+}

@@ -122,3 +122,71 @@ TEST_CASE("PSCI SYSTEM_OFF2 through the API: ExitKind::SystemOff with RunExit::h
   CHECK(off.kind == core::ExitKind::SystemOff);
   CHECK(!off.hibernate);
 }
+
+TEST_CASE("KVM DISCOVER_IMPL_*: hidden by default (VENDOR_HYP_BMAP_2 = 0), on both conduits") {
+  const systest::Outcome r = run_emu({"run", "-q", guest_path("kvm-impl.elf")});
+  check_tap_passes(r);
+  CHECK(count_lines_containing(r.out, "1..8") == 1);
+}
+
+TEST_CASE("KVM DISCOVER_IMPL_*: --impl-cpus reaches the guest entry by entry, on both conduits") {
+  const systest::Outcome r = run_emu({"run", "-q", "--impl-cpus", "0x413fd0c1:0x11:0x22,0x481fd010:0x100000033:0x44",
+                                      "--append", "impl=2", guest_path("kvm-impl.elf")});
+  check_tap_passes(r);
+  CHECK(count_lines_containing(r.out, "# impl 0 midr=0x413fd0c1 revidr=0x11 aidr=0x22") == 1);
+  CHECK(count_lines_containing(r.out, "# impl 1 midr=0x481fd010 revidr=0x100000033 aidr=0x44") == 1);
+  CHECK(count_lines_containing(r.out, "1..28") == 1);
+}
+
+TEST_CASE("KVM DISCOVER_IMPL_*: a guest expecting another count fails, and with BMAP_2 cleared it sees them hidden") {
+  const systest::Outcome wrong =
+      run_emu({"run", "-q", "--impl-cpus", "0x413fd0c1:0:0", "--append", "impl=2", guest_path("kvm-impl.elf")});
+  CHECK(wrong.status != 0);
+  const systest::Outcome cleared = run_emu({"run", "-q", "--impl-cpus", "0x413fd0c1:0:0", "--fw-reg",
+                                            "vendor-hyp-bmap-2=0", guest_path("kvm-impl.elf")});
+  check_tap_passes(cleared);
+}
+
+namespace {
+// The host's own answers to forwarded DISCOVER_IMPL_* calls (a VMM answering KVM_EXIT_HYPERCALL).
+void answer_forwarded(core::Machine& m, const core::RunExit& exit) {
+  const unsigned v = exit.vcpu;
+  const std::uint64_t index = m.reg(v, core::xreg(1));
+  for (unsigned i = 0; i < 18; ++i) m.set_reg(v, core::xreg(i), 0);
+  if (exit.fid == fw::kvm::kDiscoverImplVer) {
+    m.set_reg(v, core::xreg(1), 0x1'0000);
+    m.set_reg(v, core::xreg(2), 1);
+  } else if (index == 0) {
+    m.set_reg(v, core::xreg(1), 0x410F'D4F0);
+    m.set_reg(v, core::xreg(2), 0x7);
+    m.set_reg(v, core::xreg(3), 0x9);
+  } else {
+    m.set_reg(v, core::xreg(0), static_cast<std::uint64_t>(-3));
+  }
+}
+}  // namespace
+
+TEST_CASE("KVM DISCOVER_IMPL_*: with a forwarding filter the host answers them, through the API") {
+  core::MachineConfig config;
+  config.bootargs = "impl=1";
+  core::Machine machine(config);
+  REQUIRE(machine.set_fw_reg(0, fw::fw_reg::kVendorHypBmap2, 0x3) == fw::HostStatus::Ok);
+  REQUIRE(machine.add_filter_range(fw::kvm::kDiscoverImplVer, 2, 2) == fw::HostStatus::Ok);
+  std::string console;
+  machine.console().set_writer([&console](std::string_view text) { console.append(text); });
+  machine.load(core::load_image(guest_path("kvm-impl.elf"), core::ImageFormat::Auto, machine.layout()));
+  core::RunExit exit = machine.run();
+  unsigned forwarded = 0;
+  while (exit.kind == core::ExitKind::Hypercall && forwarded < 100) {
+    CHECK((exit.fid == fw::kvm::kDiscoverImplVer || exit.fid == fw::kvm::kDiscoverImplCpus));
+    answer_forwarded(machine, exit);
+    ++forwarded;
+    exit = machine.run();
+  }
+  INFO("console:\n" << console);
+  CHECK(exit.kind == core::ExitKind::SemihostingExit);
+  CHECK(exit.status == 0);
+  CHECK(console.find("# impl 0 midr=0x410fd4f0 revidr=0x7 aidr=0x9") != std::string::npos);
+  // Per conduit: VER, CPUS(0), and the three out-of-range CPUS calls.
+  CHECK(forwarded == 10);
+}
