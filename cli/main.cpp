@@ -259,6 +259,7 @@ struct RunOptions {
   std::vector<std::string> sdei_events;
   std::vector<std::string> sdei_signals;
   std::vector<std::string> impl_cpus;
+  std::vector<std::string> injects;
   std::vector<std::string> save_at;
   std::uint64_t memory = kDefaults.memory;
   std::uint64_t max_instructions = kDefaults.max_instructions;
@@ -282,7 +283,7 @@ std::string flag_for(const std::string& setting) {
       {"cpus", "--cpus"},       {"pcpus", "--pcpus"},         {"memory", "--memory"},
       {"quantum", "--quantum"}, {"trap_ns", "--trap-cost"},   {"epoch_ns", "--epoch"},
       {"pv_time", "--pv-time"}, {"sdei_events", "--sdei-event"}, {"sdei_signals", "--sdei-signal"},
-      {"dtb", "--dtb"},         {"initrd", "--initrd"},     {"impl_cpus", "--impl-cpus"},
+      {"dtb", "--dtb"},         {"initrd", "--initrd"},     {"impl_cpus", "--impl-cpus"}, {"faults", "--inject"},
   };
   for (const auto& [name, flag] : kFlags) {
     if (setting == name) return flag;
@@ -410,6 +411,39 @@ std::optional<emu::fw::ImplCpu> parse_impl_cpu(std::string_view spec, std::strin
   const auto aidr = field(spec.substr(c2 + 1), UINT64_MAX, problem);
   if (!midr || !revidr || !aidr) return std::nullopt;
   return emu::fw::ImplCpu{.midr = *midr, .revidr = *revidr, .aidr = *aidr};
+}
+
+// FID[@N|%P]:RESULT: every call of FID, its Nth call, or P percent of its calls answer RESULT,
+// an error name FID's specification gives (NO_ENTROPY, DENIED, ...).
+std::optional<emu::fw::FaultRule> parse_fault_rule(std::string_view spec, std::string& problem) {
+  const std::size_t colon = spec.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view call = spec.substr(0, colon);
+  const std::string_view result = spec.substr(colon + 1);
+  emu::fw::FaultRule rule;
+  const std::size_t at = call.find_first_of("@%");
+  if (at != std::string_view::npos) {
+    rule.when = call[at] == '@' ? emu::fw::FaultRule::When::Nth : emu::fw::FaultRule::When::Fraction;
+    const auto n = field(call.substr(at + 1), UINT64_MAX, problem);
+    if (!n) return std::nullopt;
+    rule.n = *n;
+    call = call.substr(0, at);
+  }
+  const auto fid = field(call, 0xFFFF'FFFFu, problem);
+  if (!fid) return std::nullopt;
+  rule.fid = emu::fw::FunctionId::decode(*fid).raw;
+  const auto code = emu::fw::spec_error_code(rule.fid, result);
+  if (!code) {
+    const std::string allowed = emu::fw::spec_errors_text(rule.fid);
+    problem = allowed.empty() ? emu::fw::fault_rule_problem(rule)
+                              : fmt::format("'{}' is not an error {:#010x} may return per its specification; it "
+                                            "may return {}", result, rule.fid, allowed);
+    return std::nullopt;
+  }
+  rule.result = *code;
+  problem = emu::fw::fault_rule_problem(rule);
+  if (!problem.empty()) return std::nullopt;
+  return rule;
 }
 
 // "--OPTION 'VALUE': " and what is wrong with it: the number rule's message, or its shape.
@@ -648,6 +682,12 @@ std::optional<std::string> machine_config(const RunOptions& o, emu::core::Machin
     config.sdei_signals.push_back(*signal);
   }
   if (const auto problem = impl_cpus_config(o, config)) return problem;
+  for (const std::string& spec : o.injects) {
+    std::string problem;
+    const auto rule = parse_fault_rule(spec, problem);
+    if (!rule) return refused("--inject", spec, problem, "expected FID[@N|%P]:RESULT, RESULT an error name");
+    config.faults.push_back(*rule);
+  }
   config.bootargs = o.append;
   config.conduit = o.conduit == "smc" ? emu::fw::Conduit::Smc : emu::fw::Conduit::Hvc;
   return std::nullopt;
@@ -737,6 +777,10 @@ int main(int argc, char** argv) {
                       "DISCOVER_IMPL_CPUS reports to the guest (0xC6000041; the count through "
                       "DISCOVER_IMPL_VER, 0xC6000040); sets vendor-hyp-bmap-2 to 0x3 so the guest sees both")
       ->delimiter(',');
+  run_cmd->add_option("--inject", o.injects, "Fault injection FID[@N|%P]:RESULT: every call of function FID, "
+                      "only its Nth call, or P percent of its calls (seeded with --seed) answer RESULT, an error "
+                      "its specification lists (e.g. 0xC4000053@2:NO_ENTROPY); repeatable")
+      ->type_name("FID[@N|%P]:RESULT");
   run_cmd->add_option("--sdei-event", o.sdei_events, "Offer SDEI event NUM:private|shared:normal|critical"
                       "[:signalable] besides the built-in event 0 (private, normal, signalable); repeatable");
   run_cmd->add_option("--sdei-signal", o.sdei_signals, "Trigger SDEI event EVENT@NS[:VCPU] when virtual time reaches "

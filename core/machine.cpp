@@ -97,7 +97,7 @@ fw::FirmwareConfig Machine::firmware_config() {
   return {.vcpu_count = config_.cpus, .ram_base = kRamBase, .ram_size = config_.memory, .soc = config_.soc,
           .platform = {.memory = &ram_access_, .entropy = entropy_.get(), .clock = &clock_access_, .interrupts = &gic_},
           .epoch_ns = config_.epoch_ns.value_or(host_realtime_ns()), .sdei_events = config_.sdei_events,
-          .impl_cpus = config_.impl_cpus};
+          .impl_cpus = config_.impl_cpus, .faults = config_.faults, .fault_seed = config_.seed.value_or(0)};
 }
 
 std::uint64_t Machine::ClockAccess::counter(unsigned vcpu) { return machine.slots_.at(vcpu).cpu->counter(); }

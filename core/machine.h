@@ -80,6 +80,10 @@ struct MachineConfig {
   /// fw::kMaxImplCpus; MIDR bits 63:32 clear). Default none. The guest sees the calls only
   /// once the host sets VENDOR_HYP_BMAP_2 (reset value 0, as in KVM).
   std::vector<fw::ImplCpu> impl_cpus{};
+  /// Firmware fault injection (fw::FaultRule): chosen calls of a function answer one of the
+  /// errors its specification allows, deterministically (a Fraction rule's choice is seeded
+  /// with `seed`, 0 without one). Default none.
+  std::vector<fw::FaultRule> faults{};
 
   // What the boot vCPU finds besides the image, as QEMU virt's -append, -initrd and -dtb give
   // it (Linux Documentation/arm64/booting.rst). x0 of the boot vCPU holds the device tree's

@@ -33,7 +33,8 @@ class SnapshotError : public std::runtime_error {
 /// and the GIC interrupts the firmware owns for them. 6: the header holds the RAM size, its
 /// reserved word must be zero, and the hash covers the header too. 7: the firmware
 /// pseudo-registers as (ID, value) pairs; a register a file does not name restores at its
-/// reset value; the configuration's CPU implementation list (DISCOVER_IMPL_CPUS).
+/// reset value; the configuration's CPU implementation list (DISCOVER_IMPL_CPUS) and fault
+/// rules, and how far each rule has counted.
 inline constexpr std::uint32_t kSnapshotVersion = 7;
 
 /// The most payload a state file for a machine with `ram` bytes of RAM can hold: its RAM pages

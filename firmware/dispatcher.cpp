@@ -172,10 +172,22 @@ void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
 
   result.x[0] = result.x[1] = result.x[2] = result.x[3] = 0;
   result.count = found.fn->results;
+  if (faults_ != nullptr && inject_fault(call, found, result)) [[unlikely]] return;
   found.service->handle(*found.fn, call, result);
   if (!call.id.smc64) truncate_smc32_results(result);
 
   if (trace_ != nullptr) trace_result(call, found, result);
+}
+
+// A fault rule fires: the function is not run (no side effect, no request), x0 is the error
+// and x1..x3 are zero, as for any error the model answers itself.
+bool Dispatcher::inject_fault(const SmcccCall& call, const Found& found, SmcccResult& result) {
+  const std::optional<std::int32_t> code = faults_->on_call(call.id.raw);
+  if (!code) return false;
+  result.x[0] = status_reg(*code);
+  if (!call.id.smc64) truncate_smc32_results(result);
+  if (trace_ != nullptr) trace_result(call, found, result, "(injected fault)");
+  return true;
 }
 
 // Trace format: "cpu0 hvc > PSCI_FEATURES(fid=0x80000000)" then "cpu0 hvc < SUCCESS".

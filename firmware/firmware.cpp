@@ -31,6 +31,13 @@ VmState make_vm(const FirmwareConfig& config) {
   return vm;
 }
 
+const std::vector<FaultRule>& checked_faults(const std::vector<FaultRule>& rules) {
+  for (const FaultRule& r : rules) {
+    if (const std::string problem = fault_rule_problem(r); !problem.empty()) throw ConfigError("faults", problem);
+  }
+  return rules;
+}
+
 }  // namespace
 
 Firmware::Firmware(const FirmwareConfig& config)
@@ -46,11 +53,13 @@ Firmware::Firmware(const FirmwareConfig& config)
       // Vendor hypervisor owner 6: only the Call UID is defined (KVM's value, digest 5.1).
       kvm_queries_({.owner = owner::kVendorHyp, .prefix = "VENDOR_HYP", .uid = kKvmVendorUid,
                     .gate = &vm_.vendor_hyp_bmap, .gate_mask = service_bit::kVendorFeatures}),
-      sdei_(vm_, config.platform.interrupts) {
+      sdei_(vm_, config.platform.interrupts),
+      faults_(checked_faults(config.faults), config.fault_seed) {
   // PSCI before SDEI: PSCI's hooks set the power state SDEI's routing reads.
   services_ = {&arch_, &psci_, &std_queries_, &trng_, &pv_time_, &kvm_, &kvm_queries_, &sdei_};
   for (Service* s : services_) dispatcher_.add(*s);
   dispatcher_.set_filter(&vm_.filter);
+  if (!faults_.empty()) dispatcher_.set_faults(&faults_);
 }
 
 std::optional<SdeiEntry> Firmware::sdei_begin_dispatch(unsigned vcpu, const SdeiContext& interrupted) {
@@ -104,6 +113,7 @@ void load_fw_regs(StateReader& in, VmState& vm) {
 
 constexpr std::uint32_t kTagVcpu = 0x56'43'50'55;      // "VCPU"
 constexpr std::uint32_t kTagSdei = 0x53'44'45'49;      // "SDEI"
+constexpr std::uint32_t kTagFaults = 0x46'4C'54'53;    // "FLTS"
 
 void save_instance(StateWriter& out, const SdeiInstance& i) {
   out.u8(static_cast<std::uint8_t>((i.registered ? 1 : 0) | (i.enabled ? 2 : 0) | (i.running ? 4 : 0) |
@@ -184,6 +194,10 @@ void Firmware::save(StateWriter& out) const {
   out.tag(kTagSdei);
   for (const SdeiInstance& i : vm_.sdei_shared) save_instance(out, i);
   for (const std::uint32_t intid : vm_.sdei_bound) out.u32(intid);
+  // How far each fault rule has counted: the rules themselves are configuration.
+  out.tag(kTagFaults);
+  out.u64(faults_.counts().size());
+  for (const std::uint64_t n : faults_.counts()) out.u64(n);
 }
 
 namespace {
@@ -258,7 +272,12 @@ void Firmware::load(StateReader& in) {
   in.tag(kTagSdei);
   for (SdeiInstance& i : vm.sdei_shared) i = load_instance(in, vm.vcpu_count());
   load_bindings(in, vm);
+  in.tag(kTagFaults);
+  if (in.u64() != faults_.counts().size()) throw StateError("the state is for another set of fault rules");
+  std::vector<std::uint64_t> counts(faults_.counts().size());
+  for (std::uint64_t& n : counts) n = in.u64();
   vm_ = std::move(vm);  // only a fully valid state replaces the current one
+  faults_.set_counts(std::move(counts));
   sdei_.recount();
 }
 

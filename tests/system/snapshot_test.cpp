@@ -332,3 +332,20 @@ TEST_CASE("Snapshot: the CPU implementation list, VENDOR_HYP_BMAP_2 and the SMCC
                            "kvm-impl.elf", "15000");
   check_split_equals_whole({"--fw-reg", "smccc-version=0x10006"}, "smccc-versions.elf", "15000");
 }
+
+TEST_CASE("Snapshot: a fault rule saved before its call fires on the same call after resume") {
+  const std::vector<std::string> args{"--cpus", "2", "--quantum", "200", "--seed", "1", "--inject",
+                                      "0xC4000053@20:NO_ENTROPY"};
+  check_split_equals_whole(args, "inject-probe.elf", "4000");
+  // The save falls between the HVC pass (calls 1-12) and the faulted 20th call.
+  systest::TempDir dir;
+  const std::string state = (dir.path() / "vm.state").string();
+  std::vector<std::string> first{"run", "-q", "--save-at", "4000", state};
+  first.insert(first.end(), args.begin(), args.end());
+  first.push_back(guest_path("inject-probe.elf"));
+  const systest::Outcome a = run_emu(first);
+  const systest::Outcome b = run_emu({"resume", "-q", state});
+  CHECK(count_lines_containing(a.out, "# rnd64 hvc: 0 0 0 0 0 0 0 0 0 0 0 0") == 1);
+  CHECK(count_lines_containing(a.out, "# rnd64 smc") == 0);
+  CHECK(count_lines_containing(b.out, "# rnd64 smc: 0 0 0 0 0 0 0 -3 0 0 0 0") == 1);
+}

@@ -190,3 +190,41 @@ TEST_CASE("KVM DISCOVER_IMPL_*: with a forwarding filter the host answers them, 
   // Per conduit: VER, CPUS(0), and the three out-of-range CPUS calls.
   CHECK(forwarded == 10);
 }
+
+// Firmware fault injection (smccc-emu's own): `--inject FID[@N|%P]:RESULT`.
+TEST_CASE("Fault injection: the 3rd TRNG_RND64 and the 1st CPU_ON64 answer the errors asked for, and nothing else") {
+  const systest::Outcome r = run_emu({"run", "--cpus", "2", "--trace=calls", "--inject", "0xC4000053@3:NO_ENTROPY",
+                                      "--inject", "0xC4000003@1:INTERNAL_FAILURE", guest_path("inject-probe.elf")});
+  check_tap_passes(r);
+  CHECK(count_lines_containing(r.out, "# rnd64 hvc: 0 0 -3 0 0 0 0 0 0 0 0 0") == 1);
+  CHECK(count_lines_containing(r.out, "# rnd64 smc: 0 0 0 0 0 0 0 0 0 0 0 0") == 1);
+  CHECK(count_lines_containing(r.out, "# cpu_on: x0 -6, affinity 1") == 1);
+  CHECK(count_lines_containing(r.err, "(injected fault)") == 2);
+  CHECK(count_lines_containing(r.err, "cpu0 hvc < NO_ENTROPY (injected fault)") == 1);
+  CHECK(count_lines_containing(r.err, "cpu0 smc < INTERNAL_FAILURE (injected fault)") == 1);
+}
+
+TEST_CASE("Fault injection %P: a seeded fraction lands on the same calls twice, and elsewhere with another seed") {
+  const auto run = [](const char* seed) {
+    return run_emu({"run", "-q", "--cpus", "2", "--seed", seed, "--inject", "0xC4000053%25:INVALID_PARAMETERS",
+                    guest_path("inject-probe.elf")});
+  };
+  const systest::Outcome a = run("5");
+  const systest::Outcome b = run("5");
+  const systest::Outcome c = run("6");
+  check_tap_passes(a);
+  CHECK(a.out == b.out);
+  CHECK(a.out != c.out);
+  CHECK(count_lines_containing(a.out, "-2") >= 1);
+}
+
+TEST_CASE("Fault injection: a result the function may not return, or an unknown name, is refused with status 64") {
+  for (const char* spec : {"0xC4000053:DENIED", "0x84000000:NOT_SUPPORTED", "0xC4000053@0:NO_ENTROPY",
+                           "0xC4000053%101:NO_ENTROPY", "0xC4000053@2", "0x84000002:ALREADY_ON"}) {
+    CAPTURE(spec);
+    const systest::Outcome r = run_emu({"run", "--inject", spec, guest_path("demo.elf")});
+    CHECK(r.status == 64);
+    CHECK(systest::first_line(r.err).starts_with(std::string("smccc-emu: --inject '") + spec + "'"));
+    CHECK(r.out.empty());
+  }
+}
