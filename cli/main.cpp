@@ -27,7 +27,7 @@ using emu::core::ExitKind;
 namespace cli = emu::cli;
 
 constexpr const char* kExitCodesHelp = R"(Numbers: every number in an option (N, SIZE, and those inside --filter,
---fw-reg, --sdei-event, --sdei-signal and --save-at) is decimal digits, or 0x
+--fw-reg, --impl-cpus, --inject, --sdei-event, --sdei-signal and --save-at) is decimal digits, or 0x
 and hex digits; leading zeros change nothing (010 is ten); a sign, a fraction,
 an exponent or a value too large for the option is refused with status 64.
 

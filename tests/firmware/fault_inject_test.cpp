@@ -117,7 +117,7 @@ TEST_CASE("Fault injection %P: the same calls fail for the same seed, about P pe
   CHECK(failed < 160);
 }
 
-TEST_CASE("Fault injection: the first rule that fires gives the result; every rule counts the call") {
+TEST_CASE("Fault injection: the first rule that fires gives the result, and every rule counts the call") {
   FakePlatform p;
   fw::Firmware f(with_faults(p, {{.fid = fw::trng::kRnd64, .when = FaultRule::When::Nth, .n = 2, .result = -3},
                                  {.fid = fw::trng::kRnd64, .when = FaultRule::When::Nth, .n = 2, .result = -2},
