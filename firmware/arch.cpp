@@ -31,7 +31,7 @@ constexpr std::array kRanges{FunctionRange{owner::kArch, 0x0000, 0xFEFF}};
 
 // `since` is the SMCCC version that brought the call in; the model offers the workarounds
 // from 1.1, as KVM does (it reports 1.1 and answers all three). DEN0028 1.2 brought
-// SOC_ID; 1.5 FEATURE_AVAILABILITY; 1.6 SOC_ID's SMC64 form with the name type (see offers()).
+// SOC_ID; 1.5 FEATURE_AVAILABILITY; 1.6 SOC_ID's SMC64 form with the name type (see offers_smc64()).
 // WORKAROUND_4 (Arm's CVE-2024-7881 interface) is gated on 1.6, the first DEN0028 release that
 // lists it. It has no "unaffected" encoding: ARCH_FEATURES answers NOT_SUPPORTED for a PE that
 // is not affected (TF-A arm_arch_svc_setup.c does the same), and the call stays a no-op.
@@ -41,7 +41,8 @@ constexpr std::array kFunctions{
     FunctionDesc{.number = kFnFeatures, .name = "SMCCC_ARCH_FEATURES", .args = {"fid"},
                  .result = ResultKind::Value, .arch_features = 0, .since = arch::kVersion1_1},
     FunctionDesc{.number = kFnSocId, .forms = kBothForms, .name = "SMCCC_ARCH_SOC_ID",
-                 .args = {"type"}, .result = ResultKind::Value, .arch_features = 0, .since = arch::kVersion1_2},
+                 .args = {"type"}, .result = ResultKind::Value, .arch_features = 0, .since = arch::kVersion1_2,
+                 .gated64 = true},
     FunctionDesc{.number = kFnFeatureAvailability, .forms = kSmc64, .name = "SMCCC_ARCH_FEATURE_AVAILABILITY",
                  .args = {"reg"}, .arch_features = 0,
                  .since = arch::kVersion1_5},
@@ -75,9 +76,8 @@ std::span<const FunctionDesc> ArchService::functions() const { return kFunctions
 
 // SMCCC_ARCH_SOC_ID's SMC64 form exists from DEN0028 1.6, which added it for the name type
 // (the name fills x1..x17, so it needs 64-bit registers); the SMC32 form is 1.2's.
-bool ArchService::offers(const FunctionDesc& fn, bool smc64) const {
-  if (!available(fn)) return false;
-  return !(smc64 && fn.number == kFnSocId && vm_.smccc_version < arch::kVersion1_6);
+bool ArchService::offers_smc64(const FunctionDesc& fn) const {
+  return fn.number != kFnSocId || vm_.smccc_version >= arch::kVersion1_6;
 }
 
 void ArchService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
@@ -123,7 +123,7 @@ void ArchService::soc_id(const SmcccCall& call, SmcccResult& result) const {
       result.x[0] = soc_.revision;
       return;
     case arch::kSocIdName:
-      // Only through the SMC64 form, which offers() gives from SMCCC 1.6.
+      // Only through the SMC64 form, which offers_smc64() gives from SMCCC 1.6.
       if (call.id.smc64) {
         soc_name(result);
         return;

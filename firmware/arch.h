@@ -83,7 +83,7 @@ class ArchService final : public Service {
   std::span<const FunctionRange> ranges() const override;
   std::span<const FunctionDesc> functions() const override;
   bool available(const FunctionDesc& fn) const override { return fn.since <= vm_.smccc_version; }
-  bool offers(const FunctionDesc& fn, bool smc64) const override;
+  bool offers_smc64(const FunctionDesc& fn) const override;
   void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
   std::string_view status_name(std::int64_t code) const override;
 

@@ -112,7 +112,8 @@ Dispatcher::Found Dispatcher::find(const FunctionId& id) const {
   if (index == kNoFunction) return {};
   const FunctionDesc& fn = route->functions[index];
   if ((fn.forms & (id.smc64 ? kSmc64 : kSmc32)) == 0) return {};
-  if (!route->service->offers(fn, id.smc64)) return {};
+  if (!route->service->available(fn)) return {};
+  if (fn.gated64 && id.smc64 && !route->service->offers_smc64(fn)) return {};
   return {route->service, &fn, route->reads[index]};
 }
 
@@ -124,8 +125,9 @@ std::uint32_t Dispatcher::call_count(std::uint8_t owner_number) const {
     for (const std::uint8_t index : route.slot) {
       if (index == kNoFunction) continue;
       const FunctionDesc& fn = route.functions[index];
-      if ((fn.forms & kSmc32) != 0 && route.service->offers(fn, false)) ++count;
-      if ((fn.forms & kSmc64) != 0 && route.service->offers(fn, true)) ++count;
+      if (!route.service->available(fn)) continue;
+      if ((fn.forms & kSmc32) != 0) ++count;
+      if ((fn.forms & kSmc64) != 0 && (!fn.gated64 || route.service->offers_smc64(fn))) ++count;
     }
   }
   return count;
