@@ -17,7 +17,8 @@ constexpr std::array kRegs{
 };
 
 
-// PSCI versions the model can present (digest 2.3): 0.2, 1.0, 1.1, 1.2 and 1.3 (KVM's set).
+// PSCI versions the model can present: 0.2, 1.0, 1.1, 1.2 and 1.3, the values KVM's
+// KVM_REG_ARM_PSCI_VERSION accepts (Linux fw-pseudo-registers.rst).
 // 1.2 adds nothing the model answers differently (as in KVM); 1.3 adds SYSTEM_OFF2. 0.1
 // needs the legacy DT-described IDs, which the model does not offer.
 constexpr std::array<std::uint64_t, 5> kPsciVersions{0x0000'0002, 0x1'0000, 0x1'0001, 0x1'0002, 0x1'0003};

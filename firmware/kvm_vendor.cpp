@@ -29,7 +29,7 @@ constexpr std::array kFunctions{
 std::span<const FunctionRange> KvmVendorService::ranges() const { return kRanges; }
 std::span<const FunctionDesc> KvmVendorService::functions() const { return kFunctions; }
 
-// KVM_REG_ARM_VENDOR_HYP_BMAP: bit 0 KVM_FEATURES (and the Call UID), bit 1 PTP (digest 6.3);
+// KVM_REG_ARM_VENDOR_HYP_BMAP: bit 0 KVM_FEATURES (and the Call UID), bit 1 PTP (digest 6.3).
 // VENDOR_HYP_BMAP_2 (fw-pseudo-registers.rst): bit 0 DISCOVER_IMPL_VER, bit 1 DISCOVER_IMPL_CPUS.
 bool KvmVendorService::available(const FunctionDesc& fn) const {
   switch (fn.number) {

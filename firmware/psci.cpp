@@ -1,4 +1,4 @@
-// PSCI 1.1 (DEN0022; digest section 2), and 1.3's SYSTEM_OFF2 (DEN0022F.b).
+// PSCI 1.1 (DEN0022; digest section 2).
 #include "firmware/psci.h"
 
 #include <array>

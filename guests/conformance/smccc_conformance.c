@@ -147,7 +147,7 @@ static void check_regs(bool cond, const struct call *c, unsigned first, unsigned
 
 /* --- SMCCC core ---------------------------------------------------------------------- */
 
-/* Digest 1.7, 1.12 item 5, DESIGN 8: SMCCC 1.2 or later; single-value results zero x1..x3. */
+/* DEN0028 SMCCC_VERSION: 1.2 or later here; single-value results zero x1..x3 (as KVM). */
 static void test_smccc_version(void)
 {
     struct call c = call0(SMCCC_VERSION);
