@@ -34,7 +34,8 @@ struct Entry {
   std::size_t count;
 };
 
-// The return codes each function's description lists besides SUCCESS and its values.
+// The return codes each function's description lists besides SUCCESS and its values. Where
+// the model was unsure of a code, it left it out (TF-A's implementation returns no other).
 constexpr std::array kTable{
     // PSCI: CPU_SUSPEND, CPU_OFF, CPU_ON, AFFINITY_INFO, SYSTEM_RESET, FEATURES, NODE_HW_STATE,
     // SYSTEM_SUSPEND, SYSTEM_RESET2, MEM_PROTECT, MEM_PROTECT_CHECK_RANGE, SYSTEM_OFF2.
@@ -44,7 +45,7 @@ constexpr std::array kTable{
     Entry{0x8400'0004, {kPsciInvalid, kPsciDisabled}, 2},
     Entry{0x8400'000A, {kNotSupported}, 1},
     Entry{0x8400'000D, {kNotSupported, kPsciInvalid}, 2},
-    Entry{0x8400'000E, {kPsciInvalidAddress, kPsciAlreadyOn, kPsciDenied}, 3},
+    Entry{0x8400'000E, {kPsciInvalidAddress, kPsciDenied}, 2},
     Entry{0x8400'0012, {kNotSupported, kPsciInvalid}, 2},
     Entry{0x8400'0013, {kNotSupported}, 1},
     Entry{0x8400'0014, {kNotSupported, kPsciDenied}, 2},
@@ -65,7 +66,7 @@ constexpr std::array kTable{
     Entry{0x8400'0026, {kSdeiDenied}, 1},
     Entry{0x8400'0027, {kSdeiInvalid, kSdeiDenied, kSdeiPending}, 3},
     Entry{0x8400'0028, {kSdeiInvalid}, 1},
-    Entry{0x8400'0029, {kSdeiInvalid, kSdeiDenied}, 2},
+    Entry{0x8400'0029, {kSdeiInvalid}, 1},
     Entry{0x8400'002A, {kSdeiInvalid, kSdeiDenied}, 2},
     Entry{0x8400'002D, {kSdeiInvalid, kSdeiOutOfResource}, 2},
     Entry{0x8400'002E, {kSdeiInvalid, kSdeiDenied}, 2},
