@@ -34,8 +34,9 @@ struct Entry {
   std::size_t count;
 };
 
-// The return codes each function's description lists besides SUCCESS and its values. Where
-// the model was unsure of a code, it left it out (TF-A's implementation returns no other).
+// The return codes each function's description lists besides SUCCESS and its values; a code
+// not certainly listed is left out (SYSTEM_SUSPEND and SDEI_EVENT_GET_INFO keep only the
+// errors TF-A's psci_system_suspend and sdei_event_get_info return).
 constexpr std::array kTable{
     // PSCI: CPU_SUSPEND, CPU_OFF, CPU_ON, AFFINITY_INFO, SYSTEM_RESET, FEATURES, NODE_HW_STATE,
     // SYSTEM_SUSPEND, SYSTEM_RESET2, MEM_PROTECT, MEM_PROTECT_CHECK_RANGE, SYSTEM_OFF2.
