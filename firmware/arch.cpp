@@ -32,8 +32,8 @@ constexpr std::array kRanges{FunctionRange{owner::kArch, 0x0000, 0xFEFF}};
 // `since` is the SMCCC version that brought the call in; the model offers the workarounds
 // from 1.1, as KVM does (it reports 1.1 and answers all three). DEN0028 1.2 brought
 // SOC_ID; 1.5 FEATURE_AVAILABILITY; 1.6 SOC_ID's SMC64 form with the name type (see offers_smc64()).
-// WORKAROUND_4 (Arm's CVE-2024-7881 interface) is gated on 1.6, the first DEN0028 release that
-// lists it. It has no "unaffected" encoding: ARCH_FEATURES answers NOT_SUPPORTED for a PE that
+// WORKAROUND_4 (Arm's CVE-2024-7881 interface, listed in the current DEN0028) is gated on 1.6
+// by the model's choice, so a guest at an older version never sees it. It has no "unaffected" encoding: ARCH_FEATURES answers NOT_SUPPORTED for a PE that
 // is not affected (TF-A arm_arch_svc_setup.c does the same), and the call stays a no-op.
 constexpr std::array kFunctions{
     FunctionDesc{.number = kFnVersion, .name = "SMCCC_VERSION", .result = ResultKind::Value,
