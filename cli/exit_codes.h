@@ -14,6 +14,7 @@ inline constexpr int kExitDeadlock = 68;          ///< every vCPU waits and noth
 inline constexpr int kExitReset = 69;             ///< SYSTEM_RESET with --on-reset=exit
 inline constexpr int kExitInternal = 70;          ///< emulator or engine failure (EX_SOFTWARE)
 inline constexpr int kExitForwarded = 71;         ///< --filter forwarded a call; the CLI has no host handler
+inline constexpr int kExitHibernated = 72;        ///< PSCI SYSTEM_OFF2 (HIBERNATE_OFF): off, image kept
 inline constexpr int kExitOutput = 74;            ///< an output (stdout, stderr, trace file) could not be
                                                   ///< written: EPIPE, ENOSPC, ... (EX_IOERR)
 inline constexpr int kExitSigint = 128 + 2;       ///< stopped by SIGINT (130)

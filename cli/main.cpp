@@ -27,7 +27,7 @@ using emu::core::ExitKind;
 namespace cli = emu::cli;
 
 constexpr const char* kExitCodesHelp = R"(Numbers: every number in an option (N, SIZE, and those inside --filter,
---fw-reg, --sdei-event, --sdei-signal and --save-at) is decimal digits, or 0x
+--fw-reg, --impl-cpus, --inject, --sdei-event, --sdei-signal and --save-at) is decimal digits, or 0x
 and hex digits; leading zeros change nothing (010 is ten); a sign, a fraction,
 an exponent or a value too large for the option is refused with status 64.
 
@@ -49,6 +49,8 @@ Exit status:
   70      internal error in the emulator or the engine
   71      a --filter range forwarded a call to the host, which the CLI cannot answer
           (the call's FID, conduit and vCPU are printed)
+  72      the guest hibernated: PSCI 1.3 SYSTEM_OFF2 with type HIBERNATE_OFF
+          (with --fw-reg psci-version=0x10003); SYSTEM_OFF is 0
   74      an output could not be written: stdout (e.g. its reader has gone: EPIPE),
           the trace file or stderr (e.g. the disk is full: ENOSPC); the run stops at
           the end of the slice and one line names the output and the error
@@ -256,6 +258,8 @@ struct RunOptions {
   std::vector<std::string> filters;
   std::vector<std::string> sdei_events;
   std::vector<std::string> sdei_signals;
+  std::vector<std::string> impl_cpus;
+  std::vector<std::string> injects;
   std::vector<std::string> save_at;
   std::uint64_t memory = kDefaults.memory;
   std::uint64_t max_instructions = kDefaults.max_instructions;
@@ -280,7 +284,7 @@ std::string flag_for(const std::string& setting) {
       {"cpus", "--cpus"},       {"pcpus", "--pcpus"},         {"memory", "--memory"},
       {"quantum", "--quantum"}, {"trap_ns", "--trap-cost"},   {"epoch_ns", "--epoch"},
       {"pv_time", "--pv-time"}, {"sdei_events", "--sdei-event"}, {"sdei_signals", "--sdei-signal"},
-      {"dtb", "--dtb"},         {"initrd", "--initrd"},
+      {"dtb", "--dtb"},         {"initrd", "--initrd"},     {"impl_cpus", "--impl-cpus"}, {"faults", "--inject"},
   };
   for (const auto& [name, flag] : kFlags) {
     if (setting == name) return flag;
@@ -290,7 +294,7 @@ std::string flag_for(const std::string& setting) {
 
 int exit_code_for(const emu::core::RunExit& e) {
   switch (e.kind) {
-    case ExitKind::SystemOff: return cli::kExitOk;
+    case ExitKind::SystemOff: return e.hibernate ? cli::kExitHibernated : cli::kExitOk;
     case ExitKind::SemihostingExit: return e.status;
     case ExitKind::SystemReset: return cli::kExitReset;
     case ExitKind::GuestFault: return cli::kExitGuestFault;
@@ -415,6 +419,53 @@ std::optional<std::string> parse_cpu(std::string_view spec, emu::core::MachineCo
   return std::nullopt;
 }
 
+// MIDR:REVIDR:AIDR, one CPU implementation for KVM's DISCOVER_IMPL_CPUS. MIDR_EL1's bits
+// 63:32 are RES0 (Arm ARM), so it is a 32-bit number here.
+std::optional<emu::fw::ImplCpu> parse_impl_cpu(std::string_view spec, std::string& problem) {
+  const std::size_t c1 = spec.find(':');
+  if (c1 == std::string_view::npos) return std::nullopt;
+  const std::size_t c2 = spec.find(':', c1 + 1);
+  if (c2 == std::string_view::npos) return std::nullopt;
+  const auto midr = field(spec.substr(0, c1), 0xFFFF'FFFFu, problem);
+  const auto revidr = field(spec.substr(c1 + 1, c2 - c1 - 1), UINT64_MAX, problem);
+  const auto aidr = field(spec.substr(c2 + 1), UINT64_MAX, problem);
+  if (!midr || !revidr || !aidr) return std::nullopt;
+  return emu::fw::ImplCpu{.midr = *midr, .revidr = *revidr, .aidr = *aidr};
+}
+
+// FID[@N|%P]:RESULT: every call of FID, its Nth call, or P percent of its calls answer RESULT,
+// an error name FID's specification gives (NO_ENTROPY, DENIED, ...).
+std::optional<emu::fw::FaultRule> parse_fault_rule(std::string_view spec, std::string& problem) {
+  const std::size_t colon = spec.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view call = spec.substr(0, colon);
+  const std::string_view result = spec.substr(colon + 1);
+  emu::fw::FaultRule rule;
+  const std::size_t at = call.find_first_of("@%");
+  if (at != std::string_view::npos) {
+    rule.when = call[at] == '@' ? emu::fw::FaultRule::When::Nth : emu::fw::FaultRule::When::Fraction;
+    const auto n = field(call.substr(at + 1), UINT64_MAX, problem);
+    if (!n) return std::nullopt;
+    rule.n = *n;
+    call = call.substr(0, at);
+  }
+  const auto fid = field(call, 0xFFFF'FFFFu, problem);
+  if (!fid) return std::nullopt;
+  rule.fid = emu::fw::FunctionId::decode(*fid).raw;
+  const auto code = emu::fw::spec_error_code(rule.fid, result);
+  if (!code) {
+    const std::string allowed = emu::fw::spec_errors_text(rule.fid);
+    problem = allowed.empty() ? emu::fw::fault_rule_problem(rule)
+                              : fmt::format("'{}' is not an error {:#010x} may return per its specification; it "
+                                            "may return {}", result, rule.fid, allowed);
+    return std::nullopt;
+  }
+  rule.result = *code;
+  problem = emu::fw::fault_rule_problem(rule);
+  if (!problem.empty()) return std::nullopt;
+  return rule;
+}
+
 // "--OPTION 'VALUE': " and what is wrong with it: the number rule's message, or its shape.
 std::string refused(const char* option, std::string_view value, const std::string& problem, const char* shape) {
   return fmt::format("{} '{}': {}", option, value, problem.empty() ? std::string(shape) : problem);
@@ -431,6 +482,13 @@ std::optional<std::string> apply_firmware_options(emu::core::Machine& m, const R
     m.get_fw_reg(0, sb->reg, value);
     const emu::fw::HostStatus st = m.set_fw_reg(0, sb->reg, value & ~sb->bit);
     if (st != emu::fw::HostStatus::Ok) return fmt::format("--disable {}: {}", name, status_text(st));
+  }
+  // As QEMU does for its target-implementation list: a VMM that has a list offers the calls
+  // (VENDOR_HYP_BMAP_2 resets to 0). --fw-reg below can still change that.
+  if (!o.impl_cpus.empty()) {
+    const emu::fw::HostStatus st =
+        m.set_fw_reg(0, emu::fw::fw_reg::kVendorHypBmap2, emu::fw::service_bit::kVendorHyp2Supported);
+    if (st != emu::fw::HostStatus::Ok) return fmt::format("--impl-cpus: {}", status_text(st));
   }
   for (const std::string& assignment : o.fw_regs) {
     const std::size_t eq = assignment.find('=');
@@ -559,13 +617,34 @@ int resume(const RunOptions& o) {
   return execute(*machine, o);
 }
 
+// --impl-cpus MIDR:REVIDR:AIDR,...: the list KVM's DISCOVER_IMPL_CPUS reports.
+std::optional<std::string> impl_cpus_config(const RunOptions& o, emu::core::MachineConfig& config) {
+  for (const std::string& spec : o.impl_cpus) {
+    std::string problem;
+    const auto cpu = parse_impl_cpu(spec, problem);
+    if (!cpu) return refused("--impl-cpus", spec, problem, "expected MIDR:REVIDR:AIDR[,MIDR:REVIDR:AIDR...]");
+    config.impl_cpus.push_back(*cpu);
+  }
+  return std::nullopt;
+}
+
 int print_fw_regs(const RunOptions& o) {
-  emu::core::Machine machine(emu::core::MachineConfig{.memory = emu::core::kMinRamSize});
+  emu::core::MachineConfig config{.memory = emu::core::kMinRamSize};
+  if (const auto problem = impl_cpus_config(o, config)) return error(cli::kExitUsage, *problem);
+  std::unique_ptr<emu::core::Machine> made;
+  try {
+    made = std::make_unique<emu::core::Machine>(config);
+  } catch (const emu::core::ConfigError& e) {
+    return error(cli::kExitUsage, fmt::format("{}: {}", flag_for(e.setting()), e.what()));
+  }
+  emu::core::Machine& machine = *made;
   if (const auto problem = apply_firmware_options(machine, o)) return error(cli::kExitUsage, *problem);
   for (const emu::fw::FwRegInfo& r : emu::fw::fw_reg_list()) {
     std::uint64_t value = 0;
     machine.get_fw_reg(0, r.id, value);
-    const std::string line = fmt::format("{:#018x} {:<16} {:#x}\n", r.id, r.name, value);
+    // smccc-emu's own registers say so: a VMM will not find them in KVM.
+    const std::string line = fmt::format("{:#018x} {:<17} {:#x}{}\n", r.id, r.name, value,
+                                         r.kvm ? "" : " (smccc-emu's own, not KVM's)");
     std::fwrite(line.data(), 1, line.size(), stdout);
   }
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
@@ -621,6 +700,13 @@ std::optional<std::string> machine_config(const RunOptions& o, emu::core::Machin
     const auto signal = parse_sdei_signal(spec, problem);
     if (!signal) return refused("--sdei-signal", spec, problem, "expected EVENT@NS[:VCPU]");
     config.sdei_signals.push_back(*signal);
+  }
+  if (const auto problem = impl_cpus_config(o, config)) return problem;
+  for (const std::string& spec : o.injects) {
+    std::string problem;
+    const auto rule = parse_fault_rule(spec, problem);
+    if (!rule) return refused("--inject", spec, problem, "expected FID[@N|%P]:RESULT, RESULT an error name");
+    config.faults.push_back(*rule);
   }
   config.bootargs = o.append;
   config.conduit = o.conduit == "smc" ? emu::fw::Conduit::Smc : emu::fw::Conduit::Hvc;
@@ -708,6 +794,14 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--filter", o.filters, "SMCCC filter range BASE:COUNT:ACTION over function IDs, ACTION "
                                              "handle, deny (NOT_SUPPORTED) or forward (the run stops with "
                                              "status 71), e.g. 0x82000000:0x10000:deny. Repeatable");
+  run_cmd->add_option("--impl-cpus", o.impl_cpus, "CPU implementations MIDR:REVIDR:AIDR,... that KVM's "
+                      "DISCOVER_IMPL_CPUS reports to the guest (0xC6000041; the count through "
+                      "DISCOVER_IMPL_VER, 0xC6000040); sets vendor-hyp-bmap-2 to 0x3 so the guest sees both")
+      ->delimiter(',');
+  run_cmd->add_option("--inject", o.injects, "Fault injection FID[@N|%P]:RESULT: every call of function FID, "
+                      "only its Nth call, or P percent of its calls (seeded with --seed) answer RESULT, an error "
+                      "its specification lists (e.g. 0xC4000053@2:NO_ENTROPY); repeatable")
+      ->type_name("FID[@N|%P]:RESULT");
   run_cmd->add_option("--sdei-event", o.sdei_events, "Offer SDEI event NUM:private|shared:normal|critical"
                       "[:signalable] besides the built-in event 0 (private, normal, signalable); repeatable");
   run_cmd->add_option("--sdei-signal", o.sdei_signals, "Trigger SDEI event EVENT@NS[:VCPU] when virtual time reaches "
@@ -792,6 +886,7 @@ int main(int argc, char** argv) {
                                                      "a VM starts with, after --disable and --fw-reg");
   regs_cmd->add_option("--disable", regs_opts.disable, "As for run")->delimiter(',');
   regs_cmd->add_option("--fw-reg", regs_opts.fw_regs, "As for run");
+  regs_cmd->add_option("--impl-cpus", regs_opts.impl_cpus, "As for run")->delimiter(',');
 
   // `smccc-emu --help` shows everything.
   app.footer([run_cmd, resume_cmd, regs_cmd] {

@@ -96,7 +96,8 @@ fw::FirmwareConfig Machine::firmware_config() {
   }
   return {.vcpu_count = config_.cpus, .ram_base = kRamBase, .ram_size = config_.memory, .soc = config_.soc,
           .platform = {.memory = &ram_access_, .entropy = entropy_.get(), .clock = &clock_access_, .interrupts = &gic_},
-          .epoch_ns = config_.epoch_ns.value_or(host_realtime_ns()), .sdei_events = config_.sdei_events};
+          .epoch_ns = config_.epoch_ns.value_or(host_realtime_ns()), .sdei_events = config_.sdei_events,
+          .impl_cpus = config_.impl_cpus, .faults = config_.faults, .fault_seed = config_.seed.value_or(0)};
 }
 
 std::uint64_t Machine::ClockAccess::counter(unsigned vcpu) { return machine.slots_.at(vcpu).cpu->counter(); }
@@ -609,6 +610,11 @@ RunExit Machine::run() {
         slot.wake_ns = slot.stats.virtual_ns + cpu.request().duration_ns;
         continue;
       case Vcpu::Stop::SystemOff:
+        if (cpu.request().hibernate) {
+          RunExit exit{ExitKind::SystemOff, 0, index, "guest hibernated (PSCI SYSTEM_OFF2, HIBERNATE_OFF)"};
+          exit.hibernate = true;
+          return exit;
+        }
         return {ExitKind::SystemOff, 0, index, "guest powered off (PSCI SYSTEM_OFF)"};
       case Vcpu::Stop::Hypercall: {
         // The vCPU stays runnable: when the host has written its answer, run() goes on.

@@ -77,6 +77,14 @@ struct MachineConfig {
   std::vector<fw::SdeiEventDecl> sdei_events{};
   /// Host-triggered SDEI events at fixed virtual times (see SdeiSignal); default none.
   std::vector<SdeiSignal> sdei_signals{};
+  /// The CPU implementations KVM's DISCOVER_IMPL_VER / DISCOVER_IMPL_CPUS report (at most
+  /// fw::kMaxImplCpus; MIDR bits 63:32 clear). Default none. The guest sees the calls only
+  /// once the host sets VENDOR_HYP_BMAP_2 (reset value 0, as in KVM).
+  std::vector<fw::ImplCpu> impl_cpus{};
+  /// Firmware fault injection (fw::FaultRule): chosen calls of a function answer one of the
+  /// errors its specification allows, deterministically (a Fraction rule's choice is seeded
+  /// with `seed`, 0 without one). Default none.
+  std::vector<fw::FaultRule> faults{};
 
   // What the boot vCPU finds besides the image, as QEMU virt's -append, -initrd and -dtb give
   // it (Linux Documentation/arm64/booting.rst). x0 of the boot vCPU holds the device tree's
@@ -121,7 +129,7 @@ class ConfigError : public std::runtime_error {
 };
 
 enum class ExitKind {
-  SystemOff,         ///< PSCI SYSTEM_OFF; status 0
+  SystemOff,         ///< PSCI SYSTEM_OFF, or SYSTEM_OFF2 (then `hibernate`); status 0
   SemihostingExit,   ///< SYS_EXIT / SYS_EXIT_EXTENDED; status from the guest
   SystemReset,       ///< SYSTEM_RESET(2) with ResetAction::Exit
   GuestFault,        ///< the guest cannot continue; `report` says why, with registers and code
@@ -143,6 +151,10 @@ struct RunExit {
   /// bits with the SVE hint bit 16 cleared (KVM reports W0 as is; docs/architecture.md, "The call path").
   std::uint32_t fid = 0;
   fw::Conduit conduit = fw::Conduit::Hvc;  ///< Hypercall only: HVC or SMC
+  /// SystemOff only: the guest called PSCI 1.3 SYSTEM_OFF2 with HIBERNATE_OFF (its image is
+  /// saved, it wants to resume from it), not SYSTEM_OFF: KVM's
+  /// KVM_SYSTEM_EVENT_SHUTDOWN_FLAG_PSCI_OFF2. The CLI exits with status 72 for it.
+  bool hibernate = false;
 };
 
 /// General-purpose registers and PSTATE/PC of one vCPU, for host API users and tests.

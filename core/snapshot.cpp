@@ -64,6 +64,19 @@ void save_config(fw::StateWriter& out, const MachineConfig& c) {
     out.u32(sig.vcpu);
     out.u64(sig.at_ns);
   }
+  out.u64(c.impl_cpus.size());
+  for (const fw::ImplCpu& cpu : c.impl_cpus) {
+    out.u64(cpu.midr);
+    out.u64(cpu.revidr);
+    out.u64(cpu.aidr);
+  }
+  out.u64(c.faults.size());
+  for (const fw::FaultRule& r : c.faults) {
+    out.u32(r.fid);
+    out.u8(static_cast<std::uint8_t>(r.when));
+    out.u64(r.n);
+    out.u32(static_cast<std::uint32_t>(r.result));
+  }
   out.string(c.bootargs);
   out.bytes(c.initrd);
   out.bytes(c.dtb);
@@ -109,6 +122,23 @@ MachineConfig load_config(fw::StateReader& in) {
     sig.event = in.u32();
     sig.vcpu = in.u32();
     sig.at_ns = in.u64();
+  }
+  // Bounded as the firmware bounds it; the firmware re-validates the values.
+  c.impl_cpus.resize(in.below(fw::kMaxImplCpus + 1, "CPU implementation count"));
+  for (fw::ImplCpu& cpu : c.impl_cpus) {
+    cpu.midr = in.u64();
+    cpu.revidr = in.u64();
+    cpu.aidr = in.u64();
+  }
+  // Bounded; the firmware checks each rule again (fault_rule_problem).
+  c.faults.resize(in.below(1u << 16, "fault rule count"));
+  for (fw::FaultRule& r : c.faults) {
+    r.fid = in.u32();
+    const std::uint8_t when = in.u8();
+    if (when > static_cast<std::uint8_t>(fw::FaultRule::When::Fraction)) throw fw::StateError("corrupt state: a fault rule");
+    r.when = static_cast<fw::FaultRule::When>(when);
+    r.n = in.u64();
+    r.result = static_cast<std::int32_t>(in.u32());
   }
   c.bootargs = in.string();
   const auto initrd = in.bytes();

@@ -31,8 +31,11 @@ class SnapshotError : public std::runtime_error {
 /// system registers), the wake-up time of a vCPU in WFI, and the IRQs taken. 4: the PL011's
 /// latched baud divisor and the arrival time of the character on its line. 5: SDEI bind slots
 /// and the GIC interrupts the firmware owns for them. 6: the header holds the RAM size, its
-/// reserved word must be zero, and the hash covers the header too. 7: whether the CPU model
-/// offers pointer authentication (MachineConfig::pauth).
+/// reserved word must be zero, and the hash covers the header too. 7: the firmware
+/// pseudo-registers as (ID, value) pairs; a register a file does not name restores at its
+/// reset value; the configuration's CPU implementation list (DISCOVER_IMPL_CPUS) and fault
+/// rules, and how far each rule has counted; whether the CPU model offers pointer
+/// authentication (MachineConfig::pauth).
 inline constexpr std::uint32_t kSnapshotVersion = 7;
 
 /// The most payload a state file for a machine with `ram` bytes of RAM can hold: its RAM pages

@@ -930,6 +930,7 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
       return;
     case fw::RequestKind::SystemOff:
       exit_status_ = 0;
+      request_ = request;  // the machine reads `hibernate` (SYSTEM_OFF2)
       stop(Stop::SystemOff);
       return;
     case fw::RequestKind::SystemReset:

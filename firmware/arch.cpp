@@ -14,6 +14,8 @@ namespace {
 constexpr std::uint16_t kFnVersion = 0x0000;
 constexpr std::uint16_t kFnFeatures = 0x0001;
 constexpr std::uint16_t kFnSocId = 0x0002;
+constexpr std::uint16_t kFnFeatureAvailability = 0x0003;
+constexpr std::uint16_t kFnWorkaround4 = 0x0004;
 constexpr std::uint16_t kFnWorkaround3 = 0x3FFF;
 constexpr std::uint16_t kFnWorkaround2 = 0x7FFF;
 constexpr std::uint16_t kFnWorkaround1 = 0x8000;
@@ -29,24 +31,37 @@ constexpr std::int32_t kNotRequired = static_cast<std::int32_t>(SmcccStatus::Not
 // Queries, function numbers 0xFF00-0xFFFF).
 constexpr std::array kRanges{FunctionRange{owner::kArch, 0x0000, 0xFEFF}};
 
+// `since` is the SMCCC version that brought the call in; the model offers the workarounds
+// from 1.1, as KVM does (it reports 1.1 and answers all three). DEN0028 1.2 brought
+// SOC_ID; 1.5 FEATURE_AVAILABILITY; 1.6 SOC_ID's SMC64 form with the name type (see offers_smc64()).
+// WORKAROUND_4 (Arm's CVE-2024-7881 interface, listed in the current DEN0028) is gated on 1.6
+// by the model's choice, so a guest at an older version never sees it. It has no "unaffected" encoding: ARCH_FEATURES answers NOT_SUPPORTED for a PE that
+// is not affected (TF-A arm_arch_svc_setup.c does the same), and the call stays a no-op.
 constexpr std::array kFunctions{
     FunctionDesc{.number = kFnVersion, .name = "SMCCC_VERSION", .result = ResultKind::Value,
                  .arch_features = 0},
     FunctionDesc{.number = kFnFeatures, .name = "SMCCC_ARCH_FEATURES", .args = {"fid"},
-                 .result = ResultKind::Value, .arch_features = 0},
+                 .result = ResultKind::Value, .arch_features = 0, .since = arch::kVersion1_1},
     FunctionDesc{.number = kFnSocId, .forms = kBothForms, .name = "SMCCC_ARCH_SOC_ID",
-                 .args = {"type"}, .result = ResultKind::Value, .arch_features = 0},
+                 .args = {"type"}, .result = ResultKind::Value, .arch_features = 0, .since = arch::kVersion1_2,
+                 .gated64 = true},
+    FunctionDesc{.number = kFnFeatureAvailability, .forms = kSmc64, .name = "SMCCC_ARCH_FEATURE_AVAILABILITY",
+                 .args = {"reg"}, .arch_features = 0,
+                 .since = arch::kVersion1_5},
+    FunctionDesc{.number = kFnWorkaround4, .name = "SMCCC_ARCH_WORKAROUND_4", .arch_features = kNotAdvertised,
+                 .since = arch::kVersion1_6},
     FunctionDesc{.number = kFnWorkaround3, .name = "SMCCC_ARCH_WORKAROUND_3",
-                 .arch_features = kUnaffected},
+                 .arch_features = kUnaffected, .since = arch::kVersion1_1},
     FunctionDesc{.number = kFnWorkaround2, .name = "SMCCC_ARCH_WORKAROUND_2", .args = {"enable"},
-                 .arch_features = kNotRequired},
+                 .arch_features = kNotRequired, .since = arch::kVersion1_1},
     FunctionDesc{.number = kFnWorkaround1, .name = "SMCCC_ARCH_WORKAROUND_1",
-                 .arch_features = kUnaffected},
+                 .arch_features = kUnaffected, .since = arch::kVersion1_1},
 };
 
 }  // namespace
 
-ArchService::ArchService(SocIdConfig soc) : soc_(std::move(soc)) {
+ArchService::ArchService(const VmState& vm, SocIdConfig soc, El3FeatureView el3)
+    : vm_(vm), soc_(std::move(soc)), el3_(el3) {
   if (soc_.name.size() >= arch::kSocNameMax) {
     throw ConfigError("soc", "SoC name is longer than 135 characters (SMCCC_ARCH_SOC_ID x1..x17)");
   }
@@ -61,10 +76,16 @@ ArchService::ArchService(SocIdConfig soc) : soc_(std::move(soc)) {
 std::span<const FunctionRange> ArchService::ranges() const { return kRanges; }
 std::span<const FunctionDesc> ArchService::functions() const { return kFunctions; }
 
+// SMCCC_ARCH_SOC_ID's SMC64 form exists from DEN0028 1.6, which added it for the name type
+// (the name fills x1..x17, so it needs 64-bit registers); the SMC32 form is 1.2's.
+bool ArchService::offers_smc64(const FunctionDesc& fn) const {
+  return fn.number != kFnSocId || vm_.smccc_version >= arch::kVersion1_6;
+}
+
 void ArchService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
   switch (fn.number) {
     case kFnVersion:
-      result.x[0] = arch::kVersion1_2;
+      result.x[0] = vm_.smccc_version;
       return;
     case kFnFeatures: {
       // Derived from the routing tables: a function answers here only if it is routable now.
@@ -75,9 +96,13 @@ void ArchService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
     case kFnSocId:
       soc_id(call, result);
       return;
+    case kFnFeatureAvailability:
+      feature_availability(call.x[1], result);
+      return;
     case kFnWorkaround1:
     case kFnWorkaround2:
     case kFnWorkaround3:
+    case kFnWorkaround4:
       // Nothing to mitigate in an emulator; the call is a successful no-op.
       result.x[0] = status_reg(SmcccStatus::Success);
       return;
@@ -101,18 +126,9 @@ void ArchService::soc_id(const SmcccCall& call, SmcccResult& result) const {
       result.x[0] = soc_.revision;
       return;
     case arch::kSocIdName:
+      // Only through the SMC64 form, which offers_smc64() gives from SMCCC 1.6.
       if (call.id.smc64) {
-        std::array<char, arch::kSocNameMax> bytes{};
-        std::memcpy(bytes.data(), soc_.name.data(), soc_.name.size());
-        for (int i = 1; i < kCallRegisters; ++i) {
-          std::uint64_t reg = 0;
-          for (int b = 7; b >= 0; --b) {
-            reg = (reg << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>((i - 1) * 8 + b)]);
-          }
-          result.x[i] = reg;
-        }
-        result.x[0] = status_reg(SmcccStatus::Success);
-        result.count = kCallRegisters;
+        soc_name(result);
         return;
       }
       [[fallthrough]];
@@ -120,6 +136,36 @@ void ArchService::soc_id(const SmcccCall& call, SmcccResult& result) const {
       result.x[0] = status_reg(SmcccStatus::InvalidParameter);
       return;
   }
+}
+
+void ArchService::soc_name(SmcccResult& result) const {
+  std::array<char, arch::kSocNameMax> bytes{};
+  std::memcpy(bytes.data(), soc_.name.data(), soc_.name.size());
+  for (int i = 1; i < kCallRegisters; ++i) {
+    std::uint64_t reg = 0;
+    for (int b = 7; b >= 0; --b) {
+      reg = (reg << 8) | static_cast<unsigned char>(bytes[static_cast<std::size_t>((i - 1) * 8 + b)]);
+    }
+    result.x[i] = reg;
+  }
+  result.x[0] = status_reg(SmcccStatus::Success);
+  result.count = kCallRegisters;
+}
+
+// SMCCC_ARCH_FEATURE_AVAILABILITY (DEN0028 1.5): x1 names an EL3 register by its encoding;
+// x0 = SUCCESS and x1 = the register's feature bitmask (El3FeatureView), or INVALID_PARAMETER
+// with x1 = 0 for any other register. MPAM3_EL3 is INVALID_PARAMETER too: the model has no
+// MPAM, and TF-A answers it only when built with FEAT_MPAM.
+void ArchService::feature_availability(std::uint64_t reg, SmcccResult& result) const {
+  switch (reg) {
+    case arch::kScrEl3Opcode: result.x[1] = el3_.scr; break;
+    case arch::kCptrEl3Opcode: result.x[1] = el3_.cptr; break;
+    case arch::kMdcrEl3Opcode: result.x[1] = el3_.mdcr; break;
+    default:
+      result.x[0] = status_reg(SmcccStatus::InvalidParameter);
+      return;
+  }
+  result.x[0] = status_reg(SmcccStatus::Success);
 }
 
 std::string_view ArchService::status_name(std::int64_t code) const {

@@ -22,7 +22,7 @@ void truncate_smc32_results(SmcccResult& result) {
 
 std::string_view request_text(const Request& r) {
   switch (r.kind) {
-    case RequestKind::SystemOff: return "(system off)";
+    case RequestKind::SystemOff: return r.hibernate ? "(system off: hibernate)" : "(system off)";
     case RequestKind::SystemReset: return r.reset == ResetType::Warm ? "(system warm reset)" : "(system cold reset)";
     case RequestKind::CpuOff: return "(cpu off)";
     case RequestKind::CpuSuspend: return "(cpu powered down)";
@@ -113,6 +113,7 @@ Dispatcher::Found Dispatcher::find(const FunctionId& id) const {
   const FunctionDesc& fn = route->functions[index];
   if ((fn.forms & (id.smc64 ? kSmc64 : kSmc32)) == 0) return {};
   if (!route->service->available(fn)) return {};
+  if (fn.gated64 && id.smc64 && !route->service->offers_smc64(fn)) return {};
   return {route->service, &fn, route->reads[index]};
 }
 
@@ -124,7 +125,9 @@ std::uint32_t Dispatcher::call_count(std::uint8_t owner_number) const {
     for (const std::uint8_t index : route.slot) {
       if (index == kNoFunction) continue;
       const FunctionDesc& fn = route.functions[index];
-      if (route.service->available(fn)) count += static_cast<std::uint32_t>(std::popcount(fn.forms));
+      if (!route.service->available(fn)) continue;
+      if ((fn.forms & kSmc32) != 0) ++count;
+      if ((fn.forms & kSmc64) != 0 && (!fn.gated64 || route.service->offers_smc64(fn))) ++count;
     }
   }
   return count;
@@ -171,10 +174,22 @@ void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
 
   result.x[0] = result.x[1] = result.x[2] = result.x[3] = 0;
   result.count = found.fn->results;
+  if (faults_ != nullptr && inject_fault(call, found, result)) [[unlikely]] return;
   found.service->handle(*found.fn, call, result);
   if (!call.id.smc64) truncate_smc32_results(result);
 
   if (trace_ != nullptr) trace_result(call, found, result);
+}
+
+// A fault rule fires: the function is not run (no side effect, no request), x0 is the error
+// and x1..x3 are zero, as for any error the model answers itself.
+bool Dispatcher::inject_fault(const SmcccCall& call, const Found& found, SmcccResult& result) {
+  const std::optional<std::int32_t> code = faults_->on_call(call.id.raw);
+  if (!code) return false;
+  result.x[0] = status_reg(*code);
+  if (!call.id.smc64) truncate_smc32_results(result);
+  if (trace_ != nullptr) trace_result(call, found, result, "(injected fault)");
+  return true;
 }
 
 // Trace format: "cpu0 hvc > PSCI_FEATURES(fid=0x80000000)" then "cpu0 hvc < SUCCESS".

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "firmware/fault_inject.h"
 #include "firmware/service.h"
 #include "firmware/smccc.h"
 #include "firmware/smccc_filter.h"
@@ -73,6 +74,8 @@ class Dispatcher {
   TraceSink* trace() const { return trace_; }
   /// The SMCCC filter consulted before routing (not owned); nullptr (the default): none.
   void set_filter(const SmcccFilter* filter) { filter_ = filter; }
+  /// Fault injection consulted after routing (not owned); nullptr (the default): none.
+  void set_faults(FaultInjector* faults) { faults_ = faults; }
 
  private:
   static constexpr std::uint8_t kNoFunction = 0xFF;
@@ -91,6 +94,7 @@ class Dispatcher {
   const Route* route_for(std::uint8_t owner_number, std::uint16_t number) const;
   Found find(const FunctionId& id) const;
   void trace_call(const SmcccCall& call, const Found& found) const;
+  bool inject_fault(const SmcccCall& call, const Found& found, SmcccResult& result);
   void trace_result(const SmcccCall& call, const Found& found, const SmcccResult& result,
                     std::string_view note = {}) const;
 
@@ -98,6 +102,7 @@ class Dispatcher {
   std::vector<Service*> services_;
   TraceSink* trace_ = nullptr;
   const SmcccFilter* filter_ = nullptr;
+  FaultInjector* faults_ = nullptr;
 };
 
 }  // namespace emu::fw

@@ -16,18 +16,33 @@ VmState make_vm(const FirmwareConfig& config) {
     throw ConfigError("vcpu_count", "vCPU count must be 1.." + std::to_string(kMaxVcpus) + ", not " +
                                 std::to_string(config.vcpu_count));
   }
+  if (config.impl_cpus.size() > kMaxImplCpus) {
+    throw ConfigError("impl_cpus", "at most " + std::to_string(kMaxImplCpus) + " CPU implementations, not " +
+                                       std::to_string(config.impl_cpus.size()));
+  }
+  for (const ImplCpu& cpu : config.impl_cpus) {
+    if ((cpu.midr >> 32) != 0) throw ConfigError("impl_cpus", "a MIDR_EL1 value has bits 63:32 set (RES0)");
+  }
   VmState vm{.ram_base = config.ram_base, .ram_size = config.ram_size, .epoch_ns = config.epoch_ns,
              .vcpus = std::vector<VcpuState>(config.vcpu_count),
              .sdei_events = SdeiService::declare(config.sdei_events, config.platform.interrupts != nullptr)};
+  vm.impl_cpus = config.impl_cpus;
   vm.reset_guest_state();
   return vm;
+}
+
+const std::vector<FaultRule>& checked_faults(const std::vector<FaultRule>& rules) {
+  for (const FaultRule& r : rules) {
+    if (const std::string problem = fault_rule_problem(r); !problem.empty()) throw ConfigError("faults", problem);
+  }
+  return rules;
 }
 
 }  // namespace
 
 Firmware::Firmware(const FirmwareConfig& config)
     : vm_(make_vm(config)),
-      arch_(config.soc),
+      arch_(vm_, config.soc),
       psci_(vm_),
       // Standard Secure owner 4: Call Count, UID and Revision (DEN0028 General Service Queries).
       std_queries_({.owner = owner::kStandardSecure, .prefix = "STD_SVC", .call_count = true,
@@ -38,11 +53,13 @@ Firmware::Firmware(const FirmwareConfig& config)
       // Vendor hypervisor owner 6: only the Call UID is defined (KVM's value, hypercalls.rst).
       kvm_queries_({.owner = owner::kVendorHyp, .prefix = "VENDOR_HYP", .uid = kKvmVendorUid,
                     .gate = &vm_.vendor_hyp_bmap, .gate_mask = service_bit::kVendorFeatures}),
-      sdei_(vm_, config.platform.interrupts) {
+      sdei_(vm_, config.platform.interrupts),
+      faults_(checked_faults(config.faults), config.fault_seed) {
   // PSCI before SDEI: PSCI's hooks set the power state SDEI's routing reads.
   services_ = {&arch_, &psci_, &std_queries_, &trng_, &pv_time_, &kvm_, &kvm_queries_, &sdei_};
   for (Service* s : services_) dispatcher_.add(*s);
   dispatcher_.set_filter(&vm_.filter);
+  if (!faults_.empty()) dispatcher_.set_faults(&faults_);
 }
 
 std::optional<SdeiEntry> Firmware::sdei_begin_dispatch(unsigned vcpu, const SdeiContext& interrupted) {
@@ -56,8 +73,47 @@ std::optional<SdeiEntry> Firmware::sdei_begin_dispatch(unsigned vcpu, const Sdei
 
 namespace {
 constexpr std::uint32_t kTagFirmware = 0x46'57'53'54;  // "FWST"
+constexpr std::uint32_t kTagFwRegs = 0x46'57'52'47;    // "FWRG"
+
+// The pseudo-registers as (ID, value) pairs, as a VMM saves them with KVM_GET_REG_LIST and
+// KVM_GET_ONE_REG: a register the file does not name keeps its reset value on restore, so a
+// register added later needs no new format.
+void save_fw_regs(StateWriter& out, const VmState& vm) {
+  out.tag(kTagFwRegs);
+  out.u64(fw_reg_list().size());
+  for (const FwRegInfo& r : fw_reg_list()) {
+    std::uint64_t value = 0;
+    fw::get_fw_reg(vm, r.id, value);
+    out.u64(r.id);
+    out.u64(value);
+  }
+}
+
+// Each value goes through the host API's own rule (set_fw_reg before the first run); an
+// unknown ID, a repeated one or a value the rule refuses is a corrupt state.
+void load_fw_regs(StateReader& in, VmState& vm) {
+  in.tag(kTagFwRegs);
+  const VmState reset;
+  for (const FwRegInfo& r : fw_reg_list()) {
+    std::uint64_t value = 0;
+    fw::get_fw_reg(reset, r.id, value);
+    fw::set_fw_reg(vm, r.id, value);
+  }
+  const std::uint64_t count = in.below(fw_reg_list().size() + 1, "firmware register count");
+  std::vector<std::uint64_t> seen;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t id = in.u64();
+    const std::uint64_t value = in.u64();
+    if (std::find(seen.begin(), seen.end(), id) != seen.end() || fw::set_fw_reg(vm, id, value) != HostStatus::Ok) {
+      throw StateError("corrupt state: a firmware register");
+    }
+    seen.push_back(id);
+  }
+}
+
 constexpr std::uint32_t kTagVcpu = 0x56'43'50'55;      // "VCPU"
 constexpr std::uint32_t kTagSdei = 0x53'44'45'49;      // "SDEI"
+constexpr std::uint32_t kTagFaults = 0x46'4C'54'53;    // "FLTS"
 
 void save_instance(StateWriter& out, const SdeiInstance& i) {
   out.u8(static_cast<std::uint8_t>((i.registered ? 1 : 0) | (i.enabled ? 2 : 0) | (i.running ? 4 : 0) |
@@ -104,12 +160,9 @@ SdeiContext load_context(StateReader& in, std::size_t events) {
 
 void Firmware::save(StateWriter& out) const {
   out.tag(kTagFirmware);
-  out.u32(vm_.psci_version);
   out.boolean(vm_.mem_protect);
   out.u64(vm_.epoch_ns);
-  out.u64(vm_.std_bmap);
-  out.u64(vm_.std_hyp_bmap);
-  out.u64(vm_.vendor_hyp_bmap);
+  save_fw_regs(out, vm_);
   out.boolean(vm_.has_run);
   out.u64(vm_.filter.ranges().size());
   for (const SmcccFilter::Range& r : vm_.filter.ranges()) {
@@ -141,6 +194,10 @@ void Firmware::save(StateWriter& out) const {
   out.tag(kTagSdei);
   for (const SdeiInstance& i : vm_.sdei_shared) save_instance(out, i);
   for (const std::uint32_t intid : vm_.sdei_bound) out.u32(intid);
+  // How far each fault rule has counted: the rules themselves are configuration.
+  out.tag(kTagFaults);
+  out.u64(faults_.counts().size());
+  for (const std::uint64_t n : faults_.counts()) out.u64(n);
 }
 
 namespace {
@@ -164,20 +221,11 @@ void load_bindings(StateReader& in, VmState& vm) {
 void Firmware::load(StateReader& in) {
   in.tag(kTagFirmware);
   VmState vm = vm_;
-  vm.psci_version = in.u32();
+  vm.has_run = false;  // the saved registers are set as before a first run
   vm.mem_protect = in.boolean();
   vm.epoch_ns = in.u64();
-  vm.std_bmap = in.u64();
-  vm.std_hyp_bmap = in.u64();
-  vm.vendor_hyp_bmap = in.u64();
+  load_fw_regs(in, vm);
   const bool has_run = in.boolean();
-  for (const std::uint64_t id : {fw_reg::kPsciVersion, fw_reg::kStdBmap, fw_reg::kStdHypBmap, fw_reg::kVendorHypBmap}) {
-    std::uint64_t value = 0;
-    fw::get_fw_reg(vm, id, value);
-    VmState probe = vm_;
-    probe.has_run = false;
-    if (fw::set_fw_reg(probe, id, value) != HostStatus::Ok) throw StateError("corrupt state: a firmware register");
-  }
   vm.filter = SmcccFilter{};
   const std::uint64_t ranges = in.below(SmcccFilter::kMaxRanges + 1, "filter range count");
   for (std::uint64_t i = 0; i < ranges; ++i) {
@@ -224,7 +272,12 @@ void Firmware::load(StateReader& in) {
   in.tag(kTagSdei);
   for (SdeiInstance& i : vm.sdei_shared) i = load_instance(in, vm.vcpu_count());
   load_bindings(in, vm);
+  in.tag(kTagFaults);
+  if (in.u64() != faults_.counts().size()) throw StateError("the state is for another set of fault rules");
+  std::vector<std::uint64_t> counts(faults_.counts().size());
+  for (std::uint64_t& n : counts) n = in.u64();
   vm_ = std::move(vm);  // only a fully valid state replaces the current one
+  faults_.set_counts(std::move(counts));
   sdei_.recount();
 }
 

@@ -31,6 +31,13 @@ struct FirmwareConfig {
   std::uint64_t epoch_ns = 0;    ///< KVM PTP wall-clock ns at virtual time 0; default 0
   /// SDEI events besides the built-in event 0 (DEN0054C); default none.
   std::vector<SdeiEventDecl> sdei_events{};
+  /// CPU implementations KVM's DISCOVER_IMPL_CPUS reports, at most kMaxImplCpus, each MIDR
+  /// with bits 63:32 clear; default none. The calls are offered once VENDOR_HYP_BMAP_2 says so.
+  std::vector<ImplCpu> impl_cpus{};
+  /// Fault injection rules (fault_inject.h), each checked with fault_rule_problem; default none.
+  std::vector<FaultRule> faults{};
+  /// Seeds the choice of a Fraction rule's calls; default 0 (never host entropy).
+  std::uint64_t fault_seed = 0;
 };
 
 class Firmware {
@@ -98,6 +105,7 @@ class Firmware {
   KvmVendorService kvm_;
   GeneralQueries kvm_queries_;
   SdeiService sdei_;
+  FaultInjector faults_;
   Dispatcher dispatcher_;
   std::array<Service*, 8> services_;
 };

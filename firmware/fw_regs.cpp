@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "firmware/arch.h"
+
 namespace emu::fw {
 namespace {
 
@@ -11,13 +13,16 @@ constexpr std::array kRegs{
     FwRegInfo{fw_reg::kPsciVersion, "psci-version"},   FwRegInfo{fw_reg::kWorkaround1, "workaround-1"},
     FwRegInfo{fw_reg::kWorkaround2, "workaround-2"},   FwRegInfo{fw_reg::kWorkaround3, "workaround-3"},
     FwRegInfo{fw_reg::kStdBmap, "std-bmap"},           FwRegInfo{fw_reg::kStdHypBmap, "std-hyp-bmap"},
-    FwRegInfo{fw_reg::kVendorHypBmap, "vendor-hyp-bmap"},
+    FwRegInfo{fw_reg::kVendorHypBmap, "vendor-hyp-bmap"},  FwRegInfo{fw_reg::kVendorHypBmap2, "vendor-hyp-bmap-2"},
+    FwRegInfo{fw_reg::kSmcccVersion, "smccc-version", false},
 };
 
 
-// PSCI versions the model can present (DEN0022F.b PSCI_VERSION encoding): 0.2, 1.0, 1.1. 0.1 needs the legacy
-// DT-described IDs, which the model does not offer.
-constexpr std::array<std::uint64_t, 3> kPsciVersions{0x0000'0002, 0x1'0000, 0x1'0001};
+// PSCI versions the model can present: 0.2, 1.0, 1.1, 1.2 and 1.3, the values KVM's
+// KVM_REG_ARM_PSCI_VERSION accepts (Linux fw-pseudo-registers.rst).
+// 1.2 adds nothing the model answers differently (as in KVM); 1.3 adds SYSTEM_OFF2. 0.1
+// needs the legacy DT-described IDs, which the model does not offer.
+constexpr std::array<std::uint64_t, 5> kPsciVersions{0x0000'0002, 0x1'0000, 0x1'0001, 0x1'0002, 0x1'0003};
 
 // Workaround levels (KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_*, hypercalls.rst). An emulator does not
 // speculate: every workaround is NOT_REQUIRED, matching the "not affected" answers of
@@ -48,6 +53,15 @@ HostStatus set_value(VmState& vm, std::uint64_t& field, std::uint64_t value) {
   return HostStatus::Ok;
 }
 
+// SMCCC 1.1..1.6 (DEN0028 SMCCC_VERSION: major 1, minor 1..6). 1.0 has no SMCCC_VERSION call.
+HostStatus set_smccc_version(VmState& vm, std::uint64_t value) {
+  if (value < arch::kVersionMin || value > arch::kVersionMax) return HostStatus::Invalid;
+  std::uint64_t current = vm.smccc_version;
+  const HostStatus status = set_value(vm, current, value);
+  vm.smccc_version = static_cast<std::uint32_t>(current);
+  return status;
+}
+
 }  // namespace
 
 std::span<const FwRegInfo> fw_reg_list() { return kRegs; }
@@ -76,6 +90,8 @@ HostStatus get_fw_reg(const VmState& vm, std::uint64_t id, std::uint64_t& value)
     case fw_reg::kStdBmap: value = vm.std_bmap; return HostStatus::Ok;
     case fw_reg::kStdHypBmap: value = vm.std_hyp_bmap; return HostStatus::Ok;
     case fw_reg::kVendorHypBmap: value = vm.vendor_hyp_bmap; return HostStatus::Ok;
+    case fw_reg::kVendorHypBmap2: value = vm.vendor_hyp_bmap_2; return HostStatus::Ok;
+    case fw_reg::kSmcccVersion: value = vm.smccc_version; return HostStatus::Ok;
     default: return HostStatus::NotFound;
   }
 }
@@ -100,6 +116,8 @@ HostStatus set_fw_reg(VmState& vm, std::uint64_t id, std::uint64_t value) {
     case fw_reg::kStdBmap: return bitmap(vm.std_bmap, service_bit::kStdSupported);
     case fw_reg::kStdHypBmap: return bitmap(vm.std_hyp_bmap, service_bit::kStdHypSupported);
     case fw_reg::kVendorHypBmap: return bitmap(vm.vendor_hyp_bmap, service_bit::kVendorHypSupported);
+    case fw_reg::kVendorHypBmap2: return bitmap(vm.vendor_hyp_bmap_2, service_bit::kVendorHyp2Supported);
+    case fw_reg::kSmcccVersion: return set_smccc_version(vm, value);
     default: return HostStatus::NotFound;
   }
 }

@@ -8,6 +8,8 @@ namespace {
 
 constexpr std::uint16_t kFnFeatures = 0x00;
 constexpr std::uint16_t kFnPtp = 0x01;
+constexpr std::uint16_t kFnDiscoverImplVer = 0x40;
+constexpr std::uint16_t kFnDiscoverImplCpus = 0x41;
 // KVM's function space is 0..127 (ARM_SMCCC_KVM_NUM_FUNCS); the bitmap covers all of it.
 constexpr std::uint16_t kFunctionSpace = 128;
 
@@ -16,6 +18,10 @@ constexpr std::array kRanges{FunctionRange{owner::kVendorHyp, 0x00, kFunctionSpa
 constexpr std::array kFunctions{
     FunctionDesc{.number = kFnFeatures, .name = "KVM_FEATURES", .result = ResultKind::Value},
     FunctionDesc{.number = kFnPtp, .name = "KVM_PTP", .args = {"counter"}, .result = ResultKind::Value},
+    // HVC64 only. x2/x3 of DISCOVER_IMPL_CPUS are "Reserved / Must be zero" for the caller, but
+    // are not checked: Linux's arm_smccc_1_1_invoke(fid, i, &res) leaves them unset.
+    FunctionDesc{.number = kFnDiscoverImplVer, .forms = kSmc64, .name = "KVM_DISCOVER_IMPL_VER"},
+    FunctionDesc{.number = kFnDiscoverImplCpus, .forms = kSmc64, .name = "KVM_DISCOVER_IMPL_CPUS", .args = {"index"}},
 };
 
 }  // namespace
@@ -24,9 +30,14 @@ std::span<const FunctionRange> KvmVendorService::ranges() const { return kRanges
 std::span<const FunctionDesc> KvmVendorService::functions() const { return kFunctions; }
 
 // KVM_REG_ARM_VENDOR_HYP_BMAP: bit 0 KVM_FEATURES (and the Call UID), bit 1 PTP (hypercalls.rst).
+// VENDOR_HYP_BMAP_2 (fw-pseudo-registers.rst): bit 0 DISCOVER_IMPL_VER, bit 1 DISCOVER_IMPL_CPUS.
 bool KvmVendorService::available(const FunctionDesc& fn) const {
-  if (fn.number == kFnPtp) return clock_ != nullptr && (vm_.vendor_hyp_bmap & service_bit::kVendorPtp) != 0;
-  return (vm_.vendor_hyp_bmap & service_bit::kVendorFeatures) != 0;
+  switch (fn.number) {
+    case kFnPtp: return clock_ != nullptr && (vm_.vendor_hyp_bmap & service_bit::kVendorPtp) != 0;
+    case kFnDiscoverImplVer: return (vm_.vendor_hyp_bmap_2 & service_bit::kVendorImplVer) != 0;
+    case kFnDiscoverImplCpus: return (vm_.vendor_hyp_bmap_2 & service_bit::kVendorImplCpus) != 0;
+    default: return (vm_.vendor_hyp_bmap & service_bit::kVendorFeatures) != 0;
+  }
 }
 
 void KvmVendorService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
@@ -40,6 +51,12 @@ void KvmVendorService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResu
       return;
     case kFnPtp:
       ptp(call, result);
+      return;
+    case kFnDiscoverImplVer:
+      discover_impl_ver(result);
+      return;
+    case kFnDiscoverImplCpus:
+      discover_impl_cpus(call.x[1], result);
       return;
     default:
       set_not_supported(result);
@@ -65,8 +82,39 @@ void KvmVendorService::ptp(const SmcccCall& call, SmcccResult& result) {
   result.x[3] = counter & 0xFFFF'FFFFu;
 }
 
+// DISCOVER_IMPL_VER (hypercalls.rst): x1 the list's version (1.0), x2 the number of
+// implementations, x3 zero. With no list the host has nothing to report: NOT_SUPPORTED, one
+// of the two answers the documentation gives (a host that answers itself forwards the call).
+void KvmVendorService::discover_impl_ver(SmcccResult& result) const {
+  if (vm_.impl_cpus.empty()) {
+    set_not_supported(result);
+    return;
+  }
+  result.x[0] = status_reg(SmcccStatus::Success);
+  result.x[1] = kvm::kImplListVersion;
+  result.x[2] = vm_.impl_cpus.size();
+}
+
+// DISCOVER_IMPL_CPUS(index): x1..x3 = MIDR_EL1, REVIDR_EL1, AIDR_EL1 of implementation
+// `index` (all 64 bits of x1); an index past the list is INVALID_PARAMETER, x1..x3 zero.
+void KvmVendorService::discover_impl_cpus(std::uint64_t index, SmcccResult& result) const {
+  if (index >= vm_.impl_cpus.size()) {
+    result.x[0] = status_reg(SmcccStatus::InvalidParameter);
+    return;
+  }
+  const ImplCpu& cpu = vm_.impl_cpus[static_cast<std::size_t>(index)];
+  result.x[0] = status_reg(SmcccStatus::Success);
+  result.x[1] = cpu.midr;
+  result.x[2] = cpu.revidr;
+  result.x[3] = cpu.aidr;
+}
+
 std::string_view KvmVendorService::status_name(std::int64_t code) const {
-  return code == -1 ? std::string_view("NOT_SUPPORTED") : std::string_view();
+  switch (code) {
+    case -1: return "NOT_SUPPORTED";
+    case -3: return "INVALID_PARAMETER";
+    default: return {};
+  }
 }
 
 }  // namespace emu::fw

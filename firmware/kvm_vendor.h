@@ -17,6 +17,12 @@ inline constexpr std::uint32_t kCallUid = 0x8600'FF01;
 inline constexpr std::uint32_t kPtp = 0x8600'0001;
 inline constexpr std::uint32_t kPtpVirtualCounter = 0;
 inline constexpr std::uint32_t kPtpPhysicalCounter = 1;
+/// KVM 6.15's target-implementation calls, HVC64 only (hypercalls.rst).
+inline constexpr std::uint32_t kDiscoverImplVer = 0xC600'0040;
+inline constexpr std::uint32_t kDiscoverImplCpus = 0xC600'0041;
+/// DISCOVER_IMPL_VER's x1: the version of the implementation list, SMCCC_VERSION's format.
+/// 1.0, the major version Linux's kvm_guest.c accepts.
+inline constexpr std::uint64_t kImplListVersion = 0x1'0000;
 }  // namespace kvm
 
 class KvmVendorService final : public Service {
@@ -33,6 +39,8 @@ class KvmVendorService final : public Service {
 
  private:
   void ptp(const SmcccCall& call, SmcccResult& result);
+  void discover_impl_ver(SmcccResult& result) const;
+  void discover_impl_cpus(std::uint64_t index, SmcccResult& result) const;
 
   const VmState& vm_;
   Clock* clock_;

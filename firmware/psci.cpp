@@ -25,6 +25,7 @@ constexpr std::uint16_t kFnStatCount = 0x11;
 constexpr std::uint16_t kFnSystemReset2 = 0x12;
 constexpr std::uint16_t kFnMemProtect = 0x13;
 constexpr std::uint16_t kFnMemProtectCheckRange = 0x14;
+constexpr std::uint16_t kFnSystemOff2 = 0x15;
 
 constexpr std::uint64_t kNsPerUs = 1000;
 // Original power_state format: bits that must be zero (DEN0022F.b CPU_SUSPEND power_state, TF-A PSTATE_VALID_MASK).
@@ -65,6 +66,11 @@ constexpr std::array kFunctions{
                  .since = psci::kVersion1_1},
     FunctionDesc{.number = kFnMemProtectCheckRange, .forms = kBothForms, .name = "PSCI_MEM_PROTECT_CHECK_RANGE",
                  .args = {"base", "length"}, .since = psci::kVersion1_1},
+    // PSCI_FEATURES answers the supported types as a bitmask (DEN0022F.b §5.16).
+    FunctionDesc{.number = kFnSystemOff2, .forms = kBothForms, .name = "PSCI_SYSTEM_OFF2",
+                 .name64 = "PSCI_SYSTEM_OFF2_64", .args = {"type", "cookie"},
+                 .result = ResultKind::NoReturn, .results = 1, .own_features = psci::kOff2TypesHibernate,
+                 .since = psci::kVersion1_3},
 };
 
 std::uint64_t code(PsciStatus s) { return status_reg(s); }
@@ -131,6 +137,9 @@ void PsciService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
       return;
     case kFnSystemReset2:
       system_reset2(call, result);
+      return;
+    case kFnSystemOff2:
+      system_off2(call, result);
       return;
     default:
       set_not_supported(result);
@@ -311,6 +320,20 @@ void PsciService::system_reset2(const SmcccCall& call, SmcccResult& result) cons
   }
   result.x[0] = code(PsciStatus::InternalFailure);
   result.request = {.kind = RequestKind::SystemReset, .reset = ResetType::Warm, .context = call.x[2]};
+}
+
+// SYSTEM_OFF2 (DEN0022F.b §5.12; KVM's psci.c): type HIBERNATE_OFF, or 0, which F.b has
+// mean the same; any other type, or a cookie that is not 0, is INVALID_PARAMETERS. Both are
+// 32 bits in the SMC32 form (the dispatcher narrows them). Like SYSTEM_OFF, it pre-loads
+// INTERNAL_FAILURE should a host ever resume the caller.
+void PsciService::system_off2(const SmcccCall& call, SmcccResult& result) const {
+  const std::uint64_t type = call.x[1];
+  if ((type != 0 && type != psci::kOffTypeHibernate) || call.x[2] != 0) {
+    result.x[0] = code(PsciStatus::InvalidParameters);
+    return;
+  }
+  result.x[0] = code(PsciStatus::InternalFailure);
+  result.request = {.kind = RequestKind::SystemOff, .hibernate = true};
 }
 
 void PsciService::on_vcpu_stopped(unsigned vcpu) {

@@ -34,9 +34,13 @@ inline constexpr std::uint32_t kSystemReset2 = 0x8400'0012;
 inline constexpr std::uint32_t kSystemReset2_64 = 0xC400'0012;
 inline constexpr std::uint32_t kMemProtect = 0x8400'0013;
 inline constexpr std::uint32_t kMemProtectCheckRange = 0x8400'0014;
+inline constexpr std::uint32_t kSystemOff2 = 0x8400'0015;
+inline constexpr std::uint32_t kSystemOff2_64 = 0xC400'0015;
 
 inline constexpr std::uint32_t kVersion1_0 = 0x1'0000;
 inline constexpr std::uint32_t kVersion1_1 = 0x1'0001;
+inline constexpr std::uint32_t kVersion1_2 = 0x1'0002;
+inline constexpr std::uint32_t kVersion1_3 = 0x1'0003;
 
 /// AFFINITY_INFO answers (DEN0022F.b AFFINITY_INFO).
 inline constexpr std::uint32_t kAffinityOn = 0;
@@ -49,6 +53,11 @@ inline constexpr std::uint32_t kHwStandby = 2;
 inline constexpr std::uint32_t kTosNotPresentMp = 2;
 /// SYSTEM_RESET2 reset_type (DEN0022F.b SYSTEM_RESET2).
 inline constexpr std::uint32_t kResetTypeWarm = 0;
+/// SYSTEM_OFF2 type (DEN0022F.b §5.12): HIBERNATE_OFF is 1, and F.b has 0 mean it too.
+inline constexpr std::uint32_t kOffTypeHibernate = 1;
+/// PSCI_FEATURES(SYSTEM_OFF2): the supported types as a bitmask, bit 0 HIBERNATE_OFF
+/// (Linux's PSCI_1_3_OFF_TYPE_HIBERNATE_OFF, the value KVM answers).
+inline constexpr std::int32_t kOff2TypesHibernate = 1 << 0;
 
 /// The power_state values CPU_SUSPEND accepts (original format: StateType bit 16, PowerLevel
 /// bits 25:24, StateID bits 15:0; DEN0022F.b CPU_SUSPEND). Both are core-level states with StateID 0.
@@ -102,6 +111,7 @@ class PsciService final : public Service {
   std::uint64_t mem_protect(std::uint64_t enable);
   std::uint64_t mem_protect_check_range(std::uint64_t base, std::uint64_t length) const;
   void system_reset2(const SmcccCall& call, SmcccResult& result) const;
+  void system_off2(const SmcccCall& call, SmcccResult& result) const;
 
   /// A valid AArch64 entry point: inside RAM and 4-byte aligned (DEN0022F.b CPU_ON INVALID_ADDRESS).
   bool valid_entry(std::uint64_t entry) const { return entry % 4 == 0 && vm_.in_ram(entry, 4); }

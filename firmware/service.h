@@ -53,6 +53,9 @@ struct FunctionDesc {
   std::int32_t arch_features = kNotAdvertised;  ///< SMCCC_ARCH_FEATURES answer (DEN0028)
   std::int32_t own_features = 0;  ///< the owning service's FEATURES answer (e.g. PSCI_FEATURES)
   std::uint32_t since = 0;       ///< version of the owning specification that introduced it
+  /// The SMC64 form has its own availability (Service::offers_smc64): it came later than the
+  /// SMC32 form (SMCCC_ARCH_SOC_ID). Default no.
+  bool gated64 = false;
 };
 
 /// A contiguous block of function numbers inside one owner that a service answers.
@@ -78,6 +81,9 @@ class Service {
   /// Whether `fn` is currently offered (e.g. a PSCI function newer than the configured
   /// version is not). Unavailable functions are unknown to routing and to discovery alike.
   virtual bool available(const FunctionDesc& /*fn*/) const { return true; }
+  /// For a function with `gated64` set: whether its SMC64 form is offered too (asked only
+  /// when available(fn) holds, so other functions pay nothing for it). Default: yes.
+  virtual bool offers_smc64(const FunctionDesc& /*fn*/) const { return true; }
   /// Answers one call. The registers `fn.args` names are loaded (and narrowed for SMC32);
   /// `result.x[0..3]` are zero, `result.count` is `fn.results` and no request is set on entry.
   virtual void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) = 0;

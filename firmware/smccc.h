@@ -43,7 +43,7 @@ struct SmcccCall {
 /// or move a PC themselves (docs/architecture.md, "The call path").
 enum class RequestKind : std::uint8_t {
   None,
-  SystemOff,      ///< PSCI SYSTEM_OFF: stop every vCPU, exit status 0
+  SystemOff,      ///< PSCI SYSTEM_OFF or SYSTEM_OFF2 (`hibernate`): stop every vCPU
   SystemReset,    ///< PSCI SYSTEM_RESET / SYSTEM_RESET2: `reset`, `context` = cookie
   CpuOn,          ///< PSCI CPU_ON accepted: start `target` at `entry` with x0 = `context`
   CpuOff,         ///< PSCI CPU_OFF: stop the caller; tell the firmware when it has stopped
@@ -68,6 +68,9 @@ struct Request {
   std::uint64_t entry = 0;               ///< CpuOn, power-down, SdeiCompleteAndResume: where execution (re)starts
   std::uint64_t context = 0;             ///< CpuOn, power-down: x0 at entry; SystemReset: cookie
   std::uint64_t duration_ns = 0;         ///< CpuSuspend, SystemSuspend: virtual time asleep
+  /// SystemOff: the guest asked with PSCI 1.3 SYSTEM_OFF2 (type HIBERNATE_OFF), not SYSTEM_OFF,
+  /// so the host may keep the guest's hibernation image (KVM's KVM_SYSTEM_EVENT_SHUTDOWN_FLAG_PSCI_OFF2).
+  bool hibernate = false;
 
   /// True when the caller does not continue after its call.
   constexpr bool ends_caller() const {

@@ -47,10 +47,14 @@ inline constexpr std::uint64_t kTrng = 1u << 0;                ///< STD_BMAP
 inline constexpr std::uint64_t kPvTime = 1u << 0;              ///< STD_HYP_BMAP
 inline constexpr std::uint64_t kVendorFeatures = 1u << 0;      ///< VENDOR_HYP_BMAP: KVM_FEATURES + UID
 inline constexpr std::uint64_t kVendorPtp = 1u << 1;           ///< VENDOR_HYP_BMAP: PTP
+inline constexpr std::uint64_t kVendorImplVer = 1u << 0;       ///< VENDOR_HYP_BMAP_2: DISCOVER_IMPL_VER
+inline constexpr std::uint64_t kVendorImplCpus = 1u << 1;      ///< VENDOR_HYP_BMAP_2: DISCOVER_IMPL_CPUS
 /// Everything each register can select: also the defaults (KVM gives every supported bit).
 inline constexpr std::uint64_t kStdSupported = kTrng;
 inline constexpr std::uint64_t kStdHypSupported = kPvTime;
 inline constexpr std::uint64_t kVendorHypSupported = kVendorFeatures | kVendorPtp;
+/// VENDOR_HYP_BMAP_2 (KVM 6.15) is the exception: its bits reset to 0, as in KVM.
+inline constexpr std::uint64_t kVendorHyp2Supported = kVendorImplVer | kVendorImplCpus;
 }  // namespace service_bit
 
 // ---- PSCI power states (DEN0022F.b: the per-core power states, CPU_SUSPEND) ----
@@ -105,6 +109,17 @@ struct SdeiContext {
   std::uint32_t event = 0;            ///< index into VmState::sdei_events of the handler
 };
 
+/// One CPU implementation a VM may run on, as the host reports it to the guest through KVM's
+/// DISCOVER_IMPL_CPUS (Linux Documentation/virt/kvm/arm/hypercalls.rst), so that the guest
+/// enables the errata workarounds of every one of them.
+struct ImplCpu {
+  std::uint64_t midr = 0;    ///< MIDR_EL1 (bits 63:32 RES0)
+  std::uint64_t revidr = 0;  ///< REVIDR_EL1
+  std::uint64_t aidr = 0;    ///< AIDR_EL1
+};
+/// Implementations the host may list: a bound on what a guest is made to allocate.
+inline constexpr std::size_t kMaxImplCpus = 256;
+
 /// Handlers nest at most twice per PE: a critical one inside a normal one (DEN0054C event priorities).
 inline constexpr std::size_t kSdeiMaxNesting = 2;
 
@@ -136,6 +151,9 @@ struct VcpuState {
 struct VmState {
   /// PSCI version the guest sees, (major << 16) | minor. Default 1.1 (docs/architecture.md, "Model decisions").
   std::uint32_t psci_version = 0x1'0001;
+  /// SMCCC version the guest sees (DEN0028 SMCCC_VERSION), 1.1..1.6: calls a later version
+  /// introduced are neither routed nor advertised. Default 1.2. smccc-emu's own register.
+  std::uint32_t smccc_version = 0x1'0002;
   std::uint64_t ram_base = 0;  ///< guest RAM, for entry-point and range checks; set at creation
   std::uint64_t ram_size = 0;
   /// PSCI MEM_PROTECT: RAM is wiped on the next reset while set. Default off.
@@ -149,6 +167,11 @@ struct VmState {
   std::uint64_t std_bmap = service_bit::kStdSupported;                ///< bit 0: TRNG 1.0
   std::uint64_t std_hyp_bmap = service_bit::kStdHypSupported;         ///< bit 0: PV time
   std::uint64_t vendor_hyp_bmap = service_bit::kVendorHypSupported;   ///< bit 0: KVM_FEATURES + UID; bit 1: PTP
+  /// KVM's VENDOR_HYP_BMAP_2: bit 0 DISCOVER_IMPL_VER, bit 1 DISCOVER_IMPL_CPUS. Default 0.
+  std::uint64_t vendor_hyp_bmap_2 = 0;
+  /// The implementations DISCOVER_IMPL_CPUS reports (host configuration, fixed at creation;
+  /// default none).
+  std::vector<ImplCpu> impl_cpus;
   /// A vCPU has run: VM-wide configuration is frozen (as KVM's pseudo-registers and SMCCC filter,
   /// which answer EBUSY then). Default false.
   bool has_run = false;

@@ -35,6 +35,11 @@ extern const uint32_t el1_udf_insn[];
 void smccc_call_high(enum conduit conduit, struct smccc_regs *r, uint64_t high[HIGH_REGS]);
 
 static enum conduit conduit;
+/* What SMCCC_VERSION says: SOC_ID's SMC64 form (and its name type) and FEATURE_AVAILABILITY
+ * exist only from 1.6 and 1.5 (DEN0028); smccc-versions.elf checks the rest of the gating. */
+static uint64_t smccc_version;
+#define SMCCC_VERSION_1_5 0x10005u
+#define SMCCC_VERSION_1_6 0x10006u
 
 /* --- Calls with sentinels ------------------------------------------------------------ */
 
@@ -141,12 +146,14 @@ static void check_regs(bool cond, const struct call *c, unsigned first, unsigned
 
 /* --- SMCCC core ---------------------------------------------------------------------- */
 
-/* DEN0028 Arm Architecture Calls; KVM's smccc_set_retval; docs/architecture.md "Model decisions":
- * SMCCC 1.2; single-value results zero x1..x3. */
+/* DEN0028 SMCCC_VERSION: 1.2 or later here; single-value results zero x1..x3 (as KVM). */
 static void test_smccc_version(void)
 {
     struct call c = call0(SMCCC_VERSION);
-    tap_eq(c.out.x[0], SMCCC_VERSION_1_2, "SMCCC_VERSION is 1.2 (0x10002)");
+    smccc_version = c.out.x[0];
+    tap_diag("SMCCC_VERSION 0x%lx", smccc_version);
+    tap_ok(smccc_version >= SMCCC_VERSION_1_2 && smccc_version <= SMCCC_VERSION_1_6,
+           "SMCCC_VERSION is 1.2..1.6 (the x0..x17 rules below are 1.2's)");
     check_regs(all_zero(&c, 1, 3), &c, 1, 3, "SMCCC_VERSION zeroes x1..x3");
     check_regs(unchanged(&c, 4, 17), &c, 4, 17, "SMCCC_VERSION preserves x4..x17");
 }
@@ -157,7 +164,6 @@ static const struct expectation arch_features[] = {
     {SMCCC_VERSION, 0, "SMCCC_VERSION"},
     {SMCCC_ARCH_FEATURES, 0, "SMCCC_ARCH_FEATURES"},
     {SMCCC_ARCH_SOC_ID, 0, "SMCCC_ARCH_SOC_ID"},
-    {SMCCC_ARCH_SOC_ID64, 0, "SMCCC_ARCH_SOC_ID64"},
     {SMCCC_ARCH_WORKAROUND_1, SMCCC_ARCH_WORKAROUND_RET_UNAFFECTED, "WORKAROUND_1"},
     {SMCCC_ARCH_WORKAROUND_2, SMCCC_RET_NOT_REQUIRED, "WORKAROUND_2"},
     {SMCCC_ARCH_WORKAROUND_3, SMCCC_ARCH_WORKAROUND_RET_UNAFFECTED, "WORKAROUND_3"},
@@ -173,6 +179,12 @@ static void test_arch_features(void)
         tap_eq(call1(SMCCC_ARCH_FEATURES, e->fid).out.x[0], e->want,
                  "SMCCC_ARCH_FEATURES(%s) = %ld", e->name, (int64_t)e->want);
     }
+    const uint64_t soc64 = smccc_version >= SMCCC_VERSION_1_6 ? 0 : SMCCC_RET_NOT_SUPPORTED;
+    tap_eq(call1(SMCCC_ARCH_FEATURES, SMCCC_ARCH_SOC_ID64).out.x[0], soc64,
+           "SMCCC_ARCH_FEATURES(SMCCC_ARCH_SOC_ID64) = %ld (SMCCC 1.6)", (int64_t)soc64);
+    const uint64_t avail = smccc_version >= SMCCC_VERSION_1_5 ? 0 : SMCCC_RET_NOT_SUPPORTED;
+    tap_eq(call1(SMCCC_ARCH_FEATURES, SMCCC_ARCH_FEATURE_AVAILABILITY64).out.x[0], avail,
+           "SMCCC_ARCH_FEATURES(FEATURE_AVAILABILITY) = %ld (SMCCC 1.5)", (int64_t)avail);
 }
 
 /* DEN0028 SMCCC_ARCH_SOC_ID: SoC version/revision words have bit 31 clear. */
@@ -193,7 +205,7 @@ static void test_smc32_narrowing(void)
              "PSCI_FEATURES ignores the upper half of x1 (0xDEAD00008400000A)");
     tap_ok(soc_word_valid(soc_wide) && soc_wide == soc_version,
           "SMCCC_ARCH_SOC_ID with x1 = 0x100000000 is type 0 (version)");
-    tap_eq(call0(0xFFFFFFFF00000000ull | SMCCC_VERSION).out.x[0], SMCCC_VERSION_1_2,
+    tap_eq(call0(0xFFFFFFFF00000000ull | SMCCC_VERSION).out.x[0], smccc_version,
              "SMCCC_VERSION ignores the upper half of x0; result upper half is zero");
 }
 
@@ -223,7 +235,7 @@ static void test_unknown_fids(void)
 /* DEN0028 v1.3 SVE hint: the SVE hint bit 16 is ignored when decoding a fast call. */
 static void test_sve_hint(void)
 {
-    tap_eq(call0(SMCCC_VERSION | SMCCC_SVE_HINT).out.x[0], SMCCC_VERSION_1_2,
+    tap_eq(call0(SMCCC_VERSION | SMCCC_SVE_HINT).out.x[0], smccc_version,
              "SMCCC_VERSION with the SVE hint bit (0x80010000) is served");
     tap_eq(call1(PSCI_FEATURES | SMCCC_SVE_HINT, PSCI_VERSION).out.x[0], 0,
              "PSCI_FEATURES with the SVE hint bit (0x8401000A) is served");
@@ -267,6 +279,14 @@ static void test_soc_id(void)
     tap_ok(soc_word_valid(revision), "SOC_ID(revision) is non-negative with bit 31 clear");
     tap_diag("SoC version 0x%08lx, revision 0x%08lx", version, revision);
 
+    if (smccc_version < SMCCC_VERSION_1_6) {
+        struct call n = call1(SMCCC_ARCH_SOC_ID64, SMCCC_SOC_ID_NAME);
+        check_regs(n.out.x[0] == SMCCC_RET_NOT_SUPPORTED && unchanged(&n, 1, 17), &n, 0, 17,
+                   "SOC_ID64(name) before SMCCC 1.6 is NOT_SUPPORTED, x1..x17 unchanged");
+        tap_eq(call1(SMCCC_ARCH_SOC_ID, SMCCC_SOC_ID_NAME).out.x[0], SMCCC_RET_INVALID_PARAMETER,
+               "SOC_ID(name) through the 32-bit FID is INVALID_PARAMETER");
+        return;
+    }
     struct call n = call1(SMCCC_ARCH_SOC_ID64, SMCCC_SOC_ID_NAME);
     char name[SMCCC_SOC_NAME_BYTES];
     int len = smccc_unpack_string(&n.out, 1, name, sizeof name);

@@ -37,7 +37,7 @@ static void show_soc_name(void)
 
     smccc_call(DEMO_CONDUIT, &r);
     if (r.x[0] != SMCCC_RET_SUCCESS)
-        gprintf("%-22s -> %ld (no SoC name)\n", "SMCCC_ARCH_SOC_ID64(2)", (int64_t)r.x[0]);
+        gprintf("%-22s -> %ld (no SoC name: SMCCC 1.6 adds it)\n", "SMCCC_ARCH_SOC_ID64(2)", (int64_t)r.x[0]);
     else if (smccc_unpack_string(&r, 1, name, sizeof name) < 0)
         gprintf("%-22s -> name is not NUL-terminated\n", "SMCCC_ARCH_SOC_ID64(2)");
     else

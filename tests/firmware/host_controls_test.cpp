@@ -33,9 +33,16 @@ TEST_CASE("Pseudo-registers: KVM's IDs, listed in order, with every supported bi
   FakePlatform p;
   fw::Firmware f(p.config());
   const auto list = fw::fw_reg_list();
-  REQUIRE(list.size() == 7);
+  REQUIRE(list.size() == 9);
   CHECK(list[0].id == 0x6030'0000'0014'0000ull);
   CHECK(list[6].id == 0x6030'0000'0016'0002ull);
+  CHECK(list[7].id == 0x6030'0000'0016'0003ull);  // VENDOR_HYP_BMAP_2, KVM_REG_ARM_FW_FEAT_BMAP_REG(3)
+  for (std::size_t i = 0; i < 8; ++i) CHECK(list[i].kvm);
+  // smccc-emu's own register comes last, outside KVM's coprocessor numbers (0x14, 0x16).
+  CHECK(list[8].id == 0x6030'0000'0FFF'0000ull);
+  CHECK(!list[8].kvm);
+  CHECK(reg(f, fw::fw_reg::kVendorHypBmap2) == 0);  // KVM: "This is reset to 0" 
+  CHECK(reg(f, fw::fw_reg::kSmcccVersion) == 0x1'0002);
   CHECK(reg(f, fw::fw_reg::kPsciVersion) == 0x1'0001);
   CHECK(reg(f, fw::fw_reg::kStdBmap) == 0x1);
   CHECK(reg(f, fw::fw_reg::kStdHypBmap) == 0x1);
@@ -49,12 +56,13 @@ TEST_CASE("Pseudo-registers: an unknown ID is NotFound, an unknown bit is Invali
   FakePlatform p;
   fw::Firmware f(p.config());
   std::uint64_t v = 0;
-  CHECK(f.get_fw_reg(0x6030'0000'0016'0003ull, v) == HostStatus::NotFound);  // VENDOR_HYP_BMAP_2
+  CHECK(f.get_fw_reg(0x6030'0000'0016'0004ull, v) == HostStatus::NotFound);  // after VENDOR_HYP_BMAP_2
+  CHECK(f.set_fw_reg(fw::fw_reg::kVendorHypBmap2, 0x4) == HostStatus::Invalid);
   CHECK(f.set_fw_reg(0x6030'0000'0014'0009ull, 0) == HostStatus::NotFound);
   CHECK(f.set_fw_reg(fw::fw_reg::kStdBmap, 0x2) == HostStatus::Invalid);
   CHECK(f.set_fw_reg(fw::fw_reg::kStdHypBmap, 0x3) == HostStatus::Invalid);
   CHECK(f.set_fw_reg(fw::fw_reg::kVendorHypBmap, 0x4) == HostStatus::Invalid);
-  CHECK(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1'0003) == HostStatus::Invalid);  // 1.3: not modelled
+  CHECK(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1'0004) == HostStatus::Invalid);  // 1.4: no such PSCI
   CHECK(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1) == HostStatus::Invalid);       // 0.1: no DT IDs
   CHECK(reg(f, fw::fw_reg::kStdBmap) == 0x1);  // nothing changed
 }
@@ -265,4 +273,83 @@ TEST_CASE("Restoring firmware state refuses two vCPUs sharing a PV-time record")
   fw::Firmware g(p.config(2));
   fw::StateReader in(bytes);
   CHECK_THROWS_AS(g.load(in), fw::StateError);
+}
+
+namespace {
+// The firmware state starts "FWST", MEM_PROTECT (1 byte), the epoch (8), then "FWRG", the
+// register count (8) and (ID, value) pairs of 8 bytes each. Removes the pair for `id`.
+std::vector<std::uint8_t> without_fw_reg(std::vector<std::uint8_t> bytes, std::uint64_t id) {
+  constexpr std::size_t kCount = 4 + 1 + 8 + 4;
+  std::uint64_t count = 0;
+  std::memcpy(&count, &bytes[kCount], 8);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t at = kCount + 8 + 16 * i;
+    std::uint64_t named = 0;
+    std::memcpy(&named, &bytes[at], 8);
+    if (named != id) continue;
+    bytes.erase(bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.begin() + static_cast<std::ptrdiff_t>(at + 16));
+    --count;
+    std::memcpy(&bytes[kCount], &count, 8);
+    return bytes;
+  }
+  FAIL("register not in the saved state");
+  return bytes;
+}
+}  // namespace
+
+TEST_CASE("Firmware state: the pseudo-registers are saved by ID and restored with their values") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kSmcccVersion, 0x1'0006) == HostStatus::Ok);
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kStdBmap, 0) == HostStatus::Ok);
+  fw::StateWriter out;
+  f.save(out);
+  fw::Firmware g(p.config());
+  fw::StateReader in(out.data());
+  g.load(in);
+  CHECK(reg(g, fw::fw_reg::kSmcccVersion) == 0x1'0006);
+  CHECK(reg(g, fw::fw_reg::kStdBmap) == 0);
+  CHECK(call(g, fw::arch::kSmcccVersion).x[0] == 0x1'0006);
+}
+
+// As a VMM restoring KVM registers from a list made before a register existed: that register
+// keeps its reset value, whatever the machine restored into had set.
+TEST_CASE("Firmware state: a register the saved list does not name is restored at its reset value") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kSmcccVersion, 0x1'0006) == HostStatus::Ok);
+  REQUIRE(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1'0000) == HostStatus::Ok);
+  fw::StateWriter out;
+  f.save(out);
+  const std::vector<std::uint8_t> bytes = without_fw_reg(out.data(), fw::fw_reg::kSmcccVersion);
+  fw::Firmware g(p.config());
+  REQUIRE(g.set_fw_reg(fw::fw_reg::kSmcccVersion, 0x1'0005) == HostStatus::Ok);
+  fw::StateReader in(bytes);
+  g.load(in);
+  CHECK(in.at_end());
+  CHECK(reg(g, fw::fw_reg::kSmcccVersion) == 0x1'0002);  // reset value, not 1.5 or 1.6
+  CHECK(reg(g, fw::fw_reg::kPsciVersion) == 0x1'0000);
+}
+
+TEST_CASE("Firmware state: an unknown, repeated or refused register value is a corrupt state") {
+  FakePlatform p;
+  fw::Firmware f(p.config());
+  fw::StateWriter out;
+  f.save(out);
+  const std::vector<std::uint8_t> good = out.data();
+  constexpr std::size_t kFirstPair = 4 + 1 + 8 + 4 + 8;
+  const auto patched = [&](std::size_t at, std::uint64_t v) {
+    std::vector<std::uint8_t> b = good;
+    std::memcpy(&b[at], &v, 8);
+    return b;
+  };
+  const std::uint64_t second_id = fw::fw_reg_list()[1].id;
+  // The first pair is PSCI_VERSION: 0x5 is no PSCI version (0.2, 1.0, 1.1, ... are).
+  for (const auto& bytes : {patched(kFirstPair, 0x6030'0000'0014'0009ull),  // no such register
+                            patched(kFirstPair, second_id),                 // named twice
+                            patched(kFirstPair + 8, 0x5)}) {                // refused by set_fw_reg
+    fw::Firmware g(p.config());
+    fw::StateReader in(bytes);
+    CHECK_THROWS_AS(g.load(in), fw::StateError);
+  }
 }

@@ -31,7 +31,8 @@ TEST_CASE("PSCI_FEATURES: NOT_SUPPORTED for PSCI functions the model does not im
   for (std::uint64_t q : {0x8400'000Bull /*CPU_FREEZE*/, 0x8400'001Full /*reserved*/,
                           0xC400'0000ull /*no SMC64 PSCI_VERSION*/, 0x8400'0005ull /*MIGRATE*/,
                           0x8400'0007ull /*MIGRATE_INFO_UP_CPU*/, 0x8400'000Cull /*CPU_DEFAULT_SUSPEND*/,
-                          0x8400'000Full /*SET_SUSPEND_MODE*/, 0x8400'0015ull /*SYSTEM_OFF2, PSCI 1.3*/}) {
+                          0x8400'000Full /*SET_SUSPEND_MODE*/, 0x8400'0015ull /*SYSTEM_OFF2, PSCI 1.3*/,
+                          0xC400'0015ull}) {
     CAPTURE(q);
     CHECK(dispatch(firmware, fw::psci::kFeatures, {q}).x[0] == kNotSupported);
   }
@@ -53,7 +54,7 @@ TEST_CASE("PSCI_FEATURES: functions of other services are NOT_SUPPORTED") {
 TEST_CASE("PSCI: a function newer than the configured version is not offered, nor advertised") {
   fw::VmState vm;
   vm.psci_version = fw::psci::kVersion1_0;
-  fw::ArchService arch;
+  fw::ArchService arch(vm);
   fw::PsciService psci(vm);
   fw::Dispatcher dispatcher;
   dispatcher.add(arch);
@@ -107,4 +108,80 @@ TEST_CASE("PSCI SYSTEM_RESET2: other architectural types and vendor types are IN
       CHECK(r.request.kind == fw::RequestKind::None);
     }
   }
+}
+
+namespace {
+fw::Firmware& at_psci(fw::Firmware& firmware, std::uint32_t version) {
+  REQUIRE(firmware.set_fw_reg(fw::fw_reg::kPsciVersion, version) == fw::HostStatus::Ok);
+  return firmware;
+}
+}  // namespace
+
+TEST_CASE("PSCI_VERSION register: 1.2 and 1.3 are accepted, as KVM accepts them, and reported") {
+  for (std::uint32_t v : {fw::psci::kVersion1_2, fw::psci::kVersion1_3}) {
+    fw::Firmware firmware;
+    CHECK(dispatch(at_psci(firmware, v), fw::psci::kVersion).x[0] == v);
+  }
+}
+
+// DEN0022F.b: SYSTEM_OFF2 is a PSCI 1.3 function; at 1.2 it is not there, nor advertised.
+TEST_CASE("PSCI SYSTEM_OFF2: offered from PSCI 1.3 only, in both forms") {
+  for (std::uint32_t v : {fw::psci::kVersion1_1, fw::psci::kVersion1_2}) {
+    fw::Firmware firmware;
+    at_psci(firmware, v);
+    CAPTURE(v);
+    CHECK(dispatch(firmware, fw::psci::kFeatures, {fw::psci::kSystemOff2}).x[0] == kNotSupported);
+    CHECK(dispatch(firmware, fw::psci::kSystemOff2, {1, 0}).x[0] == kNotSupported);
+    CHECK(dispatch(firmware, fw::psci::kSystemOff2_64, {1, 0}).x[0] == kNotSupported);
+  }
+}
+
+TEST_CASE("PSCI_FEATURES(SYSTEM_OFF2) at 1.3: the supported-types bitmask, bit 0 HIBERNATE_OFF") {
+  fw::Firmware firmware;
+  at_psci(firmware, fw::psci::kVersion1_3);
+  CHECK(dispatch(firmware, fw::psci::kFeatures, {fw::psci::kSystemOff2}).x[0] == 1);
+  CHECK(dispatch(firmware, fw::psci::kFeatures, {fw::psci::kSystemOff2_64}).x[0] == 1);
+}
+
+TEST_CASE("PSCI SYSTEM_OFF2: type HIBERNATE_OFF (1), or 0 as DEN0022F.b allows, with cookie 0 hibernates") {
+  for (std::uint32_t fid : {fw::psci::kSystemOff2, fw::psci::kSystemOff2_64}) {
+    for (std::uint64_t type : {0ull, 1ull}) {
+      fw::Firmware firmware;
+      at_psci(firmware, fw::psci::kVersion1_3);
+      CAPTURE(fid);
+      CAPTURE(type);
+      const auto r = dispatch(firmware, fid, {type, 0});
+      CHECK(r.request.kind == fw::RequestKind::SystemOff);
+      CHECK(r.request.hibernate);
+      CHECK(r.x[0] == neg(-6));  // INTERNAL_FAILURE, should a host resume the caller
+      CHECK(r.count == 1);       // x1..x3 are the caller's
+    }
+  }
+}
+
+TEST_CASE("PSCI SYSTEM_OFF2: another type or a non-zero cookie is INVALID_PARAMETERS and returns") {
+  fw::Firmware firmware;
+  at_psci(firmware, fw::psci::kVersion1_3);
+  const std::initializer_list<std::uint64_t> bad[] = {{2, 0}, {0x8000'0001, 0}, {0xFFFF'FFFF, 0}, {1, 1}, {0, 0x40}};
+  for (const auto& args : bad) {
+    for (std::uint32_t fid : {fw::psci::kSystemOff2, fw::psci::kSystemOff2_64}) {
+      CAPTURE(fid);
+      CAPTURE(*args.begin());
+      const auto r = dispatch(firmware, fid, args);
+      CHECK(r.x[0] == neg(-2));
+      CHECK(r.request.kind == fw::RequestKind::None);
+    }
+  }
+  // SMC64: the whole of x1 and x2 count; SMC32 sees only their low halves (DEN0028 §3.2).
+  CHECK(dispatch(firmware, fw::psci::kSystemOff2_64, {0x1'0000'0001ull, 0}).x[0] == neg(-2));
+  CHECK(dispatch(firmware, fw::psci::kSystemOff2_64, {1, 0x1'0000'0000ull}).x[0] == neg(-2));
+  CHECK(dispatch(firmware, fw::psci::kSystemOff2, {0x1'0000'0001ull, 0x1'0000'0000ull}).request.hibernate);
+}
+
+TEST_CASE("PSCI SYSTEM_OFF and SYSTEM_OFF2 ask for the same power-off, told apart by `hibernate`") {
+  fw::Firmware firmware;
+  at_psci(firmware, fw::psci::kVersion1_3);
+  const auto off = dispatch(firmware, fw::psci::kSystemOff);
+  CHECK(off.request.kind == fw::RequestKind::SystemOff);
+  CHECK(!off.request.hibernate);
 }

@@ -30,7 +30,7 @@ std::string missing_options(const std::string& help) {
 // The exit-status table: one line per emulator status, "  64      bad command line".
 std::string missing_exit_statuses(const std::string& help) {
   std::string missing;
-  for (const char* status : {"64", "65", "66", "67", "68", "69", "70"}) {
+  for (const char* status : {"64", "65", "66", "67", "68", "69", "70", "71", "72", "74"}) {
     if (!contains(help, std::string("\n  ") + status + " ")) missing += std::string(missing.empty() ? "" : " ") + status;
   }
   return missing;

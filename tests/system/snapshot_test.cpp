@@ -128,8 +128,10 @@ TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing file
   version[8] = 9;
   std::vector<std::uint8_t> older = bytes;
   older[8] = 2;  // format 2 had no GIC or timer state
+  std::vector<std::uint8_t> format5 = bytes;
+  format5[8] = 5;  // format 5's header had no RAM size and an unchecked word
   std::vector<std::uint8_t> format6 = bytes;
-  format6[8] = 6;  // format 6 did not say whether the CPU model offers pointer authentication
+  format6[8] = 6;  // format 6 kept four firmware registers in fixed places, not by ID, and no PAuth setting
   std::vector<std::uint8_t> header_only(bytes.begin(), bytes.begin() + 20);
   const std::vector<std::uint8_t> text = {'h', 'e', 'l', 'l', 'o', '\n'};
   struct Case {
@@ -141,6 +143,7 @@ TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing file
       {dir.write("flipped.state", flipped), "checksum"},
       {dir.write("version.state", version), "version 9"},
       {dir.write("older.state", older), "version 2"},
+      {dir.write("format5.state", format5), "version 5; this smccc-emu reads version 7"},
       {dir.write("format6.state", format6), "version 6; this smccc-emu reads version 7"},
       {dir.write("header.state", header_only), "truncated"},
       {dir.write("text.state", text), "not a smccc-emu state file"},
@@ -321,4 +324,28 @@ TEST_CASE("Snapshot: --save-at with --memory 64G saves and resumes in seconds") 
   SYSTEST_SHOW(b);
   CHECK(b.status == 0);
   CHECK(count_lines_containing(b.out, "not ok") == 0);
+}
+
+// Format 7: the implementation list is configuration, the pseudo-registers go by ID.
+TEST_CASE("Snapshot: the CPU implementation list, VENDOR_HYP_BMAP_2 and the SMCCC version survive save and resume") {
+  check_split_equals_whole({"--impl-cpus", "0x413fd0c1:0x11:0x22,0x481fd010:0x100000033:0x44", "--append", "impl=2"},
+                           "kvm-impl.elf", "15000");
+  check_split_equals_whole({"--fw-reg", "smccc-version=0x10006"}, "smccc-versions.elf", "15000");
+}
+
+TEST_CASE("Snapshot: a fault rule saved before its call fires on the same call after resume") {
+  const std::vector<std::string> args{"--cpus", "2", "--quantum", "200", "--seed", "1", "--inject",
+                                      "0xC4000053@20:NO_ENTROPY"};
+  check_split_equals_whole(args, "inject-probe.elf", "4000");
+  // The save falls between the HVC pass (calls 1-12) and the faulted 20th call.
+  systest::TempDir dir;
+  const std::string state = (dir.path() / "vm.state").string();
+  std::vector<std::string> first{"run", "-q", "--save-at", "4000", state};
+  first.insert(first.end(), args.begin(), args.end());
+  first.push_back(guest_path("inject-probe.elf"));
+  const systest::Outcome a = run_emu(first);
+  const systest::Outcome b = run_emu({"resume", "-q", state});
+  CHECK(count_lines_containing(a.out, "# rnd64 hvc: 0 0 0 0 0 0 0 0 0 0 0 0") == 1);
+  CHECK(count_lines_containing(a.out, "# rnd64 smc") == 0);
+  CHECK(count_lines_containing(b.out, "# rnd64 smc: 0 0 0 0 0 0 0 -3 0 0 0 0") == 1);
 }
