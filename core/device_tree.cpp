@@ -225,6 +225,12 @@ std::string device_tree_problem(std::span<const std::uint8_t> dtb) {
   if (const int err = fdt_check_full(dtb.data(), dtb.size()); err != 0) {
     return fmt::format("is not a valid device tree blob: {}", fdt_strerror(err));
   }
+  // Devicetree Specification v0.4 §5.4.2: the structure block starts with the root node.
+  // fdt_check_full also accepts one that is only FDT_END, where every path lookup then fails.
+  int next = 0;
+  if (fdt_next_tag(dtb.data(), 0, &next) != FDT_BEGIN_NODE) {
+    return "is not a valid device tree blob: its structure block does not start with the root node";
+  }
   return {};
 }
 

@@ -185,6 +185,18 @@ TEST_CASE("Device tree: a user DTB is refused when truncated, of another magic o
   CHECK_FALSE(core::device_tree_problem(broken).empty());
 }
 
+// Devicetree Specification v0.4 §5.4.2: the structure block starts with the root node's
+// FDT_BEGIN_NODE. libfdt's fdt_check_full accepts a block that is only FDT_END (no node at all),
+// yet fdt_path_offset() then fails (FDT_ERR_BADOFFSET); found by fuzz/fuzz_device_tree.cpp, where
+// update_chosen failed on a DTB the check had accepted.
+TEST_CASE("Device tree: a user DTB whose structure block does not start with the root node is refused") {
+  const std::vector<std::uint8_t> good = core::build_device_tree(base_spec());
+  const std::uint32_t off_struct = fdt_off_dt_struct(good.data());
+  std::vector<std::uint8_t> bad = good;
+  bad[off_struct + 3] = FDT_END;  // big-endian: the first token's low byte (FDT_BEGIN_NODE is 1)
+  CHECK(core::device_tree_problem(bad).find("root node") != std::string::npos);
+}
+
 TEST_CASE("Device tree: a user DTB keeps its nodes and gets bootargs and the initrd in /chosen, as QEMU's -dtb does") {
   std::vector<std::uint8_t> user = core::build_device_tree(base_spec());
   const std::vector<std::uint8_t> out =
