@@ -215,6 +215,39 @@ std::vector<std::uint8_t> build_device_tree(const DeviceTreeSpec& spec) {
   }
 }
 
+namespace {
+// Devicetree Specification v0.4 §5.1 and §5.3: the memory reservation block (pairs of
+// (address, size) ended by a pair of zeros), the structure block and the strings block are
+// separate. fdt_check_full checks each lies inside the blob but neither where the reservation
+// list ends nor that the blocks are apart; update_chosen's fdt_open_into copies each block
+// whole and would need more room than the blob when they overlap.
+std::string block_overlap(std::span<const std::uint8_t> dtb) {
+  const void* fdt = dtb.data();
+  const int reservations = fdt_num_mem_rsv(fdt);
+  if (reservations < 0) {
+    return fmt::format("is not a valid device tree blob: its memory reservation block is not terminated ({})",
+                       fdt_strerror(reservations));
+  }
+  struct Block {
+    std::uint64_t begin, end;
+  };
+  const std::uint64_t rsv = fdt_off_mem_rsvmap(fdt);
+  // The header gives the structure block's size from version 17 on; before, it is unknown here.
+  const std::uint64_t struct_size = fdt_version(fdt) >= 17 ? fdt_size_dt_struct(fdt) : 0;
+  const Block blocks[3] = {
+      {rsv, rsv + (static_cast<std::uint64_t>(reservations) + 1) * sizeof(fdt_reserve_entry)},
+      {fdt_off_dt_struct(fdt), std::uint64_t{fdt_off_dt_struct(fdt)} + struct_size},
+      {fdt_off_dt_strings(fdt), std::uint64_t{fdt_off_dt_strings(fdt)} + fdt_size_dt_strings(fdt)},
+  };
+  const auto overlap = [](const Block& a, const Block& b) { return a.begin < b.end && b.begin < a.end; };
+  if (overlap(blocks[0], blocks[1]) || overlap(blocks[0], blocks[2])) {
+    return "is not a valid device tree blob: its memory reservation block runs into another block";
+  }
+  if (overlap(blocks[1], blocks[2])) return "is not a valid device tree blob: its structure and strings blocks overlap";
+  return {};
+}
+}  // namespace
+
 std::string device_tree_problem(std::span<const std::uint8_t> dtb) {
   if (dtb.size() < sizeof(fdt_header)) return "is not a device tree blob (shorter than an FDT header)";
   if (fdt_magic(dtb.data()) != FDT_MAGIC) return "is not a device tree blob (bad magic number)";
@@ -225,6 +258,7 @@ std::string device_tree_problem(std::span<const std::uint8_t> dtb) {
   if (const int err = fdt_check_full(dtb.data(), dtb.size()); err != 0) {
     return fmt::format("is not a valid device tree blob: {}", fdt_strerror(err));
   }
+  if (const std::string overlap = block_overlap(dtb); !overlap.empty()) return overlap;
   // Devicetree Specification v0.4 §5.4.2: the structure block starts with the root node.
   // fdt_check_full also accepts one that is only FDT_END, where every path lookup then fails.
   int next = 0;

@@ -197,6 +197,20 @@ TEST_CASE("Device tree: a user DTB whose structure block does not start with the
   CHECK(core::device_tree_problem(bad).find("root node") != std::string::npos);
 }
 
+// Devicetree Specification v0.4 §5.3: the memory reservation block is a list of (address, size)
+// pairs ended by a pair of zeros, and §5.1 places it before the structure block. libfdt's
+// fdt_check_full does not check where the list ends: a list running on into the structure block
+// passes, and fdt_open_into then needs more room than the file (FDT_ERR_NOSPACE in
+// update_chosen). Found by fuzz/fuzz_device_tree.cpp.
+TEST_CASE("Device tree: a user DTB whose memory reservation block runs into another block is refused") {
+  const std::vector<std::uint8_t> good = core::build_device_tree(base_spec());
+  const std::uint32_t off_rsvmap = fdt_off_mem_rsvmap(good.data());
+  REQUIRE(fdt_num_mem_rsv(good.data()) == 0);  // only the terminating pair
+  std::vector<std::uint8_t> bad = good;
+  bad[off_rsvmap + 10] = 0x40;  // the terminator's size becomes 0x0040'0000'0000'0000
+  CHECK(core::device_tree_problem(bad).find("memory reservation block") != std::string::npos);
+}
+
 TEST_CASE("Device tree: a user DTB keeps its nodes and gets bootargs and the initrd in /chosen, as QEMU's -dtb does") {
   std::vector<std::uint8_t> user = core::build_device_tree(base_spec());
   const std::vector<std::uint8_t> out =
