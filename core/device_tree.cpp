@@ -255,6 +255,13 @@ std::string device_tree_problem(std::span<const std::uint8_t> dtb) {
     return fmt::format("is truncated: its header says {} bytes, the file has {}", fdt_totalsize(dtb.data()),
                        dtb.size());
   }
+  // Devicetree Specification v0.4 §5.2: version 17, backwards compatible with 16. Older layouts
+  // are refused before libfdt walks them: libfdt 1.6.1's fdt_check_full dereferences a null
+  // pointer on a version-15 tree (found by fuzz/fuzz_device_tree.cpp).
+  if (fdt_version(dtb.data()) < 16) {
+    return fmt::format("is a device tree blob of version {}; smccc-emu reads versions 16 and 17",
+                       fdt_version(dtb.data()));
+  }
   if (const int err = fdt_check_full(dtb.data(), dtb.size()); err != 0) {
     return fmt::format("is not a valid device tree blob: {}", fdt_strerror(err));
   }

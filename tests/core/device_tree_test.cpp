@@ -211,6 +211,19 @@ TEST_CASE("Device tree: a user DTB whose memory reservation block runs into anot
   CHECK(core::device_tree_problem(bad).find("memory reservation block") != std::string::npos);
 }
 
+// Devicetree Specification v0.4 §5.2: version 17, compatible with 16. libfdt 1.6.1's
+// fdt_check_full crashes (null pointer) on a version-15 header with last_comp_version 0, so the
+// version is checked first. Found by fuzz/fuzz_device_tree.cpp (smccc-emu --dtb died of SIGSEGV).
+TEST_CASE("Device tree: a user DTB of a version before 16 is refused without libfdt walking it") {
+  std::vector<std::uint8_t> old = core::build_device_tree(base_spec());
+  const auto put32 = [&old](std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) old[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+  };
+  put32(20, 15);  // version
+  put32(24, 0);   // last_comp_version
+  CHECK(core::device_tree_problem(old) == "is a device tree blob of version 15; smccc-emu reads versions 16 and 17");
+}
+
 TEST_CASE("Device tree: a user DTB keeps its nodes and gets bootargs and the initrd in /chosen, as QEMU's -dtb does") {
   std::vector<std::uint8_t> user = core::build_device_tree(base_spec());
   const std::vector<std::uint8_t> out =
