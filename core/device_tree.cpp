@@ -6,6 +6,7 @@
 
 #include <libfdt.h>
 
+#include <cstring>
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -216,6 +217,52 @@ std::vector<std::uint8_t> build_device_tree(const DeviceTreeSpec& spec) {
 }
 
 namespace {
+std::uint32_t be32_at(std::span<const std::uint8_t> b, std::uint64_t at) {
+  return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) | (std::uint32_t{b[at + 2]} << 8) | b[at + 3];
+}
+
+// The structure block's tokens (Devicetree Specification v0.4 §5.4.1), walked with every name
+// and property length checked against the block, so that libfdt's own walks afterwards always
+// move forward: libfdt 1.6.1's fdt_next_tag adds a property's length to its offset unchecked, and
+// a length near 2^32 takes fdt_check_full backwards forever (found by fuzz/fuzz_device_tree.cpp).
+std::string token_problem(std::span<const std::uint8_t> dtb) {
+  const void* fdt = dtb.data();
+  const std::uint64_t begin = fdt_off_dt_struct(fdt);
+  const std::uint64_t end = fdt_version(fdt) >= 17 ? begin + fdt_size_dt_struct(fdt) : fdt_totalsize(fdt);
+  constexpr const char* kBad = "is not a valid device tree blob: ";
+  if (begin > end || end > dtb.size()) return fmt::format("{}its structure block lies outside it", kBad);
+  const auto align4 = [](std::uint64_t v) { return (v + 3) & ~std::uint64_t{3}; };
+  for (std::uint64_t at = begin; at + 4 <= end;) {
+    const std::uint32_t token = be32_at(dtb, at);
+    at += 4;
+    switch (token) {
+      case FDT_BEGIN_NODE: {
+        const auto* name = dtb.data() + at;
+        const auto* nul = static_cast<const std::uint8_t*>(std::memchr(name, 0, end - at));
+        if (nul == nullptr) return fmt::format("{}a node name runs past the structure block", kBad);
+        at = align4(at + static_cast<std::uint64_t>(nul - name) + 1);
+        break;
+      }
+      case FDT_PROP: {
+        if (end - at < 8) return fmt::format("{}a property runs past the structure block", kBad);
+        const std::uint32_t length = be32_at(dtb, at);
+        at += 8;
+        if (length > end - at) return fmt::format("{}a property runs past the structure block", kBad);
+        at = align4(at + length);
+        break;
+      }
+      case FDT_END_NODE:
+      case FDT_NOP:
+        break;
+      case FDT_END:
+        return {};
+      default:
+        return fmt::format("{}unknown token {:#x} in the structure block", kBad, token);
+    }
+  }
+  return fmt::format("{}its structure block has no FDT_END", kBad);
+}
+
 // Devicetree Specification v0.4 §5.1 and §5.3: the memory reservation block (pairs of
 // (address, size) ended by a pair of zeros), the structure block and the strings block are
 // separate. fdt_check_full checks each lies inside the blob but neither where the reservation
@@ -262,6 +309,10 @@ std::string device_tree_problem(std::span<const std::uint8_t> dtb) {
     return fmt::format("is a device tree blob of version {}; smccc-emu reads versions 16 and 17",
                        fdt_version(dtb.data()));
   }
+  if (const int err = fdt_check_header(dtb.data()); err != 0) {
+    return fmt::format("is not a valid device tree blob: {}", fdt_strerror(err));
+  }
+  if (const std::string problem = token_problem(dtb); !problem.empty()) return problem;
   if (const int err = fdt_check_full(dtb.data(), dtb.size()); err != 0) {
     return fmt::format("is not a valid device tree blob: {}", fdt_strerror(err));
   }

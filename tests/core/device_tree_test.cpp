@@ -224,6 +224,19 @@ TEST_CASE("Device tree: a user DTB of a version before 16 is refused without lib
   CHECK(core::device_tree_problem(old) == "is a device tree blob of version 15; smccc-emu reads versions 16 and 17");
 }
 
+// Devicetree Specification v0.4 §5.4.1: FDT_PROP is followed by the value's length and its
+// bytes, inside the structure block. libfdt 1.6.1's fdt_check_full loops forever on a length of
+// 0xFFFFFFF4 (its offset goes back by 12 - 12 = 0 each step), so smccc-emu --dtb hung; the
+// tokens are now walked with every length checked first. Found by fuzz/fuzz_device_tree.cpp.
+TEST_CASE("Device tree: a user DTB with a property longer than its structure block is refused") {
+  std::vector<std::uint8_t> bad = core::build_device_tree(base_spec());
+  const std::uint32_t off_struct = fdt_off_dt_struct(bad.data());
+  // Root node: FDT_BEGIN_NODE, its empty name padded to 4 bytes, then the first FDT_PROP and its length.
+  REQUIRE(bad[off_struct + 11] == FDT_PROP);
+  for (int i = 0; i < 4; ++i) bad[off_struct + 12 + static_cast<std::size_t>(i)] = i < 3 ? 0xFF : 0xF4;
+  CHECK(core::device_tree_problem(bad).find("a property runs past the structure block") != std::string::npos);
+}
+
 TEST_CASE("Device tree: a user DTB keeps its nodes and gets bootargs and the initrd in /chosen, as QEMU's -dtb does") {
   std::vector<std::uint8_t> user = core::build_device_tree(base_spec());
   const std::vector<std::uint8_t> out =
