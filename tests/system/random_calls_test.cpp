@@ -92,3 +92,29 @@ TEST_CASE("Random firmware calls: the guest's table lists exactly the functions 
     CHECK_MESSAGE(routed.count(fid) == 1, "the guest's table names a function the firmware does not route");
   }
 }
+
+// README `resume`: the saved run's output followed by the resumed run's is the uninterrupted
+// run's, and so is --stats. Mid-run, the random calls have left PSCI, SDEI (registrations,
+// bindings, masks, pending events, the host's timed signal) and TRNG state all over the VM.
+TEST_CASE("Random firmware calls: saved mid-run and resumed, the output and --stats are the uninterrupted run's") {
+  const systest::TempDir dir;
+  const std::string state = (dir.path() / "mid.state").string();
+  const std::vector<std::string> machine = {
+      "--cpus", "4", "--quantum", "997", "--seed", "7", "--epoch", "0", "--sdei-event", "1:private:critical:signalable",
+      "--sdei-event", "2:shared:normal", "--sdei-signal", "2@3000000", "--append", "seed=99 calls=12500"};
+  const auto run = [&machine](std::vector<std::string> head) {
+    head.insert(head.end(), machine.begin(), machine.end());
+    head.push_back(guest_path("random-calls.elf"));
+    return run_emu(head, std::chrono::seconds(120));
+  };
+  const systest::Outcome whole = run({"run", "-q", "--stats"});
+  const systest::Outcome saved = run({"run", "-q", "--save-at", "3000000", state});
+  const systest::Outcome resumed = run_emu({"resume", "-q", "--stats", state}, std::chrono::seconds(120));
+  REQUIRE(whole.status == 0);
+  CHECK(count_lines_containing(whole.out, "# 50000 calls on 4 vCPUs, 0 broken rules") == 1);
+  CHECK(saved.status == 0);
+  CHECK(count_lines_containing(saved.out, "# 50000 calls") == 0);  // saved before the end
+  CHECK(resumed.status == 0);
+  CHECK(saved.out + resumed.out == whole.out);
+  CHECK(resumed.err == whole.err);
+}
