@@ -221,16 +221,37 @@ std::uint32_t be32_at(std::span<const std::uint8_t> b, std::uint64_t at) {
   return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) | (std::uint32_t{b[at + 2]} << 8) | b[at + 3];
 }
 
+constexpr const char* kBadBlob = "is not a valid device tree blob: ";
+
+// An FDT_PROP's length and name offset, at `at` (just past the token): its value lies in the
+// structure block (ending at `end`) and its name is a NUL-terminated string inside the strings
+// block (Devicetree Specification v0.4 §5.4.1). libfdt checks the name against the strings
+// block's size only from version 17 on; a version-16 name running past it comes out of
+// fdt_open_into as a version-17 tree libfdt itself calls truncated.
+std::string property_problem(std::span<const std::uint8_t> dtb, std::uint64_t at, std::uint64_t end) {
+  if (end - at < 8 || be32_at(dtb, at) > end - at - 8) {
+    return fmt::format("{}a property runs past the structure block", kBadBlob);
+  }
+  const std::uint64_t strings = fdt_off_dt_strings(dtb.data());
+  const std::uint64_t strings_size = fdt_size_dt_strings(dtb.data());
+  const std::uint64_t name = be32_at(dtb, at + 4);
+  if (strings > dtb.size() || strings_size > dtb.size() - strings || name >= strings_size ||
+      std::memchr(dtb.data() + strings + name, 0, strings_size - name) == nullptr) {
+    return fmt::format("{}a property name lies outside the strings block", kBadBlob);
+  }
+  return {};
+}
+
 // The structure block's tokens (Devicetree Specification v0.4 §5.4.1), walked with every name
 // and property length checked against the block, so that libfdt's own walks afterwards always
 // move forward: libfdt 1.6.1's fdt_next_tag adds a property's length to its offset unchecked, and
 // a length near 2^32 takes fdt_check_full backwards forever (found by fuzz/fuzz_device_tree.cpp).
-std::string token_problem(std::span<const std::uint8_t> dtb) {
+// `struct_end` gets the offset just past FDT_END: a version-16 header does not say where the block ends.
+std::string token_problem(std::span<const std::uint8_t> dtb, std::uint64_t& struct_end) {
   const void* fdt = dtb.data();
   const std::uint64_t begin = fdt_off_dt_struct(fdt);
   const std::uint64_t end = fdt_version(fdt) >= 17 ? begin + fdt_size_dt_struct(fdt) : fdt_totalsize(fdt);
-  constexpr const char* kBad = "is not a valid device tree blob: ";
-  if (begin > end || end > dtb.size()) return fmt::format("{}its structure block lies outside it", kBad);
+  if (begin > end || end > dtb.size()) return fmt::format("{}its structure block lies outside it", kBadBlob);
   const auto align4 = [](std::uint64_t v) { return (v + 3) & ~std::uint64_t{3}; };
   for (std::uint64_t at = begin; at + 4 <= end;) {
     const std::uint32_t token = be32_at(dtb, at);
@@ -239,28 +260,25 @@ std::string token_problem(std::span<const std::uint8_t> dtb) {
       case FDT_BEGIN_NODE: {
         const auto* name = dtb.data() + at;
         const auto* nul = static_cast<const std::uint8_t*>(std::memchr(name, 0, end - at));
-        if (nul == nullptr) return fmt::format("{}a node name runs past the structure block", kBad);
+        if (nul == nullptr) return fmt::format("{}a node name runs past the structure block", kBadBlob);
         at = align4(at + static_cast<std::uint64_t>(nul - name) + 1);
         break;
       }
-      case FDT_PROP: {
-        if (end - at < 8) return fmt::format("{}a property runs past the structure block", kBad);
-        const std::uint32_t length = be32_at(dtb, at);
-        at += 8;
-        if (length > end - at) return fmt::format("{}a property runs past the structure block", kBad);
-        at = align4(at + length);
+      case FDT_PROP:
+        if (std::string problem = property_problem(dtb, at, end); !problem.empty()) return problem;
+        at = align4(at + 8 + be32_at(dtb, at));
         break;
-      }
       case FDT_END_NODE:
       case FDT_NOP:
         break;
       case FDT_END:
+        struct_end = at;
         return {};
       default:
-        return fmt::format("{}unknown token {:#x} in the structure block", kBad, token);
+        return fmt::format("{}unknown token {:#x} in the structure block", kBadBlob, token);
     }
   }
-  return fmt::format("{}its structure block has no FDT_END", kBad);
+  return fmt::format("{}its structure block has no FDT_END", kBadBlob);
 }
 
 // Devicetree Specification v0.4 §5.1 and §5.3: the memory reservation block (pairs of
@@ -268,7 +286,7 @@ std::string token_problem(std::span<const std::uint8_t> dtb) {
 // separate. fdt_check_full checks each lies inside the blob but neither where the reservation
 // list ends nor that the blocks are apart; update_chosen's fdt_open_into copies each block
 // whole and would need more room than the blob when they overlap.
-std::string block_overlap(std::span<const std::uint8_t> dtb) {
+std::string block_overlap(std::span<const std::uint8_t> dtb, std::uint64_t struct_end) {
   const void* fdt = dtb.data();
   const int reservations = fdt_num_mem_rsv(fdt);
   if (reservations < 0) {
@@ -279,8 +297,10 @@ std::string block_overlap(std::span<const std::uint8_t> dtb) {
     std::uint64_t begin, end;
   };
   const std::uint64_t rsv = fdt_off_mem_rsvmap(fdt);
-  // The header gives the structure block's size from version 17 on; before, it is unknown here.
-  const std::uint64_t struct_size = fdt_version(fdt) >= 17 ? fdt_size_dt_struct(fdt) : 0;
+  // The header gives the structure block's size from version 17 on; for version 16 the walk of
+  // token_problem found where its tokens end.
+  const std::uint64_t struct_size =
+      fdt_version(fdt) >= 17 ? fdt_size_dt_struct(fdt) : struct_end - fdt_off_dt_struct(fdt);
   const Block blocks[3] = {
       {rsv, rsv + (static_cast<std::uint64_t>(reservations) + 1) * sizeof(fdt_reserve_entry)},
       {fdt_off_dt_struct(fdt), std::uint64_t{fdt_off_dt_struct(fdt)} + struct_size},
@@ -312,11 +332,12 @@ std::string device_tree_problem(std::span<const std::uint8_t> dtb) {
   if (const int err = fdt_check_header(dtb.data()); err != 0) {
     return fmt::format("is not a valid device tree blob: {}", fdt_strerror(err));
   }
-  if (const std::string problem = token_problem(dtb); !problem.empty()) return problem;
+  std::uint64_t struct_end = 0;
+  if (const std::string problem = token_problem(dtb, struct_end); !problem.empty()) return problem;
   if (const int err = fdt_check_full(dtb.data(), dtb.size()); err != 0) {
     return fmt::format("is not a valid device tree blob: {}", fdt_strerror(err));
   }
-  if (const std::string overlap = block_overlap(dtb); !overlap.empty()) return overlap;
+  if (const std::string overlap = block_overlap(dtb, struct_end); !overlap.empty()) return overlap;
   // Devicetree Specification v0.4 §5.4.2: the structure block starts with the root node.
   // fdt_check_full also accepts one that is only FDT_END, where every path lookup then fails.
   int next = 0;

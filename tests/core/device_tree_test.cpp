@@ -237,6 +237,35 @@ TEST_CASE("Device tree: a user DTB with a property longer than its structure blo
   CHECK(core::device_tree_problem(bad).find("a property runs past the structure block") != std::string::npos);
 }
 
+namespace {
+// `dtb` with the big-endian header word at byte `at` set to `v`.
+std::vector<std::uint8_t> with_header_word(std::vector<std::uint8_t> dtb, std::size_t at, std::uint32_t v) {
+  for (std::size_t i = 0; i < 4; ++i) dtb[at + i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+  return dtb;
+}
+constexpr std::size_t kVersionWord = 20;       // fdt_header.version
+constexpr std::size_t kOffStringsWord = 12;    // fdt_header.off_dt_strings
+constexpr std::size_t kSizeStringsWord = 32;   // fdt_header.size_dt_strings
+}  // namespace
+
+// A version-16 header does not give the structure block's size (Devicetree Specification v0.4
+// §5.2), and libfdt checks names only against the whole blob then. A version-16 tree whose
+// strings block starts inside its structure block, or whose last property name runs past the
+// strings block, passed the check, and update_chosen made of it a version-17 tree libfdt calls
+// truncated (FDT_ERR_TRUNCATED). Found by fuzz/fuzz_device_tree.cpp.
+TEST_CASE("Device tree: a version-16 user DTB whose blocks overlap or whose names leave the strings block is refused") {
+  const std::vector<std::uint8_t> good = core::build_device_tree(base_spec());
+  const std::vector<std::uint8_t> v16 = with_header_word(good, kVersionWord, 16);
+  REQUIRE(core::device_tree_problem(v16).empty());
+  const std::vector<std::uint8_t> overlapping =
+      with_header_word(v16, kOffStringsWord, fdt_off_dt_strings(good.data()) - 0x20);
+  CHECK(core::device_tree_problem(overlapping).find("overlap") != std::string::npos);
+  // The strings block ends with the last name ("compatible" or another): cut off its NUL.
+  const std::vector<std::uint8_t> short_strings =
+      with_header_word(v16, kSizeStringsWord, fdt_size_dt_strings(good.data()) - 1);
+  CHECK(core::device_tree_problem(short_strings).find("property name") != std::string::npos);
+}
+
 TEST_CASE("Device tree: a user DTB keeps its nodes and gets bootargs and the initrd in /chosen, as QEMU's -dtb does") {
   std::vector<std::uint8_t> user = core::build_device_tree(base_spec());
   const std::vector<std::uint8_t> out =
