@@ -44,6 +44,29 @@ test-clang: deps
 	cmake --build --preset clang
 	ctest --preset clang -L 'firmware|core'
 
+# libFuzzer targets (fuzz/): built with clang in build-fuzz/, seed corpora made by the build.
+# `make fuzz` runs each target for FUZZ_TIME seconds; `make test` runs each for 20 s (CTest label
+# fuzz) when clang++ is there (scripts/setup-deps.sh installs it). A crash, sanitizer report,
+# broken invariant, leak or hang fails either; the input is kept in build-fuzz/fuzz/artifacts/.
+.PHONY: test-fuzz fuzz clean-fuzz
+FUZZ_TIME = 60
+test: test-fuzz
+test-fuzz: deps
+	@if command -v clang++ >/dev/null; then \
+	  cmake --preset fuzz && cmake --build --preset fuzz && ctest --preset fuzz; \
+	else \
+	  echo "test-fuzz: clang++ not found; the fuzz smoke run is skipped"; \
+	fi
+
+fuzz: deps
+	cmake --preset fuzz
+	cmake --build --preset fuzz
+	fuzz/run-fuzz.sh build-fuzz $(FUZZ_TIME)
+
+clean: clean-fuzz
+clean-fuzz:
+	rm -rf build-fuzz
+
 # Every benchmark, Google Benchmark JSON in build/bench/, the QEMU comparison, then
 # docs/bench/bench.png, docs/bench/results.md and README's results table.
 BENCH_ARGS = --benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchmark_out_format=json

@@ -6,6 +6,7 @@
 
 #include <libfdt.h>
 
+#include <cstring>
 #include <fmt/format.h>
 #include <stdexcept>
 
@@ -215,6 +216,105 @@ std::vector<std::uint8_t> build_device_tree(const DeviceTreeSpec& spec) {
   }
 }
 
+namespace {
+std::uint32_t be32_at(std::span<const std::uint8_t> b, std::uint64_t at) {
+  return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) | (std::uint32_t{b[at + 2]} << 8) | b[at + 3];
+}
+
+constexpr const char* kBadBlob = "is not a valid device tree blob: ";
+
+// An FDT_PROP's length and name offset, at `at` (just past the token): its value lies in the
+// structure block (ending at `end`) and its name is a NUL-terminated string inside the strings
+// block (Devicetree Specification v0.4 §5.4.1). libfdt checks the name against the strings
+// block's size only from version 17 on; a version-16 name running past it comes out of
+// fdt_open_into as a version-17 tree libfdt itself calls truncated.
+std::string property_problem(std::span<const std::uint8_t> dtb, std::uint64_t at, std::uint64_t end) {
+  if (end - at < 8 || be32_at(dtb, at) > end - at - 8) {
+    return fmt::format("{}a property runs past the structure block", kBadBlob);
+  }
+  const std::uint64_t strings = fdt_off_dt_strings(dtb.data());
+  const std::uint64_t strings_size = fdt_size_dt_strings(dtb.data());
+  const std::uint64_t name = be32_at(dtb, at + 4);
+  if (strings > dtb.size() || strings_size > dtb.size() - strings || name >= strings_size ||
+      std::memchr(dtb.data() + strings + name, 0, strings_size - name) == nullptr) {
+    return fmt::format("{}a property name lies outside the strings block", kBadBlob);
+  }
+  return {};
+}
+
+// The structure block's tokens (Devicetree Specification v0.4 §5.4.1), walked with every name
+// and property length checked against the block, so that libfdt's own walks afterwards always
+// move forward: libfdt 1.6.1's fdt_next_tag adds a property's length to its offset unchecked, and
+// a length near 2^32 takes fdt_check_full backwards forever (found by fuzz/fuzz_device_tree.cpp).
+// `struct_end` gets the offset just past FDT_END: a version-16 header does not say where the block ends.
+std::string token_problem(std::span<const std::uint8_t> dtb, std::uint64_t& struct_end) {
+  const void* fdt = dtb.data();
+  const std::uint64_t begin = fdt_off_dt_struct(fdt);
+  const std::uint64_t end = fdt_version(fdt) >= 17 ? begin + fdt_size_dt_struct(fdt) : fdt_totalsize(fdt);
+  if (begin > end || end > dtb.size()) return fmt::format("{}its structure block lies outside it", kBadBlob);
+  const auto align4 = [](std::uint64_t v) { return (v + 3) & ~std::uint64_t{3}; };
+  for (std::uint64_t at = begin; at + 4 <= end;) {
+    const std::uint32_t token = be32_at(dtb, at);
+    at += 4;
+    switch (token) {
+      case FDT_BEGIN_NODE: {
+        const auto* name = dtb.data() + at;
+        const auto* nul = static_cast<const std::uint8_t*>(std::memchr(name, 0, end - at));
+        if (nul == nullptr) return fmt::format("{}a node name runs past the structure block", kBadBlob);
+        at = align4(at + static_cast<std::uint64_t>(nul - name) + 1);
+        break;
+      }
+      case FDT_PROP:
+        if (std::string problem = property_problem(dtb, at, end); !problem.empty()) return problem;
+        at = align4(at + 8 + be32_at(dtb, at));
+        break;
+      case FDT_END_NODE:
+      case FDT_NOP:
+        break;
+      case FDT_END:
+        struct_end = at;
+        return {};
+      default:
+        return fmt::format("{}unknown token {:#x} in the structure block", kBadBlob, token);
+    }
+  }
+  return fmt::format("{}its structure block has no FDT_END", kBadBlob);
+}
+
+// Devicetree Specification v0.4 §5.1 and §5.3: the memory reservation block (pairs of
+// (address, size) ended by a pair of zeros), the structure block and the strings block are
+// separate. fdt_check_full checks each lies inside the blob but neither where the reservation
+// list ends nor that the blocks are apart; update_chosen's fdt_open_into copies each block
+// whole and would need more room than the blob when they overlap.
+std::string block_overlap(std::span<const std::uint8_t> dtb, std::uint64_t struct_end) {
+  const void* fdt = dtb.data();
+  const int reservations = fdt_num_mem_rsv(fdt);
+  if (reservations < 0) {
+    return fmt::format("is not a valid device tree blob: its memory reservation block is not terminated ({})",
+                       fdt_strerror(reservations));
+  }
+  struct Block {
+    std::uint64_t begin, end;
+  };
+  const std::uint64_t rsv = fdt_off_mem_rsvmap(fdt);
+  // The header gives the structure block's size from version 17 on; for version 16 the walk of
+  // token_problem found where its tokens end.
+  const std::uint64_t struct_size =
+      fdt_version(fdt) >= 17 ? fdt_size_dt_struct(fdt) : struct_end - fdt_off_dt_struct(fdt);
+  const Block blocks[3] = {
+      {rsv, rsv + (static_cast<std::uint64_t>(reservations) + 1) * sizeof(fdt_reserve_entry)},
+      {fdt_off_dt_struct(fdt), std::uint64_t{fdt_off_dt_struct(fdt)} + struct_size},
+      {fdt_off_dt_strings(fdt), std::uint64_t{fdt_off_dt_strings(fdt)} + fdt_size_dt_strings(fdt)},
+  };
+  const auto overlap = [](const Block& a, const Block& b) { return a.begin < b.end && b.begin < a.end; };
+  if (overlap(blocks[0], blocks[1]) || overlap(blocks[0], blocks[2])) {
+    return "is not a valid device tree blob: its memory reservation block runs into another block";
+  }
+  if (overlap(blocks[1], blocks[2])) return "is not a valid device tree blob: its structure and strings blocks overlap";
+  return {};
+}
+}  // namespace
+
 std::string device_tree_problem(std::span<const std::uint8_t> dtb) {
   if (dtb.size() < sizeof(fdt_header)) return "is not a device tree blob (shorter than an FDT header)";
   if (fdt_magic(dtb.data()) != FDT_MAGIC) return "is not a device tree blob (bad magic number)";
@@ -222,8 +322,27 @@ std::string device_tree_problem(std::span<const std::uint8_t> dtb) {
     return fmt::format("is truncated: its header says {} bytes, the file has {}", fdt_totalsize(dtb.data()),
                        dtb.size());
   }
+  // Devicetree Specification v0.4 §5.2: version 17, backwards compatible with 16. Older layouts
+  // are refused before libfdt walks them: libfdt 1.6.1's fdt_check_full dereferences a null
+  // pointer on a version-15 tree (found by fuzz/fuzz_device_tree.cpp).
+  if (fdt_version(dtb.data()) < 16) {
+    return fmt::format("is a device tree blob of version {}; smccc-emu reads versions 16 and 17",
+                       fdt_version(dtb.data()));
+  }
+  if (const int err = fdt_check_header(dtb.data()); err != 0) {
+    return fmt::format("is not a valid device tree blob: {}", fdt_strerror(err));
+  }
+  std::uint64_t struct_end = 0;
+  if (const std::string problem = token_problem(dtb, struct_end); !problem.empty()) return problem;
   if (const int err = fdt_check_full(dtb.data(), dtb.size()); err != 0) {
     return fmt::format("is not a valid device tree blob: {}", fdt_strerror(err));
+  }
+  if (const std::string overlap = block_overlap(dtb, struct_end); !overlap.empty()) return overlap;
+  // Devicetree Specification v0.4 §5.4.2: the structure block starts with the root node.
+  // fdt_check_full also accepts one that is only FDT_END, where every path lookup then fails.
+  int next = 0;
+  if (fdt_next_tag(dtb.data(), 0, &next) != FDT_BEGIN_NODE) {
+    return "is not a valid device tree blob: its structure block does not start with the root node";
   }
   return {};
 }

@@ -44,6 +44,11 @@ constexpr std::size_t kMaxCodeRanges = 256;
 // RAM and scheduling are core's rules; vCPU count and SoC identity are the firmware's
 // (fw::Firmware checks them), reported here as ConfigError.
 const MachineConfig& validated(const MachineConfig& c) {
+  // The firmware's rule, with its words, checked here as well: the GIC, built before the
+  // firmware, sizes its per-vCPU state by the count (a state file may claim 2^32 - 2 vCPUs).
+  if (c.cpus == 0 || c.cpus > kMaxVcpus) {
+    throw ConfigError("cpus", fmt::format("vCPU count must be 1..{}, not {}", kMaxVcpus, c.cpus));
+  }
   if (c.memory < kMinRamSize || c.memory > kMaxRamSize) {
     throw ConfigError("memory", fmt::format("memory size must be between 1 MiB and 64 GiB, not {} bytes", c.memory));
   }

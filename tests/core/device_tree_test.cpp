@@ -185,6 +185,87 @@ TEST_CASE("Device tree: a user DTB is refused when truncated, of another magic o
   CHECK_FALSE(core::device_tree_problem(broken).empty());
 }
 
+// Devicetree Specification v0.4 §5.4.2: the structure block starts with the root node's
+// FDT_BEGIN_NODE. libfdt's fdt_check_full accepts a block that is only FDT_END (no node at all),
+// yet fdt_path_offset() then fails (FDT_ERR_BADOFFSET); found by fuzz/fuzz_device_tree.cpp, where
+// update_chosen failed on a DTB the check had accepted.
+TEST_CASE("Device tree: a user DTB whose structure block does not start with the root node is refused") {
+  const std::vector<std::uint8_t> good = core::build_device_tree(base_spec());
+  const std::uint32_t off_struct = fdt_off_dt_struct(good.data());
+  std::vector<std::uint8_t> bad = good;
+  bad[off_struct + 3] = FDT_END;  // big-endian: the first token's low byte (FDT_BEGIN_NODE is 1)
+  CHECK(core::device_tree_problem(bad).find("root node") != std::string::npos);
+}
+
+// Devicetree Specification v0.4 §5.3: the memory reservation block is a list of (address, size)
+// pairs ended by a pair of zeros, and §5.1 places it before the structure block. libfdt's
+// fdt_check_full does not check where the list ends: a list running on into the structure block
+// passes, and fdt_open_into then needs more room than the file (FDT_ERR_NOSPACE in
+// update_chosen). Found by fuzz/fuzz_device_tree.cpp.
+TEST_CASE("Device tree: a user DTB whose memory reservation block runs into another block is refused") {
+  const std::vector<std::uint8_t> good = core::build_device_tree(base_spec());
+  const std::uint32_t off_rsvmap = fdt_off_mem_rsvmap(good.data());
+  REQUIRE(fdt_num_mem_rsv(good.data()) == 0);  // only the terminating pair
+  std::vector<std::uint8_t> bad = good;
+  bad[off_rsvmap + 10] = 0x40;  // the terminator's size becomes 0x0040'0000'0000'0000
+  CHECK(core::device_tree_problem(bad).find("memory reservation block") != std::string::npos);
+}
+
+// Devicetree Specification v0.4 §5.2: version 17, compatible with 16. libfdt 1.6.1's
+// fdt_check_full crashes (null pointer) on a version-15 header with last_comp_version 0, so the
+// version is checked first. Found by fuzz/fuzz_device_tree.cpp (smccc-emu --dtb died of SIGSEGV).
+TEST_CASE("Device tree: a user DTB of a version before 16 is refused without libfdt walking it") {
+  std::vector<std::uint8_t> old = core::build_device_tree(base_spec());
+  const auto put32 = [&old](std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) old[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+  };
+  put32(20, 15);  // version
+  put32(24, 0);   // last_comp_version
+  CHECK(core::device_tree_problem(old) == "is a device tree blob of version 15; smccc-emu reads versions 16 and 17");
+}
+
+// Devicetree Specification v0.4 §5.4.1: FDT_PROP is followed by the value's length and its
+// bytes, inside the structure block. libfdt 1.6.1's fdt_check_full loops forever on a length of
+// 0xFFFFFFF4 (its offset goes back by 12 - 12 = 0 each step), so smccc-emu --dtb hung; the
+// tokens are now walked with every length checked first. Found by fuzz/fuzz_device_tree.cpp.
+TEST_CASE("Device tree: a user DTB with a property longer than its structure block is refused") {
+  std::vector<std::uint8_t> bad = core::build_device_tree(base_spec());
+  const std::uint32_t off_struct = fdt_off_dt_struct(bad.data());
+  // Root node: FDT_BEGIN_NODE, its empty name padded to 4 bytes, then the first FDT_PROP and its length.
+  REQUIRE(bad[off_struct + 11] == FDT_PROP);
+  for (int i = 0; i < 4; ++i) bad[off_struct + 12 + static_cast<std::size_t>(i)] = i < 3 ? 0xFF : 0xF4;
+  CHECK(core::device_tree_problem(bad).find("a property runs past the structure block") != std::string::npos);
+}
+
+namespace {
+// `dtb` with the big-endian header word at byte `at` set to `v`.
+std::vector<std::uint8_t> with_header_word(std::vector<std::uint8_t> dtb, std::size_t at, std::uint32_t v) {
+  for (std::size_t i = 0; i < 4; ++i) dtb[at + i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+  return dtb;
+}
+constexpr std::size_t kVersionWord = 20;       // fdt_header.version
+constexpr std::size_t kOffStringsWord = 12;    // fdt_header.off_dt_strings
+constexpr std::size_t kSizeStringsWord = 32;   // fdt_header.size_dt_strings
+}  // namespace
+
+// A version-16 header does not give the structure block's size (Devicetree Specification v0.4
+// §5.2), and libfdt checks names only against the whole blob then. A version-16 tree whose
+// strings block starts inside its structure block, or whose last property name runs past the
+// strings block, passed the check, and update_chosen made of it a version-17 tree libfdt calls
+// truncated (FDT_ERR_TRUNCATED). Found by fuzz/fuzz_device_tree.cpp.
+TEST_CASE("Device tree: a version-16 user DTB whose blocks overlap or whose names leave the strings block is refused") {
+  const std::vector<std::uint8_t> good = core::build_device_tree(base_spec());
+  const std::vector<std::uint8_t> v16 = with_header_word(good, kVersionWord, 16);
+  REQUIRE(core::device_tree_problem(v16).empty());
+  const std::vector<std::uint8_t> overlapping =
+      with_header_word(v16, kOffStringsWord, fdt_off_dt_strings(good.data()) - 0x20);
+  CHECK(core::device_tree_problem(overlapping).find("overlap") != std::string::npos);
+  // The strings block ends with the last name ("compatible" or another): cut off its NUL.
+  const std::vector<std::uint8_t> short_strings =
+      with_header_word(v16, kSizeStringsWord, fdt_size_dt_strings(good.data()) - 1);
+  CHECK(core::device_tree_problem(short_strings).find("property name") != std::string::npos);
+}
+
 TEST_CASE("Device tree: a user DTB keeps its nodes and gets bootargs and the initrd in /chosen, as QEMU's -dtb does") {
   std::vector<std::uint8_t> user = core::build_device_tree(base_spec());
   const std::vector<std::uint8_t> out =

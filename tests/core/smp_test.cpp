@@ -550,3 +550,22 @@ TEST_CASE("Snapshot: no save while a forwarded call waits for the host's answer"
   CHECK(m.run().kind == ExitKind::Checkpoint);
   CHECK_NOTHROW(m.save(state));
 }
+
+// MachineConfig::cpus is 1..64 (README --cpus). The GIC sizes its per-vCPU state by it before the
+// firmware's own check runs, so a count near 2^32 (as a corrupt state file can hold: found by
+// fuzz/fuzz_state_file.cpp, `smccc-emu resume` then ended with "internal error: std::bad_alloc",
+// status 70) must be refused first, with the ConfigError every other bad count gets.
+TEST_CASE("Machine: a vCPU count outside 1..64 is a ConfigError naming cpus, even near 2^32") {
+  for (const unsigned n : {0u, 65u, 0xFFFF'FFFEu}) {
+    CAPTURE(n);
+    core::MachineConfig config;
+    config.cpus = n;
+    try {
+      core::Machine m(config);
+      FAIL("accepted");
+    } catch (const core::ConfigError& e) {
+      CHECK(e.setting() == "cpus");
+      CHECK(std::string(e.what()) == "vCPU count must be 1..64, not " + std::to_string(n));
+    }
+  }
+}
