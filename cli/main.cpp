@@ -56,6 +56,7 @@ Exit status:
   130     SIGINT (Ctrl-C) stopped the run at the end of the slice; the console and
           trace are flushed and the summary and --stats printed as for any end
           (a second SIGINT ends the process at once)
+  137     the debugger killed the run (--gdb: gdb's kill)
   143     SIGTERM stopped the run, as for SIGINT
 
 Guest platform: QEMU virt's memory map (RAM at 0x40000000, PL011 UART at

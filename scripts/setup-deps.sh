@@ -15,6 +15,7 @@ readonly BOOKWORM_PACKAGES=(
   libfdt-dev device-tree-compiler
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
   rng-tools5
+  gdb-multiarch
 )
 readonly TRIXIE_PACKAGES=(libunicorn-dev libunicorn2t64 libcapstone-dev libcapstone5)
 readonly SOURCE_FILE=/etc/apt/sources.list.d/smccc-emu-trixie.sources

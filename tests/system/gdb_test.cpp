@@ -397,6 +397,28 @@ TEST_CASE("gdb stub: the guest's exit is reported as W with the run's exit statu
   CHECK(e.status == 0);
 }
 
+TEST_CASE("gdb stub: a guest fault stops with SIGSEGV, its registers readable, and the run ends at the next continue") {
+  TempDir dir;
+  // UDF #0 with VBAR_EL1 = 0: no vector table in RAM, so the run cannot go on (status 66).
+  const std::string guest = dir.write("udf.elf", systest::minimal_elf64(0x4008'0000, 0x4008'0000,
+                                                                       systest::words({test::a64::kUdf0})));
+  Emulator emu({"run", "--gdb", "0", "--gdb-wait", guest}, dir);
+  const int port = emu.port();
+  REQUIRE(port > 0);
+  RspClient c(port);
+  REQUIRE(c.connected());
+  c.packet("c");
+  CHECK(c.reply() == "T0bthread:1;core:0;");
+  c.packet("p20");  // the PC is readable after the fault
+  CHECK(c.reply().size() == 16);
+  c.packet("c");
+  CHECK(c.reply() == "X0b");
+  const Outcome e = emu.wait();
+  SYSTEST_SHOW(e);
+  CHECK(e.status == 66);
+  CHECK(e.err.find("guest fault") != std::string::npos);
+}
+
 TEST_CASE("gdb stub options: --gdb-wait and --gdb-host need --gdb, ports end at 65535, a bad host is refused") {
   TempDir dir;
   const std::string guest = off_elf(dir);
