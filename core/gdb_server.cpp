@@ -151,6 +151,12 @@ class MachineTarget final : public gdb::Target {
   }
 
   void set_registers(unsigned vcpu, const gdb::Registers& r, const gdb::RegisterMask& which) override {
+    // PSTATE.nRW and M (Arm ARM D1.4): the guest runs AArch64 at EL0 or EL1 only (EL0t, EL1t,
+    // EL1h), as a restored snapshot must; any other mode is refused before it reaches the engine.
+    const std::uint32_t mode = r.cpsr & 0x1F;
+    if (which[gdb::kRegCpsr] && mode != 0x0 && mode != 0x4 && mode != 0x5) {
+      throw std::invalid_argument("cpsr: only EL0t, EL1t and EL1h in AArch64");
+    }
     for (unsigned i = 0; i <= 30; ++i) {
       if (which[i]) machine_.set_reg(vcpu, xreg(i), r.x[i]);
     }

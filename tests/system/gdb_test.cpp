@@ -336,6 +336,10 @@ TEST_CASE("gdb stub: Ctrl-C stops a running guest, malformed packets get errors,
   c.drain(100);
   c.packet("m40080000,4");
   CHECK(c.reply() == "00000014");  // b . (0x14000000), little-endian
+  c.packet("P21=10000000");  // cpsr = AArch32 user mode: refused, never given to the engine
+  CHECK(c.reply() == "E16");
+  c.packet("P21=c5030000");  // EL1h with DAIF masked: accepted
+  CHECK(c.reply() == "OK");
   c.packet("Z0,40080000,4");
   CHECK(c.reply() == "OK");
   c.packet("c");  // the loop comes back to its breakpoint at once
