@@ -11,9 +11,11 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -303,7 +305,11 @@ RunExit GdbServer::serve() {
     ~Close() { ::close(fd); }
   } close_client{client};
   const int one = 1;
-  ::setsockopt(client, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+  ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // A debugger that stops reading its replies is treated as gone (then the guest runs on)
+  // rather than blocking the emulator for ever.
+  const timeval send_limit{.tv_sec = 30, .tv_usec = 0};
+  ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &send_limit, sizeof send_limit);
   return session(client);
 }
 
