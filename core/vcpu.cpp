@@ -213,6 +213,7 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
     sync_clock();
     if (hook_error_) std::rethrow_exception(std::exchange(hook_error_, nullptr));
     const bool code_synced = std::exchange(code_sync_, false);
+    attention_ &= ~kCodeSync;
     if (code_synced) machine_.apply_code_changes(index_);
     if (stop_requested_) return stop_;
     if (std::exchange(sdei_entry_, false)) {  // a firmware-owned interrupt changed
@@ -315,6 +316,11 @@ bool Vcpu::mmu_on() const { return (reg(Reg::SctlrEl1) & 1) != 0; }
 void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t address, std::uint32_t size, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
   if (v.attention_ != 0) [[unlikely]] {
+    if ((v.attention_ & kCodeSync) != 0) {  // an IC in the block before, while debugging
+      v.attention_ &= ~kCodeSync;
+      v.stop_before_block(address);
+      return;
+    }
     if ((v.attention_ & kSdeiCheck) != 0) {  // before an IRQ: the SDEI handler masks it
       v.sdei_entry_ = true;
       v.stop_before_block(address);
@@ -774,13 +780,8 @@ std::uint32_t Vcpu::sys_instruction(const uc_arm64_cp_reg& cp) {
   code_sync_ = true;
   if (debug_hooks_) [[unlikely]] {
     // The stop would take effect at the next block, whose PC Unicorn does not put back while a
-    // UC_HOOK_CODE hook exists (see stop_before_block): stop after this instruction instead
-    // (a PC write from a hook ends the block there; Unicorn synced the PC to this one).
-    std::uint64_t pc = 0;
-    check(uc_reg_read(uc_, UC_ARM64_REG_PC, &pc), "uc_reg_read");
-    pc += 4;
-    count_to(pc);
-    check(uc_reg_write(uc_, UC_ARM64_REG_PC, &pc), "uc_reg_write");
+    // UC_HOOK_CODE hook exists (see stop_before_block): the block hook stops there instead.
+    attention_ |= kCodeSync;
   } else {
     stop_engine();
   }

@@ -263,9 +263,10 @@ class Vcpu final : public fw::RegisterSource {
   std::uint64_t block_left_ = 0;     // budget_left_ before that block was entered
   bool stop_requested_ = false;
   // What the block hook must look at, one byte so the hot path tests once: kIrqLine (see
-  // set_irq_line()) and kSdeiCheck (see request_sdei_check()).
+  // set_irq_line()), kSdeiCheck (see request_sdei_check()) and kCodeSync.
   static constexpr std::uint8_t kIrqLine = 1;
   static constexpr std::uint8_t kSdeiCheck = 2;
+  static constexpr std::uint8_t kCodeSync = 4;  // while debugging: stop before the next block (sys_instruction)
   std::uint8_t attention_ = 0;
   bool irq_line() const { return (attention_ & kIrqLine) != 0; }
   bool irq_entry_ = false;   // the block hook stopped the engine to take an IRQ
