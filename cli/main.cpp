@@ -18,6 +18,7 @@
 #include "cli/exit_codes.h"
 #include "core/device_tree.h"
 #include "core/file_io.h"
+#include "core/gdb_server.h"
 #include "core/machine.h"
 #include "core/snapshot.h"
 
@@ -57,6 +58,7 @@ Exit status:
   130     SIGINT (Ctrl-C) stopped the run at the end of the slice; the console and
           trace are flushed and the summary and --stats printed as for any end
           (a second SIGINT ends the process at once)
+  137     the debugger killed the run (--gdb: gdb's kill)
   143     SIGTERM stopped the run, as for SIGINT
 
 Guest platform: QEMU virt's memory map (RAM at 0x40000000, PL011 UART at
@@ -276,6 +278,10 @@ struct RunOptions {
   std::string console_input = "-";
   bool quiet = false;
   std::string image;
+  // The gdb stub (core/gdb_server.h): --gdb PORT, --gdb-host ADDR, --gdb-wait.
+  std::optional<std::uint64_t> gdb_port;
+  std::string gdb_host = "127.0.0.1";
+  bool gdb_wait = false;
 };
 
 // The option behind a MachineConfig setting, for error messages.
@@ -303,6 +309,8 @@ int exit_code_for(const emu::core::RunExit& e) {
     case ExitKind::Hypercall: return cli::kExitForwarded;
     case ExitKind::Checkpoint: return cli::kExitOk;
     case ExitKind::Stopped: return e.status > 0 && e.status < 128 ? 128 + e.status : cli::kExitInternal;
+    case ExitKind::Breakpoint:  // the gdb stub's stops: a run never ends with them
+    case ExitKind::Stepped: return cli::kExitInternal;
   }
   return cli::kExitInternal;
 }
@@ -562,11 +570,23 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
   }
   if (input.fd >= 0) machine.console().set_input(std::make_unique<emu::core::FdInput>(input.fd));
 
+  std::optional<emu::core::GdbServer> gdb;
+  if (o.gdb_port) {
+    try {
+      gdb.emplace(machine, emu::core::GdbConfig{.host = o.gdb_host, .port = static_cast<std::uint16_t>(*o.gdb_port),
+                                                .wait = o.gdb_wait, .exit_status = exit_code_for});
+    } catch (const emu::core::GdbError& e) {
+      return error(cli::kExitUsage, e.what());
+    }
+    print_stderr(fmt::format("smccc-emu: gdb stub listening on {}:{}{}\n", o.gdb_host, gdb->port(),
+                             o.gdb_wait ? "; waiting for gdb to attach" : ""));
+  }
+
   // SIGINT and SIGTERM stop the run at the end of the slice; it then ends as any other run
   // does (console and trace flushed, summary, --stats), with status 130 or 143.
   g_running = &machine;
   install_stop_signals();
-  const emu::core::RunExit result = machine.run();
+  const emu::core::RunExit result = gdb ? gdb->serve() : machine.run();
   g_running = nullptr;
   if (!g_output_failure && (std::fflush(stdout) != 0 || std::ferror(stdout))) output_failed("stdout", errno);
   if (trace) trace->flush();
@@ -677,6 +697,14 @@ int dump_device_tree(const emu::core::Machine& machine, const std::string& path)
   return cli::kExitOk;
 }
 
+// --gdb-host and --gdb-wait need --gdb; a run that saves itself is not debugged.
+std::optional<std::string> gdb_options_problem(const RunOptions& o) {
+  if (!o.gdb_port && (o.gdb_wait || o.gdb_host != "127.0.0.1")) return "--gdb-host and --gdb-wait need --gdb PORT";
+  if (o.gdb_port && *o.gdb_port > 65535) return fmt::format("--gdb: port {} is above 65535", *o.gdb_port);
+  if (o.gdb_port && !o.save_at.empty()) return "--gdb and --save-at cannot be combined";
+  return std::nullopt;
+}
+
 // The MachineConfig the options ask for; the message of a bad option (status 64), or nothing.
 std::optional<std::string> machine_config(const RunOptions& o, emu::core::MachineConfig& config) {
   config.cpus = o.cpus;
@@ -735,6 +763,7 @@ int run(const RunOptions& o) {
     return error(cli::kExitBadInput, e.what());
   }
   if (!o.dump_dtb.empty()) return dump_device_tree(*machine, o.dump_dtb);
+  if (const auto problem = gdb_options_problem(o)) return error(cli::kExitUsage, *problem);
   if (o.save_at.size() == 2) {
     const Number at = parse_number(o.save_at[0]);
     if (!at.value) return error(cli::kExitUsage, fmt::format("--save-at: {}", at.problem));
@@ -864,6 +893,17 @@ int main(int argc, char** argv) {
       ->default_val("restart")->check(CLI::IsMember({"restart", "exit"}));
   run_cmd->add_flag("-q,--quiet", o.quiet, "Do not print the one-line summary of how the run ended "
                                            "(faults are always reported)");
+  add_number(run_cmd, "--gdb", o.gdb_port, "Serve the GDB remote protocol on TCP PORT (0: any free port), on "
+                                           "127.0.0.1 unless --gdb-host says otherwise; the port is printed on "
+                                           "stderr. Connect with gdb-multiarch: target remote :PORT. Threads are "
+                                           "vCPUs; breakpoints and single steps are the emulator's own")
+      ->type_name("PORT");
+  run_cmd->add_option("--gdb-host", o.gdb_host, "IPv4 address the gdb stub listens on (default 127.0.0.1: this "
+                                                "machine only; 0.0.0.0 lets any host that reaches it control the "
+                                                "guest)")
+      ->type_name("ADDR");
+  run_cmd->add_flag("--gdb-wait", o.gdb_wait, "With --gdb: stop before the guest's first instruction until gdb "
+                                              "attaches (otherwise the guest runs, and stops when gdb connects)");
   run_cmd->add_option("IMAGE", o.image, "Guest image: an ELF64 aarch64 executable, a Linux arm64 Image, or a raw "
                                         "binary with --format=raw")->required();
   RunOptions resume_opts;

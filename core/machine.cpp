@@ -578,79 +578,161 @@ RunExit Machine::run() {
     } not_running{running_vcpu_};
     const Vcpu::Stop stop = cpu.run(budget, limited);
     running_vcpu_.reset();
-    console_.flush();  // what the guest printed is out before the next slice (issue 14 F15)
     if (pcpu != nullptr) *pcpu = slot.stats.virtual_ns;
-    if (code_changed_by_) {
-      flush_translations(*code_changed_by_);
-      code_changed_by_.reset();
-    }
-    if (tlb_broadcast_by_) {
-      // The vCPUs run one at a time, so the others see the TLBI complete before they next
-      // run, as a DSB after it would guarantee (Arm ARM D8.13.2).
-      for (unsigned i = 0; i < slots_.size(); ++i) {
-        if (i != *tlb_broadcast_by_) slots_[i].cpu->flush_tlb();
-      }
-      tlb_broadcast_by_.reset();
-    }
-    if (firmware_.sdei_any_pending()) wake_sdei_waiters(slot.stats.virtual_ns);
+    if (std::optional<RunExit> exit = finish_slice(index, stop, limited)) return *exit;
+  }
+}
 
-    switch (stop) {
-      case Vcpu::Stop::Budget:
-        // When the budget was what is left of the limit, the next block would exceed it.
-        if (limited) {
-          return {ExitKind::InstructionLimit, 0, index,
-                  fmt::format("instruction limit reached after {} instructions (limit {})", instructions_, limit)};
-        }
-        continue;
-      case Vcpu::Stop::Wfi:
-        enter_wait(index);
-        continue;
-      case Vcpu::Stop::CpuOff:
-        slot.state = RunState::Off;
-        firmware_.vcpu_stopped(index);
-        continue;
-      case Vcpu::Stop::Suspend:
-        slot.state = RunState::Sleeping;
-        slot.resume = cpu.request();
-        slot.wake_ns = slot.stats.virtual_ns + cpu.request().duration_ns;
-        continue;
-      case Vcpu::Stop::SystemOff:
-        if (cpu.request().hibernate) {
-          RunExit exit{ExitKind::SystemOff, 0, index, "guest hibernated (PSCI SYSTEM_OFF2, HIBERNATE_OFF)"};
-          exit.hibernate = true;
-          return exit;
-        }
-        return {ExitKind::SystemOff, 0, index, "guest powered off (PSCI SYSTEM_OFF)"};
-      case Vcpu::Stop::Hypercall: {
-        // The vCPU stays runnable: when the host has written its answer, run() goes on.
-        RunExit exit{ExitKind::Hypercall, 0, index,
-                     fmt::format("call {:#010x} from vcpu{} over {} forwarded to the host", cpu.forwarded_fid(), index,
-                                 cpu.forwarded_conduit() == fw::Conduit::Hvc ? "HVC" : "SMC")};
-        exit.fid = cpu.forwarded_fid();
-        exit.conduit = cpu.forwarded_conduit();
-        forwarded_call_pending_ = true;
+std::optional<RunExit> Machine::finish_slice(unsigned index, Vcpu::Stop stop, bool limited) {
+  Slot& slot = slots_[index];
+  Vcpu& cpu = *slot.cpu;
+  console_.flush();  // what the guest printed is out before the next slice (issue 14 F15)
+  if (code_changed_by_) {
+    flush_translations(*code_changed_by_);
+    code_changed_by_.reset();
+  }
+  if (tlb_broadcast_by_) {
+    // The vCPUs run one at a time, so the others see the TLBI complete before they next
+    // run, as a DSB after it would guarantee (Arm ARM D8.13.2).
+    for (unsigned i = 0; i < slots_.size(); ++i) {
+      if (i != *tlb_broadcast_by_) slots_[i].cpu->flush_tlb();
+    }
+    tlb_broadcast_by_.reset();
+  }
+  if (firmware_.sdei_any_pending()) wake_sdei_waiters(slot.stats.virtual_ns);
+
+  switch (stop) {
+    case Vcpu::Stop::Budget:
+      // When the budget was what is left of the limit, the next block would exceed it.
+      if (limited) {
+        return RunExit{ExitKind::InstructionLimit, 0, index,
+                       fmt::format("instruction limit reached after {} instructions (limit {})", instructions_,
+                                   config_.max_instructions)};
+      }
+      return std::nullopt;
+    case Vcpu::Stop::Wfi:
+      enter_wait(index);
+      return std::nullopt;
+    case Vcpu::Stop::CpuOff:
+      slot.state = RunState::Off;
+      firmware_.vcpu_stopped(index);
+      return std::nullopt;
+    case Vcpu::Stop::Suspend:
+      slot.state = RunState::Sleeping;
+      slot.resume = cpu.request();
+      slot.wake_ns = slot.stats.virtual_ns + cpu.request().duration_ns;
+      return std::nullopt;
+    case Vcpu::Stop::SystemOff:
+      if (cpu.request().hibernate) {
+        RunExit exit{ExitKind::SystemOff, 0, index, "guest hibernated (PSCI SYSTEM_OFF2, HIBERNATE_OFF)"};
+        exit.hibernate = true;
         return exit;
       }
-      case Vcpu::Stop::SemihostExit:
-        return {ExitKind::SemihostingExit, cpu.exit_status(), index,
-                fmt::format("guest exited with status {} (semihosting)", cpu.exit_status())};
-      case Vcpu::Stop::SystemReset: {
-        const bool warm = cpu.request().reset == fw::ResetType::Warm;
-        // A cold reset boots from a clean machine, and so does any reset while PSCI
-        // MEM_PROTECT is on (DEN0022F.b MEM_PROTECT); a warm reset otherwise keeps RAM. Either way the
-        // image is reloaded over it.
-        if (!warm || firmware_.vm().mem_protect) ram_.clear();
-        load(std::move(image_));
-        if (config_.on_reset == ResetAction::Exit) {
-          return {ExitKind::SystemReset, 0, index, fmt::format("guest requested a {} reset", warm ? "warm" : "cold")};
-        }
-        continue;
-      }
-      case Vcpu::Stop::Fault:
-        return {ExitKind::GuestFault, 0, index, fmt::format("guest fault on vcpu{}: {}", index, cpu.summary()),
-                cpu.report()};
+      return RunExit{ExitKind::SystemOff, 0, index, "guest powered off (PSCI SYSTEM_OFF)"};
+    case Vcpu::Stop::Hypercall: {
+      // The vCPU stays runnable: when the host has written its answer, run() goes on.
+      RunExit exit{ExitKind::Hypercall, 0, index,
+                   fmt::format("call {:#010x} from vcpu{} over {} forwarded to the host", cpu.forwarded_fid(), index,
+                               cpu.forwarded_conduit() == fw::Conduit::Hvc ? "HVC" : "SMC")};
+      exit.fid = cpu.forwarded_fid();
+      exit.conduit = cpu.forwarded_conduit();
+      forwarded_call_pending_ = true;
+      return exit;
     }
+    case Vcpu::Stop::SemihostExit:
+      return RunExit{ExitKind::SemihostingExit, cpu.exit_status(), index,
+                     fmt::format("guest exited with status {} (semihosting)", cpu.exit_status())};
+    case Vcpu::Stop::SystemReset: {
+      const bool warm = cpu.request().reset == fw::ResetType::Warm;
+      // A cold reset boots from a clean machine, and so does any reset while PSCI
+      // MEM_PROTECT is on (DEN0022F.b MEM_PROTECT); a warm reset otherwise keeps RAM. Either way the
+      // image is reloaded over it.
+      if (!warm || firmware_.vm().mem_protect) ram_.clear();
+      load(std::move(image_));
+      if (config_.on_reset == ResetAction::Exit) {
+        return RunExit{ExitKind::SystemReset, 0, index, fmt::format("guest requested a {} reset", warm ? "warm" : "cold")};
+      }
+      return std::nullopt;
+    }
+    case Vcpu::Stop::Fault:
+      return RunExit{ExitKind::GuestFault, 0, index, fmt::format("guest fault on vcpu{}: {}", index, cpu.summary()),
+                     cpu.report()};
+    case Vcpu::Stop::Breakpoint:
+      // The vCPU stays runnable; the rest of its slice is given up.
+      return RunExit{ExitKind::Breakpoint, 0, index,
+                     fmt::format("vcpu{} reached the breakpoint at {:#x}", index, cpu.reg(Reg::Pc))};
   }
+  return std::nullopt;
+}
+
+// ---- debugging ----
+
+void Machine::set_breakpoint(std::uint64_t address) {
+  if (running_) throw std::logic_error("Machine::set_breakpoint() while run() is executing");
+  if (std::find(breakpoints_.begin(), breakpoints_.end(), address) != breakpoints_.end()) return;
+  breakpoints_.push_back(address);
+  // A hook is compiled into code translated after it is added: drop what is translated.
+  for (Slot& s : slots_) {
+    s.cpu->add_breakpoint(address);
+    s.cpu->flush_translations();
+  }
+}
+
+void Machine::clear_breakpoint(std::uint64_t address) {
+  if (running_) throw std::logic_error("Machine::clear_breakpoint() while run() is executing");
+  const auto it = std::find(breakpoints_.begin(), breakpoints_.end(), address);
+  if (it == breakpoints_.end()) return;
+  breakpoints_.erase(it);
+  for (Slot& s : slots_) {
+    s.cpu->remove_breakpoint(address);
+    s.cpu->flush_translations();  // translated code would still call the (now empty) hook list
+  }
+}
+
+RunExit Machine::step(unsigned index) {
+  if (!loaded_) throw std::logic_error("Machine::step() before load()");
+  if (running_) throw std::logic_error("Machine::step() while run() is executing");
+  if (index >= slots_.size()) throw std::out_of_range(fmt::format("no vcpu{}", index));
+  apply_pending_starts();
+  RunExit stepped{ExitKind::Stepped, 0, index, fmt::format("vcpu{} stepped", index)};
+  Slot& slot = slots_[index];
+  if (slot.state != RunState::Runnable) return stepped;
+  running_ = true;
+  struct Running {
+    bool& flag;
+    ~Running() { flag = false; }
+  } running{running_};
+  forwarded_call_pending_ = false;
+  firmware_.mark_run();
+  device_now_ns_ = std::max(device_now_ns_, slot.stats.virtual_ns);
+  uart_.advance(slot.stats.virtual_ns);
+  uart_changed();
+  firmware_.vcpu_scheduled(index);
+  running_vcpu_ = index;
+  struct NotRunning {
+    std::optional<unsigned>& vcpu;
+    ~NotRunning() { vcpu.reset(); }
+  } not_running{running_vcpu_};
+  const Vcpu::Stop stop = slot.cpu->step();
+  running_vcpu_.reset();
+  if (std::optional<RunExit> exit = finish_slice(index, stop, false)) return *exit;
+  return stepped;
+}
+
+std::size_t Machine::read_virtual(unsigned vcpu, std::uint64_t address, std::span<std::uint8_t> out) {
+  return engine(vcpu).read_guest(address, out);
+}
+
+std::size_t Machine::write_virtual(unsigned vcpu, std::uint64_t address, std::span<const std::uint8_t> bytes) {
+  std::vector<CodeRange> written;
+  const std::size_t done = engine(vcpu).write_guest(address, bytes, written);
+  for (Slot& s : slots_) s.cpu->invalidate_code(written);  // Unicorn does not watch host writes
+  return done;
+}
+
+std::array<std::uint64_t, 2> Machine::vreg(unsigned vcpu, unsigned n) { return engine(vcpu).vreg(n); }
+void Machine::set_vreg(unsigned vcpu, unsigned n, const std::array<std::uint64_t, 2>& value) {
+  engine(vcpu).set_vreg(n, value);
 }
 
 std::uint64_t Machine::reg(unsigned vcpu, Reg r) { return engine(vcpu).reg(r); }

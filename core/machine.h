@@ -4,6 +4,7 @@
 // host-side tests and VMM-like programs use the same path as `smccc-emu run`.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -139,6 +140,8 @@ enum class ExitKind {
                      ///< writes the results (x0..x17) with set_reg and calls run() again
   Checkpoint,        ///< the set_checkpoint() instruction count was reached: save() may be called
   Stopped,           ///< request_stop() was called; `status` is the signal it was given (0: none)
+  Breakpoint,        ///< `vcpu` reached a set_breakpoint() address (its PC); it has not executed it
+  Stepped,           ///< step() executed its instruction
 };
 
 struct RunExit {
@@ -161,10 +164,12 @@ struct RunExit {
 enum class Reg : std::uint8_t {
   X0 = 0, X30 = 30, Sp = 31, Pc, Pstate,
   ElrEl1, SpsrEl1, EsrEl1, FarEl1, VbarEl1, SctlrEl1,
+  Fpsr, Fpcr,  ///< the FP status and control registers (32 bits)
 };
 inline constexpr Reg xreg(unsigned n) { return static_cast<Reg>(n); }
 
 class Vcpu;
+enum class VcpuStop : std::uint8_t;
 
 /// Physical bytes [address, address + size) whose translated code is stale.
 struct CodeRange {
@@ -227,6 +232,31 @@ class Machine {
   void write_memory(std::uint64_t address, std::span<const std::uint8_t> bytes);
 
   const VcpuStats& stats(unsigned vcpu) const { return slots_.at(vcpu).stats; }
+
+  // ---- debugging (the gdb stub, core/gdb_server.h); none of it costs anything unless used ----
+  /// Every vCPU stops before it executes the instruction at virtual address `address`: run()
+  /// returns ExitKind::Breakpoint with that vCPU's PC at `address`. Resumed, the vCPU executes
+  /// that instruction first without stopping there again. The emulator's own breakpoint (a
+  /// code hook over the one instruction), not the guest's debug registers or a BRK in memory:
+  /// the guest cannot see it. Engines created later (CPU_ON, reset) get it too.
+  void set_breakpoint(std::uint64_t address);
+  void clear_breakpoint(std::uint64_t address);
+  const std::vector<std::uint64_t>& breakpoints() const { return breakpoints_; }
+  /// Executes one instruction of `vcpu` (with the firmware call or exception entry it causes);
+  /// the other vCPUs do not run. ExitKind::Stepped, or how the instruction ended the run. A
+  /// vCPU that is not runnable (off, in WFI, suspended) executes nothing: Stepped at once.
+  RunExit step(unsigned vcpu);
+  /// Guest memory at virtual address `address` as `vcpu`'s stage 1 MMU maps it for EL1 (the
+  /// address itself while its MMU is off); only RAM. Returns the bytes done: fewer than asked
+  /// at the first page that does not translate or is not RAM. A write is seen by every
+  /// engine's translated code, as write_memory()'s.
+  std::size_t read_virtual(unsigned vcpu, std::uint64_t address, std::span<std::uint8_t> out);
+  std::size_t write_virtual(unsigned vcpu, std::uint64_t address, std::span<const std::uint8_t> bytes);
+  /// FP/SIMD register Vn (0..31) of `vcpu`: low doubleword first.
+  std::array<std::uint64_t, 2> vreg(unsigned vcpu, unsigned n);
+  void set_vreg(unsigned vcpu, unsigned n, const std::array<std::uint64_t, 2>& value);
+  /// Whether a request_stop() waits for run() (safe from any thread).
+  bool stop_requested() const noexcept { return stop_requested_.load(std::memory_order_acquire); }
 
   /// Where `vcpu`'s PV-time stolen-time record lives (DEN0057A): 64-byte aligned, inside RAM,
   /// set once (KVM_ARM_VCPU_PVTIME_IPA). Invalid / Exists (already set, another vCPU's, or
@@ -345,6 +375,9 @@ class Machine {
   void fire_due_sdei_signals(std::optional<unsigned>& next);
   void wake_sdei_waiters(std::uint64_t now_ns);
   std::string deadlock_summary() const;
+  /// What follows a slice of vCPU `index` that ended with `stop`: code and TLB maintenance
+  /// for the others, the vCPU's new run state, and the RunExit if the run ends here.
+  std::optional<RunExit> finish_slice(unsigned index, VcpuStop stop, bool limited);
 
   // Called by Vcpu from inside a hook: record, never create or destroy engines there.
   void request_cpu_on(const fw::Request& request, std::uint64_t now_ns);
@@ -404,6 +437,7 @@ class Machine {
   std::vector<CodeRange> code_ranges_;  // reserved once: hooks never allocate
   std::uint64_t counter_high_water_ = 0;  // highest generic-counter value any vCPU has read
   std::optional<std::uint64_t> checkpoint_;
+  std::vector<std::uint64_t> breakpoints_;  // set_breakpoint() addresses
   std::vector<SdeiSignal> sdei_signals_;  // config_.sdei_signals by time (stable)
   std::size_t sdei_signals_done_ = 0;     // how many of them have fired
   bool forwarded_call_pending_ = false;  // a Hypercall exit the host has not resumed yet

@@ -34,20 +34,23 @@ struct SysReg {
 /// run with status 70 (internal error). Never called where an exception cannot unwind.
 void check(uc_err err, const char* what);
 
+/// Why Vcpu::run() returned (declared in machine.h so Machine can name it).
+enum class VcpuStop : std::uint8_t {
+  Budget,        ///< the instruction budget of this slice is spent (or the step is done)
+  Wfi,           ///< the guest executed WFI; PC is past it
+  SystemOff,
+  SystemReset,
+  SemihostExit,
+  CpuOff,        ///< PSCI CPU_OFF
+  Suspend,       ///< PSCI CPU_SUSPEND or SYSTEM_SUSPEND; see request()
+  Hypercall,     ///< the SMCCC filter forwarded a call to the host; see forwarded_fid()
+  Fault,         ///< see summary()/report()
+  Breakpoint,    ///< the PC reached a debugger breakpoint (Machine::set_breakpoint); not executed yet
+};
+
 class Vcpu final : public fw::RegisterSource {
  public:
-  /// Why run() returned.
-  enum class Stop : std::uint8_t {
-    Budget,        ///< the instruction budget of this slice is spent
-    Wfi,           ///< the guest executed WFI; PC is past it
-    SystemOff,
-    SystemReset,
-    SemihostExit,
-    CpuOff,        ///< PSCI CPU_OFF
-    Suspend,       ///< PSCI CPU_SUSPEND or SYSTEM_SUSPEND; see request()
-    Hypercall,     ///< the SMCCC filter forwarded a call to the host; see forwarded_fid()
-    Fault,         ///< see summary()/report()
-  };
+  using Stop = VcpuStop;
 
   /// Opens the engine, maps RAM and devices, installs the hooks, and puts the vCPU in its
   /// reset state. `clock` is the vCPU's counters, kept by the machine across engines: the
@@ -85,6 +88,21 @@ class Vcpu final : public fw::RegisterSource {
   void flush_tlb();
   /// Drops the translated blocks that overlap `ranges` (physical addresses; outside RAM ignored).
   void invalidate_code(std::span<const CodeRange> ranges);
+  // ---- the debugger's view (Machine::set_breakpoint, step, read/write_virtual) ----
+  /// A breakpoint at virtual address `va`: a UC_HOOK_CODE hook over that one instruction, so
+  /// no other translated code pays for it. The caller drops translations that hold `va`.
+  void add_breakpoint(std::uint64_t va);
+  void remove_breakpoint(std::uint64_t va);
+  /// Executes one instruction (with what it traps to: a firmware call, an exception entry).
+  Stop step();
+  /// Copies `bytes` to guest virtual address `va` (translated as an EL1 read: a debugger may
+  /// write read-only code); returns how many bytes were written and the physical ranges.
+  std::size_t write_guest(std::uint64_t va, std::span<const std::uint8_t> bytes, std::vector<CodeRange>& written);
+  /// Copies guest memory at virtual address `va`; returns how many bytes were readable.
+  std::size_t read_guest(std::uint64_t va, std::span<std::uint8_t> out);
+  std::array<std::uint64_t, 2> vreg(unsigned n) const;
+  void set_vreg(unsigned n, const std::array<std::uint64_t, 2>& value);
+
   const std::string& summary() const { return summary_; }
   const std::string& report() const { return report_; }
 
@@ -116,6 +134,16 @@ class Vcpu final : public fw::RegisterSource {
  private:
   static void on_interrupt(uc_engine* uc, std::uint32_t intno, void* self);
   static void on_block(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
+  static void on_breakpoint(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
+  static void on_step(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
+  /// Stops the engine before the instruction at `address` in the current block, counting only
+  /// the instructions before it.
+  void halt_at(std::uint64_t address, Stop why);
+  /// Counts the instructions of the current block before `address` only.
+  void count_to(std::uint64_t address);
+  void end_step(uc_hook hook);
+  /// The block hook's stop: before the block at `address` runs.
+  void stop_before_block(std::uint64_t address) noexcept;
   static void on_translated(uc_engine* uc, uc_tb* tb, uc_tb* previous, void* self);
   void warm_up_translation_hook();
   void note_translated(std::uint64_t va, std::uint64_t size);
@@ -203,8 +231,6 @@ class Vcpu final : public fw::RegisterSource {
   std::uint64_t address_translate(std::uint64_t va, At at);
   /// The guest physical address of `va` for a read at EL1: itself with the MMU off.
   std::optional<std::uint64_t> guest_pa(std::uint64_t va);
-  /// Copies guest memory at virtual address `va`; returns how many bytes were readable.
-  std::size_t read_guest(std::uint64_t va, std::span<std::uint8_t> out);
   /// An MMU fault reported by the engine (intno 3 or 4): deliver it, or stop naming why not.
   void mmu_abort(bool fetch);
   void instruction_abort(std::uint64_t pc, bool el0);
@@ -237,9 +263,10 @@ class Vcpu final : public fw::RegisterSource {
   std::uint64_t block_left_ = 0;     // budget_left_ before that block was entered
   bool stop_requested_ = false;
   // What the block hook must look at, one byte so the hot path tests once: kIrqLine (see
-  // set_irq_line()) and kSdeiCheck (see request_sdei_check()).
+  // set_irq_line()), kSdeiCheck (see request_sdei_check()) and kCodeSync.
   static constexpr std::uint8_t kIrqLine = 1;
   static constexpr std::uint8_t kSdeiCheck = 2;
+  static constexpr std::uint8_t kCodeSync = 4;  // while debugging: stop before the next block (sys_instruction)
   std::uint8_t attention_ = 0;
   bool irq_line() const { return (attention_ & kIrqLine) != 0; }
   bool irq_entry_ = false;   // the block hook stopped the engine to take an IRQ
@@ -263,6 +290,15 @@ class Vcpu final : public fw::RegisterSource {
   std::size_t code_pages_compacted_ = 0;
   bool code_pages_lost_ = false;
   std::vector<CodeRange> flush_ranges_;  // code other engines changed: drop it before the next slice
+
+  // The debugger's breakpoints on this engine, and the debugger's stop: the instruction the
+  // vCPU stopped at runs first when it resumes, without stopping at a breakpoint there again.
+  std::vector<std::pair<std::uint64_t, uc_hook>> breakpoint_hooks_;
+  std::optional<std::uint64_t> break_skip_;
+  bool stepping_ = false;      // step(): the step hook stops at the second instruction it sees
+  bool step_started_ = false;
+  bool debug_hooks_ = false;   // a breakpoint or the step hook exists (see stop_before_block)
+  std::optional<std::uint64_t> resume_pc_;  // where run() puts the PC back after a block-hook stop
 
   // Trap-bridge buffers, reused on every call so the hot path allocates nothing.
   fw::SmcccCall call_{};

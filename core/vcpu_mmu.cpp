@@ -105,6 +105,21 @@ std::size_t Vcpu::read_guest(std::uint64_t va, std::span<std::uint8_t> out) {
   return done;
 }
 
+std::size_t Vcpu::write_guest(std::uint64_t va, std::span<const std::uint8_t> bytes, std::vector<CodeRange>& written) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const std::uint64_t at = va + done;
+    const std::size_t chunk = std::min<std::uint64_t>(bytes.size() - done, kHostPage - (at & (kHostPage - 1)));
+    const std::optional<std::uint64_t> pa = guest_pa(at);
+    std::uint8_t* p = pa ? machine_.ram_.at(*pa, chunk) : nullptr;
+    if (p == nullptr) break;
+    std::memcpy(p, bytes.data() + done, chunk);
+    written.push_back({*pa, chunk});
+    done += chunk;
+  }
+  return done;
+}
+
 // IC IVAU's address, as the executing regime reads it (Arm ARM C5.3: IC IVAU is checked like a
 // read at the current EL).
 std::optional<std::uint64_t> Vcpu::translate(std::uint64_t va) {

@@ -15,7 +15,8 @@ readonly BOOKWORM_PACKAGES=(
   libfdt-dev device-tree-compiler
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
   rng-tools5
-  clang libclang-rt-14-dev
+  libclang-rt-14-dev
+  gdb-multiarch
 )
 readonly TRIXIE_PACKAGES=(libunicorn-dev libunicorn2t64 libcapstone-dev libcapstone5)
 readonly SOURCE_FILE=/etc/apt/sources.list.d/smccc-emu-trixie.sources
