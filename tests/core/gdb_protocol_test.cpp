@@ -195,7 +195,7 @@ TEST_CASE("gdb: g is x0..x30, sp, pc (8 bytes), cpsr (4), v0..v31 (16), fpsr and
   CHECK(f.reply("G" + g) == "OK");
 }
 
-TEST_CASE("gdb: Hg selects the thread whose registers g reads; threads are the vCPUs") {
+TEST_CASE("gdb: Hg selects the thread whose registers g reads, and threads are the vCPUs") {
   Fixture f;
   f.target.regs[1].pc = 0x1234;
   CHECK(f.reply("qfThreadInfo") == "m1,2");
@@ -211,7 +211,7 @@ TEST_CASE("gdb: Hg selects the thread whose registers g reads; threads are the v
   CHECK(f.reply("qThreadExtraInfo,2") == "7663707531");  // "vcpu1"
 }
 
-TEST_CASE("gdb: m reads what is readable, E0e when nothing is; M and X write") {
+TEST_CASE("gdb: m reads what is readable, E0e when nothing is, M and X write") {
   Fixture f;
   for (std::uint64_t a = 0x100; a < 0x104; ++a) f.target.memory[a] = static_cast<std::uint8_t>(a);
   CHECK(f.reply("m100,4") == "00010203");
@@ -241,7 +241,7 @@ TEST_CASE("gdb: Z0 and Z1 set one emulator breakpoint per address and report swb
   CHECK(f.reply("Z9,1000,4") == "E16");
 }
 
-TEST_CASE("gdb: vCont steps the named thread, continues all otherwise; s and c as well") {
+TEST_CASE("gdb: vCont steps the named thread and continues all otherwise, s and c as well") {
   Fixture f;
   CHECK(f.reply("vCont?") == "vCont;c;C;s;S");
   f.target.next_stop = {StopEvent::Kind::Signal, 1, 5, 0, false};
