@@ -521,7 +521,9 @@ std::string Session::features(std::string_view args) {
   const std::uint64_t length = std::min<std::uint64_t>(al->length, kPacketSize / 2);
   const std::string_view part = xml.substr(static_cast<std::size_t>(al->address), static_cast<std::size_t>(length));
   const bool last = al->address + part.size() >= xml.size();
-  return std::string(last ? "l" : "m") + std::string(part);
+  std::string reply(1, last ? 'l' : 'm');
+  reply.append(part);  // (operator+ of two temporaries trips GCC 12's -Wrestrict at -O3)
+  return reply;
 }
 
 // c [ADDR] and s [ADDR]: resume at ADDR if given (GDB manual, "Packets"). s steps the Hc thread.

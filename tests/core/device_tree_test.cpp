@@ -240,6 +240,7 @@ TEST_CASE("Device tree: a user DTB with a property longer than its structure blo
 namespace {
 // `dtb` with the big-endian header word at byte `at` set to `v`.
 std::vector<std::uint8_t> with_header_word(std::vector<std::uint8_t> dtb, std::size_t at, std::uint32_t v) {
+  REQUIRE(dtb.size() >= at + 4);
   for (std::size_t i = 0; i < 4; ++i) dtb[at + i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
   return dtb;
 }
