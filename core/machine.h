@@ -117,17 +117,9 @@ struct VcpuStats {
   std::uint64_t irqs = 0;          ///< IRQ exceptions taken
 };
 
-/// A configuration the machine cannot be built with (message fit for the user).
-class ConfigError : public std::runtime_error {
- public:
-  /// `setting` names the MachineConfig field at fault ("cpus", "memory", "soc", ...).
-  ConfigError(std::string setting, const std::string& message)
-      : std::runtime_error(message), setting_(std::move(setting)) {}
-  const std::string& setting() const { return setting_; }
-
- private:
-  std::string setting_;
-};
+/// A configuration the machine cannot be built with; `setting()` names the MachineConfig field
+/// at fault ("cpus", "memory", "soc", ...). The same type as the firmware's.
+using ConfigError = fw::ConfigError;
 
 enum class ExitKind {
   SystemOff,         ///< PSCI SYSTEM_OFF, or SYSTEM_OFF2 (then `hibernate`); status 0
@@ -144,7 +136,8 @@ enum class ExitKind {
   Stepped,           ///< step() executed its instruction
 };
 
-struct RunExit {
+/// How a run ended ([[nodiscard]]: the status is the run's result).
+struct [[nodiscard]] RunExit {
   ExitKind kind = ExitKind::SystemOff;
   int status = 0;          ///< guest status for SystemOff / SemihostingExit; the signal for Stopped
   unsigned vcpu = 0;       ///< the vCPU that caused the exit

@@ -74,7 +74,9 @@ struct Platform {
   InterruptController* interrupts = nullptr;  ///< default none: SDEI has no bind slots
 };
 
-/// A firmware configuration that cannot be built; `setting` names the FirmwareConfig field.
+/// A configuration that cannot be built (message fit for the user); `setting` names the field at
+/// fault. The one configuration error of the project: the firmware throws it naming its
+/// FirmwareConfig field, core::Machine rethrows it naming the MachineConfig field.
 class ConfigError : public std::invalid_argument {
  public:
   ConfigError(std::string setting, const std::string& message)

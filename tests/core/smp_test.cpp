@@ -53,7 +53,7 @@ TEST_CASE("CPU_ON: a target that has not run yet already holds its entry PC and 
   CHECK(m.run().kind == ExitKind::Deadlock);
   CHECK(m.machine->reg(1, Reg::Pc) == kBase + 0x200 + 4);  // it ran, up to its WFI
   TestMachine fresh(p, cpus(2, 17));  // stop after vCPU 0's CPU_ON, before vCPU 1 runs
-  fresh.run();
+  CHECK(fresh.run().kind == ExitKind::InstructionLimit);
   CHECK(fresh.machine->reg(1, Reg::Pc) == kBase + 0x200);
   CHECK(fresh.machine->reg(1, core::xreg(0)) == 0x66);
   CHECK(fresh.machine->reg(1, Reg::Pstate) == 0x3C5);
