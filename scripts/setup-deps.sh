@@ -15,7 +15,7 @@ readonly BOOKWORM_PACKAGES=(
   libfdt-dev device-tree-compiler
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
   rng-tools5
-  libclang-rt-14-dev
+  libclang-rt-14-dev clang-format-14
   gdb-multiarch
 )
 readonly TRIXIE_PACKAGES=(libunicorn-dev libunicorn2t64 libcapstone-dev libcapstone5)
