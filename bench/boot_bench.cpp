@@ -37,10 +37,10 @@ constexpr const char* kInitMarker = "Run /init as init process";
 constexpr const char* kPowerDown = "reboot: Power down";
 
 struct Boot {
-  std::string error;      ///< empty when the run reached /init and powered off cleanly
-  double to_init_s = 0;   ///< wall seconds until the kernel started /init
-  double total_s = 0;     ///< wall seconds until the process exited
-  std::string console;    ///< what the guest printed
+  std::string error;     ///< empty when the run reached /init and powered off cleanly
+  double to_init_s = 0;  ///< wall seconds until the kernel started /init
+  double total_s = 0;    ///< wall seconds until the process exited
+  std::string console;   ///< what the guest printed
   std::string stderr_text;
 };
 
@@ -153,7 +153,9 @@ void measure(benchmark::State& state, const std::vector<std::string>& argv, bool
 
 // Arguments: vCPUs, and 1 for the max CPU as it is or 0 for max,pauth=off (the same spelling
 // for both emulators).
-std::string cpu_model(benchmark::State& state) { return state.range(1) != 0 ? "max" : "max,pauth=off"; }
+std::string cpu_model(benchmark::State& state) {
+  return state.range(1) != 0 ? "max" : "max,pauth=off";
+}
 
 void BM_Boot_SmcccEmu(benchmark::State& state) {
   Inputs in;

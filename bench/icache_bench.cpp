@@ -18,13 +18,20 @@ enum Op : std::int64_t { kNopOp = 0, kIallu = 1, kIvau = 2 };
 // {op; subs; b.ne} and powers off. With a 3-instruction quantum each iteration is a slice of
 // its own, so each operation is applied to vCPU 1 before vCPU 1 runs again.
 Program icache_program(Op op) {
-  const std::uint32_t insn = op == kIallu ? 0xD508'751Fu   // ic iallu
+  const std::uint32_t insn = op == kIallu  ? 0xD508'751Fu  // ic iallu
                              : op == kIvau ? 0xD50B'7522u  // ic ivau, x2
                                            : a64::kNop;
   Program p;
-  p.at(0, join({imm64(0, 0xC400'0003), imm64(1, 1), imm64(2, kBase + 0x200), imm64(3, 0), {a64::hvc(0)},
-                imm64(2, kBase + 0x400), imm64(19, kMaintenanceOps),
-                {insn, a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -2)}, imm64(0, 0x8400'0008), {a64::hvc(0)}}));
+  p.at(0, join({imm64(0, 0xC400'0003),
+                imm64(1, 1),
+                imm64(2, kBase + 0x200),
+                imm64(3, 0),
+                {a64::hvc(0)},
+                imm64(2, kBase + 0x400),
+                imm64(19, kMaintenanceOps),
+                {insn, a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -2)},
+                imm64(0, 0x8400'0008),
+                {a64::hvc(0)}}));
   p.at(0x200, {a64::b(0)});
   p.at(0x400, {a64::kRet});
   return p;

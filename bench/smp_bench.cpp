@@ -31,8 +31,8 @@ Words compute(std::uint64_t body) {
 Program smp_program(unsigned cpus, std::uint64_t body) {
   Words boot;
   for (unsigned i = 1; i < cpus; ++i) {
-    boot = join({boot, imm64(0, 0xC400'0003), imm64(1, i), imm64(2, kBase + kComputeOffset), imm64(3, 0),
-                 {a64::hvc(0)}});
+    boot =
+        join({boot, imm64(0, 0xC400'0003), imm64(1, i), imm64(2, kBase + kComputeOffset), imm64(3, 0), {a64::hvc(0)}});
   }
   const std::int32_t to_compute = static_cast<std::int32_t>(kComputeOffset / 4 - boot.size());
   boot.push_back(a64::b(to_compute));
@@ -67,10 +67,7 @@ void BM_Smp_Emulator(benchmark::State& state) {
   state.counters["rss_MiB"] = static_cast<double>(rss) / 1024.0;
 }
 // Args: vCPUs, instructions per loop block.
-BENCHMARK(BM_Smp_Emulator)
-    ->ArgsProduct({{1, 2, 4, 8}, {4, 32}})
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+BENCHMARK(BM_Smp_Emulator)->ArgsProduct({{1, 2, 4, 8}, {4, 32}})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Firmware calls per second with every vCPU calling at once: each vCPU does kCallsPerVcpu
 // PSCI_VERSION calls over HVC, then WFI.
@@ -80,14 +77,15 @@ void BM_Smp_Calls(benchmark::State& state) {
   const auto cpus = static_cast<unsigned>(state.range(0));
   Words boot;
   for (unsigned i = 1; i < cpus; ++i) {
-    boot = join({boot, imm64(0, 0xC400'0003), imm64(1, i), imm64(2, kBase + kComputeOffset), imm64(3, 0),
-                 {a64::hvc(0)}});
+    boot =
+        join({boot, imm64(0, 0xC400'0003), imm64(1, i), imm64(2, kBase + kComputeOffset), imm64(3, 0), {a64::hvc(0)}});
   }
   boot.push_back(a64::b(static_cast<std::int32_t>(kComputeOffset / 4 - boot.size())));
   Program program;
   program.at(0, boot);
   // loop: x0 = PSCI_VERSION; hvc #0; subs x19, x19, #1; b.ne loop; wfi
-  program.at(kComputeOffset, join({imm64(19, kCallsPerVcpu), imm64(0, 0x8400'0000),
+  program.at(kComputeOffset, join({imm64(19, kCallsPerVcpu),
+                                   imm64(0, 0x8400'0000),
                                    {a64::hvc(0), a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -6), a64::kWfi}}));
   std::uint64_t calls = 0;
   for (auto _ : state) {
@@ -121,13 +119,9 @@ void BM_Smp_RawUnicorn(benchmark::State& state) {
       uc_close(uc);
     }
   }
-  state.SetItemsProcessed(
-      static_cast<std::int64_t>(state.iterations() * cpus * (kInstructionsPerVcpu / body) * body));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * cpus * (kInstructionsPerVcpu / body) * body));
 }
-BENCHMARK(BM_Smp_RawUnicorn)
-    ->ArgsProduct({{1, 2, 4, 8}, {4, 32}})
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+BENCHMARK(BM_Smp_RawUnicorn)->ArgsProduct({{1, 2, 4, 8}, {4, 32}})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

@@ -1,16 +1,16 @@
 // smccc-emu: the command line. A thin shell over core::Machine (docs/architecture.md, "Layers").
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <limits>
-#include <cstdio>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <fmt/format.h>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,9 +87,12 @@ Number parse_number(std::string_view text, std::uint64_t max = UINT64_MAX, bool 
     }
     if (!text.empty()) {
       switch (text.back()) {
-        case 'K': case 'k': shift = 10; break;
-        case 'M': case 'm': shift = 20; break;
-        case 'G': case 'g': shift = 30; break;
+        case 'K':
+        case 'k': shift = 10; break;
+        case 'M':
+        case 'm': shift = 20; break;
+        case 'G':
+        case 'g': shift = 30; break;
         default: break;
       }
     }
@@ -287,10 +290,19 @@ struct RunOptions {
 // The option behind a MachineConfig setting, for error messages.
 std::string flag_for(const std::string& setting) {
   static const std::pair<const char*, const char*> kFlags[] = {
-      {"cpus", "--cpus"},       {"pcpus", "--pcpus"},         {"memory", "--memory"},
-      {"quantum", "--quantum"}, {"trap_ns", "--trap-cost"},   {"epoch_ns", "--epoch"},
-      {"pv_time", "--pv-time"}, {"sdei_events", "--sdei-event"}, {"sdei_signals", "--sdei-signal"},
-      {"dtb", "--dtb"},         {"initrd", "--initrd"},     {"impl_cpus", "--impl-cpus"}, {"faults", "--inject"},
+      {"cpus", "--cpus"},
+      {"pcpus", "--pcpus"},
+      {"memory", "--memory"},
+      {"quantum", "--quantum"},
+      {"trap_ns", "--trap-cost"},
+      {"epoch_ns", "--epoch"},
+      {"pv_time", "--pv-time"},
+      {"sdei_events", "--sdei-event"},
+      {"sdei_signals", "--sdei-signal"},
+      {"dtb", "--dtb"},
+      {"initrd", "--initrd"},
+      {"impl_cpus", "--impl-cpus"},
+      {"faults", "--inject"},
   };
   for (const auto& [name, flag] : kFlags) {
     if (setting == name) return flag;
@@ -372,7 +384,8 @@ std::optional<FilterSpec> parse_filter(std::string_view spec, std::string& probl
   const std::string_view action = spec.substr(c2 + 1);
   const int code = action == "handle" ? 0 : action == "deny" ? 1 : action == "forward" ? 2 : -1;
   if (!base || !count || code < 0) return std::nullopt;
-  return FilterSpec{static_cast<std::uint32_t>(*base), static_cast<std::uint32_t>(*count), static_cast<std::uint8_t>(code)};
+  return FilterSpec{static_cast<std::uint32_t>(*base), static_cast<std::uint32_t>(*count),
+                    static_cast<std::uint8_t>(code)};
 }
 
 // NUM:private|shared:normal|critical[:signalable] (DEN0054C event types and priorities).
@@ -390,8 +403,10 @@ std::optional<emu::fw::SdeiEventDecl> parse_sdei_event(std::string_view spec, st
   if (parts[1] != "private" && parts[1] != "shared") return std::nullopt;
   if (parts[2] != "normal" && parts[2] != "critical") return std::nullopt;
   if (parts.size() == 4 && parts[3] != "signalable") return std::nullopt;
-  return emu::fw::SdeiEventDecl{.number = static_cast<std::uint32_t>(*number), .shared = parts[1] == "shared",
-                                .critical = parts[2] == "critical", .signalable = parts.size() == 4};
+  return emu::fw::SdeiEventDecl{.number = static_cast<std::uint32_t>(*number),
+                                .shared = parts[1] == "shared",
+                                .critical = parts[2] == "critical",
+                                .signalable = parts.size() == 4};
 }
 
 // EVENT@NS[:VCPU].
@@ -400,20 +415,23 @@ std::optional<emu::core::SdeiSignal> parse_sdei_signal(std::string_view spec, st
   if (at == std::string_view::npos) return std::nullopt;
   const std::size_t colon = spec.find(':', at);
   const std::optional<std::uint64_t> event = field(spec.substr(0, at), 0xFFFF'FFFFu, problem);
-  const std::optional<std::uint64_t> ns = field(
-      spec.substr(at + 1, colon == std::string_view::npos ? std::string_view::npos : colon - at - 1), UINT64_MAX, problem);
-  const std::optional<std::uint64_t> vcpu =
-      colon == std::string_view::npos ? std::optional<std::uint64_t>(0) : field(spec.substr(colon + 1), 0xFFFF'FFFFu, problem);
+  const std::optional<std::uint64_t> ns =
+      field(spec.substr(at + 1, colon == std::string_view::npos ? std::string_view::npos : colon - at - 1), UINT64_MAX,
+            problem);
+  const std::optional<std::uint64_t> vcpu = colon == std::string_view::npos
+                                                ? std::optional<std::uint64_t>(0)
+                                                : field(spec.substr(colon + 1), 0xFFFF'FFFFu, problem);
   if (!event || !ns || !vcpu) return std::nullopt;
-  return emu::core::SdeiSignal{.event = static_cast<std::uint32_t>(*event), .vcpu = static_cast<unsigned>(*vcpu),
-                               .at_ns = *ns};
+  return emu::core::SdeiSignal{
+      .event = static_cast<std::uint32_t>(*event), .vcpu = static_cast<unsigned>(*vcpu), .at_ns = *ns};
 }
 
 // --cpu MODEL[,PROPERTY=on|off]...: QEMU's -cpu syntax. The one model is Unicorn's "max";
 // the one property is pauth (FEAT_PAuth in the ID registers). The problem, or nothing.
 std::optional<std::string> parse_cpu(std::string_view spec, emu::core::MachineConfig& config) {
   std::size_t comma = spec.find(',');
-  if (spec.substr(0, comma) != "max") return fmt::format("unknown model '{}' (the one model is max)", spec.substr(0, comma));
+  if (spec.substr(0, comma) != "max")
+    return fmt::format("unknown model '{}' (the one model is max)", spec.substr(0, comma));
   while (comma != std::string_view::npos) {
     const std::size_t start = comma + 1;
     comma = spec.find(',', start);
@@ -464,8 +482,10 @@ std::optional<emu::fw::FaultRule> parse_fault_rule(std::string_view spec, std::s
   if (!code) {
     const std::string allowed = emu::fw::spec_errors_text(rule.fid);
     problem = allowed.empty() ? emu::fw::fault_rule_problem(rule)
-                              : fmt::format("'{}' is not an error {:#010x} may return per its specification; it "
-                                            "may return {}", result, rule.fid, allowed);
+                              : fmt::format(
+                                    "'{}' is not an error {:#010x} may return per its specification; it "
+                                    "may return {}",
+                                    result, rule.fid, allowed);
     return std::nullopt;
   }
   rule.result = *code;
@@ -502,8 +522,9 @@ std::optional<std::string> apply_firmware_options(emu::core::Machine& m, const R
     const std::size_t eq = assignment.find('=');
     const auto id = emu::fw::fw_reg_by_name(std::string_view(assignment).substr(0, eq));
     std::string problem;
-    const auto value =
-        eq == std::string::npos ? std::nullopt : field(std::string_view(assignment).substr(eq + 1), UINT64_MAX, problem);
+    const auto value = eq == std::string::npos
+                           ? std::nullopt
+                           : field(std::string_view(assignment).substr(eq + 1), UINT64_MAX, problem);
     if (!id) problem.clear();  // the name is the first thing wrong
     if (!id || !value) {
       return refused("--fw-reg", assignment, problem, "expected NAME=VALUE with a register from 'smccc-emu fw-regs'");
@@ -537,7 +558,8 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
     } else {
       trace_fd.fd = ::open(o.trace_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
       if (trace_fd.fd < 0) {
-        return error(cli::kExitUsage, fmt::format("--trace-file: cannot open '{}': {}", o.trace_file, std::strerror(errno)));
+        return error(cli::kExitUsage,
+                     fmt::format("--trace-file: cannot open '{}': {}", o.trace_file, std::strerror(errno)));
       }
       trace.emplace(trace_fd.fd, fmt::format("trace file '{}'", o.trace_file), false);
     }
@@ -573,8 +595,10 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
   std::optional<emu::core::GdbServer> gdb;
   if (o.gdb_port) {
     try {
-      gdb.emplace(machine, emu::core::GdbConfig{.host = o.gdb_host, .port = static_cast<std::uint16_t>(*o.gdb_port),
-                                                .wait = o.gdb_wait, .exit_status = exit_code_for});
+      gdb.emplace(machine, emu::core::GdbConfig{.host = o.gdb_host,
+                                                .port = static_cast<std::uint16_t>(*o.gdb_port),
+                                                .wait = o.gdb_wait,
+                                                .exit_status = exit_code_for});
     } catch (const emu::core::GdbError& e) {
       return error(cli::kExitUsage, e.what());
     }
@@ -603,8 +627,8 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
       return error(cli::kExitBadInput, e.what());
     }
     if (!o.quiet) {
-      print_stderr(fmt::format("smccc-emu: saved the VM after {} instructions to {}\n", machine.instructions(),
-                               o.save_at[1]));
+      print_stderr(
+          fmt::format("smccc-emu: saved the VM after {} instructions to {}\n", machine.instructions(), o.save_at[1]));
     }
   } else if (result.kind == ExitKind::GuestFault) {
     print_stderr(fmt::format("smccc-emu: {}\n{}", result.summary, result.report));
@@ -663,8 +687,8 @@ int print_fw_regs(const RunOptions& o) {
     std::uint64_t value = 0;
     machine.get_fw_reg(0, r.id, value);
     // smccc-emu's own registers say so: a VMM will not find them in KVM.
-    const std::string line = fmt::format("{:#018x} {:<17} {:#x}{}\n", r.id, r.name, value,
-                                         r.kvm ? "" : " (smccc-emu's own, not KVM's)");
+    const std::string line =
+        fmt::format("{:#018x} {:<17} {:#x}{}\n", r.id, r.name, value, r.kvm ? "" : " (smccc-emu's own, not KVM's)");
     std::fwrite(line.data(), 1, line.size(), stdout);
   }
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
@@ -720,7 +744,8 @@ std::optional<std::string> machine_config(const RunOptions& o, emu::core::Machin
   for (const std::string& spec : o.sdei_events) {
     std::string problem;
     const auto event = parse_sdei_event(spec, problem);
-    if (!event) return refused("--sdei-event", spec, problem, "expected NUM:private|shared:normal|critical[:signalable]");
+    if (!event)
+      return refused("--sdei-event", spec, problem, "expected NUM:private|shared:normal|critical[:signalable]");
     config.sdei_events.push_back(*event);
   }
   for (const std::string& spec : o.sdei_signals) {
@@ -779,8 +804,9 @@ int run(const RunOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"smccc-emu: run aarch64 guest binaries and answer their HVC/SMC calls with a firmware model "
-               "(SMCCC 1.2, PSCI 1.1)"};
+  CLI::App app{
+      "smccc-emu: run aarch64 guest binaries and answer their HVC/SMC calls with a firmware model "
+      "(SMCCC 1.2, PSCI 1.1)"};
   app.set_version_flag("--version", "smccc-emu " SMCCC_EMU_VERSION);
   app.require_subcommand(1);
 
@@ -793,144 +819,206 @@ int main(int argc, char** argv) {
   RunOptions o;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a guest image until it powers off, exits or faults");
   run_cmd->footer(kExitCodesHelp);
-  add_number(run_cmd, "--cpus", o.cpus, "Number of vCPUs, 1..64 (vCPU 0 boots; the others stay off until PSCI "
-                                         "CPU_ON). All run round-robin on one host thread in virtual time", emu::core::kMaxVcpus)
+  add_number(run_cmd, "--cpus", o.cpus,
+             "Number of vCPUs, 1..64 (vCPU 0 boots; the others stay off until PSCI "
+             "CPU_ON). All run round-robin on one host thread in virtual time",
+             emu::core::kMaxVcpus)
       ->default_str(std::to_string(o.cpus));
-  add_number(run_cmd, "--pcpus", o.pcpus, "Physical CPUs to model, 0..64; with fewer than --cpus, vCPUs wait for "
-                                          "one and the wait is stolen time (0, the default: one per vCPU)", emu::core::kMaxVcpus)
+  add_number(run_cmd, "--pcpus", o.pcpus,
+             "Physical CPUs to model, 0..64; with fewer than --cpus, vCPUs wait for "
+             "one and the wait is stolen time (0, the default: one per vCPU)",
+             emu::core::kMaxVcpus)
       ->default_str(std::to_string(o.pcpus));
-  add_number(run_cmd, "--quantum", o.quantum, "Instructions a vCPU runs before the next one gets its turn "
-                                              "(checked per translated block; a slice runs at least one block)")
+  add_number(run_cmd, "--quantum", o.quantum,
+             "Instructions a vCPU runs before the next one gets its turn "
+             "(checked per translated block; a slice runs at least one block)")
       ->default_str(std::to_string(o.quantum));
-  add_number(run_cmd, "--trap-cost", o.trap_cost, "Virtual ns each firmware call, semihosting call or delivered "
-                                                  "exception costs, 0..1000000000; every instruction costs 1 ns")
+  add_number(run_cmd, "--trap-cost", o.trap_cost,
+             "Virtual ns each firmware call, semihosting call or delivered "
+             "exception costs, 0..1000000000; every instruction costs 1 ns")
       ->default_str(std::to_string(o.trap_cost));
-  add_number(run_cmd, "--seed", o.seed, "TRNG: draw from a deterministic generator seeded with S, so the bits repeat "
-                                        "(with --epoch too, the whole run does). Seeded output is NOT random. Default: "
-                                        "the host kernel's entropy");
-  add_number(run_cmd, "--epoch", o.epoch, "KVM PTP: the wall-clock time (ns since 1970, below 2^62) at virtual time 0. "
-                                          "Default: the host's real time when the run starts");
-  run_cmd->add_option("--pv-time", o.pv_time, "PV stolen time: on gives every vCPU a 64-byte record in the last "
-                                              "64 KiB page of RAM (keep the guest out of it); off makes PV_TIME_ST "
-                                              "NOT_SUPPORTED")
-      ->capture_default_str()->check(CLI::IsMember({"on", "off"}));
-  run_cmd->add_option("--disable", o.disable, "Hide services from the guest, comma-separated: trng, pv-time, ptp, "
-                                              "kvm (KVM_FEATURES and the vendor UID). Their calls answer "
-                                              "NOT_SUPPORTED and discovery stops advertising them")
+  add_number(run_cmd, "--seed", o.seed,
+             "TRNG: draw from a deterministic generator seeded with S, so the bits repeat "
+             "(with --epoch too, the whole run does). Seeded output is NOT random. Default: "
+             "the host kernel's entropy");
+  add_number(run_cmd, "--epoch", o.epoch,
+             "KVM PTP: the wall-clock time (ns since 1970, below 2^62) at virtual time 0. "
+             "Default: the host's real time when the run starts");
+  run_cmd
+      ->add_option("--pv-time", o.pv_time,
+                   "PV stolen time: on gives every vCPU a 64-byte record in the last "
+                   "64 KiB page of RAM (keep the guest out of it); off makes PV_TIME_ST "
+                   "NOT_SUPPORTED")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
+  run_cmd
+      ->add_option("--disable", o.disable,
+                   "Hide services from the guest, comma-separated: trng, pv-time, ptp, "
+                   "kvm (KVM_FEATURES and the vendor UID). Their calls answer "
+                   "NOT_SUPPORTED and discovery stops advertising them")
       ->delimiter(',');
-  run_cmd->add_option("--fw-reg", o.fw_regs, "Set a firmware pseudo-register, NAME=VALUE (names and KVM IDs as "
-                                             "'smccc-emu fw-regs' prints them), e.g. psci-version=0x10000");
-  run_cmd->add_option("--filter", o.filters, "SMCCC filter range BASE:COUNT:ACTION over function IDs, ACTION "
-                                             "handle, deny (NOT_SUPPORTED) or forward (the run stops with "
-                                             "status 71), e.g. 0x82000000:0x10000:deny. Repeatable");
-  run_cmd->add_option("--impl-cpus", o.impl_cpus, "CPU implementations MIDR:REVIDR:AIDR,... that KVM's "
-                      "DISCOVER_IMPL_CPUS reports to the guest (0xC6000041; the count through "
-                      "DISCOVER_IMPL_VER, 0xC6000040); sets vendor-hyp-bmap-2 to 0x3 so the guest sees both")
+  run_cmd->add_option("--fw-reg", o.fw_regs,
+                      "Set a firmware pseudo-register, NAME=VALUE (names and KVM IDs as "
+                      "'smccc-emu fw-regs' prints them), e.g. psci-version=0x10000");
+  run_cmd->add_option("--filter", o.filters,
+                      "SMCCC filter range BASE:COUNT:ACTION over function IDs, ACTION "
+                      "handle, deny (NOT_SUPPORTED) or forward (the run stops with "
+                      "status 71), e.g. 0x82000000:0x10000:deny. Repeatable");
+  run_cmd
+      ->add_option("--impl-cpus", o.impl_cpus,
+                   "CPU implementations MIDR:REVIDR:AIDR,... that KVM's "
+                   "DISCOVER_IMPL_CPUS reports to the guest (0xC6000041; the count through "
+                   "DISCOVER_IMPL_VER, 0xC6000040); sets vendor-hyp-bmap-2 to 0x3 so the guest sees both")
       ->delimiter(',');
-  run_cmd->add_option("--inject", o.injects, "Fault injection FID[@N|%P]:RESULT: every call of function FID, "
-                      "only its Nth call, or P percent of its calls (seeded with --seed) answer RESULT, an error "
-                      "its specification lists (e.g. 0xC4000053@2:NO_ENTROPY); repeatable")
+  run_cmd
+      ->add_option("--inject", o.injects,
+                   "Fault injection FID[@N|%P]:RESULT: every call of function FID, "
+                   "only its Nth call, or P percent of its calls (seeded with --seed) answer RESULT, an error "
+                   "its specification lists (e.g. 0xC4000053@2:NO_ENTROPY); repeatable")
       ->type_name("FID[@N|%P]:RESULT");
-  run_cmd->add_option("--sdei-event", o.sdei_events, "Offer SDEI event NUM:private|shared:normal|critical"
+  run_cmd->add_option("--sdei-event", o.sdei_events,
+                      "Offer SDEI event NUM:private|shared:normal|critical"
                       "[:signalable] besides the built-in event 0 (private, normal, signalable); repeatable");
-  run_cmd->add_option("--sdei-signal", o.sdei_signals, "Trigger SDEI event EVENT@NS[:VCPU] when virtual time reaches "
+  run_cmd->add_option("--sdei-signal", o.sdei_signals,
+                      "Trigger SDEI event EVENT@NS[:VCPU] when virtual time reaches "
                       "NS ns, on VCPU (default 0) for a private event; dropped unless the event is registered and "
                       "enabled then; repeatable");
-  run_cmd->add_option("--save-at", o.save_at, "Save the whole VM to FILE at the first scheduling boundary after N "
-                                              "instructions (all vCPUs), then stop (status 0). 'smccc-emu resume "
-                                              "FILE' goes on exactly as the run would have. FILE is checked before "
-                                              "the guest runs: its directory must take a new file, and only a "
-                                              "regular file there is replaced (status 65 otherwise)")
-      ->expected(2)->type_name("N FILE");
-  run_cmd->add_flag("--stats", o.stats, "At the end, print each vCPU's instructions, virtual time, stolen time, "
-                                        "firmware calls and IRQs taken to stderr");
-  add_number(run_cmd, "--memory", o.memory, "Guest RAM size at 0x40000000: a number of bytes, or followed by K, "
-                                           "M or G (KiB, MiB, GiB; also KB, MB, GB, all 1024-based); 1M..64G, "
-                                           "a multiple of 4K", UINT64_MAX, true)
+  run_cmd
+      ->add_option("--save-at", o.save_at,
+                   "Save the whole VM to FILE at the first scheduling boundary after N "
+                   "instructions (all vCPUs), then stop (status 0). 'smccc-emu resume "
+                   "FILE' goes on exactly as the run would have. FILE is checked before "
+                   "the guest runs: its directory must take a new file, and only a "
+                   "regular file there is replaced (status 65 otherwise)")
+      ->expected(2)
+      ->type_name("N FILE");
+  run_cmd->add_flag("--stats", o.stats,
+                    "At the end, print each vCPU's instructions, virtual time, stolen time, "
+                    "firmware calls and IRQs taken to stderr");
+  add_number(run_cmd, "--memory", o.memory,
+             "Guest RAM size at 0x40000000: a number of bytes, or followed by K, "
+             "M or G (KiB, MiB, GiB; also KB, MB, GB, all 1024-based); 1M..64G, "
+             "a multiple of 4K",
+             UINT64_MAX, true)
       ->default_str("128M");
   add_number(run_cmd, "--max-instructions", o.max_instructions,
-                      "Stop before the guest executes more than N instructions (checked at each translated "
-                      "block, so the run may stop up to one block early; 0 = no limit)")
+             "Stop before the guest executes more than N instructions (checked at each translated "
+             "block, so the run may stop up to one block early; 0 = no limit)")
       ->default_str(std::to_string(o.max_instructions));
-  run_cmd->add_option("--format", o.format, "Image format: auto (ELF or Linux Image by their magic; anything else "
-                                            "is refused), elf, image (Linux arm64 Image, placed as QEMU virt places "
-                                            "it: 0x40200000 + text_offset when that is below 4 KiB, else RAM base + "
-                                            "text_offset; entered at its start), or raw (a flat binary loaded and "
-                                            "entered at 0x40080000)")
-      ->default_val("auto")->check(CLI::IsMember({"auto", "elf", "image", "raw"}));
+  run_cmd
+      ->add_option("--format", o.format,
+                   "Image format: auto (ELF or Linux Image by their magic; anything else "
+                   "is refused), elf, image (Linux arm64 Image, placed as QEMU virt places "
+                   "it: 0x40200000 + text_offset when that is below 4 KiB, else RAM base + "
+                   "text_offset; entered at its start), or raw (a flat binary loaded and "
+                   "entered at 0x40080000)")
+      ->default_val("auto")
+      ->check(CLI::IsMember({"auto", "elf", "image", "raw"}));
   run_cmd->add_option("--append", o.append, "Kernel command line: the device tree's /chosen/bootargs")
       ->type_name("ARGS");
-  run_cmd->add_option("--initrd", o.initrd, "Load FILE as the initrd (initramfs) on the first free 2 MiB boundary "
-                                            "above the image; /chosen/linux,initrd-start and -end say where")
+  run_cmd
+      ->add_option("--initrd", o.initrd,
+                   "Load FILE as the initrd (initramfs) on the first free 2 MiB boundary "
+                   "above the image; /chosen/linux,initrd-start and -end say where")
       ->type_name("FILE");
-  run_cmd->add_option("--console-input", o.console_input,
-                      "Where the PL011 receiver's input comes from: - (stdin, the default), FILE, or none (no "
-                      "input ever). Deterministic: a regular file or /dev/null, named or as stdin (< FILE): its "
-                      "bytes arrive one character time apart in virtual time while the guest's receiver is on and "
-                      "its FIFO has room, and none is lost. Not deterministic: a terminal or pipe, read without "
-                      "blocking, so bytes arrive when the host sends them (the terminal's mode is not changed)")
+  run_cmd
+      ->add_option("--console-input", o.console_input,
+                   "Where the PL011 receiver's input comes from: - (stdin, the default), FILE, or none (no "
+                   "input ever). Deterministic: a regular file or /dev/null, named or as stdin (< FILE): its "
+                   "bytes arrive one character time apart in virtual time while the guest's receiver is on and "
+                   "its FIFO has room, and none is lost. Not deterministic: a terminal or pipe, read without "
+                   "blocking, so bytes arrive when the host sends them (the terminal's mode is not changed)")
       ->type_name("FILE|-|none");
-  run_cmd->add_option("--dtb", o.dtb, "Give the guest this device tree blob instead of the generated one (checked "
-                                      "with libfdt; at most 2 MiB); --append and --initrd update its /chosen")
+  run_cmd
+      ->add_option("--dtb", o.dtb,
+                   "Give the guest this device tree blob instead of the generated one (checked "
+                   "with libfdt; at most 2 MiB); --append and --initrd update its /chosen")
       ->type_name("FILE");
-  run_cmd->add_option("--dump-dtb", o.dump_dtb, "Write the device tree the guest would get to FILE and exit 0 "
-                                                "without running (decompile with 'dtc -I dtb -O dts FILE')")
+  run_cmd
+      ->add_option("--dump-dtb", o.dump_dtb,
+                   "Write the device tree the guest would get to FILE and exit 0 "
+                   "without running (decompile with 'dtc -I dtb -O dts FILE')")
       ->type_name("FILE");
-  run_cmd->add_option("--conduit", o.conduit, "The PSCI and SDEI conduit the device tree names: hvc or smc (both "
-                                              "are always answered)")
-      ->capture_default_str()->check(CLI::IsMember({"hvc", "smc"}));
-  run_cmd->add_option("--cpu", o.cpu, "CPU model and properties, as QEMU's -cpu: max (Unicorn's max CPU, the only "
-                                      "model), optionally ,pauth=off to hide pointer authentication from the "
-                                      "guest (Linux then boots about 3x faster here; README \"CPU model\")")
-      ->type_name("max[,pauth=on|off]")->capture_default_str();
-  run_cmd->add_option("--trace", o.trace, "Trace categories, comma-separated. calls: one '>' line per firmware "
-                                          "call with its decoded name and arguments, one '<' line per answer")
-      ->delimiter(',')->check(CLI::IsMember({"calls"}));
-  run_cmd->add_option("--trace-file", o.trace_file, "Write the trace to FILE instead of stderr (whole lines "
-                                                    "only, in large writes; a write error stops the run, status 74)");
-  run_cmd->add_option("--on-reset", o.on_reset, "On PSCI SYSTEM_RESET/SYSTEM_RESET2: restart (reload the image "
-                                                "and boot again) or exit (status 69)")
-      ->default_val("restart")->check(CLI::IsMember({"restart", "exit"}));
-  run_cmd->add_flag("-q,--quiet", o.quiet, "Do not print the one-line summary of how the run ended "
-                                           "(faults are always reported)");
-  add_number(run_cmd, "--gdb", o.gdb_port, "Serve the GDB remote protocol on TCP PORT (0: any free port), on "
-                                           "127.0.0.1 unless --gdb-host says otherwise; the port is printed on "
-                                           "stderr. Connect with gdb-multiarch: target remote :PORT. Threads are "
-                                           "vCPUs; breakpoints and single steps are the emulator's own")
+  run_cmd
+      ->add_option("--conduit", o.conduit,
+                   "The PSCI and SDEI conduit the device tree names: hvc or smc (both "
+                   "are always answered)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"hvc", "smc"}));
+  run_cmd
+      ->add_option("--cpu", o.cpu,
+                   "CPU model and properties, as QEMU's -cpu: max (Unicorn's max CPU, the only "
+                   "model), optionally ,pauth=off to hide pointer authentication from the "
+                   "guest (Linux then boots about 3x faster here; README \"CPU model\")")
+      ->type_name("max[,pauth=on|off]")
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--trace", o.trace,
+                   "Trace categories, comma-separated. calls: one '>' line per firmware "
+                   "call with its decoded name and arguments, one '<' line per answer")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"calls"}));
+  run_cmd->add_option("--trace-file", o.trace_file,
+                      "Write the trace to FILE instead of stderr (whole lines "
+                      "only, in large writes; a write error stops the run, status 74)");
+  run_cmd
+      ->add_option("--on-reset", o.on_reset,
+                   "On PSCI SYSTEM_RESET/SYSTEM_RESET2: restart (reload the image "
+                   "and boot again) or exit (status 69)")
+      ->default_val("restart")
+      ->check(CLI::IsMember({"restart", "exit"}));
+  run_cmd->add_flag("-q,--quiet", o.quiet,
+                    "Do not print the one-line summary of how the run ended "
+                    "(faults are always reported)");
+  add_number(run_cmd, "--gdb", o.gdb_port,
+             "Serve the GDB remote protocol on TCP PORT (0: any free port), on "
+             "127.0.0.1 unless --gdb-host says otherwise; the port is printed on "
+             "stderr. Connect with gdb-multiarch: target remote :PORT. Threads are "
+             "vCPUs; breakpoints and single steps are the emulator's own")
       ->type_name("PORT");
-  run_cmd->add_option("--gdb-host", o.gdb_host, "IPv4 address the gdb stub listens on (default 127.0.0.1: this "
-                                                "machine only; 0.0.0.0 lets any host that reaches it control the "
-                                                "guest)")
+  run_cmd
+      ->add_option("--gdb-host", o.gdb_host,
+                   "IPv4 address the gdb stub listens on (default 127.0.0.1: this "
+                   "machine only; 0.0.0.0 lets any host that reaches it control the "
+                   "guest)")
       ->type_name("ADDR");
-  run_cmd->add_flag("--gdb-wait", o.gdb_wait, "With --gdb: stop before the guest's first instruction until gdb "
-                                              "attaches (otherwise the guest runs, and stops when gdb connects)");
-  run_cmd->add_option("IMAGE", o.image, "Guest image: an ELF64 aarch64 executable, a Linux arm64 Image, or a raw "
-                                        "binary with --format=raw")->required();
+  run_cmd->add_flag("--gdb-wait", o.gdb_wait,
+                    "With --gdb: stop before the guest's first instruction until gdb "
+                    "attaches (otherwise the guest runs, and stops when gdb connects)");
+  run_cmd
+      ->add_option("IMAGE", o.image,
+                   "Guest image: an ELF64 aarch64 executable, a Linux arm64 Image, or a raw "
+                   "binary with --format=raw")
+      ->required();
   RunOptions resume_opts;
-  CLI::App* resume_cmd = app.add_subcommand("resume", "Continue a VM saved with 'run --save-at'; the output "
-                                                      "options are those of run");
+  CLI::App* resume_cmd = app.add_subcommand("resume",
+                                            "Continue a VM saved with 'run --save-at'; the output "
+                                            "options are those of run");
   add_number(resume_cmd, "--max-instructions", resume_opts.max_instructions, "As for run (a total since boot)")
       ->default_str(std::to_string(resume_opts.max_instructions));
   resume_cmd->add_option("--trace", resume_opts.trace, "As for run")->delimiter(',')->check(CLI::IsMember({"calls"}));
   resume_cmd->add_option("--trace-file", resume_opts.trace_file, "As for run");
   resume_cmd->add_flag("--stats", resume_opts.stats, "As for run");
-  resume_cmd->add_option("--console-input", resume_opts.console_input,
-                         "As for run; the same regular file carries on after the bytes the saved run had read")
+  resume_cmd
+      ->add_option("--console-input", resume_opts.console_input,
+                   "As for run; the same regular file carries on after the bytes the saved run had read")
       ->type_name("FILE|-|none");
   resume_cmd->add_flag("-q,--quiet", resume_opts.quiet, "As for run");
   resume_cmd->add_option("FILE", resume_opts.image, "A state file written by --save-at")->required();
   resume_cmd->footer(kExitCodesHelp);
 
   RunOptions regs_opts;
-  CLI::App* regs_cmd = app.add_subcommand("fw-regs", "Print the firmware pseudo-registers (KVM IDs, names, values) "
-                                                     "a VM starts with, after --disable and --fw-reg");
+  CLI::App* regs_cmd = app.add_subcommand("fw-regs",
+                                          "Print the firmware pseudo-registers (KVM IDs, names, values) "
+                                          "a VM starts with, after --disable and --fw-reg");
   regs_cmd->add_option("--disable", regs_opts.disable, "As for run")->delimiter(',');
   regs_cmd->add_option("--fw-reg", regs_opts.fw_regs, "As for run");
   regs_cmd->add_option("--impl-cpus", regs_opts.impl_cpus, "As for run")->delimiter(',');
 
   // `smccc-emu --help` shows everything.
   app.footer([run_cmd, resume_cmd, regs_cmd] {
-    return "\n" + run_cmd->help("smccc-emu") + "\n" + resume_cmd->help("smccc-emu") + "\n" + regs_cmd->help("smccc-emu");
+    return "\n" + run_cmd->help("smccc-emu") + "\n" + resume_cmd->help("smccc-emu") + "\n" +
+           regs_cmd->help("smccc-emu");
   });
 
   try {

@@ -9,15 +9,21 @@ namespace {
 constexpr std::uint32_t bits(std::uint32_t w, unsigned hi, unsigned lo) {
   return (w >> lo) & ((1u << (hi - lo + 1)) - 1);
 }
-constexpr bool bit(std::uint32_t w, unsigned n) { return ((w >> n) & 1) != 0; }
+constexpr bool bit(std::uint32_t w, unsigned n) {
+  return ((w >> n) & 1) != 0;
+}
 constexpr std::uint64_t sext(std::uint64_t v, unsigned width) {
   const std::uint64_t sign = std::uint64_t{1} << (width - 1);
   return (v ^ sign) - sign;
 }
 
 // The base register Xn|SP (Rn = 31 is SP) and a register operand Xm (Rm = 31 is XZR).
-std::uint64_t base(std::uint32_t w, const RegisterReader& x) { return x(bits(w, 9, 5)); }
-std::uint64_t xzr_or(unsigned n, const RegisterReader& x) { return n == 31 ? 0 : x(n); }
+std::uint64_t base(std::uint32_t w, const RegisterReader& x) {
+  return x(bits(w, 9, 5));
+}
+std::uint64_t xzr_or(unsigned n, const RegisterReader& x) {
+  return n == 31 ? 0 : x(n);
+}
 
 Access make(std::uint64_t va, std::uint32_t size, std::uint32_t element, bool write) {
   return {.va = va, .size = size, .align = 1, .element = element, .is_write = write, .ok = true};
@@ -42,7 +48,7 @@ Access exclusive_or_ordered(std::uint32_t w, const RegisterReader& x) {
   }
   const std::uint32_t element = 4u << (size & 1);
   if (bit(w, 31)) return aligned(make(va, 2 * element, element, !load));  // LDXP/STXP
-  Access a = aligned(make(va, 2 * element, element, true));              // CASP
+  Access a = aligned(make(va, 2 * element, element, true));               // CASP
   a.is_rmw = true;
   return a;
 }
@@ -50,7 +56,7 @@ Access exclusive_or_ordered(std::uint32_t w, const RegisterReader& x) {
 // Load register (literal), C6.2 LDR (literal): PC + imm19 * 4, never a store.
 Access literal(std::uint32_t w, std::uint64_t pc) {
   const std::uint32_t opc = bits(w, 31, 30);
-  static constexpr std::uint32_t kGpr[] = {4, 8, 4, 0};   // LDR W, LDR X, LDRSW, PRFM
+  static constexpr std::uint32_t kGpr[] = {4, 8, 4, 0};  // LDR W, LDR X, LDRSW, PRFM
   static constexpr std::uint32_t kSimd[] = {4, 8, 16, 0};
   const std::uint32_t size = bit(w, 26) ? kSimd[opc] : kGpr[opc];
   if (size == 0) return {};  // a prefetch never aborts
@@ -86,7 +92,7 @@ Access atomic(std::uint32_t w, const RegisterReader& x) {
   const bool o3 = bit(w, 15);
   const std::uint32_t opc = bits(w, 14, 12);
   Access a = aligned(make(base(w, x), size, size, false));
-  if (o3 && opc == 4) return a;  // LDAPR: an ordered load
+  if (o3 && opc == 4) return a;   // LDAPR: an ordered load
   if (o3 && opc != 0) return {};  // LD64B, ST64B and the like
   a.is_write = a.is_rmw = true;   // LD<op>, ST<op> (Rt = XZR) and SWP read and write
   return a;
@@ -161,10 +167,13 @@ Access rcpc_unscaled(std::uint32_t w, const RegisterReader& x) {
 Access simd_multiple(std::uint32_t w, const RegisterReader& x) {
   std::uint32_t regs = 0;
   switch (bits(w, 15, 12)) {
-    case 0x0: case 0x2: regs = 4; break;
-    case 0x4: case 0x6: regs = 3; break;
+    case 0x0:
+    case 0x2: regs = 4; break;
+    case 0x4:
+    case 0x6: regs = 3; break;
     case 0x7: regs = 1; break;
-    case 0x8: case 0xA: regs = 2; break;
+    case 0x8:
+    case 0xA: regs = 2; break;
     default: return {};
   }
   const std::uint32_t bytes = regs * (bit(w, 30) ? 16 : 8);
@@ -180,7 +189,10 @@ Access simd_single(std::uint32_t w, const RegisterReader& x) {
   unsigned scale = 0;
   switch (opcode >> 1) {
     case 0: scale = 0; break;
-    case 1: if ((size & 1) != 0) return {}; scale = 1; break;
+    case 1:
+      if ((size & 1) != 0) return {};
+      scale = 1;
+      break;
     case 2:
       if ((size & 2) != 0 || ((size & 1) != 0 && bit(w, 12))) return {};
       scale = (size & 1) != 0 ? 3 : 2;

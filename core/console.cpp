@@ -1,9 +1,9 @@
 #include "core/console.h"
 
-#include <cerrno>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
 
 namespace emu::core {
 

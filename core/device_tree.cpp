@@ -6,8 +6,8 @@
 
 #include <libfdt.h>
 
-#include <cstring>
 #include <fmt/format.h>
+#include <cstring>
 #include <stdexcept>
 
 #include "core/platform.h"
@@ -147,8 +147,8 @@ void write_devices(Writer& w, const DeviceTreeSpec& s) {
   w.begin("timer");
   w.strs("compatible", {"arm,armv8-timer", "arm,armv7-timer"});
   if (irqs) {
-    w.cells("interrupts", {kGicPpi, kTimerPpis[0], kIrqLevelHigh, kGicPpi, kTimerPpis[1], kIrqLevelHigh,
-                           kGicPpi, kTimerPpis[2], kIrqLevelHigh, kGicPpi, kTimerPpis[3], kIrqLevelHigh});
+    w.cells("interrupts", {kGicPpi, kTimerPpis[0], kIrqLevelHigh, kGicPpi, kTimerPpis[1], kIrqLevelHigh, kGicPpi,
+                           kTimerPpis[2], kIrqLevelHigh, kGicPpi, kTimerPpis[3], kIrqLevelHigh});
   }
   w.empty("always-on");
   w.end();
@@ -269,13 +269,9 @@ std::string token_problem(std::span<const std::uint8_t> dtb, std::uint64_t& stru
         at = align4(at + 8 + be32_at(dtb, at));
         break;
       case FDT_END_NODE:
-      case FDT_NOP:
-        break;
-      case FDT_END:
-        struct_end = at;
-        return {};
-      default:
-        return fmt::format("{}unknown token {:#x} in the structure block", kBadBlob, token);
+      case FDT_NOP: break;
+      case FDT_END: struct_end = at; return {};
+      default: return fmt::format("{}unknown token {:#x} in the structure block", kBadBlob, token);
     }
   }
   return fmt::format("{}its structure block has no FDT_END", kBadBlob);

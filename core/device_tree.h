@@ -23,18 +23,18 @@ struct AddressRange {
 
 /// Everything the generated tree says about the machine.
 struct DeviceTreeSpec {
-  unsigned cpus = 1;                  ///< one /cpus/cpu@N per vCPU, reg = its MPIDR affinity; default 1
-  AddressRange ram{};                 ///< /memory@...; default empty
-  bool smc = false;                   ///< PSCI and SDEI `method`: "smc" if true, else "hvc" (default)
-  std::uint32_t psci_version = 0x1'0001;  ///< PSCI_VERSION encoding: 1.x lists "arm,psci-1.0" and
-                                          ///< "arm,psci-0.2", 0.2 only the latter; default 1.1
-  bool sdei = true;                   ///< /firmware/sdei ("arm,sdei-1.0"); default true
-  std::vector<AddressRange> reserved{};  ///< /reserved-memory no-map children (PV-time pages); default none
-  std::string bootargs;               ///< /chosen/bootargs, omitted when empty (default)
-  std::optional<AddressRange> initrd; ///< /chosen/linux,initrd-start and -end; default none
-  bool seeds = true;                  ///< write kaslr-seed and rng-seed; default true (false when
-                                      ///< there is no entropy to put in them)
-  std::uint64_t kaslr_seed = 0;       ///< /chosen/kaslr-seed; default 0
+  unsigned cpus = 1;                        ///< one /cpus/cpu@N per vCPU, reg = its MPIDR affinity; default 1
+  AddressRange ram{};                       ///< /memory@...; default empty
+  bool smc = false;                         ///< PSCI and SDEI `method`: "smc" if true, else "hvc" (default)
+  std::uint32_t psci_version = 0x1'0001;    ///< PSCI_VERSION encoding: 1.x lists "arm,psci-1.0" and
+                                            ///< "arm,psci-0.2", 0.2 only the latter; default 1.1
+  bool sdei = true;                         ///< /firmware/sdei ("arm,sdei-1.0"); default true
+  std::vector<AddressRange> reserved{};     ///< /reserved-memory no-map children (PV-time pages); default none
+  std::string bootargs;                     ///< /chosen/bootargs, omitted when empty (default)
+  std::optional<AddressRange> initrd;       ///< /chosen/linux,initrd-start and -end; default none
+  bool seeds = true;                        ///< write kaslr-seed and rng-seed; default true (false when
+                                            ///< there is no entropy to put in them)
+  std::uint64_t kaslr_seed = 0;             ///< /chosen/kaslr-seed; default 0
   std::array<std::uint8_t, 32> rng_seed{};  ///< /chosen/rng-seed (QEMU passes 32 bytes); default zeros
   /// The GICv3 node `intc@8000000` ("arm,gic-v3": distributor and one redistributor region
   /// of 128 KiB per vCPU), the root's interrupt-parent, and the timer's and PL011's

@@ -11,8 +11,10 @@ namespace emu::core {
 namespace {
 // TRNG_GET_UUID answers (SMCCC packing of each UUID); one per kind of source, so a guest can
 // tell seeded output from real entropy.
-constexpr fw::CallUid kHostEntropyUuid{0x266D'7094, 0xA544'0A12, 0x1D72'A5BC, 0xBEAA'82D4};  // 94706d26-120a-44a5-bca5-721dd482aabe
-constexpr fw::CallUid kSeededUuid{0x5D9E'2C16, 0x3F47'BB72, 0x0895'28B1, 0x4030'8A0C};  // 162c9e5d-72bb-473f-b128-95080c8a3040
+constexpr fw::CallUid kHostEntropyUuid{0x266D'7094, 0xA544'0A12, 0x1D72'A5BC,
+                                       0xBEAA'82D4};  // 94706d26-120a-44a5-bca5-721dd482aabe
+constexpr fw::CallUid kSeededUuid{0x5D9E'2C16, 0x3F47'BB72, 0x0895'28B1,
+                                  0x4030'8A0C};  // 162c9e5d-72bb-473f-b128-95080c8a3040
 }  // namespace
 
 bool HostEntropy::fill(std::span<std::uint64_t> words) {
@@ -34,7 +36,9 @@ bool HostEntropy::fill(std::span<std::uint64_t> words) {
   return true;
 }
 
-fw::CallUid HostEntropy::uuid() const { return kHostEntropyUuid; }
+fw::CallUid HostEntropy::uuid() const {
+  return kHostEntropyUuid;
+}
 
 SeededEntropy::SeededEntropy(std::uint64_t seed) {
   std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)};
@@ -46,7 +50,9 @@ bool SeededEntropy::fill(std::span<std::uint64_t> words) {
   return true;
 }
 
-fw::CallUid SeededEntropy::uuid() const { return kSeededUuid; }
+fw::CallUid SeededEntropy::uuid() const {
+  return kSeededUuid;
+}
 
 std::string SeededEntropy::state() const {
   std::ostringstream out;

@@ -2,8 +2,8 @@
 
 #include <capstone/capstone.h>
 
-#include <cstring>
 #include <fmt/format.h>
+#include <cstring>
 
 namespace emu::core {
 namespace {
@@ -38,7 +38,7 @@ class Disassembler {
 };
 
 const char* el_name(std::uint64_t pstate) {
-  static constexpr const char* kModes[] = {"EL0t", "?", "?", "?", "EL1t", "EL1h", "?", "?",
+  static constexpr const char* kModes[] = {"EL0t", "?",    "?", "?", "EL1t", "EL1h", "?", "?",
                                            "EL2t", "EL2h", "?", "?", "EL3t", "EL3h", "?", "?"};
   return kModes[pstate & 0xF];
 }

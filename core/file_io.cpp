@@ -4,9 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 
 namespace emu::core {
 namespace {
@@ -27,7 +27,8 @@ bool write_all(int fd, std::span<const std::uint8_t> data) {
 std::string not_replaceable(const std::filesystem::path& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    return S_ISDIR(st.st_mode) ? "cannot write: it is a directory" : "cannot write: it exists and is not a regular file";
+    return S_ISDIR(st.st_mode) ? "cannot write: it is a directory"
+                               : "cannot write: it exists and is not a regular file";
   }
   return {};
 }

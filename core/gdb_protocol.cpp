@@ -3,10 +3,10 @@
 // never an exception out of receive() or a hang.
 #include "core/gdb_protocol.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <charconv>
 #include <cstring>
-#include <fmt/format.h>
 
 namespace emu::core::gdb {
 namespace {
@@ -17,10 +17,10 @@ constexpr char kInterrupt = 0x03;
 
 // Error replies "E NN": the number is not specified by the protocol; GDB prints it. These
 // follow errno as other stubs do.
-constexpr const char* kErrBadArgs = "E16";      // EINVAL: a malformed packet
-constexpr const char* kErrNoThread = "E03";     // ESRCH: no such thread
-constexpr const char* kErrMemory = "E0e";       // EFAULT: memory that does not translate or is not RAM
-constexpr const char* kErrBreakpoint = "E05";   // EIO: a breakpoint the target refused
+constexpr const char* kErrBadArgs = "E16";     // EINVAL: a malformed packet
+constexpr const char* kErrNoThread = "E03";    // ESRCH: no such thread
+constexpr const char* kErrMemory = "E0e";      // EFAULT: memory that does not translate or is not RAM
+constexpr const char* kErrBreakpoint = "E05";  // EIO: a breakpoint the target refused
 
 // GDB's signal numbers (include/gdb/signals.def): the same as Linux's for these.
 constexpr int kSigTrap = 5;
@@ -293,7 +293,10 @@ void PacketReader::start_packet() {
 // ---- the session ----
 
 Session::Session(Target& target, Sender& sender, StopEvent stopped)
-    : target_(target), sender_(sender), stop_(stopped), general_thread_(stopped.thread),
+    : target_(target),
+      sender_(sender),
+      stop_(stopped),
+      general_thread_(stopped.thread),
       continue_thread_(stopped.thread) {}
 
 void Session::receive(std::string_view bytes) {
@@ -351,12 +354,8 @@ std::string Session::handle(std::string_view p) {
     case 'T': return thread_alive(args);
     case 'c': return continue_or_step(args, false);
     case 's': return continue_or_step(args, true);
-    case 'k':
-      end_ = End::Kill;
-      return "";
-    case 'D':
-      end_ = End::Detach;
-      return "OK";
+    case 'k': end_ = End::Kill; return "";
+    case 'D': end_ = End::Detach; return "OK";
     case 'q': return query(p);
     case 'v':
       if (p == "vCont?") return "vCont;c;C;s;S";
@@ -448,7 +447,7 @@ std::string Session::breakpoint(std::string_view args, bool insert) {
   }
   std::string_view rest = args.substr(2);
   rest = rest.substr(0, rest.find(';'));  // conditions and commands are GDB's to evaluate
-  const auto al = address_length(rest);  // ADDR,KIND: KIND 4 for an A64 instruction
+  const auto al = address_length(rest);   // ADDR,KIND: KIND 4 for an A64 instruction
   if (!al) return kErrBadArgs;
   std::set<std::uint64_t>& mine = args[0] == '0' ? software_ : hardware_;
   std::set<std::uint64_t>& other = args[0] == '0' ? hardware_ : software_;
@@ -588,12 +587,8 @@ std::string Session::run(std::optional<unsigned> step) {
 
 std::string Session::stop_reply(const StopEvent& stop) {
   switch (stop.kind) {
-    case StopEvent::Kind::Exited:
-      end_ = End::Exited;
-      return fmt::format("W{:02x}", stop.status & 0xFF);
-    case StopEvent::Kind::Terminated:
-      end_ = End::Exited;
-      return fmt::format("X{:02x}", stop.signal & 0xFF);
+    case StopEvent::Kind::Exited: end_ = End::Exited; return fmt::format("W{:02x}", stop.status & 0xFF);
+    case StopEvent::Kind::Terminated: end_ = End::Exited; return fmt::format("X{:02x}", stop.signal & 0xFF);
     case StopEvent::Kind::Signal: break;
   }
   std::string reply = fmt::format("T{:02x}thread:{:x};core:{:x};", stop.signal & 0xFF, stop.thread + 1, stop.thread);

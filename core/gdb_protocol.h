@@ -53,9 +53,9 @@ struct StopEvent {
     Terminated,  ///< the program was ended by `signal`: X packet
   };
   Kind kind = Kind::Signal;
-  unsigned thread = 0;    ///< Signal: the vCPU (thread id thread + 1)
-  int signal = 5;         ///< GDB signal number: 5 SIGTRAP, 2 SIGINT, 11 SIGSEGV
-  int status = 0;         ///< Exited: the exit status
+  unsigned thread = 0;      ///< Signal: the vCPU (thread id thread + 1)
+  int signal = 5;           ///< GDB signal number: 5 SIGTRAP, 2 SIGINT, 11 SIGSEGV
+  int status = 0;           ///< Exited: the exit status
   bool breakpoint = false;  ///< Signal: stopped at one of the breakpoints set through Z0/Z1
 };
 
@@ -164,9 +164,9 @@ class Session {
   StopEvent stop_;
   PacketReader reader_;
   std::vector<PacketReader::Event> events_;
-  std::string last_reply_;         // framed, for a retransmission after '-'
-  unsigned general_thread_ = 0;    // Hg: registers and memory
-  unsigned continue_thread_ = 0;   // Hc: what s steps
+  std::string last_reply_;            // framed, for a retransmission after '-'
+  unsigned general_thread_ = 0;       // Hg: registers and memory
+  unsigned continue_thread_ = 0;      // Hc: what s steps
   std::set<std::uint64_t> software_;  // Z0 addresses
   std::set<std::uint64_t> hardware_;  // Z1 addresses
   End end_ = End::None;

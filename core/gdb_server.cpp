@@ -6,9 +6,6 @@
 #include "core/gdb_server.h"
 
 #include <arpa/inet.h>
-#include <cerrno>
-#include <csignal>
-#include <cstring>
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +14,9 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 
 #include <atomic>
 #include <optional>
@@ -337,7 +337,8 @@ RunExit GdbServer::session(int client) {
     session.receive({buf, static_cast<std::size_t>(n)});
   }
   if (session.end() == gdb::Session::End::Kill) {
-    return {ExitKind::Stopped, SIGKILL, 0, fmt::format("killed by the debugger after {} instructions", machine_.instructions())};
+    return {ExitKind::Stopped, SIGKILL, 0,
+            fmt::format("killed by the debugger after {} instructions", machine_.instructions())};
   }
   if (target.ended()) return *target.last();
   return run_free();  // detached, or the connection is gone: the guest runs on

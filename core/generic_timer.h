@@ -35,9 +35,7 @@ class GenericTimer {
   std::uint64_t cval(Kind k) const { return at(k).cval; }
   void set_cval(Kind k, std::uint64_t value) { at(k).cval = value; }
   /// TVAL reads the low 32 bits of CVAL - counter (a signed down-counter; negative after expiry).
-  std::uint64_t tval(Kind k, std::uint64_t counter) const {
-    return static_cast<std::uint32_t>(at(k).cval - counter);
-  }
+  std::uint64_t tval(Kind k, std::uint64_t counter) const { return static_cast<std::uint32_t>(at(k).cval - counter); }
   /// A TVAL write sets CVAL = counter + the value sign-extended from 32 bits.
   void set_tval(Kind k, std::uint64_t value, std::uint64_t counter);
 

@@ -694,8 +694,8 @@ void read_irq(fw::StateReader& in, bool sgi, bool spi, std::uint8_t& priority, s
   flags = in.u8();
   route = in.u64();
   const bool bad = (priority & ~kPriorityMask) != 0 || (flags & ~kIrqFlags) != 0 ||
-                   (sgi && ((flags & kEdge) == 0 || (flags & (kLine | kFirmware)) != 0)) || (route & ~kIrouterMask) != 0 ||
-                   (!spi && route != 0);
+                   (sgi && ((flags & kEdge) == 0 || (flags & (kLine | kFirmware)) != 0)) ||
+                   (route & ~kIrouterMask) != 0 || (!spi && route != 0);
   if (bad) throw fw::StateError("corrupt state: a GIC interrupt");
 }
 }  // namespace

@@ -55,8 +55,8 @@ class Pagemap {
     const auto offset = static_cast<off_t>(reinterpret_cast<std::uintptr_t>(addr) / host_page_size() * 8);
     std::size_t done = 0;
     while (done < count * 8) {
-      const ssize_t n = ::pread(fd_, reinterpret_cast<char*>(entries) + done, count * 8 - done,
-                                offset + static_cast<off_t>(done));
+      const ssize_t n =
+          ::pread(fd_, reinterpret_cast<char*>(entries) + done, count * 8 - done, offset + static_cast<off_t>(done));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return false;
       done += static_cast<std::size_t>(n);
@@ -91,7 +91,9 @@ GuestRam::GuestRam(std::uint64_t base, std::uint64_t size) : base_(base), size_(
   host_ = static_cast<std::uint8_t*>(p);
 }
 
-GuestRam::~GuestRam() { ::munmap(host_, size_); }
+GuestRam::~GuestRam() {
+  ::munmap(host_, size_);
+}
 
 bool GuestRam::write(std::uint64_t addr, std::span<const std::uint8_t> bytes) {
   std::uint8_t* dst = at(addr, bytes.size());

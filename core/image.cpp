@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 
 namespace emu::core {
 namespace {
@@ -34,8 +34,8 @@ std::string range_text(std::uint64_t begin, std::uint64_t size) {
 }
 
 // Every byte of [address, address + size) must be RAM and no device window may be touched.
-void check_placement(const std::string& name, const std::string& what, std::uint64_t address,
-                     std::uint64_t size, const ImageLayout& layout) {
+void check_placement(const std::string& name, const std::string& what, std::uint64_t address, std::uint64_t size,
+                     const ImageLayout& layout) {
   if (size > UINT64_MAX - address) fail(name, fmt::format("{} at {:#x} wraps around the address space", what, address));
   for (const auto& dev : layout.devices) {
     if (address < dev.base + dev.size && dev.base < address + size) {
@@ -157,7 +157,8 @@ Image image_from_elf_bytes(std::span<const std::uint8_t> file, std::string name,
   std::memcpy(&header, file.data(), sizeof header);
   const Elf64_Ehdr* eh = &header;
   if (eh->e_machine != EM_AARCH64) {
-    fail(name, fmt::format("is an ELF64 image for {} (e_machine {}), not aarch64", machine_name(eh->e_machine), eh->e_machine));
+    fail(name, fmt::format("is an ELF64 image for {} (e_machine {}), not aarch64", machine_name(eh->e_machine),
+                           eh->e_machine));
   }
   if (eh->e_type != ET_EXEC) fail(name, "is not an executable ELF (e_type is not ET_EXEC)");
 
@@ -283,19 +284,16 @@ Image load_image(const std::filesystem::path& path, ImageFormat format, const Im
   const MappedFile file(path);
   const auto bytes = file.bytes();
   switch (format) {
-    case ImageFormat::Elf:
-      return image_from_elf_bytes(bytes, name, layout);
-    case ImageFormat::LinuxImage:
-      return image_from_linux_bytes(bytes, name, layout);
-    case ImageFormat::Raw:
-      return image_from_raw_bytes(bytes, name, layout, layout.ram_base + kRawImageOffset);
-    case ImageFormat::Auto:
-      break;
+    case ImageFormat::Elf: return image_from_elf_bytes(bytes, name, layout);
+    case ImageFormat::LinuxImage: return image_from_linux_bytes(bytes, name, layout);
+    case ImageFormat::Raw: return image_from_raw_bytes(bytes, name, layout, layout.ram_base + kRawImageOffset);
+    case ImageFormat::Auto: break;
   }
   if (has_elf_magic(bytes)) return image_from_elf_bytes(bytes, name, layout);
   if (has_linux_magic(bytes)) return image_from_linux_bytes(bytes, name, layout);
-  fail(name, "is neither an ELF file nor a Linux arm64 Image (to load a raw binary at RAM base + 0x80000, "
-             "pass --format=raw)");
+  fail(name,
+       "is neither an ELF file nor a Linux arm64 Image (to load a raw binary at RAM base + 0x80000, "
+       "pass --format=raw)");
 }
 
 }  // namespace emu::core

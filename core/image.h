@@ -29,15 +29,15 @@ enum class ImageFormat {
 /// One piece of guest memory the image defines. `bytes` may be shorter than `size`: the
 /// rest is zero (an ELF segment's p_memsz beyond p_filesz).
 struct ImageSegment {
-  std::uint64_t address = 0;          ///< guest physical address of the first byte; default 0
-  std::uint64_t size = 0;             ///< bytes of guest memory the segment covers; default 0
-  std::vector<std::uint8_t> bytes;    ///< initial contents, at most `size` bytes; default empty
+  std::uint64_t address = 0;        ///< guest physical address of the first byte; default 0
+  std::uint64_t size = 0;           ///< bytes of guest memory the segment covers; default 0
+  std::vector<std::uint8_t> bytes;  ///< initial contents, at most `size` bytes; default empty
 };
 
 struct Image {
-  std::string name;                   ///< file name, for messages; default empty
-  std::uint64_t entry = 0;            ///< where the boot vCPU starts; default 0
-  std::vector<ImageSegment> segments; ///< sorted by address, non-overlapping; default none
+  std::string name;                    ///< file name, for messages; default empty
+  std::uint64_t entry = 0;             ///< where the boot vCPU starts; default 0
+  std::vector<ImageSegment> segments;  ///< sorted by address, non-overlapping; default none
 };
 
 /// Where an image may put things: RAM and the device windows it must stay out of.
@@ -45,9 +45,9 @@ struct ImageLayout {
   std::uint64_t ram_base = 0;  ///< first RAM address; default 0
   std::uint64_t ram_size = 0;  ///< RAM bytes; default 0 (nothing fits)
   struct Device {
-    std::uint64_t base = 0;     ///< first address of the device window
-    std::uint64_t size = 0;     ///< bytes of the window
-    const char* name = "";      ///< for messages, e.g. "PL011 UART"
+    std::uint64_t base = 0;  ///< first address of the device window
+    std::uint64_t size = 0;  ///< bytes of the window
+    const char* name = "";   ///< for messages, e.g. "PL011 UART"
   };
   std::vector<Device> devices;  ///< windows an image may not overlap; default none
 };

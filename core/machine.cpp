@@ -2,26 +2,28 @@
 // on one host thread in deterministic virtual time (docs/architecture.md, "Virtual time and determinism").
 #include "core/machine.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cstring>
-#include <fmt/format.h>
 #include <limits>
 
 #include "core/entropy.h"
 #include "core/vcpu.h"
 
-#include <ctime>
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <cerrno>
 #include <csignal>
+#include <ctime>
 
 namespace emu::core {
 namespace {
 
 // booting.rst: "The device tree blob (dtb) must ... not exceed 2 megabytes in size."
 constexpr std::size_t kMaxDtbSize = 2u << 20;
-constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) & ~(a - 1); }
+constexpr std::uint64_t align_up(std::uint64_t v, std::uint64_t a) {
+  return (v + a - 1) & ~(a - 1);
+}
 
 // The lowest `align`-aligned address at or above `from` where `size` bytes lie in RAM clear of
 // every window of layout() (the PV-time records among them); 0 if there is none.
@@ -61,13 +63,15 @@ const MachineConfig& validated(const MachineConfig& c) {
   if (c.quantum == 0) throw ConfigError("quantum", "the scheduling quantum must be at least 1 instruction");
   // Bounds that keep 64-bit virtual time from wrapping for centuries of guest time.
   if (c.cost.instruction_ns < 1 || c.cost.instruction_ns > 1000) {
-    throw ConfigError("instruction_ns", fmt::format("instruction cost must be 1..1000 ns, not {}", c.cost.instruction_ns));
+    throw ConfigError("instruction_ns",
+                      fmt::format("instruction cost must be 1..1000 ns, not {}", c.cost.instruction_ns));
   }
   if (c.cost.trap_ns > 1'000'000'000) {
     throw ConfigError("trap_ns", fmt::format("trap cost must be 0..1e9 ns, not {}", c.cost.trap_ns));
   }
   if (c.initrd.size() > c.memory) {
-    throw ConfigError("initrd", fmt::format("the initrd is {} bytes, more than RAM ({} bytes)", c.initrd.size(), c.memory));
+    throw ConfigError("initrd",
+                      fmt::format("the initrd is {} bytes, more than RAM ({} bytes)", c.initrd.size(), c.memory));
   }
   if (c.dtb.size() > kMaxDtbSize) {
     throw ConfigError("dtb", fmt::format("the device tree is {} bytes; Linux's limit is 2 MiB", c.dtb.size()));
@@ -99,16 +103,26 @@ fw::FirmwareConfig Machine::firmware_config() {
   } else {
     entropy_ = std::make_unique<HostEntropy>();
   }
-  return {.vcpu_count = config_.cpus, .ram_base = kRamBase, .ram_size = config_.memory, .soc = config_.soc,
+  return {.vcpu_count = config_.cpus,
+          .ram_base = kRamBase,
+          .ram_size = config_.memory,
+          .soc = config_.soc,
           .platform = {.memory = &ram_access_, .entropy = entropy_.get(), .clock = &clock_access_, .interrupts = &gic_},
-          .epoch_ns = config_.epoch_ns.value_or(host_realtime_ns()), .sdei_events = config_.sdei_events,
-          .impl_cpus = config_.impl_cpus, .faults = config_.faults, .fault_seed = config_.seed.value_or(0)};
+          .epoch_ns = config_.epoch_ns.value_or(host_realtime_ns()),
+          .sdei_events = config_.sdei_events,
+          .impl_cpus = config_.impl_cpus,
+          .faults = config_.faults,
+          .fault_seed = config_.seed.value_or(0)};
 }
 
-std::uint64_t Machine::ClockAccess::counter(unsigned vcpu) { return machine.slots_.at(vcpu).cpu->counter(); }
+std::uint64_t Machine::ClockAccess::counter(unsigned vcpu) {
+  return machine.slots_.at(vcpu).cpu->counter();
+}
 
 Machine::Machine(const MachineConfig& config) try
-    : config_(validated(config)), ram_(kRamBase, config.memory), gic_(config_.cpus, &gic_events_),
+    : config_(validated(config)),
+      ram_(kRamBase, config.memory),
+      gic_(config_.cpus, &gic_events_),
       firmware_(firmware_config()) {
   slots_.resize(config_.cpus);
   code_ranges_.reserve(kMaxCodeRanges);
@@ -128,17 +142,19 @@ Machine::Machine(const MachineConfig& config) try
                    [](const SdeiSignal& a, const SdeiSignal& b) { return a.at_ns < b.at_ns; });
   for (const SdeiSignal& sig : sdei_signals_) {
     const auto& events = firmware_.vm().sdei_events;
-    const auto decl = std::find_if(events.begin(), events.end(),
-                                   [&](const fw::SdeiEventDecl& d) { return d.number == sig.event; });
+    const auto decl =
+        std::find_if(events.begin(), events.end(), [&](const fw::SdeiEventDecl& d) { return d.number == sig.event; });
     if (decl == events.end()) {
       throw ConfigError("sdei_signals", fmt::format("SDEI signal for event {}, which is not declared", sig.event));
     }
     if (decl->dynamic) {
-      throw ConfigError("sdei_signals",
-                        fmt::format("SDEI signal for event {}, a bind slot: only its interrupt triggers it", sig.event));
+      throw ConfigError(
+          "sdei_signals",
+          fmt::format("SDEI signal for event {}, a bind slot: only its interrupt triggers it", sig.event));
     }
     if (sig.vcpu >= config_.cpus) {
-      throw ConfigError("sdei_signals", fmt::format("SDEI signal for vcpu{}, but there are {} vCPUs", sig.vcpu, config_.cpus));
+      throw ConfigError("sdei_signals",
+                        fmt::format("SDEI signal for vcpu{}, but there are {} vCPUs", sig.vcpu, config_.cpus));
     }
   }
   // Last, so nothing can throw after it (the destructor closes it). Without one (fd limit),
@@ -287,9 +303,13 @@ void Machine::place_boot_payload() {
 }
 
 std::vector<std::uint8_t> Machine::generated_device_tree(const std::optional<AddressRange>& initrd) {
-  DeviceTreeSpec spec{.cpus = config_.cpus, .ram = {ram_.base(), ram_.size()},
-                      .smc = config_.conduit == fw::Conduit::Smc, .psci_version = firmware_.vm().psci_version,
-                      .bootargs = config_.bootargs, .initrd = initrd, .seeds = false};
+  DeviceTreeSpec spec{.cpus = config_.cpus,
+                      .ram = {ram_.base(), ram_.size()},
+                      .smc = config_.conduit == fw::Conduit::Smc,
+                      .psci_version = firmware_.vm().psci_version,
+                      .bootargs = config_.bootargs,
+                      .initrd = initrd,
+                      .seeds = false};
   // PV-time records: the configured region, or the 4 KiB page of each record the host placed.
   if (config_.pv_time) spec.reserved.push_back({pv_time_region(ram_.end()), kPvTimeRegionSize});
   for (const fw::VcpuState& v : firmware_.vm().vcpus) {
@@ -464,7 +484,9 @@ void Machine::fire_due_sdei_signals(std::optional<unsigned>& next) {
   if (fired) next = pick_next();
 }
 
-std::uint64_t Machine::due_ns(unsigned index) const { return due_at(slots_[index]).value_or(slots_[index].stats.virtual_ns); }
+std::uint64_t Machine::due_ns(unsigned index) const {
+  return due_at(slots_[index]).value_or(slots_[index].stats.virtual_ns);
+}
 
 std::optional<std::uint64_t> Machine::due_at(const Slot& s) {
   switch (s.state) {
@@ -504,7 +526,7 @@ RunExit Machine::run() {
   if (running_) throw std::logic_error("Machine::run() called from inside run()");
   running_ = true;
   forwarded_call_pending_ = false;  // the host has written its answer, if any
-  firmware_.mark_run();  // VM-wide firmware configuration is frozen from the first run
+  firmware_.mark_run();             // VM-wide firmware configuration is frozen from the first run
   struct Running {
     bool& flag;
     ~Running() { flag = false; }
@@ -610,9 +632,7 @@ std::optional<RunExit> Machine::finish_slice(unsigned index, Vcpu::Stop stop, bo
                                    config_.max_instructions)};
       }
       return std::nullopt;
-    case Vcpu::Stop::Wfi:
-      enter_wait(index);
-      return std::nullopt;
+    case Vcpu::Stop::Wfi: enter_wait(index); return std::nullopt;
     case Vcpu::Stop::CpuOff:
       slot.state = RunState::Off;
       firmware_.vcpu_stopped(index);
@@ -650,7 +670,8 @@ std::optional<RunExit> Machine::finish_slice(unsigned index, Vcpu::Stop stop, bo
       if (!warm || firmware_.vm().mem_protect) ram_.clear();
       load(std::move(image_));
       if (config_.on_reset == ResetAction::Exit) {
-        return RunExit{ExitKind::SystemReset, 0, index, fmt::format("guest requested a {} reset", warm ? "warm" : "cold")};
+        return RunExit{ExitKind::SystemReset, 0, index,
+                       fmt::format("guest requested a {} reset", warm ? "warm" : "cold")};
       }
       return std::nullopt;
     }
@@ -730,13 +751,19 @@ std::size_t Machine::write_virtual(unsigned vcpu, std::uint64_t address, std::sp
   return done;
 }
 
-std::array<std::uint64_t, 2> Machine::vreg(unsigned vcpu, unsigned n) { return engine(vcpu).vreg(n); }
+std::array<std::uint64_t, 2> Machine::vreg(unsigned vcpu, unsigned n) {
+  return engine(vcpu).vreg(n);
+}
 void Machine::set_vreg(unsigned vcpu, unsigned n, const std::array<std::uint64_t, 2>& value) {
   engine(vcpu).set_vreg(n, value);
 }
 
-std::uint64_t Machine::reg(unsigned vcpu, Reg r) { return engine(vcpu).reg(r); }
-void Machine::set_reg(unsigned vcpu, Reg r, std::uint64_t value) { engine(vcpu).set_reg(r, value); }
+std::uint64_t Machine::reg(unsigned vcpu, Reg r) {
+  return engine(vcpu).reg(r);
+}
+void Machine::set_reg(unsigned vcpu, Reg r, std::uint64_t value) {
+  engine(vcpu).set_reg(r, value);
+}
 
 void Machine::write_memory(std::uint64_t address, std::span<const std::uint8_t> bytes) {
   if (running_) throw std::logic_error("Machine::write_memory() while run() is executing");
@@ -769,7 +796,8 @@ void save_request(fw::StateWriter& out, const fw::Request& r) {
 fw::Request load_request(fw::StateReader& in, unsigned cpus) {
   fw::Request r;
   const std::uint8_t kind = in.u8();
-  if (kind > static_cast<std::uint8_t>(fw::RequestKind::ForwardToHost)) throw fw::StateError("corrupt state: a request");
+  if (kind > static_cast<std::uint8_t>(fw::RequestKind::ForwardToHost))
+    throw fw::StateError("corrupt state: a request");
   r.kind = static_cast<fw::RequestKind>(kind);
   r.target = in.u32();
   if (r.target >= cpus) throw fw::StateError("corrupt state: a request's target");
@@ -864,7 +892,8 @@ void Machine::restore(fw::StateReader& in) {
     seg.size = in.u64();
     const auto bytes = in.bytes();
     seg.bytes.assign(bytes.begin(), bytes.end());
-    if (!ram_.contains(seg.address, seg.size) || seg.bytes.size() > seg.size) throw fw::StateError("corrupt state: the image");
+    if (!ram_.contains(seg.address, seg.size) || seg.bytes.size() > seg.size)
+      throw fw::StateError("corrupt state: the image");
     image.segments.push_back(std::move(seg));
   }
   std::vector<Slot> slots(cpus);
@@ -914,7 +943,8 @@ void Machine::restore(fw::StateReader& in) {
       const std::uint64_t page = in.u64();
       if (page == ~std::uint64_t{0}) break;
       const auto bytes = in.bytes();
-      if (page >= ram_.size() / kPageSize || bytes.size() != kPageSize) throw fw::StateError("corrupt state: a RAM page");
+      if (page >= ram_.size() / kPageSize || bytes.size() != kPageSize)
+        throw fw::StateError("corrupt state: a RAM page");
       pages.emplace_back(page, bytes);
     }
     if (!in.at_end()) throw fw::StateError("corrupt state: data after the end");

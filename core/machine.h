@@ -54,16 +54,16 @@ struct SdeiSignal {
 };
 
 struct MachineConfig {
-  unsigned cpus = 1;                       ///< vCPUs, 1..64; vCPU 0 boots, the others wait for CPU_ON
-  unsigned pcpus = 0;                      ///< physical CPUs modelled; 0 (default) = one per vCPU
-  std::uint64_t quantum = 10'000;          ///< instructions per scheduling slice, >= 1 (a slice
-                                           ///< always runs at least one translated block); default 10000
-  std::uint64_t memory = kDefaultRamSize;  ///< RAM bytes at kRamBase; multiple of 4 KiB, 1 MiB..64 GiB
-  std::uint64_t max_instructions = 0;      ///< stop before exceeding this many guest instructions
-                                           ///< (all vCPUs together); 0 = no limit
+  unsigned cpus = 1;                            ///< vCPUs, 1..64; vCPU 0 boots, the others wait for CPU_ON
+  unsigned pcpus = 0;                           ///< physical CPUs modelled; 0 (default) = one per vCPU
+  std::uint64_t quantum = 10'000;               ///< instructions per scheduling slice, >= 1 (a slice
+                                                ///< always runs at least one translated block); default 10000
+  std::uint64_t memory = kDefaultRamSize;       ///< RAM bytes at kRamBase; multiple of 4 KiB, 1 MiB..64 GiB
+  std::uint64_t max_instructions = 0;           ///< stop before exceeding this many guest instructions
+                                                ///< (all vCPUs together); 0 = no limit
   ResetAction on_reset = ResetAction::Restart;  ///< see ResetAction; default Restart
-  CostModel cost{};                        ///< see CostModel
-  fw::SocIdConfig soc{};                   ///< what SMCCC_ARCH_SOC_ID reports (see fw::SocIdConfig)
+  CostModel cost{};                             ///< see CostModel
+  fw::SocIdConfig soc{};                        ///< what SMCCC_ARCH_SOC_ID reports (see fw::SocIdConfig)
   /// TRNG entropy: none (default) = the host kernel's getrandom; a seed = a deterministic
   /// generator, for reproducible runs (not random).
   std::optional<std::uint64_t> seed;
@@ -139,10 +139,10 @@ enum class ExitKind {
 /// How a run ended ([[nodiscard]]: the status is the run's result).
 struct [[nodiscard]] RunExit {
   ExitKind kind = ExitKind::SystemOff;
-  int status = 0;          ///< guest status for SystemOff / SemihostingExit; the signal for Stopped
-  unsigned vcpu = 0;       ///< the vCPU that caused the exit
-  std::string summary;     ///< one line, e.g. "guest fault: fetch from unmapped address 0x0"
-  std::string report;      ///< GuestFault only: registers and disassembly, several lines
+  int status = 0;       ///< guest status for SystemOff / SemihostingExit; the signal for Stopped
+  unsigned vcpu = 0;    ///< the vCPU that caused the exit
+  std::string summary;  ///< one line, e.g. "guest fault: fetch from unmapped address 0x0"
+  std::string report;   ///< GuestFault only: registers and disassembly, several lines
   /// Hypercall only: the function ID as the dispatcher and the filter see it: x0's low 32
   /// bits with the SVE hint bit 16 cleared (KVM reports W0 as is; docs/architecture.md, "The call path").
   std::uint32_t fid = 0;
@@ -155,11 +155,23 @@ struct [[nodiscard]] RunExit {
 
 /// General-purpose registers and PSTATE/PC of one vCPU, for host API users and tests.
 enum class Reg : std::uint8_t {
-  X0 = 0, X30 = 30, Sp = 31, Pc, Pstate,
-  ElrEl1, SpsrEl1, EsrEl1, FarEl1, VbarEl1, SctlrEl1,
-  Fpsr, Fpcr,  ///< the FP status and control registers (32 bits)
+  X0 = 0,
+  X30 = 30,
+  Sp = 31,
+  Pc,
+  Pstate,
+  ElrEl1,
+  SpsrEl1,
+  EsrEl1,
+  FarEl1,
+  VbarEl1,
+  SctlrEl1,
+  Fpsr,
+  Fpcr,  ///< the FP status and control registers (32 bits)
 };
-inline constexpr Reg xreg(unsigned n) { return static_cast<Reg>(n); }
+inline constexpr Reg xreg(unsigned n) {
+  return static_cast<Reg>(n);
+}
 
 class Vcpu;
 enum class VcpuStop : std::uint8_t;
@@ -323,12 +335,12 @@ class Machine {
     std::unique_ptr<Vcpu> cpu;  ///< the engine
     RunState state = RunState::Off;
     VcpuStats stats;
-    std::uint64_t wake_ns = 0;       ///< Sleeping (and Waiting with wake_set): when it wakes
-    bool wake_set = false;           ///< Waiting: a timer deadline will wake it at wake_ns
-    GenericTimer timer;              ///< its EL1 physical and virtual timers
-    fw::Request resume{};            ///< Sleeping: power-down entry and context, if any
+    std::uint64_t wake_ns = 0;            ///< Sleeping (and Waiting with wake_set): when it wakes
+    bool wake_set = false;                ///< Waiting: a timer deadline will wake it at wake_ns
+    GenericTimer timer;                   ///< its EL1 physical and virtual timers
+    fw::Request resume{};                 ///< Sleeping: power-down entry and context, if any
     std::uint64_t pending_stolen_ns = 0;  ///< injected by the host; applied when it next runs
-    bool start_pending = false;      ///< CPU_ON accepted; the engine is created outside hooks
+    bool start_pending = false;           ///< CPU_ON accepted; the engine is created outside hooks
     std::uint64_t start_entry = 0;
     std::uint64_t start_context = 0;
   };
@@ -389,7 +401,9 @@ class Machine {
   struct RamAccess final : fw::GuestMemory {
     GuestRam& ram;
     explicit RamAccess(GuestRam& r) : ram(r) {}
-    bool write(std::uint64_t address, std::span<const std::uint8_t> bytes) override { return ram.write(address, bytes); }
+    bool write(std::uint64_t address, std::span<const std::uint8_t> bytes) override {
+      return ram.write(address, bytes);
+    }
   };
   struct ClockAccess final : fw::Clock {
     Machine& machine;
@@ -420,20 +434,20 @@ class Machine {
   fw::Firmware firmware_;
   std::vector<std::uint64_t> pcpu_free_ns_;  // when each modelled physical CPU is next free
   Image image_;
-  std::vector<std::uint8_t> dtb_;   // the device tree of the last boot
-  std::uint64_t dtb_address_ = 0;   // where it is: x0 of the boot vCPU
+  std::vector<std::uint8_t> dtb_;  // the device tree of the last boot
+  std::uint64_t dtb_address_ = 0;  // where it is: x0 of the boot vCPU
   bool loaded_ = false;
   std::uint64_t instructions_ = 0;
   std::optional<unsigned> code_changed_by_;
   bool code_changed_all_ = false;
   std::optional<unsigned> tlb_broadcast_by_;  // a broadcast TLBI ran in this slice
-  std::vector<CodeRange> code_ranges_;  // reserved once: hooks never allocate
-  std::uint64_t counter_high_water_ = 0;  // highest generic-counter value any vCPU has read
+  std::vector<CodeRange> code_ranges_;        // reserved once: hooks never allocate
+  std::uint64_t counter_high_water_ = 0;      // highest generic-counter value any vCPU has read
   std::optional<std::uint64_t> checkpoint_;
   std::vector<std::uint64_t> breakpoints_;  // set_breakpoint() addresses
-  std::vector<SdeiSignal> sdei_signals_;  // config_.sdei_signals by time (stable)
-  std::size_t sdei_signals_done_ = 0;     // how many of them have fired
-  bool forwarded_call_pending_ = false;  // a Hypercall exit the host has not resumed yet
+  std::vector<SdeiSignal> sdei_signals_;    // config_.sdei_signals by time (stable)
+  std::size_t sdei_signals_done_ = 0;       // how many of them have fired
+  bool forwarded_call_pending_ = false;     // a Hypercall exit the host has not resumed yet
   bool running_ = false;
   // request_stop(): checked once per scheduling step of run(), never inside a slice.
   std::atomic<bool> stop_requested_{false};

@@ -74,7 +74,9 @@ void Machine::gic_firmware_changed() {
   }
 }
 
-void Machine::uart_changed() { gic_.set_spi_line(32 + kUartSpi, uart_.irq_line()); }
+void Machine::uart_changed() {
+  gic_.set_spi_line(32 + kUartSpi, uart_.irq_line());
+}
 
 // Console input arrives in virtual time: a byte due before the next vCPU runs is received at
 // its own time (which can wake a vCPU waiting for the UART's interrupt). With every vCPU

@@ -26,7 +26,9 @@ std::uint64_t Pl011::bits_ns(unsigned bits) const {
   return bits * std::uint64_t{divisor_} * kNsPerSecond / (4 * std::uint64_t{kUartClockHz});
 }
 
-std::uint64_t Pl011::char_ns() const { return bits_ns(line_set_up() ? char_bits(lcr_h_) : kDefaultCharBits); }
+std::uint64_t Pl011::char_ns() const {
+  return bits_ns(line_set_up() ? char_bits(lcr_h_) : kDefaultCharBits);
+}
 
 // IFLS.RXIFLSEL [5:3] (§3.3.9): the FIFO becomes 1/8, 1/4, 1/2, 3/4 or 7/8 full; reserved values
 // as 1/2. With the FIFO off, the holding register's one character.
@@ -125,8 +127,10 @@ bool Pl011::wants_input() const {
 // ---- registers ----
 
 void Pl011::update_rx_level() {
-  if (fifo_.size() >= rx_trigger()) ris_ |= kIntRx;
-  else ris_ &= ~kIntRx;
+  if (fifo_.size() >= rx_trigger())
+    ris_ |= kIntRx;
+  else
+    ris_ &= ~kIntRx;
 }
 
 std::uint32_t Pl011::pop(std::uint64_t now_ns) {
@@ -155,9 +159,7 @@ void Pl011::write_lcr_h(std::uint32_t value) {
 std::uint64_t Pl011::read(std::uint64_t offset, std::uint64_t now_ns) {
   switch (offset) {
     case kDr: return pop(now_ns);
-    case kFr:
-      advance(now_ns);
-      return kFrTxfe | (fifo_.empty() ? kFrRxfe : 0) | (fifo_.size() >= depth() ? kFrRxff : 0);
+    case kFr: advance(now_ns); return kFrTxfe | (fifo_.empty() ? kFrRxfe : 0) | (fifo_.size() >= depth() ? kFrRxff : 0);
     case kIlpr: return ilpr_;
     case kIbrd: return ibrd_;
     case kFbrd: return fbrd_;
@@ -189,7 +191,10 @@ void Pl011::write(std::uint64_t offset, std::uint64_t value, std::uint64_t now_n
     case kFbrd: fbrd_ = v & 0x3F; break;
     case kLcrH: write_lcr_h(v); break;
     case kCr: cr_ = v & 0xFF87; break;  // [6:3] reserved
-    case kIfls: ifls_ = v & 0x3F; update_rx_level(); break;
+    case kIfls:
+      ifls_ = v & 0x3F;
+      update_rx_level();
+      break;
     case kImsc: imsc_ = v & 0x7FF; break;
     case kIcr: ris_ &= ~(v & 0x7FF); break;
     case kDmacr: dmacr_ = v & 0x7; break;

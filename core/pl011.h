@@ -75,7 +75,7 @@ class Pl011 {
   static constexpr std::uint32_t kLcrStp2 = 1u << 3;  ///< two stop bits
   static constexpr std::uint32_t kLcrFen = 1u << 4;   ///< FIFOs on (else a 1-character holding register)
   static constexpr unsigned kFifoDepth = 16;
-  static constexpr unsigned kTimeoutBits = 32;        ///< the receive timeout, in bit periods (§3.4.4)
+  static constexpr unsigned kTimeoutBits = 32;            ///< the receive timeout, in bit periods (§3.4.4)
   static constexpr std::uint64_t kDefaultBaud = 115'200;  ///< with 8N1, while the latched IBRD is 0
 
   /// The console takes what the guest transmits; its input (if any) is what the receiver gets.
@@ -130,16 +130,16 @@ class Pl011 {
 
   Console& console_;
   // Registers as the guest wrote them (masked to their fields), at their reset values.
-  std::uint32_t ibrd_ = 0;      // UARTIBRD, 16 bits; 0
-  std::uint32_t fbrd_ = 0;      // UARTFBRD, 6 bits; 0
-  std::uint32_t lcr_h_ = 0;     // UARTLCR_H, 8 bits; 0 (5N1, FIFOs off)
-  std::uint32_t cr_ = 0x300;    // UARTCR: TXE | RXE, UARTEN clear
-  std::uint32_t ifls_ = 0x12;   // UARTIFLS: both FIFOs at half full
-  std::uint32_t imsc_ = 0;      // UARTIMSC, 11 bits; all masked
-  std::uint32_t ris_ = 0;       // UARTRIS; none raised
-  std::uint32_t dmacr_ = 0;     // UARTDMACR, 3 bits; 0
-  std::uint32_t ilpr_ = 0;      // UARTILPR, 8 bits; 0
-  std::uint32_t divisor_ = 0;   // 64 × IBRD + FBRD as latched by the last LCR_H write; 0
+  std::uint32_t ibrd_ = 0;                   // UARTIBRD, 16 bits; 0
+  std::uint32_t fbrd_ = 0;                   // UARTFBRD, 6 bits; 0
+  std::uint32_t lcr_h_ = 0;                  // UARTLCR_H, 8 bits; 0 (5N1, FIFOs off)
+  std::uint32_t cr_ = 0x300;                 // UARTCR: TXE | RXE, UARTEN clear
+  std::uint32_t ifls_ = 0x12;                // UARTIFLS: both FIFOs at half full
+  std::uint32_t imsc_ = 0;                   // UARTIMSC, 11 bits; all masked
+  std::uint32_t ris_ = 0;                    // UARTRIS; none raised
+  std::uint32_t dmacr_ = 0;                  // UARTDMACR, 3 bits; 0
+  std::uint32_t ilpr_ = 0;                   // UARTILPR, 8 bits; 0
+  std::uint32_t divisor_ = 0;                // 64 × IBRD + FBRD as latched by the last LCR_H write; 0
   std::deque<std::uint8_t> fifo_;            // the receive FIFO, oldest first; empty
   std::optional<std::uint8_t> held_;         // taken from the host, not yet in the FIFO; none
   std::optional<std::uint64_t> arrives_ns_;  // held_ is on the line, complete at this time; none

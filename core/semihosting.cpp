@@ -56,13 +56,10 @@ SemihostingOutcome semihost(std::uint32_t op, std::uint64_t param, GuestMemoryRe
       console.put(static_cast<char>(c));
       return {};
     }
-    case semihosting::kSysWrite0:
-      return write0(param, memory, console);
+    case semihosting::kSysWrite0: return write0(param, memory, console);
     case semihosting::kSysExit:
-    case semihosting::kSysExitExtended:
-      return exit_with_block(param, memory);
-    default:
-      return {.x0 = kError};
+    case semihosting::kSysExitExtended: return exit_with_block(param, memory);
+    default: return {.x0 = kError};
   }
 }
 

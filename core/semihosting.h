@@ -37,8 +37,8 @@ class GuestMemoryReader {
 };
 
 struct SemihostingOutcome {
-  std::uint64_t x0 = 0;               ///< value returned to the guest in X0
-  std::optional<int> exit_status;     ///< set when the guest asked to stop
+  std::uint64_t x0 = 0;            ///< value returned to the guest in X0
+  std::optional<int> exit_status;  ///< set when the guest asked to stop
 };
 
 /// Performs one semihosting operation. Unknown operations and bad pointers return X0 = -1,

@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 #include <span>
 #include <stdexcept>
 
@@ -135,7 +135,8 @@ MachineConfig load_config(fw::StateReader& in) {
   for (fw::FaultRule& r : c.faults) {
     r.fid = in.u32();
     const std::uint8_t when = in.u8();
-    if (when > static_cast<std::uint8_t>(fw::FaultRule::When::Fraction)) throw fw::StateError("corrupt state: a fault rule");
+    if (when > static_cast<std::uint8_t>(fw::FaultRule::When::Fraction))
+      throw fw::StateError("corrupt state: a fault rule");
     r.when = static_cast<fw::FaultRule::When>(when);
     r.n = in.u64();
     r.result = static_cast<std::int32_t>(in.u32());
@@ -155,7 +156,9 @@ std::uint64_t read_u64(const std::uint8_t* p) {
   for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
   return v;
 }
-std::uint32_t read_u32(const std::uint8_t* p) { return static_cast<std::uint32_t>(read_u64(p) & 0xFFFF'FFFFu); }
+std::uint32_t read_u32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(read_u64(p) & 0xFFFF'FFFFu);
+}
 
 // What a file that is not a regular file is, for the message refusing it.
 const char* file_kind(mode_t mode) {
@@ -185,8 +188,8 @@ class StateFile {
     }
     if (!S_ISREG(st.st_mode)) {
       ::close(fd_);
-      throw SnapshotError(fmt::format("{}: is {}, not a state file (only a regular file is read)", name_,
-                                      file_kind(st.st_mode)));
+      throw SnapshotError(
+          fmt::format("{}: is {}, not a state file (only a regular file is read)", name_, file_kind(st.st_mode)));
     }
   }
   ~StateFile() { ::close(fd_); }
@@ -226,13 +229,14 @@ std::vector<std::uint8_t> read_payload(const std::filesystem::path& path, std::u
   if (got < 12) throw SnapshotError(fmt::format("{}: truncated (incomplete header)", name));
   const std::uint32_t version = read_u32(header + 8);
   if (version != kSnapshotVersion) {
-    throw SnapshotError(fmt::format("{}: state format version {}; this smccc-emu reads version {}", name, version,
-                                    kSnapshotVersion));
+    throw SnapshotError(
+        fmt::format("{}: state format version {}; this smccc-emu reads version {}", name, version, kSnapshotVersion));
   }
   if (file.read(header + 12, kHeaderSize - 12) < kHeaderSize - 12) {
     throw SnapshotError(fmt::format("{}: truncated (incomplete header)", name));
   }
-  if (read_u32(header + 12) != 0) throw SnapshotError(fmt::format("{}: corrupt (header bytes 12-15 are not zero)", name));
+  if (read_u32(header + 12) != 0)
+    throw SnapshotError(fmt::format("{}: corrupt (header bytes 12-15 are not zero)", name));
   ram = read_u64(header + 16);
   if (ram < kMinRamSize || ram > kMaxRamSize || ram % kPageSize != 0) {
     throw SnapshotError(fmt::format("{}: corrupt (header: {} bytes of RAM is impossible)", name, ram));
@@ -240,9 +244,10 @@ std::vector<std::uint8_t> read_payload(const std::filesystem::path& path, std::u
   const std::uint64_t length = read_u64(header + 24);
   const std::uint64_t hash = read_u64(header + 32);
   if (length > max_snapshot_payload(ram)) {
-    throw SnapshotError(fmt::format("{}: corrupt (header: a {}-byte payload, above the {} bytes a machine with {} "
-                                    "bytes of RAM can save)",
-                                    name, length, max_snapshot_payload(ram), ram));
+    throw SnapshotError(
+        fmt::format("{}: corrupt (header: a {}-byte payload, above the {} bytes a machine with {} "
+                    "bytes of RAM can save)",
+                    name, length, max_snapshot_payload(ram), ram));
   }
   // Grown as the bytes arrive, so a header claiming more than the file has allocates no more
   // than the file holds (plus one chunk).

@@ -43,7 +43,9 @@ inline constexpr std::uint32_t kSnapshotVersion = 7;
 /// RAM), the initrd (at most RAM) and 64 MiB for everything else (two device trees of at most
 /// 2 MiB, up to 2^20 SDEI signals of 16 bytes, up to 64 vCPUs' registers, the devices).
 /// A header claiming more is refused before the payload is read.
-constexpr std::uint64_t max_snapshot_payload(std::uint64_t ram) { return 3 * ram + ram / 256 + (64ull << 20); }
+constexpr std::uint64_t max_snapshot_payload(std::uint64_t ram) {
+  return 3 * ram + ram / 256 + (64ull << 20);
+}
 
 /// Writes `machine` (stopped at a scheduling boundary) to `path`, through a temporary file
 /// renamed into place: an existing file is replaced whole or not at all.

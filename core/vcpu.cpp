@@ -2,9 +2,9 @@
 // values of UC_HOOK_INTR, PC/PSTATE writes, exception entry) is pinned by tests/core.
 #include "core/vcpu.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cstring>
-#include <fmt/format.h>
 #include <span>
 #include <stdexcept>
 #include <utility>
@@ -32,7 +32,9 @@ constexpr std::uint32_t kHltBits = 0xD440'0000;
 constexpr std::uint32_t kWfi = 0xD503'207F;
 constexpr std::uint32_t kSysRegMoveMask = 0xFFD0'0000;  // MRS (L=1) and MSR (register), op0 >= 2
 constexpr std::uint32_t kSysRegMoveBits = 0xD510'0000;
-std::uint16_t imm16(std::uint32_t word) { return static_cast<std::uint16_t>((word >> 5) & 0xFFFF); }
+std::uint16_t imm16(std::uint32_t word) {
+  return static_cast<std::uint16_t>((word >> 5) & 0xFFFF);
+}
 
 // ESR_ELx (Arm ARM D17.2.37): EC in [31:26], IL in [25].
 constexpr std::uint64_t kEsrIl = 1u << 25;
@@ -64,8 +66,8 @@ constexpr SysReg kSctlrEl1{3, 0, 1, 0, 0};
 constexpr SysReg kSpsrEl1{3, 0, 4, 0, 0};  // Unicorn has no named SPSR_EL1 register id
 constexpr SysReg kVbarEl1{3, 0, 12, 0, 0};
 constexpr std::uint64_t kScrNs = 1u << 0;
-constexpr std::uint64_t kScrHce = 1u << 8;   // HVC is UNDEFINED at EL1 without it (Arm ARM SCR_EL3.HCE)
-constexpr std::uint64_t kScrRw = 1u << 10;   // EL2/EL1 are AArch64; Unicorn's EL1 MMU needs it (SCR_EL3.RW)
+constexpr std::uint64_t kScrHce = 1u << 8;  // HVC is UNDEFINED at EL1 without it (Arm ARM SCR_EL3.HCE)
+constexpr std::uint64_t kScrRw = 1u << 10;  // EL2/EL1 are AArch64; Unicorn's EL1 MMU needs it (SCR_EL3.RW)
 constexpr std::uint64_t kHcrRw = 1ull << 31;
 // Pointer authentication (FEAT_PAuth): without API/APK the PAC instructions and the key
 // registers trap to EL3/EL2 (Arm ARM D19.2.117 SCR_EL3, D19.2.48 HCR_EL2).
@@ -168,7 +170,9 @@ Vcpu::Vcpu(unsigned index, Machine& machine, VcpuStats& clock)
   call_.source = this;
 }
 
-Vcpu::~Vcpu() { uc_close(uc_); }
+Vcpu::~Vcpu() {
+  uc_close(uc_);
+}
 
 void Vcpu::power_on(std::uint64_t entry, std::uint64_t x0) {
   for (unsigned i = 0; i <= 30; ++i) set_reg(xreg(i), 0);
@@ -208,9 +212,11 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
     const std::uint64_t pc = reg(Reg::Pc);
     // The instruction a debugger stop left the vCPU at runs without stopping there again;
     // once the PC is elsewhere (the host moved it, an IRQ was taken) that no longer applies.
-    if (break_skip_ && *break_skip_ != pc) [[unlikely]] break_skip_.reset();
+    if (break_skip_ && *break_skip_ != pc) [[unlikely]]
+      break_skip_.reset();
     const uc_err err = uc_emu_start(uc_, pc, 0, 0, 0);
-    if (resume_pc_) [[unlikely]] set_reg(Reg::Pc, *std::exchange(resume_pc_, std::nullopt));
+    if (resume_pc_) [[unlikely]]
+      set_reg(Reg::Pc, *std::exchange(resume_pc_, std::nullopt));
     sync_clock();
     if (hook_error_) std::rethrow_exception(std::exchange(hook_error_, nullptr));
     const bool code_synced = std::exchange(code_sync_, false);
@@ -274,7 +280,8 @@ void Vcpu::stop(Stop why) {
 void Vcpu::stop_engine() noexcept {
   const uc_err err = uc_emu_stop(uc_);
   if (err != UC_ERR_OK && !hook_error_) {
-    hook_error_ = std::make_exception_ptr(std::runtime_error(fmt::format("Unicorn: uc_emu_stop: {}", uc_strerror(err))));
+    hook_error_ =
+        std::make_exception_ptr(std::runtime_error(fmt::format("Unicorn: uc_emu_stop: {}", uc_strerror(err))));
   }
 }
 
@@ -308,7 +315,9 @@ void Vcpu::guarded(Body&& body) noexcept {
   }
 }
 
-bool Vcpu::mmu_on() const { return (reg(Reg::SctlrEl1) & 1) != 0; }
+bool Vcpu::mmu_on() const {
+  return (reg(Reg::SctlrEl1) & 1) != 0;
+}
 
 // Runs before every translated block: the whole cost of scheduling, time keeping and
 // interrupts on the guest's hot path, so it does nothing but spend the budget, note where the
@@ -354,14 +363,17 @@ void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t address, std::uint32_t size
   v.budget_left_ -= n;
 }
 
-void Vcpu::sync_clock() { sync_to(budget_ - budget_left_); }
+void Vcpu::sync_clock() {
+  sync_to(budget_ - budget_left_);
+}
 
 // Unicorn 2.1.1 puts the PC back to the start of a block that a stop request kept from running
 // only while no UC_HOOK_CODE hook exists (measured: with a breakpoint hook anywhere, a vCPU
 // whose slice ended at a chained block resumed past it). While the debugger's hooks exist,
 // run() puts it back itself.
 void Vcpu::stop_before_block(std::uint64_t address) noexcept {
-  if (debug_hooks_) [[unlikely]] resume_pc_ = address;
+  if (debug_hooks_) [[unlikely]]
+    resume_pc_ = address;
   stop_engine();
 }
 
@@ -378,8 +390,8 @@ void Vcpu::add_breakpoint(std::uint64_t va) {
 }
 
 void Vcpu::remove_breakpoint(std::uint64_t va) {
-  const auto it = std::find_if(breakpoint_hooks_.begin(), breakpoint_hooks_.end(),
-                               [va](const auto& b) { return b.first == va; });
+  const auto it =
+      std::find_if(breakpoint_hooks_.begin(), breakpoint_hooks_.end(), [va](const auto& b) { return b.first == va; });
   if (it == breakpoint_hooks_.end()) return;
   check(uc_hook_del(uc_, it->second), "remove a breakpoint hook");
   breakpoint_hooks_.erase(it);
@@ -623,9 +635,12 @@ bool Vcpu::timer_write(const uc_arm64_cp_reg& cp, uc_arm64_reg reg) {
   sync_clock_at_pc();
   const std::uint64_t counter = counter_synced();
   GenericTimer& timer = machine_.slots_[index_].timer;
-  if (t->op2 == 0) timer.set_tval(t->kind, written, counter);
-  else if (t->op2 == 1) timer.set_ctl(t->kind, written);
-  else timer.set_cval(t->kind, written);
+  if (t->op2 == 0)
+    timer.set_tval(t->kind, written, counter);
+  else if (t->op2 == 1)
+    timer.set_ctl(t->kind, written);
+  else
+    timer.set_cval(t->kind, written);
   timer_changed(counter);
   return true;
 }
@@ -683,14 +698,18 @@ constexpr SysReg kRndrrs{3, 3, 2, 4, 1};
 constexpr SysReg kMdscrEl1{2, 0, 0, 2, 2};
 constexpr std::uint64_t kMdscrSs = 1u << 0;
 
-constexpr std::uint64_t field(unsigned shift) { return std::uint64_t{0xF} << shift; }
+constexpr std::uint64_t field(unsigned shift) {
+  return std::uint64_t{0xF} << shift;
+}
 // ID_AA64PFR0_EL1: SVE [35:32] = 0 (Unicorn 2.1.1 aborts the process in sve_zcr_get_valid_len
 // once SVE is enabled), GIC [27:24] from the switch above.
 std::uint64_t model_pfr0(std::uint64_t v) {
   return (v & ~(field(32) | field(24))) | (std::uint64_t{kGicSystemRegisters ? 1u : 0u} << 24);
 }
 // ID_AA64PFR1_EL1 (D19.2.65): SME [27:24] and MTE [11:8] absent (Unicorn reads 0 already).
-std::uint64_t model_pfr1(std::uint64_t v) { return v & ~(field(24) | field(8)); }
+std::uint64_t model_pfr1(std::uint64_t v) {
+  return v & ~(field(24) | field(8));
+}
 // ID_AA64DFR0_EL1 (D19.2.56): the debug breakpoint and watchpoint registers are RAZ/WI here,
 // so report the architectural minimum: BRPs = 1 and WRPs = 1 (two of each; 0 is reserved),
 // CTX_CMPs = 0 (one context-aware breakpoint).
@@ -719,12 +738,18 @@ bool Vcpu::model_read(const uc_arm64_cp_reg& cp, std::uint64_t& value) {
     return true;
   }
   if (cp.op0 == 3 && cp.op1 == 0 && cp.crn == 0 && ((read_pstate() >> 2) & 3) != 0) {
-    if (is(cp, kIdAa64Pfr0)) value = model_pfr0(read_sysreg(kIdAa64Pfr0));
-    else if (is(cp, kIdAa64Pfr1)) value = model_pfr1(read_sysreg(kIdAa64Pfr1));
-    else if (is(cp, kIdAa64Dfr0)) value = model_dfr0(read_sysreg(kIdAa64Dfr0));
-    else if (is(cp, kIdAa64Zfr0) || is(cp, kIdAa64Smfr0)) value = 0;
-    else if (is(cp, kIdAa64Isar1)) value = model_isar1(read_sysreg(kIdAa64Isar1), machine_.config_.pauth);
-    else return false;
+    if (is(cp, kIdAa64Pfr0))
+      value = model_pfr0(read_sysreg(kIdAa64Pfr0));
+    else if (is(cp, kIdAa64Pfr1))
+      value = model_pfr1(read_sysreg(kIdAa64Pfr1));
+    else if (is(cp, kIdAa64Dfr0))
+      value = model_dfr0(read_sysreg(kIdAa64Dfr0));
+    else if (is(cp, kIdAa64Zfr0) || is(cp, kIdAa64Smfr0))
+      value = 0;
+    else if (is(cp, kIdAa64Isar1))
+      value = model_isar1(read_sysreg(kIdAa64Isar1), machine_.config_.pauth);
+    else
+      return false;
     return true;
   }
   if (is_debug_point(cp) && ((read_pstate() >> 2) & 3) != 0) {
@@ -814,7 +839,9 @@ void Vcpu::tlb_maintenance(const uc_arm64_cp_reg& cp) {
   machine_.note_tlb_broadcast(index_);
 }
 
-void Vcpu::flush_tlb() { check(uc_ctl_flush_tlb(uc_), "flush the TLB"); }
+void Vcpu::flush_tlb() {
+  check(uc_ctl_flush_tlb(uc_), "flush the TLB");
+}
 
 // uc_ctl_remove_cache costs about 3 ns per 1 KiB page of the range (13 ms for 4 GiB, 0.34 us for
 // one line); a full uc_ctl_flush_tb costs ~15 ms with Unicorn's 1 GiB code buffer, even empty.
@@ -915,15 +942,9 @@ void Vcpu::on_interrupt(uc_engine* /*uc*/, std::uint32_t intno, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
   v.guarded([&] {
     switch (intno) {
-      case kExcpHvc:
-        v.firmware_call(fw::Conduit::Hvc);
-        return;
-      case kExcpSmc:
-        v.firmware_call(fw::Conduit::Smc);
-        return;
-      case kExcpUdef:
-        v.undefined_instruction();
-        return;
+      case kExcpHvc: v.firmware_call(fw::Conduit::Hvc); return;
+      case kExcpSmc: v.firmware_call(fw::Conduit::Smc); return;
+      case kExcpUdef: v.undefined_instruction(); return;
       case kExcpSwi: {
         // PC is already past the SVC, which is also the preferred return address.
         const std::uint64_t pc = v.reg(Reg::Pc);
@@ -945,15 +966,13 @@ void Vcpu::on_interrupt(uc_engine* /*uc*/, std::uint32_t intno, void* self) {
         // core/vcpu_mmu.cpp rebuilds them.
         v.mmu_abort(intno == kExcpPrefetchAbort);
         return;
-      default:
-        v.fatal(fmt::format("unexpected exception {} from the engine at {:#x}", intno, v.reg(Reg::Pc)));
-        return;
+      default: v.fatal(fmt::format("unexpected exception {} from the engine at {:#x}", intno, v.reg(Reg::Pc))); return;
     }
   });
 }
 
-bool Vcpu::on_unmapped(uc_engine* /*uc*/, uc_mem_type type, std::uint64_t address, int size,
-                       std::int64_t /*value*/, void* self) {
+bool Vcpu::on_unmapped(uc_engine* /*uc*/, uc_mem_type type, std::uint64_t address, int size, std::int64_t /*value*/,
+                       void* self) {
   auto& v = *static_cast<Vcpu*>(self);
   v.guarded([&] {
     const char* kind = type == UC_MEM_WRITE_UNMAPPED ? "write to" : "read from";
@@ -964,9 +983,10 @@ bool Vcpu::on_unmapped(uc_engine* /*uc*/, uc_mem_type type, std::uint64_t addres
     } else {
       // The engine reports a data access to a hole with the PC of the block, not of the
       // instruction, and the block's earlier stores have happened: it cannot be rewound.
-      v.fatal(fmt::format("data external abort: {}-byte {} unmapped address {:#x} (no RAM or device there) cannot "
-                          "be delivered: the engine does not report the faulting instruction exactly",
-                          size, kind, address));
+      v.fatal(
+          fmt::format("data external abort: {}-byte {} unmapped address {:#x} (no RAM or device there) cannot "
+                      "be delivered: the engine does not report the faulting instruction exactly",
+                      size, kind, address));
     }
   });
   return false;
@@ -1039,7 +1059,8 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
   switch (request.kind) {
     case fw::RequestKind::None:
       // The call may have made an SDEI event deliverable here (PE_UNMASK, ENABLE, SIGNAL).
-      if (machine_.firmware_.sdei_any_pending()) [[unlikely]] enter_sdei_handler();
+      if (machine_.firmware_.sdei_any_pending()) [[unlikely]]
+        enter_sdei_handler();
       return;
     case fw::RequestKind::SdeiComplete:
     case fw::RequestKind::SdeiCompleteAndResume:
@@ -1059,9 +1080,7 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
       request_ = request;
       stop(Stop::SystemReset);
       return;
-    case fw::RequestKind::CpuOff:
-      stop(Stop::CpuOff);
-      return;
+    case fw::RequestKind::CpuOff: stop(Stop::CpuOff); return;
     case fw::RequestKind::CpuSuspend:
     case fw::RequestKind::SystemSuspend:
       request_ = request;
@@ -1076,7 +1095,8 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
 
 void Vcpu::load(fw::SmcccCall& call, int count) {
   const auto first = static_cast<std::size_t>(call.loaded);
-  check(uc_reg_read_batch(uc_, g_call_ids.data() + first, arg_ptrs_.data() + first, count - call.loaded), "uc_reg_read_batch");
+  check(uc_reg_read_batch(uc_, g_call_ids.data() + first, arg_ptrs_.data() + first, count - call.loaded),
+        "uc_reg_read_batch");
   call.loaded = static_cast<std::uint8_t>(count);
 }
 
@@ -1112,28 +1132,28 @@ struct HiddenRegs {
   std::uint32_t op0, op1, crn, crm, op2;
 };
 constexpr std::array<HiddenRegs, 22> kHiddenRegs{{
-    {3, 0, 1, 2, 0},     // ZCR_EL1 (SVE)
-    {3, 0, 1, 2, 4},     // SMPRI_EL1 (SME)
-    {3, 0, 1, 2, 6},     // SMCR_EL1 (SME)
-    {3, 3, 4, 2, 2},     // SVCR (SME)
-    {3, 1, 0, 0, 6},     // SMIDR_EL1 (SME)
-    {3, 3, 13, 0, 5},    // TPIDR2_EL0 (SME)
-    {3, 0, 1, 0, 5},     // RGSR_EL1 (MTE)
-    {3, 0, 1, 0, 6},     // GCR_EL1 (MTE)
-    {3, 0, 5, 6, kAny},  // TFSR_EL1, TFSRE0_EL1 (MTE)
-    {3, 1, 0, 0, 4},     // GMID_EL1 (MTE)
-    {3, 0, 5, 3, kAny},  // ERRIDR_EL1, ERRSELR_EL1 (RAS)
-    {3, 0, 5, 4, kAny},  // ERX* (RAS)
-    {3, 0, 5, 5, kAny},  // ERX* (RAS)
-    {3, 0, 12, 1, 1},    // DISR_EL1 (RAS)
-    {3, 0, 9, 9, kAny},  // PMS* (SPE)
-    {3, 0, 9, 10, kAny}, // PMB* (SPE)
-    {3, 0, 9, 11, kAny}, // TRB* (TRBE)
-    {3, 3, 13, 2, kAny}, // AMCR_EL0... (AMU)
-    {3, 3, 13, 4, kAny}, // AMEVCNTR0<n>_EL0 (AMU)
-    {3, 3, 13, 6, kAny}, // AMEVTYPER0<n>_EL0 (AMU)
-    {3, 0, 10, 4, 4},    // MPAMIDR_EL1 (MPAM)
-    {3, 0, 10, 5, kAny}, // MPAM1_EL1, MPAM0_EL1 (MPAM)
+    {3, 0, 1, 2, 0},      // ZCR_EL1 (SVE)
+    {3, 0, 1, 2, 4},      // SMPRI_EL1 (SME)
+    {3, 0, 1, 2, 6},      // SMCR_EL1 (SME)
+    {3, 3, 4, 2, 2},      // SVCR (SME)
+    {3, 1, 0, 0, 6},      // SMIDR_EL1 (SME)
+    {3, 3, 13, 0, 5},     // TPIDR2_EL0 (SME)
+    {3, 0, 1, 0, 5},      // RGSR_EL1 (MTE)
+    {3, 0, 1, 0, 6},      // GCR_EL1 (MTE)
+    {3, 0, 5, 6, kAny},   // TFSR_EL1, TFSRE0_EL1 (MTE)
+    {3, 1, 0, 0, 4},      // GMID_EL1 (MTE)
+    {3, 0, 5, 3, kAny},   // ERRIDR_EL1, ERRSELR_EL1 (RAS)
+    {3, 0, 5, 4, kAny},   // ERX* (RAS)
+    {3, 0, 5, 5, kAny},   // ERX* (RAS)
+    {3, 0, 12, 1, 1},     // DISR_EL1 (RAS)
+    {3, 0, 9, 9, kAny},   // PMS* (SPE)
+    {3, 0, 9, 10, kAny},  // PMB* (SPE)
+    {3, 0, 9, 11, kAny},  // TRB* (TRBE)
+    {3, 3, 13, 2, kAny},  // AMCR_EL0... (AMU)
+    {3, 3, 13, 4, kAny},  // AMEVCNTR0<n>_EL0 (AMU)
+    {3, 3, 13, 6, kAny},  // AMEVTYPER0<n>_EL0 (AMU)
+    {3, 0, 10, 4, 4},     // MPAMIDR_EL1 (MPAM)
+    {3, 0, 10, 5, kAny},  // MPAM1_EL1, MPAM0_EL1 (MPAM)
 }};
 }  // namespace
 
@@ -1141,7 +1161,8 @@ bool Vcpu::hidden_feature_register(std::uint32_t word) {
   if ((word & kSysRegMoveMask) != kSysRegMoveBits) return false;
   const uc_arm64_cp_reg cp = sysreg_fields(word);
   for (const HiddenRegs& h : kHiddenRegs) {
-    if (cp.op0 == h.op0 && cp.op1 == h.op1 && cp.crn == h.crn && cp.crm == h.crm && (h.op2 == kAny || cp.op2 == h.op2)) {
+    if (cp.op0 == h.op0 && cp.op1 == h.op1 && cp.crn == h.crn && cp.crm == h.crm &&
+        (h.op2 == kAny || cp.op2 == h.op2)) {
       return true;
     }
   }
@@ -1369,9 +1390,16 @@ constexpr std::array<SysReg, 40> kSavedSysRegs{{
     {3, 3, 14, 15, 7},  // PMCCFILTR_EL0
     {2, 0, 0, 2, 2},    // MDSCR_EL1
     // Pointer authentication keys (Arm ARM D17.2: APIAKeyLo_EL1 ... APGAKeyHi_EL1).
-    {3, 0, 2, 1, 0}, {3, 0, 2, 1, 1}, {3, 0, 2, 1, 2}, {3, 0, 2, 1, 3},
-    {3, 0, 2, 2, 0}, {3, 0, 2, 2, 1}, {3, 0, 2, 2, 2}, {3, 0, 2, 2, 3},
-    {3, 0, 2, 3, 0}, {3, 0, 2, 3, 1},
+    {3, 0, 2, 1, 0},
+    {3, 0, 2, 1, 1},
+    {3, 0, 2, 1, 2},
+    {3, 0, 2, 1, 3},
+    {3, 0, 2, 2, 0},
+    {3, 0, 2, 2, 1},
+    {3, 0, 2, 2, 2},
+    {3, 0, 2, 2, 3},
+    {3, 0, 2, 3, 0},
+    {3, 0, 2, 3, 1},
 }};
 constexpr std::uint32_t kTagCpu = 0x43'50'55'53;  // "CPUS"
 }  // namespace

@@ -36,16 +36,16 @@ void check(uc_err err, const char* what);
 
 /// Why Vcpu::run() returned (declared in machine.h so Machine can name it).
 enum class VcpuStop : std::uint8_t {
-  Budget,        ///< the instruction budget of this slice is spent (or the step is done)
-  Wfi,           ///< the guest executed WFI; PC is past it
+  Budget,  ///< the instruction budget of this slice is spent (or the step is done)
+  Wfi,     ///< the guest executed WFI; PC is past it
   SystemOff,
   SystemReset,
   SemihostExit,
-  CpuOff,        ///< PSCI CPU_OFF
-  Suspend,       ///< PSCI CPU_SUSPEND or SYSTEM_SUSPEND; see request()
-  Hypercall,     ///< the SMCCC filter forwarded a call to the host; see forwarded_fid()
-  Fault,         ///< see summary()/report()
-  Breakpoint,    ///< the PC reached a debugger breakpoint (Machine::set_breakpoint); not executed yet
+  CpuOff,      ///< PSCI CPU_OFF
+  Suspend,     ///< PSCI CPU_SUSPEND or SYSTEM_SUSPEND; see request()
+  Hypercall,   ///< the SMCCC filter forwarded a call to the host; see forwarded_fid()
+  Fault,       ///< see summary()/report()
+  Breakpoint,  ///< the PC reached a debugger breakpoint (Machine::set_breakpoint); not executed yet
 };
 
 class Vcpu final : public fw::RegisterSource {
@@ -147,8 +147,8 @@ class Vcpu final : public fw::RegisterSource {
   static void on_translated(uc_engine* uc, uc_tb* tb, uc_tb* previous, void* self);
   void warm_up_translation_hook();
   void note_translated(std::uint64_t va, std::uint64_t size);
-  static bool on_unmapped(uc_engine* uc, uc_mem_type type, std::uint64_t address, int size,
-                          std::int64_t value, void* self);
+  static bool on_unmapped(uc_engine* uc, uc_mem_type type, std::uint64_t address, int size, std::int64_t value,
+                          void* self);
   static std::uint32_t on_mrs(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint32_t on_msr(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
   static std::uint32_t on_sys(uc_engine* uc, uc_arm64_reg reg, const uc_arm64_cp_reg* cp, void* self);
@@ -255,12 +255,12 @@ class Vcpu final : public fw::RegisterSource {
   bool has_run_ = false;
 
   // The current slice.
-  std::uint64_t budget_ = 0;         // instructions this slice may run
-  bool hard_budget_ = false;         // the budget is the instruction limit: never exceed it
-  std::uint64_t budget_left_ = 0;    // what is left; the block hook's only state
-  std::uint64_t synced_ = 0;         // instructions of this slice already in the clock
-  std::uint64_t block_start_ = 0;    // address of the block being executed
-  std::uint64_t block_left_ = 0;     // budget_left_ before that block was entered
+  std::uint64_t budget_ = 0;       // instructions this slice may run
+  bool hard_budget_ = false;       // the budget is the instruction limit: never exceed it
+  std::uint64_t budget_left_ = 0;  // what is left; the block hook's only state
+  std::uint64_t synced_ = 0;       // instructions of this slice already in the clock
+  std::uint64_t block_start_ = 0;  // address of the block being executed
+  std::uint64_t block_left_ = 0;   // budget_left_ before that block was entered
   bool stop_requested_ = false;
   // What the block hook must look at, one byte so the hot path tests once: kIrqLine (see
   // set_irq_line()), kSdeiCheck (see request_sdei_check()) and kCodeSync.
@@ -278,7 +278,7 @@ class Vcpu final : public fw::RegisterSource {
   std::string summary_;
   std::string report_;
   std::exception_ptr hook_error_;
-  std::uint64_t pmccntr_offset_ = 0;  // PMCCNTR_EL0 = virtual ns - offset (set by MSR writes)
+  std::uint64_t pmccntr_offset_ = 0;         // PMCCNTR_EL0 = virtual ns - offset (set by MSR writes)
   std::optional<std::uint64_t> fetch_hole_;  // the address Unicorn reported for a failed fetch, until run() delivers it
   // SCTLR_EL1.M has been set since the engine's reset (by a guest MSR, the host or a restore).
   // Until then guest virtual addresses are physical and host reads skip AT: the HVC path
@@ -295,18 +295,18 @@ class Vcpu final : public fw::RegisterSource {
   // vCPU stopped at runs first when it resumes, without stopping at a breakpoint there again.
   std::vector<std::pair<std::uint64_t, uc_hook>> breakpoint_hooks_;
   std::optional<std::uint64_t> break_skip_;
-  bool stepping_ = false;      // step(): the step hook stops at the second instruction it sees
+  bool stepping_ = false;  // step(): the step hook stops at the second instruction it sees
   bool step_started_ = false;
-  bool debug_hooks_ = false;   // a breakpoint or the step hook exists (see stop_before_block)
+  bool debug_hooks_ = false;                // a breakpoint or the step hook exists (see stop_before_block)
   std::optional<std::uint64_t> resume_pc_;  // where run() puts the PC back after a block-hook stop
 
   // Trap-bridge buffers, reused on every call so the hot path allocates nothing.
   fw::SmcccCall call_{};
   fw::SmcccResult result_{};
   std::uint64_t call_pc_ = 0;
-  std::array<void*, 2> entry_ptrs_{};                  // x0 and the PC, read at every trap
-  std::array<void*, fw::kCallRegisters> arg_ptrs_{};   // call_.x[i]
-  std::array<void*, fw::kCallRegisters> out_ptrs_{};   // result_.x[i]
+  std::array<void*, 2> entry_ptrs_{};                 // x0 and the PC, read at every trap
+  std::array<void*, fw::kCallRegisters> arg_ptrs_{};  // call_.x[i]
+  std::array<void*, fw::kCallRegisters> out_ptrs_{};  // result_.x[i]
 };
 
 }  // namespace emu::core

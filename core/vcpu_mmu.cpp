@@ -5,8 +5,8 @@
 // direction (core/a64_access.h), then ask the engine's own page-table walker with AT
 // S1E{0,1}{R,W} (Arm ARM C5.5) and read the fault status PAR_EL1.FST. Only the faults AT
 // cannot report (execute-never, PAN, alignment) are derived, with a walk of the tables.
-#include <cstring>
 #include <fmt/format.h>
+#include <cstring>
 
 #include "core/a64_access.h"
 #include "core/fault_report.h"
@@ -16,7 +16,9 @@ namespace emu::core {
 namespace {
 
 // AT S1E1R, S1E1W, S1E0R, S1E0W: op0 1, op1 0, CRn 7, CRm 8, op2 0..3 (Arm ARM C5.5).
-constexpr SysReg at_register(std::uint32_t op2) { return {1, 0, 7, 8, op2}; }
+constexpr SysReg at_register(std::uint32_t op2) {
+  return {1, 0, 7, 8, op2};
+}
 constexpr SysReg kParEl1{3, 0, 7, 4, 0};
 constexpr SysReg kTcrEl1{3, 0, 2, 0, 2};
 constexpr SysReg kTtbr0El1{3, 0, 2, 0, 0};
@@ -26,7 +28,9 @@ constexpr SysReg kSctlrEl1{3, 0, 1, 0, 0};
 
 // PAR_EL1 (Arm ARM D17.2.113): F in bit 0; on a fault FST in bits 6:1, else PA in 47:12.
 constexpr std::uint64_t kParF = 1;
-constexpr std::uint32_t par_fst(std::uint64_t par) { return static_cast<std::uint32_t>((par >> 1) & 0x3F); }
+constexpr std::uint32_t par_fst(std::uint64_t par) {
+  return static_cast<std::uint32_t>((par >> 1) & 0x3F);
+}
 constexpr std::uint64_t kPaMask = 0x0000'FFFF'FFFF'F000;
 
 // ESR_EL1 for aborts (Arm ARM D17.2.40): EC, IL = 1 (A64), ISS with the fault status code in
@@ -204,8 +208,8 @@ void Vcpu::instruction_abort(std::uint64_t pc, bool el0) {
     const bool writable = (d & kAp2) == 0;
     const bool el0_writable = writable && (d & kAp1) != 0;
     const bool wxn = writable && (read_sysreg(kSctlrEl1) & kSctlrWxn) != 0;
-    const bool xn = el0 ? ((d & kUxn) != 0 || leaf->uxn_table || wxn)
-                        : ((d & kPxn) != 0 || leaf->pxn_table || el0_writable || wxn);
+    const bool xn =
+        el0 ? ((d & kUxn) != 0 || leaf->uxn_table || wxn) : ((d & kPxn) != 0 || leaf->pxn_table || el0_writable || wxn);
     if (xn) {
       take_exception(abort_esr(ec, kFscPermission + leaf->level), pc, pc, "instruction abort (execute-never)");
       return;
@@ -223,8 +227,7 @@ void Vcpu::data_abort(std::uint64_t pc, bool el0, std::uint32_t pstate) {
     return;
   }
   const a64::Access a = a64::decode_access(
-      word, pc, [this](unsigned n) { return reg(n == 31 ? Reg::Sp : xreg(n)); },
-      4u << (read_sysreg(kDczidEl0) & 0xF));
+      word, pc, [this](unsigned n) { return reg(n == 31 ? Reg::Sp : xreg(n)); }, 4u << (read_sysreg(kDczidEl0) & 0xF));
   if (!a.ok) {
     fatal(fmt::format("undecodable abort: data abort at {:#x} from an instruction the host does not decode: {}", pc,
                       disassemble_one(word, pc)));
@@ -233,8 +236,10 @@ void Vcpu::data_abort(std::uint64_t pc, bool el0, std::uint32_t pstate) {
   const bool el0_regime = el0 || (a.unprivileged && (pstate & kPstateUao) == 0);
   const std::optional<DataFault> f = data_fault(a, el0_regime, pstate);
   if (!f) {
-    fatal(fmt::format("undecodable abort: data abort at {:#x} ({}, address {:#x}) that neither AT nor the page "
-                      "tables explain", pc, disassemble_one(word, pc), a.va));
+    fatal(
+        fmt::format("undecodable abort: data abort at {:#x} ({}, address {:#x}) that neither AT nor the page "
+                    "tables explain",
+                    pc, disassemble_one(word, pc), a.va));
     return;
   }
   const std::uint32_t iss = f->fsc | (f->wnr ? kIssWnR : 0) | (a.is_cache_maint ? kIssCm : 0);

@@ -35,27 +35,48 @@ constexpr std::array kRanges{FunctionRange{owner::kArch, 0x0000, 0xFEFF}};
 // from 1.1, as KVM does (it reports 1.1 and answers all three). DEN0028 1.2 brought
 // SOC_ID; 1.5 FEATURE_AVAILABILITY; 1.6 SOC_ID's SMC64 form with the name type (see offers_smc64()).
 // WORKAROUND_4 (Arm's CVE-2024-7881 interface, listed in the current DEN0028) is gated on 1.6
-// by the model's choice, so a guest at an older version never sees it. It has no "unaffected" encoding: ARCH_FEATURES answers NOT_SUPPORTED for a PE that
-// is not affected (TF-A arm_arch_svc_setup.c does the same), and the call stays a no-op.
+// by the model's choice, so a guest at an older version never sees it. It has no "unaffected" encoding: ARCH_FEATURES
+// answers NOT_SUPPORTED for a PE that is not affected (TF-A arm_arch_svc_setup.c does the same), and the call stays a
+// no-op.
 constexpr std::array kFunctions{
-    FunctionDesc{.number = kFnVersion, .name = "SMCCC_VERSION", .result = ResultKind::Value,
-                 .arch_features = 0},
-    FunctionDesc{.number = kFnFeatures, .name = "SMCCC_ARCH_FEATURES", .args = {"fid"},
-                 .result = ResultKind::Value, .arch_features = 0, .since = arch::kVersion1_1},
-    FunctionDesc{.number = kFnSocId, .forms = kBothForms, .name = "SMCCC_ARCH_SOC_ID",
-                 .args = {"type"}, .result = ResultKind::Value, .arch_features = 0, .since = arch::kVersion1_2,
+    FunctionDesc{.number = kFnVersion, .name = "SMCCC_VERSION", .result = ResultKind::Value, .arch_features = 0},
+    FunctionDesc{.number = kFnFeatures,
+                 .name = "SMCCC_ARCH_FEATURES",
+                 .args = {"fid"},
+                 .result = ResultKind::Value,
+                 .arch_features = 0,
+                 .since = arch::kVersion1_1},
+    FunctionDesc{.number = kFnSocId,
+                 .forms = kBothForms,
+                 .name = "SMCCC_ARCH_SOC_ID",
+                 .args = {"type"},
+                 .result = ResultKind::Value,
+                 .arch_features = 0,
+                 .since = arch::kVersion1_2,
                  .gated64 = true},
-    FunctionDesc{.number = kFnFeatureAvailability, .forms = kSmc64, .name = "SMCCC_ARCH_FEATURE_AVAILABILITY",
-                 .args = {"reg"}, .arch_features = 0,
+    FunctionDesc{.number = kFnFeatureAvailability,
+                 .forms = kSmc64,
+                 .name = "SMCCC_ARCH_FEATURE_AVAILABILITY",
+                 .args = {"reg"},
+                 .arch_features = 0,
                  .since = arch::kVersion1_5},
-    FunctionDesc{.number = kFnWorkaround4, .name = "SMCCC_ARCH_WORKAROUND_4", .arch_features = kNotAdvertised,
+    FunctionDesc{.number = kFnWorkaround4,
+                 .name = "SMCCC_ARCH_WORKAROUND_4",
+                 .arch_features = kNotAdvertised,
                  .since = arch::kVersion1_6},
-    FunctionDesc{.number = kFnWorkaround3, .name = "SMCCC_ARCH_WORKAROUND_3",
-                 .arch_features = kUnaffected, .since = arch::kVersion1_1},
-    FunctionDesc{.number = kFnWorkaround2, .name = "SMCCC_ARCH_WORKAROUND_2", .args = {"enable"},
-                 .arch_features = kNotRequired, .since = arch::kVersion1_1},
-    FunctionDesc{.number = kFnWorkaround1, .name = "SMCCC_ARCH_WORKAROUND_1",
-                 .arch_features = kUnaffected, .since = arch::kVersion1_1},
+    FunctionDesc{.number = kFnWorkaround3,
+                 .name = "SMCCC_ARCH_WORKAROUND_3",
+                 .arch_features = kUnaffected,
+                 .since = arch::kVersion1_1},
+    FunctionDesc{.number = kFnWorkaround2,
+                 .name = "SMCCC_ARCH_WORKAROUND_2",
+                 .args = {"enable"},
+                 .arch_features = kNotRequired,
+                 .since = arch::kVersion1_1},
+    FunctionDesc{.number = kFnWorkaround1,
+                 .name = "SMCCC_ARCH_WORKAROUND_1",
+                 .arch_features = kUnaffected,
+                 .since = arch::kVersion1_1},
 };
 
 }  // namespace
@@ -73,8 +94,12 @@ ArchService::ArchService(const VmState& vm, SocIdConfig soc, El3FeatureView el3)
   }
 }
 
-std::span<const FunctionRange> ArchService::ranges() const { return kRanges; }
-std::span<const FunctionDesc> ArchService::functions() const { return kFunctions; }
+std::span<const FunctionRange> ArchService::ranges() const {
+  return kRanges;
+}
+std::span<const FunctionDesc> ArchService::functions() const {
+  return kFunctions;
+}
 
 // SMCCC_ARCH_SOC_ID's SMC64 form exists from DEN0028 1.6, which added it for the name type
 // (the name fills x1..x17, so it needs 64-bit registers); the SMC32 form is 1.2's.
@@ -84,21 +109,15 @@ bool ArchService::offers_smc64(const FunctionDesc& fn) const {
 
 void ArchService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
   switch (fn.number) {
-    case kFnVersion:
-      result.x[0] = vm_.smccc_version;
-      return;
+    case kFnVersion: result.x[0] = vm_.smccc_version; return;
     case kFnFeatures: {
       // Derived from the routing tables: a function answers here only if it is routable now.
       const Dispatcher::Found found = dispatcher_->find(static_cast<std::uint32_t>(call.x[1]));
       result.x[0] = status_reg(found ? found.fn->arch_features : kNotAdvertised);
       return;
     }
-    case kFnSocId:
-      soc_id(call, result);
-      return;
-    case kFnFeatureAvailability:
-      feature_availability(call.x[1], result);
-      return;
+    case kFnSocId: soc_id(call, result); return;
+    case kFnFeatureAvailability: feature_availability(call.x[1], result); return;
     case kFnWorkaround1:
     case kFnWorkaround2:
     case kFnWorkaround3:
@@ -106,9 +125,7 @@ void ArchService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
       // Nothing to mitigate in an emulator; the call is a successful no-op.
       result.x[0] = status_reg(SmcccStatus::Success);
       return;
-    default:
-      set_not_supported(result);
-      return;
+    default: set_not_supported(result); return;
   }
 }
 
@@ -119,12 +136,9 @@ void ArchService::soc_id(const SmcccCall& call, SmcccResult& result) const {
   const auto type = static_cast<std::uint32_t>(call.x[1]);
   switch (type) {
     case arch::kSocIdVersion:
-      result.x[0] = (std::uint32_t{soc_.jep106_bank} << 24) | (std::uint32_t{soc_.jep106_id} << 16) |
-                    soc_.soc_id;
+      result.x[0] = (std::uint32_t{soc_.jep106_bank} << 24) | (std::uint32_t{soc_.jep106_id} << 16) | soc_.soc_id;
       return;
-    case arch::kSocIdRevision:
-      result.x[0] = soc_.revision;
-      return;
+    case arch::kSocIdRevision: result.x[0] = soc_.revision; return;
     case arch::kSocIdName:
       // Only through the SMC64 form, which offers_smc64() gives from SMCCC 1.6.
       if (call.id.smc64) {
@@ -132,9 +146,7 @@ void ArchService::soc_id(const SmcccCall& call, SmcccResult& result) const {
         return;
       }
       [[fallthrough]];
-    default:
-      result.x[0] = status_reg(SmcccStatus::InvalidParameter);
-      return;
+    default: result.x[0] = status_reg(SmcccStatus::InvalidParameter); return;
   }
 }
 
@@ -161,9 +173,7 @@ void ArchService::feature_availability(std::uint64_t reg, SmcccResult& result) c
     case arch::kScrEl3Opcode: result.x[1] = el3_.scr; break;
     case arch::kCptrEl3Opcode: result.x[1] = el3_.cptr; break;
     case arch::kMdcrEl3Opcode: result.x[1] = el3_.mdcr; break;
-    default:
-      result.x[0] = status_reg(SmcccStatus::InvalidParameter);
-      return;
+    default: result.x[0] = status_reg(SmcccStatus::InvalidParameter); return;
   }
   result.x[0] = status_reg(SmcccStatus::Success);
 }

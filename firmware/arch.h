@@ -66,10 +66,10 @@ struct El3FeatureView {
 /// What SMCCC_ARCH_SOC_ID reports. The defaults describe the emulator itself: Arm Ltd's
 /// JEP-106 code (bank 5, i.e. continuation code 4; identification 0x3B), SoC ID 0.
 struct SocIdConfig {
-  std::uint8_t jep106_bank = 0x04;       ///< JEP-106 continuation code, bits [30:24]
-  std::uint8_t jep106_id = 0x3B;         ///< JEP-106 identification code with parity, bits [23:16]
-  std::uint16_t soc_id = 0x0000;         ///< implementation-defined SoC ID, bits [15:0]
-  std::uint32_t revision = 1;            ///< SoC revision, bits [30:0]
+  std::uint8_t jep106_bank = 0x04;                  ///< JEP-106 continuation code, bits [30:24]
+  std::uint8_t jep106_id = 0x3B;                    ///< JEP-106 identification code with parity, bits [23:16]
+  std::uint16_t soc_id = 0x0000;                    ///< implementation-defined SoC ID, bits [15:0]
+  std::uint32_t revision = 1;                       ///< SoC revision, bits [30:0]
   std::string name = "smccc-emu virtual platform";  ///< at most 135 ASCII characters
 };
 

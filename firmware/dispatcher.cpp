@@ -1,9 +1,9 @@
 // SMCCC dispatch (DEN0028: function identifiers, argument and result registers, Unknown Function Identifier).
 #include "firmware/dispatcher.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <bit>
-#include <fmt/format.h>
 
 namespace emu::fw {
 namespace {
@@ -72,7 +72,8 @@ void Dispatcher::add(Service& service) {
     }
     Route route{r, &service, functions, std::vector<std::uint8_t>(std::size_t{r.last} - r.first + 1u, kNoFunction),
                 std::vector<std::uint8_t>(functions.size())};
-    for (std::size_t i = 0; i < functions.size(); ++i) route.reads[i] = static_cast<std::uint8_t>(functions[i].registers_read());
+    for (std::size_t i = 0; i < functions.size(); ++i)
+      route.reads[i] = static_cast<std::uint8_t>(functions[i].registers_read());
     added.push_back(std::move(route));
   }
   for (std::size_t i = 0; i < functions.size(); ++i) {
@@ -101,7 +102,9 @@ const Dispatcher::Route* Dispatcher::route_for(std::uint8_t owner_number, std::u
   return nullptr;
 }
 
-Dispatcher::Found Dispatcher::find(std::uint32_t fid) const { return find(FunctionId::decode(fid)); }
+Dispatcher::Found Dispatcher::find(std::uint32_t fid) const {
+  return find(FunctionId::decode(fid));
+}
 
 Dispatcher::Found Dispatcher::find(const FunctionId& id) const {
   // Yielding calls exist only for Trusted OS owners, and this model has none (DEN0028 Yielding Calls).
@@ -138,8 +141,7 @@ void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
   result.request = {};
   // SMCCC calls use immediate #0; other immediates are outside SMCCC (DEN0028) and are neither
   // filtered nor forwarded (as KVM's handle_smc in arch/arm64/kvm/handle_exit.c).
-  const FilterAction action =
-      call.imm == 0 && filter_ != nullptr ? filter_->action(call.id.raw) : FilterAction::Handle;
+  const FilterAction action = call.imm == 0 && filter_ != nullptr ? filter_->action(call.id.raw) : FilterAction::Handle;
 
   if (action == FilterAction::ForwardToHost) [[unlikely]] {
     // The host answers: nothing is written back here (KVM_EXIT_HYPERCALL, Documentation/virt/kvm/api.rst).
@@ -174,7 +176,8 @@ void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
 
   result.x[0] = result.x[1] = result.x[2] = result.x[3] = 0;
   result.count = found.fn->results;
-  if (faults_ != nullptr && inject_fault(call, found, result)) [[unlikely]] return;
+  if (faults_ != nullptr && inject_fault(call, found, result)) [[unlikely]]
+    return;
   found.service->handle(*found.fn, call, result);
   if (!call.id.smc64) truncate_smc32_results(result);
 
@@ -195,8 +198,7 @@ bool Dispatcher::inject_fault(const SmcccCall& call, const Found& found, SmcccRe
 // Trace format: "cpu0 hvc > PSCI_FEATURES(fid=0x80000000)" then "cpu0 hvc < SUCCESS".
 void Dispatcher::trace_call(const SmcccCall& call, const Found& found) const {
   fmt::memory_buffer out;
-  fmt::format_to(std::back_inserter(out), "cpu{} {} > ", call.vcpu,
-                 call.conduit == Conduit::Hvc ? "hvc" : "smc");
+  fmt::format_to(std::back_inserter(out), "cpu{} {} > ", call.vcpu, call.conduit == Conduit::Hvc ? "hvc" : "smc");
   if (!found) {
     fmt::format_to(std::back_inserter(out), "UNKNOWN(fid={:#010x}", static_cast<std::uint32_t>(call.x[0]));
     if (call.imm != 0) fmt::format_to(std::back_inserter(out), " imm={:#x}", call.imm);
@@ -227,8 +229,7 @@ void Dispatcher::trace_call(const SmcccCall& call, const Found& found) const {
 void Dispatcher::trace_result(const SmcccCall& call, const Found& found, const SmcccResult& result,
                               std::string_view note) const {
   fmt::memory_buffer out;
-  fmt::format_to(std::back_inserter(out), "cpu{} {} < ", call.vcpu,
-                 call.conduit == Conduit::Hvc ? "hvc" : "smc");
+  fmt::format_to(std::back_inserter(out), "cpu{} {} < ", call.vcpu, call.conduit == Conduit::Hvc ? "hvc" : "smc");
   if (result.request.kind == RequestKind::ForwardToHost) {
     out.append(note);
     trace_->line(std::string_view(out.data(), out.size()));

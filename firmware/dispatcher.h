@@ -84,8 +84,8 @@ class Dispatcher {
     FunctionRange range;
     Service* service = nullptr;
     std::span<const FunctionDesc> functions;  // service->functions(), cached off the hot path
-    std::vector<std::uint8_t> slot;  // number - range.first -> index in functions, or kNoFunction
-    std::vector<std::uint8_t> reads;  // index -> registers the function reads (x0..)
+    std::vector<std::uint8_t> slot;           // number - range.first -> index in functions, or kNoFunction
+    std::vector<std::uint8_t> reads;          // index -> registers the function reads (x0..)
   };
   struct OwnerRoutes {
     std::vector<Route> routes;

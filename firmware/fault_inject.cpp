@@ -114,7 +114,8 @@ std::optional<std::int32_t> spec_error_code(std::uint32_t fid, std::string_view 
 
 std::string spec_errors_text(std::uint32_t fid) {
   std::string names;
-  for (const SpecError& e : spec_errors(fid)) names += fmt::format("{}{} ({})", names.empty() ? "" : ", ", e.name, e.code);
+  for (const SpecError& e : spec_errors(fid))
+    names += fmt::format("{}{} ({})", names.empty() ? "" : ", ", e.name, e.code);
   return names;
 }
 
@@ -124,8 +125,8 @@ std::string fault_rule_problem(const FaultRule& rule) {
   bool listed = false;
   for (const SpecError& e : errors) listed = listed || e.code == rule.result;
   if (!listed) {
-    return fmt::format("{} is not a result {:#010x} may return per its specification; it may return {}",
-                       rule.result, rule.fid, spec_errors_text(rule.fid));
+    return fmt::format("{} is not a result {:#010x} may return per its specification; it may return {}", rule.result,
+                       rule.fid, spec_errors_text(rule.fid));
   }
   if (rule.when == FaultRule::When::Nth && rule.n == 0) return "calls are counted from 1";
   if (rule.when == FaultRule::When::Fraction && (rule.n == 0 || rule.n > 100)) return "the percentage must be 1..100";
@@ -140,8 +141,7 @@ bool FaultInjector::fires(std::size_t index, std::uint64_t call) const {
   switch (r.when) {
     case FaultRule::When::Every: return true;
     case FaultRule::When::Nth: return call == r.n;
-    case FaultRule::When::Fraction:
-      return mix(seed_ ^ mix((std::uint64_t{r.fid} << 32) ^ index) ^ call) % 100 < r.n;
+    case FaultRule::When::Fraction: return mix(seed_ ^ mix((std::uint64_t{r.fid} << 32) ^ index) ^ call) % 100 < r.n;
   }
   return false;
 }

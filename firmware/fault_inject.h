@@ -19,10 +19,10 @@ struct FaultRule {
     Nth,       ///< only the `n`th call (from 1)
     Fraction,  ///< `n` percent of the calls (1..100), chosen by a generator seeded with the VM's seed
   };
-  std::uint32_t fid = 0;      ///< the function ID, as the dispatcher sees it (SVE hint bit clear)
+  std::uint32_t fid = 0;  ///< the function ID, as the dispatcher sees it (SVE hint bit clear)
   When when = When::Every;
-  std::uint64_t n = 0;        ///< Nth: the call number; Fraction: the percentage
-  std::int32_t result = 0;    ///< the error x0 gets, one of spec_errors(fid)
+  std::uint64_t n = 0;      ///< Nth: the call number; Fraction: the percentage
+  std::int32_t result = 0;  ///< the error x0 gets, one of spec_errors(fid)
 };
 
 /// An error a function may return, with its specification's name ("NO_ENTROPY").

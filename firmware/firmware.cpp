@@ -14,7 +14,7 @@ namespace {
 VmState make_vm(const FirmwareConfig& config) {
   if (config.vcpu_count == 0 || config.vcpu_count > kMaxVcpus) {
     throw ConfigError("vcpu_count", "vCPU count must be 1.." + std::to_string(kMaxVcpus) + ", not " +
-                                std::to_string(config.vcpu_count));
+                                        std::to_string(config.vcpu_count));
   }
   if (config.impl_cpus.size() > kMaxImplCpus) {
     throw ConfigError("impl_cpus", "at most " + std::to_string(kMaxImplCpus) + " CPU implementations, not " +
@@ -23,7 +23,9 @@ VmState make_vm(const FirmwareConfig& config) {
   for (const ImplCpu& cpu : config.impl_cpus) {
     if ((cpu.midr >> 32) != 0) throw ConfigError("impl_cpus", "a MIDR_EL1 value has bits 63:32 set (RES0)");
   }
-  VmState vm{.ram_base = config.ram_base, .ram_size = config.ram_size, .epoch_ns = config.epoch_ns,
+  VmState vm{.ram_base = config.ram_base,
+             .ram_size = config.ram_size,
+             .epoch_ns = config.epoch_ns,
              .vcpus = std::vector<VcpuState>(config.vcpu_count),
              .sdei_events = SdeiService::declare(config.sdei_events, config.platform.interrupts != nullptr)};
   vm.impl_cpus = config.impl_cpus;
@@ -45,14 +47,20 @@ Firmware::Firmware(const FirmwareConfig& config)
       arch_(vm_, config.soc),
       psci_(vm_),
       // Standard Secure owner 4: Call Count, UID and Revision (DEN0028 General Service Queries).
-      std_queries_({.owner = owner::kStandardSecure, .prefix = "STD_SVC", .call_count = true,
-                    .uid = kStdServiceUid, .revision = kStdServiceRevision}),
+      std_queries_({.owner = owner::kStandardSecure,
+                    .prefix = "STD_SVC",
+                    .call_count = true,
+                    .uid = kStdServiceUid,
+                    .revision = kStdServiceRevision}),
       trng_(vm_, config.platform.entropy),
       pv_time_(vm_, config.platform.memory, config.platform.clock),
       kvm_(vm_, config.platform.clock),
       // Vendor hypervisor owner 6: only the Call UID is defined (KVM's value, hypercalls.rst).
-      kvm_queries_({.owner = owner::kVendorHyp, .prefix = "VENDOR_HYP", .uid = kKvmVendorUid,
-                    .gate = &vm_.vendor_hyp_bmap, .gate_mask = service_bit::kVendorFeatures}),
+      kvm_queries_({.owner = owner::kVendorHyp,
+                    .prefix = "VENDOR_HYP",
+                    .uid = kKvmVendorUid,
+                    .gate = &vm_.vendor_hyp_bmap,
+                    .gate_mask = service_bit::kVendorFeatures}),
       sdei_(vm_, config.platform.interrupts),
       faults_(checked_faults(config.faults), config.fault_seed) {
   // PSCI before SDEI: PSCI's hooks set the power state SDEI's routing reads.
@@ -111,9 +119,9 @@ void load_fw_regs(StateReader& in, VmState& vm) {
   }
 }
 
-constexpr std::uint32_t kTagVcpu = 0x56'43'50'55;      // "VCPU"
-constexpr std::uint32_t kTagSdei = 0x53'44'45'49;      // "SDEI"
-constexpr std::uint32_t kTagFaults = 0x46'4C'54'53;    // "FLTS"
+constexpr std::uint32_t kTagVcpu = 0x56'43'50'55;    // "VCPU"
+constexpr std::uint32_t kTagSdei = 0x53'44'45'49;    // "SDEI"
+constexpr std::uint32_t kTagFaults = 0x46'4C'54'53;  // "FLTS"
 
 void save_instance(StateWriter& out, const SdeiInstance& i) {
   out.u8(static_cast<std::uint8_t>((i.registered ? 1 : 0) | (i.enabled ? 2 : 0) | (i.running ? 4 : 0) |

@@ -10,13 +10,13 @@
 #include "firmware/arch.h"
 #include "firmware/dispatcher.h"
 #include "firmware/fw_regs.h"
-#include "firmware/state_io.h"
 #include "firmware/general_queries.h"
 #include "firmware/kvm_vendor.h"
 #include "firmware/platform.h"
 #include "firmware/psci.h"
 #include "firmware/pv_time.h"
 #include "firmware/sdei.h"
+#include "firmware/state_io.h"
 #include "firmware/trng.h"
 #include "firmware/vm_state.h"
 
@@ -26,9 +26,9 @@ struct FirmwareConfig {
   std::uint32_t vcpu_count = 1;  ///< vCPUs in the VM, 1..64; default 1
   std::uint64_t ram_base = 0;    ///< guest RAM, for PSCI entry-point and range checks; default empty
   std::uint64_t ram_size = 0;
-  SocIdConfig soc{};             ///< what SMCCC_ARCH_SOC_ID reports
-  Platform platform{};           ///< machine interfaces (not owned); default none
-  std::uint64_t epoch_ns = 0;    ///< KVM PTP wall-clock ns at virtual time 0; default 0
+  SocIdConfig soc{};           ///< what SMCCC_ARCH_SOC_ID reports
+  Platform platform{};         ///< machine interfaces (not owned); default none
+  std::uint64_t epoch_ns = 0;  ///< KVM PTP wall-clock ns at virtual time 0; default 0
   /// SDEI events besides the built-in event 0 (DEN0054C); default none.
   std::vector<SdeiEventDecl> sdei_events{};
   /// CPU implementations KVM's DISCOVER_IMPL_CPUS reports, at most kMaxImplCpus, each MIDR
@@ -55,11 +55,21 @@ class Firmware {
   const VmState& vm() const { return vm_; }
 
   // Lifecycle: core reports what it did with a request; every service hears it.
-  void vcpu_powered_on(unsigned vcpu) { for_each_service([&](Service& s) { s.on_vcpu_power_on(vcpu); }); }
-  void vcpu_stopped(unsigned vcpu) { for_each_service([&](Service& s) { s.on_vcpu_stopped(vcpu); }); }
-  void vcpu_resumed(unsigned vcpu) { for_each_service([&](Service& s) { s.on_vcpu_resumed(vcpu); }); }
-  void system_reset() { for_each_service([](Service& s) { s.on_system_reset(); }); }
-  void vcpu_scheduled(unsigned vcpu) { for_each_service([&](Service& s) { s.on_vcpu_scheduled(vcpu); }); }
+  void vcpu_powered_on(unsigned vcpu) {
+    for_each_service([&](Service& s) { s.on_vcpu_power_on(vcpu); });
+  }
+  void vcpu_stopped(unsigned vcpu) {
+    for_each_service([&](Service& s) { s.on_vcpu_stopped(vcpu); });
+  }
+  void vcpu_resumed(unsigned vcpu) {
+    for_each_service([&](Service& s) { s.on_vcpu_resumed(vcpu); });
+  }
+  void system_reset() {
+    for_each_service([](Service& s) { s.on_system_reset(); });
+  }
+  void vcpu_scheduled(unsigned vcpu) {
+    for_each_service([&](Service& s) { s.on_vcpu_scheduled(vcpu); });
+  }
 
   /// Host side: where `vcpu`'s stolen-time record lives (see PvTimeService::set_ipa).
   HostStatus set_pv_time_ipa(unsigned vcpu, std::uint64_t ipa) { return pv_time_.set_ipa(vcpu, ipa); }

@@ -25,12 +25,12 @@ inline constexpr std::uint8_t kCount = 64;
 /// SVE hint bit cleared, which is the value every table and trace line uses.
 struct FunctionId {
   std::uint32_t raw = 0;
-  bool fast = false;           ///< bit 31: fast (atomic) call; yielding calls are never served
-  bool smc64 = false;          ///< bit 30: SMC64/HVC64 convention
-  std::uint8_t owner = 0;      ///< bits 29:24
-  std::uint16_t number = 0;    ///< bits 15:0
-  bool sve_hint = false;       ///< bit 16 as the caller sent it (informational only)
-  bool reserved_set = false;   ///< any of bits 23:17 set: a malformed fast call
+  bool fast = false;          ///< bit 31: fast (atomic) call; yielding calls are never served
+  bool smc64 = false;         ///< bit 30: SMC64/HVC64 convention
+  std::uint8_t owner = 0;     ///< bits 29:24
+  std::uint16_t number = 0;   ///< bits 15:0
+  bool sve_hint = false;      ///< bit 16 as the caller sent it (informational only)
+  bool reserved_set = false;  ///< any of bits 23:17 set: a malformed fast call
 
   static constexpr std::uint32_t kFastBit = 1u << 31;
   static constexpr std::uint32_t kSmc64Bit = 1u << 30;

@@ -10,13 +10,16 @@ namespace emu::fw {
 namespace {
 
 constexpr std::array kRegs{
-    FwRegInfo{fw_reg::kPsciVersion, "psci-version"},   FwRegInfo{fw_reg::kWorkaround1, "workaround-1"},
-    FwRegInfo{fw_reg::kWorkaround2, "workaround-2"},   FwRegInfo{fw_reg::kWorkaround3, "workaround-3"},
-    FwRegInfo{fw_reg::kStdBmap, "std-bmap"},           FwRegInfo{fw_reg::kStdHypBmap, "std-hyp-bmap"},
-    FwRegInfo{fw_reg::kVendorHypBmap, "vendor-hyp-bmap"},  FwRegInfo{fw_reg::kVendorHypBmap2, "vendor-hyp-bmap-2"},
+    FwRegInfo{fw_reg::kPsciVersion, "psci-version"},
+    FwRegInfo{fw_reg::kWorkaround1, "workaround-1"},
+    FwRegInfo{fw_reg::kWorkaround2, "workaround-2"},
+    FwRegInfo{fw_reg::kWorkaround3, "workaround-3"},
+    FwRegInfo{fw_reg::kStdBmap, "std-bmap"},
+    FwRegInfo{fw_reg::kStdHypBmap, "std-hyp-bmap"},
+    FwRegInfo{fw_reg::kVendorHypBmap, "vendor-hyp-bmap"},
+    FwRegInfo{fw_reg::kVendorHypBmap2, "vendor-hyp-bmap-2"},
     FwRegInfo{fw_reg::kSmcccVersion, "smccc-version", false},
 };
-
 
 // PSCI versions the model can present: 0.2, 1.0, 1.1, 1.2 and 1.3, the values KVM's
 // KVM_REG_ARM_PSCI_VERSION accepts (Linux fw-pseudo-registers.rst).
@@ -27,8 +30,8 @@ constexpr std::array<std::uint64_t, 5> kPsciVersions{0x0000'0002, 0x1'0000, 0x1'
 // Workaround levels (KVM_REG_ARM_SMCCC_ARCH_WORKAROUND_*, hypercalls.rst). An emulator does not
 // speculate: every workaround is NOT_REQUIRED, matching the "not affected" answers of
 // SMCCC_ARCH_FEATURES.
-constexpr std::uint64_t kWaNotRequired = 2;       // WA1, WA3: 0 NOT_AVAIL, 1 AVAIL, 2 NOT_REQUIRED
-constexpr std::uint64_t kWa2NotRequired = 3;      // WA2: 0 NOT_AVAIL, 1 UNKNOWN, 2 AVAIL, 3 NOT_REQUIRED
+constexpr std::uint64_t kWaNotRequired = 2;   // WA1, WA3: 0 NOT_AVAIL, 1 AVAIL, 2 NOT_REQUIRED
+constexpr std::uint64_t kWa2NotRequired = 3;  // WA2: 0 NOT_AVAIL, 1 UNKNOWN, 2 AVAIL, 3 NOT_REQUIRED
 constexpr std::uint64_t kWa2Avail = 2;
 constexpr std::uint64_t kWa2Enabled = 1u << 4;
 constexpr std::uint64_t kWa2LevelMask = 0xF;
@@ -64,7 +67,9 @@ HostStatus set_smccc_version(VmState& vm, std::uint64_t value) {
 
 }  // namespace
 
-std::span<const FwRegInfo> fw_reg_list() { return kRegs; }
+std::span<const FwRegInfo> fw_reg_list() {
+  return kRegs;
+}
 
 std::optional<std::uint64_t> fw_reg_by_name(std::string_view name) {
   for (const FwRegInfo& r : kRegs) {

@@ -38,9 +38,7 @@ GeneralQueries::GeneralQueries(const GeneralQueriesConfig& config)
 
 void GeneralQueries::handle(const FunctionDesc& fn, SmcccCall& /*call*/, SmcccResult& result) {
   switch (fn.number) {
-    case kFnCallCount:
-      result.x[0] = dispatcher_->call_count(owner_);
-      return;
+    case kFnCallCount: result.x[0] = dispatcher_->call_count(owner_); return;
     case kFnCallUid:
       for (std::size_t i = 0; i < 4; ++i) result.x[i] = (*uid_)[i];
       return;
@@ -48,9 +46,7 @@ void GeneralQueries::handle(const FunctionDesc& fn, SmcccCall& /*call*/, SmcccRe
       result.x[0] = (*revision_)[0];
       result.x[1] = (*revision_)[1];
       return;
-    default:
-      set_not_supported(result);
-      return;
+    default: set_not_supported(result); return;
   }
 }
 

@@ -20,10 +20,10 @@ namespace emu::fw {
 using CallUid = std::array<std::uint32_t, 4>;
 
 struct GeneralQueriesConfig {
-  std::uint8_t owner = 0;                ///< owning entity these queries describe; default 0
-  std::string_view prefix;               ///< trace name prefix, e.g. "STD_SVC" (copied); default ""
-  bool call_count = false;               ///< offer Call Count (derived from the routing tables); default no
-  std::optional<CallUid> uid;            ///< offer Call UID with this value; default not offered
+  std::uint8_t owner = 0;      ///< owning entity these queries describe; default 0
+  std::string_view prefix;     ///< trace name prefix, e.g. "STD_SVC" (copied); default ""
+  bool call_count = false;     ///< offer Call Count (derived from the routing tables); default no
+  std::optional<CallUid> uid;  ///< offer Call UID with this value; default not offered
   std::optional<std::array<std::uint32_t, 2>> revision;  ///< offer Revision {major, minor}; default not offered
   /// Offer the queries only while (*gate & gate_mask) != 0; default null: always.
   const std::uint64_t* gate = nullptr;

@@ -26,8 +26,12 @@ constexpr std::array kFunctions{
 
 }  // namespace
 
-std::span<const FunctionRange> KvmVendorService::ranges() const { return kRanges; }
-std::span<const FunctionDesc> KvmVendorService::functions() const { return kFunctions; }
+std::span<const FunctionRange> KvmVendorService::ranges() const {
+  return kRanges;
+}
+std::span<const FunctionDesc> KvmVendorService::functions() const {
+  return kFunctions;
+}
 
 // KVM_REG_ARM_VENDOR_HYP_BMAP: bit 0 KVM_FEATURES (and the Call UID), bit 1 PTP (hypercalls.rst).
 // VENDOR_HYP_BMAP_2 (fw-pseudo-registers.rst): bit 0 DISCOVER_IMPL_VER, bit 1 DISCOVER_IMPL_CPUS.
@@ -49,18 +53,10 @@ void KvmVendorService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResu
         if (available(f)) result.x[f.number / 32] |= std::uint64_t{1} << (f.number % 32);
       }
       return;
-    case kFnPtp:
-      ptp(call, result);
-      return;
-    case kFnDiscoverImplVer:
-      discover_impl_ver(result);
-      return;
-    case kFnDiscoverImplCpus:
-      discover_impl_cpus(call.x[1], result);
-      return;
-    default:
-      set_not_supported(result);
-      return;
+    case kFnPtp: ptp(call, result); return;
+    case kFnDiscoverImplVer: discover_impl_ver(result); return;
+    case kFnDiscoverImplCpus: discover_impl_cpus(call.x[1], result); return;
+    default: set_not_supported(result); return;
   }
 }
 

@@ -68,9 +68,9 @@ class InterruptController {
 /// The machine services use; any member may be null (that service is then not offered).
 /// The objects must outlive the Firmware and may not be used by it during its construction.
 struct Platform {
-  GuestMemory* memory = nullptr;    ///< default none: no PV-time records
-  EntropySource* entropy = nullptr; ///< default none: no TRNG
-  Clock* clock = nullptr;           ///< default none: no PTP, no PV-time
+  GuestMemory* memory = nullptr;              ///< default none: no PV-time records
+  EntropySource* entropy = nullptr;           ///< default none: no TRNG
+  Clock* clock = nullptr;                     ///< default none: no PTP, no PV-time
   InterruptController* interrupts = nullptr;  ///< default none: SDEI has no bind slots
 };
 

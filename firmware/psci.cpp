@@ -39,41 +39,78 @@ constexpr std::array kRanges{FunctionRange{owner::kStandardSecure, 0x00, 0x1F}};
 // power_state format, platform-coordinated mode only (DEN0022F.b PSCI_FEATURES).
 constexpr std::array kFunctions{
     FunctionDesc{.number = kFnVersion, .name = "PSCI_VERSION", .result = ResultKind::Value},
-    FunctionDesc{.number = kFnCpuSuspend, .forms = kBothForms, .name = "PSCI_CPU_SUSPEND",
-                 .args = {"state", "entry", "ctx"}},
+    FunctionDesc{
+        .number = kFnCpuSuspend, .forms = kBothForms, .name = "PSCI_CPU_SUSPEND", .args = {"state", "entry", "ctx"}},
     FunctionDesc{.number = kFnCpuOff, .name = "PSCI_CPU_OFF", .result = ResultKind::NoReturn, .results = 1},
     FunctionDesc{.number = kFnCpuOn, .forms = kBothForms, .name = "PSCI_CPU_ON", .args = {"target", "entry", "ctx"}},
-    FunctionDesc{.number = kFnAffinityInfo, .forms = kBothForms, .name = "PSCI_AFFINITY_INFO",
-                 .args = {"target", "level"}, .result = ResultKind::Value},
+    FunctionDesc{.number = kFnAffinityInfo,
+                 .forms = kBothForms,
+                 .name = "PSCI_AFFINITY_INFO",
+                 .args = {"target", "level"},
+                 .result = ResultKind::Value},
     FunctionDesc{.number = kFnMigrateInfoType, .name = "PSCI_MIGRATE_INFO_TYPE", .result = ResultKind::Value},
     FunctionDesc{.number = kFnSystemOff, .name = "PSCI_SYSTEM_OFF", .result = ResultKind::NoReturn, .results = 1},
-    FunctionDesc{.number = kFnSystemReset, .name = "PSCI_SYSTEM_RESET", .result = ResultKind::NoReturn,
-                 .results = 1},
-    FunctionDesc{.number = kFnFeatures, .name = "PSCI_FEATURES", .args = {"fid"}, .result = ResultKind::Value,
+    FunctionDesc{.number = kFnSystemReset, .name = "PSCI_SYSTEM_RESET", .result = ResultKind::NoReturn, .results = 1},
+    FunctionDesc{.number = kFnFeatures,
+                 .name = "PSCI_FEATURES",
+                 .args = {"fid"},
+                 .result = ResultKind::Value,
                  .since = psci::kVersion1_0},
-    FunctionDesc{.number = kFnNodeHwState, .forms = kBothForms, .name = "PSCI_NODE_HW_STATE",
-                 .args = {"target", "level"}, .result = ResultKind::Value, .since = psci::kVersion1_0},
-    FunctionDesc{.number = kFnSystemSuspend, .forms = kBothForms, .name = "PSCI_SYSTEM_SUSPEND",
-                 .args = {"entry", "ctx"}, .since = psci::kVersion1_0},
-    FunctionDesc{.number = kFnStatResidency, .forms = kBothForms, .name = "PSCI_STAT_RESIDENCY",
-                 .args = {"target", "state"}, .result = ResultKind::Value, .since = psci::kVersion1_0},
-    FunctionDesc{.number = kFnStatCount, .forms = kBothForms, .name = "PSCI_STAT_COUNT", .args = {"target", "state"},
-                 .result = ResultKind::Value, .since = psci::kVersion1_0},
-    FunctionDesc{.number = kFnSystemReset2, .forms = kBothForms, .name = "PSCI_SYSTEM_RESET2",
-                 .args = {"type", "cookie"}, .result = ResultKind::NoReturn, .results = 1,
+    FunctionDesc{.number = kFnNodeHwState,
+                 .forms = kBothForms,
+                 .name = "PSCI_NODE_HW_STATE",
+                 .args = {"target", "level"},
+                 .result = ResultKind::Value,
+                 .since = psci::kVersion1_0},
+    FunctionDesc{.number = kFnSystemSuspend,
+                 .forms = kBothForms,
+                 .name = "PSCI_SYSTEM_SUSPEND",
+                 .args = {"entry", "ctx"},
+                 .since = psci::kVersion1_0},
+    FunctionDesc{.number = kFnStatResidency,
+                 .forms = kBothForms,
+                 .name = "PSCI_STAT_RESIDENCY",
+                 .args = {"target", "state"},
+                 .result = ResultKind::Value,
+                 .since = psci::kVersion1_0},
+    FunctionDesc{.number = kFnStatCount,
+                 .forms = kBothForms,
+                 .name = "PSCI_STAT_COUNT",
+                 .args = {"target", "state"},
+                 .result = ResultKind::Value,
+                 .since = psci::kVersion1_0},
+    FunctionDesc{.number = kFnSystemReset2,
+                 .forms = kBothForms,
+                 .name = "PSCI_SYSTEM_RESET2",
+                 .args = {"type", "cookie"},
+                 .result = ResultKind::NoReturn,
+                 .results = 1,
                  .since = psci::kVersion1_1},
-    FunctionDesc{.number = kFnMemProtect, .name = "PSCI_MEM_PROTECT", .args = {"enable"}, .result = ResultKind::Value,
+    FunctionDesc{.number = kFnMemProtect,
+                 .name = "PSCI_MEM_PROTECT",
+                 .args = {"enable"},
+                 .result = ResultKind::Value,
                  .since = psci::kVersion1_1},
-    FunctionDesc{.number = kFnMemProtectCheckRange, .forms = kBothForms, .name = "PSCI_MEM_PROTECT_CHECK_RANGE",
-                 .args = {"base", "length"}, .since = psci::kVersion1_1},
+    FunctionDesc{.number = kFnMemProtectCheckRange,
+                 .forms = kBothForms,
+                 .name = "PSCI_MEM_PROTECT_CHECK_RANGE",
+                 .args = {"base", "length"},
+                 .since = psci::kVersion1_1},
     // PSCI_FEATURES answers the supported types as a bitmask (DEN0022F.b §5.16).
-    FunctionDesc{.number = kFnSystemOff2, .forms = kBothForms, .name = "PSCI_SYSTEM_OFF2",
-                 .name64 = "PSCI_SYSTEM_OFF2_64", .args = {"type", "cookie"},
-                 .result = ResultKind::NoReturn, .results = 1, .own_features = psci::kOff2TypesHibernate,
+    FunctionDesc{.number = kFnSystemOff2,
+                 .forms = kBothForms,
+                 .name = "PSCI_SYSTEM_OFF2",
+                 .name64 = "PSCI_SYSTEM_OFF2_64",
+                 .args = {"type", "cookie"},
+                 .result = ResultKind::NoReturn,
+                 .results = 1,
+                 .own_features = psci::kOff2TypesHibernate,
                  .since = psci::kVersion1_3},
 };
 
-std::uint64_t code(PsciStatus s) { return status_reg(s); }
+std::uint64_t code(PsciStatus s) {
+  return status_reg(s);
+}
 
 }  // namespace
 
@@ -84,48 +121,28 @@ std::optional<SuspendState> parse_power_state(std::uint64_t power_state) {
   return std::nullopt;  // well-formed, but not a state this platform declares
 }
 
-std::span<const FunctionRange> PsciService::ranges() const { return kRanges; }
-std::span<const FunctionDesc> PsciService::functions() const { return kFunctions; }
+std::span<const FunctionRange> PsciService::ranges() const {
+  return kRanges;
+}
+std::span<const FunctionDesc> PsciService::functions() const {
+  return kFunctions;
+}
 
 void PsciService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
   switch (fn.number) {
-    case kFnVersion:
-      result.x[0] = vm_.psci_version;
-      return;
-    case kFnCpuSuspend:
-      cpu_suspend(call, result);
-      return;
-    case kFnCpuOff:
-      cpu_off(call, result);
-      return;
-    case kFnCpuOn:
-      cpu_on(call, result);
-      return;
-    case kFnAffinityInfo:
-      result.x[0] = affinity_info(call.x[1], call.x[2]);
-      return;
-    case kFnMigrateInfoType:
-      result.x[0] = psci::kTosNotPresentMp;
-      return;
-    case kFnFeatures:
-      result.x[0] = status_reg(features(static_cast<std::uint32_t>(call.x[1])));
-      return;
-    case kFnNodeHwState:
-      result.x[0] = node_hw_state(call.x[1], call.x[2]);
-      return;
-    case kFnSystemSuspend:
-      system_suspend(call, result);
-      return;
+    case kFnVersion: result.x[0] = vm_.psci_version; return;
+    case kFnCpuSuspend: cpu_suspend(call, result); return;
+    case kFnCpuOff: cpu_off(call, result); return;
+    case kFnCpuOn: cpu_on(call, result); return;
+    case kFnAffinityInfo: result.x[0] = affinity_info(call.x[1], call.x[2]); return;
+    case kFnMigrateInfoType: result.x[0] = psci::kTosNotPresentMp; return;
+    case kFnFeatures: result.x[0] = status_reg(features(static_cast<std::uint32_t>(call.x[1]))); return;
+    case kFnNodeHwState: result.x[0] = node_hw_state(call.x[1], call.x[2]); return;
+    case kFnSystemSuspend: system_suspend(call, result); return;
     case kFnStatResidency:
-    case kFnStatCount:
-      result.x[0] = stat(call.x[1], call.x[2], fn.number == kFnStatResidency);
-      return;
-    case kFnMemProtect:
-      result.x[0] = mem_protect(call.x[1]);
-      return;
-    case kFnMemProtectCheckRange:
-      result.x[0] = mem_protect_check_range(call.x[1], call.x[2]);
-      return;
+    case kFnStatCount: result.x[0] = stat(call.x[1], call.x[2], fn.number == kFnStatResidency); return;
+    case kFnMemProtect: result.x[0] = mem_protect(call.x[1]); return;
+    case kFnMemProtectCheckRange: result.x[0] = mem_protect_check_range(call.x[1], call.x[2]); return;
     case kFnSystemOff:
       // Like KVM, pre-load INTERNAL_FAILURE: if a host ever resumes this vCPU, the call failed.
       result.x[0] = code(PsciStatus::InternalFailure);
@@ -135,15 +152,9 @@ void PsciService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
       result.x[0] = code(PsciStatus::InternalFailure);
       result.request = {.kind = RequestKind::SystemReset, .reset = ResetType::Cold};
       return;
-    case kFnSystemReset2:
-      system_reset2(call, result);
-      return;
-    case kFnSystemOff2:
-      system_off2(call, result);
-      return;
-    default:
-      set_not_supported(result);
-      return;
+    case kFnSystemReset2: system_reset2(call, result); return;
+    case kFnSystemOff2: system_off2(call, result); return;
+    default: set_not_supported(result); return;
   }
 }
 
@@ -175,8 +186,11 @@ void PsciService::cpu_suspend(const SmcccCall& call, SmcccResult& result) {
   me.suspended_in = *state;
   me.power = power_down ? PowerState::PowerDown : PowerState::Standby;
   result.x[0] = code(PsciStatus::Success);  // what a standby returns on wake-up
-  result.request = {.kind = RequestKind::CpuSuspend, .power_down = power_down, .entry = call.x[2],
-                    .context = call.x[3], .duration_ns = psci::kSuspendNs};
+  result.request = {.kind = RequestKind::CpuSuspend,
+                    .power_down = power_down,
+                    .entry = call.x[2],
+                    .context = call.x[3],
+                    .duration_ns = psci::kSuspendNs};
 }
 
 // CPU_ON (DEN0022F.b), checked in TF-A's order (lib/psci/psci_main.c): target, entry point, state.
@@ -278,8 +292,11 @@ void PsciService::system_suspend(const SmcccCall& call, SmcccResult& result) {
   }
   vm_.vcpus[call.vcpu].power = PowerState::PowerDown;
   result.x[0] = code(PsciStatus::InternalFailure);
-  result.request = {.kind = RequestKind::SystemSuspend, .power_down = true, .entry = call.x[1],
-                    .context = call.x[2], .duration_ns = psci::kSuspendNs};
+  result.request = {.kind = RequestKind::SystemSuspend,
+                    .power_down = true,
+                    .entry = call.x[1],
+                    .context = call.x[2],
+                    .duration_ns = psci::kSuspendNs};
 }
 
 // PSCI_STAT_RESIDENCY (microseconds of virtual time) and PSCI_STAT_COUNT, per declared state.
@@ -352,7 +369,9 @@ void PsciService::on_vcpu_resumed(unsigned vcpu) {
 // After any system reset (and at boot) the boot vCPU is on and the others off, and the
 // statistics start again from zero. MEM_PROTECT's setting is the OS's and survives: it says
 // what the reset does to RAM.
-void PsciService::on_system_reset() { vm_.reset_guest_state(); }
+void PsciService::on_system_reset() {
+  vm_.reset_guest_state();
+}
 
 std::string_view PsciService::status_name(std::int64_t value) const {
   switch (value) {

@@ -82,7 +82,9 @@ enum class PsciStatus : std::int32_t {
   InvalidAddress = -9,
 };
 
-constexpr std::uint64_t status_reg(PsciStatus s) { return status_reg(static_cast<std::int32_t>(s)); }
+constexpr std::uint64_t status_reg(PsciStatus s) {
+  return status_reg(static_cast<std::int32_t>(s));
+}
 
 class PsciService final : public Service {
  public:

@@ -17,15 +17,19 @@ constexpr std::array kRanges{FunctionRange{owner::kStandardHyp, 0x20, 0x21}};
 // SMC64 only (DEN0057A). ARCH_FEATURES reports PV_TIME_FEATURES: that is how a guest finds
 // the service (Linux arch/arm64/kernel/paravirt.c).
 constexpr std::array kFunctions{
-    FunctionDesc{.number = kFnFeatures, .forms = kSmc64, .name = "PV_TIME_FEATURES", .args = {"fid"},
-                 .arch_features = 0},
+    FunctionDesc{
+        .number = kFnFeatures, .forms = kSmc64, .name = "PV_TIME_FEATURES", .args = {"fid"}, .arch_features = 0},
     FunctionDesc{.number = kFnSt, .forms = kSmc64, .name = "PV_TIME_ST", .result = ResultKind::Value},
 };
 
 }  // namespace
 
-std::span<const FunctionRange> PvTimeService::ranges() const { return kRanges; }
-std::span<const FunctionDesc> PvTimeService::functions() const { return kFunctions; }
+std::span<const FunctionRange> PvTimeService::ranges() const {
+  return kRanges;
+}
+std::span<const FunctionDesc> PvTimeService::functions() const {
+  return kFunctions;
+}
 
 void PvTimeService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
   VcpuState& me = vm_.vcpus[call.vcpu];
@@ -50,9 +54,7 @@ void PvTimeService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult&
       result.x[0] = *me.pv_time_ipa;
       return;
     }
-    default:
-      set_not_supported(result);
-      return;
+    default: set_not_supported(result); return;
   }
 }
 

@@ -16,8 +16,13 @@ constexpr std::array kRanges{FunctionRange{owner::kStandardSecure, 0x20, 0x3F}};
 // Numbers are FID bits [15:0]; SDEI exists only in the SMC64 form (DEN0054C function IDs).
 constexpr FunctionDesc sdei_fn(std::uint32_t fid, std::string_view name, std::array<std::string_view, 5> args = {},
                                ResultKind result = ResultKind::Status) {
-  return {.number = static_cast<std::uint16_t>(fid & 0xFFFF), .forms = kSmc64, .name = name, .name64 = name,
-          .args = args, .result = result, .results = 1};
+  return {.number = static_cast<std::uint16_t>(fid & 0xFFFF),
+          .forms = kSmc64,
+          .name = name,
+          .name64 = name,
+          .args = args,
+          .result = result,
+          .results = 1};
 }
 
 constexpr std::array kFunctions{
@@ -42,7 +47,9 @@ constexpr std::array kFunctions{
     sdei_fn(sdei::kSharedReset, "SDEI_SHARED_RESET"),
 };
 
-constexpr std::int64_t code(SdeiStatus s) { return static_cast<std::int64_t>(s); }
+constexpr std::int64_t code(SdeiStatus s) {
+  return static_cast<std::int64_t>(s);
+}
 constexpr std::int64_t kOk = 0;
 constexpr std::int64_t kInvalid = code(SdeiStatus::InvalidParameters);
 constexpr std::int64_t kDenied = code(SdeiStatus::Denied);
@@ -55,8 +62,12 @@ std::optional<unsigned> vcpu_of_mpidr(std::uint64_t mpidr, unsigned count) {
 
 }  // namespace
 
-std::span<const FunctionRange> SdeiService::ranges() const { return kRanges; }
-std::span<const FunctionDesc> SdeiService::functions() const { return kFunctions; }
+std::span<const FunctionRange> SdeiService::ranges() const {
+  return kRanges;
+}
+std::span<const FunctionDesc> SdeiService::functions() const {
+  return kFunctions;
+}
 
 std::vector<SdeiEventDecl> SdeiService::declare(std::span<const SdeiEventDecl> extra, bool bind_slots) {
   std::vector<SdeiEventDecl> events{{.number = 0, .shared = false, .critical = false, .signalable = true}};
@@ -111,9 +122,7 @@ void SdeiService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
   const unsigned vcpu = call.vcpu;
   std::int64_t status = kOk;
   switch (fn.number) {
-    case sdei::kVersion & 0xFFFF:
-      result.x[0] = sdei::kVersion1_1;
-      return;
+    case sdei::kVersion & 0xFFFF: result.x[0] = sdei::kVersion1_1; return;
     case sdei::kEventRegister & 0xFFFF: status = reg(call); break;
     case sdei::kEventEnable & 0xFFFF: status = enable(vcpu, call.x[1], true); break;
     case sdei::kEventDisable & 0xFFFF: status = enable(vcpu, call.x[1], false); break;
@@ -170,9 +179,7 @@ void SdeiService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
       break;
     case sdei::kPrivateReset & 0xFFFF: status = private_reset(vcpu); break;
     case sdei::kSharedReset & 0xFFFF: status = shared_reset(); break;
-    default:
-      set_not_supported(result);
-      return;
+    default: set_not_supported(result); return;
   }
   result.x[0] = static_cast<std::uint64_t>(status);
 }
@@ -463,7 +470,9 @@ bool SdeiService::bound_triggered() const {
   return false;
 }
 
-bool SdeiService::deliverable(unsigned vcpu) const { return any_pending() && next_event(vcpu).has_value(); }
+bool SdeiService::deliverable(unsigned vcpu) const {
+  return any_pending() && next_event(vcpu).has_value();
+}
 
 std::optional<SdeiEntry> SdeiService::begin_dispatch(unsigned vcpu, const SdeiContext& interrupted) {
   const std::optional<std::size_t> index = next_event(vcpu);
@@ -496,7 +505,9 @@ void SdeiService::on_vcpu_power_on(unsigned vcpu) {
 }
 
 // PSCI's reset hook rebuilt every instance (VmState::reset_guest_state): nothing pends.
-void SdeiService::on_system_reset() { recount(); }
+void SdeiService::on_system_reset() {
+  recount();
+}
 
 void SdeiService::recount() {
   bound_ = static_cast<std::uint32_t>(

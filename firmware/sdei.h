@@ -66,9 +66,9 @@ enum class SdeiStatus : std::int32_t {
 
 /// What core needs to enter a handler (DEN0054C event handler entry).
 struct SdeiEntry {
-  std::uint32_t event = 0;   ///< event number, for x0
-  std::uint64_t arg = 0;     ///< ep_argument, for x1
-  std::uint64_t entry = 0;   ///< the handler's address, the new PC
+  std::uint32_t event = 0;  ///< event number, for x0
+  std::uint64_t arg = 0;    ///< ep_argument, for x1
+  std::uint64_t entry = 0;  ///< the handler's address, the new PC
 };
 
 class SdeiService final : public Service {

@@ -41,18 +41,18 @@ struct FunctionDesc {
     return n;
   }
 
-  std::uint16_t number = 0;      ///< function number, FID bits [15:0]
-  std::uint8_t forms = kSmc32;   ///< conventions in which the function exists
-  std::string_view name;         ///< spec name, greppable (e.g. "PSCI_VERSION")
-  std::string_view name64;       ///< name of the SMC64 form if not name + "64" (e.g. "TRNG_RND64")
+  std::uint16_t number = 0;     ///< function number, FID bits [15:0]
+  std::uint8_t forms = kSmc32;  ///< conventions in which the function exists
+  std::string_view name;        ///< spec name, greppable (e.g. "PSCI_VERSION")
+  std::string_view name64;      ///< name of the SMC64 form if not name + "64" (e.g. "TRNG_RND64")
   /// Names of the argument registers x1..x5, for the trace. They are also the registers the
   /// function reads: the dispatcher loads x1..xN where N is the last named one.
   std::array<std::string_view, 5> args{};
   ResultKind result = ResultKind::Status;
-  std::uint8_t results = 4;      ///< result registers written back, x0..x(results-1)
+  std::uint8_t results = 4;                     ///< result registers written back, x0..x(results-1)
   std::int32_t arch_features = kNotAdvertised;  ///< SMCCC_ARCH_FEATURES answer (DEN0028)
-  std::int32_t own_features = 0;  ///< the owning service's FEATURES answer (e.g. PSCI_FEATURES)
-  std::uint32_t since = 0;       ///< version of the owning specification that introduced it
+  std::int32_t own_features = 0;                ///< the owning service's FEATURES answer (e.g. PSCI_FEATURES)
+  std::uint32_t since = 0;                      ///< version of the owning specification that introduced it
   /// The SMC64 form has its own availability (Service::offers_smc64): it came later than the
   /// SMC32 form (SMCCC_ARCH_SOC_ID). Default no.
   bool gated64 = false;

@@ -34,24 +34,24 @@ struct SmcccCall {
   std::uint8_t loaded = kCallRegisters;  ///< x0..x(loaded-1) hold the guest's values
   RegisterSource* source = nullptr;      ///< reads the rest; may be null when loaded = 18
   Conduit conduit = Conduit::Hvc;
-  std::uint16_t imm = 0;     ///< immediate of the HVC/SMC; SMCCC calls use #0 (DEN0028)
-  std::uint32_t vcpu = 0;    ///< index of the calling vCPU
-  FunctionId id{};           ///< filled by the dispatcher
+  std::uint16_t imm = 0;   ///< immediate of the HVC/SMC; SMCCC calls use #0 (DEN0028)
+  std::uint32_t vcpu = 0;  ///< index of the calling vCPU
+  FunctionId id{};         ///< filled by the dispatcher
 };
 
 /// What core must do after writing the result registers. Services never stop the machine
 /// or move a PC themselves (docs/architecture.md, "The call path").
 enum class RequestKind : std::uint8_t {
   None,
-  SystemOff,      ///< PSCI SYSTEM_OFF or SYSTEM_OFF2 (`hibernate`): stop every vCPU
-  SystemReset,    ///< PSCI SYSTEM_RESET / SYSTEM_RESET2: `reset`, `context` = cookie
-  CpuOn,          ///< PSCI CPU_ON accepted: start `target` at `entry` with x0 = `context`
-  CpuOff,         ///< PSCI CPU_OFF: stop the caller; tell the firmware when it has stopped
-  CpuSuspend,     ///< PSCI CPU_SUSPEND: sleep `duration_ns`; `power_down`: then resume at
-                  ///< `entry` with x0 = `context`, else return (x0 already written)
-  SystemSuspend,  ///< PSCI SYSTEM_SUSPEND: as a power-down CpuSuspend of the caller
-  ForwardToHost,  ///< the SMCCC filter forwards the call: stop, let the host answer (KVM_EXIT_HYPERCALL)
-  SdeiComplete,   ///< SDEI_EVENT_COMPLETE: restore the caller's VcpuState::sdei_resume context
+  SystemOff,              ///< PSCI SYSTEM_OFF or SYSTEM_OFF2 (`hibernate`): stop every vCPU
+  SystemReset,            ///< PSCI SYSTEM_RESET / SYSTEM_RESET2: `reset`, `context` = cookie
+  CpuOn,                  ///< PSCI CPU_ON accepted: start `target` at `entry` with x0 = `context`
+  CpuOff,                 ///< PSCI CPU_OFF: stop the caller; tell the firmware when it has stopped
+  CpuSuspend,             ///< PSCI CPU_SUSPEND: sleep `duration_ns`; `power_down`: then resume at
+                          ///< `entry` with x0 = `context`, else return (x0 already written)
+  SystemSuspend,          ///< PSCI SYSTEM_SUSPEND: as a power-down CpuSuspend of the caller
+  ForwardToHost,          ///< the SMCCC filter forwards the call: stop, let the host answer (KVM_EXIT_HYPERCALL)
+  SdeiComplete,           ///< SDEI_EVENT_COMPLETE: restore the caller's VcpuState::sdei_resume context
   SdeiCompleteAndResume,  ///< SDEI_EVENT_COMPLETE_AND_RESUME: restore x0..x17 from sdei_resume,
                           ///< ELR/SPSR_EL1 = its PC/PSTATE, continue at `entry` in EL1h, DAIF
                           ///< masked (DEN0054C SDEI_EVENT_COMPLETE_AND_RESUME)
@@ -105,7 +105,9 @@ enum class SmcccStatus : std::int32_t {
   InvalidParameter = -3,
 };
 
-constexpr std::uint64_t status_reg(SmcccStatus s) { return status_reg(static_cast<std::int32_t>(s)); }
+constexpr std::uint64_t status_reg(SmcccStatus s) {
+  return status_reg(static_cast<std::int32_t>(s));
+}
 
 /// The model's one NOT_SUPPORTED answer: x0 = -1 and nothing else written back (DEN0028 Unknown
 /// Function Identifier; docs/architecture.md, "Model decisions"). The dispatcher uses it for

@@ -19,11 +19,12 @@ constexpr std::array kFunctions{
     FunctionDesc{.number = kFnVersion, .name = "TRNG_VERSION", .result = ResultKind::Value},
     FunctionDesc{.number = kFnFeatures, .name = "TRNG_FEATURES", .args = {"fid"}},
     FunctionDesc{.number = kFnGetUuid, .name = "TRNG_GET_UUID", .result = ResultKind::Value},
-    FunctionDesc{.number = kFnRnd, .forms = kBothForms, .name = "TRNG_RND32", .name64 = "TRNG_RND64",
-                 .args = {"bits"}},
+    FunctionDesc{.number = kFnRnd, .forms = kBothForms, .name = "TRNG_RND32", .name64 = "TRNG_RND64", .args = {"bits"}},
 };
 
-std::uint64_t code(TrngStatus s) { return status_reg(static_cast<std::int32_t>(s)); }
+std::uint64_t code(TrngStatus s) {
+  return status_reg(static_cast<std::int32_t>(s));
+}
 
 // The low `bits` bits of `v` (bits in 0..64).
 constexpr std::uint64_t low_bits(std::uint64_t v, std::uint32_t bits) {
@@ -32,19 +33,21 @@ constexpr std::uint64_t low_bits(std::uint64_t v, std::uint32_t bits) {
 
 }  // namespace
 
-std::span<const FunctionRange> TrngService::ranges() const { return kRanges; }
+std::span<const FunctionRange> TrngService::ranges() const {
+  return kRanges;
+}
 
 // KVM_REG_ARM_STD_BMAP bit 0 (Linux Documentation/virt/kvm/arm/hypercalls.rst).
 bool TrngService::available(const FunctionDesc& /*fn*/) const {
   return entropy_ != nullptr && (vm_.std_bmap & service_bit::kTrng) != 0;
 }
-std::span<const FunctionDesc> TrngService::functions() const { return kFunctions; }
+std::span<const FunctionDesc> TrngService::functions() const {
+  return kFunctions;
+}
 
 void TrngService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
   switch (fn.number) {
-    case kFnVersion:
-      result.x[0] = trng::kVersion1_0;
-      return;
+    case kFnVersion: result.x[0] = trng::kVersion1_0; return;
     case kFnFeatures: {
       // Derived from the routing table: 0 for a TRNG function, NOT_SUPPORTED otherwise.
       const Dispatcher::Found found = dispatcher_->find(static_cast<std::uint32_t>(call.x[1]));
@@ -56,12 +59,8 @@ void TrngService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& r
       for (std::size_t i = 0; i < 4; ++i) result.x[i] = uid[i];
       return;
     }
-    case kFnRnd:
-      rnd(call, result);
-      return;
-    default:
-      set_not_supported(result);
-      return;
+    case kFnRnd: rnd(call, result); return;
+    default: set_not_supported(result); return;
   }
 }
 

@@ -28,7 +28,9 @@ constexpr std::uint64_t affinity_of(unsigned vcpu) {
   return (std::uint64_t{vcpu / kCoresPerCluster} << 8) | (vcpu % kCoresPerCluster);
 }
 /// MPIDR_EL1 of vCPU i: its affinity with bit 31 (RES1) set.
-constexpr std::uint64_t mpidr_of(unsigned vcpu) { return (1ull << 31) | affinity_of(vcpu); }
+constexpr std::uint64_t mpidr_of(unsigned vcpu) {
+  return (1ull << 31) | affinity_of(vcpu);
+}
 /// The vCPU an affinity value names, if any.
 constexpr std::optional<unsigned> vcpu_of(std::uint64_t affinity, unsigned vcpu_count) {
   // Only Aff1 and Aff0 can be non-zero here: Aff2/Aff3 name no vCPU, other bits are invalid.
@@ -43,12 +45,12 @@ constexpr std::optional<unsigned> vcpu_of(std::uint64_t affinity, unsigned vcpu_
 
 // ---- service selection: the bits of KVM's bitmap pseudo-registers (hypercalls.rst) ----
 namespace service_bit {
-inline constexpr std::uint64_t kTrng = 1u << 0;                ///< STD_BMAP
-inline constexpr std::uint64_t kPvTime = 1u << 0;              ///< STD_HYP_BMAP
-inline constexpr std::uint64_t kVendorFeatures = 1u << 0;      ///< VENDOR_HYP_BMAP: KVM_FEATURES + UID
-inline constexpr std::uint64_t kVendorPtp = 1u << 1;           ///< VENDOR_HYP_BMAP: PTP
-inline constexpr std::uint64_t kVendorImplVer = 1u << 0;       ///< VENDOR_HYP_BMAP_2: DISCOVER_IMPL_VER
-inline constexpr std::uint64_t kVendorImplCpus = 1u << 1;      ///< VENDOR_HYP_BMAP_2: DISCOVER_IMPL_CPUS
+inline constexpr std::uint64_t kTrng = 1u << 0;            ///< STD_BMAP
+inline constexpr std::uint64_t kPvTime = 1u << 0;          ///< STD_HYP_BMAP
+inline constexpr std::uint64_t kVendorFeatures = 1u << 0;  ///< VENDOR_HYP_BMAP: KVM_FEATURES + UID
+inline constexpr std::uint64_t kVendorPtp = 1u << 1;       ///< VENDOR_HYP_BMAP: PTP
+inline constexpr std::uint64_t kVendorImplVer = 1u << 0;   ///< VENDOR_HYP_BMAP_2: DISCOVER_IMPL_VER
+inline constexpr std::uint64_t kVendorImplCpus = 1u << 1;  ///< VENDOR_HYP_BMAP_2: DISCOVER_IMPL_CPUS
 /// Everything each register can select: also the defaults (KVM gives every supported bit).
 inline constexpr std::uint64_t kStdSupported = kTrng;
 inline constexpr std::uint64_t kStdHypSupported = kPvTime;
@@ -140,10 +142,10 @@ struct VcpuState {
   std::uint64_t steal_baseline_ns = 0;       ///< stolen ns when PV_TIME_ST was last called
 
   // SDEI (DEN0054C: event states, dispatch, completion, PE masking).
-  bool sdei_masked = true;  ///< PE_MASK state; every PE starts masked (DEN0054C SDEI_PE_MASK)
+  bool sdei_masked = true;         ///< PE_MASK state; every PE starts masked (DEN0054C SDEI_PE_MASK)
   std::vector<SdeiInstance> sdei;  ///< private event instances, indexed like VmState::sdei_events
   std::array<SdeiContext, kSdeiMaxNesting> sdei_stack{};  ///< interrupted contexts, innermost last
-  std::uint8_t sdei_depth = 0;     ///< handlers running on this PE
+  std::uint8_t sdei_depth = 0;                            ///< handlers running on this PE
   /// The context the last COMPLETE / COMPLETE_AND_RESUME popped, for core to restore.
   SdeiContext sdei_resume{};
 };
@@ -164,9 +166,9 @@ struct VmState {
   // Service selection (KVM firmware pseudo-registers; Linux
   // Documentation/virt/kvm/arm/hypercalls.rst). A clear bit hides the service: its calls are
   // NOT_SUPPORTED and discovery stops advertising it. Defaults: every supported bit set.
-  std::uint64_t std_bmap = service_bit::kStdSupported;                ///< bit 0: TRNG 1.0
-  std::uint64_t std_hyp_bmap = service_bit::kStdHypSupported;         ///< bit 0: PV time
-  std::uint64_t vendor_hyp_bmap = service_bit::kVendorHypSupported;   ///< bit 0: KVM_FEATURES + UID; bit 1: PTP
+  std::uint64_t std_bmap = service_bit::kStdSupported;               ///< bit 0: TRNG 1.0
+  std::uint64_t std_hyp_bmap = service_bit::kStdHypSupported;        ///< bit 0: PV time
+  std::uint64_t vendor_hyp_bmap = service_bit::kVendorHypSupported;  ///< bit 0: KVM_FEATURES + UID; bit 1: PTP
   /// KVM's VENDOR_HYP_BMAP_2: bit 0 DISCOVER_IMPL_VER, bit 1 DISCOVER_IMPL_CPUS. Default 0.
   std::uint64_t vendor_hyp_bmap_2 = 0;
   /// The implementations DISCOVER_IMPL_CPUS reports (host configuration, fixed at creation;

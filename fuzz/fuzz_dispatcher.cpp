@@ -119,7 +119,8 @@ const std::vector<std::uint32_t>& routable_fids() {
     for (std::uint32_t owner = 0; owner < fw::owner::kCount; ++owner) {
       for (std::uint32_t number = 0; number <= 0xFFFF; ++number) {
         for (const bool smc64 : {false, true}) {
-          const std::uint32_t fid = fw::make_fast_fid(smc64, static_cast<std::uint8_t>(owner), static_cast<std::uint16_t>(number));
+          const std::uint32_t fid =
+              fw::make_fast_fid(smc64, static_cast<std::uint8_t>(owner), static_cast<std::uint16_t>(number));
           if (firmware.dispatcher().find(fid)) out.push_back(fid);
         }
       }
@@ -158,7 +159,8 @@ fw::FirmwareConfig make_config(FuzzedDataProvider& in, FakeMachine& m, unsigned 
   for (unsigned i = 0; i < events; ++i) {
     const std::uint8_t bits = in.ConsumeIntegral<std::uint8_t>();
     config.sdei_events.push_back({.number = in.ConsumeIntegralInRange<std::uint32_t>(1, 40),
-                                  .shared = (bits & 1) != 0, .critical = (bits & 2) != 0,
+                                  .shared = (bits & 1) != 0,
+                                  .critical = (bits & 2) != 0,
                                   .signalable = (bits & 4) != 0});
   }
   return config;
@@ -167,8 +169,13 @@ fw::FirmwareConfig make_config(FuzzedDataProvider& in, FakeMachine& m, unsigned 
 class Harness {
  public:
   Harness(FuzzedDataProvider& in, FakeMachine& m, const fw::FirmwareConfig& config)
-      : in_(in), m_(m), config_(config), firmware_(config), vcpus_(config.vcpu_count),
-        core_(vcpus_, CoreState::Off), sleep_(vcpus_) {}
+      : in_(in),
+        m_(m),
+        config_(config),
+        firmware_(config),
+        vcpus_(config.vcpu_count),
+        core_(vcpus_, CoreState::Off),
+        sleep_(vcpus_) {}
 
   void run(bool trace);
 
@@ -205,10 +212,9 @@ std::vector<unsigned> Harness::in_state(CoreState s) const {
 
 // The host's KVM-style controls, allowed before the first run (README "Host controls").
 void Harness::host_configuration() {
-  static constexpr std::array<std::uint64_t, 7> kRegs{fw::fw_reg::kPsciVersion, fw::fw_reg::kWorkaround1,
-                                                      fw::fw_reg::kWorkaround2, fw::fw_reg::kWorkaround3,
-                                                      fw::fw_reg::kStdBmap,     fw::fw_reg::kStdHypBmap,
-                                                      fw::fw_reg::kVendorHypBmap};
+  static constexpr std::array<std::uint64_t, 7> kRegs{
+      fw::fw_reg::kPsciVersion, fw::fw_reg::kWorkaround1, fw::fw_reg::kWorkaround2,  fw::fw_reg::kWorkaround3,
+      fw::fw_reg::kStdBmap,     fw::fw_reg::kStdHypBmap,  fw::fw_reg::kVendorHypBmap};
   const unsigned steps = in_.ConsumeIntegralInRange<unsigned>(0, 6);
   for (unsigned i = 0; i < steps; ++i) {
     switch (in_.ConsumeIntegralInRange<int>(0, 2)) {
@@ -216,8 +222,8 @@ void Harness::host_configuration() {
         const std::uint64_t id = kRegs[in_.ConsumeIntegralInRange<std::size_t>(0, kRegs.size() - 1)];
         std::uint64_t before = 0;
         (void)firmware_.get_fw_reg(id, before);
-        const std::uint64_t value = in_.ConsumeBool() ? in_.ConsumeIntegralInRange<std::uint64_t>(0, 3)
-                                                      : in_.ConsumeIntegral<std::uint64_t>();
+        const std::uint64_t value =
+            in_.ConsumeBool() ? in_.ConsumeIntegralInRange<std::uint64_t>(0, 3) : in_.ConsumeIntegral<std::uint64_t>();
         if (firmware_.set_fw_reg(id, value) == fw::HostStatus::Ok) {
           std::uint64_t after = 0;
           if (firmware_.get_fw_reg(id, after) != fw::HostStatus::Ok) violated("a register just set cannot be read");
@@ -225,12 +231,14 @@ void Harness::host_configuration() {
         break;
       }
       case 1:
-        (void)firmware_.add_filter_range(in_.ConsumeIntegral<std::uint32_t>(), in_.ConsumeIntegralInRange<std::uint32_t>(0, 64),
+        (void)firmware_.add_filter_range(in_.ConsumeIntegral<std::uint32_t>(),
+                                         in_.ConsumeIntegralInRange<std::uint32_t>(0, 64),
                                          in_.ConsumeIntegralInRange<std::uint8_t>(0, 3));
         break;
       default:
-        (void)firmware_.set_pv_time_ipa(in_.ConsumeIntegralInRange<unsigned>(0, vcpus_),
-                                        test::FakePlatform::kRamBase + (in_.ConsumeIntegral<std::uint32_t>() & 0xFFFC0u));
+        (void)firmware_.set_pv_time_ipa(
+            in_.ConsumeIntegralInRange<unsigned>(0, vcpus_),
+            test::FakePlatform::kRamBase + (in_.ConsumeIntegral<std::uint32_t>() & 0xFFFC0u));
         break;
     }
   }
@@ -287,7 +295,8 @@ void Harness::call(unsigned vcpu) {
   if (in_.ConsumeBool()) x0 |= std::uint64_t{in_.ConsumeIntegral<std::uint32_t>()} << 32;  // only W0 is the FID
   call.x[0] = x0;
   const int args = in_.ConsumeIntegralInRange<int>(0, 17);
-  for (int i = 1; i < fw::kCallRegisters; ++i) call.x[static_cast<std::size_t>(i)] = i <= args ? argument() : kSentinel | i;
+  for (int i = 1; i < fw::kCallRegisters; ++i)
+    call.x[static_cast<std::size_t>(i)] = i <= args ? argument() : kSentinel | i;
   call.conduit = in_.ConsumeBool() ? fw::Conduit::Smc : fw::Conduit::Hvc;
   call.imm = in_.ConsumeIntegralInRange<int>(0, 15) == 0 ? in_.ConsumeIntegral<std::uint16_t>() : 0;
   call.vcpu = vcpu;
@@ -371,11 +380,8 @@ void Harness::apply(unsigned vcpu, const fw::Request& request) {
     case RequestKind::None:
     case RequestKind::ForwardToHost:
     case RequestKind::SdeiComplete:
-    case RequestKind::SdeiCompleteAndResume:
-      return;
-    case RequestKind::CpuOn:
-      start(request.target);
-      return;
+    case RequestKind::SdeiCompleteAndResume: return;
+    case RequestKind::CpuOn: start(request.target); return;
     case RequestKind::SystemOff:
     case RequestKind::SystemReset:
       boot();  // SYSTEM_OFF ends a run; booting again keeps the sequence going
@@ -386,8 +392,8 @@ void Harness::apply(unsigned vcpu, const fw::Request& request) {
       return;
     case RequestKind::CpuSuspend:
     case RequestKind::SystemSuspend:
-      core_[vcpu] = request.power_down || request.kind == RequestKind::SystemSuspend ? CoreState::PowerDown
-                                                                                    : CoreState::Standby;
+      core_[vcpu] =
+          request.power_down || request.kind == RequestKind::SystemSuspend ? CoreState::PowerDown : CoreState::Standby;
       sleep_[vcpu] = request;
       return;
   }

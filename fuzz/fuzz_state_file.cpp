@@ -61,7 +61,8 @@ class MemFile {
   std::string path() const { return "/proc/self/fd/" + std::to_string(fd_); }
   std::vector<std::uint8_t> contents() const {
     std::vector<std::uint8_t> out(static_cast<std::size_t>(::lseek(fd_, 0, SEEK_END)));
-    if (::pread(fd_, out.data(), out.size(), 0) != static_cast<ssize_t>(out.size())) violated("reading the memfd failed");
+    if (::pread(fd_, out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()))
+      violated("reading the memfd failed");
     return out;
   }
 

@@ -8,13 +8,11 @@
 
 #include "guest/smccc.h"
 
-int main(void)
-{
-    /* volatile: the count is a run-time value, so the 0-call build keeps the same code. */
-    volatile uint64_t calls = PSCI_LOOP_CALLS;
-    uint64_t sum = 0;
-    for (uint64_t i = 0; i < calls; ++i)
-        sum += smccc(CONDUIT_HVC, PSCI_VERSION, 0, 0, 0);
-    /* Both answer PSCI 1.1 (0x10001): a wrong answer fails the run. */
-    return sum == (uint64_t)PSCI_LOOP_CALLS * 0x10001u ? 0 : 1;
+int main(void) {
+  /* volatile: the count is a run-time value, so the 0-call build keeps the same code. */
+  volatile uint64_t calls = PSCI_LOOP_CALLS;
+  uint64_t sum = 0;
+  for (uint64_t i = 0; i < calls; ++i) sum += smccc(CONDUIT_HVC, PSCI_VERSION, 0, 0, 0);
+  /* Both answer PSCI 1.1 (0x10001): a wrong answer fails the run. */
+  return sum == (uint64_t)PSCI_LOOP_CALLS * 0x10001u ? 0 : 1;
 }

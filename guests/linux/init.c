@@ -30,7 +30,9 @@ static size_t str_len(const char* s) {
   return n;
 }
 
-static void put(const char* s) { sys_write(1, s, str_len(s)); }
+static void put(const char* s) {
+  sys_write(1, s, str_len(s));
+}
 
 static void put_dec(long v) {
   char buf[24];
@@ -341,8 +343,10 @@ static void spin_every_cpu(long ms) {
       }
       sys_exit(0);
     }
-    if (pid < 0) report("fork", pid);
-    else children++;
+    if (pid < 0)
+      report("fork", pid);
+    else
+      children++;
   }
   int failed = 0;
   for (int i = 0; i < children; i++) {
@@ -405,4 +409,6 @@ static int init_main(void) {
 }
 
 // The kernel enters with SP 16-byte aligned and argc at [sp]; /init needs none of it.
-__attribute__((noreturn)) void _start(void) { sys_exit(init_main()); }
+__attribute__((noreturn)) void _start(void) {
+  sys_exit(init_main());
+}

@@ -45,10 +45,7 @@ static inline long syscall6(long n, long a, long b, long c, long d, long e, long
   register long x3 __asm__("x3") = d;
   register long x4 __asm__("x4") = e;
   register long x5 __asm__("x5") = f;
-  __asm__ volatile("svc #0"
-                   : "+r"(x0)
-                   : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
-                   : "memory", "cc");
+  __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory", "cc");
   return x0;
 }
 #define syscall5(n, a, b, c, d, e) syscall6(n, a, b, c, d, e, 0)
@@ -57,27 +54,43 @@ static inline long syscall6(long n, long a, long b, long c, long d, long e, long
 #define syscall2(n, a, b) syscall6(n, a, b, 0, 0, 0, 0)
 #define syscall1(n, a) syscall6(n, a, 0, 0, 0, 0, 0)
 
-static inline long sys_open(const char* path, int flags) { return syscall4(SYS_openat, AT_FDCWD, (long)path, flags, 0); }
-static inline long sys_close(int fd) { return syscall1(SYS_close, fd); }
-static inline ssize_t sys_read(int fd, void* buf, size_t n) { return syscall3(SYS_read, fd, (long)buf, (long)n); }
-static inline ssize_t sys_write(int fd, const void* buf, size_t n) { return syscall3(SYS_write, fd, (long)buf, (long)n); }
-static inline long sys_mkdir(const char* path, int mode) { return syscall3(SYS_mkdirat, AT_FDCWD, (long)path, mode); }
+static inline long sys_open(const char* path, int flags) {
+  return syscall4(SYS_openat, AT_FDCWD, (long)path, flags, 0);
+}
+static inline long sys_close(int fd) {
+  return syscall1(SYS_close, fd);
+}
+static inline ssize_t sys_read(int fd, void* buf, size_t n) {
+  return syscall3(SYS_read, fd, (long)buf, (long)n);
+}
+static inline ssize_t sys_write(int fd, const void* buf, size_t n) {
+  return syscall3(SYS_write, fd, (long)buf, (long)n);
+}
+static inline long sys_mkdir(const char* path, int mode) {
+  return syscall3(SYS_mkdirat, AT_FDCWD, (long)path, mode);
+}
 static inline long sys_mount(const char* src, const char* target, const char* type) {
   return syscall5(SYS_mount, (long)src, (long)target, (long)type, 0, 0);
 }
 static inline long sys_finit_module(int fd, const char* params, int flags) {
   return syscall3(SYS_finit_module, fd, (long)params, flags);
 }
-static inline long sys_syslog(int type, char* buf, int len) { return syscall3(SYS_syslog, type, (long)buf, len); }
+static inline long sys_syslog(int type, char* buf, int len) {
+  return syscall3(SYS_syslog, type, (long)buf, len);
+}
 static inline long sys_reboot(unsigned long cmd) {
   return syscall4(SYS_reboot, (long)LINUX_REBOOT_MAGIC1, (long)LINUX_REBOOT_MAGIC2, (long)cmd, 0);
 }
 // fork() as clone(SIGCHLD, no new stack): the child continues on a copy of the parent's stack.
-static inline long sys_fork(void) { return syscall5(SYS_clone, SIGCHLD, 0, 0, 0, 0); }
+static inline long sys_fork(void) {
+  return syscall5(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+}
 static inline long sys_execve(const char* path, char* const argv[], char* const envp[]) {
   return syscall3(SYS_execve, (long)path, (long)argv, (long)envp);
 }
-static inline long sys_wait4(long pid, int* status) { return syscall4(SYS_wait4, pid, (long)status, 0, 0); }
+static inline long sys_wait4(long pid, int* status) {
+  return syscall4(SYS_wait4, pid, (long)status, 0, 0);
+}
 // The CPU masks are one 64-bit word: the tests run at most 64 vCPUs.
 static inline long sys_sched_getaffinity(unsigned long* mask) {
   return syscall3(SYS_sched_getaffinity, 0, sizeof *mask, (long)mask);

@@ -31,21 +31,27 @@ constexpr std::uint64_t kTcr = 25 | (1u << 8) | (1u << 10) | (3u << 12) | (1u <<
 // A 2 MiB block at RAM's start, read-only at EL1 and EL0 (AP 0b11), AF set, MAIR index 0.
 constexpr std::uint64_t kRoBlock = 0x4000'0000 | 0x1 | 0xC0 | 0x300 | 0x400;
 
-Words set(std::uint64_t v, std::uint32_t msr) { return join({imm64(1, v), {msr}}); }
+Words set(std::uint64_t v, std::uint32_t msr) {
+  return join({imm64(1, v), {msr}});
+}
 
 // VBAR_EL1, the tables, then the MMU on (uses x1, x20).
 Words mmu_on() {
-  return join({imm64(20, kVectors), {a64::msr(a64::kVbarEl1, 20)}, set(0xFF, kMsrMair), set(kTcr, kMsrTcr),
-               set(kL1, kMsrTtbr0), {a64::kIsb, kMrsSctlr, kOrr1, kMsrSctlr, a64::kIsb}});
+  return join({imm64(20, kVectors),
+               {a64::msr(a64::kVbarEl1, 20)},
+               set(0xFF, kMsrMair),
+               set(kTcr, kMsrTcr),
+               set(kL1, kMsrTtbr0),
+               {a64::kIsb, kMrsSctlr, kOrr1, kMsrSctlr, a64::kIsb}});
 }
 
 // ESR, ELR, FAR, SPSR in x10, x11, x12, x13, then wait.
-const Words kRecord = {a64::mrs(10, a64::kEsrEl1), a64::mrs(11, a64::kElrEl1), kMrsFar,
-                       a64::mrs(13, a64::kSpsrEl1), a64::kWfi};
+const Words kRecord = {a64::mrs(10, a64::kEsrEl1), a64::mrs(11, a64::kElrEl1), kMrsFar, a64::mrs(13, a64::kSpsrEl1),
+                       a64::kWfi};
 
 Program with_tables(Program p, bool alias = false) {
-  p.at(0x1000 + 8, {static_cast<std::uint32_t>(kL2 | 3), 0});             // L1[1]: table
-  p.at(0x2000, {static_cast<std::uint32_t>(kRoBlock), 0, 0, 0});          // L2[0]: block; L2[1]: invalid
+  p.at(0x1000 + 8, {static_cast<std::uint32_t>(kL2 | 3), 0});     // L1[1]: table
+  p.at(0x2000, {static_cast<std::uint32_t>(kRoBlock), 0, 0, 0});  // L2[0]: block; L2[1]: invalid
   // With `alias`, L2[2] maps VA 0x4040_0000 to the same RAM as L2[0]: VA != PA.
   if (alias) p.at(0x2000 + 16, {static_cast<std::uint32_t>(kRoBlock), 0});
   return p;
@@ -57,7 +63,9 @@ constexpr std::uint64_t kAlias = 0x40'0000;  // VA = PA + kAlias in the alias bl
 TEST_CASE("MMU abort: a load at EL0 from an unmapped VA goes to VBAR+0x400 with EC 0x24 and the exact FAR") {
   const std::uint64_t el0_code = kBase + 0x100;
   Program p;
-  p.at(0, join({mmu_on(), imm64(21, el0_code), imm64(22, 0),
+  p.at(0, join({mmu_on(),
+                imm64(21, el0_code),
+                imm64(22, 0),
                 {a64::msr(a64::kElrEl1, 21), a64::msr(a64::kSpsrEl1, 22), a64::kEret}}));
   p.at(0x100, join({imm64(2, kHole + 0x128), {kLdrX3, a64::kUdf0}}));
   p.at(0x800 + 0x400, kRecord);
@@ -65,11 +73,11 @@ TEST_CASE("MMU abort: a load at EL0 from an unmapped VA goes to VBAR+0x400 with 
   const core::RunExit e = m.run();
   INFO(e.summary << "\n" << e.report);
   CHECK(e.kind == ExitKind::Deadlock);
-  CHECK(m.x(10) == 0x9200'0006u);  // EC 0x24, IL, DFSC translation fault level 2
+  CHECK(m.x(10) == 0x9200'0006u);   // EC 0x24, IL, DFSC translation fault level 2
   CHECK(m.x(11) == el0_code + 16);  // ELR: the load
   CHECK(m.x(12) == kHole + 0x128);
-  CHECK(m.x(13) == 0);              // SPSR: EL0t
-  CHECK(m.x(3) == 0);               // the load did not happen
+  CHECK(m.x(13) == 0);  // SPSR: EL0t
+  CHECK(m.x(3) == 0);   // the load did not happen
 }
 
 TEST_CASE("MMU abort: a store at EL1 to a read-only block is a permission fault with WnR at VBAR+0x200") {
@@ -112,8 +120,10 @@ TEST_CASE("With the MMU on and VA != PA, the HVC immediate and semihosting point
   // #0 read from the physical address equal to the VA; SYS_WRITE0's string is at an alias VA.
   Program p;
   p.at(0, join({mmu_on(), imm64(1, kBase + kAlias + 0x300), {a64::br(1)}}));
-  p.at(0x300, join({imm64(0, 0x8000'0000), {a64::hvc(1), a64::mov(9, 0)},  // SMCCC_VERSION over HVC #1
-                    imm64(1, kBase + kAlias + 0x400), {a64::movz(0, 0x04), a64::hlt(0xF000), a64::kWfi}}));
+  p.at(0x300, join({imm64(0, 0x8000'0000),
+                    {a64::hvc(1), a64::mov(9, 0)},  // SMCCC_VERSION over HVC #1
+                    imm64(1, kBase + kAlias + 0x400),
+                    {a64::movz(0, 0x04), a64::hlt(0xF000), a64::kWfi}}));
   p.at(0x400, {0x0021'6968u});  // "hi!"
   p.at(0x800 + 0x200, kRecord);
   TestMachine m(with_tables(p, true));

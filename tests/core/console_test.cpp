@@ -2,13 +2,13 @@
 // pseudo-terminal, left in its default mode), and a Console without input.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fcntl.h>
 #include <string>
 #include <thread>
-#include <unistd.h>
 
 #include "core/console.h"
 

@@ -20,54 +20,58 @@ constexpr std::uint64_t kVectors = kBase + 0x800;  // VBAR_EL1 must be 2 KiB ali
 constexpr std::uint64_t kAllOnes = ~std::uint64_t{0};
 
 // Sets VBAR_EL1 to kVectors (uses x20).
-Words install_vectors() { return join({imm64(20, kVectors), {a64::msr(a64::kVbarEl1, 20)}}); }
+Words install_vectors() {
+  return join({imm64(20, kVectors), {a64::msr(a64::kVbarEl1, 20)}});
+}
 
 // ERET to EL0t at `target` with DAIF clear and SP_EL0 = `sp0` (uses x21..x23).
 Words eret_to_el0(std::uint64_t target, std::uint64_t sp0) {
-  return join({imm64(21, target), imm64(22, 0), imm64(23, sp0),
+  return join({imm64(21, target),
+               imm64(22, 0),
+               imm64(23, sp0),
                {a64::msr(a64::kElrEl1, 21), a64::msr(a64::kSpsrEl1, 22), a64::msr(a64::kSpEl0, 23), a64::kEret}});
 }
 
 // A vector body that records ESR, ELR, SPSR, SP and SP_EL0 in x10..x14, then waits.
 const Words kRecordAndStop = {a64::mrs(10, a64::kEsrEl1), a64::mrs(11, a64::kElrEl1), a64::mrs(12, a64::kSpsrEl1),
-                              a64::mov_from_sp(13), a64::mrs(14, a64::kSpEl0), a64::kWfi};
+                              a64::mov_from_sp(13),       a64::mrs(14, a64::kSpEl0),  a64::kWfi};
 
 std::size_t count_containing(const std::vector<std::string>& lines, std::string_view needle) {
-  return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
-    return l.find(needle) != std::string::npos;
-  }));
+  return static_cast<std::size_t>(std::count_if(
+      lines.begin(), lines.end(), [&](const std::string& l) { return l.find(needle) != std::string::npos; }));
 }
 
 }  // namespace
 
 TEST_CASE("A64 encoders in the tests match GNU as") {
   // Reference words from aarch64-linux-gnu-as 2.40 for the instruction in each comment.
-  CHECK(a64::movz(0, 0x8000, 1) == 0xD2B0'0000u);  // movz x0, #0x8000, lsl #16
-  CHECK(a64::movk(0, 0x8) == 0xF280'0100u);         // movk x0, #0x8
-  CHECK(a64::hvc(0) == 0xD400'0002u);               // hvc #0
-  CHECK(a64::smc(0) == 0xD400'0003u);               // smc #0
-  CHECK(a64::svc(5) == 0xD400'00A1u);               // svc #5
-  CHECK(a64::brk(3) == 0xD420'0060u);               // brk #3
-  CHECK(a64::hlt(0xF000) == 0xD45E'0000u);          // hlt #0xf000
-  CHECK(a64::b(-2) == 0x17FF'FFFEu);                // b .-8
-  CHECK(a64::br(1) == 0xD61F'0020u);                // br x1
-  CHECK(a64::mov_from_sp(13) == 0x9100'03EDu);      // mov x13, sp
-  CHECK(a64::mov_to_sp(2) == 0x9100'005Fu);         // mov sp, x2
-  CHECK(a64::msr(a64::kVbarEl1, 1) == 0xD518'C001u);   // msr vbar_el1, x1
-  CHECK(a64::msr(a64::kElrEl1, 2) == 0xD518'4022u);    // msr elr_el1, x2
-  CHECK(a64::msr(a64::kSpsrEl1, 3) == 0xD518'4003u);   // msr spsr_el1, x3
-  CHECK(a64::msr(a64::kSpEl0, 4) == 0xD518'4104u);     // msr sp_el0, x4
-  CHECK(a64::mrs(10, a64::kEsrEl1) == 0xD538'520Au);   // mrs x10, esr_el1
-  CHECK(a64::mrs(11, a64::kElrEl1) == 0xD538'402Bu);   // mrs x11, elr_el1
-  CHECK(a64::mrs(12, a64::kSpsrEl1) == 0xD538'400Cu);  // mrs x12, spsr_el1
-  CHECK(a64::mrs(14, a64::kSpEl0) == 0xD538'410Eu);    // mrs x14, sp_el0
-  CHECK(a64::mrs(0, a64::kMpidrEl1) == 0xD538'00A0u);  // mrs x0, mpidr_el1
+  CHECK(a64::movz(0, 0x8000, 1) == 0xD2B0'0000u);        // movz x0, #0x8000, lsl #16
+  CHECK(a64::movk(0, 0x8) == 0xF280'0100u);              // movk x0, #0x8
+  CHECK(a64::hvc(0) == 0xD400'0002u);                    // hvc #0
+  CHECK(a64::smc(0) == 0xD400'0003u);                    // smc #0
+  CHECK(a64::svc(5) == 0xD400'00A1u);                    // svc #5
+  CHECK(a64::brk(3) == 0xD420'0060u);                    // brk #3
+  CHECK(a64::hlt(0xF000) == 0xD45E'0000u);               // hlt #0xf000
+  CHECK(a64::b(-2) == 0x17FF'FFFEu);                     // b .-8
+  CHECK(a64::br(1) == 0xD61F'0020u);                     // br x1
+  CHECK(a64::mov_from_sp(13) == 0x9100'03EDu);           // mov x13, sp
+  CHECK(a64::mov_to_sp(2) == 0x9100'005Fu);              // mov sp, x2
+  CHECK(a64::msr(a64::kVbarEl1, 1) == 0xD518'C001u);     // msr vbar_el1, x1
+  CHECK(a64::msr(a64::kElrEl1, 2) == 0xD518'4022u);      // msr elr_el1, x2
+  CHECK(a64::msr(a64::kSpsrEl1, 3) == 0xD518'4003u);     // msr spsr_el1, x3
+  CHECK(a64::msr(a64::kSpEl0, 4) == 0xD518'4104u);       // msr sp_el0, x4
+  CHECK(a64::mrs(10, a64::kEsrEl1) == 0xD538'520Au);     // mrs x10, esr_el1
+  CHECK(a64::mrs(11, a64::kElrEl1) == 0xD538'402Bu);     // mrs x11, elr_el1
+  CHECK(a64::mrs(12, a64::kSpsrEl1) == 0xD538'400Cu);    // mrs x12, spsr_el1
+  CHECK(a64::mrs(14, a64::kSpEl0) == 0xD538'410Eu);      // mrs x14, sp_el0
+  CHECK(a64::mrs(0, a64::kMpidrEl1) == 0xD538'00A0u);    // mrs x0, mpidr_el1
   CHECK(a64::mrs(0, a64::kIccIar1El1) == 0xD538'CC00u);  // mrs x0, s3_0_c12_c12_0
   CHECK(a64::kEret == 0xD69F'03E0u);
   CHECK(a64::kWfi == 0xD503'207Fu);
 }
 
-TEST_CASE("Boot state (booting.rst): EL1h with DAIF masked, MMU off, x0 = the device tree, x1..x3 = 0, PC at the entry") {
+TEST_CASE(
+    "Boot state (booting.rst): EL1h with DAIF masked, MMU off, x0 = the device tree, x1..x3 = 0, PC at the entry") {
   TestMachine m(Program().at(0, {a64::kWfi}));
   CHECK(m.reg(Reg::Pstate) == 0x3C5);
   CHECK((m.reg(Reg::SctlrEl1) & 1) == 0);
@@ -91,7 +95,7 @@ TEST_CASE("HVC: the guest resumes at the instruction after the HVC, with the ans
   TestMachine m(Program().at(0, join({imm64(0, kSmcccVersion), {a64::hvc(0), a64::movz(9, 1), a64::kWfi}})));
   CHECK(m.run().kind == ExitKind::Deadlock);
   CHECK(m.x(0) == 0x1'0002);
-  CHECK(m.x(9) == 1);  // the instruction after the HVC ran, once
+  CHECK(m.x(9) == 1);                      // the instruction after the HVC ran, once
   CHECK(m.reg(Reg::Pc) == kBase + 7 * 4);  // past the WFI that ended the run
   CHECK(m.trace.lines.size() == 2);        // exactly one call and its answer
 }
@@ -144,12 +148,12 @@ TEST_CASE("HVC at EL0 is an undefined-instruction exception to EL1, never a firm
   p.at(0x800 + 0x400, kRecordAndStop);  // synchronous, lower EL, AArch64
   TestMachine m(p);
   CHECK(m.run().kind == ExitKind::Deadlock);
-  CHECK(m.x(10) == 0x0200'0000u);            // ESR: EC 0 (unknown reason), IL 1
-  CHECK(m.x(11) == el0_code + 4 * 4);        // ELR: the HVC itself
-  CHECK(m.x(12) == 0);                       // SPSR: EL0t, flags and DAIF as they were
-  CHECK(m.x(0) == kSmcccVersion);            // no firmware call happened
+  CHECK(m.x(10) == 0x0200'0000u);      // ESR: EC 0 (unknown reason), IL 1
+  CHECK(m.x(11) == el0_code + 4 * 4);  // ELR: the HVC itself
+  CHECK(m.x(12) == 0);                 // SPSR: EL0t, flags and DAIF as they were
+  CHECK(m.x(0) == kSmcccVersion);      // no firmware call happened
   CHECK(m.trace.lines.empty());
-  CHECK(m.reg(Reg::Pstate) == 0x3C5);        // now EL1h, DAIF masked
+  CHECK(m.reg(Reg::Pstate) == 0x3C5);  // now EL1h, DAIF masked
 }
 
 TEST_CASE("SMC at EL0 is an undefined-instruction exception to EL1, never a firmware call") {
@@ -240,9 +244,12 @@ TEST_CASE("A system register the model cannot emulate at EL1 is a guest fault na
 TEST_CASE("Semihosting and the PL011 write to one console, in program order") {
   Program p;
   // x1 -> "AB\0" at +0x400; 'C' through the UART; SYS_WRITEC of "Z" at +0x408; then WFI.
-  p.at(0, join({imm64(1, kBase + 0x400), {a64::movz(0, 0x04), a64::hlt(0xF000)},
-                imm64(2, core::kUartBase), {a64::movz(3, 'C'), 0xB900'0043u /* str w3, [x2] */},
-                imm64(1, kBase + 0x408), {a64::movz(0, 0x03), a64::hlt(0xF000), a64::kWfi}}));
+  p.at(0, join({imm64(1, kBase + 0x400),
+                {a64::movz(0, 0x04), a64::hlt(0xF000)},
+                imm64(2, core::kUartBase),
+                {a64::movz(3, 'C'), 0xB900'0043u /* str w3, [x2] */},
+                imm64(1, kBase + 0x408),
+                {a64::movz(0, 0x03), a64::hlt(0xF000), a64::kWfi}}));
   p.at(0x400, {0x0000'4241u, 0, 0x0000'005Au});
   TestMachine m(p);
   CHECK(m.run().kind == ExitKind::Deadlock);
@@ -312,8 +319,10 @@ TEST_CASE("SYSTEM_RESET with ResetAction::Exit ends the run and reloads the imag
   config.on_reset = core::ResetAction::Exit;
   Program p;
   // Overwrite the data word at +0x400 with 0xAB, then SYSTEM_RESET.
-  p.at(0, join({imm64(1, kBase + 0x400), {a64::movz(2, 0xAB), 0xF900'0022u /* str x2, [x1] */},
-                imm64(0, 0x8400'0009), {a64::hvc(0), a64::kUdf0}}));
+  p.at(0, join({imm64(1, kBase + 0x400),
+                {a64::movz(2, 0xAB), 0xF900'0022u /* str x2, [x1] */},
+                imm64(0, 0x8400'0009),
+                {a64::hvc(0), a64::kUdf0}}));
   p.at(0x400, {0x1234, 0});
   TestMachine m(p, config);
   const auto e = m.run();
@@ -379,8 +388,8 @@ TEST_CASE("Loading a new image after a run executes the new code, not stale tran
 }
 
 TEST_CASE("A console writer that throws stops the run and the exception reaches the caller") {
-  TestMachine m(Program().at(0, join({imm64(2, core::kUartBase), {a64::movz(3, 'C'), 0xB900'0043u /* str w3, [x2] */,
-                                                                  a64::kWfi}})));
+  TestMachine m(Program().at(
+      0, join({imm64(2, core::kUartBase), {a64::movz(3, 'C'), 0xB900'0043u /* str w3, [x2] */, a64::kWfi}})));
   m.machine->console().set_writer([](std::string_view) { throw std::runtime_error("console is gone"); });
   CHECK_THROWS_WITH_AS(m.run(), "console is gone", std::runtime_error);
 }
@@ -388,8 +397,10 @@ TEST_CASE("A console writer that throws stops the run and the exception reaches 
 namespace {
 // Writes 0xAB to RAM outside the image, then issues `reset_words`.
 Program store_then(const Words& reset_words) {
-  return Program().at(0, join({imm64(1, kBase + 0x10000), {a64::movz(2, 0xAB), 0xF900'0022u /* str x2, [x1] */},
-                               reset_words, {a64::hvc(0), a64::kUdf0}}));
+  return Program().at(0, join({imm64(1, kBase + 0x10000),
+                               {a64::movz(2, 0xAB), 0xF900'0022u /* str x2, [x1] */},
+                               reset_words,
+                               {a64::hvc(0), a64::kUdf0}}));
 }
 std::uint64_t ram_word(TestMachine& m, std::uint64_t addr) {
   std::uint64_t v = 0;
@@ -415,14 +426,14 @@ TEST_CASE("A warm reset (SYSTEM_RESET2 type 0) keeps RAM") {
 }
 
 TEST_CASE("A64 encoders for the GIC CPU interface, DAIF and WFE match GNU as") {
-  CHECK(a64::kDaifClrI == 0xD503'42FFu);                     // msr daifclr, #2
-  CHECK(a64::kDaifSetI == 0xD503'42DFu);                     // msr daifset, #2
-  CHECK(a64::kWfe == 0xD503'205Fu);                          // wfe
-  CHECK(a64::msr(a64::kIccEoir1El1, 1) == 0xD518'CC21u);     // msr icc_eoir1_el1, x1
-  CHECK(a64::msr(a64::kIccPmrEl1, 2) == 0xD518'4602u);       // msr icc_pmr_el1, x2
-  CHECK(a64::msr(a64::kIccIgrpen1El1, 3) == 0xD518'CCE3u);   // msr icc_igrpen1_el1, x3
-  CHECK(a64::mrs(4, a64::kCntvCtlEl0) == 0xD53B'E324u);      // mrs x4, cntv_ctl_el0
-  CHECK(a64::msr(a64::kIccSgi1rEl1, 5) == 0xD518'CBA5u);     // msr icc_sgi1r_el1, x5
+  CHECK(a64::kDaifClrI == 0xD503'42FFu);                    // msr daifclr, #2
+  CHECK(a64::kDaifSetI == 0xD503'42DFu);                    // msr daifset, #2
+  CHECK(a64::kWfe == 0xD503'205Fu);                         // wfe
+  CHECK(a64::msr(a64::kIccEoir1El1, 1) == 0xD518'CC21u);    // msr icc_eoir1_el1, x1
+  CHECK(a64::msr(a64::kIccPmrEl1, 2) == 0xD518'4602u);      // msr icc_pmr_el1, x2
+  CHECK(a64::msr(a64::kIccIgrpen1El1, 3) == 0xD518'CCE3u);  // msr icc_igrpen1_el1, x3
+  CHECK(a64::mrs(4, a64::kCntvCtlEl0) == 0xD53B'E324u);     // mrs x4, cntv_ctl_el0
+  CHECK(a64::msr(a64::kIccSgi1rEl1, 5) == 0xD518'CBA5u);    // msr icc_sgi1r_el1, x5
 }
 
 TEST_CASE("A64 encoders for the timer registers match GNU as") {
@@ -437,10 +448,9 @@ TEST_CASE("A64 encoders for the timer registers match GNU as") {
 
 TEST_CASE("Timer TVAL reads and writes use virtual time, never host time (same on every run)") {
   // CVAL = 0: TVAL reads as -counter (32 bits). Then TVAL = 1000 sets CVAL = counter + 1000.
-  const Program p = Program().at(
-      0, {a64::msr(a64::kCntvCvalEl0, 31), a64::mrs(2, a64::kCntvTvalEl0), a64::mrs(5, a64::kCntvctEl0),
-          a64::movz(3, 1000), a64::msr(a64::kCntvTvalEl0, 3), a64::mrs(6, a64::kCntvctEl0),
-          a64::mrs(4, a64::kCntvCvalEl0), a64::kWfi});
+  const Program p = Program().at(0, {a64::msr(a64::kCntvCvalEl0, 31), a64::mrs(2, a64::kCntvTvalEl0),
+                                     a64::mrs(5, a64::kCntvctEl0), a64::movz(3, 1000), a64::msr(a64::kCntvTvalEl0, 3),
+                                     a64::mrs(6, a64::kCntvctEl0), a64::mrs(4, a64::kCntvCvalEl0), a64::kWfi});
   TestMachine a(p);
   TestMachine b(p);
   CHECK(a.run().kind == ExitKind::Deadlock);
@@ -452,8 +462,8 @@ TEST_CASE("Timer TVAL reads and writes use virtual time, never host time (same o
 }
 
 TEST_CASE("PMCCNTR_EL0 counts on from a value the guest writes") {
-  TestMachine m(Program().at(0, {a64::movz(3, 0x7000), a64::msr(a64::kPmccntrEl0, 3), a64::mrs(4, a64::kPmccntrEl0),
-                                 a64::kWfi}));
+  TestMachine m(
+      Program().at(0, {a64::movz(3, 0x7000), a64::msr(a64::kPmccntrEl0, 3), a64::mrs(4, a64::kPmccntrEl0), a64::kWfi}));
   CHECK(m.run().kind == ExitKind::Deadlock);
   // Exact to the instruction: the read counts the MSR itself, one cycle after the write.
   CHECK(m.x(4) == 0x7000 + 1);

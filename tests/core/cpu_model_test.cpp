@@ -16,11 +16,13 @@ constexpr std::uint64_t kVectors = kBase + 0x800;
 constexpr std::uint32_t kIsb = a64::kIsb;
 
 // VBAR_EL1 = kVectors (uses x20).
-Words install_vectors() { return join({imm64(20, kVectors), {a64::msr(a64::kVbarEl1, 20)}}); }
+Words install_vectors() {
+  return join({imm64(20, kVectors), {a64::msr(a64::kVbarEl1, 20)}});
+}
 
 // Synchronous handler at EL1h: x10 = ESR, x28 += 1, skip the instruction, ERET. The run goes on.
-const Words kCountAndSkip = {a64::mrs(10, a64::kEsrEl1), a64::add(28, 28, 1), a64::mrs(11, a64::kElrEl1),
-                             a64::add(11, 11, 4), a64::msr(a64::kElrEl1, 11), a64::kEret};
+const Words kCountAndSkip = {a64::mrs(10, a64::kEsrEl1), a64::add(28, 28, 1),        a64::mrs(11, a64::kElrEl1),
+                             a64::add(11, 11, 4),        a64::msr(a64::kElrEl1, 11), a64::kEret};
 
 Program with_handler(const Words& body) {
   Program p;
@@ -29,11 +31,15 @@ Program with_handler(const Words& body) {
   return p;
 }
 
-std::uint64_t field(std::uint64_t v, unsigned shift) { return (v >> shift) & 0xF; }
+std::uint64_t field(std::uint64_t v, unsigned shift) {
+  return (v >> shift) & 0xF;
+}
 
 }  // namespace
 
-TEST_CASE("CPU model: the ID registers report the GICv3 system registers, no SVE, SME or MTE, two breakpoints and two watchpoints") {
+TEST_CASE(
+    "CPU model: the ID registers report the GICv3 system registers, no SVE, SME or MTE, two breakpoints and two "
+    "watchpoints") {
   TestMachine m(Program().at(0, {0xD538'0401u /* mrs x1, id_aa64pfr0_el1 */, 0xD538'0482u /* mrs x2, id_aa64zfr0_el1 */,
                                  0xD538'0503u /* mrs x3, id_aa64dfr0_el1 */, 0xD538'0424u /* mrs x4, id_aa64pfr1_el1 */,
                                  0xD538'0605u /* mrs x5, id_aa64isar0_el1 */, a64::kWfi}));
@@ -52,13 +58,12 @@ TEST_CASE("CPU model: the ID registers report the GICv3 system registers, no SVE
 }
 
 TEST_CASE("CPU model: SVE, SME and MTE registers and SVE instructions are UNDEFINED (EC 0) and the run goes on") {
-  TestMachine m(with_handler({0xD518'1200u /* msr zcr_el1, x0 */, 0xD53D'1200u /* mrs x0, zcr_el12 */,
-                              0x04BF'5020u /* rdvl x0, #1 */, 0xD538'12C0u /* mrs x0, smcr_el1 */,
-                              0xD538'10C0u /* mrs x0, gcr_el1 */,
-                              // CPACR_EL1.ZEN = 0b11, as kvm-unit-tests' start code does; then SVE again
-                              0xD2A0'0600u /* mov x0, #0x300000 */, 0xD518'1040u /* msr cpacr_el1, x0 */, kIsb,
-                              0x04BF'5020u /* rdvl x0, #1 */, 0xD518'1200u /* msr zcr_el1, x0 */,
-                              a64::movz(9, 1), a64::kWfi}));
+  TestMachine m(with_handler(
+      {0xD518'1200u /* msr zcr_el1, x0 */, 0xD53D'1200u /* mrs x0, zcr_el12 */, 0x04BF'5020u /* rdvl x0, #1 */,
+       0xD538'12C0u /* mrs x0, smcr_el1 */, 0xD538'10C0u /* mrs x0, gcr_el1 */,
+       // CPACR_EL1.ZEN = 0b11, as kvm-unit-tests' start code does; then SVE again
+       0xD2A0'0600u /* mov x0, #0x300000 */, 0xD518'1040u /* msr cpacr_el1, x0 */, kIsb, 0x04BF'5020u /* rdvl x0, #1 */,
+       0xD518'1200u /* msr zcr_el1, x0 */, a64::movz(9, 1), a64::kWfi}));
   CHECK(m.run().kind == ExitKind::Deadlock);
   CHECK(m.x(28) == 7);
   CHECK(m.x(10) == 0x0200'0000u);  // EC 0 (unknown reason), IL 1
@@ -68,15 +73,14 @@ TEST_CASE("CPU model: SVE, SME and MTE registers and SVE instructions are UNDEFI
 TEST_CASE("CPU model: a hardware breakpoint the guest arms is inert (it crashed the host process), RAZ/WI") {
   // DBGBVR0 = target, DBGBCR0 = E | PMC EL1+EL0 | BAS, OS lock off, MDSCR.MDE|KDE, PSTATE.D
   // clear, then branch to the target. On Unicorn 2.1.1 the DBGBCR write alone was a SIGSEGV.
-  TestMachine m(with_handler({0x1000'01A1u /* adr x1, target (+13 words) */, 0xD510'0081u /* msr dbgbvr0_el1, x1 */,
-                              0xD280'3CE2u /* mov x2, #0x1e7 */, 0xD510'00A2u /* msr dbgbcr0_el1, x2 */,
-                              0xD510'109Fu /* msr oslar_el1, xzr */, 0xD294'0003u /* mov x3, #0xa000 */,
-                              0xD510'0243u /* msr mdscr_el1, x3 */, kIsb, 0xD503'48FFu /* msr daifclr, #8 */, kIsb,
-                              a64::b(3), a64::kNop, a64::kNop,
-                              // target:
-                              0xD530'00A3u /* mrs x3, dbgbcr0_el1 */, 0xD510'01E2u /* msr dbgwcr1_el1, x2 */,
-                              0xD530'01E4u /* mrs x4, dbgwcr1_el1 */, 0xD530'0086u /* mrs x6, dbgbvr0_el1 */,
-                              a64::movz(5, 1), a64::kWfi}));
+  TestMachine m(with_handler(
+      {0x1000'01A1u /* adr x1, target (+13 words) */, 0xD510'0081u /* msr dbgbvr0_el1, x1 */,
+       0xD280'3CE2u /* mov x2, #0x1e7 */, 0xD510'00A2u /* msr dbgbcr0_el1, x2 */, 0xD510'109Fu /* msr oslar_el1, xzr */,
+       0xD294'0003u /* mov x3, #0xa000 */, 0xD510'0243u /* msr mdscr_el1, x3 */, kIsb,
+       0xD503'48FFu /* msr daifclr, #8 */, kIsb, a64::b(3), a64::kNop, a64::kNop,
+       // target:
+       0xD530'00A3u /* mrs x3, dbgbcr0_el1 */, 0xD510'01E2u /* msr dbgwcr1_el1, x2 */,
+       0xD530'01E4u /* mrs x4, dbgwcr1_el1 */, 0xD530'0086u /* mrs x6, dbgbvr0_el1 */, a64::movz(5, 1), a64::kWfi}));
   CHECK(m.run().kind == ExitKind::Deadlock);
   CHECK(m.x(5) == 1);
   CHECK(m.x(3) == 0);
@@ -122,25 +126,28 @@ TEST_CASE("CPU model: ID_AA64ISAR1_EL1 offers PAuth (QARMA5) by default and no P
 }
 
 TEST_CASE("CPU model: PACIA/AUTIA round trip at EL1, and the key registers no longer UNDEF") {
-  TestMachine m(with_handler({a64::movz(2, 0x12), 0xD518'2102u /* msr apiakeylo_el1, x2 */,
-                              0xD518'2122u /* msr apiakeyhi_el1, x2 */, a64::movz(9, 16),
-                              0xD518'2049u /* msr tcr_el1, x9 (T0SZ = 16) */, 0xD538'1009u /* mrs x9, sctlr_el1 */,
-                              0xB261'0129u /* orr x9, x9, #0x80000000 (EnIA) */, 0xD518'1009u /* msr sctlr_el1, x9 */,
-                              kIsb, a64::movz(0, 0x4000, 1), a64::movz(1, 3), 0xDAC1'0020u /* pacia x0, x1 */,
-                              a64::mov(4, 0), 0xDAC1'1020u /* autia x0, x1 */, a64::mov(6, 4),
-                              0xDAC1'1046u /* autia x6, x2 (wrong modifier) */, a64::kWfi}));
+  TestMachine m(with_handler(
+      {a64::movz(2, 0x12), 0xD518'2102u /* msr apiakeylo_el1, x2 */, 0xD518'2122u /* msr apiakeyhi_el1, x2 */,
+       a64::movz(9, 16), 0xD518'2049u /* msr tcr_el1, x9 (T0SZ = 16) */, 0xD538'1009u /* mrs x9, sctlr_el1 */,
+       0xB261'0129u /* orr x9, x9, #0x80000000 (EnIA) */, 0xD518'1009u /* msr sctlr_el1, x9 */, kIsb,
+       a64::movz(0, 0x4000, 1), a64::movz(1, 3), 0xDAC1'0020u /* pacia x0, x1 */, a64::mov(4, 0),
+       0xDAC1'1020u /* autia x0, x1 */, a64::mov(6, 4), 0xDAC1'1046u /* autia x6, x2 (wrong modifier) */, a64::kWfi}));
   CHECK(m.run().kind == ExitKind::Deadlock);
-  CHECK(m.x(28) == 0);             // no UNDEFINED key write or PAC instruction
-  CHECK(m.x(4) != 0x4000'0000u);   // a PAC was inserted
+  CHECK(m.x(28) == 0);            // no UNDEFINED key write or PAC instruction
+  CHECK(m.x(4) != 0x4000'0000u);  // a PAC was inserted
   CHECK((m.x(4) & 0xFFFF'FFFFu) == 0x4000'0000u);
-  CHECK(m.x(0) == 0x4000'0000u);   // and authenticated away
-  CHECK(m.x(6) != 0x4000'0000u);   // a wrong modifier fails authentication
+  CHECK(m.x(0) == 0x4000'0000u);  // and authenticated away
+  CHECK(m.x(6) != 0x4000'0000u);  // a wrong modifier fails authentication
 }
 
 namespace {
 // x20 = 0, CMP sets Z; RNDR into x0 and CSET x1, NE (1 if the hook cleared Z); RNDRRS into x2.
-const Words kRndr = {a64::movz(20, 0), a64::cmp(20, 0), 0xD53B'2400u /* mrs x0, rndr */,
-                     0x9A9F'07E1u /* cset x1, ne */, 0xD53B'2422u /* mrs x2, rndrrs */, a64::kWfi};
+const Words kRndr = {a64::movz(20, 0),
+                     a64::cmp(20, 0),
+                     0xD53B'2400u /* mrs x0, rndr */,
+                     0x9A9F'07E1u /* cset x1, ne */,
+                     0xD53B'2422u /* mrs x2, rndrrs */,
+                     a64::kWfi};
 core::MachineConfig seeded(std::uint64_t seed) {
   core::MachineConfig c;
   c.seed = seed;
@@ -197,10 +204,10 @@ TEST_CASE("Exact counter: CNTVCT, TVAL and a TVAL write in one block see each in
   config.cost.instruction_ns = 16;
   // x5 = CNTVCT at instruction 1; TVAL = 1000 written at instruction 3 sets CVAL = counter + 1000
   // there; x4 = CVAL; x6 = TVAL read at instruction 5: 1000 - 2.
-  TestMachine m(Program().at(0, {a64::kNop, a64::mrs(5, a64::kCntvctEl0), a64::movz(3, 1000),
-                                 a64::msr(a64::kCntvTvalEl0, 3), a64::mrs(4, a64::kCntvCvalEl0),
-                                 a64::mrs(6, a64::kCntvTvalEl0), a64::kWfi}),
-                config);
+  TestMachine m(
+      Program().at(0, {a64::kNop, a64::mrs(5, a64::kCntvctEl0), a64::movz(3, 1000), a64::msr(a64::kCntvTvalEl0, 3),
+                       a64::mrs(4, a64::kCntvCvalEl0), a64::mrs(6, a64::kCntvTvalEl0), a64::kWfi}),
+      config);
   CHECK(m.run().kind == ExitKind::Deadlock);
   CHECK(m.x(5) == 1);
   CHECK(m.x(4) == 3 + 1000);

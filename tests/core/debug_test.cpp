@@ -155,9 +155,9 @@ TEST_CASE("with a breakpoint set where the guest never goes, slices and IC stops
   // before the next block), in slices of 7 instructions, must count the same either way.
   const auto program = [] {
     using namespace a64;
-    return Program().at(0, join({{movz(1, 0), add(1, 1, 1), kIcIalluis, cmp(1, 300), b_cond(kNe, -3)},
-                                 imm64(0, 0x8400'0008),
-                                 {hvc(0)}}));
+    return Program().at(
+        0,
+        join({{movz(1, 0), add(1, 1, 1), kIcIalluis, cmp(1, 300), b_cond(kNe, -3)}, imm64(0, 0x8400'0008), {hvc(0)}}));
   };
   const core::MachineConfig config{.quantum = 7};
   // Three chained blocks per round: a slice that ends before one of them must resume at it.

@@ -47,7 +47,9 @@ std::string strs(std::initializer_list<const char*> list) {
   return out;
 }
 
-DeviceTreeSpec base_spec() { return {.cpus = 1, .ram = {0x4000'0000, 128u << 20}}; }
+DeviceTreeSpec base_spec() {
+  return {.cpus = 1, .ram = {0x4000'0000, 128u << 20}};
+}
 
 }  // namespace
 
@@ -64,7 +66,8 @@ TEST_CASE("Device tree: libfdt accepts it whole, and the root is QEMU virt's lin
   CHECK(*reg == std::string("\0\0\0\0\x40\0\0\0\0\0\0\0\x08\0\0\0", 16));
 }
 
-TEST_CASE("Device tree: one cpu node per vCPU with reg = MPIDR Aff1 << 8 | Aff0 and enable-method psci (arm/cpus.yaml)") {
+TEST_CASE(
+    "Device tree: one cpu node per vCPU with reg = MPIDR Aff1 << 8 | Aff0 and enable-method psci (arm/cpus.yaml)") {
   DeviceTreeSpec spec = base_spec();
   spec.cpus = 18;
   const Tree t(spec);
@@ -79,7 +82,8 @@ TEST_CASE("Device tree: one cpu node per vCPU with reg = MPIDR Aff1 << 8 | Aff0 
   CHECK(t.prop("/cpus/cpu@101", "device_type") == strs({"cpu"}));
 }
 
-TEST_CASE("Device tree: PSCI and SDEI name the configured conduit, PSCI 0.2 drops the psci-1.0 compatible (arm/psci.yaml)") {
+TEST_CASE(
+    "Device tree: PSCI and SDEI name the configured conduit, PSCI 0.2 drops the psci-1.0 compatible (arm/psci.yaml)") {
   DeviceTreeSpec spec = base_spec();
   CHECK(Tree(spec).prop("/psci", "compatible") == strs({"arm,psci-1.0", "arm,psci-0.2"}));
   CHECK(Tree(spec).prop("/psci", "method") == strs({"hvc"}));
@@ -94,7 +98,9 @@ TEST_CASE("Device tree: PSCI and SDEI name the configured conduit, PSCI 0.2 drop
   CHECK(Tree(spec).node("/firmware") < 0);
 }
 
-TEST_CASE("Device tree: without an interrupt controller no node carries interrupts, with one, the timer has 4 PPIs and the PL011 SPI 1") {
+TEST_CASE(
+    "Device tree: without an interrupt controller no node carries interrupts, with one, the timer has 4 PPIs and the "
+    "PL011 SPI 1") {
   DeviceTreeSpec spec = base_spec();
   spec.gic = false;
   const Tree none(spec);
@@ -110,7 +116,7 @@ TEST_CASE("Device tree: without an interrupt controller no node carries interrup
   REQUIRE(timer);
   REQUIRE(timer->size() == 48u);
   const auto cell = [&](std::size_t i) { return fdt32_to_cpu(reinterpret_cast<const fdt32_t*>(timer->data())[i]); };
-  CHECK((cell(0) == 1 && cell(1) == 13 && cell(2) == 4));   // secure physical, PPI, level-high
+  CHECK((cell(0) == 1 && cell(1) == 13 && cell(2) == 4));    // secure physical, PPI, level-high
   CHECK((cell(9) == 1 && cell(10) == 10 && cell(11) == 4));  // hypervisor
   CHECK(gic.prop("/pl011@9000000", "interrupts") == std::string("\0\0\0\0\0\0\0\x01\0\0\0\x04", 12));
 }
@@ -244,9 +250,9 @@ std::vector<std::uint8_t> with_header_word(std::vector<std::uint8_t> dtb, std::s
   for (std::size_t i = 0; i < 4; ++i) dtb[at + i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
   return dtb;
 }
-constexpr std::size_t kVersionWord = 20;       // fdt_header.version
-constexpr std::size_t kOffStringsWord = 12;    // fdt_header.off_dt_strings
-constexpr std::size_t kSizeStringsWord = 32;   // fdt_header.size_dt_strings
+constexpr std::size_t kVersionWord = 20;      // fdt_header.version
+constexpr std::size_t kOffStringsWord = 12;   // fdt_header.off_dt_strings
+constexpr std::size_t kSizeStringsWord = 32;  // fdt_header.size_dt_strings
 }  // namespace
 
 // A version-16 header does not give the structure block's size (Devicetree Specification v0.4
@@ -292,17 +298,19 @@ TEST_CASE("Boot payload: the initrd, then the device tree, each on the first fre
   CHECK(*m.machine->ram().at(0x404F'FFFF) == 0x5A);
 }
 
-TEST_CASE("Boot payload: with RAM too small for a 2 MiB boundary the device tree goes on a 4 KiB one, no room at all is an ImageError") {
+TEST_CASE(
+    "Boot payload: with RAM too small for a 2 MiB boundary the device tree goes on a 4 KiB one, no room at all is an "
+    "ImageError") {
   core::MachineConfig config;
   config.memory = 1u << 20;
   config.pv_time = true;
   test::TestMachine m(test::Program().at(0, {test::a64::kWfi}), config);
-  CHECK(m.x(0) == 0x4008'1000u);  // just above the one-page image
+  CHECK(m.x(0) == 0x4008'1000u);        // just above the one-page image
   config.initrd.assign(900u << 10, 1);  // leaves no room below the PV-time page
   core::Machine big(config);
-  CHECK_THROWS_AS(big.load(core::image_from_raw_bytes(std::vector<std::uint8_t>(4096), "t", big.layout(),
-                                                       core::kRawImageAddress)),
-                  core::ImageError);
+  CHECK_THROWS_AS(
+      big.load(core::image_from_raw_bytes(std::vector<std::uint8_t>(4096), "t", big.layout(), core::kRawImageAddress)),
+      core::ImageError);
   CHECK_THROWS_AS(big.run(), std::logic_error);  // a refused load leaves nothing to run
 }
 

@@ -88,7 +88,11 @@ TEST_CASE("gdb: a packet is $payload#checksum, the checksum the modulo-256 sum o
 }
 
 TEST_CASE("gdb: $, #, } and * in a reply are escaped as } and the character XOR 0x20") {
-  CHECK(frame("a$b") == "$a}\x04" "b#" + fmt::format("{:02x}", checksum("a}\x04" "b")));
+  CHECK(frame("a$b") ==
+        "$a}\x04"
+        "b#" +
+            fmt::format("{:02x}", checksum("a}\x04"
+                                           "b")));
   const std::string framed = frame("#}*");
   CHECK(framed.substr(0, 7) == "$}\x03}]}\x0a");
 }
@@ -165,7 +169,8 @@ TEST_CASE("gdb: the target description names GDB's AArch64 core and FP features 
   const std::string_view xml = target_xml();
   CHECK(xml.find("<feature name=\"org.gnu.gdb.aarch64.core\">") != std::string_view::npos);
   CHECK(xml.find("<feature name=\"org.gnu.gdb.aarch64.fpu\">") != std::string_view::npos);
-  for (const char* reg : {"\"x0\"", "\"x30\"", "\"sp\"", "\"pc\"", "\"cpsr\"", "\"v0\"", "\"v31\"", "\"fpsr\"", "\"fpcr\""}) {
+  for (const char* reg :
+       {"\"x0\"", "\"x30\"", "\"sp\"", "\"pc\"", "\"cpsr\"", "\"v0\"", "\"v31\"", "\"fpsr\"", "\"fpcr\""}) {
     CHECK(xml.find(fmt::format("name={}", reg)) != std::string_view::npos);
   }
   Fixture f;
@@ -290,8 +295,10 @@ TEST_CASE("gdb: k ends the session without a reply, D with OK") {
 
 TEST_CASE("gdb: malformed packets get an error or the empty reply") {
   Fixture f;
-  for (const char* p : {"m", "m,", "m1", "m1,", "mzz,4", "m10000000000000000,1", "M1,2:abc", "M1,1:zz", "M1,2:00",
-                        "p", "p44", "pzz", "P1", "P20=12", "G00", "Hx1", "H", "Hgzz", "Tzz", "czz", "X1"}) {
+  for (const char* p : {"m",        "m,",      "m1",      "m1,", "mzz,4", "m10000000000000000,1",
+                        "M1,2:abc", "M1,1:zz", "M1,2:00", "p",   "p44",   "pzz",
+                        "P1",       "P20=12",  "G00",     "Hx1", "H",     "Hgzz",
+                        "Tzz",      "czz",     "X1"}) {
     const std::string r = f.reply(p);
     INFO(p << " -> " << r);
     CHECK((r.starts_with("E") && r.size() == 3));

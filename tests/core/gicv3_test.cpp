@@ -886,8 +886,9 @@ TEST_CASE("GICv3: kind() names SGIs, PPIs and the 224 SPIs, and INTIDs past them
   CHECK(g.gic.kind(1020) == Kind::None);
 }
 
-TEST_CASE("GICv3: a PPI the firmware owns is RAZ/WI to the guest, as a Secure interrupt is to Non-secure accesses "
-          "(IHI 0069H 12.1.9), and is never signalled as an IRQ") {
+TEST_CASE(
+    "GICv3: a PPI the firmware owns is RAZ/WI to the guest, as a Secure interrupt is to Non-secure accesses "
+    "(IHI 0069H 12.1.9), and is never signalled as an IRQ") {
   Gic g(2);
   g.enable(0, 30, 0x80);
   g.gic.set_ppi_line(0, 30, true);
@@ -896,7 +897,7 @@ TEST_CASE("GICv3: a PPI the firmware owns is RAZ/WI to the guest, as a Secure in
   CHECK_FALSE(g.gic.irq_signalled(0));  // disabled and taken away
   const std::uint64_t sgi_base = rd(0) + kSgi;
   CHECK((g.gic.redist_read(sgi_base + kIgroupr, 4) & bit_of(30)) == 0);
-  CHECK((g.gic.redist_read(sgi_base + kIspendr, 4) & bit_of(30)) == 0);  // the line is high, yet RAZ
+  CHECK((g.gic.redist_read(sgi_base + kIspendr, 4) & bit_of(30)) == 0);   // the line is high, yet RAZ
   CHECK((g.gic.redist_read(sgi_base + kIpriorityr + 28, 4) >> 16) == 0);  // bytes of 30 and 31
   CHECK((g.gic.redist_read(sgi_base + kIcfgr + 4, 4) >> 28) == 0);
   g.gic.redist_write(sgi_base + kIsenabler, 4, bit_of(30));
@@ -914,8 +915,9 @@ TEST_CASE("GICv3: a PPI the firmware owns is RAZ/WI to the guest, as a Secure in
   CHECK(g.gic.icc_read(0, Icc::Iar1) == Gicv3::kSpurious);
 }
 
-TEST_CASE("GICv3: a firmware-owned level interrupt is active from acknowledge to deactivate, and the guest cannot end "
-          "it") {
+TEST_CASE(
+    "GICv3: a firmware-owned level interrupt is active from acknowledge to deactivate, and the guest cannot end "
+    "it") {
   Gic g(1);
   g.gic.claim(0, 27, true);
   g.gic.enable(0, 27, true);

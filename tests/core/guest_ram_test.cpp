@@ -77,14 +77,14 @@ TEST_CASE("Guest RAM: zero() clears partial pages at both ends and whole pages i
 
 TEST_CASE("Guest RAM: the non-zero pages of 64 GiB are found without touching the rest") {
   core::GuestRam ram(core::kRamBase, core::kMaxRamSize);
-  ram.host()[0] = 1;                                   // the first page
-  ram.host()[5 * core::kPageSize + 17] = 2;            // page 5
-  ram.host()[ram.size() - 1] = 3;                      // the last page
-  ram.host()[7 * core::kPageSize] = 4;                 // written, then zeroed again
+  ram.host()[0] = 1;                         // the first page
+  ram.host()[5 * core::kPageSize + 17] = 2;  // page 5
+  ram.host()[ram.size() - 1] = 3;            // the last page
+  ram.host()[7 * core::kPageSize] = 4;       // written, then zeroed again
   ram.host()[7 * core::kPageSize] = 0;
   volatile std::uint8_t read = ram.host()[20 * kGiB];  // read only: populated, but zero
   (void)read;
-  ram.host()[9 * core::kPageSize] = 5;                 // written, then given back
+  ram.host()[9 * core::kPageSize] = 5;  // written, then given back
   ram.zero(core::kRamBase + 9 * core::kPageSize, core::kPageSize);
   const auto start = std::chrono::steady_clock::now();
   const std::vector<std::uint64_t> pages = nonzero_pages(ram);

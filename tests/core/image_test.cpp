@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <iterator>
 #include <filesystem>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -19,7 +19,8 @@ using namespace emu;
 namespace {
 
 core::ImageLayout layout() {
-  return {.ram_base = core::kRamBase, .ram_size = core::kDefaultRamSize,
+  return {.ram_base = core::kRamBase,
+          .ram_size = core::kDefaultRamSize,
           .devices = {{core::kUartBase, core::kUartSize, "PL011 UART"}}};
 }
 
@@ -39,7 +40,8 @@ TEST_CASE("Loader: refusing an image leaks no file descriptor") {
   const std::string path = temp_path("smccc-emu-empty-");
   std::fclose(std::fopen(path.c_str(), "w"));
   const std::size_t before = open_descriptors();
-  for (int i = 0; i < 50; ++i) CHECK_THROWS_AS(core::load_image(path, core::ImageFormat::Auto, layout()), core::ImageError);
+  for (int i = 0; i < 50; ++i)
+    CHECK_THROWS_AS(core::load_image(path, core::ImageFormat::Auto, layout()), core::ImageError);
   CHECK(open_descriptors() == before);
   std::filesystem::remove(path);
 }
@@ -128,23 +130,23 @@ TEST_CASE("Loader: an ELF whose program headers start at an odd offset loads") {
   };
   const std::uint8_t ident[] = {0x7F, 'E', 'L', 'F', 2 /* ELFCLASS64 */, 1 /* LSB */, 1 /* EV_CURRENT */};
   std::copy(std::begin(ident), std::end(ident), f.begin());
-  put(16, 2, 2);                      // e_type ET_EXEC
-  put(18, 183, 2);                    // e_machine EM_AARCH64
-  put(20, 1, 4);                      // e_version
+  put(16, 2, 2);                       // e_type ET_EXEC
+  put(18, 183, 2);                     // e_machine EM_AARCH64
+  put(20, 1, 4);                       // e_version
   put(24, core::kRawImageAddress, 8);  // e_entry
   put(32, kEhdr + kPad, 8);            // e_phoff: 67
-  put(52, kEhdr, 2);                  // e_ehsize
-  put(54, kPhdr, 2);                  // e_phentsize
-  put(56, 1, 2);                      // e_phnum
+  put(52, kEhdr, 2);                   // e_ehsize
+  put(54, kPhdr, 2);                   // e_phentsize
+  put(56, 1, 2);                       // e_phnum
   const std::size_t ph = kEhdr + kPad;
   const std::size_t code_at = ph + kPhdr;
-  put(ph + 0, 1, 4);                  // p_type PT_LOAD
-  put(ph + 4, 5, 4);                  // p_flags R+X
-  put(ph + 8, code_at, 8);            // p_offset
+  put(ph + 0, 1, 4);                        // p_type PT_LOAD
+  put(ph + 4, 5, 4);                        // p_flags R+X
+  put(ph + 8, code_at, 8);                  // p_offset
   put(ph + 16, core::kRawImageAddress, 8);  // p_vaddr
   put(ph + 24, core::kRawImageAddress, 8);  // p_paddr
-  put(ph + 32, sizeof code, 8);       // p_filesz
-  put(ph + 40, 0x10000, 8);           // p_memsz: 64 KiB, most of it zero-fill
+  put(ph + 32, sizeof code, 8);             // p_filesz
+  put(ph + 40, 0x10000, 8);                 // p_memsz: 64 KiB, most of it zero-fill
   std::memcpy(f.data() + code_at, code, sizeof code);
   const core::Image image = core::image_from_elf_bytes(f, "odd-phoff.elf", layout());
   REQUIRE(image.segments.size() == 1);

@@ -29,7 +29,9 @@ struct Script final : ConsoleInput {
 };
 
 // 115200 8N1 with Linux's divisor at 24 MHz: 64 × 13 + 1 = 833, one bit = 833 / (4 × 24 MHz).
-constexpr std::uint64_t linux_ns(std::uint64_t bits) { return bits * 833 * 1'000'000'000 / (4 * 24'000'000ull); }
+constexpr std::uint64_t linux_ns(std::uint64_t bits) {
+  return bits * 833 * 1'000'000'000 / (4 * 24'000'000ull);
+}
 constexpr std::uint64_t kLinuxChar = linux_ns(10);     // 86 770 ns
 constexpr std::uint64_t kLinuxTimeout = linux_ns(32);  // 277 666 ns
 
@@ -311,7 +313,7 @@ TEST_CASE("PL011 while the FIFO is full the input waits at the host and starts o
   u.uart.advance(late);
   CHECK((u.reg(Pl011::kFr, late) & Pl011::kFrRxff) != 0);
   CHECK_FALSE(u.uart.next_event_ns().has_value());  // nothing on the line, the timeout has fired
-  CHECK(u.script->next == 16);  // nothing taken from the host that the FIFO could not hold
+  CHECK(u.script->next == 16);                      // nothing taken from the host that the FIFO could not hold
   CHECK_FALSE(u.uart.wants_input());
   std::string got;
   got.push_back(static_cast<char>(u.reg(Pl011::kDr, late)));
@@ -445,7 +447,8 @@ TEST_CASE("PL011 save and load round trip: registers, latched divisor, FIFO, the
   CHECK(got == std::string("hell\0", 5));  // "o" is still in the original's host input
 }
 
-TEST_CASE("PL011 after a load a replayable input reads on after the bytes the saved UART took, another from where it is") {
+TEST_CASE(
+    "PL011 after a load a replayable input reads on after the bytes the saved UART took, another from where it is") {
   Uart u("hello");
   u.linux_setup();
   u.uart.advance(3 * kLinuxChar + 5);  // "hel" in the FIFO, "l" on the line: four taken

@@ -20,7 +20,9 @@ constexpr std::uint64_t kSystemOff = 0x8400'0008;
 Words cpu_on(unsigned target, std::uint64_t entry, std::uint64_t context) {
   return join({imm64(0, kCpuOn64), imm64(1, target), imm64(2, entry), imm64(3, context), {a64::hvc(0)}});
 }
-Words psci(std::uint64_t fid) { return join({imm64(0, fid), {a64::hvc(0)}}); }
+Words psci(std::uint64_t fid) {
+  return join({imm64(0, fid), {a64::hvc(0)}});
+}
 
 core::MachineConfig cpus(unsigned n, std::uint64_t limit = 0) {
   core::MachineConfig c;
@@ -52,7 +54,7 @@ TEST_CASE("CPU_ON: a target that has not run yet already holds its entry PC and 
   config.max_instructions = 0;
   CHECK(m.run().kind == ExitKind::Deadlock);
   CHECK(m.machine->reg(1, Reg::Pc) == kBase + 0x200 + 4);  // it ran, up to its WFI
-  TestMachine fresh(p, cpus(2, 17));  // stop after vCPU 0's CPU_ON, before vCPU 1 runs
+  TestMachine fresh(p, cpus(2, 17));                       // stop after vCPU 0's CPU_ON, before vCPU 1 runs
   CHECK(fresh.run().kind == ExitKind::InstructionLimit);
   CHECK(fresh.machine->reg(1, Reg::Pc) == kBase + 0x200);
   CHECK(fresh.machine->reg(1, core::xreg(0)) == 0x66);
@@ -76,7 +78,9 @@ TEST_CASE("WFI idles one vCPU while the others run on") {
 }
 
 TEST_CASE("CPU_SUSPEND standby returns SUCCESS after 10 us of virtual time") {
-  TestMachine m(Program().at(0, join({imm64(1, 0), {a64::mrs(20, a64::kPmccntrEl0)}, imm64(0, kCpuSuspend64),
+  TestMachine m(Program().at(0, join({imm64(1, 0),
+                                      {a64::mrs(20, a64::kPmccntrEl0)},
+                                      imm64(0, kCpuSuspend64),
                                       {a64::hvc(0), a64::mrs(21, a64::kPmccntrEl0), a64::kWfi}})));
   CHECK(m.run().kind == ExitKind::Deadlock);
   CHECK(m.x(0) == 0);
@@ -86,7 +90,10 @@ TEST_CASE("CPU_SUSPEND standby returns SUCCESS after 10 us of virtual time") {
 
 TEST_CASE("CPU_SUSPEND power-down resumes at the entry point with x0 = context") {
   Program p;
-  p.at(0, join({imm64(1, 0x10000), imm64(2, kBase + 0x200), imm64(3, 0x77), imm64(0, kCpuSuspend64),
+  p.at(0, join({imm64(1, 0x10000),
+                imm64(2, kBase + 0x200),
+                imm64(3, 0x77),
+                imm64(0, kCpuSuspend64),
                 {a64::hvc(0), a64::kUdf0}}));
   p.at(0x200, {a64::mov(9, 0), a64::kWfi});
   TestMachine m(p);
@@ -97,7 +104,8 @@ TEST_CASE("CPU_SUSPEND power-down resumes at the entry point with x0 = context")
 
 TEST_CASE("Generic counter: CNTFRQ is 62.5 MHz and CNTVCT advances one tick per 16 instructions") {
   // x1 = CNTVCT; 160000 iterations of a 2-instruction loop; x2 = CNTVCT; x3 = CNTFRQ.
-  TestMachine m(Program().at(0, join({imm64(19, 160'000), {a64::mrs(1, a64::kCntvctEl0)},
+  TestMachine m(Program().at(0, join({imm64(19, 160'000),
+                                      {a64::mrs(1, a64::kCntvctEl0)},
                                       {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
                                       {a64::mrs(2, a64::kCntvctEl0), a64::mrs(3, a64::kCntfrqEl0), a64::kWfi}})));
   CHECK(m.run().kind == ExitKind::Deadlock);
@@ -109,9 +117,12 @@ TEST_CASE("Generic counter: CNTFRQ is 62.5 MHz and CNTVCT advances one tick per 
 
 TEST_CASE("Virtual time is the same on every run: identical registers, clocks and counts") {
   Program p;
-  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(19, 30'000), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0),
+                imm64(19, 30'000),
+                {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
                 {a64::mrs(7, a64::kCntvctEl0), a64::kWfi}}));
-  p.at(0x200, join({imm64(19, 20'000), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
+  p.at(0x200, join({imm64(19, 20'000),
+                    {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
                     {a64::mrs(7, a64::kCntvctEl0), a64::kWfi}}));
   TestMachine a(p, cpus(2));
   TestMachine b(p, cpus(2));
@@ -129,7 +140,9 @@ namespace {
 // Two vCPUs spinning for about `iterations` * 2 instructions each.
 Program two_spinners(std::uint64_t iterations) {
   Program p;
-  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(19, iterations), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0),
+                imm64(19, iterations),
+                {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
                 {a64::kWfi}}));
   p.at(0x200, join({imm64(19, iterations), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)}, {a64::kWfi}}));
   return p;
@@ -170,9 +183,12 @@ Program rewriting_program(std::uint32_t maintenance) {
   const std::uint64_t counter = kBase + 0x600;
   const std::uint64_t function = kBase + 0x400;
   Program p;
-  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0),
+                imm64(1, counter),
                 {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
-                imm64(2, function), imm64(3, a64::movz(7, 2)), imm64(5, function + 0x100),
+                imm64(2, function),
+                imm64(3, a64::movz(7, 2)),
+                imm64(5, function + 0x100),
                 {a64::str_w(3, 2), a64::kDsbIsh, maintenance, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
   p.at(0x200, join({imm64(1, counter),
                     {a64::bl((0x400 - 0x210) / 4), a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1), a64::cmp(7, 2),
@@ -196,11 +212,14 @@ TEST_CASE("Code coherence: IC IALLUIS reaches the very first block another vCPU 
   // rewrites that block's first word once vCPU 1 has looped 100 times, then IC IALLUIS.
   const std::uint64_t counter = kBase + 0x600;
   Program p;
-  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0),
+                imm64(1, counter),
                 {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
-                imm64(2, kBase + 0x200), imm64(3, a64::movz(7, 2)),
+                imm64(2, kBase + 0x200),
+                imm64(3, a64::movz(7, 2)),
                 {a64::str_w(3, 2), a64::kDsbIsh, a64::kIcIalluis, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
-  p.at(0x200, join({{a64::movz(7, 1)}, imm64(1, counter),
+  p.at(0x200, join({{a64::movz(7, 1)},
+                    imm64(1, counter),
                     {a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1), a64::cmp(7, 2), a64::b_cond(a64::kNe, -9)},
                     psci(kSystemOff)}));
   p.at(0x600, {0, 0});
@@ -226,13 +245,18 @@ namespace {
 constexpr std::uint64_t kTables = kBase + 0x3000;
 Words enable_mmu() {
   constexpr std::uint64_t kTcr = 25 | (1u << 8) | (1u << 10) | (3u << 12) | (1u << 23);  // EPD1
-  return join({imm64(10, kTables), {0xD518'200Au /* msr ttbr0_el1, x10 */}, imm64(10, 0xFF),
-               {0xD518'A20Au /* msr mair_el1, x10 */}, imm64(10, kTcr), {0xD518'204Au /* msr tcr_el1, x10 */,
-               a64::kIsb, 0xD538'100Au /* mrs x10, sctlr_el1 */, 0xB240'014Au /* orr x10, x10, #1 */,
-               0xD518'100Au /* msr sctlr_el1, x10 */, a64::kIsb}});
+  return join({imm64(10, kTables),
+               {0xD518'200Au /* msr ttbr0_el1, x10 */},
+               imm64(10, 0xFF),
+               {0xD518'A20Au /* msr mair_el1, x10 */},
+               imm64(10, kTcr),
+               {0xD518'204Au /* msr tcr_el1, x10 */, a64::kIsb, 0xD538'100Au /* mrs x10, sctlr_el1 */,
+                0xB240'014Au /* orr x10, x10, #1 */, 0xD518'100Au /* msr sctlr_el1, x10 */, a64::kIsb}});
 }
 // Level-1 entry 1: block at 0x4000_0000, AF, inner shareable, MAIR attribute 0.
-void page_tables(Program& p) { p.at(0x3000, {0, 0, 0x4000'0701u, 0}); }
+void page_tables(Program& p) {
+  p.at(0x3000, {0, 0, 0x4000'0701u, 0});
+}
 }  // namespace
 
 TEST_CASE("Code coherence with the MMU on: IC IALLUIS and IC IVAU through the guest's page tables") {
@@ -243,13 +267,17 @@ TEST_CASE("Code coherence with the MMU on: IC IALLUIS and IC IVAU through the gu
   for (const std::uint32_t ic : {a64::kIcIalluis, 0xD50B'7522u /* ic ivau, x2 */}) {
     CAPTURE(ic);
     Program p;
-    p.at(0, join({enable_mmu(), cpu_on(1, kBase + 0x200, 0), imm64(1, counter),
+    p.at(0, join({enable_mmu(),
+                  cpu_on(1, kBase + 0x200, 0),
+                  imm64(1, counter),
                   {a64::ldr(4, 1), a64::cmp(4, 100), a64::b_cond(a64::kLo, -2)},
-                  imm64(2, function), imm64(3, a64::movz(7, 2)),
+                  imm64(2, function),
+                  imm64(3, a64::movz(7, 2)),
                   {a64::str_w(3, 2), a64::kDsbIsh, ic, a64::kDsbIsh, a64::kIsb, a64::b(0)}}));
-    const Words body = join({imm64(1, counter), {a64::bl(0), a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1),
-                                                 a64::cmp(7, 2), a64::b_cond(a64::kNe, -5)},
-                             psci(kSystemOff)});
+    const Words body = join(
+        {imm64(1, counter),
+         {a64::bl(0), a64::ldr(4, 1), a64::add(4, 4, 1), a64::str(4, 1), a64::cmp(7, 2), a64::b_cond(a64::kNe, -5)},
+         psci(kSystemOff)});
     Words second = join({enable_mmu(), body});
     const std::size_t bl_at = enable_mmu().size() + 4;  // the BL: after imm64(1, counter)
     second[bl_at] = a64::bl(static_cast<std::int32_t>((0x400 - 0x200) / 4 - bl_at));
@@ -274,10 +302,14 @@ TEST_CASE("Code coherence: code rewritten through an alias mapping runs new on t
     CAPTURE(ic);
     // The first store (of the old instruction) makes the engine's TLB entry for the alias
     // writable without a check; after that it sees no store through it.
-    Words code = join({enable_mmu(), imm64(2, function), imm64(6, alias), imm64(3, a64::movz(7, 1)),
-                       {a64::str_w(3, 6), a64::kDsbIsh, a64::kIsb}, imm64(3, a64::movz(7, 2)),
-                       {a64::kNop /* bl function */, a64::mov(8, 7), a64::str_w(3, 6), a64::kDsbIsh, ic,
-                        a64::kDsbIsh, a64::kIsb, a64::kNop /* bl function */, a64::mov(9, 7), a64::kWfi}});
+    Words code = join({enable_mmu(),
+                       imm64(2, function),
+                       imm64(6, alias),
+                       imm64(3, a64::movz(7, 1)),
+                       {a64::str_w(3, 6), a64::kDsbIsh, a64::kIsb},
+                       imm64(3, a64::movz(7, 2)),
+                       {a64::kNop /* bl function */, a64::mov(8, 7), a64::str_w(3, 6), a64::kDsbIsh, ic, a64::kDsbIsh,
+                        a64::kIsb, a64::kNop /* bl function */, a64::mov(9, 7), a64::kWfi}});
     for (const std::size_t at : {code.size() - 10, code.size() - 3}) {
       code[at] = a64::bl(static_cast<std::int32_t>(0x400 / 4 - at));
     }
@@ -313,10 +345,14 @@ TEST_CASE("The generic counter never runs backwards across vCPUs") {
   // it, then reads the counter: it must not see a smaller value.
   const std::uint64_t mailbox = kBase + 0x600;
   Program p;
-  p.at(0, join({cpu_on(1, kBase + 0x200, 0), imm64(19, 2'000), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
-                imm64(1, mailbox), {a64::mrs(2, a64::kCntvctEl0), a64::str(2, 1), a64::kWfi}}));
-  p.at(0x200, join({imm64(1, mailbox), {a64::ldr(4, 1), a64::cmp(4, 0), a64::b_cond(a64::kEq, -2),
-                                        a64::mrs(5, a64::kCntvctEl0), a64::kWfi}}));
+  p.at(0, join({cpu_on(1, kBase + 0x200, 0),
+                imm64(19, 2'000),
+                {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
+                imm64(1, mailbox),
+                {a64::mrs(2, a64::kCntvctEl0), a64::str(2, 1), a64::kWfi}}));
+  p.at(0x200,
+       join({imm64(1, mailbox),
+             {a64::ldr(4, 1), a64::cmp(4, 0), a64::b_cond(a64::kEq, -2), a64::mrs(5, a64::kCntvctEl0), a64::kWfi}}));
   p.at(0x600, {0, 0});
   core::MachineConfig config = cpus(2);
   config.quantum = 100'000;  // vCPU 0 finishes its loop before vCPU 1 first runs
@@ -403,7 +439,8 @@ TEST_CASE("PV time: with MachineConfig::pv_time every vCPU has a record in the l
 
 TEST_CASE("PV time: a record may not be set over the loaded image") {
   core::Machine machine(core::MachineConfig{});
-  machine.load(core::image_from_raw_bytes(Program().at(0, {a64::kWfi, 0, 0, 0}).bytes(), "img", machine.layout(), kBase));
+  machine.load(
+      core::image_from_raw_bytes(Program().at(0, {a64::kWfi, 0, 0, 0}).bytes(), "img", machine.layout(), kBase));
   CHECK(machine.set_pv_time_ipa(0, kBase) == fw::HostStatus::Exists);
   CHECK(machine.set_pv_time_ipa(0, kBase + 0x1000) == fw::HostStatus::Ok);
 }
@@ -411,9 +448,9 @@ TEST_CASE("PV time: a record may not be set over the loaded image") {
 TEST_CASE("PV time: an image may not overlap a stolen-time record") {
   core::Machine machine(core::MachineConfig{});
   REQUIRE(machine.set_pv_time_ipa(0, kBase + 0x40) == fw::HostStatus::Ok);
-  CHECK_THROWS_WITH_AS(core::image_from_raw_bytes(Program().at(0, {a64::kWfi, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                                                   0, 0, 0}).bytes(),
-                                                  "img", machine.layout(), kBase),
+  CHECK_THROWS_WITH_AS(core::image_from_raw_bytes(
+                           Program().at(0, {a64::kWfi, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}).bytes(),
+                           "img", machine.layout(), kBase),
                        doctest::Contains("PV-time record"), core::ImageError);
 }
 
@@ -492,13 +529,14 @@ TEST_CASE("Snapshot: PMU control, cache selection, thread registers and PAuth ke
   const a64::Sys pmcr = a64::sysreg(3, 3, 9, 12, 0), pmselr = a64::sysreg(3, 3, 9, 12, 5),
                  csselr = a64::sysreg(3, 2, 0, 0, 0), tpidr = a64::sysreg(3, 3, 13, 0, 2),
                  apia_lo = a64::sysreg(3, 0, 2, 1, 0), apga_hi = a64::sysreg(3, 0, 2, 3, 1);
-  Program p = Program().at(0, join({{a64::movz(1, 1), a64::msr(pmcr, 1), a64::movz(1, 5), a64::msr(pmselr, 1),
-                                     a64::movz(1, 2), a64::msr(csselr, 1), a64::movz(1, 0x77), a64::msr(tpidr, 1),
-                                     a64::movz(1, 0x1234), a64::msr(apia_lo, 1), a64::movz(1, 0x5678),
-                                     a64::msr(apga_hi, 1)},
-                                    imm64(19, 5'000), {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
-                                    {a64::mrs(2, pmcr), a64::mrs(3, pmselr), a64::mrs(4, csselr), a64::mrs(5, tpidr),
-                                     a64::mrs(6, apia_lo), a64::mrs(7, apga_hi), a64::kWfi}}));
+  Program p =
+      Program().at(0, join({{a64::movz(1, 1), a64::msr(pmcr, 1), a64::movz(1, 5), a64::msr(pmselr, 1), a64::movz(1, 2),
+                             a64::msr(csselr, 1), a64::movz(1, 0x77), a64::msr(tpidr, 1), a64::movz(1, 0x1234),
+                             a64::msr(apia_lo, 1), a64::movz(1, 0x5678), a64::msr(apga_hi, 1)},
+                            imm64(19, 5'000),
+                            {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
+                            {a64::mrs(2, pmcr), a64::mrs(3, pmselr), a64::mrs(4, csselr), a64::mrs(5, tpidr),
+                             a64::mrs(6, apia_lo), a64::mrs(7, apga_hi), a64::kWfi}}));
   core::MachineConfig config;
   config.quantum = 100;
   core::Machine m(config);

@@ -25,8 +25,10 @@ constexpr std::uint64_t kBackstopInstructions = 3'000'000'000;
 
 }  // namespace
 
-TEST_CASE("request_stop() from another thread ends run() of a spinning guest with Stopped, and run() goes on after it") {
-  TestMachine t(Program().at(0, {b(0)}), core::MachineConfig{.quantum = 1000, .max_instructions = kBackstopInstructions});
+TEST_CASE(
+    "request_stop() from another thread ends run() of a spinning guest with Stopped, and run() goes on after it") {
+  TestMachine t(Program().at(0, {b(0)}),
+                core::MachineConfig{.quantum = 1000, .max_instructions = kBackstopInstructions});
   std::thread host([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     t.machine->request_stop(SIGTERM);
@@ -60,9 +62,13 @@ TEST_CASE("request_stop() before run() makes run() stop before any instruction, 
 TEST_CASE("request_stop() from another thread ends a wait for console input from a pipe") {
   // The guest turns the PL011's receiver and its RX/RT interrupts on and waits in WFI with no
   // timer: only host input can wake it, so run() blocks in the console input's wait().
-  const Program program = Program().at(0, join({imm64(1, 0x0900'0030), imm64(2, 0x301), {str_w(2, 1)},  // UARTCR
-                                                 imm64(1, 0x0900'0038), imm64(2, 0x50), {str_w(2, 1)},   // UARTIMSC
-                                                 {kWfi, b(-1)}}));
+  const Program program = Program().at(0, join({imm64(1, 0x0900'0030),
+                                                imm64(2, 0x301),
+                                                {str_w(2, 1)},  // UARTCR
+                                                imm64(1, 0x0900'0038),
+                                                imm64(2, 0x50),
+                                                {str_w(2, 1)},  // UARTIMSC
+                                                {kWfi, b(-1)}}));
   TestMachine t(program);
   int p[2];
   REQUIRE(::pipe(p) == 0);

@@ -132,9 +132,9 @@ TEST_CASE("SMCCC_ARCH_SOC_ID64: discovery and the name type follow the SMCCC ver
 
 TEST_CASE("SMCCC_ARCH_FEATURES: each workaround reports 'not affected' in its own encoding") {
   fw::Firmware firmware;
-  CHECK(dispatch(firmware, fw::arch::kArchFeatures, {fw::arch::kWorkaround1}).x[0] == 1);       // unaffected
+  CHECK(dispatch(firmware, fw::arch::kArchFeatures, {fw::arch::kWorkaround1}).x[0] == 1);        // unaffected
   CHECK(dispatch(firmware, fw::arch::kArchFeatures, {fw::arch::kWorkaround2}).x[0] == neg(-2));  // NOT_REQUIRED
-  CHECK(dispatch(firmware, fw::arch::kArchFeatures, {fw::arch::kWorkaround3}).x[0] == 1);       // unaffected
+  CHECK(dispatch(firmware, fw::arch::kArchFeatures, {fw::arch::kWorkaround3}).x[0] == 1);        // unaffected
 }
 
 TEST_CASE("SMCCC_ARCH_FEATURES: unimplemented functions and self-discovering services answer -1") {
@@ -184,7 +184,7 @@ TEST_CASE("SMCCC_ARCH_SOC_ID type 2: the name, NUL-terminated, packed little-end
   set_smccc(firmware, 0x1'0006);  // the SMC64 form is SMCCC 1.6's
   const auto r = dispatch(firmware, fw::arch::kSocId64, {2});
   CHECK(r.x[0] == 0);
-  CHECK(r.count == 18);  // SMCCC 1.2 result registers
+  CHECK(r.count == 18);                       // SMCCC 1.2 result registers
   CHECK(r.x[1] == 0x4847'4645'4443'4241ull);  // "ABCDEFGH": first byte in bits [7:0]
   CHECK(r.x[2] == 0x0000'0000'0000'4A49ull);  // "IJ" then the NUL
   for (int i = 3; i < 18; ++i) CHECK(r.x[static_cast<std::size_t>(i)] == 0);

@@ -16,7 +16,8 @@ inline fw::SmcccCall sentinel_call(std::uint64_t x0, fw::Conduit conduit = fw::C
   return call;
 }
 
-inline fw::SmcccResult dispatch(fw::Firmware& firmware, std::uint64_t x0, std::initializer_list<std::uint64_t> args = {},
+inline fw::SmcccResult dispatch(fw::Firmware& firmware, std::uint64_t x0,
+                                std::initializer_list<std::uint64_t> args = {},
                                 fw::Conduit conduit = fw::Conduit::Hvc) {
   fw::SmcccCall call = sentinel_call(x0, conduit);
   std::size_t i = 1;
@@ -35,6 +36,8 @@ inline fw::SmcccResult call_from(fw::Firmware& firmware, unsigned vcpu, std::uin
 }
 
 constexpr std::uint64_t kNotSupported = ~std::uint64_t{0};
-constexpr std::uint64_t neg(std::int64_t v) { return static_cast<std::uint64_t>(v); }
+constexpr std::uint64_t neg(std::int64_t v) {
+  return static_cast<std::uint64_t>(v);
+}
 
 }  // namespace emu::test

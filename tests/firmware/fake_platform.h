@@ -40,8 +40,11 @@ struct FakePlatform final : fw::GuestMemory, fw::EntropySource, fw::Clock {
   }
 
   fw::FirmwareConfig config(unsigned vcpus = 1, std::uint64_t epoch_ns = 0) {
-    return {.vcpu_count = vcpus, .ram_base = kRamBase, .ram_size = kRamSize,
-            .platform = {.memory = this, .entropy = this, .clock = this}, .epoch_ns = epoch_ns};
+    return {.vcpu_count = vcpus,
+            .ram_base = kRamBase,
+            .ram_size = kRamSize,
+            .platform = {.memory = this, .entropy = this, .clock = this},
+            .epoch_ns = epoch_ns};
   }
 };
 

@@ -55,10 +55,10 @@ TEST_CASE("Fault injection: the errors each specification lists, by name") {
 TEST_CASE("Fault injection: a result the function may not return, or a function with none, is refused") {
   FakePlatform p;
   const std::vector<FaultRule> bad[] = {
-      {{.fid = fw::trng::kRnd64, .result = -4}},                  // no TRNG error -4
-      {{.fid = fw::psci::kCpuOff, .result = -4}},                 // ALREADY_ON from CPU_OFF
-      {{.fid = fw::psci::kVersion, .result = -1}},                // PSCI_VERSION lists none
-      {{.fid = 0x8200'0000, .result = -1}},                       // an unknown function
+      {{.fid = fw::trng::kRnd64, .result = -4}},    // no TRNG error -4
+      {{.fid = fw::psci::kCpuOff, .result = -4}},   // ALREADY_ON from CPU_OFF
+      {{.fid = fw::psci::kVersion, .result = -1}},  // PSCI_VERSION lists none
+      {{.fid = 0x8200'0000, .result = -1}},         // an unknown function
       {{.fid = fw::trng::kRnd64, .when = FaultRule::When::Nth, .n = 0, .result = -3}},
       {{.fid = fw::trng::kRnd64, .when = FaultRule::When::Fraction, .n = 101, .result = -3}},
       {{.fid = fw::trng::kRnd64, .when = FaultRule::When::Fraction, .n = 0, .result = -3}},
@@ -90,7 +90,7 @@ TEST_CASE("Fault injection: an injected CPU_ON error has no side effect, and SMC
   const auto r = call(f, fw::psci::kCpuOn, {1, FakePlatform::kRamBase, 0});
   CHECK(r.x[0] == neg(-6));  // all 64 bits, though SMC32
   CHECK(r.request.kind == fw::RequestKind::None);
-  CHECK(call(f, fw::psci::kAffinityInfo, {1, 0}).x[0] == 1);  // still OFF
+  CHECK(call(f, fw::psci::kAffinityInfo, {1, 0}).x[0] == 1);                     // still OFF
   CHECK(call(f, fw::psci::kCpuOn64, {1, FakePlatform::kRamBase, 0}).x[0] == 0);  // the other form is not named
 }
 
@@ -105,7 +105,8 @@ TEST_CASE("Fault injection: calls that are not routed (a hidden service) are not
 
 TEST_CASE("Fault injection %P: the same calls fail for the same seed, about P percent of them") {
   FakePlatform p1, p2, p3;
-  const std::vector<FaultRule> rule{{.fid = fw::trng::kRnd64, .when = FaultRule::When::Fraction, .n = 30, .result = -3}};
+  const std::vector<FaultRule> rule{
+      {.fid = fw::trng::kRnd64, .when = FaultRule::When::Fraction, .n = 30, .result = -3}};
   fw::Firmware a(with_faults(p1, rule, 1, 7));
   fw::Firmware b(with_faults(p2, rule, 1, 7));
   fw::Firmware c(with_faults(p3, rule, 1, 8));
@@ -113,7 +114,7 @@ TEST_CASE("Fault injection %P: the same calls fail for the same seed, about P pe
   CHECK(pa == rnd_pattern(b, 400));
   CHECK(pa != rnd_pattern(c, 400));
   const auto failed = std::count(pa.begin(), pa.end(), '1');
-  CHECK(failed > 80);   // 30 % of 400 is 120; a binomial spread of ±4 sigma
+  CHECK(failed > 80);  // 30 % of 400 is 120; a binomial spread of ±4 sigma
   CHECK(failed < 160);
 }
 

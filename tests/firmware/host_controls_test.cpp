@@ -41,7 +41,7 @@ TEST_CASE("Pseudo-registers: KVM's IDs, listed in order, with every supported bi
   // smccc-emu's own register comes last, outside KVM's coprocessor numbers (0x14, 0x16).
   CHECK(list[8].id == 0x6030'0000'0FFF'0000ull);
   CHECK(!list[8].kvm);
-  CHECK(reg(f, fw::fw_reg::kVendorHypBmap2) == 0);  // KVM: "This is reset to 0" 
+  CHECK(reg(f, fw::fw_reg::kVendorHypBmap2) == 0);  // KVM: "This is reset to 0"
   CHECK(reg(f, fw::fw_reg::kSmcccVersion) == 0x1'0002);
   CHECK(reg(f, fw::fw_reg::kPsciVersion) == 0x1'0001);
   CHECK(reg(f, fw::fw_reg::kStdBmap) == 0x1);
@@ -64,7 +64,7 @@ TEST_CASE("Pseudo-registers: an unknown ID is NotFound, an unknown bit is Invali
   CHECK(f.set_fw_reg(fw::fw_reg::kVendorHypBmap, 0x4) == HostStatus::Invalid);
   CHECK(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1'0004) == HostStatus::Invalid);  // 1.4: no such PSCI
   CHECK(f.set_fw_reg(fw::fw_reg::kPsciVersion, 0x1) == HostStatus::Invalid);       // 0.1: no DT IDs
-  CHECK(reg(f, fw::fw_reg::kStdBmap) == 0x1);  // nothing changed
+  CHECK(reg(f, fw::fw_reg::kStdBmap) == 0x1);                                      // nothing changed
 }
 
 TEST_CASE("Pseudo-registers: after the first run a changed value is Busy, the same value Ok") {
@@ -221,7 +221,8 @@ TEST_CASE("Filter: at most kMaxRanges ranges, more is Invalid") {
 namespace {
 struct ScriptedRegisters final : fw::RegisterSource {
   void load(fw::SmcccCall& call, int count) override {
-    for (int i = call.loaded; i < count; ++i) call.x[static_cast<std::size_t>(i)] = 0x8400'0000u + static_cast<unsigned>(i);
+    for (int i = call.loaded; i < count; ++i)
+      call.x[static_cast<std::size_t>(i)] = 0x8400'0000u + static_cast<unsigned>(i);
     call.loaded = static_cast<std::uint8_t>(count);
   }
 };

@@ -85,7 +85,8 @@ TEST_CASE("KVM DISCOVER_IMPL_CPUS(i): MIDR, REVIDR and AIDR of implementation i 
   }
 }
 
-TEST_CASE("KVM DISCOVER_IMPL_CPUS: an index past the list, in all 64 bits of x1, is INVALID_PARAMETER with x1..x3 zero") {
+TEST_CASE(
+    "KVM DISCOVER_IMPL_CPUS: an index past the list, in all 64 bits of x1, is INVALID_PARAMETER with x1..x3 zero") {
   FakePlatform p;
   fw::Firmware f(with_impl(p, kTwo));
   REQUIRE(f.set_fw_reg(fw::fw_reg::kVendorHypBmap2, 0x3) == HostStatus::Ok);

@@ -24,7 +24,8 @@ fw::FirmwareConfig config(unsigned vcpus) {
 }
 
 // A call from `vcpu`.
-fw::SmcccResult call(fw::Firmware& f, unsigned vcpu, std::uint64_t fid, std::initializer_list<std::uint64_t> args = {}) {
+fw::SmcccResult call(fw::Firmware& f, unsigned vcpu, std::uint64_t fid,
+                     std::initializer_list<std::uint64_t> args = {}) {
   return test::call_from(f, vcpu, fid, args);
 }
 
@@ -38,10 +39,10 @@ TEST_CASE("Topology: MPIDR of vCPU i has Aff0 = i % 16, Aff1 = i / 16 and bit 31
   CHECK(fw::mpidr_of(0) == 0x8000'0000u);
   CHECK(fw::mpidr_of(17) == 0x8000'0101u);
   CHECK(fw::vcpu_of(0x101, 18) == 17u);
-  CHECK_FALSE(fw::vcpu_of(0x101, 17));                // no such vCPU
-  CHECK_FALSE(fw::vcpu_of(0x10, 64));                 // Aff0 >= 16 is not a core here
-  CHECK_FALSE(fw::vcpu_of(0x8000'0001ull, 2));        // bit 31 is not affinity
-  CHECK_FALSE(fw::vcpu_of(0x1'0000'0001ull, 2));      // Aff3 names no vCPU
+  CHECK_FALSE(fw::vcpu_of(0x101, 17));            // no such vCPU
+  CHECK_FALSE(fw::vcpu_of(0x10, 64));             // Aff0 >= 16 is not a core here
+  CHECK_FALSE(fw::vcpu_of(0x8000'0001ull, 2));    // bit 31 is not affinity
+  CHECK_FALSE(fw::vcpu_of(0x1'0000'0001ull, 2));  // Aff3 names no vCPU
 }
 
 TEST_CASE("PSCI CPU_ON: SUCCESS, and the target is ON before the call returns") {
@@ -73,15 +74,16 @@ TEST_CASE("PSCI CPU_ON: checks target, then entry point, then state (TF-A's orde
   fw::Firmware f(config(2));
   CHECK(call(f, 0, fw::psci::kCpuOn64, {5, kEntry, 0}).x[0] == kInvalidParameters);           // no vCPU 5
   CHECK(call(f, 0, fw::psci::kCpuOn64, {0x100'0001, kEntry, 0}).x[0] == kInvalidParameters);  // bit 24
-  CHECK(call(f, 0, fw::psci::kCpuOn64, {0, 0x1000, 0}).x[0] == kInvalidAddress);  // self, bad entry
-  CHECK(call(f, 0, fw::psci::kCpuOn64, {1, 0x1000, 0}).x[0] == kInvalidAddress);  // outside RAM
-  CHECK(call(f, 0, fw::psci::kCpuOn64, {1, kEntry + 2, 0}).x[0] == kInvalidAddress);  // misaligned
-  CHECK(call(f, 0, fw::psci::kCpuOn64, {0, kEntry, 0}).x[0] == kAlreadyOn);  // self is ON
+  CHECK(call(f, 0, fw::psci::kCpuOn64, {0, 0x1000, 0}).x[0] == kInvalidAddress);              // self, bad entry
+  CHECK(call(f, 0, fw::psci::kCpuOn64, {1, 0x1000, 0}).x[0] == kInvalidAddress);              // outside RAM
+  CHECK(call(f, 0, fw::psci::kCpuOn64, {1, kEntry + 2, 0}).x[0] == kInvalidAddress);          // misaligned
+  CHECK(call(f, 0, fw::psci::kCpuOn64, {0, kEntry, 0}).x[0] == kAlreadyOn);                   // self is ON
 }
 
 TEST_CASE("PSCI CPU_ON (SMC32): target, entry and context are 32-bit values") {
   fw::Firmware f(config(2));
-  const auto r = call(f, 0, fw::psci::kCpuOn, {0xFFFF'FFFF'0000'0001ull, 0xAB'0000'0000ull | kEntry, 0xCC'0000'0007ull});
+  const auto r =
+      call(f, 0, fw::psci::kCpuOn, {0xFFFF'FFFF'0000'0001ull, 0xAB'0000'0000ull | kEntry, 0xCC'0000'0007ull});
   CHECK(r.x[0] == kSuccess);
   CHECK(r.request.entry == kEntry);
   CHECK(r.request.context == 7);

@@ -28,11 +28,10 @@ TEST_CASE("PSCI_FEATURES: 0 for every implemented PSCI function, in each form it
 
 TEST_CASE("PSCI_FEATURES: NOT_SUPPORTED for PSCI functions the model does not implement") {
   fw::Firmware firmware;
-  for (std::uint64_t q : {0x8400'000Bull /*CPU_FREEZE*/, 0x8400'001Full /*reserved*/,
-                          0xC400'0000ull /*no SMC64 PSCI_VERSION*/, 0x8400'0005ull /*MIGRATE*/,
-                          0x8400'0007ull /*MIGRATE_INFO_UP_CPU*/, 0x8400'000Cull /*CPU_DEFAULT_SUSPEND*/,
-                          0x8400'000Full /*SET_SUSPEND_MODE*/, 0x8400'0015ull /*SYSTEM_OFF2, PSCI 1.3*/,
-                          0xC400'0015ull}) {
+  for (std::uint64_t q :
+       {0x8400'000Bull /*CPU_FREEZE*/, 0x8400'001Full /*reserved*/, 0xC400'0000ull /*no SMC64 PSCI_VERSION*/,
+        0x8400'0005ull /*MIGRATE*/, 0x8400'0007ull /*MIGRATE_INFO_UP_CPU*/, 0x8400'000Cull /*CPU_DEFAULT_SUSPEND*/,
+        0x8400'000Full /*SET_SUSPEND_MODE*/, 0x8400'0015ull /*SYSTEM_OFF2, PSCI 1.3*/, 0xC400'0015ull}) {
     CAPTURE(q);
     CHECK(dispatch(firmware, fw::psci::kFeatures, {q}).x[0] == kNotSupported);
   }

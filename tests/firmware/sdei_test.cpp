@@ -28,11 +28,14 @@ fw::FirmwareConfig with_events(std::vector<fw::SdeiEventDecl> events) {
 }
 
 fw::FirmwareConfig config(unsigned vcpus) {
-  return {.vcpu_count = vcpus, .ram_base = kRam, .ram_size = 1u << 20,
+  return {.vcpu_count = vcpus,
+          .ram_base = kRam,
+          .ram_size = 1u << 20,
           .sdei_events = {{.number = 1, .critical = true, .signalable = true}, {.number = 2, .shared = true}}};
 }
 
-fw::SmcccResult call(fw::Firmware& f, unsigned vcpu, std::uint64_t fid, std::initializer_list<std::uint64_t> args = {}) {
+fw::SmcccResult call(fw::Firmware& f, unsigned vcpu, std::uint64_t fid,
+                     std::initializer_list<std::uint64_t> args = {}) {
   return test::call_from(f, vcpu, fid, args);
 }
 std::uint64_t x0(fw::Firmware& f, unsigned vcpu, std::uint64_t fid, std::initializer_list<std::uint64_t> args = {}) {
@@ -66,25 +69,25 @@ TEST_CASE("SDEI_VERSION is 1.1 with vendor 0, every function exists only in the 
   fw::Firmware f(config(1));
   CHECK(x0(f, 0, fw::sdei::kVersion) == 0x0001'0001'0000'0000ull);
   CHECK(x0(f, 0, fw::sdei::kVersion & ~0x4000'0000u) == test::kNotSupported);  // SMC32 form
-  CHECK(x0(f, 0, 0xC400'0033) == test::kNotSupported);                        // reserved
+  CHECK(x0(f, 0, 0xC400'0033) == test::kNotSupported);                         // reserved
 }
 
 TEST_CASE("SDEI event states (DEN0054C): register, enable, disable, unregister and the DENIED cells") {
   fw::Firmware f(config(1));
   CHECK(status(f, 0, 0) == 0);
-  CHECK(x0(f, 0, fw::sdei::kEventEnable, {0}) == kDenied);      // r e g: ENABLE forbidden
+  CHECK(x0(f, 0, fw::sdei::kEventEnable, {0}) == kDenied);  // r e g: ENABLE forbidden
   CHECK(x0(f, 0, fw::sdei::kEventDisable, {0}) == kDenied);
   CHECK(x0(f, 0, fw::sdei::kEventUnregister, {0}) == kDenied);
   CHECK(x0(f, 0, fw::sdei::kEventRegister, {0, kHandler, 0, 0, 0}) == 0);
-  CHECK(status(f, 0, 0) == 1);                                    // r e G
+  CHECK(status(f, 0, 0) == 1);  // r e G
   CHECK(x0(f, 0, fw::sdei::kEventRegister, {0, kHandler, 0, 0, 0}) == kDenied);
-  CHECK(x0(f, 0, fw::sdei::kEventDisable, {0}) == 0);             // ok, no change
+  CHECK(x0(f, 0, fw::sdei::kEventDisable, {0}) == 0);  // ok, no change
   CHECK(x0(f, 0, fw::sdei::kEventEnable, {0}) == 0);
-  CHECK(status(f, 0, 0) == 3);                                    // r E G
-  CHECK(x0(f, 0, fw::sdei::kEventEnable, {0}) == 0);              // idempotent
-  CHECK(x0(f, 0, fw::sdei::kEventUnregister, {0}) == 0);          // also disables
+  CHECK(status(f, 0, 0) == 3);                            // r E G
+  CHECK(x0(f, 0, fw::sdei::kEventEnable, {0}) == 0);      // idempotent
+  CHECK(x0(f, 0, fw::sdei::kEventUnregister, {0}) == 0);  // also disables
   CHECK(status(f, 0, 0) == 0);
-  CHECK(x0(f, 0, fw::sdei::kEventStatus, {7}) == kInvalid);       // unknown event
+  CHECK(x0(f, 0, fw::sdei::kEventStatus, {7}) == kInvalid);  // unknown event
 }
 
 TEST_CASE("SDEI_EVENT_REGISTER rejects a zero entry point, unknown flags, relative mode and RM_PE without a PE") {
@@ -102,9 +105,9 @@ TEST_CASE("SDEI_EVENT_REGISTER rejects a zero entry point, unknown flags, relati
 
 TEST_CASE("SDEI_EVENT_GET_INFO selectors (DEN0054C)") {
   fw::Firmware f(config(1));
-  CHECK(x0(f, 0, fw::sdei::kEventGetInfo, {0, 0}) == 0);         // private
-  CHECK(x0(f, 0, fw::sdei::kEventGetInfo, {2, 0}) == 1);         // shared
-  CHECK(x0(f, 0, fw::sdei::kEventGetInfo, {0, 1}) == 1);         // signalable
+  CHECK(x0(f, 0, fw::sdei::kEventGetInfo, {0, 0}) == 0);  // private
+  CHECK(x0(f, 0, fw::sdei::kEventGetInfo, {2, 0}) == 1);  // shared
+  CHECK(x0(f, 0, fw::sdei::kEventGetInfo, {0, 1}) == 1);  // signalable
   CHECK(x0(f, 0, fw::sdei::kEventGetInfo, {2, 1}) == 0);
   CHECK(x0(f, 0, fw::sdei::kEventGetInfo, {1, 2}) == 1);         // critical
   CHECK(x0(f, 0, fw::sdei::kEventGetInfo, {0, 3}) == kInvalid);  // routing of a private event
@@ -136,7 +139,7 @@ TEST_CASE("SDEI dispatch (DEN0054C): only when registered, enabled, pending and 
 
 TEST_CASE("SDEI_EVENT_CONTEXT and COMPLETE (DEN0054C): topmost saved registers, then resume") {
   fw::Firmware f(config(1));
-  CHECK(x0(f, 0, fw::sdei::kEventContext, {0}) == kDenied);   // no handler running
+  CHECK(x0(f, 0, fw::sdei::kEventContext, {0}) == kDenied);  // no handler running
   CHECK(x0(f, 0, fw::sdei::kEventComplete, {0}) == kDenied);
   arm(f, 0, 0);
   REQUIRE(x0(f, 0, fw::sdei::kEventSignal, {0, 0}) == 0);

@@ -40,8 +40,8 @@ TEST_CASE("SMCCC 1.3: a FID with the SVE hint (bit 16) is served as if the bit w
 
 TEST_CASE("SMCCC: an unknown FID returns NOT_SUPPORTED in x0 and changes no other register") {
   fw::Firmware firmware;
-  for (std::uint64_t fid : {0x8200'0000ull, 0x8300'0000ull, 0xC300'0000ull, 0x8500'FF01ull, 0x8400'000Bull,
-                            0xBF00'0000ull}) {
+  for (std::uint64_t fid :
+       {0x8200'0000ull, 0x8300'0000ull, 0xC300'0000ull, 0x8500'FF01ull, 0x8400'000Bull, 0xBF00'0000ull}) {
     CAPTURE(fid);
     const auto r = dispatch(firmware, fid);
     CHECK(r.x[0] == kNotSupported);

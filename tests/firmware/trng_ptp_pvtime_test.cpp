@@ -86,9 +86,9 @@ TEST_CASE("TRNG_RND32: 32-bit registers, x3 = bits 31:0, x2 = 63:32, x1 = 95:64"
 TEST_CASE("TRNG_RND: N = 0 or above the maximum is INVALID_PARAMETERS with x1..x3 zero, N is W1") {
   FakePlatform p;
   fw::Firmware f(p.config());
-  for (const auto& c : {std::pair{fw::trng::kRnd32, 0ull}, std::pair{fw::trng::kRnd32, 97ull},
-                        std::pair{fw::trng::kRnd64, 0ull}, std::pair{fw::trng::kRnd64, 193ull},
-                        std::pair{fw::trng::kRnd64, 0x1'0000'0000ull}}) {
+  for (const auto& c :
+       {std::pair{fw::trng::kRnd32, 0ull}, std::pair{fw::trng::kRnd32, 97ull}, std::pair{fw::trng::kRnd64, 0ull},
+        std::pair{fw::trng::kRnd64, 193ull}, std::pair{fw::trng::kRnd64, 0x1'0000'0000ull}}) {
     // Plain variables, not a structured binding: CAPTURE's lambda captures them, and clang
     // before 16 does not implement capturing a structured binding (C++20, P1091).
     const auto fid = c.first;

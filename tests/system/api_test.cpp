@@ -38,7 +38,9 @@ GuestRun run_guest(const std::string& name, fw::TraceSink* trace = nullptr) {
   return run;
 }
 
-bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::string& s, std::string_view prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 
 }  // namespace
 

@@ -31,7 +31,9 @@ constexpr std::uint32_t kMovzX0_9 = 0xD280'0120;
 constexpr std::uint32_t kMovkX0_8400_Lsl16 = 0xF2B0'8000;
 constexpr std::uint32_t kHvc0 = 0xD400'0002;
 
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
 
 // The common shape of every refusal: the documented status, a message on stderr whose first
 // line starts with "smccc-emu: " (and mentions `mention`), nothing on stdout, no crash.
@@ -50,7 +52,9 @@ void check_refused(const Outcome& r, int status, std::string_view mention = {}) 
   CHECK(r.out.empty());
 }
 
-std::string demo() { return guest_path("demo.elf"); }
+std::string demo() {
+  return guest_path("demo.elf");
+}
 
 }  // namespace
 
@@ -213,7 +217,8 @@ TEST_CASE("CLI: an undefined instruction with no vector table is a guest fault w
 
 TEST_CASE("CLI: a guest spinning in b . stops at --max-instructions with status 67") {
   TempDir dir;
-  const Outcome r = run_emu({"run", "--format=raw", "--max-instructions", "1000", dir.write("spin.bin", words({kBranchToSelf}))});
+  const Outcome r =
+      run_emu({"run", "--format=raw", "--max-instructions", "1000", dir.write("spin.bin", words({kBranchToSelf}))});
   SYSTEST_SHOW(r);
   CHECK(!r.timed_out);
   CHECK(r.status == cli::kExitInstructionLimit);
@@ -239,12 +244,14 @@ TEST_CASE("CLI: PSCI SYSTEM_RESET with --on-reset=exit ends the run with status 
   CHECK(first_line(r.err).starts_with("smccc-emu: "));
 }
 
-TEST_CASE("CLI: a guest that keeps calling SYSTEM_RESET under the default restart stops at --max-instructions with status 67") {
+TEST_CASE(
+    "CLI: a guest that keeps calling SYSTEM_RESET under the default restart stops at --max-instructions with status "
+    "67") {
   TempDir dir;
   const auto image = dir.write("reset.bin", words({kMovzX0_9, kMovkX0_8400_Lsl16, kHvc0}));
   // Traced, so the restarts can be counted; tracing does not change how the run ends.
-  const Outcome r = run_emu({"run", "--format=raw", "--max-instructions", "5000", "--trace=calls", image},
-                            std::chrono::seconds(20));
+  const Outcome r =
+      run_emu({"run", "--format=raw", "--max-instructions", "5000", "--trace=calls", image}, std::chrono::seconds(20));
   INFO("status " << r.status << ", signal " << r.signal << ", timed out " << r.timed_out);
   INFO("stdout:\n" << r.out);
   const std::vector<std::string> err_lines = systest::split_lines(r.err);
@@ -262,7 +269,9 @@ TEST_CASE("CLI: a guest that keeps calling SYSTEM_RESET under the default restar
 
 namespace {
 // demo.elf's --stats lines: one per vCPU.
-std::size_t vcpus_of(const Outcome& r) { return count_lines_containing(r.err, ": instructions="); }
+std::size_t vcpus_of(const Outcome& r) {
+  return count_lines_containing(r.err, ": instructions=");
+}
 }  // namespace
 
 TEST_CASE("CLI numbers: leading zeros are decimal and 0x is hex, for --cpus as for every option") {
@@ -279,7 +288,8 @@ TEST_CASE("CLI numbers: leading zeros are decimal and 0x is hex, for --cpus as f
     CHECK(run_emu({"run", "-q", "--memory", size, demo()}).status == 0);
   }
   // Numbers inside option values follow the same rule: 010 is event ten.
-  const Outcome sdei = run_emu({"run", "-q", "--sdei-event", "010:shared:normal", "--sdei-signal", "0x0a@0010", demo()});
+  const Outcome sdei =
+      run_emu({"run", "-q", "--sdei-event", "010:shared:normal", "--sdei-signal", "0x0a@0010", demo()});
   CHECK(sdei.status == 0);
 }
 
@@ -343,7 +353,7 @@ TEST_CASE("CLI: console output reaches a pipe before the run is killed from outs
   std::vector<std::uint32_t> code{0xD2A1'2001u};  // movz x1, #0x0900, lsl #16: the PL011
   for (const char c : std::string_view("hello\npart")) {
     code.push_back(0x5280'0002u | (static_cast<std::uint32_t>(static_cast<unsigned char>(c)) << 5));  // movz w2, #c
-    code.push_back(0xB900'0022u);                                                                   // str w2, [x1]
+    code.push_back(0xB900'0022u);                                                                     // str w2, [x1]
   }
   code.push_back(kBranchToSelf);
   std::vector<std::uint8_t> image;

@@ -14,14 +14,16 @@ using emu::systest::TempDir;
 
 namespace {
 
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
 
 // The options of `run` that help text must document; returns those it does not mention.
 std::string missing_options(const std::string& help) {
   std::string missing;
-  for (const char* option : {"--cpus", "--memory", "--max-instructions", "--format", "--trace", "--trace-file",
-                             "--on-reset", "--quiet", "--append", "--initrd", "--dtb", "--dump-dtb", "--conduit",
-                             "--console-input"}) {
+  for (const char* option :
+       {"--cpus", "--memory", "--max-instructions", "--format", "--trace", "--trace-file", "--on-reset", "--quiet",
+        "--append", "--initrd", "--dtb", "--dump-dtb", "--conduit", "--console-input"}) {
     if (!contains(help, option)) missing += std::string(missing.empty() ? "" : " ") + option;
   }
   return missing;
@@ -31,7 +33,8 @@ std::string missing_options(const std::string& help) {
 std::string missing_exit_statuses(const std::string& help) {
   std::string missing;
   for (const char* status : {"64", "65", "66", "67", "68", "69", "70", "71", "72", "74"}) {
-    if (!contains(help, std::string("\n  ") + status + " ")) missing += std::string(missing.empty() ? "" : " ") + status;
+    if (!contains(help, std::string("\n  ") + status + " "))
+      missing += std::string(missing.empty() ? "" : " ") + status;
   }
   return missing;
 }

@@ -50,7 +50,8 @@ bool has_line(const std::string& console, const std::string& line) {
 // What RX at 8 bytes and RT for the remainder give for `bytes` bytes streamed back to back.
 std::string interrupts_line(std::size_t bytes) {
   const std::size_t rx = bytes / 8, rt = bytes % 8 != 0 ? 1 : 0;
-  return "# uart interrupts: " + std::to_string(rx + rt) + " (rx " + std::to_string(rx) + ", rt " + std::to_string(rt) + ")";
+  return "# uart interrupts: " + std::to_string(rx + rt) + " (rx " + std::to_string(rx) + ", rt " + std::to_string(rt) +
+         ")";
 }
 
 void check_passes(const Outcome& r) {
@@ -87,7 +88,8 @@ TEST_CASE("Console input: 200 lines (8460 bytes) come through 16-byte FIFO inter
   std::string input;
   std::vector<std::string> lines;
   for (int i = 0; i < 200; ++i) {
-    lines.push_back("line " + std::to_string(i) + " " + std::string(static_cast<std::size_t>(i % 61), static_cast<char>('a' + i % 26)));
+    lines.push_back("line " + std::to_string(i) + " " +
+                    std::string(static_cast<std::size_t>(i % 61), static_cast<char>('a' + i % 26)));
     input += lines.back() + "\n";
   }
   const Outcome r = run_with_input(input);

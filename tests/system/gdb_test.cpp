@@ -50,7 +50,8 @@ std::string slurp(const std::filesystem::path& p) {
 // smccc-emu in the background, stdout and stderr to files in `dir`.
 class Emulator {
  public:
-  Emulator(const std::vector<std::string>& args, const TempDir& dir) : out_(dir.path() / "out"), err_(dir.path() / "err") {
+  Emulator(const std::vector<std::string>& args, const TempDir& dir)
+      : out_(dir.path() / "out"), err_(dir.path() / "err") {
     std::vector<std::string> argv{systest::emu_binary()};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> cargv;
@@ -133,7 +134,9 @@ std::vector<std::uint32_t> elf_words(const std::string& path, std::uint64_t addr
   return {};
 }
 
-bool have_gdb() { return ::access(kGdb, X_OK) == 0; }
+bool have_gdb() {
+  return ::access(kGdb, X_OK) == 0;
+}
 
 bool skip_without_gdb() {
   if (have_gdb()) return false;
@@ -163,7 +166,9 @@ class RspClient {
   RspClient& operator=(const RspClient&) = delete;
   bool connected() const { return connected_; }
 
-  void raw(std::string_view bytes) { CHECK(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size())); }
+  void raw(std::string_view bytes) {
+    CHECK(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size()));
+  }
   void packet(std::string_view payload) {
     unsigned sum = 0;
     for (const char c : payload) sum += static_cast<unsigned char>(c);
@@ -247,27 +252,29 @@ TEST_CASE("gdb-multiarch: a breakpoint on a symbol, registers, a step, memory an
   const std::string script = dir.write("session.gdb",
                                        "set pagination off\n"
                                        "set confirm off\n"
-                                       "target remote 127.0.0.1:" + std::to_string(port) + "\n"
-                                       "info threads\n"
-                                       "break psci_entry_main\n"
-                                       "continue\n"
-                                       "echo @regs\\n\n"
-                                       "info registers x0 pc\n"
-                                       "echo @pc\\n\n"
-                                       "p/x $pc\n"
-                                       "stepi\n"
-                                       "echo @stepped\\n\n"
-                                       "p/x $pc\n"
-                                       "echo @mem\\n\n"
-                                       "x/4wx $pc\n"
-                                       "echo @threads\\n\n"
-                                       "info threads\n"
-                                       "thread 1\n"
-                                       "echo @thread1\\n\n"
-                                       "p/x $pc\n"
-                                       "thread 2\n"
-                                       "delete\n"
-                                       "continue\n");
+                                       "target remote 127.0.0.1:" +
+                                           std::to_string(port) +
+                                           "\n"
+                                           "info threads\n"
+                                           "break psci_entry_main\n"
+                                           "continue\n"
+                                           "echo @regs\\n\n"
+                                           "info registers x0 pc\n"
+                                           "echo @pc\\n\n"
+                                           "p/x $pc\n"
+                                           "stepi\n"
+                                           "echo @stepped\\n\n"
+                                           "p/x $pc\n"
+                                           "echo @mem\\n\n"
+                                           "x/4wx $pc\n"
+                                           "echo @threads\\n\n"
+                                           "info threads\n"
+                                           "thread 1\n"
+                                           "echo @thread1\\n\n"
+                                           "p/x $pc\n"
+                                           "thread 2\n"
+                                           "delete\n"
+                                           "continue\n");
   const Outcome g = systest::run_command({kGdb, "-batch", "-nx", "-x", script, guest}, std::chrono::seconds(60));
   const Outcome e = emu.wait();
   INFO("gdb stdout:\n" << g.out);
@@ -291,7 +298,8 @@ TEST_CASE("gdb-multiarch: a breakpoint on a symbol, registers, a step, memory an
   // x/4wx: the words the ELF file holds there.
   const std::vector<std::uint32_t> words = elf_words(guest, bp + 4, 4);
   REQUIRE(words.size() == 4);
-  REQUIRE(std::regex_search(g.out, m, std::regex("@mem\\n[^\\n]*:\\s+(0x[0-9a-f]+)\\s+(0x[0-9a-f]+)\\s+(0x[0-9a-f]+)\\s+(0x[0-9a-f]+)")));
+  REQUIRE(std::regex_search(
+      g.out, m, std::regex("@mem\\n[^\\n]*:\\s+(0x[0-9a-f]+)\\s+(0x[0-9a-f]+)\\s+(0x[0-9a-f]+)\\s+(0x[0-9a-f]+)")));
   for (unsigned i = 0; i < 4; ++i) CHECK(std::stoull(m[i + 1], nullptr, 16) == words[i]);
   // Two threads, one per vCPU; thread 1 (vCPU 0) has its own PC inside the image.
   const std::size_t threads_at = g.out.find("@threads");
@@ -311,7 +319,8 @@ TEST_CASE("gdb-multiarch: a breakpoint on a symbol, registers, a step, memory an
   CHECK(systest::crash_marker(e.err).empty());
 }
 
-TEST_CASE("gdb stub: Ctrl-C stops a running guest, malformed packets get errors, a breakpoint stops the loop, k kills") {
+TEST_CASE(
+    "gdb stub: Ctrl-C stops a running guest, malformed packets get errors, a breakpoint stops the loop, k kills") {
   TempDir dir;
   Emulator emu({"run", "--gdb", "0", "--gdb-wait", spin_elf(dir)}, dir);
   const int port = emu.port();
@@ -336,7 +345,7 @@ TEST_CASE("gdb stub: Ctrl-C stops a running guest, malformed packets get errors,
   c.drain(100);
   c.packet("m40080000,4");
   CHECK(c.reply() == "00000014");  // b . (0x14000000), little-endian
-  c.packet("P21=10000000");  // cpsr = AArch32 user mode: refused, never given to the engine
+  c.packet("P21=10000000");        // cpsr = AArch32 user mode: refused, never given to the engine
   CHECK(c.reply() == "E16");
   c.packet("P21=c5030000");  // EL1h with DAIF masked: accepted
   CHECK(c.reply() == "OK");
@@ -404,8 +413,8 @@ TEST_CASE("gdb stub: the guest's exit is reported as W with the run's exit statu
 TEST_CASE("gdb stub: a guest fault stops with SIGSEGV, its registers readable, and the run ends at the next continue") {
   TempDir dir;
   // UDF #0 with VBAR_EL1 = 0: no vector table in RAM, so the run cannot go on (status 66).
-  const std::string guest = dir.write("udf.elf", systest::minimal_elf64(0x4008'0000, 0x4008'0000,
-                                                                       systest::words({test::a64::kUdf0})));
+  const std::string guest =
+      dir.write("udf.elf", systest::minimal_elf64(0x4008'0000, 0x4008'0000, systest::words({test::a64::kUdf0})));
   Emulator emu({"run", "--gdb", "0", "--gdb-wait", guest}, dir);
   const int port = emu.port();
   REQUIRE(port > 0);
@@ -427,8 +436,10 @@ TEST_CASE("gdb stub options: --gdb-wait and --gdb-host need --gdb, ports end at 
   TempDir dir;
   const std::string guest = off_elf(dir);
   for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"run", "--gdb-wait", guest}, {"run", "--gdb-host", "0.0.0.0", guest},
-        {"run", "--gdb", "65536", guest}, {"run", "--gdb", "0", "--gdb-host", "nowhere", guest},
+       {std::vector<std::string>{"run", "--gdb-wait", guest},
+        {"run", "--gdb-host", "0.0.0.0", guest},
+        {"run", "--gdb", "65536", guest},
+        {"run", "--gdb", "0", "--gdb-host", "nowhere", guest},
         {"run", "--gdb", "0", "--save-at", "10", (dir.path() / "s").string(), guest}}) {
     const Outcome o = systest::run_emu(args);
     SYSTEST_SHOW(o);

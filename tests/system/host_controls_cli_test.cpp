@@ -18,7 +18,8 @@ TEST_CASE("CLI fw-regs: lists KVM's registers with their IDs and default values,
   CHECK(count_lines_containing(r.out, "0x6030000000140000 psci-version      0x10001") == 1);
   CHECK(count_lines_containing(r.out, "0x6030000000160000 std-bmap          0x1") == 1);
   CHECK(count_lines_containing(r.out, "0x6030000000160002 vendor-hyp-bmap   0x3") == 1);
-  CHECK(count_lines_containing(r.out, "0x603000000fff0000 smccc-version     0x10002 (smccc-emu's own, not KVM's)") == 1);
+  CHECK(count_lines_containing(r.out, "0x603000000fff0000 smccc-version     0x10002 (smccc-emu's own, not KVM's)") ==
+        1);
   CHECK(count_lines_containing(r.out, "not KVM's") == 1);
   CHECK(count_lines_containing(r.out, "0x6030000000160003 vendor-hyp-bmap-2 0x0") == 1);  // KVM 6.15: reset 0
   CHECK(systest::split_lines(r.out).size() == 9);
@@ -44,10 +45,14 @@ TEST_CASE("CLI fw-regs: --disable and --fw-reg show what the guest would get") {
 }
 
 TEST_CASE("CLI: refused register values, unknown services and bad filters are usage errors (64)") {
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"--fw-reg", "std-bmap=0x2"}, {"--fw-reg", "nonsense=1"}, {"--fw-reg", "std-bmap"},
-        {"--disable", "sdeii"}, {"--filter", "0x80000000:1:deny"}, {"--filter", "0x82000000:0:deny"},
-        {"--filter", "0x82000000:1:maybe"}, {"--filter", "0x82000000"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--fw-reg", "std-bmap=0x2"},
+                                               {"--fw-reg", "nonsense=1"},
+                                               {"--fw-reg", "std-bmap"},
+                                               {"--disable", "sdeii"},
+                                               {"--filter", "0x80000000:1:deny"},
+                                               {"--filter", "0x82000000:0:deny"},
+                                               {"--filter", "0x82000000:1:maybe"},
+                                               {"--filter", "0x82000000"}}) {
     std::vector<std::string> argv{"run"};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back(guest_path("demo.elf"));
@@ -89,9 +94,10 @@ TEST_CASE("CLI fw-regs: --impl-cpus sets vendor-hyp-bmap-2 to 0x3, and --fw-reg 
 }
 
 TEST_CASE("CLI --impl-cpus: a malformed entry, a 64-bit MIDR or a BMAP_2 bit KVM lacks is refused with status 64") {
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"--impl-cpus", "0x410fd0c0:0"}, {"--impl-cpus", "0x1410fd0c0:0:0"},
-        {"--impl-cpus", "x:0:0"}, {"--fw-reg", "vendor-hyp-bmap-2=0x4"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--impl-cpus", "0x410fd0c0:0"},
+                                               {"--impl-cpus", "0x1410fd0c0:0:0"},
+                                               {"--impl-cpus", "x:0:0"},
+                                               {"--fw-reg", "vendor-hyp-bmap-2=0x4"}}) {
     std::vector<std::string> argv{"run"};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back(guest_path("demo.elf"));

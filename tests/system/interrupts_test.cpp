@@ -75,8 +75,8 @@ TEST_CASE("Timer IRQ guest: each timer interrupt is taken the same small, non-ze
   CHECK(std::set<unsigned long>(l.begin(), l.end()).size() == 1);
   CHECK(l[0] > 0);
   CHECK(l[0] <= 20);
-  CHECK(count_lines_containing(run.console, "# idle wake-up latency " + std::to_string(l[0]) + " ticks, 1 WFI wake-ups") ==
-        1);
+  CHECK(count_lines_containing(run.console,
+                               "# idle wake-up latency " + std::to_string(l[0]) + " ticks, 1 WFI wake-ups") == 1);
 }
 
 TEST_CASE("Timer IRQ guest: the idle second is slept, not executed (WFI until the timer 1 s ahead)") {
@@ -98,7 +98,8 @@ TEST_CASE("Timer IRQ guest (CLI): two runs print the same bytes") {
   CHECK(a.err == b.err);  // the summary and the per-vCPU stats
 }
 
-TEST_CASE("Timer IRQ guest: a costlier IRQ entry shows in every latency and fails the guest's bound (the checks can fail)") {
+TEST_CASE(
+    "Timer IRQ guest: a costlier IRQ entry shows in every latency and fails the guest's bound (the checks can fail)") {
   const systest::Outcome r = run_emu({"run", "-q", "--trap-cost", "2000", guest_path("timer-irq.elf")});
   SYSTEST_SHOW(r);
   const std::vector<unsigned long> l = latencies(r.out);

@@ -39,9 +39,9 @@
 #include "tests/system/run_cli.h"
 
 /// For doctest: how a boot ended, the end of its console and its stderr, when a check fails.
-#define LINUX_SHOW(r)                                                                             \
+#define LINUX_SHOW(r)                                                                            \
   INFO("status " << (r).status << ", signal " << (r).signal << ", timed out " << (r).timed_out); \
-  INFO("last console lines:\n" << emu::linuxtest::console_tail((r).out));                         \
+  INFO("last console lines:\n" << emu::linuxtest::console_tail((r).out));                        \
   INFO("stderr:\n" << (r).err)
 
 namespace emu::linuxtest {
@@ -93,8 +93,8 @@ inline Fixture prepare(const systest::TempDir& dir) {
   f.vmlinuz = files + "/vmlinuz";
   f.versions = read_text(files + "/versions.txt");
   f.initrd = (dir.path() / "initrd.cpio").string();
-  const Outcome pack = run_command(
-      {"/bin/bash", scripts + "/make-initramfs.sh", f.initrd, systest::guest_path("linux-init"), files});
+  const Outcome pack =
+      run_command({"/bin/bash", scripts + "/make-initramfs.sh", f.initrd, systest::guest_path("linux-init"), files});
   if (pack.status != 0) f.error = "scripts/make-initramfs.sh failed:\n" + pack.err;
   return f;
 }
@@ -123,7 +123,7 @@ struct Boot {
   unsigned cpus = 1;
   unsigned pcpus = 0;
   std::string seed = kSeed;            ///< --seed: the TRNG and KASLR's seeds
-  std::string append;             ///< after "console=ttyAMA0 panic=-1"
+  std::string append;                  ///< after "console=ttyAMA0 panic=-1"
   std::string console_input = "none";  ///< --console-input
   std::vector<std::string> extra;      ///< more options for run
 };
@@ -131,10 +131,25 @@ struct Boot {
 // panic=-1 turns a kernel panic into SYSTEM_RESET, which --on-reset exit ends with status 69.
 inline std::vector<std::string> boot_args(const Boot& b) {
   const Fixture& f = fixture();
-  std::vector<std::string> args{"run", "--cpus", std::to_string(b.cpus), "--on-reset", "exit",
-                                "--format", "image", "--memory", "512M", "--seed", b.seed,
-                                "--epoch", kEpoch, "--console-input", b.console_input, "--stats",
-                                "--initrd", f.initrd, "--append",
+  std::vector<std::string> args{"run",
+                                "--cpus",
+                                std::to_string(b.cpus),
+                                "--on-reset",
+                                "exit",
+                                "--format",
+                                "image",
+                                "--memory",
+                                "512M",
+                                "--seed",
+                                b.seed,
+                                "--epoch",
+                                kEpoch,
+                                "--console-input",
+                                b.console_input,
+                                "--stats",
+                                "--initrd",
+                                f.initrd,
+                                "--append",
                                 "console=ttyAMA0 panic=-1" + (b.append.empty() ? "" : " " + b.append)};
   if (b.pcpus != 0) args.insert(args.end(), {"--pcpus", std::to_string(b.pcpus)});
   args.insert(args.end(), b.extra.begin(), b.extra.end());
@@ -142,7 +157,9 @@ inline std::vector<std::string> boot_args(const Boot& b) {
   return args;
 }
 
-inline Outcome boot(const Boot& b) { return run_emu(boot_args(b), kBootLimit); }
+inline Outcome boot(const Boot& b) {
+  return run_emu(boot_args(b), kBootLimit);
+}
 
 // The console's lines, without the '\r' the tty and the PL011 console add before '\n'.
 inline std::vector<std::string> console_lines(const std::string& out) {
@@ -251,7 +268,8 @@ inline void check_booted_with_every_service(const Outcome& r, unsigned cpus) {
   // PSCI and SMCCC (psci.c), KVM vendor services (kvm_guest.c), PV time (paravirt.c), SDEI.
   CHECK(has_kernel_line(r.out, "psci: PSCIv1.1 detected in firmware."));
   CHECK(has_kernel_line(r.out, "psci: SMC Calling Convention v1.2"));
-  CHECK(has_kernel_line(r.out, "smccc: KVM: hypervisor services detected (0x00000000 0x00000000 0x00000000 0x00000003)"));
+  CHECK(
+      has_kernel_line(r.out, "smccc: KVM: hypervisor services detected (0x00000000 0x00000000 0x00000000 0x00000003)"));
   CHECK(has_kernel_line(r.out, "arm-pv: using stolen time PV"));
   CHECK(has_kernel_line(r.out, "sdei: SDEIv1.1 (0x0) detected in firmware."));
   CHECK(has_kernel_line(r.out, cpus == 1 ? "smp: Brought up 1 node, 1 CPU"
@@ -276,8 +294,9 @@ inline void check_booted_with_every_service(const Outcome& r, unsigned cpus) {
   CHECK(has_line(r.out, "init: ptp0 clock_name: KVM virtual PTP"));
   CHECK(has_line(r.out, "init: hwrng rng_current: smccc_trng"));
   CHECK(systest::count_lines_containing(r.out, "init: hwrng 32 bytes: ") == 1);
-  CHECK(!has_line(r.out, "init: hwrng 32 bytes: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
-                          "00 00 00 00 00 00 00 00 00 00"));
+  CHECK(!has_line(r.out,
+                  "init: hwrng 32 bytes: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
+                  "00 00 00 00 00 00 00 00 00 00"));
 
   CHECK(has_line(r.out, "init: powering off"));
   CHECK(has_kernel_line(r.out, "reboot: Power down"));

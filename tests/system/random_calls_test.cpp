@@ -26,10 +26,26 @@ constexpr unsigned kCalls = 15000;  // per vCPU: 60000 in all
 systest::Outcome run_random_calls(unsigned calls_per_cpu) {
   // --quantum 997: slices end at odd places, so the vCPUs' calls interleave densely. The newest
   // SMCCC and PSCI versions and an implementation list, so that every function is routed.
-  return run_emu({"run", "-q", "--stats", "--cpus", "4", "--quantum", "997", "--seed", "7", "--epoch", "0",
-                  "--fw-reg", "smccc-version=0x10006", "--fw-reg", "psci-version=0x10003", "--impl-cpus",
+  return run_emu({"run",
+                  "-q",
+                  "--stats",
+                  "--cpus",
+                  "4",
+                  "--quantum",
+                  "997",
+                  "--seed",
+                  "7",
+                  "--epoch",
+                  "0",
+                  "--fw-reg",
+                  "smccc-version=0x10006",
+                  "--fw-reg",
+                  "psci-version=0x10003",
+                  "--impl-cpus",
                   "0x410fd0c0:0:0,0x410fd400:1:2",
-                  "--append", "seed=20261202 calls=" + std::to_string(calls_per_cpu), guest_path("random-calls.elf")},
+                  "--append",
+                  "seed=20261202 calls=" + std::to_string(calls_per_cpu),
+                  guest_path("random-calls.elf")},
                  std::chrono::seconds(120));
 }
 
@@ -59,7 +75,8 @@ std::set<std::uint32_t> guest_fids(const std::string& out) {
   std::set<std::uint32_t> fids;
   for (const std::string& line : split_lines(out)) {
     unsigned fid = 0;
-    if (std::sscanf(line.c_str(), "# fid 0x%x", &fid) == 1 || std::sscanf(line.c_str(), "# never at random 0x%x", &fid) == 1) {
+    if (std::sscanf(line.c_str(), "# fid 0x%x", &fid) == 1 ||
+        std::sscanf(line.c_str(), "# never at random 0x%x", &fid) == 1) {
       fids.insert(fid);
     }
   }
@@ -106,9 +123,14 @@ TEST_CASE("Random firmware calls: the guest's table lists exactly the functions 
 TEST_CASE("Random firmware calls: saved mid-run and resumed, the output and --stats are the uninterrupted run's") {
   const systest::TempDir dir;
   const std::string state = (dir.path() / "mid.state").string();
-  const std::vector<std::string> machine = {
-      "--cpus", "4", "--quantum", "997", "--seed", "7", "--epoch", "0", "--sdei-event", "1:private:critical:signalable",
-      "--sdei-event", "2:shared:normal", "--sdei-signal", "2@3000000", "--append", "seed=99 calls=12500"};
+  const std::vector<std::string> machine = {"--cpus",        "4",
+                                            "--quantum",     "997",
+                                            "--seed",        "7",
+                                            "--epoch",       "0",
+                                            "--sdei-event",  "1:private:critical:signalable",
+                                            "--sdei-event",  "2:shared:normal",
+                                            "--sdei-signal", "2@3000000",
+                                            "--append",      "seed=99 calls=12500"};
   const auto run = [&machine](std::vector<std::string> head) {
     head.insert(head.end(), machine.begin(), machine.end());
     head.push_back(guest_path("random-calls.elf"));

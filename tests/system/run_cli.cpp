@@ -22,7 +22,9 @@ extern char** environ;
 namespace emu::systest {
 namespace {
 
-[[noreturn]] void sys_fail(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+[[noreturn]] void sys_fail(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
 
 // Closes a file descriptor once.
 struct Fd {
@@ -99,7 +101,8 @@ Outcome run_command(const std::vector<std::string>& argv, std::chrono::milliseco
   std::array<std::string*, 2> sinks{&result.out, &result.err};
   int open_pipes = 2;
   while (open_pipes > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       ::kill(pid, SIGKILL);
       result.timed_out = true;
@@ -142,9 +145,13 @@ Outcome run_command(const std::vector<std::string>& argv, std::chrono::milliseco
   return result;
 }
 
-std::string emu_binary() { return SMCCC_EMU_CLI; }
+std::string emu_binary() {
+  return SMCCC_EMU_CLI;
+}
 
-std::string guest_path(std::string_view name) { return (std::filesystem::path(SMCCC_EMU_GUEST_DIR) / name).string(); }
+std::string guest_path(std::string_view name) {
+  return (std::filesystem::path(SMCCC_EMU_GUEST_DIR) / name).string();
+}
 
 Outcome run_emu(const std::vector<std::string>& args, std::chrono::milliseconds limit) {
   std::vector<std::string> argv{emu_binary()};
@@ -199,7 +206,9 @@ std::vector<std::string> split_lines(std::string_view text) {
   return lines;
 }
 
-std::string first_line(std::string_view text) { return std::string(text.substr(0, text.find('\n'))); }
+std::string first_line(std::string_view text) {
+  return std::string(text.substr(0, text.find('\n')));
+}
 
 std::size_t count_lines_containing(std::string_view text, std::string_view needle) {
   std::size_t n = 0;

@@ -15,11 +15,11 @@ namespace emu::systest {
 
 /// How a child process ended and what it wrote.
 struct Outcome {
-  int status = -1;         ///< exit status when it exited normally, else -1
-  int signal = 0;          ///< the signal that ended it, 0 if none
-  bool timed_out = false;  ///< killed by run_command because it ran too long
-  std::string out;         ///< everything it wrote on stdout
-  std::string err;         ///< everything it wrote on stderr
+  int status = -1;                       ///< exit status when it exited normally, else -1
+  int signal = 0;                        ///< the signal that ended it, 0 if none
+  bool timed_out = false;                ///< killed by run_command because it ran too long
+  std::string out;                       ///< everything it wrote on stdout
+  std::string err;                       ///< everything it wrote on stderr
   std::chrono::milliseconds elapsed{0};  ///< from the start until it ended
 };
 
@@ -36,14 +36,12 @@ struct Interaction {
 /// Runs argv[0] (a path; no PATH search, no shell) with stdin from /dev/null, collects
 /// stdout and stderr separately and waits for it. A child still running after `limit` is
 /// killed with SIGKILL and reported as timed_out.
-Outcome run_command(const std::vector<std::string>& argv,
-                    std::chrono::milliseconds limit = std::chrono::seconds(60));
+Outcome run_command(const std::vector<std::string>& argv, std::chrono::milliseconds limit = std::chrono::seconds(60));
 Outcome run_command(const std::vector<std::string>& argv, std::chrono::milliseconds limit,
                     const Interaction& interaction);
 
 /// Runs the smccc-emu binary under test with `args`.
-Outcome run_emu(const std::vector<std::string>& args,
-                std::chrono::milliseconds limit = std::chrono::seconds(60));
+Outcome run_emu(const std::vector<std::string>& args, std::chrono::milliseconds limit = std::chrono::seconds(60));
 Outcome run_emu(const std::vector<std::string>& args, std::chrono::milliseconds limit, const Interaction& interaction);
 
 /// The smccc-emu binary and a guest built by the `guests` target (e.g. "demo.elf").
@@ -90,7 +88,7 @@ std::vector<std::uint8_t> minimal_elf32();
 }  // namespace emu::systest
 
 /// For doctest: report how a run ended and what it printed when a check in scope fails.
-#define SYSTEST_SHOW(r)                                                                           \
+#define SYSTEST_SHOW(r)                                                                          \
   INFO("status " << (r).status << ", signal " << (r).signal << ", timed out " << (r).timed_out); \
   INFO("stdout:\n" << (r).out);                                                                  \
   INFO("stderr:\n" << (r).err)

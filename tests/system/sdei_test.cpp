@@ -19,8 +19,15 @@ namespace {
 // The events the guest expects: 1 private critical signalable, 2 shared normal, signalled by
 // the host at 3 ms of virtual time.
 std::vector<std::string> sdei_args(const std::string& cpus, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"run", "--cpus", cpus, "--sdei-event", "1:private:critical:signalable",
-                                "--sdei-event", "2:shared:normal", "--sdei-signal", "2@3000000"};
+  std::vector<std::string> args{"run",
+                                "--cpus",
+                                cpus,
+                                "--sdei-event",
+                                "1:private:critical:signalable",
+                                "--sdei-event",
+                                "2:shared:normal",
+                                "--sdei-signal",
+                                "2@3000000"};
   args.insert(args.end(), extra.begin(), extra.end());
   args.push_back(guest_path("sdei-conformance.elf"));
   return args;
@@ -35,7 +42,9 @@ void check_passes(const systest::Outcome& r) {
 
 }  // namespace
 
-TEST_CASE("SDEI guest: every check passes on one vCPU") { check_passes(run_emu(sdei_args("1"))); }
+TEST_CASE("SDEI guest: every check passes on one vCPU") {
+  check_passes(run_emu(sdei_args("1")));
+}
 
 TEST_CASE("SDEI guest: every check passes on four vCPUs, including the cross-PE ones") {
   const systest::Outcome r = run_emu(sdei_args("4"));
@@ -63,13 +72,13 @@ TEST_CASE("SDEI guest: without the host-declared events the guest's checks fail 
 
 TEST_CASE("CLI: bad --sdei-event and --sdei-signal values are usage errors") {
   const std::string guest = guest_path("sdei-conformance.elf");
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"run", "--sdei-event", "1:private", guest},
-           {"run", "--sdei-event", "1:both:normal", guest},
-           {"run", "--sdei-event", "1:private:urgent", guest},
-           {"run", "--sdei-event", "x:private:normal", guest},
-           {"run", "--sdei-signal", "2", guest},
-           {"run", "--sdei-signal", "2@soon", guest}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"run", "--sdei-event", "1:private", guest},
+                                             {"run", "--sdei-event", "1:both:normal", guest},
+                                             {"run", "--sdei-event", "1:private:urgent", guest},
+                                             {"run", "--sdei-event", "x:private:normal", guest},
+                                             {"run", "--sdei-signal", "2", guest},
+                                             {"run", "--sdei-signal", "2@soon", guest}}) {
     const systest::Outcome r = run_emu(args);
     CAPTURE(args[2]);
     CHECK(r.status == 64);
@@ -95,8 +104,8 @@ TEST_CASE("CLI: bad --sdei-event and --sdei-signal values are usage errors") {
 TEST_CASE("SDEI bind guest: a timer-bound event restores the interrupted context bit for bit, on 1 and 4 vCPUs") {
   for (const char* cpus : {"1", "4"}) {
     CAPTURE(cpus);
-    const systest::Outcome r = run_emu({"run", "--cpus", cpus, "--max-instructions", "50000000",
-                                        guest_path("sdei-bind.elf")});
+    const systest::Outcome r =
+        run_emu({"run", "--cpus", cpus, "--max-instructions", "50000000", guest_path("sdei-bind.elf")});
     check_passes(r);
     // Entry at the first block boundary after CNTP_CVAL: the 100 ns entry cost plus at most a
     // block, 20 ticks at most (as for timer IRQs).

@@ -44,9 +44,13 @@ std::vector<std::uint8_t> image(const std::vector<Words>& parts) {
 }
 
 // Prints "r\n", then spins forever.
-std::vector<std::uint8_t> spin_guest() { return image({kPrintReady, {b(0)}}); }
+std::vector<std::uint8_t> spin_guest() {
+  return image({kPrintReady, {b(0)}});
+}
 // Prints "r\n", then calls PSCI_VERSION over HVC forever.
-std::vector<std::uint8_t> calls_guest() { return image({kPrintReady, {movz(0, 0x8400, 1), hvc(0), b(-2)}}); }
+std::vector<std::uint8_t> calls_guest() {
+  return image({kPrintReady, {movz(0, 0x8400, 1), hvc(0), b(-2)}});
+}
 // Prints "y\n" forever.
 std::vector<std::uint8_t> printing_guest() {
   return image({{movz(1, 0x0900, 1), movz(2, 'y'), str_w(2, 1), movz(2, '\n'), str_w(2, 1), b(-4)}});
@@ -77,18 +81,18 @@ void check_stopped_by(const Outcome& r, int status, const char* name) {
 
 TEST_CASE("CLI: SIGINT stops a running guest with status 130, its console output whole and --stats printed") {
   TempDir dir;
-  const Outcome r = run_emu({"run", "--stats", "--format=raw", "--max-instructions", kBackstop,
-                             dir.write("spin.bin", spin_guest())},
-                            kLimit, Interaction{.after = "r\n", .signal = SIGINT});
+  const Outcome r =
+      run_emu({"run", "--stats", "--format=raw", "--max-instructions", kBackstop, dir.write("spin.bin", spin_guest())},
+              kLimit, Interaction{.after = "r\n", .signal = SIGINT});
   SYSTEST_SHOW(r);
   check_stopped_by(r, cli::kExitSigint, "SIGINT");
 }
 
 TEST_CASE("CLI: SIGTERM stops a running guest with status 143, its console output whole and --stats printed") {
   TempDir dir;
-  const Outcome r = run_emu({"run", "--stats", "-q", "--format=raw", "--max-instructions", kBackstop,
-                             dir.write("spin.bin", spin_guest())},
-                            kLimit, Interaction{.after = "r\n", .signal = SIGTERM});
+  const Outcome r = run_emu(
+      {"run", "--stats", "-q", "--format=raw", "--max-instructions", kBackstop, dir.write("spin.bin", spin_guest())},
+      kLimit, Interaction{.after = "r\n", .signal = SIGTERM});
   SYSTEST_SHOW(r);
   check_stopped_by(r, cli::kExitSigterm, "SIGTERM");  // the summary line even with -q
 }
@@ -100,9 +104,9 @@ TEST_CASE("CLI: SIGINT ends a wait for console input from a FIFO with status 130
   // A writer that never writes keeps the FIFO open: the emulator's open and reads never see EOF.
   const int writer = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
   REQUIRE(writer >= 0);
-  const Outcome r = run_emu({"run", "--stats", "--format=raw", "--console-input", fifo,
-                             dir.write("wait.bin", input_waiting_guest())},
-                            std::chrono::seconds(20), Interaction{.after = "r\n", .signal = SIGINT});
+  const Outcome r =
+      run_emu({"run", "--stats", "--format=raw", "--console-input", fifo, dir.write("wait.bin", input_waiting_guest())},
+              std::chrono::seconds(20), Interaction{.after = "r\n", .signal = SIGINT});
   ::close(writer);
   SYSTEST_SHOW(r);
   CHECK_FALSE(r.timed_out);
@@ -135,9 +139,9 @@ TEST_CASE("CLI: SIGINT leaves a trace file of whole lines, one call line per fir
 
 TEST_CASE("CLI: a stdout pipe whose reader has gone stops the run at once with status 74 and says so") {
   TempDir dir;
-  const Outcome r = run_emu({"run", "--stats", "--format=raw", "--max-instructions", kBackstop,
-                             dir.write("print.bin", printing_guest())},
-                            kLimit, Interaction{.after = "y\n", .close_stdout = true});
+  const Outcome r = run_emu(
+      {"run", "--stats", "--format=raw", "--max-instructions", kBackstop, dir.write("print.bin", printing_guest())},
+      kLimit, Interaction{.after = "y\n", .close_stdout = true});
   SYSTEST_SHOW(r);
   CHECK(r.signal == 0);  // not killed by SIGPIPE (141 from a shell)
   CHECK(r.status == cli::kExitOutput);
@@ -154,7 +158,8 @@ TEST_CASE("CLI: a trace file on a full disk (/dev/full) stops the run with statu
   SYSTEST_SHOW(r);
   CHECK(r.status == cli::kExitOutput);
   CHECK(count_lines_containing(
-            r.err, "smccc-emu: cannot write trace file '/dev/full': No space left on device; the run was stopped after ") ==
+            r.err,
+            "smccc-emu: cannot write trace file '/dev/full': No space left on device; the run was stopped after ") ==
         1);
   CHECK(count_lines_containing(r.err, "vcpu0: instructions=") == 1);
   CHECK(r.out == "r\n");

@@ -76,8 +76,8 @@ TEST_CASE("Counter guest: the generic counter is monotonic, advances with work, 
 }
 
 TEST_CASE("CLI: two runs of the 8-vCPU guest give identical output, trace and cycle counts") {
-  const std::vector<std::string> args{"run", "--cpus", "8", "--trace=calls", "--stats",
-                                      guest_path("smp-conformance.elf")};
+  const std::vector<std::string> args{"run",           "--cpus",  "8",
+                                      "--trace=calls", "--stats", guest_path("smp-conformance.elf")};
   const systest::Outcome a = run_emu(args);
   const systest::Outcome b = run_emu(args);
   CHECK(a.status == 0);
@@ -107,9 +107,10 @@ TEST_CASE("CLI: the SMP guest passes with --memory 8G (its outside-RAM address f
 // window (8 of the checks failed so before the broadcast existed). QEMU 7.2 passes the guest
 // too, with the Outer Shareable form that the engine's CPU model lacks.
 TEST_CASE("TLBI guest: a broadcast TLBI on vCPU 0 invalidates vCPU 1's TLB, every IS form, any slicing") {
-  for (const std::vector<std::string>& extra :
-       {std::vector<std::string>{"--cpus", "2"}, {"--cpus", "4"}, {"--cpus", "2", "--quantum", "1"},
-        {"--cpus", "2", "--pcpus", "1"}}) {
+  for (const std::vector<std::string>& extra : {std::vector<std::string>{"--cpus", "2"},
+                                                {"--cpus", "4"},
+                                                {"--cpus", "2", "--quantum", "1"},
+                                                {"--cpus", "2", "--pcpus", "1"}}) {
     std::vector<std::string> args{"run"};
     args.insert(args.end(), extra.begin(), extra.end());
     args.push_back(guest_path("tlbi.elf"));

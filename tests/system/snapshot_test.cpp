@@ -83,8 +83,9 @@ TEST_CASE("Snapshot: the seeded TRNG generator continues where it was") {
 }
 
 TEST_CASE("Snapshot: SDEI state and the host's timed signals survive (saved before and after the signal)") {
-  const std::vector<std::string> sdei{"--cpus", "4", "--sdei-event", "1:private:critical:signalable",
-                                      "--sdei-event", "2:shared:normal", "--sdei-signal", "2@3000000"};
+  const std::vector<std::string> sdei{
+      "--cpus",        "4",        "--sdei-event", "1:private:critical:signalable", "--sdei-event", "2:shared:normal",
+      "--sdei-signal", "2@3000000"};
   check_split_equals_whole(sdei, "sdei-conformance.elf", "1000000");
   check_split_equals_whole(sdei, "sdei-conformance.elf", "5000000");
 }
@@ -93,7 +94,8 @@ TEST_CASE("Snapshot: SDEI bind slots and the interrupts the firmware owns surviv
   for (const char* at : {"310000", "340000", "440000"}) check_split_equals_whole({}, "sdei-bind.elf", at);
 }
 
-TEST_CASE("Snapshot: the GIC, the timers and vCPUs waiting in WFI survive (SGIs on 4 vCPUs, timer interrupts, 1 s idle)") {
+TEST_CASE(
+    "Snapshot: the GIC, the timers and vCPUs waiting in WFI survive (SGIs on 4 vCPUs, timer interrupts, 1 s idle)") {
   check_split_equals_whole({"--cpus", "4"}, "ipi.elf", "45000");
   check_split_equals_whole({}, "timer-irq.elf", "30000");
 }
@@ -294,9 +296,9 @@ TEST_CASE("Snapshot: an unusable --save-at target is refused (65) before the gue
 TEST_CASE("Snapshot: --save-at with --memory 64G saves and resumes in seconds") {
   systest::TempDir dir;
   const std::string state = (dir.path() / "vm.state").string();
-  const systest::Outcome a =
-      run_emu({"run", "--cpus", "2", "--memory", "64G", "--save-at", "100000", state, guest_path("smp-conformance.elf")},
-              std::chrono::seconds(10));
+  const systest::Outcome a = run_emu(
+      {"run", "--cpus", "2", "--memory", "64G", "--save-at", "100000", state, guest_path("smp-conformance.elf")},
+      std::chrono::seconds(10));
   SYSTEST_SHOW(a);
   CHECK_FALSE(a.timed_out);
   CHECK(a.status == 0);
@@ -315,8 +317,8 @@ TEST_CASE("Snapshot: the CPU implementation list, VENDOR_HYP_BMAP_2 and the SMCC
 }
 
 TEST_CASE("Snapshot: a fault rule saved before its call fires on the same call after resume") {
-  const std::vector<std::string> args{"--cpus", "2", "--quantum", "200", "--seed", "1", "--inject",
-                                      "0xC4000053@20:NO_ENTROPY"};
+  const std::vector<std::string> args{"--cpus", "2", "--quantum", "200",
+                                      "--seed", "1", "--inject",  "0xC4000053@20:NO_ENTROPY"};
   check_split_equals_whole(args, "inject-probe.elf", "4000");
   // The save falls between the HVC pass (calls 1-12) and the faulted 20th call.
   systest::TempDir dir;

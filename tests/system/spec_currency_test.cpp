@@ -38,8 +38,8 @@ TEST_CASE("SMCCC versions: at each of 1.1..1.6 the guest sees that version and e
     CAPTURE(minor);
     const systest::Outcome r = run_at_smccc(minor, "smccc-versions.elf");
     check_tap_passes(r);
-    CHECK(count_lines_containing(r.out, "SMCCC_VERSION 0x1000" + std::to_string(minor) + " (1." +
-                                            std::to_string(minor) + ")") == 1);
+    CHECK(count_lines_containing(
+              r.out, "SMCCC_VERSION 0x1000" + std::to_string(minor) + " (1." + std::to_string(minor) + ")") == 1);
     CHECK(count_lines_containing(r.out, "1.." + std::to_string(plan)) == 1);
     CHECK(count_lines_containing(r.out, "SoC name \"") == (minor >= 6 ? 2 : 0));
   }
@@ -57,8 +57,8 @@ TEST_CASE("SMCCC versions: the default is 1.2, which never offers the SMCCC 1.5 
 }
 
 TEST_CASE("SMCCC versions: at 1.6 the trace names FEATURE_AVAILABILITY, WORKAROUND_4 and SOC_ID64") {
-  const systest::Outcome r = run_emu(
-      {"run", "-q", "--trace=calls", "--fw-reg", "smccc-version=0x10006", guest_path("smccc-versions.elf")});
+  const systest::Outcome r =
+      run_emu({"run", "-q", "--trace=calls", "--fw-reg", "smccc-version=0x10006", guest_path("smccc-versions.elf")});
   check_tap_passes(r);
   CHECK(count_lines_containing(r.err, "cpu0 hvc > SMCCC_ARCH_FEATURE_AVAILABILITY(reg=0x1e1100)") >= 1);
   CHECK(count_lines_containing(r.err, "cpu0 smc > SMCCC_ARCH_WORKAROUND_4()") >= 1);
@@ -95,8 +95,8 @@ TEST_CASE("PSCI SYSTEM_OFF2 at PSCI 1.3: every form and type hibernates, status 
   };
   for (const auto& [args, line] : calls) {
     CAPTURE(args);
-    const systest::Outcome r = run_emu({"run", "--trace=calls", "--fw-reg", "psci-version=0x10003", "--append", args,
-                                        guest_path("system-off2.elf")});
+    const systest::Outcome r = run_emu(
+        {"run", "--trace=calls", "--fw-reg", "psci-version=0x10003", "--append", args, guest_path("system-off2.elf")});
     SYSTEST_SHOW(r);
     CHECK(r.status == 72);
     CHECK(count_lines_containing(r.out, "# failed 0 of 16") == 1);
@@ -142,8 +142,8 @@ TEST_CASE("KVM DISCOVER_IMPL_*: a guest expecting another count fails, and with 
   const systest::Outcome wrong =
       run_emu({"run", "-q", "--impl-cpus", "0x413fd0c1:0:0", "--append", "impl=2", guest_path("kvm-impl.elf")});
   CHECK(wrong.status != 0);
-  const systest::Outcome cleared = run_emu({"run", "-q", "--impl-cpus", "0x413fd0c1:0:0", "--fw-reg",
-                                            "vendor-hyp-bmap-2=0", guest_path("kvm-impl.elf")});
+  const systest::Outcome cleared = run_emu(
+      {"run", "-q", "--impl-cpus", "0x413fd0c1:0:0", "--fw-reg", "vendor-hyp-bmap-2=0", guest_path("kvm-impl.elf")});
   check_tap_passes(cleared);
 }
 

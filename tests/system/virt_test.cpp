@@ -18,7 +18,9 @@ using emu::systest::TempDir;
 
 namespace {
 
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
 
 // What dt-walk is told to expect, in its bootargs syntax.
 std::string expectation(unsigned cpus, const char* method, bool pvtime, bool initrd, const char* mem = "0x8000000") {
@@ -41,30 +43,31 @@ TEST_CASE("Virt machine: dt-walk on 1 vCPU over HVC finds every node the machine
 }
 
 TEST_CASE("Virt machine: dt-walk on 8 vCPUs starts every CPU of /cpus through PSCI and each reads its reg in MPIDR") {
-  const Outcome r = run_emu({"run", "--cpus", "8", "--append", expectation(8, "hvc", true, false),
-                             guest_path("dt-walk.elf")});
+  const Outcome r =
+      run_emu({"run", "--cpus", "8", "--append", expectation(8, "hvc", true, false), guest_path("dt-walk.elf")});
   check_passes(r);
   CHECK(contains(r.out, "CPU_ON of every other cpu's reg succeeds"));
 }
 
 TEST_CASE("Virt machine: --conduit smc names SMC in /psci and /firmware/sdei, --pv-time off drops /reserved-memory") {
-  check_passes(run_emu({"run", "--cpus", "2", "--conduit", "smc", "--pv-time", "off", "--memory", "256M",
-                        "--append", expectation(2, "smc", false, false, "0x10000000"), guest_path("dt-walk.elf")}));
+  check_passes(run_emu({"run", "--cpus", "2", "--conduit", "smc", "--pv-time", "off", "--memory", "256M", "--append",
+                        expectation(2, "smc", false, false, "0x10000000"), guest_path("dt-walk.elf")}));
 }
 
 TEST_CASE("Virt machine: the guest fails when the tree disagrees with what it was told (the checks can fail)") {
-  const Outcome r = run_emu({"run", "--cpus", "2", "--append", expectation(3, "smc", true, false),
-                             guest_path("dt-walk.elf")});
+  const Outcome r =
+      run_emu({"run", "--cpus", "2", "--append", expectation(3, "smc", true, false), guest_path("dt-walk.elf")});
   SYSTEST_SHOW(r);
   CHECK(r.status == 4);  // cpu count, PSCI method, SDEI method, the GIC redistributor region
   CHECK(contains(r.out, "not ok"));
 }
 
-TEST_CASE("Virt machine: --initrd is loaded on a 2 MiB boundary above the image, named in /chosen, below the device tree") {
+TEST_CASE(
+    "Virt machine: --initrd is loaded on a 2 MiB boundary above the image, named in /chosen, below the device tree") {
   TempDir dir;
   const std::string initrd = dir.write("initrd.img", std::string("smccc-emu initrd\n") + std::string(5000, 'x'));
-  check_passes(run_emu({"run", "--initrd", initrd, "--append", expectation(1, "hvc", true, true),
-                        guest_path("dt-walk.elf")}));
+  check_passes(
+      run_emu({"run", "--initrd", initrd, "--append", expectation(1, "hvc", true, true), guest_path("dt-walk.elf")}));
 }
 
 TEST_CASE("Virt machine: the same guest as a raw .flat (--format raw) and as a Linux Image (auto and --format image)") {
@@ -86,11 +89,12 @@ TEST_CASE("Virt machine: two runs with --seed print the same seeds, another seed
   CHECK(a.out != c.out);
 }
 
-TEST_CASE("CLI: --dump-dtb writes the generated tree, exits 0 without running, and dtc decompiles it without a warning") {
+TEST_CASE(
+    "CLI: --dump-dtb writes the generated tree, exits 0 without running, and dtc decompiles it without a warning") {
   TempDir dir;
   const std::string dtb = (dir.path() / "virt.dtb").string();
-  const Outcome r = run_emu({"run", "--cpus", "4", "--append", "console=ttyAMA0", "--dump-dtb", dtb,
-                             guest_path("demo.elf")});
+  const Outcome r =
+      run_emu({"run", "--cpus", "4", "--append", "console=ttyAMA0", "--dump-dtb", dtb, guest_path("demo.elf")});
   SYSTEST_SHOW(r);
   CHECK(r.status == 0);
   CHECK(r.out.empty());  // the demo did not run
@@ -108,17 +112,19 @@ TEST_CASE("CLI: --dtb runs the guest on the user's tree, its /chosen updated by 
   TempDir dir;
   const std::string dtb = (dir.path() / "virt.dtb").string();
   REQUIRE(run_emu({"run", "--cpus", "2", "--dump-dtb", dtb, guest_path("demo.elf")}).status == 0);
-  check_passes(run_emu({"run", "--cpus", "2", "--dtb", dtb, "--append", expectation(2, "hvc", true, false),
-                        guest_path("dt-walk.elf")}));
+  check_passes(run_emu(
+      {"run", "--cpus", "2", "--dtb", dtb, "--append", expectation(2, "hvc", true, false), guest_path("dt-walk.elf")}));
 }
 
 TEST_CASE("CLI: an unusable --dtb or --initrd is refused with status 65 and one line naming the file") {
   TempDir dir;
   const std::string garbage = dir.write("bad.dtb", std::string(64, 'z'));
   const std::string empty = dir.write("empty.img", std::string());
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"--dtb", garbage}, {"--dtb", (dir.path() / "missing.dtb").string()},
-        {"--dtb", dir.path().string()}, {"--initrd", empty}, {"--initrd", "/dev/zero"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--dtb", garbage},
+                                               {"--dtb", (dir.path() / "missing.dtb").string()},
+                                               {"--dtb", dir.path().string()},
+                                               {"--initrd", empty},
+                                               {"--initrd", "/dev/zero"}}) {
     std::vector<std::string> argv{"run"};
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back(guest_path("demo.elf"));

@@ -19,11 +19,11 @@
 #define GUEST_EXIT_UNEXPECTED_EXCEPTION 100
 
 struct guest_exception {
-    uint64_t esr;
-    uint64_t elr;
-    uint64_t spsr;
-    uint64_t far;
-    bool from_el0;
+  uint64_t esr;
+  uint64_t elr;
+  uint64_t spsr;
+  uint64_t far;
+  bool from_el0;
 };
 
 /* Number of recorded synchronous exceptions since boot. */

@@ -20,11 +20,11 @@
 #define GICR_STRIDE 0x20000ul     /* RD_base + SGI_base, 64 KiB each */
 #define GICR_SGI_OFFSET 0x10000ul /* SGI_base from RD_base */
 
-#define GIC_SPURIOUS 1023u        /* ICC_IAR1_EL1 / ICC_HPPIR1_EL1 with nothing to give (§2.2.1) */
-#define GIC_IDLE_PRIORITY 0xFFu   /* ICC_RPR_EL1 with nothing active */
-#define GIC_INTID_VTIMER 27u      /* EL1 virtual timer PPI (Arm BSA; QEMU virt) */
-#define GIC_INTID_PTIMER 30u      /* EL1 physical timer PPI */
-#define GIC_INTID_UART 33u        /* the PL011, SPI 1 */
+#define GIC_SPURIOUS 1023u      /* ICC_IAR1_EL1 / ICC_HPPIR1_EL1 with nothing to give (§2.2.1) */
+#define GIC_IDLE_PRIORITY 0xFFu /* ICC_RPR_EL1 with nothing active */
+#define GIC_INTID_VTIMER 27u    /* EL1 virtual timer PPI (Arm BSA; QEMU virt) */
+#define GIC_INTID_PTIMER 30u    /* EL1 physical timer PPI */
+#define GIC_INTID_UART 33u      /* the PL011, SPI 1 */
 
 /* Distributor registers (§12.9); the per-INTID blocks are also in the SGI_base frame (§12.11). */
 #define GICD_CTLR 0x0000u
@@ -65,29 +65,46 @@
 #define ICC_CTLR_EOIMODE (1u << 1)
 #define ICC_CTLR_CBPR (1u << 0)
 
-static inline volatile uint32_t *gicd32(uint32_t off) { return (volatile uint32_t *)(GICD_BASE + off); }
-static inline volatile uint64_t *gicd64(uint32_t off) { return (volatile uint64_t *)(GICD_BASE + off); }
-static inline volatile uint8_t *gicd8(uint32_t off) { return (volatile uint8_t *)(GICD_BASE + off); }
+static inline volatile uint32_t* gicd32(uint32_t off) {
+  return (volatile uint32_t*)(GICD_BASE + off);
+}
+static inline volatile uint64_t* gicd64(uint32_t off) {
+  return (volatile uint64_t*)(GICD_BASE + off);
+}
+static inline volatile uint8_t* gicd8(uint32_t off) {
+  return (volatile uint8_t*)(GICD_BASE + off);
+}
 /* vCPU `cpu`'s RD_base frame, and its SGI_base frame (the SGI/PPI registers). */
-static inline uintptr_t gicr_rd(unsigned cpu) { return GICR_BASE + cpu * GICR_STRIDE; }
-static inline uintptr_t gicr_sgi(unsigned cpu) { return gicr_rd(cpu) + GICR_SGI_OFFSET; }
-static inline volatile uint32_t *gicr_rd32(unsigned cpu, uint32_t off) { return (volatile uint32_t *)(gicr_rd(cpu) + off); }
-static inline volatile uint64_t *gicr_rd64(unsigned cpu, uint32_t off) { return (volatile uint64_t *)(gicr_rd(cpu) + off); }
-static inline volatile uint32_t *gicr_sgi32(unsigned cpu, uint32_t off) { return (volatile uint32_t *)(gicr_sgi(cpu) + off); }
-static inline volatile uint8_t *gicr_sgi8(unsigned cpu, uint32_t off) { return (volatile uint8_t *)(gicr_sgi(cpu) + off); }
+static inline uintptr_t gicr_rd(unsigned cpu) {
+  return GICR_BASE + cpu * GICR_STRIDE;
+}
+static inline uintptr_t gicr_sgi(unsigned cpu) {
+  return gicr_rd(cpu) + GICR_SGI_OFFSET;
+}
+static inline volatile uint32_t* gicr_rd32(unsigned cpu, uint32_t off) {
+  return (volatile uint32_t*)(gicr_rd(cpu) + off);
+}
+static inline volatile uint64_t* gicr_rd64(unsigned cpu, uint32_t off) {
+  return (volatile uint64_t*)(gicr_rd(cpu) + off);
+}
+static inline volatile uint32_t* gicr_sgi32(unsigned cpu, uint32_t off) {
+  return (volatile uint32_t*)(gicr_sgi(cpu) + off);
+}
+static inline volatile uint8_t* gicr_sgi8(unsigned cpu, uint32_t off) {
+  return (volatile uint8_t*)(gicr_sgi(cpu) + off);
+}
 
 /* MRS / MSR of an ICC register by name (icc_pmr_el1, or an S3_0_C12_Cm_n encoding). The
  * write is followed by an ISB, so its effect is seen by the next instruction (§12.1.6). */
 #define GIC_STR_(x) #x
 #define GIC_STR(x) GIC_STR_(x)
-#define gic_read_icc(name)                                         \
-    ({                                                             \
-        uint64_t v_;                                               \
-        __asm__ volatile("mrs %0, " GIC_STR(name) : "=r"(v_));     \
-        v_;                                                        \
-    })
-#define gic_write_icc(name, v) \
-    __asm__ volatile("msr " GIC_STR(name) ", %0\n\tisb" : : "r"((uint64_t)(v)) : "memory")
+#define gic_read_icc(name)                                 \
+  ({                                                       \
+    uint64_t v_;                                           \
+    __asm__ volatile("mrs %0, " GIC_STR(name) : "=r"(v_)); \
+    v_;                                                    \
+  })
+#define gic_write_icc(name, v) __asm__ volatile("msr " GIC_STR(name) ", %0\n\tisb" : : "r"((uint64_t)(v)) : "memory")
 
 /* The distributor off, every SPI disabled, in Group 1 at priority 0xA0, then on (ARE,
  * EnableGrp1). Once, on vCPU 0, before any vCPU takes interrupts. */
@@ -122,13 +139,27 @@ void gic_send_sgi_others(unsigned intid);
 /* The CPU interface (§12.2): ICC_IAR1_EL1's INTID field (acknowledges), ICC_EOIR1_EL1 (priority
  * drop; with EOImode 0 also deactivation), ICC_DIR_EL1 (deactivation with EOImode 1),
  * ICC_RPR_EL1, ICC_HPPIR1_EL1's INTID field. */
-static inline unsigned gic_ack(void) { return (unsigned)(gic_read_icc(icc_iar1_el1) & 0xFFFFFF); }
-static inline void gic_eoi(unsigned intid) { gic_write_icc(icc_eoir1_el1, intid); }
-static inline void gic_dir(unsigned intid) { gic_write_icc(icc_dir_el1, intid); }
-static inline uint64_t gic_rpr(void) { return gic_read_icc(icc_rpr_el1); }
-static inline uint64_t gic_hppir(void) { return gic_read_icc(icc_hppir1_el1) & 0xFFFFFF; }
-static inline void gic_set_pmr(uint8_t pmr) { gic_write_icc(icc_pmr_el1, pmr); }
+static inline unsigned gic_ack(void) {
+  return (unsigned)(gic_read_icc(icc_iar1_el1) & 0xFFFFFF);
+}
+static inline void gic_eoi(unsigned intid) {
+  gic_write_icc(icc_eoir1_el1, intid);
+}
+static inline void gic_dir(unsigned intid) {
+  gic_write_icc(icc_dir_el1, intid);
+}
+static inline uint64_t gic_rpr(void) {
+  return gic_read_icc(icc_rpr_el1);
+}
+static inline uint64_t gic_hppir(void) {
+  return gic_read_icc(icc_hppir1_el1) & 0xFFFFFF;
+}
+static inline void gic_set_pmr(uint8_t pmr) {
+  gic_write_icc(icc_pmr_el1, pmr);
+}
 /* ICC_CTLR_EL1: EOImode = split (1: EOIR drops the priority, DIR deactivates), CBPR = 0. */
-static inline void gic_set_eoi_mode(bool split) { gic_write_icc(icc_ctlr_el1, split ? ICC_CTLR_EOIMODE : 0u); }
+static inline void gic_set_eoi_mode(bool split) {
+  gic_write_icc(icc_ctlr_el1, split ? ICC_CTLR_EOIMODE : 0u);
+}
 
 #endif

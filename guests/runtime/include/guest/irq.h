@@ -19,7 +19,11 @@ void guest_set_irq_handler(guest_irq_fn fn);
 
 /* PSTATE.I (DAIFClr / DAIFSet #2). The IRQ pending at `msr daifclr, #2` is taken before the next
  * instruction (the MSR is context-synchronised for PSTATE.{A,I,F}, Arm ARM D1.10.2). */
-static inline void irq_unmask(void) { __asm__ volatile("msr daifclr, #2" ::: "memory"); }
-static inline void irq_mask(void) { __asm__ volatile("msr daifset, #2" ::: "memory"); }
+static inline void irq_unmask(void) {
+  __asm__ volatile("msr daifclr, #2" ::: "memory");
+}
+static inline void irq_mask(void) {
+  __asm__ volatile("msr daifset, #2" ::: "memory");
+}
 
 #endif

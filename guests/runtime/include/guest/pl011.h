@@ -33,8 +33,10 @@
 #define PL011_INT_ALL 0x7FFu
 #define PL011_IFLS_RX_HALF (2u << 3) /* RXIFLSEL = 0b010: the FIFO half full */
 #define PL011_IFLS_TX_HALF (2u << 0)
-#define PL011_UARTCLK_HZ 24000000u   /* QEMU virt's apb-pclk */
+#define PL011_UARTCLK_HZ 24000000u /* QEMU virt's apb-pclk */
 
-static inline volatile uint32_t *pl011(uint32_t offset) { return (volatile uint32_t *)(PL011_BASE + offset); }
+static inline volatile uint32_t* pl011(uint32_t offset) {
+  return (volatile uint32_t*)(PL011_BASE + offset);
+}
 
 #endif

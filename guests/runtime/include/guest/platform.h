@@ -15,6 +15,6 @@
 bool guest_on_smccc_emu(void);
 
 /* "smccc-emu" or "qemu", for the `# platform: ...` line. */
-const char *guest_platform_name(void);
+const char* guest_platform_name(void);
 
 #endif

@@ -14,7 +14,7 @@
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026u
 
 void semihost_writec(char c);
-void semihost_write0(const char *s);
+void semihost_write0(const char* s);
 
 /* SYS_EXIT with the AArch64 parameter block {reason, subcode}. */
 __attribute__((noreturn)) void semihost_exit(uint64_t reason, uint64_t subcode);

@@ -13,14 +13,14 @@ enum conduit { CONDUIT_HVC, CONDUIT_SMC };
 #define SMCCC_NUM_REGS 18
 
 struct smccc_regs {
-    uint64_t x[SMCCC_NUM_REGS];
+  uint64_t x[SMCCC_NUM_REGS];
 };
 
 /* Loads x0..x17 from *r, issues `hvc #0` / `smc #0`, stores x0..x17 back (smccc.S). */
-void smccc_call(enum conduit conduit, struct smccc_regs *r);
+void smccc_call(enum conduit conduit, struct smccc_regs* r);
 
 /* Same with immediate #1, which is outside SMCCC (DEN0028: SMCCC calls use #0). */
-void smccc_call_imm1(enum conduit conduit, struct smccc_regs *r);
+void smccc_call_imm1(enum conduit conduit, struct smccc_regs* r);
 
 /* x0 = fid, x1..x3 = a1..a3, x4..x17 = 0; returns x0. */
 uint64_t smccc(enum conduit conduit, uint32_t fid, uint64_t a1, uint64_t a2, uint64_t a3);
@@ -30,12 +30,11 @@ uint64_t smccc(enum conduit conduit, uint32_t fid, uint64_t a1, uint64_t a2, uin
  * SMCCC_ARCH_SOC_ID name returns it) into buf, always NUL-terminating buf. Returns the
  * length, or -1 if there is no NUL inside the registers or buf is too small.
  */
-int smccc_unpack_string(const struct smccc_regs *r, unsigned first, char *buf, unsigned size);
+int smccc_unpack_string(const struct smccc_regs* r, unsigned first, char* buf, unsigned size);
 
 /* Byte k of the little-endian byte string held in x[first]..x17. */
-static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first, unsigned k)
-{
-    return (uint8_t)(r->x[first + k / 8] >> (8 * (k % 8)));
+static inline uint8_t smccc_regs_byte(const struct smccc_regs* r, unsigned first, unsigned k) {
+  return (uint8_t)(r->x[first + k / 8] >> (8 * (k % 8)));
 }
 
 /* --- Function identifiers ------------------------------------------------------------ */
@@ -48,7 +47,7 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define SMCCC_ARCH_SOC_ID 0x80000002u
 #define SMCCC_ARCH_SOC_ID64 0xC0000002u
 #define SMCCC_ARCH_FEATURE_AVAILABILITY64 0xC0000003u /* SMCCC 1.5; SMC64 only */
-#define SMCCC_ARCH_WORKAROUND_4 0x80000004u /* Arm's CVE-2024-7881 interface */
+#define SMCCC_ARCH_WORKAROUND_4 0x80000004u           /* Arm's CVE-2024-7881 interface */
 /* SMCCC_ARCH_FEATURE_AVAILABILITY x1: the EL3 register, by its MRS encoding (TF-A's values). */
 #define SMCCC_FEAT_AVAIL_SCR_EL3 0x1E1100ull
 #define SMCCC_FEAT_AVAIL_CPTR_EL3 0x1E1140ull
@@ -155,8 +154,8 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 #define SDEI_VERSION_MINOR_SHIFT 32
 
 /* EVENT_REGISTER flags (x4) and routing modes (DEN0054C SDEI_EVENT_REGISTER, SDEI_EVENT_ROUTING_SET). */
-#define SDEI_REGISTER_RM_PE (1ull << 0)     /* routing mode: 0 = RM_ANY, 1 = RM_PE */
-#define SDEI_REGISTER_RELATIVE (1ull << 1)  /* relative entry point (v1.1) */
+#define SDEI_REGISTER_RM_PE (1ull << 0)    /* routing mode: 0 = RM_ANY, 1 = RM_PE */
+#define SDEI_REGISTER_RELATIVE (1ull << 1) /* relative entry point (v1.1) */
 #define SDEI_RM_ANY 0ull
 #define SDEI_RM_PE 1ull
 
@@ -225,14 +224,12 @@ static inline uint8_t smccc_regs_byte(const struct smccc_regs *r, unsigned first
 
 /* Version words are (major << 16) | minor with bit 31 clear (DEN0028 Arm Architecture Calls;
  * DEN0022F.b PSCI_VERSION). */
-static inline unsigned smccc_version_major(uint64_t v)
-{
-    return (unsigned)(v >> 16) & 0x7FFFu;
+static inline unsigned smccc_version_major(uint64_t v) {
+  return (unsigned)(v >> 16) & 0x7FFFu;
 }
 
-static inline unsigned smccc_version_minor(uint64_t v)
-{
-    return (unsigned)v & 0xFFFFu;
+static inline unsigned smccc_version_minor(uint64_t v) {
+  return (unsigned)v & 0xFFFFu;
 }
 
 /* PSCI SYSTEM_OFF; returns (with x0) only if the firmware did not power off. */

@@ -17,7 +17,7 @@
 #define GUEST_CPUS_PER_CLUSTER 16
 
 /* struct psci_entry_state layout, shared with psci_entry.S. */
-#define PSCI_ENTRY_X0 0           /* x0..x30 at PSCI_ENTRY_X0 + 8 * n */
+#define PSCI_ENTRY_X0 0 /* x0..x30 at PSCI_ENTRY_X0 + 8 * n */
 #define PSCI_ENTRY_CURRENT_EL 248
 #define PSCI_ENTRY_DAIF 256
 #define PSCI_ENTRY_SPSEL 264
@@ -38,15 +38,13 @@
 
 /* The PSCI target_cpu argument naming vCPU `index`: Aff1 << 8 | Aff0 (DEN0022F.b MPIDR target
  * format). */
-static inline uint64_t psci_target_of(unsigned index)
-{
-    return ((uint64_t)(index / GUEST_CPUS_PER_CLUSTER) << 8) | (index % GUEST_CPUS_PER_CLUSTER);
+static inline uint64_t psci_target_of(unsigned index) {
+  return ((uint64_t)(index / GUEST_CPUS_PER_CLUSTER) << 8) | (index % GUEST_CPUS_PER_CLUSTER);
 }
 
 /* MPIDR_EL1 of vCPU `index` as the vCPU itself reads it (docs/architecture.md "The platform"). */
-static inline uint64_t mpidr_of(unsigned index)
-{
-    return MPIDR_EL1_RES1 | psci_target_of(index);
+static inline uint64_t mpidr_of(unsigned index) {
+  return MPIDR_EL1_RES1 | psci_target_of(index);
 }
 
 /* --- Entry points ------------------------------------------------------------------- */
@@ -65,13 +63,13 @@ void secondary_main(unsigned cpu, uint64_t context_id);
  * context_id, other GPRs UNKNOWN — smccc-emu zeroes them — EL1h, DAIF masked, MMU off).
  */
 struct psci_entry_state {
-    uint64_t x[31];      /* x0..x30 on entry */
-    uint64_t current_el; /* CurrentEL */
-    uint64_t daif;       /* DAIF */
-    uint64_t spsel;      /* SPSel */
-    uint64_t sctlr_el1;  /* SCTLR_EL1 */
-    uint64_t count;      /* entries into psci_entry by this vCPU since boot */
-    uint64_t reserved[4];
+  uint64_t x[31];      /* x0..x30 on entry */
+  uint64_t current_el; /* CurrentEL */
+  uint64_t daif;       /* DAIF */
+  uint64_t spsel;      /* SPSel */
+  uint64_t sctlr_el1;  /* SCTLR_EL1 */
+  uint64_t count;      /* entries into psci_entry by this vCPU since boot */
+  uint64_t reserved[4];
 };
 
 /* Indexed by vCPU (Aff1 * 16 + Aff0). Written by psci_entry before it calls C. */
@@ -103,39 +101,35 @@ void psci_entry_main(unsigned cpu, uint64_t context_id);
 #define SPIN_LIMIT 10000000u
 #endif
 
-static inline uint32_t smp_load(const uint32_t *p)
-{
-    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+static inline uint32_t smp_load(const uint32_t* p) {
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
 
 /* Store-release, then wake vCPUs waiting in WFE. */
-static inline void smp_store(uint32_t *p, uint32_t value)
-{
-    __atomic_store_n(p, value, __ATOMIC_RELEASE);
-    __asm__ volatile("dsb ish\n\tsev" ::: "memory");
+static inline void smp_store(uint32_t* p, uint32_t value) {
+  __atomic_store_n(p, value, __ATOMIC_RELEASE);
+  __asm__ volatile("dsb ish\n\tsev" ::: "memory");
 }
 
 /* Atomic add; returns the previous value. Wakes WFE waiters. */
-static inline uint32_t smp_fetch_add(uint32_t *p, uint32_t value)
-{
-    uint32_t old = __atomic_fetch_add(p, value, __ATOMIC_ACQ_REL);
-    __asm__ volatile("dsb ish\n\tsev" ::: "memory");
-    return old;
+static inline uint32_t smp_fetch_add(uint32_t* p, uint32_t value) {
+  uint32_t old = __atomic_fetch_add(p, value, __ATOMIC_ACQ_REL);
+  __asm__ volatile("dsb ish\n\tsev" ::: "memory");
+  return old;
 }
 
 /*
  * Wait (WFE between polls) until *p == want, or *p >= want, at most `limit` polls.
  * Return whether the condition held.
  */
-bool spin_until_equal(const uint32_t *p, uint32_t want, uint64_t limit);
-bool spin_until_at_least(const uint32_t *p, uint32_t want, uint64_t limit);
+bool spin_until_equal(const uint32_t* p, uint32_t want, uint64_t limit);
+bool spin_until_at_least(const uint32_t* p, uint32_t want, uint64_t limit);
 
 /*
  * Poll PSCI AFFINITY_INFO(target, 0) over `conduit` until it returns `want`, at most `limit`
  * calls. Returns the last answer (== want on success).
  */
-uint64_t psci_wait_affinity(enum conduit conduit, uint64_t target, uint64_t want,
-                            uint64_t limit);
+uint64_t psci_wait_affinity(enum conduit conduit, uint64_t target, uint64_t want, uint64_t limit);
 
 #endif /* __ASSEMBLER__ */
 #endif

@@ -15,26 +15,50 @@
 #define TIMER_IMASK 2u
 #define TIMER_ISTATUS 4u
 
-#define timer_read_(name)                                          \
-    ({                                                             \
-        uint64_t v_;                                               \
-        __asm__ volatile("isb\n\tmrs %0, " #name : "=r"(v_) : : "memory"); \
-        v_;                                                        \
-    })
+#define timer_read_(name)                                              \
+  ({                                                                   \
+    uint64_t v_;                                                       \
+    __asm__ volatile("isb\n\tmrs %0, " #name : "=r"(v_) : : "memory"); \
+    v_;                                                                \
+  })
 #define timer_write_(name, v) __asm__ volatile("msr " #name ", %0\n\tisb" : : "r"((uint64_t)(v)) : "memory")
 
-static inline uint64_t cntv_ctl(void) { return timer_read_(cntv_ctl_el0); }
-static inline uint64_t cntv_cval(void) { return timer_read_(cntv_cval_el0); }
-static inline int32_t cntv_tval(void) { return (int32_t)timer_read_(cntv_tval_el0); }
-static inline void set_cntv_ctl(uint64_t v) { timer_write_(cntv_ctl_el0, v); }
-static inline void set_cntv_cval(uint64_t v) { timer_write_(cntv_cval_el0, v); }
-static inline void set_cntv_tval(int32_t v) { timer_write_(cntv_tval_el0, (uint64_t)(uint32_t)v); }
+static inline uint64_t cntv_ctl(void) {
+  return timer_read_(cntv_ctl_el0);
+}
+static inline uint64_t cntv_cval(void) {
+  return timer_read_(cntv_cval_el0);
+}
+static inline int32_t cntv_tval(void) {
+  return (int32_t)timer_read_(cntv_tval_el0);
+}
+static inline void set_cntv_ctl(uint64_t v) {
+  timer_write_(cntv_ctl_el0, v);
+}
+static inline void set_cntv_cval(uint64_t v) {
+  timer_write_(cntv_cval_el0, v);
+}
+static inline void set_cntv_tval(int32_t v) {
+  timer_write_(cntv_tval_el0, (uint64_t)(uint32_t)v);
+}
 
-static inline uint64_t cntp_ctl(void) { return timer_read_(cntp_ctl_el0); }
-static inline uint64_t cntp_cval(void) { return timer_read_(cntp_cval_el0); }
-static inline int32_t cntp_tval(void) { return (int32_t)timer_read_(cntp_tval_el0); }
-static inline void set_cntp_ctl(uint64_t v) { timer_write_(cntp_ctl_el0, v); }
-static inline void set_cntp_cval(uint64_t v) { timer_write_(cntp_cval_el0, v); }
-static inline void set_cntp_tval(int32_t v) { timer_write_(cntp_tval_el0, (uint64_t)(uint32_t)v); }
+static inline uint64_t cntp_ctl(void) {
+  return timer_read_(cntp_ctl_el0);
+}
+static inline uint64_t cntp_cval(void) {
+  return timer_read_(cntp_cval_el0);
+}
+static inline int32_t cntp_tval(void) {
+  return (int32_t)timer_read_(cntp_tval_el0);
+}
+static inline void set_cntp_ctl(uint64_t v) {
+  timer_write_(cntp_ctl_el0, v);
+}
+static inline void set_cntp_cval(uint64_t v) {
+  timer_write_(cntp_cval_el0, v);
+}
+static inline void set_cntp_tval(int32_t v) {
+  timer_write_(cntp_tval_el0, (uint64_t)(uint32_t)v);
+}
 
 #endif
