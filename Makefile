@@ -1,6 +1,6 @@
 # The two commands of README.md, plus their pieces. Each target installs what is missing
 # first (scripts/setup-deps.sh is idempotent and quick when everything is present).
-.PHONY: all deps build run test test-default test-install test-asan test-release test-clang bench bench-boot clean
+.PHONY: all deps build run test test-format test-default test-install test-asan test-release test-clang bench bench-boot clean
 
 all: build
 
@@ -15,10 +15,14 @@ build: deps
 run: build
 	./build/cli/smccc-emu run build/guests/demo.elf
 
-# Every CTest label (firmware, core, system), the installed package and its example, the whole
+# The format check, every CTest label (firmware, core, system), the installed package and its example, the whole
 # suite again under ASan + UBSan, then the host code built in Release and with clang, running
 # the fast labels there.
-test: test-default test-install test-asan test-release test-clang
+test: test-format test-default test-install test-asan test-release test-clang
+
+# Every C and C++ source formatted as .clang-format says (clang-format 14, pinned).
+test-format: deps
+	scripts/check-format.sh
 
 test-default: build
 	ctest --preset default
