@@ -868,23 +868,47 @@ void Machine::save(fw::StateWriter& out) const {
   out.u64(~std::uint64_t{0});  // end of pages
 }
 
+// What restore() has read and checked so far; nothing of the machine changes until all of
+// it is valid (the firmware and devices are put back if a later part is not).
+struct Machine::RestoredMachine {
+  std::uint64_t instructions = 0;
+  std::uint64_t signals_done = 0;
+  std::uint64_t high_water = 0;
+  std::vector<std::uint64_t> pcpus;
+  std::vector<std::uint8_t> dtb;
+  std::uint64_t dtb_address = 0;
+  Image image;
+  std::vector<Slot> slots;
+  std::uint64_t device_now = 0;
+  std::optional<SeededEntropy> generator;
+  /// RAM pages (page number, contents) still in the reader's buffer.
+  std::vector<std::pair<std::uint64_t, std::span<const std::uint8_t>>> pages;
+};
+
 void Machine::restore(fw::StateReader& in) {
   if (running_) throw std::logic_error("Machine::restore() while run() is executing");
-  const unsigned cpus = config_.cpus;
+  RestoredMachine r;
+  read_machine_record(in, r);
+  for (unsigned i = 0; i < config_.cpus; ++i) r.slots.push_back(read_slot(in, i));
+  load_devices_and_ram(in, r);
+  adopt(r);
+}
+
+void Machine::read_machine_record(fw::StateReader& in, RestoredMachine& r) const {
   in.tag(kTagMachine);
-  const std::uint64_t instructions = in.u64();
-  const std::uint64_t signals_done = in.below(sdei_signals_.size() + 1, "SDEI signals fired");
-  const std::uint64_t high_water = in.u64();
+  r.instructions = in.u64();
+  r.signals_done = in.below(sdei_signals_.size() + 1, "SDEI signals fired");
+  r.high_water = in.u64();
   if (in.u64() != pcpu_free_ns_.size()) throw fw::StateError("the state is for another number of physical CPUs");
-  std::vector<std::uint64_t> pcpus(pcpu_free_ns_.size());
-  for (std::uint64_t& t : pcpus) t = in.u64();
+  r.pcpus.resize(pcpu_free_ns_.size());
+  for (std::uint64_t& t : r.pcpus) t = in.u64();
   const auto dtb_bytes = in.bytes();
-  std::vector<std::uint8_t> dtb(dtb_bytes.begin(), dtb_bytes.end());
-  const std::uint64_t dtb_address = in.u64();
-  if (!dtb.empty() && !ram_.contains(dtb_address, dtb.size())) throw fw::StateError("corrupt state: the device tree");
-  Image image;
-  image.name = in.string();
-  image.entry = in.u64();
+  r.dtb.assign(dtb_bytes.begin(), dtb_bytes.end());
+  r.dtb_address = in.u64();
+  if (!r.dtb.empty() && !ram_.contains(r.dtb_address, r.dtb.size()))
+    throw fw::StateError("corrupt state: the device tree");
+  r.image.name = in.string();
+  r.image.entry = in.u64();
   const std::uint64_t segments = in.below(1u << 16, "segment count");
   for (std::uint64_t i = 0; i < segments; ++i) {
     ImageSegment seg;
@@ -894,73 +918,53 @@ void Machine::restore(fw::StateReader& in) {
     seg.bytes.assign(bytes.begin(), bytes.end());
     if (!ram_.contains(seg.address, seg.size) || seg.bytes.size() > seg.size)
       throw fw::StateError("corrupt state: the image");
-    image.segments.push_back(std::move(seg));
+    r.image.segments.push_back(std::move(seg));
   }
-  std::vector<Slot> slots(cpus);
-  for (unsigned i = 0; i < cpus; ++i) {
-    Slot& s = slots[i];
-    in.tag(kTagSlot);
-    const std::uint8_t state = in.u8();
-    if (state > static_cast<std::uint8_t>(RunState::Sleeping)) throw fw::StateError("corrupt state: a run state");
-    s.state = static_cast<RunState>(state);
-    s.stats.instructions = in.u64();
-    s.stats.virtual_ns = in.u64();
-    s.stats.stolen_ns = in.u64();
-    s.stats.calls = in.u64();
-    s.stats.irqs = in.u64();
-    s.wake_ns = in.u64();
-    s.wake_set = in.boolean();
-    if (s.wake_set && s.state != RunState::Waiting) throw fw::StateError("corrupt state: a wake-up time");
-    s.timer.load(in);
-    s.resume = load_request(in, cpus);
-    s.start_pending = in.boolean();
-    s.start_entry = in.u64();
-    s.start_context = in.u64();
-    s.pending_stolen_ns = in.u64();
-    s.cpu = std::make_unique<Vcpu>(i, *this, slots_[i].stats);  // rebound below, once slots_ is replaced
-    s.cpu->restore_state(in);
-  }
+}
+
+// One vCPU's slot, with a new engine holding its registers (bound to the current slot's
+// counters until adopt() recreates it).
+Machine::Slot Machine::read_slot(fw::StateReader& in, unsigned index) {
+  Slot s;
+  in.tag(kTagSlot);
+  const std::uint8_t state = in.u8();
+  if (state > static_cast<std::uint8_t>(RunState::Sleeping)) throw fw::StateError("corrupt state: a run state");
+  s.state = static_cast<RunState>(state);
+  s.stats.instructions = in.u64();
+  s.stats.virtual_ns = in.u64();
+  s.stats.stolen_ns = in.u64();
+  s.stats.calls = in.u64();
+  s.stats.irqs = in.u64();
+  s.wake_ns = in.u64();
+  s.wake_set = in.boolean();
+  if (s.wake_set && s.state != RunState::Waiting) throw fw::StateError("corrupt state: a wake-up time");
+  s.timer.load(in);
+  s.resume = load_request(in, config_.cpus);
+  s.start_pending = in.boolean();
+  s.start_entry = in.u64();
+  s.start_context = in.u64();
+  s.pending_stolen_ns = in.u64();
+  s.cpu = std::make_unique<Vcpu>(index, *this, slots_[index].stats);
+  s.cpu->restore_state(in);
+  return s;
+}
+
+// The firmware and devices load straight into the machine, so they are saved first and put
+// back if anything after them is invalid; RAM is replaced only once everything checked out.
+void Machine::load_devices_and_ram(fw::StateReader& in, RestoredMachine& r) {
   fw::StateWriter current;
-  firmware_.save(current);  // to put back if what follows is not valid
+  firmware_.save(current);
   gic_.save(current);
   uart_.save(current);
   firmware_.load(in);
-  std::uint64_t device_now = 0;
   try {
     gic_.load(in);
     uart_.load(in);
-    device_now = in.u64();
-    const bool seeded = in.boolean();
-    if (seeded != config_.seed.has_value()) throw fw::StateError("the state was saved with another entropy source");
-    std::optional<SeededEntropy> generator;
-    if (seeded) {
-      generator.emplace(0);
-      generator->set_state(in.string());
-    }
-    in.tag(kTagRam);
-    std::vector<std::pair<std::uint64_t, std::span<const std::uint8_t>>> pages;
-    for (;;) {
-      const std::uint64_t page = in.u64();
-      if (page == ~std::uint64_t{0}) break;
-      const auto bytes = in.bytes();
-      if (page >= ram_.size() / kPageSize || bytes.size() != kPageSize)
-        throw fw::StateError("corrupt state: a RAM page");
-      pages.emplace_back(page, bytes);
-    }
-    if (!in.at_end()) throw fw::StateError("corrupt state: data after the end");
-    // A PV-time record over the image would have PV_TIME_ST zero guest code.
-    for (const fw::VcpuState& v : firmware_.vm().vcpus) {
-      if (!v.pv_time_ipa) continue;
-      for (const ImageSegment& seg : image.segments) {
-        if (*v.pv_time_ipa < seg.address + seg.size && seg.address < *v.pv_time_ipa + fw::pv_time::kRecordSize) {
-          throw fw::StateError("corrupt state: a PV-time record over the image");
-        }
-      }
-    }
-    // Everything read and checked: now replace the machine's state.
-    if (generator) static_cast<SeededEntropy&>(*entropy_) = std::move(*generator);
+    read_entropy_and_ram(in, r);
+    check_pv_time_records(r.image);
+    if (r.generator) static_cast<SeededEntropy&>(*entropy_) = std::move(*r.generator);
     ram_.clear();
-    for (const auto& [page, bytes] : pages) std::memcpy(ram_.host() + page * kPageSize, bytes.data(), kPageSize);
+    for (const auto& [page, bytes] : r.pages) std::memcpy(ram_.host() + page * kPageSize, bytes.data(), kPageSize);
   } catch (...) {
     fw::StateReader back(current.data());
     firmware_.load(back);
@@ -968,14 +972,49 @@ void Machine::restore(fw::StateReader& in) {
     uart_.load(back);
     throw;
   }
-  instructions_ = instructions;
-  device_now_ns_ = device_now;
-  sdei_signals_done_ = static_cast<std::size_t>(signals_done);
-  counter_high_water_ = high_water;
-  pcpu_free_ns_ = std::move(pcpus);
-  image_ = std::move(image);
-  dtb_ = std::move(dtb);
-  dtb_address_ = dtb_address;
+}
+
+void Machine::read_entropy_and_ram(fw::StateReader& in, RestoredMachine& r) const {
+  r.device_now = in.u64();
+  const bool seeded = in.boolean();
+  if (seeded != config_.seed.has_value()) throw fw::StateError("the state was saved with another entropy source");
+  if (seeded) {
+    r.generator.emplace(0);
+    r.generator->set_state(in.string());
+  }
+  in.tag(kTagRam);
+  for (;;) {
+    const std::uint64_t page = in.u64();
+    if (page == ~std::uint64_t{0}) break;
+    const auto bytes = in.bytes();
+    if (page >= ram_.size() / kPageSize || bytes.size() != kPageSize) throw fw::StateError("corrupt state: a RAM page");
+    r.pages.emplace_back(page, bytes);
+  }
+  if (!in.at_end()) throw fw::StateError("corrupt state: data after the end");
+}
+
+// A PV-time record over the image would have PV_TIME_ST zero guest code.
+void Machine::check_pv_time_records(const Image& image) const {
+  for (const fw::VcpuState& v : firmware_.vm().vcpus) {
+    if (!v.pv_time_ipa) continue;
+    for (const ImageSegment& seg : image.segments) {
+      if (*v.pv_time_ipa < seg.address + seg.size && seg.address < *v.pv_time_ipa + fw::pv_time::kRecordSize) {
+        throw fw::StateError("corrupt state: a PV-time record over the image");
+      }
+    }
+  }
+}
+
+// Everything is valid: the machine takes the restored scalars and slots.
+void Machine::adopt(RestoredMachine& r) {
+  instructions_ = r.instructions;
+  device_now_ns_ = r.device_now;
+  sdei_signals_done_ = static_cast<std::size_t>(r.signals_done);
+  counter_high_water_ = r.high_water;
+  pcpu_free_ns_ = std::move(r.pcpus);
+  image_ = std::move(r.image);
+  dtb_ = std::move(r.dtb);
+  dtb_address_ = r.dtb_address;
   loaded_ = true;
   code_changed_by_.reset();
   code_changed_all_ = false;
@@ -983,20 +1022,13 @@ void Machine::restore(fw::StateReader& in) {
   code_ranges_.clear();
   // The engines hold a reference to their slot's counters: move the slots in, then rebind by
   // recreating each engine over the restored state (cheap next to the RAM copy).
-  for (unsigned i = 0; i < cpus; ++i) {
+  for (unsigned i = 0; i < config_.cpus; ++i) {
+    Slot& from = r.slots[i];
     fw::StateWriter regs;
-    slots[i].cpu->save_state(regs);
+    from.cpu->save_state(regs);
+    from.cpu.reset();
     slots_[i].cpu.reset();
-    slots_[i].state = slots[i].state;
-    slots_[i].stats = slots[i].stats;
-    slots_[i].wake_ns = slots[i].wake_ns;
-    slots_[i].wake_set = slots[i].wake_set;
-    slots_[i].timer = slots[i].timer;
-    slots_[i].resume = slots[i].resume;
-    slots_[i].start_pending = slots[i].start_pending;
-    slots_[i].start_entry = slots[i].start_entry;
-    slots_[i].start_context = slots[i].start_context;
-    slots_[i].pending_stolen_ns = slots[i].pending_stolen_ns;
+    slots_[i] = std::move(from);
     slots_[i].cpu = std::make_unique<Vcpu>(i, *this, slots_[i].stats);
     fw::StateReader again(regs.data());
     slots_[i].cpu->restore_state(again);

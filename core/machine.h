@@ -347,6 +347,14 @@ class Machine {
 
   void boot();
   void place_boot_payload();
+  // restore() in steps (core/machine.cpp): read and check everything, then replace.
+  struct RestoredMachine;
+  void read_machine_record(fw::StateReader& in, RestoredMachine& r) const;
+  Slot read_slot(fw::StateReader& in, unsigned index);
+  void load_devices_and_ram(fw::StateReader& in, RestoredMachine& r);
+  void read_entropy_and_ram(fw::StateReader& in, RestoredMachine& r) const;
+  void check_pv_time_records(const Image& image) const;
+  void adopt(RestoredMachine& r);
   std::uint64_t place(const char* what, std::uint64_t from, std::uint64_t size) const;
   std::vector<std::uint8_t> generated_device_tree(const std::optional<AddressRange>& initrd);
   void start_vcpu(unsigned index, std::uint64_t entry, std::uint64_t context, std::uint64_t now_ns);
