@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What `make bench` needs beyond scripts/setup-deps.sh, from Debian 12's own archive: QEMU
-# (for bench/compare-qemu.sh) and matplotlib (for the plot). Idempotent.
+# (for bench/compare-qemu.sh), valgrind (bench/callgrind-calls.sh) and matplotlib (for the plot). Idempotent.
 set -euo pipefail
-readonly PACKAGES=(qemu-system-arm python3-matplotlib)
+readonly PACKAGES=(qemu-system-arm python3-matplotlib valgrind)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing+=("$p")
