@@ -24,8 +24,11 @@ test: test-format test-default test-install test-asan test-release test-clang
 test-format: deps
 	scripts/check-format.sh
 
+# The core and system tests once more with the trap path on Unicorn's public register API
+# (SMCCC_EMU_REGS=api), the fallback of the direct path (core/direct_regs.h).
 test-default: build
 	ctest --preset default
+	SMCCC_EMU_REGS=api ctest --preset default -L 'core|system'
 
 # cmake --install into build/install, then examples/host.cpp built against it and run.
 test-install: build

@@ -758,6 +758,11 @@ void Machine::set_vreg(unsigned vcpu, unsigned n, const std::array<std::uint64_t
   engine(vcpu).set_vreg(n, value);
 }
 
+bool Machine::direct_registers(unsigned vcpu) const {
+  const Slot& slot = slots_.at(vcpu);
+  return slot.cpu != nullptr && slot.cpu->direct_registers();
+}
+
 std::uint64_t Machine::reg(unsigned vcpu, Reg r) {
   return engine(vcpu).reg(r);
 }

@@ -237,6 +237,10 @@ class Machine {
   void write_memory(std::uint64_t address, std::span<const std::uint8_t> bytes);
 
   const VcpuStats& stats(unsigned vcpu) const { return slots_.at(vcpu).stats; }
+  /// Whether vCPU `vcpu`'s firmware calls read and write x0..x17 and the PC in the engine's own
+  /// CPU state (Unicorn 2.1.1 only, verified when the engine is made; docs/architecture.md, "The
+  /// trap path") instead of through Unicorn's register API. False while it has no engine.
+  bool direct_registers(unsigned vcpu) const;
 
   // ---- debugging (the gdb stub, core/gdb_server.h); none of it costs anything unless used ----
   /// Every vCPU stops before it executes the instruction at virtual address `address`: run()

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/direct_regs.h"
 #include "core/fault_report.h"
 #include "core/semihosting.h"
 
@@ -156,6 +157,7 @@ Vcpu::Vcpu(unsigned index, Machine& machine, VcpuStats& clock)
     check(write_sysreg(kScrEl3, scr), "configure SCR_EL3");
     check(write_sysreg(kHcrEl2, kHcrRw | kHcrApi | kHcrApk), "configure HCR_EL2");
     check(write_sysreg(kVmpidrEl2, fw::mpidr_of(index)), "set the MPIDR");
+    regs_ = locate_register_file(uc_);
   } catch (...) {
     uc_close(uc_);
     throw;
@@ -325,26 +327,9 @@ bool Vcpu::mmu_on() const {
 // IRQ signal, which the GIC keeps current (the check is a flag, never a poll of the GIC).
 void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t address, std::uint32_t size, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
-  if (v.attention_ != 0) [[unlikely]] {
-    if ((v.attention_ & kCodeSync) != 0) {  // an IC in the block before, while debugging
-      v.attention_ &= ~kCodeSync;
-      v.stop_before_block(address);
-      return;
-    }
-    if ((v.attention_ & kSdeiCheck) != 0) {  // before an IRQ: the SDEI handler masks it
-      v.sdei_entry_ = true;
-      v.stop_before_block(address);
-      return;
-    }
-    // Taken here, before the block runs, when PSTATE.I allows: ELR is this block's address.
-    bool take = false;
-    v.guarded([&] { take = v.irq_unmasked(); });
-    if (take) {
-      v.irq_entry_ = true;
-      v.stop_before_block(address);
-      return;
-    }
-  }
+  // The rare cases in a function of their own, so that this one needs no stack frame.
+  if (v.attention_ != 0) [[unlikely]]
+    if (v.attend_before_block(address)) return;
   const std::uint64_t n = size / 4;
   if (n > v.budget_left_) [[unlikely]] {
     if (v.budget_left_ == v.budget_ && !v.hard_budget_) {
@@ -361,6 +346,27 @@ void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t address, std::uint32_t size
   v.block_start_ = address;
   v.block_left_ = v.budget_left_;
   v.budget_left_ -= n;
+}
+
+// What on_block does when attention_ is set; true if the block must not run now.
+bool Vcpu::attend_before_block(std::uint64_t address) {
+  if ((attention_ & kCodeSync) != 0) {  // an IC in the block before, while debugging
+    attention_ &= ~kCodeSync;
+    stop_before_block(address);
+    return true;
+  }
+  if ((attention_ & kSdeiCheck) != 0) {  // before an IRQ: the SDEI handler masks it
+    sdei_entry_ = true;
+    stop_before_block(address);
+    return true;
+  }
+  // Taken here, before the block runs, when PSTATE.I allows: ELR is this block's address.
+  bool take = false;
+  guarded([&] { take = irq_unmasked(); });
+  if (!take) return false;
+  irq_entry_ = true;
+  stop_before_block(address);
+  return true;
 }
 
 void Vcpu::sync_clock() {
@@ -1041,7 +1047,12 @@ void Vcpu::on_gicr_write(uc_engine*, std::uint64_t offset, unsigned size, std::u
 void Vcpu::firmware_call(fw::Conduit conduit) {
   // x0 and the PC (already past the HVC/SMC when UC_HOOK_INTR runs); the dispatcher asks for the argument
   // registers it needs through load(), because each register read costs a few ns.
-  check(uc_reg_read_batch(uc_, g_entry_ids.data(), entry_ptrs_.data(), 2), "uc_reg_read_batch");
+  if (regs_ != nullptr) [[likely]] {
+    call_.x[0] = regs_[0];
+    call_pc_ = regs_[kRegFilePc];
+  } else {
+    check(uc_reg_read_batch(uc_, g_entry_ids.data(), entry_ptrs_.data(), 2), "uc_reg_read_batch");
+  }
   call_.loaded = 1;
   call_.conduit = conduit;
   std::uint32_t word = 0;
@@ -1050,7 +1061,10 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
   call_.imm = (fetch_word(call_pc_ - 4, word) && (word & kExceptionGenMask) == expected) ? imm16(word) : 0;
 
   machine_.firmware_.dispatch(call_, result_);
-  check(uc_reg_write_batch(uc_, g_call_ids.data(), out_ptrs_.data(), result_.count), "uc_reg_write_batch");
+  if (regs_ != nullptr) [[likely]]
+    std::copy_n(result_.x.begin(), result_.count, regs_);
+  else
+    check(uc_reg_write_batch(uc_, g_call_ids.data(), out_ptrs_.data(), result_.count), "uc_reg_write_batch");
   sync_clock();
   clock_.virtual_ns += cost_.trap_ns;
   ++clock_.calls;
@@ -1095,6 +1109,11 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
 
 void Vcpu::load(fw::SmcccCall& call, int count) {
   const auto first = static_cast<std::size_t>(call.loaded);
+  if (regs_ != nullptr) [[likely]] {
+    std::copy(regs_ + first, regs_ + count, call.x.begin() + call.loaded);
+    call.loaded = static_cast<std::uint8_t>(count);
+    return;
+  }
   check(uc_reg_read_batch(uc_, g_call_ids.data() + first, arg_ptrs_.data() + first, count - call.loaded),
         "uc_reg_read_batch");
   call.loaded = static_cast<std::uint8_t>(count);

@@ -68,6 +68,8 @@ class Vcpu final : public fw::RegisterSource {
   bool powered_on() const { return powered_on_; }
   /// True once the engine has executed anything: its state is no longer the reset state.
   bool has_run() const { return has_run_; }
+  /// The trap path uses the engine's register file in place (core/direct_regs.h).
+  bool direct_registers() const { return regs_ != nullptr; }
 
   /// Runs until a stop, for about `budget` instructions: the first translated block always
   /// runs, even when it is larger than the budget, unless `hard` (the instruction limit is
@@ -134,6 +136,7 @@ class Vcpu final : public fw::RegisterSource {
  private:
   static void on_interrupt(uc_engine* uc, std::uint32_t intno, void* self);
   static void on_block(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
+  [[gnu::noinline]] bool attend_before_block(std::uint64_t address);
   static void on_breakpoint(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
   static void on_step(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
   /// Stops the engine before the instruction at `address` in the current block, counting only
@@ -307,6 +310,9 @@ class Vcpu final : public fw::RegisterSource {
   std::array<void*, 2> entry_ptrs_{};                 // x0 and the PC, read at every trap
   std::array<void*, fw::kCallRegisters> arg_ptrs_{};  // call_.x[i]
   std::array<void*, fw::kCallRegisters> out_ptrs_{};  // result_.x[i]
+  // x0..x31 and the PC in the engine's own CPU state (core/direct_regs.h), or null: the trap
+  // path then goes through the public register API.
+  std::uint64_t* regs_ = nullptr;
 };
 
 }  // namespace emu::core

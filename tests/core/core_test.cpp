@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/direct_regs.h"
 #include "core/vcpu.h"
 #include "tests/core/program.h"
 
@@ -124,6 +125,14 @@ TEST_CASE("Write-back: a defined call sets x0..x3 (x1..x3 zero) and preserves x4
   for (unsigned r = 1; r <= 3; ++r) CHECK(m.x(r) == 0);
   for (unsigned r = 4; r <= 18; ++r) CHECK(m.x(r) == 0x100 + r);
   CHECK(m.x(30) == 0x130);
+}
+
+// The two write-back tests above run on the direct register path wherever it exists, and on the
+// public API path under SMCCC_EMU_REGS=api (make test runs the core tests both ways).
+TEST_CASE("Write-back: the trap path uses the engine's register file unless SMCCC_EMU_REGS=api asks otherwise") {
+  TestMachine m(Program().at(0, call_with_sentinels(kSmcccVersion)));
+  const bool direct_possible = UC_API_MAJOR == 2 && UC_API_MINOR == 1 && UC_API_PATCH == 1;
+  CHECK(m.machine->direct_registers(0) == (direct_possible && !core::register_api_forced()));
 }
 
 TEST_CASE("Write-back: an unknown call sets x0 = -1 and preserves every other register") {
