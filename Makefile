@@ -84,6 +84,7 @@ bench: build
 	./build/bench/bench_smp $(BENCH_ARGS) --benchmark_out=build/bench/smp.json
 	./build/bench/bench_icache $(BENCH_ARGS) --benchmark_out=build/bench/icache.json
 	bench/compare-qemu.sh build build/bench/compare-qemu.json
+	bench/callgrind-calls.sh build build/bench/callgrind-calls.json
 	$(MAKE) bench-boot
 	/usr/bin/python3 scripts/bench-report.py build
 

@@ -44,4 +44,6 @@ for guest in psci-loop trap-loop; do
   printf '%s: smccc-emu %d host instructions per call, QEMU %d (QEMU/smccc-emu %s)\n' "$guest" "$e" "$q" "$ratio"
   results+=("\"$guest\": {\"smccc_emu\": $e, \"qemu\": $q, \"ratio\": $ratio}")
 done
-(IFS=,; printf '{"calls": %d, %s}\n' "$calls" "${results[*]}") > "$out"
+# Which register path the trap used (--stats says; SMCCC_EMU_REGS=api forces the public API).
+regs=$("$emu" run -q --stats "$build/guests/trap-loop-0.elf" 2>&1 >/dev/null | sed -n 's/^registers: //p')
+(IFS=,; printf '{"calls": %d, "registers": "%s", %s}\n' "$calls" "$regs" "${results[*]}") > "$out"

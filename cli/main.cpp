@@ -645,6 +645,7 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
       lines += fmt::format("vcpu{}: instructions={} virtual_ns={} stolen_ns={} calls={} irqs={}\n", i, st.instructions,
                            st.virtual_ns, st.stolen_ns, st.calls, st.irqs);
     }
+    lines += fmt::format("registers: {}\n", machine.direct_registers(0) ? "direct" : "api");
     print_stderr(lines);
   }
   // Any output that could not be written makes the status 74, whatever the guest did.
@@ -894,7 +895,7 @@ int main(int argc, char** argv) {
       ->type_name("N FILE");
   run_cmd->add_flag("--stats", o.stats,
                     "At the end, print each vCPU's instructions, virtual time, stolen time, "
-                    "firmware calls and IRQs taken to stderr");
+                    "firmware calls and IRQs taken, and the trap path's register access (direct or api), to stderr");
   add_number(run_cmd, "--memory", o.memory,
              "Guest RAM size at 0x40000000: a number of bytes, or followed by K, "
              "M or G (KiB, MiB, GiB; also KB, MB, GB, all 1024-based); 1M..64G, "

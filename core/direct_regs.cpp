@@ -19,8 +19,7 @@ constexpr std::size_t kUcCpu = 0x1a0;
 constexpr std::size_t kCpuEnvPtr = 0x128;
 constexpr std::size_t kEnvXregs = 0x40;
 
-constexpr bool kBuiltFor211 =
-    UC_API_MAJOR == 2 && UC_API_MINOR == 1 && UC_API_PATCH == 1 && UC_API_EXTRA == 0xff;
+constexpr bool kBuiltFor211 = UC_API_MAJOR == 2 && UC_API_MINOR == 1 && UC_API_PATCH == 1 && UC_API_EXTRA == 0xff;
 
 // Reads `size` bytes at `address` of this process without faulting: process_vm_readv reports
 // an unmapped address as an error instead of a SIGSEGV.

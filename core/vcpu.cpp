@@ -211,7 +211,7 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
     if (stop_requested_) return stop_;
     // until = 0 and no count: the slice ends only through uc_emu_stop from a hook.
     fetch_hole_.reset();
-    const std::uint64_t pc = reg(Reg::Pc);
+    const std::uint64_t pc = regs_ != nullptr ? regs_[kRegFilePc] : reg(Reg::Pc);
     // The instruction a debugger stop left the vCPU at runs without stopping there again;
     // once the PC is elsewhere (the host moved it, an IRQ was taken) that no longer applies.
     if (break_skip_ && *break_skip_ != pc) [[unlikely]]
