@@ -327,25 +327,36 @@ bool Vcpu::mmu_on() const {
 // IRQ signal, which the GIC keeps current (the check is a flag, never a poll of the GIC).
 void Vcpu::on_block(uc_engine* /*uc*/, std::uint64_t address, std::uint32_t size, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
-  // The rare cases in a function of their own, so that this one needs no stack frame.
-  if (v.attention_ != 0) [[unlikely]]
-    if (v.attend_before_block(address)) return;
   const std::uint64_t n = size / 4;
-  if (n > v.budget_left_) [[unlikely]] {
-    if (v.budget_left_ == v.budget_ && !v.hard_budget_) {
+  // Everything rare goes to a function of its own, reached by a tail call, so that this one
+  // needs no stack frame: about 11 host instructions a block.
+  if (v.attention_ != 0 || n > v.budget_left_) [[unlikely]]
+    return v.block_slow_path(address, n);
+  v.begin_block(address, n);
+}
+
+void Vcpu::begin_block(std::uint64_t address, std::uint64_t n) {
+  block_start_ = address;
+  block_left_ = budget_left_;
+  budget_left_ -= n;
+}
+
+// on_block when attention_ is set or the block does not fit in what is left of the budget.
+void Vcpu::block_slow_path(std::uint64_t address, std::uint64_t n) {
+  if (attention_ != 0 && attend_before_block(address)) return;
+  if (n > budget_left_) {
+    if (budget_left_ == budget_ && !hard_budget_) {
       // A quantum smaller than the first block: run the block anyway, or no vCPU would ever
       // make progress.
-      v.budget_ = v.budget_left_ = n;
+      budget_ = budget_left_ = n;
     } else {
-      v.stop_ = Stop::Budget;
-      v.stop_requested_ = true;
-      v.stop_before_block(address);  // takes effect before this block runs
+      stop_ = Stop::Budget;
+      stop_requested_ = true;
+      stop_before_block(address);  // takes effect before this block runs
       return;
     }
   }
-  v.block_start_ = address;
-  v.block_left_ = v.budget_left_;
-  v.budget_left_ -= n;
+  begin_block(address, n);
 }
 
 // What on_block does when attention_ is set; true if the block must not run now.

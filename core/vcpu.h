@@ -136,7 +136,9 @@ class Vcpu final : public fw::RegisterSource {
  private:
   static void on_interrupt(uc_engine* uc, std::uint32_t intno, void* self);
   static void on_block(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
-  [[gnu::noinline]] bool attend_before_block(std::uint64_t address);
+  [[gnu::noinline]] void block_slow_path(std::uint64_t address, std::uint64_t n);
+  bool attend_before_block(std::uint64_t address);
+  void begin_block(std::uint64_t address, std::uint64_t n);
   static void on_breakpoint(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
   static void on_step(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
   /// Stops the engine before the instruction at `address` in the current block, counting only
