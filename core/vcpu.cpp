@@ -1079,13 +1079,17 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
   sync_clock();
   clock_.virtual_ns += cost_.trap_ns;
   ++clock_.calls;
+  // The call may have made an SDEI event deliverable here (PE_UNMASK, ENABLE, SIGNAL).
+  if (result_.request.kind != fw::RequestKind::None || machine_.firmware_.sdei_any_pending()) [[unlikely]]
+    act_on_request(result_.request);
+}
 
-  const fw::Request& request = result_.request;
+// What a call asked of the machine beyond its result registers: an SDEI handler to enter,
+// a context to resume, a power state change, or the host's answer.
+void Vcpu::act_on_request(const fw::Request& request) {
   switch (request.kind) {
     case fw::RequestKind::None:
-      // The call may have made an SDEI event deliverable here (PE_UNMASK, ENABLE, SIGNAL).
-      if (machine_.firmware_.sdei_any_pending()) [[unlikely]]
-        enter_sdei_handler();
+      enter_sdei_handler();  // firmware_call saw one pending
       return;
     case fw::RequestKind::SdeiComplete:
     case fw::RequestKind::SdeiCompleteAndResume:

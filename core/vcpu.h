@@ -189,6 +189,7 @@ class Vcpu final : public fw::RegisterSource {
   void write_rt(uc_arm64_reg reg, std::uint64_t value);
 
   void firmware_call(fw::Conduit conduit);
+  [[gnu::noinline]] void act_on_request(const fw::Request& request);
   void undefined_instruction();
   void semihosting_call(std::uint64_t pc);
   void take_exception(std::uint64_t esr, std::uint64_t far, std::uint64_t return_pc, std::string_view what);
