@@ -531,7 +531,6 @@ RunExit Machine::run() {
     bool& flag;
     ~Running() { flag = false; }
   } running{running_};
-  const std::uint64_t limit = config_.max_instructions;
   for (;;) {
     // A stop request is seen here, between slices: the hot path inside a slice never looks.
     if (stop_requested_.load(std::memory_order_acquire)) return stopped();
@@ -544,65 +543,81 @@ RunExit Machine::run() {
     fire_due_sdei_signals(next);
     if (device_event(next)) continue;
     if (!next) return {ExitKind::Deadlock, 0, 0, deadlock_summary()};
-    const unsigned index = *next;
-    Slot& slot = slots_[index];
-    if (slot.state == RunState::Sleeping) {
-      wake(index);
-      continue;
-    }
-    if (slot.state == RunState::Waiting) {  // its timer fires: the WFI completes
-      end_wait(index, slot.wake_ns);
-      continue;
-    }
+    if (wake_if_due(*next)) continue;
+    if (std::optional<RunExit> exit = run_slice(*next)) return *exit;
+  }
+}
 
-    // Stolen time the host injected: the vCPU was kept off a CPU that long, now that it is
-    // about to run (so a sleeping or powered-off vCPU is not charged while it does not want
-    // to run).
-    if (slot.pending_stolen_ns != 0) {
-      slot.stats.stolen_ns += slot.pending_stolen_ns;
-      slot.stats.virtual_ns += slot.pending_stolen_ns;
-      slot.pending_stolen_ns = 0;
-    }
+// The vCPU pick_next chose is asleep or waits in WFI: it wakes now (its time has come), and
+// the scheduler picks again.
+bool Machine::wake_if_due(unsigned index) {
+  Slot& slot = slots_[index];
+  if (slot.state == RunState::Sleeping) {
+    wake(index);
+    return true;
+  }
+  if (slot.state == RunState::Waiting) {  // its timer fires: the WFI completes
+    end_wait(index, slot.wake_ns);
+    return true;
+  }
+  return false;
+}
 
-    // With fewer physical CPUs than vCPUs, wait for the earliest free one: that wait is
-    // stolen time (DEN0057A; docs/architecture.md, "Virtual time and determinism").
-    std::uint64_t* pcpu = nullptr;
-    if (!pcpu_free_ns_.empty()) {
-      pcpu = &*std::min_element(pcpu_free_ns_.begin(), pcpu_free_ns_.end());
-      if (*pcpu > slot.stats.virtual_ns) {
-        slot.stats.stolen_ns += *pcpu - slot.stats.virtual_ns;
-        slot.stats.virtual_ns = *pcpu;
-      }
-    }
+// Time the vCPU spends off a CPU before it runs (DEN0057A stolen time). Returns the modelled
+// physical CPU it runs on, if --pcpus limits them.
+std::uint64_t* Machine::charge_waits(Slot& slot) {
+  // Stolen time the host injected: the vCPU was kept off a CPU that long, now that it is
+  // about to run (so a sleeping or powered-off vCPU is not charged while it does not want
+  // to run).
+  if (slot.pending_stolen_ns != 0) {
+    slot.stats.stolen_ns += slot.pending_stolen_ns;
+    slot.stats.virtual_ns += slot.pending_stolen_ns;
+    slot.pending_stolen_ns = 0;
+  }
+  // With fewer physical CPUs than vCPUs, wait for the earliest free one: that wait is
+  // stolen time (DEN0057A; docs/architecture.md, "Virtual time and determinism").
+  if (pcpu_free_ns_.empty()) return nullptr;
+  std::uint64_t* pcpu = &*std::min_element(pcpu_free_ns_.begin(), pcpu_free_ns_.end());
+  if (*pcpu > slot.stats.virtual_ns) {
+    slot.stats.stolen_ns += *pcpu - slot.stats.virtual_ns;
+    slot.stats.virtual_ns = *pcpu;
+  }
+  return pcpu;
+}
 
-    std::uint64_t budget = config_.quantum;
-    bool limited = false;
-    if (limit != 0) {
-      const std::uint64_t left = limit > instructions_ ? limit - instructions_ : 0;
-      if (left <= budget) {
-        budget = left;
-        limited = true;
-      }
-    }
-    if (const auto to_timer = instructions_to_timer(index, counter_of(index)); to_timer && *to_timer < budget) {
-      budget = *to_timer;
-      limited = false;
-    }
-    device_now_ns_ = std::max(device_now_ns_, slot.stats.virtual_ns);
-    uart_.advance(slot.stats.virtual_ns);  // input due by now is in the FIFO before the vCPU looks
-    uart_changed();
-    firmware_.vcpu_scheduled(index);  // PV-time records are current before the vCPU runs
-    Vcpu& cpu = *slot.cpu;
+// How many instructions the slice may run: the quantum, cut to what --max-instructions leaves
+// (then a hard limit: `limited`) or to the vCPU's next timer event.
+Machine::SliceBudget Machine::slice_budget(unsigned index) {
+  SliceBudget b{config_.quantum, false};
+  if (const std::uint64_t limit = config_.max_instructions; limit != 0) {
+    const std::uint64_t left = limit > instructions_ ? limit - instructions_ : 0;
+    if (left <= b.instructions) b = {left, true};
+  }
+  if (const auto to_timer = instructions_to_timer(index, counter_of(index)); to_timer && *to_timer < b.instructions)
+    b = {*to_timer, false};
+  return b;
+}
+
+// One slice of vCPU `index`, with the devices brought up to its time first.
+std::optional<RunExit> Machine::run_slice(unsigned index) {
+  Slot& slot = slots_[index];
+  std::uint64_t* pcpu = charge_waits(slot);
+  const SliceBudget budget = slice_budget(index);
+  device_now_ns_ = std::max(device_now_ns_, slot.stats.virtual_ns);
+  uart_.advance(slot.stats.virtual_ns);  // input due by now is in the FIFO before the vCPU looks
+  uart_changed();
+  firmware_.vcpu_scheduled(index);  // PV-time records are current before the vCPU runs
+  Vcpu::Stop stop{};
+  {
     running_vcpu_ = index;
     struct NotRunning {
       std::optional<unsigned>& vcpu;
       ~NotRunning() { vcpu.reset(); }
     } not_running{running_vcpu_};
-    const Vcpu::Stop stop = cpu.run(budget, limited);
-    running_vcpu_.reset();
-    if (pcpu != nullptr) *pcpu = slot.stats.virtual_ns;
-    if (std::optional<RunExit> exit = finish_slice(index, stop, limited)) return *exit;
+    stop = slot.cpu->run(budget.instructions, budget.limited);
   }
+  if (pcpu != nullptr) *pcpu = slot.stats.virtual_ns;
+  return finish_slice(index, stop, budget.limited);
 }
 
 std::optional<RunExit> Machine::finish_slice(unsigned index, Vcpu::Stop stop, bool limited) {

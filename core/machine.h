@@ -394,6 +394,14 @@ class Machine {
   std::string deadlock_summary() const;
   /// What follows a slice of vCPU `index` that ended with `stop`: code and TLB maintenance
   /// for the others, the vCPU's new run state, and the RunExit if the run ends here.
+  bool wake_if_due(unsigned index);
+  std::uint64_t* charge_waits(Slot& slot);
+  struct SliceBudget {
+    std::uint64_t instructions;
+    bool limited;  // a hard limit (--max-instructions), not the quantum or a timer
+  };
+  SliceBudget slice_budget(unsigned index);
+  std::optional<RunExit> run_slice(unsigned index);
   std::optional<RunExit> finish_slice(unsigned index, VcpuStop stop, bool limited);
 
   // Called by Vcpu from inside a hook: record, never create or destroy engines there.
