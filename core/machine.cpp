@@ -302,6 +302,17 @@ void Machine::place_boot_payload() {
   ram_.write(dtb_address_, dtb_);
 }
 
+// The heap starts at the first 16-byte boundary above the image, the initrd and the device
+// tree; the top 1 MiB of RAM (less if RAM is short) is the stack, which grows down from RAM's end.
+std::array<std::uint64_t, 4> Machine::semihosting_heap() const {
+  constexpr std::uint64_t kStack = 1ull << 20;
+  std::uint64_t base = dtb_address_ + dtb_.size();
+  for (const ImageSegment& seg : image_.segments) base = std::max(base, seg.address + seg.size);
+  base = std::min((base + 15) & ~std::uint64_t{15}, ram_.end());
+  const std::uint64_t limit = std::max(base, ram_.end() - std::min(kStack, ram_.end() - base));
+  return {base, limit, ram_.end(), limit};
+}
+
 std::vector<std::uint8_t> Machine::generated_device_tree(const std::optional<AddressRange>& initrd) {
   DeviceTreeSpec spec{.cpus = config_.cpus,
                       .ram = {ram_.base(), ram_.size()},
@@ -338,6 +349,7 @@ std::vector<std::uint8_t> Machine::generated_device_tree(const std::optional<Add
 // keep running.
 void Machine::boot() {
   firmware_.system_reset();
+  semihosting_.reset();
   gic_.reset();
   uart_.reset();
   uart_changed();
