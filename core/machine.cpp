@@ -303,14 +303,16 @@ void Machine::place_boot_payload() {
 }
 
 // The heap starts at the first 16-byte boundary above the image, the initrd and the device
-// tree; the top 1 MiB of RAM (less if RAM is short) is the stack, which grows down from RAM's end.
+// tree (the device tree is placed above both); the top 1 MiB of usable RAM (less if RAM is
+// short) is the stack, which grows down from RAM's end or from the PV-time region below it.
 std::array<std::uint64_t, 4> Machine::semihosting_heap() const {
   constexpr std::uint64_t kStack = 1ull << 20;
+  const std::uint64_t top = config_.pv_time ? pv_time_region(ram_.end()) : ram_.end();
   std::uint64_t base = dtb_address_ + dtb_.size();
   for (const ImageSegment& seg : image_.segments) base = std::max(base, seg.address + seg.size);
-  base = std::min((base + 15) & ~std::uint64_t{15}, ram_.end());
-  const std::uint64_t limit = std::max(base, ram_.end() - std::min(kStack, ram_.end() - base));
-  return {base, limit, ram_.end(), limit};
+  base = std::min((base + 15) & ~std::uint64_t{15}, top);
+  const std::uint64_t limit = top - std::min(kStack, top - base);
+  return {base, limit, top, limit};
 }
 
 std::vector<std::uint8_t> Machine::generated_device_tree(const std::optional<AddressRange>& initrd) {

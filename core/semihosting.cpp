@@ -1,5 +1,6 @@
 #include "core/semihosting.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,7 +38,7 @@ namespace {
 using semihosting::kError;
 using semihosting::kPiece;
 
-// SYS_EXIT / SYS_EXIT_EXTENDED on AArch64: X1 points to {reason, subcode}. As QEMU does, an
+// SYS_EXIT / SYS_EXIT_EXTENDED (spec §6.5, §6.6) on AArch64: X1 points to {reason, subcode}. As QEMU does, an
 // application exit reports the subcode and any other reason (a run-time error) reports 1.
 // Process statuses are 8 bits: a non-zero subcode whose low byte is zero becomes 1, so a
 // failure never reads as success.
@@ -50,7 +51,7 @@ SemihostingOutcome exit_with_block(std::uint64_t param, GuestMemoryReader& memor
   return {.exit_status = (status == 0 && subcode != 0) ? 1 : status};
 }
 
-// SYS_WRITE0: the string up to its NUL, a page at a time, at most kMaxWrite0 bytes; it ends
+// SYS_WRITE0 (spec §6.24): the string up to its NUL, a page at a time, at most kMaxWrite0 bytes; it ends
 // early where memory stops being readable.
 SemihostingOutcome write0(std::uint64_t param, GuestMemoryReader& memory, Console& console) {
   std::array<std::uint8_t, kPiece> buf{};
@@ -69,7 +70,7 @@ SemihostingOutcome write0(std::uint64_t param, GuestMemoryReader& memory, Consol
   return {};
 }
 
-// SYS_READC: the console's next input byte if it has one now; -1 when it has none.
+// SYS_READC (spec §6.14): the console's next input byte if it has one now; -1 when it has none.
 SemihostingOutcome readc(Console& console) {
   std::uint8_t byte = 0;
   ConsoleInput* input = console.input();
@@ -79,10 +80,18 @@ SemihostingOutcome readc(Console& console) {
 
 }  // namespace
 
-Semihosting::Semihosting(SemihostingConfig config) : config_(std::move(config)) {}
+Semihosting::Semihosting(SemihostingConfig config) : config_(std::move(config)) {
+  if (config_.root.empty()) return;
+  root_fd_ = ::open(config_.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd_ < 0) {
+    throw fw::ConfigError("semihosting_root", fmt::format("'{}' is not a directory that can be opened: {}",
+                                                          config_.root, std::strerror(errno)));
+  }
+}
 
 Semihosting::~Semihosting() {
   reset();
+  if (root_fd_ >= 0) ::close(root_fd_);
 }
 
 void Semihosting::reset() {
@@ -103,7 +112,7 @@ SemihostingOutcome Semihosting::fail(int error) {
   return {.x0 = kError};
 }
 
-// Handle n is slot n - 1: 0 is never a handle (spec §6.1: SYS_OPEN returns a non-zero handle).
+// Handle n is slot n - 1: 0 is never a handle (spec §6.12: SYS_OPEN returns a non-zero handle).
 Semihosting::Handle* Semihosting::handle(std::uint64_t number) {
   if (number == 0 || number > handles_.size() || handles_[number - 1].kind == Kind::Free) return nullptr;
   return &handles_[number - 1];
@@ -119,7 +128,8 @@ SemihostingOutcome Semihosting::new_handle(Kind kind, int fd) {
   return fail(EMFILE);
 }
 
-// SYS_CLOCK (centiseconds), SYS_TIME (seconds since 1970), SYS_TICKFREQ: all virtual time,
+// SYS_CLOCK (spec §6.1, centiseconds), SYS_TIME (§6.20, seconds since 1970), SYS_TICKFREQ
+// (§6.19): all virtual time,
 // from the generic counter the guest reads too; the wall clock is the KVM PTP one (epoch + counter).
 SemihostingOutcome Semihosting::time_op(std::uint32_t op, const SemihostingContext& context) {
   const std::uint64_t ns = context.counter * fw::kCounterTickNs;
@@ -130,14 +140,19 @@ SemihostingOutcome Semihosting::time_op(std::uint32_t op, const SemihostingConte
   }
 }
 
-// SYS_ELAPSED (spec §6.4.x): X1 points to the doubleword that receives the tick count.
+// SYS_ELAPSED (spec §6.3): X1 points to the doubleword that receives the tick count. On
+// failure both X0 and X1 are -1.
 SemihostingOutcome Semihosting::elapsed(std::uint64_t param, GuestMemoryReader& memory,
                                         const SemihostingContext& context) {
-  if (!semihosting::write_word(memory, param, context.counter)) return fail(EFAULT);
+  if (!semihosting::write_word(memory, param, context.counter)) {
+    SemihostingOutcome failed = fail(EFAULT);
+    failed.x1 = kError;
+    return failed;
+  }
   return {};
 }
 
-// SYS_HEAPINFO: X1 points to the address of a four-doubleword block, which receives heap base,
+// SYS_HEAPINFO (spec §6.9): X1 points to the address of a four-doubleword block, which receives heap base,
 // heap limit, stack base and stack limit.
 SemihostingOutcome Semihosting::heapinfo(std::uint64_t param, GuestMemoryReader& memory,
                                          const SemihostingContext& context) {
@@ -149,7 +164,7 @@ SemihostingOutcome Semihosting::heapinfo(std::uint64_t param, GuestMemoryReader&
   return {};
 }
 
-// SYS_GET_CMDLINE: {buffer, length}; the command line and a NUL go to the buffer if they fit,
+// SYS_GET_CMDLINE (spec §6.8): {buffer, length}; the command line and a NUL go to the buffer if they fit,
 // and the length word becomes the command line's length.
 SemihostingOutcome Semihosting::cmdline(std::uint64_t param, GuestMemoryReader& memory) {
   std::array<std::uint64_t, 2> block{};
@@ -162,7 +177,7 @@ SemihostingOutcome Semihosting::cmdline(std::uint64_t param, GuestMemoryReader& 
   return {};
 }
 
-// SYS_TMPNAM: {buffer, id 0..255, length}: a name under the root, the same for the same id.
+// SYS_TMPNAM (spec §6.21): {buffer, id 0..255, length}: a name under the root, the same for the same id.
 SemihostingOutcome Semihosting::tmpnam(std::uint64_t param, GuestMemoryReader& memory) {
   std::array<std::uint64_t, 3> block{};
   if (!semihosting::read_words(memory, param, block)) return fail(EFAULT);
@@ -174,6 +189,7 @@ SemihostingOutcome Semihosting::tmpnam(std::uint64_t param, GuestMemoryReader& m
   return {};
 }
 
+// SYS_ISTTY (spec §6.11): {handle}; 1 for the console, 0 for a file or the features, -1.
 SemihostingOutcome Semihosting::istty(std::uint64_t param, GuestMemoryReader& memory) {
   std::array<std::uint64_t, 1> block{};
   if (!semihosting::read_words(memory, param, block)) return fail(EFAULT);

@@ -1,4 +1,5 @@
 // Arm semihosting ("Semihosting for AArch32 and AArch64", version 2.0) for A64 guests
+// (section numbers as in its GitHub release, ARM-software/abi-aa 2020Q4, which is the 2.0 text)
 // (docs/architecture.md, "The platform"; README "Semihosting"). A guest traps with `HLT #0xF000`;
 // W0 holds the operation and X1 the parameter: for most operations a pointer to a block of
 // 64-bit words. Pointers are virtual addresses, read and written as the calling vCPU's EL1
@@ -18,7 +19,7 @@ namespace emu::core {
 
 namespace semihosting {
 inline constexpr std::uint32_t kHltImmediate = 0xF000;
-// Operation numbers (spec §6).
+// Operation numbers (spec §6, one subsection per operation in alphabetical order).
 inline constexpr std::uint32_t kSysOpen = 0x01;
 inline constexpr std::uint32_t kSysClose = 0x02;
 inline constexpr std::uint32_t kSysWritec = 0x03;
@@ -52,7 +53,7 @@ inline constexpr std::uint64_t kMaxWrite0 = 1ull << 16;
 inline constexpr std::uint64_t kMaxPath = 4096;
 /// Handles open at once (files, `:tt` and `:semihosting-features` together).
 inline constexpr std::size_t kMaxHandles = 64;
-/// What `:semihosting-features` holds (spec §6.1.1): the magic "SHFB" and one feature byte,
+/// What `:semihosting-features` holds (spec §5.1): the magic "SHFB" and one feature byte,
 /// SH_EXT_EXIT_EXTENDED (bit 0) and SH_EXT_STDOUT_STDERR (bit 1).
 inline constexpr std::array<std::uint8_t, 5> kFeatures{'S', 'H', 'F', 'B', 0x03};
 }  // namespace semihosting
@@ -76,7 +77,8 @@ struct SemihostingConfig {
   /// Host directory guest file names resolve in. Default empty: no host file can be opened,
   /// removed or renamed (`:tt` and `:semihosting-features` still work). Names are relative to
   /// it; absolute names, `..` components and symbolic links (anywhere in the name) are
-  /// refused, so nothing outside it is reachable. Only regular files open.
+  /// refused, so nothing outside it is reachable. Only regular files open. The directory is
+  /// opened when the machine is created (ConfigError "semihosting_root" if it cannot be).
   std::string root;
   /// What SYS_GET_CMDLINE returns (QEMU's -append for a semihosting guest). Default empty.
   std::string cmdline;
@@ -91,14 +93,16 @@ struct SemihostingContext {
 };
 
 struct SemihostingOutcome {
-  std::uint64_t x0 = 0;            ///< value returned to the guest in X0
-  std::optional<int> exit_status;  ///< set when the guest asked to stop
+  std::uint64_t x0 = 0;             ///< value returned to the guest in X0
+  std::optional<int> exit_status;   ///< set when the guest asked to stop
+  std::optional<std::uint64_t> x1;  ///< set when the operation also returns in X1 (SYS_ELAPSED's failure)
 };
 
 /// The semihosting host: open handles and the last error. Handles are host descriptors under
 /// the root, closed by reset() and by the destructor; they are not part of snapshots.
 class Semihosting {
  public:
+  /// Opens config.root (throws ConfigError when it is set and is not a directory one can open).
   explicit Semihosting(SemihostingConfig config = {});
   ~Semihosting();
   Semihosting(const Semihosting&) = delete;
@@ -147,6 +151,7 @@ class Semihosting {
   bool guest_name(GuestMemoryReader& memory, std::uint64_t va, std::uint64_t len, std::string& name);
 
   SemihostingConfig config_;
+  int root_fd_ = -1;  // config_.root, opened once (O_PATH): a later rename of it changes nothing
   std::array<Handle, semihosting::kMaxHandles> handles_{};
   int errno_ = 0;
 };

@@ -1,4 +1,4 @@
-// Semihosting's host files (spec §6.1 SYS_OPEN and the handle operations), confined to
+// Semihosting's host files (spec §6.12 SYS_OPEN and the handle operations), confined to
 // SemihostingConfig::root: every name is walked one component at a time with O_NOFOLLOW from a
 // descriptor of the root, so no absolute name, `..` or symbolic link can leave it.
 #include <fcntl.h>
@@ -19,7 +19,7 @@ namespace {
 using semihosting::kError;
 using semihosting::kPiece;
 
-// SYS_OPEN modes 0..11 (spec §6.1, the ISO C fopen modes r, rb, r+, r+b, w, wb, w+, w+b, a,
+// SYS_OPEN modes 0..11 (spec §6.12 table "Value of mode", the ISO C fopen modes r, rb, r+, r+b, w, wb, w+, w+b, a,
 // ab, a+, a+b); binary and text are the same on the host.
 int open_flags(std::uint64_t mode) {
   switch (mode / 2) {
@@ -66,11 +66,11 @@ bool Semihosting::guest_name(GuestMemoryReader& memory, std::uint64_t va, std::u
 }
 
 int Semihosting::parent_of(const std::string& name, std::string& leaf) {
-  if (config_.root.empty() || name.front() == '/') {
+  if (root_fd_ < 0 || name.front() == '/') {
     errno_ = EACCES;  // no root given, or an absolute name
     return -1;
   }
-  int dir = ::open(config_.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int dir = ::fcntl(root_fd_, F_DUPFD_CLOEXEC, 0);
   if (dir < 0) {
     errno_ = errno;
     return -1;
@@ -106,8 +106,8 @@ int Semihosting::parent_of(const std::string& name, std::string& leaf) {
   return dir;
 }
 
-// SYS_OPEN: {name, mode, length of name}. `:tt` is the console (modes r* input, w* output,
-// a* error output, both to the console); `:semihosting-features` reads kFeatures.
+// SYS_OPEN (spec §6.12): {name, mode, length of name; the name needs no NUL}. `:tt` is the console (modes r* input, w*
+// output, a* error output, both to the console); `:semihosting-features` reads kFeatures.
 SemihostingOutcome Semihosting::open(std::uint64_t param, GuestMemoryReader& memory) {
   std::array<std::uint64_t, 3> block{};
   if (!semihosting::read_words(memory, param, block)) return fail(EFAULT);
@@ -134,6 +134,7 @@ SemihostingOutcome Semihosting::open(std::uint64_t param, GuestMemoryReader& mem
   return new_handle(Kind::File, fd);
 }
 
+// SYS_CLOSE (spec §6.2): {handle}; 0, or -1 (EBADF) for a handle that is not open.
 SemihostingOutcome Semihosting::close(std::uint64_t param, GuestMemoryReader& memory) {
   std::array<std::uint64_t, 1> block{};
   if (!semihosting::read_words(memory, param, block)) return fail(EFAULT);
@@ -144,7 +145,7 @@ SemihostingOutcome Semihosting::close(std::uint64_t param, GuestMemoryReader& me
   return {};
 }
 
-// SYS_WRITE: {handle, buffer, length}; returns how many bytes were NOT written (0: all).
+// SYS_WRITE (spec §6.22): {handle, buffer, length}; returns how many bytes were NOT written (0: all).
 // A page of guest memory at a time: a huge length costs no host memory and stops at the end
 // of readable guest memory (EFAULT).
 SemihostingOutcome Semihosting::write(std::uint64_t param, GuestMemoryReader& memory, Console& console) {
@@ -157,6 +158,10 @@ SemihostingOutcome Semihosting::write(std::uint64_t param, GuestMemoryReader& me
   std::uint64_t done = 0;
   while (done < len) {
     const std::uint64_t at = block[1] + done;
+    if (at < block[1]) {  // past the top of the address space: nothing is there
+      errno_ = EFAULT;
+      break;
+    }
     const auto want = static_cast<std::size_t>(std::min(kPiece - at % kPiece, len - done));
     const std::size_t got = memory.read(at, std::span(buf.data(), want));
     if (got == 0) {
@@ -178,7 +183,7 @@ SemihostingOutcome Semihosting::write(std::uint64_t param, GuestMemoryReader& me
   return {.x0 = len - done};
 }
 
-// SYS_READ: {handle, buffer, length}; returns how many bytes were NOT read (length: end of
+// SYS_READ (spec §6.13): {handle, buffer, length}; returns how many bytes were NOT read (length: end of
 // file). The console gives what its input holds now, up to and including a newline.
 SemihostingOutcome Semihosting::read(std::uint64_t param, GuestMemoryReader& memory, Console& console) {
   std::array<std::uint64_t, 3> block{};
@@ -191,6 +196,10 @@ SemihostingOutcome Semihosting::read(std::uint64_t param, GuestMemoryReader& mem
   bool end = false;
   while (done < len && !end) {
     const std::uint64_t at = block[1] + done;
+    if (at < block[1]) {  // past the top of the address space: nothing is there
+      errno_ = EFAULT;
+      break;
+    }
     const auto want = static_cast<std::size_t>(std::min(kPiece - at % kPiece, len - done));
     std::size_t got = 0;
     if (h->kind == Kind::File) {
@@ -214,7 +223,9 @@ SemihostingOutcome Semihosting::read(std::uint64_t param, GuestMemoryReader& mem
     const std::size_t put = memory.write(at, std::span<const std::uint8_t>(buf.data(), got));
     if (put < got) {
       errno_ = EFAULT;
-      if (h->kind == Kind::File) ::lseek(h->fd, -static_cast<off_t>(got - put), SEEK_CUR);  // not delivered
+      // What did not reach the guest was not read: the next read starts there.
+      if (h->kind == Kind::File) ::lseek(h->fd, -static_cast<off_t>(got - put), SEEK_CUR);
+      if (h->kind == Kind::Features) h->pos -= got - put;
       end = true;
     }
     done += put;
@@ -222,6 +233,7 @@ SemihostingOutcome Semihosting::read(std::uint64_t param, GuestMemoryReader& mem
   return {.x0 = len - done};
 }
 
+// SYS_SEEK (spec §6.17): {handle, absolute position}; 0, or -1 with the error.
 SemihostingOutcome Semihosting::seek(std::uint64_t param, GuestMemoryReader& memory) {
   std::array<std::uint64_t, 2> block{};
   if (!semihosting::read_words(memory, param, block)) return fail(EFAULT);
@@ -237,6 +249,7 @@ SemihostingOutcome Semihosting::seek(std::uint64_t param, GuestMemoryReader& mem
   return {};
 }
 
+// SYS_FLEN (spec §6.7): {handle}; the file's length (`:semihosting-features`: 5), or -1.
 SemihostingOutcome Semihosting::flen(std::uint64_t param, GuestMemoryReader& memory) {
   std::array<std::uint64_t, 1> block{};
   if (!semihosting::read_words(memory, param, block)) return fail(EFAULT);
@@ -249,7 +262,7 @@ SemihostingOutcome Semihosting::flen(std::uint64_t param, GuestMemoryReader& mem
   return {.x0 = static_cast<std::uint64_t>(st.st_size)};
 }
 
-// SYS_REMOVE: {name, length}; 0, or -1 with the error.
+// SYS_REMOVE (spec §6.15): {name, length}; 0, or -1 with the error.
 SemihostingOutcome Semihosting::remove(std::uint64_t param, GuestMemoryReader& memory) {
   std::array<std::uint64_t, 2> block{};
   if (!semihosting::read_words(memory, param, block)) return fail(EFAULT);
@@ -262,7 +275,7 @@ SemihostingOutcome Semihosting::remove(std::uint64_t param, GuestMemoryReader& m
   return {};
 }
 
-// SYS_RENAME: {old name, its length, new name, its length}; both under the root.
+// SYS_RENAME (spec §6.16): {old name, its length, new name, its length}; both under the root.
 SemihostingOutcome Semihosting::rename(std::uint64_t param, GuestMemoryReader& memory) {
   std::array<std::uint64_t, 4> block{};
   if (!semihosting::read_words(memory, param, block)) return fail(EFAULT);

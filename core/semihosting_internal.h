@@ -12,8 +12,8 @@ inline constexpr std::uint64_t kError = ~std::uint64_t{0};
 /// Guest memory moves in pieces of at most one page (each is translated on its own).
 inline constexpr std::uint64_t kPiece = 4096;
 
-/// Reads the parameter block at `va`: words.size() 64-bit words (spec §5.4: on A64 every field
-/// is a doubleword).
+/// Reads the parameter block at `va`: words.size() 64-bit words (spec §4, "Registers and field
+/// size": on A64 every field is a doubleword).
 bool read_words(GuestMemoryReader& memory, std::uint64_t va, std::span<std::uint64_t> words);
 bool write_word(GuestMemoryReader& memory, std::uint64_t va, std::uint64_t value);
 

@@ -1232,6 +1232,7 @@ void Vcpu::semihosting_call(std::uint64_t pc) {
     return;
   }
   set_reg(Reg::X0, outcome.x0);
+  if (outcome.x1) set_reg(xreg(1), *outcome.x1);
   set_reg(Reg::Pc, pc + 4);
 }
 
