@@ -171,7 +171,9 @@ struct Host {
   int err() { return static_cast<int>(call(sh::kSysErrno, 0)); }
 };
 
-SemihostingConfig rooted(const TempDir& dir) { return {.root = dir.path.string(), .cmdline = {}}; }
+SemihostingConfig rooted(const TempDir& dir) {
+  return {.root = dir.path.string(), .cmdline = {}};
+}
 
 }  // namespace
 
@@ -212,7 +214,7 @@ TEST_CASE("Semihosting SYS_OPEN, SYS_WRITE, SYS_FLEN, SYS_SEEK, SYS_READ and SYS
   CHECK(h.read(r, 10, left) == "world");
   CHECK(left == 5);  // §6.13: the bytes not filled
   CHECK(h.read(r, 10, left).empty());
-  CHECK(left == 10);  // end of file: the whole length
+  CHECK(left == 10);            // end of file: the whole length
   CHECK(h.write(r, "x") == 1);  // not open for writing: §6.22, the byte not written
   CHECK(h.err() == 9);          // EBADF from the host
   CHECK(h.close(r) == 0);
@@ -228,15 +230,15 @@ TEST_CASE("Semihosting SYS_OPEN modes: append, read-write, create and the refuse
   h.close(a);
   CHECK(root.read("log") == "one\ntwo\n");
   CHECK(h.open("missing", 0) == kFail);
-  CHECK(h.err() == 2);  // ENOENT
-  CHECK(h.open("missing", 2) == kFail);  // "r+" does not create
+  CHECK(h.err() == 2);                        // ENOENT
+  CHECK(h.open("missing", 2) == kFail);       // "r+" does not create
   const std::uint64_t rw = h.open("new", 6);  // "w+" creates and reads back
   CHECK(h.write(rw, "abc") == 0);
   CHECK(h.block(sh::kSysSeek, {rw, 1}) == 0);
   std::uint64_t left = 0;
   CHECK(h.read(rw, 2, left) == "bc");
-  CHECK(h.open("log", 12) == kFail);  // §6.12: modes are 0..11
-  CHECK(h.err() == 22);               // EINVAL
+  CHECK(h.open("log", 12) == kFail);                        // §6.12: modes are 0..11
+  CHECK(h.err() == 22);                                     // EINVAL
   CHECK(h.block(sh::kSysSeek, {rw, 1ull << 63}) == kFail);  // no off_t for it
   CHECK(h.err() == 22);
 }
@@ -263,7 +265,7 @@ TEST_CASE("Semihosting names cannot leave the root: absolute names, .. and symbo
   CHECK(h.open("link", 0) == kFail);
   CHECK(h.err() == 40);  // ELOOP: O_NOFOLLOW on the last component
   CHECK(h.open("dirlink/secret", 0) == kFail);
-  CHECK(h.err() == 20);  // ENOTDIR: a link on the way is not a directory
+  CHECK(h.err() == 20);                   // ENOTDIR: a link on the way is not a directory
   CHECK(h.open("dangling", 4) == kFail);  // creating through a link
   CHECK(!fs::exists(outside.path / "created"));
   CHECK(h.rename("sub/inside", "dirlink/moved") == kFail);
