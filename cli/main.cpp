@@ -279,6 +279,8 @@ struct RunOptions {
   std::string trace_file;
   std::string on_reset = "restart";
   std::string console_input = "-";
+  std::string semihosting_root;  // --semihosting-root DIR: none by default (no host files)
+  std::string semihosting_cmdline;
   bool quiet = false;
   std::string image;
   // The gdb stub (core/gdb_server.h): --gdb PORT, --gdb-host ADDR, --gdb-wait.
@@ -303,6 +305,7 @@ std::string flag_for(const std::string& setting) {
       {"initrd", "--initrd"},
       {"impl_cpus", "--impl-cpus"},
       {"faults", "--inject"},
+      {"semihosting_root", "--semihosting-root"},
   };
   for (const auto& [name, flag] : kFlags) {
     if (setting == name) return flag;
@@ -763,6 +766,7 @@ std::optional<std::string> machine_config(const RunOptions& o, emu::core::Machin
     config.faults.push_back(*rule);
   }
   config.bootargs = o.append;
+  config.semihosting = {.root = o.semihosting_root, .cmdline = o.semihosting_cmdline};
   config.conduit = o.conduit == "smc" ? emu::fw::Conduit::Smc : emu::fw::Conduit::Hvc;
   if (const auto problem = parse_cpu(o.cpu, config)) return fmt::format("--cpu '{}': {}", o.cpu, *problem);
   return std::nullopt;
@@ -930,6 +934,16 @@ int main(int argc, char** argv) {
                    "its FIFO has room, and none is lost. Not deterministic: a terminal or pipe, read without "
                    "blocking, so bytes arrive when the host sends them (the terminal's mode is not changed)")
       ->type_name("FILE|-|none");
+  run_cmd
+      ->add_option("--semihosting-root", o.semihosting_root,
+                   "Semihosting (HLT #0xF000): the host directory the guest's SYS_OPEN, SYS_REMOVE and SYS_RENAME "
+                   "names resolve in. Default: none, so no host file is reachable (':tt', the console, still is). "
+                   "Absolute names, '..' and symbolic links are refused; only regular files open")
+      ->type_name("DIR");
+  run_cmd
+      ->add_option("--semihosting-cmdline", o.semihosting_cmdline,
+                   "What semihosting SYS_GET_CMDLINE returns: the guest's argv, argv[0] first (default empty)")
+      ->type_name("STR");
   run_cmd
       ->add_option("--dtb", o.dtb,
                    "Give the guest this device tree blob instead of the generated one (checked "

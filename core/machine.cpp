@@ -302,6 +302,19 @@ void Machine::place_boot_payload() {
   ram_.write(dtb_address_, dtb_);
 }
 
+// The heap starts at the first 16-byte boundary above the image, the initrd and the device
+// tree (the device tree is placed above both); the top 1 MiB of usable RAM (less if RAM is
+// short) is the stack, which grows down from RAM's end or from the PV-time region below it.
+std::array<std::uint64_t, 4> Machine::semihosting_heap() const {
+  constexpr std::uint64_t kStack = 1ull << 20;
+  const std::uint64_t top = config_.pv_time ? pv_time_region(ram_.end()) : ram_.end();
+  std::uint64_t base = dtb_address_ + dtb_.size();
+  for (const ImageSegment& seg : image_.segments) base = std::max(base, seg.address + seg.size);
+  base = std::min((base + 15) & ~std::uint64_t{15}, top);
+  const std::uint64_t limit = top - std::min(kStack, top - base);
+  return {base, limit, top, limit};
+}
+
 std::vector<std::uint8_t> Machine::generated_device_tree(const std::optional<AddressRange>& initrd) {
   DeviceTreeSpec spec{.cpus = config_.cpus,
                       .ram = {ram_.base(), ram_.size()},
@@ -338,6 +351,7 @@ std::vector<std::uint8_t> Machine::generated_device_tree(const std::optional<Add
 // keep running.
 void Machine::boot() {
   firmware_.system_reset();
+  semihosting_.reset();
   gic_.reset();
   uart_.reset();
   uart_changed();

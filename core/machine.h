@@ -21,6 +21,7 @@
 #include "core/image.h"
 #include "core/pl011.h"
 #include "core/platform.h"
+#include "core/semihosting.h"
 #include "firmware/firmware.h"
 #include "firmware/state_io.h"
 
@@ -105,6 +106,9 @@ struct MachineConfig {
   /// faster (the engine computes QARMA5 in C for every signed return). A guest that enables
   /// PAuth despite the ID register still gets working PAC instructions (they are not UNDEFINED).
   bool pauth = true;
+  /// Semihosting's host side (core/semihosting.h): the directory guest files live in (none by
+  /// default: no host file access) and SYS_GET_CMDLINE's command line (default empty).
+  SemihostingConfig semihosting{};
 };
 
 /// Per-vCPU counters since the machine was created (they survive resets).
@@ -359,6 +363,8 @@ class Machine {
   void read_entropy_and_ram(fw::StateReader& in, RestoredMachine& r) const;
   void check_pv_time_records(const Image& image) const;
   void adopt(RestoredMachine& r);
+  // SYS_HEAPINFO's block (heap base, limit, stack base, limit): above the image and the boot payload.
+  std::array<std::uint64_t, 4> semihosting_heap() const;
   std::uint64_t place(const char* what, std::uint64_t from, std::uint64_t size) const;
   std::vector<std::uint8_t> generated_device_tree(const std::optional<AddressRange>& initrd);
   void start_vcpu(unsigned index, std::uint64_t entry, std::uint64_t context, std::uint64_t now_ns);
@@ -451,6 +457,7 @@ class Machine {
   std::uint64_t device_now_ns_ = 0;       // the virtual time of the last device event outside a vCPU
   Console console_;
   Pl011 uart_{console_};
+  Semihosting semihosting_{config_.semihosting};  // open handles: closed at every boot()
   fw::Firmware firmware_;
   std::vector<std::uint64_t> pcpu_free_ns_;  // when each modelled physical CPU is next free
   Image image_;

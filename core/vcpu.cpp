@@ -1242,19 +1242,31 @@ void Vcpu::semihosting_call(std::uint64_t pc) {
   sync_clock();
   clock_.virtual_ns += cost_.trap_ns;
   const auto op = static_cast<std::uint32_t>(reg(Reg::X0));
-  // Parameter blocks and strings are read through the guest's translation (virtual addresses).
+  // Parameter blocks, strings and buffers go through the guest's translation (virtual
+  // addresses). What the host writes is noted as changed code, as IC IVAU is: every engine
+  // drops translations of it before it runs on (Machine::flush_translations).
   struct Memory final : GuestMemoryReader {
     Vcpu& vcpu;
+    std::vector<CodeRange> written;
     explicit Memory(Vcpu& v) : vcpu(v) {}
     std::size_t read(std::uint64_t va, std::span<std::uint8_t> out) override { return vcpu.read_guest(va, out); }
+    std::size_t write(std::uint64_t va, std::span<const std::uint8_t> bytes) override {
+      written.clear();
+      const std::size_t done = vcpu.write_guest(va, bytes, written);
+      for (const CodeRange& r : written) vcpu.machine_.note_code_range(vcpu.index_, r.address, r.size);
+      return done;
+    }
   } memory{*this};
-  const SemihostingOutcome outcome = semihost(op, reg(xreg(1)), memory, machine_.console_);
+  const SemihostingContext context{
+      .counter = counter(), .epoch_ns = machine_.firmware_.vm().epoch_ns, .heap = machine_.semihosting_heap()};
+  const SemihostingOutcome outcome = machine_.semihosting_.call(op, reg(xreg(1)), memory, machine_.console_, context);
   if (outcome.exit_status) {
     exit_status_ = *outcome.exit_status;
     stop(Stop::SemihostExit);
     return;
   }
   set_reg(Reg::X0, outcome.x0);
+  if (outcome.x1) set_reg(xreg(1), *outcome.x1);
   set_reg(Reg::Pc, pc + 4);
 }
 

@@ -13,7 +13,7 @@ readonly BOOKWORM_PACKAGES=(
   build-essential clang cmake ninja-build pkg-config
   doctest-dev libbenchmark-dev libfmt-dev libcli11-dev nlohmann-json3-dev libelf-dev
   libfdt-dev device-tree-compiler
-  gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+  gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu picolibc-aarch64-linux-gnu
   rng-tools5
   libclang-rt-14-dev clang-format-14
   gdb-multiarch

@@ -286,10 +286,44 @@ TEST_CASE("Semihosting SYS_EXIT with another reason reports failure (1)") {
 }
 
 TEST_CASE("Semihosting: an operation the model does not offer returns -1 and the guest continues") {
-  TestMachine m(Program().at(0, {a64::movz(0, 0x01) /* SYS_OPEN */, a64::hlt(0xF000), a64::movz(9, 1), a64::kWfi}));
+  TestMachine m(
+      Program().at(0, {a64::movz(0, 0x100) /* a user operation */, a64::hlt(0xF000), a64::movz(9, 1), a64::kWfi}));
   CHECK(m.run().kind == ExitKind::Deadlock);
   CHECK(m.x(0) == kAllOnes);
   CHECK(m.x(9) == 1);
+}
+
+// Arm semihosting v2.0 §6.9 SYS_HEAPINFO and §6.3 SYS_ELAPSED through the engine: the stack
+// ends below the PV-time region (the last 64 KiB of RAM), and the tick count is virtual time.
+TEST_CASE("Semihosting SYS_HEAPINFO and SYS_ELAPSED through the machine") {
+  Program p;
+  p.at(0,
+       join({imm64(1, kBase + 0x400),
+             {a64::movz(0, 0x16), a64::hlt(0xF000)},
+             imm64(1, kBase + 0x600),
+             {a64::movz(0, 0x30), a64::hlt(0xF000), a64::mov(5, 1), a64::movz(0, 0x10), a64::hlt(0xF000), a64::kWfi}}));
+  p.at(0x400, {static_cast<std::uint32_t>(kBase + 0x500), static_cast<std::uint32_t>((kBase + 0x500) >> 32)});
+  core::MachineConfig config;
+  config.memory = 64ull << 20;  // RAM ends at 0x44000000
+  config.pv_time = true;        // its region: the last 64 KiB
+  std::array<std::uint64_t, 5> seen[2]{};
+  for (auto& words : seen) {
+    TestMachine m(p, config);
+    CHECK(m.run().kind == ExitKind::Deadlock);
+    CHECK(m.x(5) == kBase + 0x600);  // X1 unchanged on success
+    CHECK(m.x(0) == 0);              // SYS_CLOCK: under a centisecond of virtual time
+    REQUIRE(m.machine->read_virtual(0, kBase + 0x500, std::span(reinterpret_cast<std::uint8_t*>(words.data()), 32)) ==
+            32);
+    REQUIRE(m.machine->read_virtual(0, kBase + 0x600, std::span(reinterpret_cast<std::uint8_t*>(&words[4]), 8)) == 8);
+  }
+  const auto [heap_base, heap_limit, stack_base, stack_limit, ticks] = seen[0];
+  CHECK(heap_base > kBase + 0x600);
+  CHECK(heap_base % 16 == 0);
+  CHECK(stack_base == 0x43FF'0000);   // the PV-time region's start
+  CHECK(stack_limit == 0x43EF'0000);  // 1 MiB of stack
+  CHECK(heap_limit == stack_limit);
+  CHECK(ticks > 0);
+  CHECK(seen[0] == seen[1]);  // the same run gives the same ticks: no host time
 }
 
 TEST_CASE("WFI with nothing that can wake the vCPU ends the run as a deadlock") {

@@ -21,9 +21,9 @@ bool contains(const std::string& haystack, std::string_view needle) {
 // The options of `run` that help text must document; returns those it does not mention.
 std::string missing_options(const std::string& help) {
   std::string missing;
-  for (const char* option :
-       {"--cpus", "--memory", "--max-instructions", "--format", "--trace", "--trace-file", "--on-reset", "--quiet",
-        "--append", "--initrd", "--dtb", "--dump-dtb", "--conduit", "--console-input"}) {
+  for (const char* option : {"--cpus", "--memory", "--max-instructions", "--format", "--trace", "--trace-file",
+                             "--on-reset", "--quiet", "--append", "--initrd", "--dtb", "--dump-dtb", "--conduit",
+                             "--console-input", "--semihosting-root", "--semihosting-cmdline"}) {
     if (!contains(help, option)) missing += std::string(missing.empty() ? "" : " ") + option;
   }
   return missing;
