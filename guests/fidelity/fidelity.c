@@ -132,7 +132,8 @@ static void test_sve_hint_ignored(void) {
         "DEN0028 §2.5.1: 0x84010000 (SVE hint) is PSCI_VERSION, x1..x3 zeroed");
   const uint64_t arg = PSCI_VERSION;
   const struct call f = run(PSCI_FEATURES | SMCCC_SVE_HINT, 1, &arg, false);
-  check(f.out.x[0] == 0, &f, 3, "DEN0028 §2.5.1: PSCI_FEATURES with the SVE hint answers PSCI_FEATURES(PSCI_VERSION) = 0");
+  check(f.out.x[0] == 0, &f, 3,
+        "DEN0028 §2.5.1: PSCI_FEATURES with the SVE hint answers PSCI_FEATURES(PSCI_VERSION) = 0");
   const struct call u = call0(0x83000000u | SMCCC_SVE_HINT);
   check(u.out.x[0] == SMCCC_RET_NOT_SUPPORTED && kept(&u, 1, 17), &u, 17,
         "DEN0028 §2.5.1: 0x83010000 (unknown FID with the hint) is NOT_SUPPORTED, x1..x17 unchanged");
@@ -146,7 +147,8 @@ static void test_smc32_arguments_narrowed(void) {
         "DEN0028 §3.2: PSCI_AFFINITY_INFO (SMC32) reads W1, W2 only: x1 = x2 = 0xA5A5A5A500000000 is CPU 0, ON");
   const uint64_t fid = HIGH_GARBAGE | PSCI_VERSION;
   const struct call f = run(PSCI_FEATURES, 1, &fid, false);
-  check(f.out.x[0] == 0, &f, 3, "DEN0028 §3.2: PSCI_FEATURES (SMC32) reads W1 only: 0xA5A5A5A584000000 is PSCI_VERSION");
+  check(f.out.x[0] == 0, &f, 3,
+        "DEN0028 §3.2: PSCI_FEATURES (SMC32) reads W1 only: 0xA5A5A5A584000000 is PSCI_VERSION");
 }
 
 /* §3.1: W0..W7; a negative status stays negative in all 64 bits (Linux compares x0 whole). */
