@@ -76,16 +76,25 @@ class Dispatcher {
   /// rebuilds the table. Allocates; dispatch() never does.
   void freeze();
   /// Back to routing through the service tables (a restore into a VM that has not run).
-  void thaw() { frozen_ = false; }
+  void thaw() {
+    frozen_ = false;
+    update_fast();
+  }
   bool frozen() const { return frozen_; }
 
   /// Trace output; nullptr (the default) disables tracing at the cost of one branch per call.
-  void set_trace(TraceSink* sink) { trace_ = sink; }
+  void set_trace(TraceSink* sink) {
+    trace_ = sink;
+    update_fast();
+  }
   TraceSink* trace() const { return trace_; }
   /// The SMCCC filter consulted before routing (not owned); nullptr (the default): none.
   void set_filter(const SmcccFilter* filter) { filter_ = filter; }
   /// Fault injection consulted after routing (not owned); nullptr (the default): none.
-  void set_faults(FaultInjector* faults) { faults_ = faults; }
+  void set_faults(FaultInjector* faults) {
+    faults_ = faults;
+    update_fast();
+  }
 
  private:
   static constexpr std::uint8_t kNoFunction = 0xFF;
@@ -108,6 +117,8 @@ class Dispatcher {
     Service* service = nullptr;        // null: nothing offered at this FID
     const FunctionDesc* fn = nullptr;  // the function, in the service's own table
     std::uint8_t reads = 0;            // fn->registers_read()
+    std::uint8_t results = 0;          // fn->results
+    FunctionId id{};                   // the FID decoded once, SVE hint clear
     bool direct = false;               // the filter handles it: the fast path may answer it
   };
   using FlatBlock = std::array<FlatEntry, 256>;
@@ -120,7 +131,9 @@ class Dispatcher {
   static bool flat_shape(std::uint32_t w0) {
     return (w0 & (FunctionId::kFastBit | FunctionId::kReservedMask)) == FunctionId::kFastBit;
   }
-  void dispatch_found(SmcccCall& call, const Found& found, int narrow, SmcccResult& result);
+  // The fast path is open when the table is frozen and neither tracing nor fault rules are on.
+  void update_fast() { fast_ = frozen_ && trace_ == nullptr && faults_ == nullptr; }
+  void dispatch_found(SmcccCall& call, const Found& found, SmcccResult& result);
   void dispatch_slow(SmcccCall& call, SmcccResult& result);
   Found find_routed(const FunctionId& id) const;
   std::uint32_t count_routed(std::uint8_t owner_number) const;
@@ -133,6 +146,7 @@ class Dispatcher {
 
   std::array<OwnerRoutes, owner::kCount> owners_{};
   bool frozen_ = false;
+  bool fast_ = false;                     // update_fast()
   std::vector<std::uint8_t> flat_index_;  // kFlatKeys block numbers; 0 = the empty block
   std::vector<FlatBlock> flat_blocks_;
   std::array<std::uint32_t, owner::kCount> flat_counts_{};  // call_count() per owner, frozen

@@ -40,7 +40,8 @@ std::vector<std::uint64_t> probe_fids() {
   for (const unsigned n : {0x3FFFu, 0x7FFFu, 0x8000u, 0x8001u, 0xFF00u, 0xFF01u, 0xFF02u, 0xFF03u, 0xFF04u})
     numbers.push_back(static_cast<std::uint16_t>(n));
   for (const bool smc64 : {false, true}) {
-    for (const std::uint8_t owner : {std::uint8_t{0}, std::uint8_t{2}, std::uint8_t{4}, std::uint8_t{5}, std::uint8_t{6}}) {
+    for (const std::uint8_t owner :
+         {std::uint8_t{0}, std::uint8_t{2}, std::uint8_t{4}, std::uint8_t{5}, std::uint8_t{6}}) {
       for (const std::uint16_t n : numbers) {
         const std::uint32_t fid = fw::make_fast_fid(smc64, owner, n);
         fids.push_back(fid);
@@ -103,12 +104,12 @@ TEST_CASE("Flat table: after the first run every call and discovery answer is th
 }
 
 TEST_CASE("Flat table: the same with older versions, hidden services and filter ranges folded in") {
-  check_same_answers({{fw::fw_reg::kPsciVersion, 0x10000},
-                      {fw::fw_reg::kSmcccVersion, 0x10001},
-                      {fw::fw_reg::kVendorHypBmap, 0}},
-                     {{0x8400'0004, 1, fw::FilterAction::Deny}, {0x8600'0000, 0x80, fw::FilterAction::ForwardToHost}});
-  check_same_answers({{fw::fw_reg::kSmcccVersion, 0x10006}, {fw::fw_reg::kPsciVersion, 0x10003}},
-                     {{0xC400'0000, 0x40, fw::FilterAction::Deny}, {0x8300'0000, 0x10, fw::FilterAction::ForwardToHost}});
+  check_same_answers(
+      {{fw::fw_reg::kPsciVersion, 0x10000}, {fw::fw_reg::kSmcccVersion, 0x10001}, {fw::fw_reg::kVendorHypBmap, 0}},
+      {{0x8400'0004, 1, fw::FilterAction::Deny}, {0x8600'0000, 0x80, fw::FilterAction::ForwardToHost}});
+  check_same_answers(
+      {{fw::fw_reg::kSmcccVersion, 0x10006}, {fw::fw_reg::kPsciVersion, 0x10003}},
+      {{0xC400'0000, 0x40, fw::FilterAction::Deny}, {0x8300'0000, 0x10, fw::FilterAction::ForwardToHost}});
 }
 
 namespace {
