@@ -74,6 +74,7 @@ void BM_Dispatch(benchmark::State& state, std::uint64_t fid, std::uint64_t arg1)
   emu::fw::Firmware firmware({.vcpu_count = 2, .ram_base = 0x4000'0000, .ram_size = 1 << 20});
   // A DENY range, so the filter is consulted on every call as it would be in a VMM's setup.
   if (firmware.add_filter_range(0x8200'0000, 0x100, 1) != emu::fw::HostStatus::Ok) state.SkipWithError("filter");
+  firmware.mark_run();  // as in a VM whose first vCPU has run: the flat table answers
   emu::fw::SmcccCall call;
   emu::fw::SmcccResult result;  // answered in place, as core's trap bridge does
   AllocationGuard guard(state);
@@ -104,6 +105,7 @@ void BM_DispatchPlatform(benchmark::State& state, std::uint64_t fid, std::uint64
   if (firmware.set_pv_time_ipa(0, emu::test::FakePlatform::kRamBase) != emu::fw::HostStatus::Ok) {
     state.SkipWithError("cannot set the PV-time record");
   }
+  firmware.mark_run();
   emu::fw::SmcccCall call;
   emu::fw::SmcccResult result;
   AllocationGuard guard(state);

@@ -365,7 +365,7 @@ constexpr ServiceBit kServiceBits[] = {
 struct FilterSpec {
   std::uint32_t base;
   std::uint32_t count;
-  std::uint8_t action;
+  emu::fw::FilterAction action;
 };
 
 // A number inside an option's value (the same rule); the first bad one's message goes to
@@ -385,10 +385,12 @@ std::optional<FilterSpec> parse_filter(std::string_view spec, std::string& probl
   const std::optional<std::uint64_t> base = field(spec.substr(0, c1), 0xFFFF'FFFFu, problem);
   const std::optional<std::uint64_t> count = field(spec.substr(c1 + 1, c2 - c1 - 1), 0xFFFF'FFFFu, problem);
   const std::string_view action = spec.substr(c2 + 1);
-  const int code = action == "handle" ? 0 : action == "deny" ? 1 : action == "forward" ? 2 : -1;
-  if (!base || !count || code < 0) return std::nullopt;
-  return FilterSpec{static_cast<std::uint32_t>(*base), static_cast<std::uint32_t>(*count),
-                    static_cast<std::uint8_t>(code)};
+  std::optional<emu::fw::FilterAction> act;
+  if (action == "handle") act = emu::fw::FilterAction::Handle;
+  if (action == "deny") act = emu::fw::FilterAction::Deny;
+  if (action == "forward") act = emu::fw::FilterAction::ForwardToHost;
+  if (!base || !count || !act) return std::nullopt;
+  return FilterSpec{static_cast<std::uint32_t>(*base), static_cast<std::uint32_t>(*count), *act};
 }
 
 // NUM:private|shared:normal|critical[:signalable] (DEN0054C event types and priorities).
@@ -510,8 +512,8 @@ std::optional<std::string> apply_firmware_options(emu::core::Machine& m, const R
     for (const ServiceBit& c : kServiceBits) sb = name == c.name ? &c : sb;
     if (sb == nullptr) return fmt::format("--disable: unknown service '{}' (trng, pv-time, ptp, kvm)", name);
     std::uint64_t value = 0;
-    m.get_fw_reg(0, sb->reg, value);
-    const emu::fw::HostStatus st = m.set_fw_reg(0, sb->reg, value & ~sb->bit);
+    emu::fw::HostStatus st = m.get_fw_reg(0, sb->reg, value);
+    if (st == emu::fw::HostStatus::Ok) st = m.set_fw_reg(0, sb->reg, value & ~sb->bit);
     if (st != emu::fw::HostStatus::Ok) return fmt::format("--disable {}: {}", name, status_text(st));
   }
   // As QEMU does for its target-implementation list: a VMM that has a list offers the calls
@@ -689,7 +691,7 @@ int print_fw_regs(const RunOptions& o) {
   if (const auto problem = apply_firmware_options(machine, o)) return error(cli::kExitUsage, *problem);
   for (const emu::fw::FwRegInfo& r : emu::fw::fw_reg_list()) {
     std::uint64_t value = 0;
-    machine.get_fw_reg(0, r.id, value);
+    if (machine.get_fw_reg(0, r.id, value) != emu::fw::HostStatus::Ok) continue;  // every listed ID is readable
     // smccc-emu's own registers say so: a VMM will not find them in KVM.
     const std::string line =
         fmt::format("{:#018x} {:<17} {:#x}{}\n", r.id, r.name, value, r.kvm ? "" : " (smccc-emu's own, not KVM's)");

@@ -491,7 +491,8 @@ void Machine::fire_due_sdei_signals(std::optional<unsigned>& next) {
   bool fired = false;
   while (sdei_signals_done_ < sdei_signals_.size() && sdei_signals_[sdei_signals_done_].at_ns <= now) {
     const SdeiSignal& sig = sdei_signals_[sdei_signals_done_++];
-    firmware_.sdei_signal(sig.event, sig.vcpu);  // dropped if not registered and enabled
+    // Not registered and enabled there: the signal is dropped, as a host's KVM signal would be.
+    static_cast<void>(firmware_.sdei_signal(sig.event, sig.vcpu));
     wake_sdei_waiters(sig.at_ns);
     fired = true;
   }

@@ -13,11 +13,18 @@ constexpr int kSmc32ArgRegisters = 7;  // SMCCC 1.2: W1..W7 carry SMC32 argument
 
 // SMC32 results: only W0..W7 are defined. A negative status in x0 is kept sign-extended
 // (Linux's arm-smccc.h users and KVM compare the full 64-bit value); everything else is truncated.
-void truncate_smc32_results(SmcccResult& result) {
+// Most functions return at most four registers: those are masked without a loop (registers
+// past count are not written back, so masking them is harmless).
+inline void truncate_smc32_results(SmcccResult& result) {
   const auto x0 = static_cast<std::int64_t>(result.x[0]);
   if (!(x0 < 0 && x0 >= INT32_MIN)) result.x[0] &= kLow32;
+  result.x[1] &= kLow32;
+  result.x[2] &= kLow32;
+  result.x[3] &= kLow32;
+  if (result.count <= 4) [[likely]]
+    return;
   const int count = std::min<int>(result.count, 1 + kSmc32ArgRegisters);
-  for (int i = 1; i < count; ++i) result.x[static_cast<std::size_t>(i)] &= kLow32;
+  for (int i = 4; i < count; ++i) result.x[static_cast<std::size_t>(i)] &= kLow32;
 }
 
 std::string_view request_text(const Request& r) {
@@ -103,10 +110,24 @@ const Dispatcher::Route* Dispatcher::route_for(std::uint8_t owner_number, std::u
 }
 
 Dispatcher::Found Dispatcher::find(std::uint32_t fid) const {
+  if (frozen_) {
+    // The table's index ignores bit 16 as decode() does; no need to decode.
+    if (!flat_shape(fid)) return {};
+    const FlatEntry& e = flat_entry(fid);
+    return {e.service, e.fn, e.reads};
+  }
   return find(FunctionId::decode(fid));
 }
 
 Dispatcher::Found Dispatcher::find(const FunctionId& id) const {
+  if (!frozen_) return find_routed(id);
+  // The table the fast path answers from, so discovery and routing cannot disagree.
+  if (!flat_shape(id.raw)) return {};
+  const FlatEntry& e = flat_entry(id.raw);
+  return {e.service, e.fn, e.reads};
+}
+
+Dispatcher::Found Dispatcher::find_routed(const FunctionId& id) const {
   // Yielding calls exist only for Trusted OS owners, and this model has none (DEN0028 Yielding Calls).
   if (!id.fast || id.reserved_set) return {};
   const Route* route = route_for(id.owner, id.number);
@@ -121,6 +142,10 @@ Dispatcher::Found Dispatcher::find(const FunctionId& id) const {
 }
 
 std::uint32_t Dispatcher::call_count(std::uint8_t owner_number) const {
+  return frozen_ ? flat_counts_[owner_number] : count_routed(owner_number);
+}
+
+std::uint32_t Dispatcher::count_routed(std::uint8_t owner_number) const {
   // Counted from the routing slots, so a function is counted once and only if it is routable.
   std::uint32_t count = 0;
   for (const Route& route : owners_[owner_number].routes) {
@@ -136,7 +161,70 @@ std::uint32_t Dispatcher::call_count(std::uint8_t owner_number) const {
   return count;
 }
 
+// Every (form, function) the services offer now gets its entry; the filter's verdict decides
+// whether the fast path may answer it. Anything without an entry takes the slow path, which
+// consults the filter (a forwarded range may cover FIDs no service defines).
+void Dispatcher::freeze() {
+  frozen_ = false;  // find() below must ask the services, not the table being built
+  update_fast();
+  flat_index_.assign(kFlatKeys, 0);
+  flat_blocks_.assign(1, FlatBlock{});
+  for (std::uint8_t o = 0; o < owner::kCount; ++o) {
+    for (const Route& route : owners_[o].routes) {
+      for (std::uint32_t n = route.range.first; n <= route.range.last; ++n) {
+        if (route.slot[n - route.range.first] == kNoFunction) continue;
+        for (const bool smc64 : {false, true}) {
+          const std::uint32_t fid = make_fast_fid(smc64, o, static_cast<std::uint16_t>(n));
+          const FunctionId id = FunctionId::decode(fid);
+          const Found found = find_routed(id);
+          if (!found) continue;
+          std::uint8_t& block = flat_index_[((fid >> 16) & 0x7F00u) | ((fid >> 8) & 0xFFu)];
+          if (block == 0) {
+            if (flat_blocks_.size() > 0xFF) throw TableError("firmware table: more than 255 blocks of 256 FIDs");
+            block = static_cast<std::uint8_t>(flat_blocks_.size());
+            flat_blocks_.emplace_back();
+          }
+          const bool direct = filter_ == nullptr || filter_->action(fid) == FilterAction::Handle;
+          flat_blocks_[block][fid & 0xFFu] = {found.service, found.fn, found.reads, found.fn->results, id, direct};
+        }
+      }
+    }
+    flat_counts_[o] = count_routed(o);
+  }
+  frozen_ = true;
+  update_fast();
+}
+
 void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
+  // The fast path: the frozen table, no trace, no fault rules, immediate #0 and a well-formed
+  // fast call whose entry the filter lets through. Bit 16 (the SVE hint) is not part of the
+  // table's index, so it is ignored here as in decode(). The same steps as dispatch_found,
+  // without the trace and fault tests.
+  const auto w0 = static_cast<std::uint32_t>(call.x[0]);
+  if (fast_ && call.imm == 0 && flat_shape(w0)) [[likely]] {
+    const FlatEntry& e = flat_entry(w0);
+    if (e.direct) [[likely]] {
+      call.id = e.id;
+      call.id.sve_hint = (w0 & FunctionId::kSveHintBit) != 0;
+      if (call.loaded < e.reads) call.source->load(call, e.reads);
+      const bool smc32 = (w0 & FunctionId::kSmc64Bit) == 0;
+      // SMC32: only the registers the function reads (at most x1..x5) are narrowed; the others
+      // are never written back, so the guest cannot tell (DEN0028 SMC32/HVC32 argument passing).
+      if (smc32) {
+        for (int i = 1; i < e.reads; ++i) call.x[static_cast<std::size_t>(i)] &= kLow32;
+      }
+      result.request = {};
+      result.x[0] = result.x[1] = result.x[2] = result.x[3] = 0;
+      result.count = e.results;
+      e.service->handle(*e.fn, call, result);
+      if (smc32) truncate_smc32_results(result);
+      return;
+    }
+  }
+  dispatch_slow(call, result);
+}
+
+void Dispatcher::dispatch_slow(SmcccCall& call, SmcccResult& result) {
   call.id = FunctionId::decode(call.x[0]);
   result.request = {};
   // SMCCC calls use immediate #0; other immediates are outside SMCCC (DEN0028) and are neither
@@ -165,10 +253,16 @@ void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
     }
     return;
   }
-
   if (call.loaded < found.reads) call.source->load(call, found.reads);
+  dispatch_found(call, found, result);
+}
+
+// A defined call on the slow path: narrow every loaded argument register for SMC32, trace,
+// answer (or inject a fault), apply the SMC32 result rule, trace the answer.
+void Dispatcher::dispatch_found(SmcccCall& call, const Found& found, SmcccResult& result) {
   if (!call.id.smc64) {
-    // SMC32: the callee must ignore the upper halves of the argument registers (DEN0028 SMC32/HVC32 argument passing).
+    // SMC32: the callee must ignore the upper halves of the argument registers (DEN0028 SMC32/HVC32
+    // argument passing).
     const int narrow = std::min<int>(call.loaded, 1 + kSmc32ArgRegisters);
     for (int i = 1; i < narrow; ++i) call.x[static_cast<std::size_t>(i)] &= kLow32;
   }

@@ -69,13 +69,32 @@ class Dispatcher {
   /// general-query block 0xFF00..0xFFFF (DEN0028 "Call Count").
   std::uint32_t call_count(std::uint8_t owner_number) const;
 
+  /// Builds the flat per-FID table from what is offered now, with the filter's verdict folded
+  /// in, and routes through it from then on. Firmware calls it when the first vCPU runs (and
+  /// after a restore of a VM that had run): from then on the service-selection registers and
+  /// the filter are frozen (HostStatus::Busy), so the table cannot go stale. Calling it again
+  /// rebuilds the table. Allocates; dispatch() never does.
+  void freeze();
+  /// Back to routing through the service tables (a restore into a VM that has not run).
+  void thaw() {
+    frozen_ = false;
+    update_fast();
+  }
+  bool frozen() const { return frozen_; }
+
   /// Trace output; nullptr (the default) disables tracing at the cost of one branch per call.
-  void set_trace(TraceSink* sink) { trace_ = sink; }
+  void set_trace(TraceSink* sink) {
+    trace_ = sink;
+    update_fast();
+  }
   TraceSink* trace() const { return trace_; }
   /// The SMCCC filter consulted before routing (not owned); nullptr (the default): none.
   void set_filter(const SmcccFilter* filter) { filter_ = filter; }
   /// Fault injection consulted after routing (not owned); nullptr (the default): none.
-  void set_faults(FaultInjector* faults) { faults_ = faults; }
+  void set_faults(FaultInjector* faults) {
+    faults_ = faults;
+    update_fast();
+  }
 
  private:
   static constexpr std::uint8_t kNoFunction = 0xFF;
@@ -91,6 +110,33 @@ class Dispatcher {
     std::vector<Route> routes;
   };
 
+  // The frozen table (docs/architecture.md, "The call path"): W0 bits 30:24 (SMC64 and owner)
+  // and 15:8 pick one of 256-entry blocks, bits 7:0 the entry. Block 0 is all empty, so every
+  // lookup is two loads and no test. Only fast calls with bits 23:17 clear are looked up.
+  struct FlatEntry {
+    Service* service = nullptr;        // null: nothing offered at this FID
+    const FunctionDesc* fn = nullptr;  // the function, in the service's own table
+    std::uint8_t reads = 0;            // fn->registers_read()
+    std::uint8_t results = 0;          // fn->results
+    FunctionId id{};                   // the FID decoded once, SVE hint clear
+    bool direct = false;               // the filter handles it: the fast path may answer it
+  };
+  using FlatBlock = std::array<FlatEntry, 256>;
+  static constexpr std::size_t kFlatKeys = 128 * 256;  // (W0 bits 30:24) x (bits 15:8)
+
+  const FlatEntry& flat_entry(std::uint32_t w0) const {
+    const std::size_t key = ((w0 >> 16) & 0x7F00u) | ((w0 >> 8) & 0xFFu);
+    return flat_blocks_[flat_index_[key]][w0 & 0xFFu];
+  }
+  static bool flat_shape(std::uint32_t w0) {
+    return (w0 & (FunctionId::kFastBit | FunctionId::kReservedMask)) == FunctionId::kFastBit;
+  }
+  // The fast path is open when the table is frozen and neither tracing nor fault rules are on.
+  void update_fast() { fast_ = frozen_ && trace_ == nullptr && faults_ == nullptr; }
+  void dispatch_found(SmcccCall& call, const Found& found, SmcccResult& result);
+  void dispatch_slow(SmcccCall& call, SmcccResult& result);
+  Found find_routed(const FunctionId& id) const;
+  std::uint32_t count_routed(std::uint8_t owner_number) const;
   const Route* route_for(std::uint8_t owner_number, std::uint16_t number) const;
   Found find(const FunctionId& id) const;
   void trace_call(const SmcccCall& call, const Found& found) const;
@@ -99,6 +145,11 @@ class Dispatcher {
                     std::string_view note = {}) const;
 
   std::array<OwnerRoutes, owner::kCount> owners_{};
+  bool frozen_ = false;
+  bool fast_ = false;                     // update_fast()
+  std::vector<std::uint8_t> flat_index_;  // kFlatKeys block numbers; 0 = the empty block
+  std::vector<FlatBlock> flat_blocks_;
+  std::array<std::uint32_t, owner::kCount> flat_counts_{};  // call_count() per owner, frozen
   std::vector<Service*> services_;
   TraceSink* trace_ = nullptr;
   const SmcccFilter* filter_ = nullptr;

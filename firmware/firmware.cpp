@@ -91,7 +91,8 @@ void save_fw_regs(StateWriter& out, const VmState& vm) {
   out.u64(fw_reg_list().size());
   for (const FwRegInfo& r : fw_reg_list()) {
     std::uint64_t value = 0;
-    fw::get_fw_reg(vm, r.id, value);
+    // Every ID of fw_reg_list() is readable: a failure here is a bug, not a state to save.
+    if (fw::get_fw_reg(vm, r.id, value) != HostStatus::Ok) throw std::logic_error("unreadable firmware register");
     out.u64(r.id);
     out.u64(value);
   }
@@ -104,8 +105,10 @@ void load_fw_regs(StateReader& in, VmState& vm) {
   const VmState reset;
   for (const FwRegInfo& r : fw_reg_list()) {
     std::uint64_t value = 0;
-    fw::get_fw_reg(reset, r.id, value);
-    fw::set_fw_reg(vm, r.id, value);
+    // Reset values are readable, and accepted while the VM being restored has not run.
+    if (fw::get_fw_reg(reset, r.id, value) != HostStatus::Ok || fw::set_fw_reg(vm, r.id, value) != HostStatus::Ok) {
+      throw StateError("corrupt state: firmware registers cannot be reset");
+    }
   }
   const std::uint64_t count = in.below(fw_reg_list().size() + 1, "firmware register count");
   std::vector<std::uint64_t> seen;
@@ -285,6 +288,12 @@ void Firmware::load(StateReader& in) {
   std::vector<std::uint64_t> counts(faults_.counts().size());
   for (std::uint64_t& n : counts) n = in.u64();
   vm_ = std::move(vm);  // only a fully valid state replaces the current one
+  // The restored registers and filter may differ from those the table was frozen with.
+  if (vm_.has_run) {
+    dispatcher_.freeze();
+  } else {
+    dispatcher_.thaw();
+  }
   faults_.set_counts(std::move(counts));
   sdei_.recount();
 }

@@ -91,8 +91,12 @@ class Firmware {
   /// and traces it.
   std::optional<SdeiEntry> sdei_begin_dispatch(unsigned vcpu, const SdeiContext& interrupted);
 
-  /// Core calls this when a vCPU first runs: VM-wide configuration is frozen from now on.
-  void mark_run() { vm_.has_run = true; }
+  /// Core calls this when a vCPU first runs: VM-wide configuration is frozen from now on, so
+  /// the dispatcher folds it into its flat table (Dispatcher::freeze) once.
+  void mark_run() {
+    vm_.has_run = true;
+    if (!dispatcher_.frozen()) dispatcher_.freeze();
+  }
 
   /// Everything the firmware holds (VmState: configuration, PSCI state, PV-time bookkeeping,
   /// the filter, SDEI state), for a VM snapshot. load() expects a Firmware built with the same

@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "firmware/dispatcher.h"
+
 namespace emu::fw {
 namespace {
 
@@ -48,9 +50,11 @@ void KvmVendorService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResu
   switch (fn.number) {
     case kFnFeatures:
       // R0..R3: bit n of R(n / 32) set when function n is available (Linux's kvm_guest.c). Bit 0 is
-      // this call itself.
+      // this call itself. Asked of the dispatcher, so the bits say what routing serves.
       for (const FunctionDesc& f : functions()) {
-        if (available(f)) result.x[f.number / 32] |= std::uint64_t{1} << (f.number % 32);
+        const bool smc64_only = (f.forms & kSmc32) == 0;
+        const Dispatcher::Found found = dispatcher_->find(make_fast_fid(smc64_only, owner::kVendorHyp, f.number));
+        if (found && found.service == this) result.x[f.number / 32] |= std::uint64_t{1} << (f.number % 32);
       }
       return;
     case kFnPtp: ptp(call, result); return;
@@ -72,10 +76,12 @@ void KvmVendorService::ptp(const SmcccCall& call, SmcccResult& result) {
   }
   const std::uint64_t counter = clock_->counter(call.vcpu);
   const std::uint64_t wall_ns = vm_.epoch_ns + counter * kCounterTickNs;
+  // KVM_PTP exists only as HVC32, so the dispatcher's SMC32 result rule (W0..W7, DEN0028 §3.1)
+  // keeps the low halves of x1 and x3; fidelity.elf and ptp.elf see it done.
   result.x[0] = wall_ns >> 32;
-  result.x[1] = wall_ns & 0xFFFF'FFFFu;
+  result.x[1] = wall_ns;
   result.x[2] = counter >> 32;
-  result.x[3] = counter & 0xFFFF'FFFFu;
+  result.x[3] = counter;
 }
 
 // DISCOVER_IMPL_VER (hypercalls.rst): x1 the list's version (1.0), x2 the number of

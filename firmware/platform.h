@@ -88,13 +88,17 @@ class ConfigError : public std::invalid_argument {
 };
 
 /// Results of host-side configuration calls (after KVM's errnos: EINVAL, EBUSY, EEXIST, ENOENT).
-enum class HostStatus : std::uint8_t {
+/// [[nodiscard]]: a refused setting must not pass unnoticed.
+// clang-format 14 misreads an attribute after `enum class`:
+// clang-format off
+enum class [[nodiscard]] HostStatus : std::uint8_t {
   Ok,
   Invalid,   ///< EINVAL: a value the call does not accept
   Exists,    ///< EEXIST: already set, or overlapping something set
   Busy,      ///< EBUSY: no longer changeable (the VM has run)
   NotFound,  ///< ENOENT: no such register or object
 };
+// clang-format on
 
 /// The generic counter's rate: 62.5 MHz, QEMU virt's, one tick per 16 ns of virtual time.
 inline constexpr std::uint64_t kCounterTickNs = 16;

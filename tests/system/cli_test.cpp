@@ -62,6 +62,19 @@ TEST_CASE("CLI: run smccc-conformance.elf exits with status 0 and no failed TAP 
   CHECK(crash_marker(r.err).empty());
 }
 
+// The register rules the firmware's fast paths must keep (guests/fidelity/fidelity.c, DEN0028
+// §2.5, §2.5.1, §2.6, §3.1, §3.2, §5.2): 16 checks over HVC, 16 over SMC, none skipped.
+TEST_CASE("CLI: fidelity.elf keeps every SMCCC register rule over HVC and SMC") {
+  const Outcome r = run_emu({"run", guest_path("fidelity.elf")});
+  SYSTEST_SHOW(r);
+  CHECK(!r.timed_out);
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "\n1..32\n"));
+  CHECK(!contains(r.out, "not ok"));
+  CHECK(!contains(r.out, "# skip"));
+  CHECK(crash_marker(r.err).empty());
+}
+
 TEST_CASE("CLI: --trace=calls writes one line per firmware call to stderr and leaves stdout to the guest") {
   const Outcome r = run_emu({"run", "--trace=calls", guest_path("demo.elf")});
   SYSTEST_SHOW(r);
