@@ -12,8 +12,8 @@
 #include "guest/tap.h"
 
 #define ROUNDS 40u
-#define ROUTINE_WORDS 4096u /* 16 KiB of code per round */
-#define LINE 64u              /* CTR_EL0.IminLine/DminLine = 4 words on the CPU model */
+#define ROUTINE_WORDS 4096u          /* 16 KiB of code per round */
+#define LINE 64u                     /* CTR_EL0.IminLine/DminLine = 4 words on the CPU model */
 #define LD4_V0_V3_16B_X1 0x4c400020u /* ld4 {v0.16b-v3.16b}, [x1] */
 #define ADD_X0_X0_1 0x91000400u      /* add x0, x0, #1 */
 #define RET 0xd65f03c0u
