@@ -61,6 +61,10 @@ const MachineConfig& validated(const MachineConfig& c) {
     throw ConfigError("pcpus", fmt::format("physical CPU count must be 0..{}, not {}", kMaxVcpus, c.pcpus));
   }
   if (c.quantum == 0) throw ConfigError("quantum", "the scheduling quantum must be at least 1 instruction");
+  if (c.code_buffer < (std::uint64_t{4} << 20) || c.code_buffer > (std::uint64_t{1} << 30)) {
+    throw ConfigError("code_buffer",
+                      fmt::format("the code buffer must be 4 MiB..1 GiB per vCPU, not {} bytes", c.code_buffer));
+  }
   // Bounds that keep 64-bit virtual time from wrapping for centuries of guest time.
   if (c.cost.instruction_ns < 1 || c.cost.instruction_ns > 1000) {
     throw ConfigError("instruction_ns",

@@ -54,6 +54,10 @@ struct SdeiSignal {
   std::uint64_t at_ns = 0;
 };
 
+/// Default MachineConfig::code_buffer: a Linux boot on one vCPU translates about 44 MiB (counted
+/// as 119 MiB by the engine's over-estimate, so it never needs emptying).
+inline constexpr std::uint64_t kDefaultCodeBuffer = std::uint64_t{256} << 20;
+
 struct MachineConfig {
   unsigned cpus = 1;                            ///< vCPUs, 1..64; vCPU 0 boots, the others wait for CPU_ON
   unsigned pcpus = 0;                           ///< physical CPUs modelled; 0 (default) = one per vCPU
@@ -64,7 +68,11 @@ struct MachineConfig {
                                                 ///< (all vCPUs together); 0 = no limit
   ResetAction on_reset = ResetAction::Restart;  ///< see ResetAction; default Restart
   CostModel cost{};                             ///< see CostModel
-  fw::SocIdConfig soc{};                        ///< what SMCCC_ARCH_SOC_ID reports (see fw::SocIdConfig)
+  /// Bytes of each vCPU's buffer for translated code, 4 MiB..1 GiB; default 256 MiB. The engine
+  /// empties it itself between slices before it can fill (README "Reliability", host memory), so
+  /// it bounds the host memory a guest's code can take, not what code a guest can run.
+  std::uint64_t code_buffer = kDefaultCodeBuffer;
+  fw::SocIdConfig soc{};  ///< what SMCCC_ARCH_SOC_ID reports (see fw::SocIdConfig)
   /// TRNG entropy: none (default) = the host kernel's getrandom; a seed = a deterministic
   /// generator, for reproducible runs (not random).
   std::optional<std::uint64_t> seed;

@@ -122,6 +122,10 @@ Vcpu::Vcpu(unsigned index, Machine& machine, VcpuStats& clock)
   check(uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc_), "uc_open");
   try {
     check(uc_ctl_set_cpu_model(uc_, UC_CPU_ARM64_MAX), "select the cpu model");
+    // Before the first mapping: Unicorn allocates the buffer in its lazy set-up.
+    check(uc_ctl_set_tcg_buffer_size(uc_, static_cast<std::uint32_t>(machine_.config_.code_buffer)),
+          "size the code buffer");
+    code_limit_ = machine_.config_.code_buffer / 4 * 3;
     const GuestRam& ram = machine_.ram_;
     check(uc_mem_map_ptr(uc_, ram.base(), ram.size(), UC_PROT_ALL, ram.host()), "map guest RAM");
     check(uc_mmio_map(uc_, kUartBase, kUartSize, on_uart_read, this, on_uart_write, this), "map the PL011");
@@ -221,6 +225,9 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
       set_reg(Reg::Pc, *std::exchange(resume_pc_, std::nullopt));
     sync_clock();
     if (hook_error_) std::rethrow_exception(std::exchange(hook_error_, nullptr));
+    const bool emptied = code_full_;
+    if (emptied) [[unlikely]]
+      empty_code_buffer();
     const bool code_synced = std::exchange(code_sync_, false);
     attention_ &= ~kCodeSync;
     if (code_synced) machine_.apply_code_changes(index_);
@@ -245,7 +252,7 @@ Vcpu::Stop Vcpu::run(std::uint64_t budget, bool hard) {
     }
     // Stopped after an IC instruction's block (a WFI in that block completes at once, as a
     // WFI may, Arm ARM D1.6.2).
-    if (code_synced) continue;
+    if (code_synced || emptied) continue;
     if (!wfi_completes()) return stop_requested_ ? stop_ : Stop::Wfi;
   }
 }
@@ -887,6 +894,7 @@ void Vcpu::warm_up_translation_hook() {
   set_reg(Reg::Pc, 0);  // a vCPU never started shows the reset PC, not the scratch page
   budget_ = budget_left_ = 0;
   code_pages_.clear();
+  code_bytes_ = 0;
 }
 
 void Vcpu::on_translated(uc_engine*, uc_tb* tb, uc_tb*, void* self) {
@@ -900,8 +908,11 @@ void Vcpu::note_translated(std::uint64_t va, std::uint64_t size) {
   // Counted in pages: a block in the top page of the address space must not wrap the loop.
   const std::uint64_t last = va + (size == 0 ? 0 : size - 1);
   const std::uint64_t pages = last / kCodePage - va / kCodePage + 1;
+  std::uint64_t bytes = kBlockCodeBytes;
   for (std::uint64_t i = 0, page = va & ~(kCodePage - 1); i < pages; ++i, page += kCodePage) {
+    const std::uint64_t from = std::max(va, page), to = std::min(last, page + (kCodePage - 1)) + 1;
     const std::optional<std::uint64_t> pa = translate(page);
+    bytes += code_bytes_bound(pa ? std::optional(*pa + (from - page)) : std::nullopt, to - from);
     if (!pa) {
       code_pages_lost_ = true;  // unknown: the next full flush covers all of RAM
       continue;
@@ -915,6 +926,46 @@ void Vcpu::note_translated(std::uint64_t va, std::uint64_t size) {
     code_pages_.erase(std::unique(code_pages_.begin(), code_pages_.end()), code_pages_.end());
     code_pages_compacted_ = code_pages_.size();
   }
+  code_bytes_ += bytes;
+  if (code_bytes_ > code_limit_ && !code_full_) {
+    // Unicorn 2.1.1 crashes (SIGSEGV in tb_set_jmp_target) when it must empty a full buffer
+    // itself; so the engine stops before this block runs and run() empties it.
+    code_full_ = true;
+    stop_before_block(va);
+  }
+}
+
+// An upper bound of the host code and metadata Unicorn 2.1.1 writes into its buffer for `bytes`
+// of guest code at physical address `pa`, measured per instruction over every load/store class
+// (x86-64 host, the hooks of this engine): an AdvSIMD structure load/store (LD1..LD4, ST1..ST4,
+// multiple or single, Arm ARM C4.1.66) up to 6.1 KiB (LD4 of 16-byte vectors is 64 element
+// loads), every other instruction at most 420 bytes (LD4R), a block 200 bytes of its own.
+// Unreadable code counts as the worst case.
+std::uint64_t Vcpu::code_bytes_bound(std::optional<std::uint64_t> pa, std::uint64_t bytes) const {
+  const GuestRam& ram = machine_.ram_;
+  const std::uint64_t words = (bytes + 3) / 4;
+  if (!pa || *pa < ram.base() || *pa + bytes > ram.end()) return words * kStructureCodeBytes;
+  const std::uint8_t* p = ram.host() + (*pa - ram.base());
+  std::uint64_t total = 0;
+  for (std::uint64_t i = 0; i + 4 <= bytes; i += 4) {
+    std::uint32_t w = 0;
+    std::memcpy(&w, p + i, 4);
+    // bit 31 = 0, bits 29:25 = 00110: the AdvSIMD load/store multiple and single structure classes.
+    total += (w & 0xBE00'0000u) == 0x0C00'0000u ? kStructureCodeBytes : kOtherCodeBytes;
+  }
+  return total;
+}
+
+// The engine's whole translation cache, between two uc_emu_start calls (where Unicorn can empty
+// it safely). Unicorn 2.1.1 touches every page of the buffer doing so (measured: all of a 64 MiB
+// buffer resident after one flush, 13 ms), so from the first time on the buffer is committed.
+void Vcpu::empty_code_buffer() {
+  check(uc_ctl_flush_tb(uc_), "empty the code buffer");
+  code_full_ = false;
+  code_bytes_ = 0;
+  code_pages_.clear();  // nothing is translated any more
+  code_pages_compacted_ = 0;
+  code_pages_lost_ = false;
 }
 
 // IC IALLU on another vCPU: only the pages this engine ever translated code from hold

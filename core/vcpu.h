@@ -296,6 +296,17 @@ class Vcpu final : public fw::RegisterSource {
   std::size_t code_pages_compacted_ = 0;
   bool code_pages_lost_ = false;
   std::vector<CodeRange> flush_ranges_;  // code other engines changed: drop it before the next slice
+  // The translation buffer (MachineConfig::code_buffer): code_bytes_ over-counts what the engine
+  // has written into it since it was last emptied; past code_limit_ (3/4 of it) the engine
+  // stops and run() empties it (empty_code_buffer), before Unicorn would have to.
+  static constexpr std::uint64_t kBlockCodeBytes = 512;
+  static constexpr std::uint64_t kOtherCodeBytes = 512;
+  static constexpr std::uint64_t kStructureCodeBytes = 8192;
+  std::uint64_t code_bytes_ = 0;
+  std::uint64_t code_limit_ = 0;
+  bool code_full_ = false;
+  std::uint64_t code_bytes_bound(std::optional<std::uint64_t> pa, std::uint64_t bytes) const;
+  void empty_code_buffer();
 
   // The debugger's breakpoints on this engine, and the debugger's stop: the instruction the
   // vCPU stopped at runs first when it resumes, without stopping at a breakpoint there again.
