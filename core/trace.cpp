@@ -42,9 +42,10 @@ PerfettoTraceWriter::PerfettoTraceWriter(ChunkOut out, unsigned vcpus) : out_(st
   out_("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
   // Metadata first: the process and one named thread per vCPU, in vCPU order, so every vCPU has
   // its track even if it never runs.
-  std::string first = nlohmann::json{{"ph", "M"}, {"pid", kPid}, {"tid", 0}, {"name", "process_name"},
-                                     {"args", {{"name", "smccc-emu VM"}}}}
-                          .dump();
+  std::string first =
+      nlohmann::json{
+          {"ph", "M"}, {"pid", kPid}, {"tid", 0}, {"name", "process_name"}, {"args", {{"name", "smccc-emu VM"}}}}
+          .dump();
   out_(first);
   for (unsigned i = 0; i < vcpus; ++i) {
     emit(nlohmann::json{{"ph", "M"},
@@ -87,8 +88,8 @@ void PerfettoTraceWriter::event(const TraceEvent& e) {
   }
   track.last_ns = std::max(track.last_ns, e.ns);
   const char* ph = e.phase == TracePhase::Begin ? "B" : e.phase == TracePhase::End ? "E" : "i";
-  nlohmann::json head{{"ph", ph}, {"pid", kPid}, {"tid", e.vcpu}, {"name", name},
-                      {"cat", trace_category_name(e.category)}};
+  nlohmann::json head{
+      {"ph", ph}, {"pid", kPid}, {"tid", e.vcpu}, {"name", name}, {"cat", trace_category_name(e.category)}};
   if (e.phase == TracePhase::Instant) head["s"] = "t";
   if (e.phase != TracePhase::End) head["args"] = {{"detail", e.text}};
   std::string object = head.dump();

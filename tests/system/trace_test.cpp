@@ -21,8 +21,16 @@ namespace {
 
 // The SDEI guest as tests/system/sdei_test.cpp runs it: events 1 and 2 declared, 2 signalled.
 std::vector<std::string> sdei_args(std::vector<std::string> extra) {
-  std::vector<std::string> args{"run",          "--cpus", "4", "--sdei-event", "1:private:critical:signalable",
-                                "--sdei-event", "2:shared:normal", "--sdei-signal", "2@3000000", "-q"};
+  std::vector<std::string> args{"run",
+                                "--cpus",
+                                "4",
+                                "--sdei-event",
+                                "1:private:critical:signalable",
+                                "--sdei-event",
+                                "2:shared:normal",
+                                "--sdei-signal",
+                                "2@3000000",
+                                "-q"};
   args.insert(args.end(), extra.begin(), extra.end());
   args.push_back(guest_path("sdei-conformance.elf"));
   return args;
@@ -87,19 +95,27 @@ TEST_CASE("Perfetto trace of the SDEI guest: valid JSON, one track per vCPU, bal
   const std::map<std::string, int> begun = check_perfetto(file_text(json), 4);
   // The same run's text trace: one span per call line and per SDEI handler entry.
   const systest::Outcome t = run_emu(sdei_args({"--trace=all"}));
-  CHECK(begun.at("calls") == static_cast<int>(count_lines_containing(t.err, " hvc > ") +
-                                              count_lines_containing(t.err, " smc > ")));
+  CHECK(begun.at("calls") ==
+        static_cast<int>(count_lines_containing(t.err, " hvc > ") + count_lines_containing(t.err, " smc > ")));
   CHECK(begun.at("sdei") == static_cast<int>(count_lines_containing(t.err, " sdei > event")));
   CHECK(begun.at("sdei") > 0);
   CHECK(begun.at("instant psci") == static_cast<int>(count_lines_containing(t.err, " psci ")));
 }
 
-TEST_CASE("Perfetto trace of a guest that faults is still a complete JSON document") {
+TEST_CASE("Perfetto trace of a run cut short inside an SDEI handler is still complete JSON, its spans closed") {
   const systest::TempDir dir;
   const std::string json = (dir.path() / "t.json").string();
-  // The instruction limit ends the run in the middle of the guest's calls.
-  const systest::Outcome r =
-      run_emu(sdei_args({"--trace=all", "--trace-format=perfetto", "--trace-file", json, "--max-instructions", "5000"}));
+  // The instruction limit ends the run inside the handler of the host's event 2 (signalled at
+  // 3 ms): the text trace's last sdei line is that entry.
+  const std::vector<std::string> cut{"--max-instructions", "4006000"};
+  std::vector<std::string> text = cut;
+  text.emplace_back("--trace=sdei");
+  const std::vector<std::string> lines = systest::split_lines(run_emu(sdei_args(text)).err);
+  REQUIRE(!lines.empty());
+  CHECK(lines.back().find("cpu0 sdei > event 2") != std::string::npos);
+  std::vector<std::string> perfetto = cut;
+  perfetto.insert(perfetto.end(), {"--trace=all", "--trace-format=perfetto", "--trace-file", json});
+  const systest::Outcome r = run_emu(sdei_args(perfetto));
   CHECK(r.status == 67);
   check_perfetto(file_text(json), 4);
 }
