@@ -576,6 +576,16 @@ bool same_file(int a, int b) {
 // is held, or the run ends) and written right after it.
 class TraceOutput {
  public:
+  TraceOutput() = default;
+  TraceOutput(const TraceOutput&) = delete;
+  TraceOutput& operator=(const TraceOutput&) = delete;
+  /// An early return or an exception out of the run still leaves complete JSON.
+  ~TraceOutput() {
+    try {
+      finish();
+    } catch (...) {  // nothing more can be reported from here
+    }
+  }
   /// Opens the outputs; the message of a usage error (status 64), or nothing.
   std::optional<std::string> open(const RunOptions& o, unsigned cpus);
   void attach(emu::core::Machine& machine) const {

@@ -223,8 +223,8 @@ class Machine {
   void request_stop(int signal = 0) noexcept;
 
   Console& console() { return console_; }
-  /// Raw firmware-call trace lines, without time (nullptr disables them). Replaces set_tracer's
-  /// call events while set; for tests of the dispatcher's text.
+  /// Raw firmware-call trace lines, without time (nullptr disables them), for tests of the
+  /// dispatcher's text. The dispatcher has one sink: set_tracer() and set_call_stats() replace it.
   void set_trace(fw::TraceSink* sink) { firmware_.dispatcher().set_trace(sink); }
   /// The machine's trace (core/trace.h): events of `categories` (trace_bit()s; default all) go
   /// to `writer`, stamped with their vCPU and its virtual time; nullptr (the default) traces

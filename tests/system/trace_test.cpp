@@ -192,6 +192,11 @@ TEST_CASE("Two runs give byte-identical text traces, Perfetto traces and JSON st
   }
   CHECK(file_text(json[0]) == file_text(json[1]));
   CHECK(err[0] == err[1]);
+  // Tracing changes nothing the guest sees: the same console output and per-vCPU figures.
+  const systest::Outcome untraced = run_emu(sdei_args({"--stats"}));
+  const systest::Outcome traced = run_emu(sdei_args({"--stats", "--trace=all", "--trace-file", json[0]}));
+  CHECK(untraced.out == traced.out);
+  CHECK(untraced.err == traced.err);
   CHECK(count_lines_containing(err[0], "\"functions\":[{\"count\"") == 2);
 }
 
