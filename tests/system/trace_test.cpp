@@ -184,7 +184,10 @@ TEST_CASE("Two runs give byte-identical text traces, Perfetto traces and JSON st
   std::string json[2];
   std::string err[2];
   for (int i = 0; i < 2; ++i) {
-    json[i] = (dir.path() / ("t" + std::to_string(i) + ".json")).string();
+    std::string name = "t";
+    name += std::to_string(i);
+    name += ".json";
+    json[i] = (dir.path() / name).string();
     const systest::Outcome p =
         run_emu(sdei_args({"--trace=all", "--trace-format=perfetto", "--trace-file", json[i], "--stats=json"}));
     const systest::Outcome t = run_emu(sdei_args({"--trace=all", "--stats=json"}));
