@@ -21,6 +21,9 @@
 #include "core/gdb_server.h"
 #include "core/machine.h"
 #include "core/snapshot.h"
+#include "core/trace.h"
+
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -208,6 +211,12 @@ class FileTrace final : public emu::fw::TraceSink {
     buffer_.push_back('\n');
     if (each_line_ || buffer_.size() >= kBatch) flush();
   }
+  /// Text that need not end a line (the Perfetto writer's JSON), written in large writes.
+  void chunk(std::string_view text) {
+    if (failed_) return;
+    buffer_.append(text);
+    if (buffer_.size() >= kBatch) flush();
+  }
 
   /// Writes out what is collected; false after a write error (reported through output_failed).
   bool flush() {
@@ -254,7 +263,8 @@ struct RunOptions {
   unsigned pcpus = kDefaults.pcpus;
   std::uint64_t quantum = kDefaults.quantum;
   std::uint64_t trap_cost = kDefaults.cost.trap_ns;
-  bool stats = false;
+  std::string stats;                  // "", "text" (--stats) or "json"
+  std::string trace_format = "text";  // or "perfetto"
   std::optional<std::uint64_t> seed;
   std::optional<std::uint64_t> epoch;
   std::string pv_time = "on";
@@ -547,6 +557,172 @@ std::optional<std::string> apply_firmware_options(emu::core::Machine& m, const R
   return std::nullopt;
 }
 
+// Writes guest console text to stdout (line-buffered): a failure stops the run (status 74).
+void write_stdout(std::string_view text) {
+  if (g_output_failure) return;
+  // A line-buffered stream can take the bytes and fail the write of the line: its error flag
+  // says so (errno is still the write's).
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::ferror(stdout)) {
+    output_failed("stdout", errno);
+  }
+}
+
+bool same_file(int a, int b) {
+  struct stat x {};
+  struct stat y {};
+  return ::fstat(a, &x) == 0 && ::fstat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+// --trace, --trace-file and --trace-format: the trace writer and where its output goes, and the
+// guest console, which shares stdout with a text trace when both reach the same file (a
+// terminal, 2>&1, --trace-file /dev/stdout). Then trace lines go through stdout in emulation
+// order, at console line boundaries only (README "Tracing"): a trace line that comes while the
+// guest's console line is unfinished is held until the guest ends that line (or 64 KiB of trace
+// is held, or the run ends) and written right after it.
+class TraceOutput {
+ public:
+  TraceOutput() = default;
+  TraceOutput(const TraceOutput&) = delete;
+  TraceOutput& operator=(const TraceOutput&) = delete;
+  /// An early return or an exception out of the run still leaves complete JSON.
+  ~TraceOutput() {
+    try {
+      finish();
+    } catch (...) {  // nothing more can be reported from here
+    }
+  }
+  /// Opens the outputs; the message of a usage error (status 64), or nothing.
+  std::optional<std::string> open(const RunOptions& o, unsigned cpus);
+  void attach(emu::core::Machine& machine) const {
+    if (writer_) machine.set_tracer(writer_.get(), categories_);
+  }
+  /// Guest console output.
+  void console(std::string_view text);
+  /// Ends the trace (a complete JSON document) and writes out what is held.
+  void finish();
+
+ private:
+  void shared_line(std::string_view line);
+  static constexpr std::size_t kMaxHeld = 64 * 1024;
+  struct Fd {
+    int fd = -1;
+    ~Fd() {
+      if (fd > 2) ::close(fd);
+    }
+  } fd_;
+  std::optional<FileTrace> file_;
+  std::unique_ptr<emu::core::TraceWriter> writer_;
+  emu::core::PerfettoTraceWriter* perfetto_ = nullptr;  // writer_ when it is one
+  unsigned categories_ = 0;
+  bool shared_ = false;           // trace lines go through stdout, between console lines
+  bool console_at_start_ = true;  // the guest's console is at the start of a line
+  std::string held_;              // trace lines waiting for the console line to end
+};
+
+std::optional<std::string> TraceOutput::open(const RunOptions& o, unsigned cpus) {
+  if (o.trace.empty()) {
+    if (!o.trace_file.empty()) return "--trace-file needs --trace (which categories to write)";
+    if (o.trace_format != "text") return "--trace-format needs --trace (which categories to write)";
+    return std::nullopt;
+  }
+  for (const std::string& name : o.trace) {
+    const auto c = emu::core::trace_category_by_name(name);
+    categories_ |= c ? emu::core::trace_bit(*c) : emu::core::kAllTraceCategories;  // "all" (checked by CLI11)
+  }
+  const bool perfetto = o.trace_format == "perfetto";
+  if (perfetto && o.trace_file.empty()) return "--trace-format=perfetto needs --trace-file (the JSON's own file)";
+  if (o.trace_file.empty()) {
+    shared_ = same_file(STDOUT_FILENO, STDERR_FILENO);
+    file_.emplace(STDERR_FILENO, "stderr", true);
+  } else {
+    fd_.fd = ::open(o.trace_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd_.fd < 0) return fmt::format("--trace-file: cannot open '{}': {}", o.trace_file, std::strerror(errno));
+    shared_ = same_file(fd_.fd, STDOUT_FILENO);
+    if (shared_ && perfetto) return "--trace-format=perfetto: the --trace-file must not be the console's stdout";
+    file_.emplace(fd_.fd, fmt::format("trace file '{}'", o.trace_file), false);
+  }
+  if (perfetto) {
+    auto w = std::make_unique<emu::core::PerfettoTraceWriter>([this](std::string_view c) { file_->chunk(c); }, cpus);
+    perfetto_ = w.get();
+    writer_ = std::move(w);
+  } else if (shared_) {
+    writer_ = std::make_unique<emu::core::TextTraceWriter>([this](std::string_view l) { shared_line(l); });
+  } else {
+    writer_ = std::make_unique<emu::core::TextTraceWriter>([this](std::string_view l) { file_->line(l); });
+  }
+  return std::nullopt;
+}
+
+void TraceOutput::shared_line(std::string_view line) {
+  if (console_at_start_) {
+    write_stdout(line);
+    write_stdout("\n");
+    return;
+  }
+  held_.append(line);
+  held_.push_back('\n');
+  if (held_.size() >= kMaxHeld) {  // the guest never ends its line: stop holding
+    write_stdout(held_);
+    held_.clear();
+  }
+}
+
+void TraceOutput::console(std::string_view text) {
+  if (text.empty()) return;
+  if (!held_.empty()) {
+    const std::size_t nl = text.find('\n');
+    if (nl != std::string_view::npos) {
+      write_stdout(text.substr(0, nl + 1));
+      write_stdout(held_);
+      held_.clear();
+      text.remove_prefix(nl + 1);
+      console_at_start_ = true;
+      if (text.empty()) return;
+    }
+  }
+  write_stdout(text);
+  console_at_start_ = text.back() == '\n';
+}
+
+void TraceOutput::finish() {
+  if (perfetto_ != nullptr) perfetto_->finish();
+  if (!held_.empty()) {
+    write_stdout("\n");  // the console line stays unfinished: the held trace starts a line of its own
+    write_stdout(held_);
+    held_.clear();
+  }
+  if (file_) file_->flush();
+}
+
+// --stats: one line per vCPU; --stats=json: one JSON object on one line (README "Statistics").
+std::string stats_text(emu::core::Machine& machine, const emu::core::CallStats* calls) {
+  std::string lines;
+  nlohmann::json vcpus = nlohmann::json::array();
+  for (unsigned i = 0; i < machine.config().cpus; ++i) {
+    const emu::core::VcpuStats& st = machine.stats(i);
+    lines += fmt::format("vcpu{}: instructions={} virtual_ns={} stolen_ns={} calls={} irqs={}\n", i, st.instructions,
+                         st.virtual_ns, st.stolen_ns, st.calls, st.irqs);
+    vcpus.push_back({{"vcpu", i},
+                     {"instructions", st.instructions},
+                     {"virtual_ns", st.virtual_ns},
+                     {"stolen_ns", st.stolen_ns},
+                     {"calls", st.calls},
+                     {"irqs", st.irqs}});
+  }
+  const char* registers = machine.direct_registers(0) ? "direct" : "api";
+  if (calls == nullptr) return lines + fmt::format("registers: {}\n", registers);
+  nlohmann::json functions = nlohmann::json::array();
+  for (const auto& [fid, f] : calls->functions) {
+    std::vector<std::uint64_t> per_vcpu = f.per_vcpu;
+    per_vcpu.resize(machine.config().cpus);
+    functions.push_back(
+        {{"fid", fmt::format("{:#010x}", fid)}, {"name", f.name}, {"count", f.count}, {"per_vcpu", per_vcpu}});
+  }
+  const nlohmann::json doc{
+      {"instructions", machine.instructions()}, {"vcpus", vcpus}, {"functions", functions}, {"registers", registers}};
+  return doc.dump() + "\n";
+}
+
 // Runs a loaded (or restored) machine to its end with the output options, prints how it ended
 // and returns the exit status. With --save-at the run stops at the checkpoint after saving.
 int execute(emu::core::Machine& machine, const RunOptions& o) {
@@ -555,37 +731,21 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
     ~Fd() {
       if (fd > 2) ::close(fd);
     }
-  } trace_fd, input;
-  std::optional<FileTrace> trace;
-  if (!o.trace.empty()) {
-    if (o.trace_file.empty()) {
-      trace.emplace(STDERR_FILENO, "stderr", true);
-    } else {
-      trace_fd.fd = ::open(o.trace_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-      if (trace_fd.fd < 0) {
-        return error(cli::kExitUsage,
-                     fmt::format("--trace-file: cannot open '{}': {}", o.trace_file, std::strerror(errno)));
-      }
-      trace.emplace(trace_fd.fd, fmt::format("trace file '{}'", o.trace_file), false);
-    }
-    machine.set_trace(&*trace);
-  }
+  } input;
+  TraceOutput trace;
+  if (const auto problem = trace.open(o, machine.config().cpus)) return error(cli::kExitUsage, *problem);
+  trace.attach(machine);
+  emu::core::CallStats call_stats;
+  if (o.stats == "json") machine.set_call_stats(&call_stats);
   // stdout is line-buffered (main) and flushed at the end of every slice in which the guest
   // wrote: a run killed from outside loses at most the line it is writing in that slice. A
   // write error (SIGPIPE is ignored: EPIPE) stops the run at the end of the slice; what the
   // guest writes until then is dropped.
-  machine.console().set_writer(
-      [](std::string_view text) {
-        if (g_output_failure) return;
-        // A line-buffered stream can take the bytes and fail the write of the line: its error
-        // flag says so (errno is still the write's).
-        if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::ferror(stdout)) {
-          output_failed("stdout", errno);
-        }
-      },
-      [] {
-        if (!g_output_failure && (std::fflush(stdout) != 0 || std::ferror(stdout))) output_failed("stdout", errno);
-      });
+  machine.console().set_writer([&trace](std::string_view text) { trace.console(text); },
+                               [] {
+                                 if (!g_output_failure && (std::fflush(stdout) != 0 || std::ferror(stdout)))
+                                   output_failed("stdout", errno);
+                               });
   // The PL011's receiver reads stdin, a file, or nothing. The descriptor lives as long as the run.
   if (o.console_input == "-") {
     input.fd = STDIN_FILENO;
@@ -617,9 +777,10 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
   install_stop_signals();
   const emu::core::RunExit result = gdb ? gdb->serve() : machine.run();
   g_running = nullptr;
+  trace.finish();
   if (!g_output_failure && (std::fflush(stdout) != 0 || std::ferror(stdout))) output_failed("stdout", errno);
-  if (trace) trace->flush();
-  machine.set_trace(nullptr);
+  machine.set_tracer(nullptr);
+  machine.set_call_stats(nullptr);
 
   if (g_output_failure) {
     // Reported even with --quiet: the run did not end by itself.
@@ -643,16 +804,7 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
     print_stderr(fmt::format("smccc-emu: {}{}\n", result.summary,
                              o.save_at.empty() ? "" : " (before the --save-at point: nothing was saved)"));
   }
-  if (o.stats) {
-    std::string lines;
-    for (unsigned i = 0; i < machine.config().cpus; ++i) {
-      const emu::core::VcpuStats& st = machine.stats(i);
-      lines += fmt::format("vcpu{}: instructions={} virtual_ns={} stolen_ns={} calls={} irqs={}\n", i, st.instructions,
-                           st.virtual_ns, st.stolen_ns, st.calls, st.irqs);
-    }
-    lines += fmt::format("registers: {}\n", machine.direct_registers(0) ? "direct" : "api");
-    print_stderr(lines);
-  }
+  if (!o.stats.empty()) print_stderr(stats_text(machine, o.stats == "json" ? &call_stats : nullptr));
   // Any output that could not be written makes the status 74, whatever the guest did.
   return g_output_failure ? cli::kExitOutput : exit_code_for(result);
 }
@@ -823,6 +975,12 @@ int main(int argc, char** argv) {
   // not a SIGPIPE that kills the process with 141 and loses the summary and --stats.
   std::signal(SIGPIPE, SIG_IGN);
 
+  const CLI::Validator kTraceCategories(
+      [](std::string& name) {
+        if (name == "all" || emu::core::trace_category_by_name(name)) return std::string();
+        return fmt::format("unknown trace category '{}' (calls, exceptions, irq, psci, sdei or all)", name);
+      },
+      "CATEGORY");
   RunOptions o;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a guest image until it powers off, exits or faults");
   run_cmd->footer(kExitCodesHelp);
@@ -899,9 +1057,12 @@ int main(int argc, char** argv) {
                    "regular file there is replaced (status 65 otherwise)")
       ->expected(2)
       ->type_name("N FILE");
-  run_cmd->add_flag("--stats", o.stats,
-                    "At the end, print each vCPU's instructions, virtual time, stolen time, "
-                    "firmware calls and IRQs taken, and the trap path's register access (direct or api), to stderr");
+  run_cmd
+      ->add_flag("--stats{text}", o.stats,
+                 "At the end, print each vCPU's instructions, virtual time, stolen time, "
+                 "firmware calls and IRQs taken, and the trap path's register access (direct or api), to stderr; "
+                 "--stats=json: one JSON line with those and the calls of each function ID (README \"Statistics\")")
+      ->check(CLI::IsMember({"text", "json"}));
   add_number(run_cmd, "--memory", o.memory,
              "Guest RAM size at 0x40000000: a number of bytes, or followed by K, "
              "M or G (KiB, MiB, GiB; also KB, MB, GB, all 1024-based); 1M..64G, "
@@ -971,13 +1132,21 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd
       ->add_option("--trace", o.trace,
-                   "Trace categories, comma-separated. calls: one '>' line per firmware "
-                   "call with its decoded name and arguments, one '<' line per answer")
+                   "Trace categories, comma-separated: calls (a '>' line per firmware call with its "
+                   "decoded name and arguments, a '<' line per answer), exceptions (taken by the guest), "
+                   "irq (IRQs taken, ICC_IAR1 acks, EOIs), psci (power changes), sdei (handler entry and "
+                   "completion), or all. Each line starts with the vCPU's virtual time in ns (README \"Tracing\")")
       ->delimiter(',')
-      ->check(CLI::IsMember({"calls"}));
+      ->check(kTraceCategories);
   run_cmd->add_option("--trace-file", o.trace_file,
                       "Write the trace to FILE instead of stderr (whole lines "
-                      "only, in large writes; a write error stops the run, status 74)");
+                      "only, in large writes; a write error stops the run, status 74); needs --trace");
+  run_cmd
+      ->add_option("--trace-format", o.trace_format,
+                   "text, or perfetto: Chrome trace event JSON for ui.perfetto.dev, one track per vCPU "
+                   "(needs --trace-file)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "perfetto"}));
   run_cmd
       ->add_option("--on-reset", o.on_reset,
                    "On PSCI SYSTEM_RESET/SYSTEM_RESET2: restart (reload the image "
@@ -1013,9 +1182,12 @@ int main(int argc, char** argv) {
                                             "options are those of run");
   add_number(resume_cmd, "--max-instructions", resume_opts.max_instructions, "As for run (a total since boot)")
       ->default_str(std::to_string(resume_opts.max_instructions));
-  resume_cmd->add_option("--trace", resume_opts.trace, "As for run")->delimiter(',')->check(CLI::IsMember({"calls"}));
+  resume_cmd->add_option("--trace", resume_opts.trace, "As for run")->delimiter(',')->check(kTraceCategories);
   resume_cmd->add_option("--trace-file", resume_opts.trace_file, "As for run");
-  resume_cmd->add_flag("--stats", resume_opts.stats, "As for run");
+  resume_cmd->add_option("--trace-format", resume_opts.trace_format, "As for run")
+      ->check(CLI::IsMember({"text", "perfetto"}));
+  resume_cmd->add_flag("--stats{text}", resume_opts.stats, "As for run (function counts: since the resume)")
+      ->check(CLI::IsMember({"text", "json"}));
   resume_cmd
       ->add_option("--console-input", resume_opts.console_input,
                    "As for run; the same regular file carries on after the bytes the saved run had read")

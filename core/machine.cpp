@@ -395,6 +395,10 @@ void Machine::start_vcpu(unsigned index, std::uint64_t entry, std::uint64_t cont
   s.timer.reset();  // a PE out of reset: both timers disabled (their outputs drop)
   update_timer_lines(index, counter_of(index));
   firmware_.vcpu_powered_on(index);  // every (re)start: boot, CPU_ON, power-down wake-up
+  if (tracing(TraceCategory::Psci)) [[unlikely]] {
+    const std::string text = fmt::format("cpu{} psci powered on: entry {:#x} context {:#x}", index, entry, context);
+    trace_event(TraceCategory::Psci, TracePhase::Instant, index, "powered on", text);
+  }
 }
 
 void Machine::apply_pending_starts() {
@@ -421,6 +425,8 @@ void Machine::wake(unsigned index) {
     start_vcpu(index, s.resume.entry, s.resume.context, s.wake_ns);
   } else {
     s.state = RunState::Runnable;  // standby: CPU_SUSPEND returns; x0 was written before
+    if (tracing(TraceCategory::Psci)) [[unlikely]]
+      trace_event(TraceCategory::Psci, TracePhase::Instant, index, "resumed", fmt::format("cpu{} psci resumed", index));
   }
 }
 
@@ -471,6 +477,53 @@ void Machine::flush_translations(unsigned except) {
   }
   code_changed_all_ = false;
   code_ranges_.clear();
+}
+
+// ---- tracing (core/trace.h) ----
+
+void Machine::set_tracer(TraceWriter* writer, unsigned categories) {
+  if (running_) throw std::logic_error("set_tracer while the machine runs");
+  tracer_ = writer;
+  trace_mask_ = writer != nullptr ? categories & kAllTraceCategories : 0;
+  update_call_trace();
+}
+
+void Machine::set_call_stats(CallStats* stats) {
+  if (running_) throw std::logic_error("set_call_stats while the machine runs");
+  call_stats_ = stats;
+  update_call_trace();
+}
+
+// The dispatcher formats call lines only while someone wants them: the call trace or the counts.
+void Machine::update_call_trace() {
+  const bool wanted = tracing(TraceCategory::Calls) || call_stats_ != nullptr;
+  firmware_.dispatcher().set_trace(wanted ? &call_trace_ : nullptr);
+}
+
+std::uint64_t Machine::virtual_now(unsigned vcpu) {
+  Slot& s = slots_.at(vcpu);
+  return running_vcpu_ == vcpu && s.cpu ? s.cpu->virtual_now() : s.stats.virtual_ns;
+}
+
+void Machine::trace_event(TraceCategory category, TracePhase phase, unsigned vcpu, std::string_view name,
+                          std::string_view text) {
+  tracer_->event(
+      {.category = category, .phase = phase, .vcpu = vcpu, .ns = virtual_now(vcpu), .name = name, .text = text});
+}
+
+// The answer reaches the guest after the call's cost (Vcpu::firmware_call charges it once the
+// dispatcher returns), so its End is stamped then: the call's span lasts trap_ns.
+void Machine::CallTrace::call_line(const fw::CallTraceInfo& info, std::string_view text) {
+  if (!info.answer && machine.call_stats_ != nullptr) machine.call_stats_->count(info.vcpu, info.fid, info.name);
+  if (!machine.tracing(TraceCategory::Calls)) return;
+  const std::uint64_t now = machine.virtual_now(info.vcpu);
+  machine.tracer_->event({.category = TraceCategory::Calls,
+                          .phase = info.answer ? TracePhase::End : TracePhase::Begin,
+                          .vcpu = info.vcpu,
+                          .ns = info.answer ? now + machine.config_.cost.trap_ns : now,
+                          .name = info.name,
+                          .text = text,
+                          .fid = info.fid});
 }
 
 fw::HostStatus Machine::sdei_signal(std::uint32_t event, unsigned vcpu) {

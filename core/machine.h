@@ -22,6 +22,7 @@
 #include "core/pl011.h"
 #include "core/platform.h"
 #include "core/semihosting.h"
+#include "core/trace.h"
 #include "firmware/firmware.h"
 #include "firmware/state_io.h"
 
@@ -234,8 +235,20 @@ class Machine {
   void request_stop(int signal = 0) noexcept;
 
   Console& console() { return console_; }
-  /// Trace sink for firmware calls (nullptr disables tracing).
+  /// Raw firmware-call trace lines, without time (nullptr disables them), for tests of the
+  /// dispatcher's text. The dispatcher has one sink: set_tracer() and set_call_stats() replace it.
   void set_trace(fw::TraceSink* sink) { firmware_.dispatcher().set_trace(sink); }
+  /// The machine's trace (core/trace.h): events of `categories` (trace_bit()s; default all) go
+  /// to `writer`, stamped with their vCPU and its virtual time; nullptr (the default) traces
+  /// nothing. A call's answer is stamped with the time it reaches the guest (the call's time plus
+  /// CostModel::trap_ns). Not owned; outside run() only.
+  void set_tracer(TraceWriter* writer, unsigned categories = kAllTraceCategories);
+  /// Counts every firmware call into `stats` (not owned; nullptr, the default: none). Outside run() only.
+  void set_call_stats(CallStats* stats);
+  /// Whether events of `c` are being traced (cheap: the hot paths test it first).
+  bool tracing(TraceCategory c) const { return tracer_ != nullptr && (trace_mask_ & trace_bit(c)) != 0; }
+  /// vCPU `vcpu`'s virtual time now: the running vCPU's clock up to its current instruction.
+  std::uint64_t virtual_now(unsigned vcpu);
 
   /// A register of vCPU `vcpu` (0..cpus-1; std::out_of_range otherwise). A vCPU that is off
   /// holds the state it had when it stopped; one started by CPU_ON already holds its entry PC
@@ -452,6 +465,18 @@ class Machine {
     void gic_firmware_changed() override { machine.gic_firmware_changed(); }
   };
   fw::FirmwareConfig firmware_config();
+  // Call lines from the dispatcher become TraceEvents and CallStats counts (core/trace.cpp's
+  // writers never see the firmware).
+  struct CallTrace final : fw::TraceSink {
+    Machine& machine;
+    explicit CallTrace(Machine& m) : machine(m) {}
+    void line(std::string_view text) override { static_cast<void>(text); }
+    void call_line(const fw::CallTraceInfo& info, std::string_view text) override;
+  };
+  void update_call_trace();
+  /// Emits an event of `category` on `vcpu` at its current virtual time (callers test tracing()).
+  void trace_event(TraceCategory category, TracePhase phase, unsigned vcpu, std::string_view name,
+                   std::string_view text);
 
   MachineConfig config_;
   GuestRam ram_;
@@ -484,6 +509,10 @@ class Machine {
   std::size_t sdei_signals_done_ = 0;       // how many of them have fired
   bool forwarded_call_pending_ = false;     // a Hypercall exit the host has not resumed yet
   bool running_ = false;
+  TraceWriter* tracer_ = nullptr;  // set_tracer(); none
+  unsigned trace_mask_ = 0;        // its categories
+  CallStats* call_stats_ = nullptr;
+  CallTrace call_trace_{*this};
   // request_stop(): checked once per scheduling step of run(), never inside a slice.
   std::atomic<bool> stop_requested_{false};
   std::atomic<int> stop_signal_{0};

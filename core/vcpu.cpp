@@ -692,8 +692,13 @@ bool Vcpu::icc_access(const uc_arm64_cp_reg& cp, uc_arm64_reg reg, bool write) {
     std::uint64_t written = 0;
     if (reg != UC_ARM64_REG_XZR) check(uc_reg_read(uc_, reg, &written), "uc_reg_read");
     machine_.gic_.icc_write(index_, *r, written);
+    if (*r == Gicv3::Icc::Eoir1 && machine_.tracing(TraceCategory::Irq)) [[unlikely]]
+      trace_irq("EOI", written & kIntidMask);
   } else {
-    write_rt(reg, machine_.gic_.icc_read(index_, *r));
+    const std::uint64_t value = machine_.gic_.icc_read(index_, *r);
+    write_rt(reg, value);
+    if (*r == Gicv3::Icc::Iar1 && machine_.tracing(TraceCategory::Irq)) [[unlikely]]
+      trace_irq("ack", value & kIntidMask);
   }
   // Unicorn translated the access as UNDEFINED: returning 1 skips the exception but not the
   // instruction, so the PC (exact in a system-register hook on 2.1.1) moves past it here.
@@ -1138,6 +1143,8 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
 // What a call asked of the machine beyond its result registers: an SDEI handler to enter,
 // a context to resume, a power state change, or the host's answer.
 void Vcpu::act_on_request(const fw::Request& request) {
+  if (request.kind != fw::RequestKind::None && machine_.tracing(TraceCategory::Psci)) [[unlikely]]
+    trace_power(request);
   switch (request.kind) {
     case fw::RequestKind::None:
       enter_sdei_handler();  // firmware_call saw one pending
@@ -1145,6 +1152,13 @@ void Vcpu::act_on_request(const fw::Request& request) {
     case fw::RequestKind::SdeiComplete:
     case fw::RequestKind::SdeiCompleteAndResume:
       resume_sdei_context(request);
+      if (machine_.tracing(TraceCategory::Sdei)) [[unlikely]] {
+        const std::string text =
+            fmt::format("cpu{} sdei < handler complete ({})", index_,
+                        request.kind == fw::RequestKind::SdeiComplete ? "interrupted context resumed"
+                                                                      : "resumed at the given address");
+        machine_.trace_event(TraceCategory::Sdei, TracePhase::End, index_, "", text);
+      }
       if (machine_.firmware_.sdei_any_pending()) enter_sdei_handler();  // the next may run now
       return;
     case fw::RequestKind::CpuOn:
@@ -1328,13 +1342,61 @@ void Vcpu::take_exception(std::uint64_t syndrome, std::uint64_t far, std::uint64
   if (!enter_el1(0, return_pc, what)) return;
   set_reg(Reg::EsrEl1, syndrome);
   set_reg(Reg::FarEl1, far);
+  if (machine_.tracing(TraceCategory::Exceptions)) [[unlikely]] {
+    const std::string text = fmt::format("cpu{} exception > {} at pc {:#x} (ESR_EL1 {:#x} FAR_EL1 {:#x})", index_, what,
+                                         return_pc, syndrome, far);
+    machine_.trace_event(TraceCategory::Exceptions, TracePhase::Instant, index_, what, text);
+  }
 }
 
 // IRQ entry (Arm ARM D1.10.2: vector + 0x80 in each group of four); ESR_EL1 and FAR_EL1 are
 // left alone. The preferred return address is the PC: the start of a block not yet run.
 void Vcpu::take_irq() {
   constexpr std::uint64_t kIrqVector = 0x080;
-  if (enter_el1(kIrqVector, reg(Reg::Pc), "IRQ")) ++clock_.irqs;
+  const std::uint64_t pc = reg(Reg::Pc);
+  if (!enter_el1(kIrqVector, pc, "IRQ")) return;
+  ++clock_.irqs;
+  if (machine_.tracing(TraceCategory::Irq)) [[unlikely]] {
+    // The entry's span: from the interrupted instruction to the vector, the exception's cost.
+    const std::string text = fmt::format("cpu{} irq > IRQ taken at pc {:#x}", index_, pc);
+    const std::uint64_t now = virtual_now();
+    machine_.tracer_->event({.category = TraceCategory::Irq,
+                             .phase = TracePhase::Begin,
+                             .vcpu = index_,
+                             .ns = now - std::min(now, cost_.trap_ns),
+                             .name = "IRQ",
+                             .text = text});
+    machine_.tracer_->event(
+        {.category = TraceCategory::Irq, .phase = TracePhase::End, .vcpu = index_, .ns = now, .name = "IRQ"});
+  }
+}
+
+void Vcpu::trace_irq(std::string_view what, std::uint64_t intid) {
+  const std::string text = fmt::format("cpu{} irq {} intid {}", index_, what, intid);
+  machine_.trace_event(TraceCategory::Irq, TracePhase::Instant, index_, what, text);
+}
+
+// PSCI power changes, as the call's request says (DEN0022F.b); the target's own power-on is
+// traced on its track when it starts (Machine::start_vcpu).
+void Vcpu::trace_power(const fw::Request& request) {
+  std::string text;
+  std::string_view name;
+  switch (request.kind) {
+    case fw::RequestKind::CpuOn:
+      name = "CPU_ON";
+      text = fmt::format("cpu{} psci CPU_ON cpu{} entry {:#x}", index_, request.target, request.entry);
+      break;
+    case fw::RequestKind::CpuOff: name = "CPU_OFF"; break;
+    case fw::RequestKind::CpuSuspend: name = request.power_down ? "CPU_SUSPEND (power down)" : "CPU_SUSPEND"; break;
+    case fw::RequestKind::SystemSuspend: name = "SYSTEM_SUSPEND"; break;
+    case fw::RequestKind::SystemOff: name = request.hibernate ? "SYSTEM_OFF2 (hibernate)" : "SYSTEM_OFF"; break;
+    case fw::RequestKind::SystemReset:
+      name = request.reset == fw::ResetType::Warm ? "SYSTEM_RESET (warm)" : "SYSTEM_RESET (cold)";
+      break;
+    default: return;  // SDEI completions and forwarded calls are not power changes
+  }
+  if (text.empty()) text = fmt::format("cpu{} psci {}", index_, name);
+  machine_.trace_event(TraceCategory::Psci, TracePhase::Instant, index_, name, text);
 }
 
 bool Vcpu::irq_unmasked() const {
@@ -1419,6 +1481,12 @@ bool Vcpu::enter_sdei_handler() {
   if (!entry) return false;
   sync_clock();
   clock_.virtual_ns += cost_.trap_ns;
+  if (machine_.tracing(TraceCategory::Sdei)) [[unlikely]] {
+    const std::string name = fmt::format("SDEI event {}", entry->event);
+    const std::string text = fmt::format("cpu{} sdei > event {} handler {:#x} (interrupted pc {:#x})", index_,
+                                         entry->event, entry->entry, interrupted.pc);
+    machine_.trace_event(TraceCategory::Sdei, TracePhase::Begin, index_, name, text);
+  }
   set_reg(Reg::X0, entry->event);
   set_reg(xreg(1), entry->arg);
   set_reg(xreg(2), interrupted.pc);

@@ -195,6 +195,10 @@ class Vcpu final : public fw::RegisterSource {
   void take_exception(std::uint64_t esr, std::uint64_t far, std::uint64_t return_pc, std::string_view what);
   /// IRQ exception entry at the PC (a block boundary): the IRQ vector, no syndrome (D1.10.2).
   void take_irq();
+  // Trace events of the irq and psci categories (core/trace.h); called when they are traced.
+  void trace_irq(std::string_view what, std::uint64_t intid);
+  void trace_power(const fw::Request& request);
+  static constexpr std::uint64_t kIntidMask = 0xFF'FFFF;  // ICC_IAR1_EL1 / ICC_EOIR1_EL1 INTID (IHI 0069H §12.2)
   bool wfi_completes();
   void tlb_maintenance(const uc_arm64_cp_reg& cp);
   /// The common part of exception entry to EL1h at VBAR_EL1 + `offset` (+ the EL/SP base);

@@ -290,8 +290,31 @@ bool Dispatcher::inject_fault(const SmcccCall& call, const Found& found, SmcccRe
 }
 
 // Trace format: "cpu0 hvc > PSCI_FEATURES(fid=0x80000000)" then "cpu0 hvc < SUCCESS".
+namespace {
+// The function's trace name as the call uses it: its SMC64 name, or the name with "64" for a
+// function offered in both forms.
+void append_name(fmt::memory_buffer& out, const FunctionDesc& fn, bool smc64) {
+  if (smc64 && !fn.name64.empty()) {
+    out.append(fn.name64);
+  } else {
+    out.append(fn.name);
+    if (fn.forms == kBothForms && smc64) out.append(std::string_view("64"));
+  }
+}
+
+CallTraceInfo call_info(const SmcccCall& call, const Dispatcher::Found& found, bool answer,
+                        const fmt::memory_buffer& name) {
+  return {.vcpu = call.vcpu,
+          .fid = call.id.raw,
+          .answer = answer,
+          .name = found ? std::string_view(name.data(), name.size()) : std::string_view("UNKNOWN")};
+}
+}  // namespace
+
+// Trace format: "cpu0 hvc > PSCI_FEATURES(fid=0x80000000)" then "cpu0 hvc < SUCCESS".
 void Dispatcher::trace_call(const SmcccCall& call, const Found& found) const {
   fmt::memory_buffer out;
+  fmt::memory_buffer name;
   fmt::format_to(std::back_inserter(out), "cpu{} {} > ", call.vcpu, call.conduit == Conduit::Hvc ? "hvc" : "smc");
   if (!found) {
     fmt::format_to(std::back_inserter(out), "UNKNOWN(fid={:#010x}", static_cast<std::uint32_t>(call.x[0]));
@@ -299,12 +322,8 @@ void Dispatcher::trace_call(const SmcccCall& call, const Found& found) const {
     out.push_back(')');
   } else {
     const FunctionDesc& fn = *found.fn;
-    if (call.id.smc64 && !fn.name64.empty()) {
-      out.append(fn.name64);
-    } else {
-      out.append(fn.name);
-      if (fn.forms == kBothForms && call.id.smc64) out.append(std::string_view("64"));
-    }
+    append_name(name, fn, call.id.smc64);
+    out.append(name);
     out.push_back('(');
     bool first = true;
     for (std::size_t i = 0; i < fn.args.size(); ++i) {
@@ -317,22 +336,25 @@ void Dispatcher::trace_call(const SmcccCall& call, const Found& found) const {
     }
     out.push_back(')');
   }
-  trace_->line(std::string_view(out.data(), out.size()));
+  trace_->call_line(call_info(call, found, false, name), std::string_view(out.data(), out.size()));
 }
 
 void Dispatcher::trace_result(const SmcccCall& call, const Found& found, const SmcccResult& result,
                               std::string_view note) const {
   fmt::memory_buffer out;
+  fmt::memory_buffer fn_name;
+  if (found) append_name(fn_name, *found.fn, call.id.smc64);
+  const CallTraceInfo info = call_info(call, found, true, fn_name);
   fmt::format_to(std::back_inserter(out), "cpu{} {} < ", call.vcpu, call.conduit == Conduit::Hvc ? "hvc" : "smc");
   if (result.request.kind == RequestKind::ForwardToHost) {
     out.append(note);
-    trace_->line(std::string_view(out.data(), out.size()));
+    trace_->call_line(info, std::string_view(out.data(), out.size()));
     return;
   }
   if (result.request.ends_caller()) {
     // The call does not return to the guest; say what happens instead of a status.
     out.append(request_text(result.request));
-    trace_->line(std::string_view(out.data(), out.size()));
+    trace_->call_line(info, std::string_view(out.data(), out.size()));
     return;
   }
   const auto x0 = static_cast<std::int64_t>(result.x[0]);
@@ -363,7 +385,7 @@ void Dispatcher::trace_result(const SmcccCall& call, const Found& found, const S
     out.push_back(' ');
     out.append(note);
   }
-  trace_->line(std::string_view(out.data(), out.size()));
+  trace_->call_line(info, std::string_view(out.data(), out.size()));
 }
 
 }  // namespace emu::fw

@@ -19,12 +19,25 @@
 
 namespace emu::fw {
 
+/// What a call trace line is about, for sinks that keep more than the text (core/trace.h).
+struct CallTraceInfo {
+  unsigned vcpu = 0;      ///< the calling vCPU
+  std::uint32_t fid = 0;  ///< the function ID as routed (x0's low 32 bits, SVE hint bit clear)
+  bool answer = false;    ///< false: the call ('>' line); true: its answer ('<' line)
+  std::string_view name;  ///< the function's trace name ("PSCI_CPU_ON64"), "UNKNOWN" if none
+};
+
 /// Receives one trace line per call and per answer. Set on the dispatcher; services never print.
 /// An exception from line() propagates out of dispatch() (core passes it to its caller).
 class TraceSink {
  public:
   virtual ~TraceSink() = default;
   virtual void line(std::string_view text) = 0;
+  /// A call or answer line with what it is about; the default passes the text to line().
+  virtual void call_line(const CallTraceInfo& info, std::string_view text) {
+    static_cast<void>(info);
+    line(text);
+  }
 };
 
 /// Thrown while building the dispatcher when a service table is inconsistent (empty or

@@ -71,12 +71,7 @@ Firmware::Firmware(const FirmwareConfig& config)
 }
 
 std::optional<SdeiEntry> Firmware::sdei_begin_dispatch(unsigned vcpu, const SdeiContext& interrupted) {
-  const std::optional<SdeiEntry> entry = sdei_.begin_dispatch(vcpu, interrupted);
-  if (entry && dispatcher_.trace() != nullptr) {
-    dispatcher_.trace()->line(fmt::format("cpu{} sdei > event {} handler {:#x} (interrupted pc {:#x})", vcpu,
-                                          entry->event, entry->entry, interrupted.pc));
-  }
-  return entry;
+  return sdei_.begin_dispatch(vcpu, interrupted);  // the core traces the handler's entry (core/trace.h)
 }
 
 namespace {

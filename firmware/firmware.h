@@ -87,8 +87,8 @@ class Firmware {
   bool sdei_deliverable(unsigned vcpu) const { return sdei_.deliverable(vcpu); }
   /// Core's fast test before the one above: false when no SDEI event is pending anywhere.
   bool sdei_any_pending() const { return sdei_.any_pending(); }
-  /// Core: enters the most urgent deliverable handler on `vcpu` (see SdeiService::begin_dispatch)
-  /// and traces it.
+  /// Core: enters the most urgent deliverable handler on `vcpu` (see SdeiService::begin_dispatch);
+  /// the core traces the entry.
   std::optional<SdeiEntry> sdei_begin_dispatch(unsigned vcpu, const SdeiContext& interrupted);
 
   /// Core calls this when a vCPU first runs: VM-wide configuration is frozen from now on, so

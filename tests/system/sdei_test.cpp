@@ -58,8 +58,8 @@ TEST_CASE("SDEI guest: passes with one-instruction slices and with two vCPUs on 
 }
 
 TEST_CASE("SDEI guest: two runs give the same output and trace, handler entries included") {
-  const systest::Outcome a = run_emu(sdei_args("4", {"--trace=calls", "--stats"}));
-  const systest::Outcome b = run_emu(sdei_args("4", {"--trace=calls", "--stats"}));
+  const systest::Outcome a = run_emu(sdei_args("4", {"--trace=calls,sdei", "--stats"}));
+  const systest::Outcome b = run_emu(sdei_args("4", {"--trace=calls,sdei", "--stats"}));
   CHECK(a.out == b.out);
   CHECK(count_lines_containing(a.err, "sdei > event") > 0);
   CHECK(a.err == b.err);  // the trace, the summary and the per-vCPU stats
@@ -120,8 +120,8 @@ TEST_CASE("SDEI bind guest: a timer-bound event restores the interrupted context
 
 TEST_CASE("SDEI bind guest: passes with one-instruction slices, and two runs print the same bytes") {
   check_passes(run_emu({"run", "--quantum", "1", "--max-instructions", "50000000", guest_path("sdei-bind.elf")}));
-  const systest::Outcome a = run_emu({"run", "--stats", "--trace=calls", guest_path("sdei-bind.elf")});
-  const systest::Outcome b = run_emu({"run", "--stats", "--trace=calls", guest_path("sdei-bind.elf")});
+  const systest::Outcome a = run_emu({"run", "--stats", "--trace=calls,sdei", guest_path("sdei-bind.elf")});
+  const systest::Outcome b = run_emu({"run", "--stats", "--trace=calls,sdei", guest_path("sdei-bind.elf")});
   CHECK(a.out == b.out);
   CHECK(a.err == b.err);
   CHECK(count_lines_containing(a.err, "sdei > event 1000") == 7);  // 1 + 3 + 3 dispatches of the timer's event
