@@ -725,28 +725,17 @@ std::string stats_text(emu::core::Machine& machine, const emu::core::CallStats* 
 
 // Runs a loaded (or restored) machine to its end with the output options, prints how it ended
 // and returns the exit status. With --save-at the run stops at the checkpoint after saving.
-int execute(emu::core::Machine& machine, const RunOptions& o) {
-  struct Fd {
-    int fd = -1;
-    ~Fd() {
-      if (fd > 2) ::close(fd);
-    }
-  } input;
-  TraceOutput trace;
-  if (const auto problem = trace.open(o, machine.config().cpus)) return error(cli::kExitUsage, *problem);
-  trace.attach(machine);
-  emu::core::CallStats call_stats;
-  if (o.stats == "json") machine.set_call_stats(&call_stats);
-  // stdout is line-buffered (main) and flushed at the end of every slice in which the guest
-  // wrote: a run killed from outside loses at most the line it is writing in that slice. A
-  // write error (SIGPIPE is ignored: EPIPE) stops the run at the end of the slice; what the
-  // guest writes until then is dropped.
-  machine.console().set_writer([&trace](std::string_view text) { trace.console(text); },
-                               [] {
-                                 if (!g_output_failure && (std::fflush(stdout) != 0 || std::ferror(stdout)))
-                                   output_failed("stdout", errno);
-                               });
-  // The PL011's receiver reads stdin, a file, or nothing. The descriptor lives as long as the run.
+// A descriptor the run reads its console input from; closed at the end unless it is stdin.
+struct InputFd {
+  int fd = -1;
+  ~InputFd() {
+    if (fd > 2) ::close(fd);
+  }
+};
+
+// The PL011's receiver reads stdin, a file, or nothing; the descriptor lives as long as the
+// run. A status if the file cannot be opened.
+std::optional<int> open_console_input(emu::core::Machine& machine, const RunOptions& o, InputFd& input) {
   if (o.console_input == "-") {
     input.fd = STDIN_FILENO;
   } else if (o.console_input != "none") {
@@ -756,32 +745,29 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
     }
   }
   if (input.fd >= 0) machine.console().set_input(std::make_unique<emu::core::FdInput>(input.fd));
+  return std::nullopt;
+}
 
-  std::optional<emu::core::GdbServer> gdb;
-  if (o.gdb_port) {
-    try {
-      gdb.emplace(machine, emu::core::GdbConfig{.host = o.gdb_host,
-                                                .port = static_cast<std::uint16_t>(*o.gdb_port),
-                                                .wait = o.gdb_wait,
-                                                .exit_status = exit_code_for});
-    } catch (const emu::core::GdbError& e) {
-      return error(cli::kExitUsage, e.what());
-    }
-    print_stderr(fmt::format("smccc-emu: gdb stub listening on {}:{}{}\n", o.gdb_host, gdb->port(),
-                             o.gdb_wait ? "; waiting for gdb to attach" : ""));
+// --gdb: the stub listens before the guest runs. A status if it cannot.
+std::optional<int> start_gdb(emu::core::Machine& machine, const RunOptions& o,
+                             std::optional<emu::core::GdbServer>& gdb) {
+  if (!o.gdb_port) return std::nullopt;
+  try {
+    gdb.emplace(machine, emu::core::GdbConfig{.host = o.gdb_host,
+                                              .port = static_cast<std::uint16_t>(*o.gdb_port),
+                                              .wait = o.gdb_wait,
+                                              .exit_status = exit_code_for});
+  } catch (const emu::core::GdbError& e) {
+    return error(cli::kExitUsage, e.what());
   }
+  print_stderr(fmt::format("smccc-emu: gdb stub listening on {}:{}{}\n", o.gdb_host, gdb->port(),
+                           o.gdb_wait ? "; waiting for gdb to attach" : ""));
+  return std::nullopt;
+}
 
-  // SIGINT and SIGTERM stop the run at the end of the slice; it then ends as any other run
-  // does (console and trace flushed, summary, --stats), with status 130 or 143.
-  g_running = &machine;
-  install_stop_signals();
-  const emu::core::RunExit result = gdb ? gdb->serve() : machine.run();
-  g_running = nullptr;
-  trace.finish();
-  if (!g_output_failure && (std::fflush(stdout) != 0 || std::ferror(stdout))) output_failed("stdout", errno);
-  machine.set_tracer(nullptr);
-  machine.set_call_stats(nullptr);
-
+// How the run ended, on stderr; at a --save-at checkpoint, the state file written. A status if
+// that fails.
+std::optional<int> report_end(emu::core::Machine& machine, const RunOptions& o, const emu::core::RunExit& result) {
   if (g_output_failure) {
     // Reported even with --quiet: the run did not end by itself.
     print_stderr(fmt::format("smccc-emu: cannot write {}: {}; the run was stopped after {} instructions\n",
@@ -804,6 +790,41 @@ int execute(emu::core::Machine& machine, const RunOptions& o) {
     print_stderr(fmt::format("smccc-emu: {}{}\n", result.summary,
                              o.save_at.empty() ? "" : " (before the --save-at point: nothing was saved)"));
   }
+  return std::nullopt;
+}
+
+int execute(emu::core::Machine& machine, const RunOptions& o) {
+  InputFd input;
+  TraceOutput trace;
+  if (const auto problem = trace.open(o, machine.config().cpus)) return error(cli::kExitUsage, *problem);
+  trace.attach(machine);
+  emu::core::CallStats call_stats;
+  if (o.stats == "json") machine.set_call_stats(&call_stats);
+  // stdout is line-buffered (main) and flushed at the end of every slice in which the guest
+  // wrote: a run killed from outside loses at most the line it is writing in that slice. A
+  // write error (SIGPIPE is ignored: EPIPE) stops the run at the end of the slice; what the
+  // guest writes until then is dropped.
+  machine.console().set_writer([&trace](std::string_view text) { trace.console(text); },
+                               [] {
+                                 if (!g_output_failure && (std::fflush(stdout) != 0 || std::ferror(stdout)))
+                                   output_failed("stdout", errno);
+                               });
+  if (const auto status = open_console_input(machine, o, input)) return *status;
+  std::optional<emu::core::GdbServer> gdb;
+  if (const auto status = start_gdb(machine, o, gdb)) return *status;
+
+  // SIGINT and SIGTERM stop the run at the end of the slice; it then ends as any other run
+  // does (console and trace flushed, summary, --stats), with status 130 or 143.
+  g_running = &machine;
+  install_stop_signals();
+  const emu::core::RunExit result = gdb ? gdb->serve() : machine.run();
+  g_running = nullptr;
+  trace.finish();
+  if (!g_output_failure && (std::fflush(stdout) != 0 || std::ferror(stdout))) output_failed("stdout", errno);
+  machine.set_tracer(nullptr);
+  machine.set_call_stats(nullptr);
+
+  if (const auto status = report_end(machine, o, result)) return *status;
   if (!o.stats.empty()) print_stderr(stats_text(machine, o.stats == "json" ? &call_stats : nullptr));
   // Any output that could not be written makes the status 74, whatever the guest did.
   return g_output_failure ? cli::kExitOutput : exit_code_for(result);
@@ -962,6 +983,238 @@ int run(const RunOptions& o) {
 
 }  // namespace
 
+// --trace's categories, checked as CLI11 parses them.
+CLI::Validator trace_categories() {
+  return CLI::Validator(
+      [](std::string& name) {
+        if (name == "all" || emu::core::trace_category_by_name(name)) return std::string();
+        return fmt::format("unknown trace category '{}' (calls, exceptions, irq, psci, sdei or all)", name);
+      },
+      "CATEGORY");
+}
+
+// Options of `run` for the vCPUs, their scheduling in virtual time and the host values the
+// guest may see (--seed, --epoch).
+void add_scheduling_options(CLI::App* cmd, RunOptions& o) {
+  add_number(cmd, "--cpus", o.cpus,
+             "Number of vCPUs, 1..64 (vCPU 0 boots; the others stay off until PSCI "
+             "CPU_ON). All run round-robin on one host thread in virtual time",
+             emu::core::kMaxVcpus)
+      ->default_str(std::to_string(o.cpus));
+  add_number(cmd, "--pcpus", o.pcpus,
+             "Physical CPUs to model, 0..64; with fewer than --cpus, vCPUs wait for "
+             "one and the wait is stolen time (0, the default: one per vCPU)",
+             emu::core::kMaxVcpus)
+      ->default_str(std::to_string(o.pcpus));
+  add_number(cmd, "--quantum", o.quantum,
+             "Instructions a vCPU runs before the next one gets its turn "
+             "(checked per translated block; a slice runs at least one block)")
+      ->default_str(std::to_string(o.quantum));
+  add_number(cmd, "--trap-cost", o.trap_cost,
+             "Virtual ns each firmware call, semihosting call or delivered "
+             "exception costs, 0..1000000000; every instruction costs 1 ns")
+      ->default_str(std::to_string(o.trap_cost));
+  add_number(cmd, "--seed", o.seed,
+             "TRNG: draw from a deterministic generator seeded with S, so the bits repeat "
+             "(with --epoch too, the whole run does). Seeded output is NOT random. Default: "
+             "the host kernel's entropy");
+  add_number(cmd, "--epoch", o.epoch,
+             "KVM PTP: the wall-clock time (ns since 1970, below 2^62) at virtual time 0. "
+             "Default: the host's real time when the run starts");
+}
+
+// Options of `run` for the firmware model: services, fw pseudo-registers, the SMCCC filter,
+// fault injection and SDEI events.
+void add_firmware_options(CLI::App* cmd, RunOptions& o) {
+  cmd->add_option("--pv-time", o.pv_time,
+                  "PV stolen time: on gives every vCPU a 64-byte record in the last "
+                  "64 KiB page of RAM (keep the guest out of it); off makes PV_TIME_ST "
+                  "NOT_SUPPORTED")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
+  cmd->add_option("--disable", o.disable,
+                  "Hide services from the guest, comma-separated: trng, pv-time, ptp, "
+                  "kvm (KVM_FEATURES and the vendor UID). Their calls answer "
+                  "NOT_SUPPORTED and discovery stops advertising them")
+      ->delimiter(',');
+  cmd->add_option("--fw-reg", o.fw_regs,
+                  "Set a firmware pseudo-register, NAME=VALUE (names and KVM IDs as "
+                  "'smccc-emu fw-regs' prints them), e.g. psci-version=0x10000");
+  cmd->add_option("--filter", o.filters,
+                  "SMCCC filter range BASE:COUNT:ACTION over function IDs, ACTION "
+                  "handle, deny (NOT_SUPPORTED) or forward (the run stops with "
+                  "status 71), e.g. 0x82000000:0x10000:deny. Repeatable");
+  cmd->add_option("--impl-cpus", o.impl_cpus,
+                  "CPU implementations MIDR:REVIDR:AIDR,... that KVM's "
+                  "DISCOVER_IMPL_CPUS reports to the guest (0xC6000041; the count through "
+                  "DISCOVER_IMPL_VER, 0xC6000040); sets vendor-hyp-bmap-2 to 0x3 so the guest sees both")
+      ->delimiter(',');
+  cmd->add_option("--inject", o.injects,
+                  "Fault injection FID[@N|%P]:RESULT: every call of function FID, "
+                  "only its Nth call, or P percent of its calls (seeded with --seed) answer RESULT, an error "
+                  "its specification lists (e.g. 0xC4000053@2:NO_ENTROPY); repeatable")
+      ->type_name("FID[@N|%P]:RESULT");
+  cmd->add_option("--sdei-event", o.sdei_events,
+                  "Offer SDEI event NUM:private|shared:normal|critical"
+                  "[:signalable] besides the built-in event 0 (private, normal, signalable); repeatable");
+  cmd->add_option("--sdei-signal", o.sdei_signals,
+                  "Trigger SDEI event EVENT@NS[:VCPU] when virtual time reaches "
+                  "NS ns, on VCPU (default 0) for a private event; dropped unless the event is registered and "
+                  "enabled then; repeatable");
+}
+
+// Options of `run` that bound or end the run and report on it: --save-at, --stats, --memory,
+// --max-instructions.
+void add_run_control_options(CLI::App* cmd, RunOptions& o) {
+  cmd->add_option("--save-at", o.save_at,
+                  "Save the whole VM to FILE at the first scheduling boundary after N "
+                  "instructions (all vCPUs), then stop (status 0). 'smccc-emu resume "
+                  "FILE' goes on exactly as the run would have. FILE is checked before "
+                  "the guest runs: its directory must take a new file, and only a "
+                  "regular file there is replaced (status 65 otherwise)")
+      ->expected(2)
+      ->type_name("N FILE");
+  cmd->add_flag("--stats{text}", o.stats,
+                "At the end, print each vCPU's instructions, virtual time, stolen time, "
+                "firmware calls and IRQs taken, and the trap path's register access (direct or api), to stderr; "
+                "--stats=json: one JSON line with those and the calls of each function ID (README \"Statistics\")")
+      ->check(CLI::IsMember({"text", "json"}));
+  add_number(cmd, "--memory", o.memory,
+             "Guest RAM size at 0x40000000: a number of bytes, or followed by K, "
+             "M or G (KiB, MiB, GiB; also KB, MB, GB, all 1024-based); 1M..64G, "
+             "a multiple of 4K",
+             UINT64_MAX, true)
+      ->default_str("128M");
+  add_number(cmd, "--max-instructions", o.max_instructions,
+             "Stop before the guest executes more than N instructions (checked at each translated "
+             "block, so the run may stop up to one block early; 0 = no limit)")
+      ->default_str(std::to_string(o.max_instructions));
+}
+
+// Options of `run` for what the guest boots with: the image format, kernel command line,
+// initrd, console input, semihosting, device tree, conduit and CPU model.
+void add_boot_options(CLI::App* cmd, RunOptions& o) {
+  cmd->add_option("--format", o.format,
+                  "Image format: auto (ELF or Linux Image by their magic; anything else "
+                  "is refused), elf, image (Linux arm64 Image, placed as QEMU virt places "
+                  "it: 0x40200000 + text_offset when that is below 4 KiB, else RAM base + "
+                  "text_offset; entered at its start), or raw (a flat binary loaded and "
+                  "entered at 0x40080000)")
+      ->default_val("auto")
+      ->check(CLI::IsMember({"auto", "elf", "image", "raw"}));
+  cmd->add_option("--append", o.append, "Kernel command line: the device tree's /chosen/bootargs")->type_name("ARGS");
+  cmd->add_option("--initrd", o.initrd,
+                  "Load FILE as the initrd (initramfs) on the first free 2 MiB boundary "
+                  "above the image; /chosen/linux,initrd-start and -end say where")
+      ->type_name("FILE");
+  cmd->add_option("--console-input", o.console_input,
+                  "Where the PL011 receiver's input comes from: - (stdin, the default), FILE, or none (no "
+                  "input ever). Deterministic: a regular file or /dev/null, named or as stdin (< FILE): its "
+                  "bytes arrive one character time apart in virtual time while the guest's receiver is on and "
+                  "its FIFO has room, and none is lost. Not deterministic: a terminal or pipe, read without "
+                  "blocking, so bytes arrive when the host sends them (the terminal's mode is not changed)")
+      ->type_name("FILE|-|none");
+  cmd->add_option("--semihosting-root", o.semihosting_root,
+                  "Semihosting (HLT #0xF000): the host directory the guest's SYS_OPEN, SYS_REMOVE and SYS_RENAME "
+                  "names resolve in. Default: none, so no host file is reachable (':tt', the console, still is). "
+                  "Absolute names, '..' and symbolic links are refused; only regular files open")
+      ->type_name("DIR");
+  cmd->add_option("--semihosting-cmdline", o.semihosting_cmdline,
+                  "What semihosting SYS_GET_CMDLINE returns: the guest's argv, argv[0] first (default empty)")
+      ->type_name("STR");
+  cmd->add_option("--dtb", o.dtb,
+                  "Give the guest this device tree blob instead of the generated one (checked "
+                  "with libfdt; at most 2 MiB); --append and --initrd update its /chosen")
+      ->type_name("FILE");
+  cmd->add_option("--dump-dtb", o.dump_dtb,
+                  "Write the device tree the guest would get to FILE and exit 0 "
+                  "without running (decompile with 'dtc -I dtb -O dts FILE')")
+      ->type_name("FILE");
+  cmd->add_option("--conduit", o.conduit,
+                  "The PSCI and SDEI conduit the device tree names: hvc or smc (both "
+                  "are always answered)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"hvc", "smc"}));
+  cmd->add_option("--cpu", o.cpu,
+                  "CPU model and properties, as QEMU's -cpu: max (Unicorn's max CPU, the only "
+                  "model), optionally ,pauth=off to hide pointer authentication from the "
+                  "guest (Linux then boots about 3x faster here; README \"CPU model\")")
+      ->type_name("max[,pauth=on|off]")
+      ->capture_default_str();
+}
+
+// Options of `run` for tracing, the reset policy and the summary.
+void add_output_options(CLI::App* cmd, RunOptions& o) {
+  cmd->add_option("--trace", o.trace,
+                  "Trace categories, comma-separated: calls (a '>' line per firmware call with its "
+                  "decoded name and arguments, a '<' line per answer), exceptions (taken by the guest), "
+                  "irq (IRQs taken, ICC_IAR1 acks, EOIs), psci (power changes), sdei (handler entry and "
+                  "completion), or all. Each line starts with the vCPU's virtual time in ns (README \"Tracing\")")
+      ->delimiter(',')
+      ->check(trace_categories());
+  cmd->add_option("--trace-file", o.trace_file,
+                  "Write the trace to FILE instead of stderr (whole lines "
+                  "only, in large writes; a write error stops the run, status 74); needs --trace");
+  cmd->add_option("--trace-format", o.trace_format,
+                  "text, or perfetto: Chrome trace event JSON for ui.perfetto.dev, one track per vCPU "
+                  "(needs --trace-file)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "perfetto"}));
+  cmd->add_option("--on-reset", o.on_reset,
+                  "On PSCI SYSTEM_RESET/SYSTEM_RESET2: restart (reload the image "
+                  "and boot again) or exit (status 69)")
+      ->default_val("restart")
+      ->check(CLI::IsMember({"restart", "exit"}));
+  cmd->add_flag("-q,--quiet", o.quiet,
+                "Do not print the one-line summary of how the run ended "
+                "(faults are always reported)");
+}
+
+// Options of `run` for the gdb stub, and the image operand.
+void add_gdb_options(CLI::App* cmd, RunOptions& o) {
+  add_number(cmd, "--gdb", o.gdb_port,
+             "Serve the GDB remote protocol on TCP PORT (0: any free port), on "
+             "127.0.0.1 unless --gdb-host says otherwise; the port is printed on "
+             "stderr. Connect with gdb-multiarch: target remote :PORT. Threads are "
+             "vCPUs; breakpoints and single steps are the emulator's own")
+      ->type_name("PORT");
+  cmd->add_option("--gdb-host", o.gdb_host,
+                  "IPv4 address the gdb stub listens on (default 127.0.0.1: this "
+                  "machine only; 0.0.0.0 lets any host that reaches it control the "
+                  "guest)")
+      ->type_name("ADDR");
+  cmd->add_flag("--gdb-wait", o.gdb_wait,
+                "With --gdb: stop before the guest's first instruction until gdb "
+                "attaches (otherwise the guest runs, and stops when gdb connects)");
+  cmd->add_option("IMAGE", o.image,
+                  "Guest image: an ELF64 aarch64 executable, a Linux arm64 Image, or a raw "
+                  "binary with --format=raw")
+      ->required();
+}
+
+// The `resume` subcommand: a state file and the output options of run.
+CLI::App* add_resume_command(CLI::App& app, RunOptions& resume_opts) {
+  CLI::App* resume_cmd = app.add_subcommand("resume",
+                                            "Continue a VM saved with 'run --save-at'; the output "
+                                            "options are those of run");
+  add_number(resume_cmd, "--max-instructions", resume_opts.max_instructions, "As for run (a total since boot)")
+      ->default_str(std::to_string(resume_opts.max_instructions));
+  resume_cmd->add_option("--trace", resume_opts.trace, "As for run")->delimiter(',')->check(trace_categories());
+  resume_cmd->add_option("--trace-file", resume_opts.trace_file, "As for run");
+  resume_cmd->add_option("--trace-format", resume_opts.trace_format, "As for run")
+      ->check(CLI::IsMember({"text", "perfetto"}));
+  resume_cmd->add_flag("--stats{text}", resume_opts.stats, "As for run (function counts: since the resume)")
+      ->check(CLI::IsMember({"text", "json"}));
+  resume_cmd
+      ->add_option("--console-input", resume_opts.console_input,
+                   "As for run; the same regular file carries on after the bytes the saved run had read")
+      ->type_name("FILE|-|none");
+  resume_cmd->add_flag("-q,--quiet", resume_opts.quiet, "As for run");
+  resume_cmd->add_option("FILE", resume_opts.image, "A state file written by --save-at")->required();
+  resume_cmd->footer(kExitCodesHelp);
+  return resume_cmd;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{
       "smccc-emu: run aarch64 guest binaries and answer their HVC/SMC calls with a firmware model "
@@ -975,226 +1228,17 @@ int main(int argc, char** argv) {
   // not a SIGPIPE that kills the process with 141 and loses the summary and --stats.
   std::signal(SIGPIPE, SIG_IGN);
 
-  const CLI::Validator kTraceCategories(
-      [](std::string& name) {
-        if (name == "all" || emu::core::trace_category_by_name(name)) return std::string();
-        return fmt::format("unknown trace category '{}' (calls, exceptions, irq, psci, sdei or all)", name);
-      },
-      "CATEGORY");
   RunOptions o;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a guest image until it powers off, exits or faults");
   run_cmd->footer(kExitCodesHelp);
-  add_number(run_cmd, "--cpus", o.cpus,
-             "Number of vCPUs, 1..64 (vCPU 0 boots; the others stay off until PSCI "
-             "CPU_ON). All run round-robin on one host thread in virtual time",
-             emu::core::kMaxVcpus)
-      ->default_str(std::to_string(o.cpus));
-  add_number(run_cmd, "--pcpus", o.pcpus,
-             "Physical CPUs to model, 0..64; with fewer than --cpus, vCPUs wait for "
-             "one and the wait is stolen time (0, the default: one per vCPU)",
-             emu::core::kMaxVcpus)
-      ->default_str(std::to_string(o.pcpus));
-  add_number(run_cmd, "--quantum", o.quantum,
-             "Instructions a vCPU runs before the next one gets its turn "
-             "(checked per translated block; a slice runs at least one block)")
-      ->default_str(std::to_string(o.quantum));
-  add_number(run_cmd, "--trap-cost", o.trap_cost,
-             "Virtual ns each firmware call, semihosting call or delivered "
-             "exception costs, 0..1000000000; every instruction costs 1 ns")
-      ->default_str(std::to_string(o.trap_cost));
-  add_number(run_cmd, "--seed", o.seed,
-             "TRNG: draw from a deterministic generator seeded with S, so the bits repeat "
-             "(with --epoch too, the whole run does). Seeded output is NOT random. Default: "
-             "the host kernel's entropy");
-  add_number(run_cmd, "--epoch", o.epoch,
-             "KVM PTP: the wall-clock time (ns since 1970, below 2^62) at virtual time 0. "
-             "Default: the host's real time when the run starts");
-  run_cmd
-      ->add_option("--pv-time", o.pv_time,
-                   "PV stolen time: on gives every vCPU a 64-byte record in the last "
-                   "64 KiB page of RAM (keep the guest out of it); off makes PV_TIME_ST "
-                   "NOT_SUPPORTED")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"on", "off"}));
-  run_cmd
-      ->add_option("--disable", o.disable,
-                   "Hide services from the guest, comma-separated: trng, pv-time, ptp, "
-                   "kvm (KVM_FEATURES and the vendor UID). Their calls answer "
-                   "NOT_SUPPORTED and discovery stops advertising them")
-      ->delimiter(',');
-  run_cmd->add_option("--fw-reg", o.fw_regs,
-                      "Set a firmware pseudo-register, NAME=VALUE (names and KVM IDs as "
-                      "'smccc-emu fw-regs' prints them), e.g. psci-version=0x10000");
-  run_cmd->add_option("--filter", o.filters,
-                      "SMCCC filter range BASE:COUNT:ACTION over function IDs, ACTION "
-                      "handle, deny (NOT_SUPPORTED) or forward (the run stops with "
-                      "status 71), e.g. 0x82000000:0x10000:deny. Repeatable");
-  run_cmd
-      ->add_option("--impl-cpus", o.impl_cpus,
-                   "CPU implementations MIDR:REVIDR:AIDR,... that KVM's "
-                   "DISCOVER_IMPL_CPUS reports to the guest (0xC6000041; the count through "
-                   "DISCOVER_IMPL_VER, 0xC6000040); sets vendor-hyp-bmap-2 to 0x3 so the guest sees both")
-      ->delimiter(',');
-  run_cmd
-      ->add_option("--inject", o.injects,
-                   "Fault injection FID[@N|%P]:RESULT: every call of function FID, "
-                   "only its Nth call, or P percent of its calls (seeded with --seed) answer RESULT, an error "
-                   "its specification lists (e.g. 0xC4000053@2:NO_ENTROPY); repeatable")
-      ->type_name("FID[@N|%P]:RESULT");
-  run_cmd->add_option("--sdei-event", o.sdei_events,
-                      "Offer SDEI event NUM:private|shared:normal|critical"
-                      "[:signalable] besides the built-in event 0 (private, normal, signalable); repeatable");
-  run_cmd->add_option("--sdei-signal", o.sdei_signals,
-                      "Trigger SDEI event EVENT@NS[:VCPU] when virtual time reaches "
-                      "NS ns, on VCPU (default 0) for a private event; dropped unless the event is registered and "
-                      "enabled then; repeatable");
-  run_cmd
-      ->add_option("--save-at", o.save_at,
-                   "Save the whole VM to FILE at the first scheduling boundary after N "
-                   "instructions (all vCPUs), then stop (status 0). 'smccc-emu resume "
-                   "FILE' goes on exactly as the run would have. FILE is checked before "
-                   "the guest runs: its directory must take a new file, and only a "
-                   "regular file there is replaced (status 65 otherwise)")
-      ->expected(2)
-      ->type_name("N FILE");
-  run_cmd
-      ->add_flag("--stats{text}", o.stats,
-                 "At the end, print each vCPU's instructions, virtual time, stolen time, "
-                 "firmware calls and IRQs taken, and the trap path's register access (direct or api), to stderr; "
-                 "--stats=json: one JSON line with those and the calls of each function ID (README \"Statistics\")")
-      ->check(CLI::IsMember({"text", "json"}));
-  add_number(run_cmd, "--memory", o.memory,
-             "Guest RAM size at 0x40000000: a number of bytes, or followed by K, "
-             "M or G (KiB, MiB, GiB; also KB, MB, GB, all 1024-based); 1M..64G, "
-             "a multiple of 4K",
-             UINT64_MAX, true)
-      ->default_str("128M");
-  add_number(run_cmd, "--max-instructions", o.max_instructions,
-             "Stop before the guest executes more than N instructions (checked at each translated "
-             "block, so the run may stop up to one block early; 0 = no limit)")
-      ->default_str(std::to_string(o.max_instructions));
-  run_cmd
-      ->add_option("--format", o.format,
-                   "Image format: auto (ELF or Linux Image by their magic; anything else "
-                   "is refused), elf, image (Linux arm64 Image, placed as QEMU virt places "
-                   "it: 0x40200000 + text_offset when that is below 4 KiB, else RAM base + "
-                   "text_offset; entered at its start), or raw (a flat binary loaded and "
-                   "entered at 0x40080000)")
-      ->default_val("auto")
-      ->check(CLI::IsMember({"auto", "elf", "image", "raw"}));
-  run_cmd->add_option("--append", o.append, "Kernel command line: the device tree's /chosen/bootargs")
-      ->type_name("ARGS");
-  run_cmd
-      ->add_option("--initrd", o.initrd,
-                   "Load FILE as the initrd (initramfs) on the first free 2 MiB boundary "
-                   "above the image; /chosen/linux,initrd-start and -end say where")
-      ->type_name("FILE");
-  run_cmd
-      ->add_option("--console-input", o.console_input,
-                   "Where the PL011 receiver's input comes from: - (stdin, the default), FILE, or none (no "
-                   "input ever). Deterministic: a regular file or /dev/null, named or as stdin (< FILE): its "
-                   "bytes arrive one character time apart in virtual time while the guest's receiver is on and "
-                   "its FIFO has room, and none is lost. Not deterministic: a terminal or pipe, read without "
-                   "blocking, so bytes arrive when the host sends them (the terminal's mode is not changed)")
-      ->type_name("FILE|-|none");
-  run_cmd
-      ->add_option("--semihosting-root", o.semihosting_root,
-                   "Semihosting (HLT #0xF000): the host directory the guest's SYS_OPEN, SYS_REMOVE and SYS_RENAME "
-                   "names resolve in. Default: none, so no host file is reachable (':tt', the console, still is). "
-                   "Absolute names, '..' and symbolic links are refused; only regular files open")
-      ->type_name("DIR");
-  run_cmd
-      ->add_option("--semihosting-cmdline", o.semihosting_cmdline,
-                   "What semihosting SYS_GET_CMDLINE returns: the guest's argv, argv[0] first (default empty)")
-      ->type_name("STR");
-  run_cmd
-      ->add_option("--dtb", o.dtb,
-                   "Give the guest this device tree blob instead of the generated one (checked "
-                   "with libfdt; at most 2 MiB); --append and --initrd update its /chosen")
-      ->type_name("FILE");
-  run_cmd
-      ->add_option("--dump-dtb", o.dump_dtb,
-                   "Write the device tree the guest would get to FILE and exit 0 "
-                   "without running (decompile with 'dtc -I dtb -O dts FILE')")
-      ->type_name("FILE");
-  run_cmd
-      ->add_option("--conduit", o.conduit,
-                   "The PSCI and SDEI conduit the device tree names: hvc or smc (both "
-                   "are always answered)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"hvc", "smc"}));
-  run_cmd
-      ->add_option("--cpu", o.cpu,
-                   "CPU model and properties, as QEMU's -cpu: max (Unicorn's max CPU, the only "
-                   "model), optionally ,pauth=off to hide pointer authentication from the "
-                   "guest (Linux then boots about 3x faster here; README \"CPU model\")")
-      ->type_name("max[,pauth=on|off]")
-      ->capture_default_str();
-  run_cmd
-      ->add_option("--trace", o.trace,
-                   "Trace categories, comma-separated: calls (a '>' line per firmware call with its "
-                   "decoded name and arguments, a '<' line per answer), exceptions (taken by the guest), "
-                   "irq (IRQs taken, ICC_IAR1 acks, EOIs), psci (power changes), sdei (handler entry and "
-                   "completion), or all. Each line starts with the vCPU's virtual time in ns (README \"Tracing\")")
-      ->delimiter(',')
-      ->check(kTraceCategories);
-  run_cmd->add_option("--trace-file", o.trace_file,
-                      "Write the trace to FILE instead of stderr (whole lines "
-                      "only, in large writes; a write error stops the run, status 74); needs --trace");
-  run_cmd
-      ->add_option("--trace-format", o.trace_format,
-                   "text, or perfetto: Chrome trace event JSON for ui.perfetto.dev, one track per vCPU "
-                   "(needs --trace-file)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"text", "perfetto"}));
-  run_cmd
-      ->add_option("--on-reset", o.on_reset,
-                   "On PSCI SYSTEM_RESET/SYSTEM_RESET2: restart (reload the image "
-                   "and boot again) or exit (status 69)")
-      ->default_val("restart")
-      ->check(CLI::IsMember({"restart", "exit"}));
-  run_cmd->add_flag("-q,--quiet", o.quiet,
-                    "Do not print the one-line summary of how the run ended "
-                    "(faults are always reported)");
-  add_number(run_cmd, "--gdb", o.gdb_port,
-             "Serve the GDB remote protocol on TCP PORT (0: any free port), on "
-             "127.0.0.1 unless --gdb-host says otherwise; the port is printed on "
-             "stderr. Connect with gdb-multiarch: target remote :PORT. Threads are "
-             "vCPUs; breakpoints and single steps are the emulator's own")
-      ->type_name("PORT");
-  run_cmd
-      ->add_option("--gdb-host", o.gdb_host,
-                   "IPv4 address the gdb stub listens on (default 127.0.0.1: this "
-                   "machine only; 0.0.0.0 lets any host that reaches it control the "
-                   "guest)")
-      ->type_name("ADDR");
-  run_cmd->add_flag("--gdb-wait", o.gdb_wait,
-                    "With --gdb: stop before the guest's first instruction until gdb "
-                    "attaches (otherwise the guest runs, and stops when gdb connects)");
-  run_cmd
-      ->add_option("IMAGE", o.image,
-                   "Guest image: an ELF64 aarch64 executable, a Linux arm64 Image, or a raw "
-                   "binary with --format=raw")
-      ->required();
+  add_scheduling_options(run_cmd, o);
+  add_firmware_options(run_cmd, o);
+  add_run_control_options(run_cmd, o);
+  add_boot_options(run_cmd, o);
+  add_output_options(run_cmd, o);
+  add_gdb_options(run_cmd, o);
   RunOptions resume_opts;
-  CLI::App* resume_cmd = app.add_subcommand("resume",
-                                            "Continue a VM saved with 'run --save-at'; the output "
-                                            "options are those of run");
-  add_number(resume_cmd, "--max-instructions", resume_opts.max_instructions, "As for run (a total since boot)")
-      ->default_str(std::to_string(resume_opts.max_instructions));
-  resume_cmd->add_option("--trace", resume_opts.trace, "As for run")->delimiter(',')->check(kTraceCategories);
-  resume_cmd->add_option("--trace-file", resume_opts.trace_file, "As for run");
-  resume_cmd->add_option("--trace-format", resume_opts.trace_format, "As for run")
-      ->check(CLI::IsMember({"text", "perfetto"}));
-  resume_cmd->add_flag("--stats{text}", resume_opts.stats, "As for run (function counts: since the resume)")
-      ->check(CLI::IsMember({"text", "json"}));
-  resume_cmd
-      ->add_option("--console-input", resume_opts.console_input,
-                   "As for run; the same regular file carries on after the bytes the saved run had read")
-      ->type_name("FILE|-|none");
-  resume_cmd->add_flag("-q,--quiet", resume_opts.quiet, "As for run");
-  resume_cmd->add_option("FILE", resume_opts.image, "A state file written by --save-at")->required();
-  resume_cmd->footer(kExitCodesHelp);
+  CLI::App* resume_cmd = add_resume_command(app, resume_opts);
 
   RunOptions regs_opts;
   CLI::App* regs_cmd = app.add_subcommand("fw-regs",
