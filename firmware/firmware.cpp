@@ -221,6 +221,51 @@ void load_bindings(StateReader& in, VmState& vm) {
     vm.sdei_bound[i] = intid;
   }
 }
+
+// The SMCCC filter's ranges, through the rule the host API applies (SmcccFilter::add).
+void load_filter(StateReader& in, VmState& vm) {
+  vm.filter = SmcccFilter{};
+  const std::uint64_t ranges = in.below(SmcccFilter::kMaxRanges + 1, "filter range count");
+  for (std::uint64_t i = 0; i < ranges; ++i) {
+    const std::uint32_t first = in.u32();
+    const std::uint32_t last = in.u32();
+    const std::uint8_t action = in.u8();
+    if (last < first || vm.filter.add(first, last - first + 1, action, false) != HostStatus::Ok) {
+      throw StateError("corrupt state: a filter range");
+    }
+  }
+}
+
+// One vCPU's power state, PSCI residency counts, PV-time record and SDEI state.
+void load_vcpu(StateReader& in, VmState& vm, unsigned index) {
+  VcpuState& v = vm.vcpus[index];
+  in.tag(kTagVcpu);
+  const std::uint8_t power = in.u8();
+  if (power > static_cast<std::uint8_t>(PowerState::PowerDown)) throw StateError("corrupt state: a power state");
+  v.power = static_cast<PowerState>(power);
+  const std::uint8_t suspended = in.u8();
+  if (suspended > kSuspendStates) throw StateError("corrupt state: a suspend state");
+  v.suspended_in = suspended == 0 ? std::nullopt : std::optional(static_cast<SuspendState>(suspended - 1));
+  for (std::size_t i = 0; i < kSuspendStates; ++i) {
+    v.suspend_count[i] = in.u64();
+    v.residency_us[i] = in.u64();
+  }
+  const bool has_ipa = in.boolean();
+  const std::uint64_t ipa = in.u64();
+  if (has_ipa) {
+    if (PvTimeService::check_ipa(vm, index, ipa) != HostStatus::Ok) {
+      throw StateError("corrupt state: a PV-time record address");
+    }
+    v.pv_time_ipa = ipa;
+  }
+  v.pv_time_started = in.boolean();
+  v.steal_baseline_ns = in.u64();
+  v.sdei_masked = in.boolean();
+  v.sdei_depth = static_cast<std::uint8_t>(in.below(kSdeiMaxNesting + 1, "SDEI nesting depth"));
+  for (std::uint8_t i = 0; i < v.sdei_depth; ++i) v.sdei_stack[i] = load_context(in, vm.sdei_events.size());
+  v.sdei_resume = load_context(in, vm.sdei_events.size());
+  for (SdeiInstance& i : v.sdei) i = load_instance(in, vm.vcpu_count());
+}
 }  // namespace
 
 // Values are checked as they are read back, through the same rules the host API applies.
@@ -232,49 +277,12 @@ void Firmware::load(StateReader& in) {
   vm.epoch_ns = in.u64();
   load_fw_regs(in, vm);
   const bool has_run = in.boolean();
-  vm.filter = SmcccFilter{};
-  const std::uint64_t ranges = in.below(SmcccFilter::kMaxRanges + 1, "filter range count");
-  for (std::uint64_t i = 0; i < ranges; ++i) {
-    const std::uint32_t first = in.u32();
-    const std::uint32_t last = in.u32();
-    const std::uint8_t action = in.u8();
-    if (last < first || vm.filter.add(first, last - first + 1, action, false) != HostStatus::Ok) {
-      throw StateError("corrupt state: a filter range");
-    }
-  }
+  load_filter(in, vm);  // while vm.has_run is still false, as before a first run
   vm.has_run = has_run;
   if (in.u64() != vm.sdei_events.size()) throw StateError("the state is for another set of SDEI events");
   if (in.u64() != vm.vcpus.size()) throw StateError("the state is for another number of vCPUs");
   for (VcpuState& v : vm.vcpus) v.pv_time_ipa.reset();  // re-added below through set_ipa's rule
-  for (unsigned index = 0; index < vm.vcpus.size(); ++index) {
-    VcpuState& v = vm.vcpus[index];
-    in.tag(kTagVcpu);
-    const std::uint8_t power = in.u8();
-    if (power > static_cast<std::uint8_t>(PowerState::PowerDown)) throw StateError("corrupt state: a power state");
-    v.power = static_cast<PowerState>(power);
-    const std::uint8_t suspended = in.u8();
-    if (suspended > kSuspendStates) throw StateError("corrupt state: a suspend state");
-    v.suspended_in = suspended == 0 ? std::nullopt : std::optional(static_cast<SuspendState>(suspended - 1));
-    for (std::size_t i = 0; i < kSuspendStates; ++i) {
-      v.suspend_count[i] = in.u64();
-      v.residency_us[i] = in.u64();
-    }
-    const bool has_ipa = in.boolean();
-    const std::uint64_t ipa = in.u64();
-    if (has_ipa) {
-      if (PvTimeService::check_ipa(vm, index, ipa) != HostStatus::Ok) {
-        throw StateError("corrupt state: a PV-time record address");
-      }
-      v.pv_time_ipa = ipa;
-    }
-    v.pv_time_started = in.boolean();
-    v.steal_baseline_ns = in.u64();
-    v.sdei_masked = in.boolean();
-    v.sdei_depth = static_cast<std::uint8_t>(in.below(kSdeiMaxNesting + 1, "SDEI nesting depth"));
-    for (std::uint8_t i = 0; i < v.sdei_depth; ++i) v.sdei_stack[i] = load_context(in, vm.sdei_events.size());
-    v.sdei_resume = load_context(in, vm.sdei_events.size());
-    for (SdeiInstance& i : v.sdei) i = load_instance(in, vm.vcpu_count());
-  }
+  for (unsigned index = 0; index < vm.vcpus.size(); ++index) load_vcpu(in, vm, index);
   in.tag(kTagSdei);
   for (SdeiInstance& i : vm.sdei_shared) i = load_instance(in, vm.vcpu_count());
   load_bindings(in, vm);
