@@ -1117,10 +1117,10 @@ void add_boot_options(CLI::App* cmd, RunOptions& o) {
   cmd->add_option("--semihosting-root", o.semihosting_root,
                   "Semihosting (HLT #0xF000): the host directory the guest's SYS_OPEN, SYS_REMOVE and SYS_RENAME "
                   "names resolve in. Default: none, so no host file is reachable (':tt', the console, still is). "
-                  "Absolute names, '..' and symbolic links are refused; only regular files open")
+                  "Absolute names and '..' are refused and symbolic links never followed; only regular files open")
       ->type_name("DIR");
   cmd->add_option("--semihosting-cmdline", o.semihosting_cmdline,
-                  "What semihosting SYS_GET_CMDLINE returns: the guest's argv, argv[0] first (default empty)")
+                  "What semihosting SYS_GET_CMDLINE returns (default empty); picolibc makes its words argv[1..]")
       ->type_name("STR");
   cmd->add_option("--dtb", o.dtb,
                   "Give the guest this device tree blob instead of the generated one (checked "

@@ -1112,6 +1112,9 @@ void Machine::adopt(RestoredMachine& r) {
   code_changed_all_ = false;
   tlb_broadcast_by_.reset();
   code_ranges_.clear();
+  // Semihosting handles are not in the state file: the restored guest starts with none open,
+  // as after a boot, so a handle number in its RAM cannot reach a file opened since.
+  semihosting_.reset();
   // The engines hold a reference to their slot's counters: move the slots in, then rebind by
   // recreating each engine over the restored state (cheap next to the RAM copy).
   for (unsigned i = 0; i < config_.cpus; ++i) {

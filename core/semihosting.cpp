@@ -58,6 +58,7 @@ SemihostingOutcome write0(std::uint64_t param, GuestMemoryReader& memory, Consol
   std::uint64_t done = 0;
   while (done < semihosting::kMaxWrite0) {
     const std::uint64_t at = param + done;
+    if (at < param) break;  // past the top of the address space, as SYS_WRITE and SYS_READ stop
     const std::size_t want = static_cast<std::size_t>(std::min(kPiece - at % kPiece, semihosting::kMaxWrite0 - done));
     const std::size_t got = memory.read(at, std::span(buf.data(), want));
     if (got == 0 && done == 0) return {.x0 = kError};

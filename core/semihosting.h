@@ -76,8 +76,9 @@ class GuestMemoryReader {
 struct SemihostingConfig {
   /// Host directory guest file names resolve in. Default empty: no host file can be opened,
   /// removed or renamed (`:tt` and `:semihosting-features` still work). Names are relative to
-  /// it; absolute names, `..` components and symbolic links (anywhere in the name) are
-  /// refused, so nothing outside it is reachable. Only regular files open. The directory is
+  /// it; absolute names and `..` components are refused and a symbolic link is never followed
+  /// (SYS_OPEN refuses one anywhere in the name; SYS_REMOVE and SYS_RENAME act on a link that is
+  /// the last component itself), so nothing outside it is reachable. Only regular files open. The directory is
   /// opened when the machine is created (ConfigError "semihosting_root" if it cannot be).
   std::string root;
   /// What SYS_GET_CMDLINE returns (QEMU's -append for a semihosting guest). Default empty.

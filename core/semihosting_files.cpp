@@ -215,10 +215,10 @@ SemihostingOutcome Semihosting::read(std::uint64_t param, GuestMemoryReader& mem
       end = got < want;
     } else {
       ConsoleInput* input = console.input();
-      while (input != nullptr && got < want && input->read(buf[got]) == ConsoleInput::Read::Byte) {
-        if (buf[got++] == '\n') break;
-      }
-      end = got < want;
+      bool newline = false;
+      while (!newline && input != nullptr && got < want && input->read(buf[got]) == ConsoleInput::Read::Byte)
+        newline = buf[got++] == '\n';
+      end = newline || got < want;  // a newline that fills the piece ends the read too
     }
     const std::size_t put = memory.write(at, std::span<const std::uint8_t>(buf.data(), got));
     if (put < got) {

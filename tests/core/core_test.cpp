@@ -265,6 +265,45 @@ TEST_CASE("Semihosting and the PL011 write to one console, in program order") {
   CHECK(m.console == "ABCZ");
 }
 
+// Opens :tt for writing, keeps the handle at +0x430, spins, then SYS_WRITEs "Q" with it.
+Program write_through_saved_handle() {
+  Program p;
+  p.at(0, join({imm64(1, kBase + 0x410),
+                {a64::movz(0, 0x01), a64::hlt(0xF000)},  // SYS_OPEN(":tt", "w")
+                imm64(2, kBase + 0x430),
+                {a64::str(0, 2)},
+                imm64(19, 5'000),
+                {a64::subs(19, 19, 1), a64::b_cond(a64::kNe, -1)},
+                imm64(1, kBase + 0x430),
+                {a64::movz(0, 0x05), a64::hlt(0xF000), a64::kWfi}}));  // SYS_WRITE(handle, "Q", 1)
+  p.at(0x400, {0x0074'743Au, 0, 0x0000'0051u});
+  p.at(0x410, {static_cast<std::uint32_t>(kBase + 0x400), 0, 4, 0, 3, 0});
+  p.at(0x430, {0, 0, static_cast<std::uint32_t>(kBase + 0x408), 0, 1, 0});
+  return p;
+}
+
+// Handles are not in the state file (semihosting.h), so a restore must leave none open: a
+// handle number in the restored RAM then names nothing (EBADF), not a file opened since.
+TEST_CASE("Semihosting handles are closed by an in-process restore as by a boot") {
+  TestMachine straight(write_through_saved_handle());
+  REQUIRE(straight.run().kind == ExitKind::Deadlock);
+  CHECK(straight.x(0) == 0);  // every byte written
+  CHECK(straight.console == "Q");
+
+  core::MachineConfig config;
+  config.quantum = 100;
+  TestMachine m(write_through_saved_handle(), config);
+  m.machine->set_checkpoint(1'000);  // inside the spin, after the open
+  REQUIRE(m.run().kind == ExitKind::Checkpoint);
+  fw::StateWriter state;
+  m.machine->save(state);
+  fw::StateReader in(state.data());
+  m.machine->restore(in);
+  REQUIRE(m.run().kind == ExitKind::Deadlock);
+  CHECK(m.x(0) == kAllOnes);  // SYS_WRITE on a handle that is not open
+  CHECK(m.console.empty());
+}
+
 TEST_CASE("Semihosting SYS_EXIT_EXTENDED with ADP_Stopped_ApplicationExit reports the subcode") {
   Program p;
   p.at(0, join({imm64(1, kBase + 0x400), {a64::movz(0, 0x20), a64::hlt(0xF000)}}));

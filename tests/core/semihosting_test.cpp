@@ -488,6 +488,17 @@ TEST_CASE("Semihosting :tt is the console: input for r modes, output for w and a
   CHECK(h.err() == 29);  // ESPIPE
 }
 
+TEST_CASE("Semihosting :tt reads end at a newline even when it fills a whole page-sized piece") {
+  Host h;
+  const std::string line = std::string(4095, 'a') + "\n";  // the newline is the piece's last byte
+  h.console.set_input(std::make_unique<StringInput>(line + "next"));
+  const std::uint64_t in = h.open(":tt", 0);
+  std::uint64_t left = 0;
+  CHECK(h.read(in, 8192, left) == line);
+  CHECK(left == 8192 - line.size());
+  CHECK(h.read(in, 16, left) == "next");
+}
+
 TEST_CASE("Semihosting refuses a root that is not a directory") {
   TempDir dir;
   dir.write("file", "x");
