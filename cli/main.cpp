@@ -635,10 +635,16 @@ std::optional<std::string> TraceOutput::open(const RunOptions& o, unsigned cpus)
     shared_ = same_file(STDOUT_FILENO, STDERR_FILENO);
     file_.emplace(STDERR_FILENO, "stderr", true);
   } else {
-    fd_.fd = ::open(o.trace_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    // Truncated only once it is known to be the trace's own file: a refused --trace-file that
+    // is the console's stdout keeps what it holds.
+    fd_.fd = ::open(o.trace_file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
     if (fd_.fd < 0) return fmt::format("--trace-file: cannot open '{}': {}", o.trace_file, std::strerror(errno));
     shared_ = same_file(fd_.fd, STDOUT_FILENO);
     if (shared_ && perfetto) return "--trace-format=perfetto: the --trace-file must not be the console's stdout";
+    struct stat st {};
+    if (!shared_ && ::fstat(fd_.fd, &st) == 0 && S_ISREG(st.st_mode) && ::ftruncate(fd_.fd, 0) != 0) {
+      return fmt::format("--trace-file: cannot truncate '{}': {}", o.trace_file, std::strerror(errno));
+    }
     file_.emplace(fd_.fd, fmt::format("trace file '{}'", o.trace_file), false);
   }
   if (perfetto) {

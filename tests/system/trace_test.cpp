@@ -159,6 +159,20 @@ TEST_CASE("Trace options: usage errors are status 64") {
   CHECK(run_emu({"run", "--stats=yaml", guest}).status == 64);
 }
 
+TEST_CASE("A refused Perfetto --trace-file that is the console's stdout keeps what the file held") {
+  // The shell appends stdout to the file, and the same file is named as the Perfetto trace:
+  // refused (status 64) before anything is truncated.
+  const systest::TempDir dir;
+  const std::string file = dir.write("console.log", "kept\n");
+  const std::string command = systest::emu_binary() + " run --trace=calls --trace-format=perfetto --trace-file " +
+                              file + " " + guest_path("psci-loop-1000.elf") + " >> " + file;
+  const systest::Outcome r = systest::run_command({"/bin/sh", "-c", command});
+  CHECK(r.status == 64);
+  CHECK(count_lines_containing(r.err, "must not be the console's stdout") == 1);
+  const std::vector<std::uint8_t> bytes = systest::read_file(file);
+  CHECK(std::string(bytes.begin(), bytes.end()) == "kept\n");
+}
+
 TEST_CASE("--stats=json counts the PSCI loop guest's calls per vCPU and per function ID") {
   // psci-loop-1000 makes exactly 1000 PSCI_VERSION calls (guests/bench/psci_loop.c) and no other.
   const systest::Outcome r = run_emu({"run", "-q", "--stats=json", guest_path("psci-loop-1000.elf")});
