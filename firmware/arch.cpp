@@ -31,54 +31,6 @@ constexpr std::int32_t kNotRequired = static_cast<std::int32_t>(SmcccStatus::Not
 // Queries, function numbers 0xFF00-0xFFFF).
 constexpr std::array kRanges{FunctionRange{owner::kArch, 0x0000, 0xFEFF}};
 
-// `since` is the SMCCC version that brought the call in; the model offers the workarounds
-// from 1.1, as KVM does (it reports 1.1 and answers all three). DEN0028 1.2 brought
-// SOC_ID; 1.5 FEATURE_AVAILABILITY; 1.6 SOC_ID's SMC64 form with the name type (see offers_smc64()).
-// WORKAROUND_4 (Arm's CVE-2024-7881 interface, listed in the current DEN0028) is gated on 1.6
-// by the model's choice, so a guest at an older version never sees it. It has no "unaffected" encoding: ARCH_FEATURES
-// answers NOT_SUPPORTED for a PE that is not affected (TF-A arm_arch_svc_setup.c does the same), and the call stays a
-// no-op.
-constexpr std::array kFunctions{
-    FunctionDesc{.number = kFnVersion, .name = "SMCCC_VERSION", .result = ResultKind::Value, .arch_features = 0},
-    FunctionDesc{.number = kFnFeatures,
-                 .name = "SMCCC_ARCH_FEATURES",
-                 .args = {"fid"},
-                 .result = ResultKind::Value,
-                 .arch_features = 0,
-                 .since = arch::kVersion1_1},
-    FunctionDesc{.number = kFnSocId,
-                 .forms = kBothForms,
-                 .name = "SMCCC_ARCH_SOC_ID",
-                 .args = {"type"},
-                 .result = ResultKind::Value,
-                 .arch_features = 0,
-                 .since = arch::kVersion1_2,
-                 .gated64 = true},
-    FunctionDesc{.number = kFnFeatureAvailability,
-                 .forms = kSmc64,
-                 .name = "SMCCC_ARCH_FEATURE_AVAILABILITY",
-                 .args = {"reg"},
-                 .arch_features = 0,
-                 .since = arch::kVersion1_5},
-    FunctionDesc{.number = kFnWorkaround4,
-                 .name = "SMCCC_ARCH_WORKAROUND_4",
-                 .arch_features = kNotAdvertised,
-                 .since = arch::kVersion1_6},
-    FunctionDesc{.number = kFnWorkaround3,
-                 .name = "SMCCC_ARCH_WORKAROUND_3",
-                 .arch_features = kUnaffected,
-                 .since = arch::kVersion1_1},
-    FunctionDesc{.number = kFnWorkaround2,
-                 .name = "SMCCC_ARCH_WORKAROUND_2",
-                 .args = {"enable"},
-                 .arch_features = kNotRequired,
-                 .since = arch::kVersion1_1},
-    FunctionDesc{.number = kFnWorkaround1,
-                 .name = "SMCCC_ARCH_WORKAROUND_1",
-                 .arch_features = kUnaffected,
-                 .since = arch::kVersion1_1},
-};
-
 }  // namespace
 
 ArchService::ArchService(const VmState& vm, SocIdConfig soc, El3FeatureView el3)
@@ -97,7 +49,72 @@ ArchService::ArchService(const VmState& vm, SocIdConfig soc, El3FeatureView el3)
 std::span<const FunctionRange> ArchService::ranges() const {
   return kRanges;
 }
+// `since` is the SMCCC version that brought the call in; the model offers the workarounds
+// from 1.1, as KVM does (it reports 1.1 and answers all three). DEN0028 1.2 brought
+// SOC_ID; 1.5 FEATURE_AVAILABILITY; 1.6 SOC_ID's SMC64 form with the name type (see offers_smc64()).
+// WORKAROUND_4 (Arm's CVE-2024-7881 interface, listed in the current DEN0028) is gated on 1.6
+// by the model's choice, so a guest at an older version never sees it. It has no "unaffected" encoding: ARCH_FEATURES
+// answers NOT_SUPPORTED for a PE that is not affected (TF-A arm_arch_svc_setup.c does the same), and the call stays a
+// no-op.
 std::span<const FunctionDesc> ArchService::functions() const {
+  // Nothing to mitigate in an emulator: each workaround is a successful no-op.
+  static constexpr Handler no_op = [](Service&, const SmcccCall&, SmcccResult& result) {
+    result.x[0] = status_reg(SmcccStatus::Success);
+  };
+  static constexpr std::array kFunctions{
+      FunctionDesc{.number = kFnVersion,
+                   .name = "SMCCC_VERSION",
+                   .result = ResultKind::Value,
+                   .arch_features = 0,
+                   .handler = [](Service& s, const SmcccCall&,
+                                 SmcccResult& result) { result.x[0] = self<ArchService>(s).vm_.smccc_version; }},
+      FunctionDesc{.number = kFnFeatures,
+                   .name = "SMCCC_ARCH_FEATURES",
+                   .args = {"fid"},
+                   .result = ResultKind::Value,
+                   .arch_features = 0,
+                   .since = arch::kVersion1_1,
+                   .handler = member_handler<&ArchService::arch_features>},
+      FunctionDesc{.number = kFnSocId,
+                   .forms = kBothForms,
+                   .name = "SMCCC_ARCH_SOC_ID",
+                   .args = {"type"},
+                   .result = ResultKind::Value,
+                   .arch_features = 0,
+                   .since = arch::kVersion1_2,
+                   .gated64 = true,
+                   .handler = member_handler<&ArchService::soc_id>},
+      FunctionDesc{
+          .number = kFnFeatureAvailability,
+          .forms = kSmc64,
+          .name = "SMCCC_ARCH_FEATURE_AVAILABILITY",
+          .args = {"reg"},
+          .arch_features = 0,
+          .since = arch::kVersion1_5,
+          .handler = [](Service& s, const SmcccCall& call,
+                        SmcccResult& result) { self<ArchService>(s).feature_availability(call.x[1], result); }},
+      FunctionDesc{.number = kFnWorkaround4,
+                   .name = "SMCCC_ARCH_WORKAROUND_4",
+                   .arch_features = kNotAdvertised,
+                   .since = arch::kVersion1_6,
+                   .handler = no_op},
+      FunctionDesc{.number = kFnWorkaround3,
+                   .name = "SMCCC_ARCH_WORKAROUND_3",
+                   .arch_features = kUnaffected,
+                   .since = arch::kVersion1_1,
+                   .handler = no_op},
+      FunctionDesc{.number = kFnWorkaround2,
+                   .name = "SMCCC_ARCH_WORKAROUND_2",
+                   .args = {"enable"},
+                   .arch_features = kNotRequired,
+                   .since = arch::kVersion1_1,
+                   .handler = no_op},
+      FunctionDesc{.number = kFnWorkaround1,
+                   .name = "SMCCC_ARCH_WORKAROUND_1",
+                   .arch_features = kUnaffected,
+                   .since = arch::kVersion1_1,
+                   .handler = no_op},
+  };
   return kFunctions;
 }
 
@@ -107,26 +124,11 @@ bool ArchService::offers_smc64(const FunctionDesc& fn) const {
   return fn.number != kFnSocId || vm_.smccc_version >= arch::kVersion1_6;
 }
 
-void ArchService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
-  switch (fn.number) {
-    case kFnVersion: result.x[0] = vm_.smccc_version; return;
-    case kFnFeatures: {
-      // Derived from the routing tables: a function answers here only if it is routable now.
-      const Dispatcher::Found found = dispatcher_->find(static_cast<std::uint32_t>(call.x[1]));
-      result.x[0] = status_reg(found ? found.fn->arch_features : kNotAdvertised);
-      return;
-    }
-    case kFnSocId: soc_id(call, result); return;
-    case kFnFeatureAvailability: feature_availability(call.x[1], result); return;
-    case kFnWorkaround1:
-    case kFnWorkaround2:
-    case kFnWorkaround3:
-    case kFnWorkaround4:
-      // Nothing to mitigate in an emulator; the call is a successful no-op.
-      result.x[0] = status_reg(SmcccStatus::Success);
-      return;
-    default: set_not_supported(result); return;
-  }
+// SMCCC_ARCH_FEATURES (DEN0028): derived from the routing tables, so a function answers here
+// only if it is routable now.
+void ArchService::arch_features(const SmcccCall& call, SmcccResult& result) const {
+  const Dispatcher::Found found = dispatcher_->find(static_cast<std::uint32_t>(call.x[1]));
+  result.x[0] = status_reg(found ? found.fn->arch_features : kNotAdvertised);
 }
 
 // SMCCC_ARCH_SOC_ID (DEN0028 1.2+; the name type from SMCCC v1.6, as Linux's
@@ -176,15 +178,6 @@ void ArchService::feature_availability(std::uint64_t reg, SmcccResult& result) c
     default: result.x[0] = status_reg(SmcccStatus::InvalidParameter); return;
   }
   result.x[0] = status_reg(SmcccStatus::Success);
-}
-
-std::string_view ArchService::status_name(std::int64_t code) const {
-  switch (code) {
-    case -1: return "NOT_SUPPORTED";
-    case -2: return "NOT_REQUIRED";
-    case -3: return "INVALID_PARAMETER";
-    default: return {};
-  }
 }
 
 }  // namespace emu::fw

@@ -85,10 +85,10 @@ class ArchService final : public Service {
   std::span<const FunctionDesc> functions() const override;
   bool available(const FunctionDesc& fn) const override { return fn.since <= vm_.smccc_version; }
   bool offers_smc64(const FunctionDesc& fn) const override;
-  void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
-  std::string_view status_name(std::int64_t code) const override;
+  std::span<const StatusName> statuses() const override { return kSmcccStatuses; }
 
  private:
+  void arch_features(const SmcccCall& call, SmcccResult& result) const;
   void soc_id(const SmcccCall& call, SmcccResult& result) const;
   void soc_name(SmcccResult& result) const;
   void feature_availability(std::uint64_t reg, SmcccResult& result) const;

@@ -15,6 +15,13 @@ constexpr int kSmc32ArgRegisters = 7;  // SMCCC 1.2: W1..W7 carry SMC32 argument
 // (Linux's arm-smccc.h users and KVM compare the full 64-bit value); everything else is truncated.
 // Most functions return at most four registers: those are masked without a loop (registers
 // past count are not written back, so masking them is harmless).
+// SMC32 arguments: the callee ignores the upper halves of W1..W7 (DEN0028 SMC32/HVC32 argument
+// passing). Only the registers the function reads (x1..x(reads-1), at most x5) are narrowed:
+// the others are never written back, so the guest cannot tell.
+inline void narrow_smc32_arguments(SmcccCall& call, int reads) {
+  for (int i = 1; i < reads; ++i) call.x[static_cast<std::size_t>(i)] &= kLow32;
+}
+
 inline void truncate_smc32_results(SmcccResult& result) {
   const auto x0 = static_cast<std::int64_t>(result.x[0]);
   if (!(x0 < 0 && x0 >= INT32_MIN)) result.x[0] &= kLow32;
@@ -87,6 +94,7 @@ void Dispatcher::add(Service& service) {
     const FunctionDesc& fn = functions[i];
     if (fn.forms == 0 || (fn.forms & ~kBothForms) != 0) fail(fmt::format("{} has no valid form", fn.name));
     if (fn.results < 1 || fn.results > kCallRegisters) fail(fmt::format("{} has a bad result count", fn.name));
+    if (fn.handler == nullptr) fail(fmt::format("{} has no handler", fn.name));
     bool placed = false;
     for (Route& route : added) {
       if (fn.number < route.range.first || fn.number > route.range.last) continue;
@@ -185,7 +193,8 @@ void Dispatcher::freeze() {
             flat_blocks_.emplace_back();
           }
           const bool direct = filter_ == nullptr || filter_->action(fid) == FilterAction::Handle;
-          flat_blocks_[block][fid & 0xFFu] = {found.service, found.fn, found.reads, found.fn->results, id, direct};
+          flat_blocks_[block][fid & 0xFFu] = {
+              found.service, found.fn->handler, found.fn, found.reads, found.fn->results, id, direct};
         }
       }
     }
@@ -208,15 +217,11 @@ void Dispatcher::dispatch(SmcccCall& call, SmcccResult& result) {
       call.id.sve_hint = (w0 & FunctionId::kSveHintBit) != 0;
       if (call.loaded < e.reads) call.source->load(call, e.reads);
       const bool smc32 = (w0 & FunctionId::kSmc64Bit) == 0;
-      // SMC32: only the registers the function reads (at most x1..x5) are narrowed; the others
-      // are never written back, so the guest cannot tell (DEN0028 SMC32/HVC32 argument passing).
-      if (smc32) {
-        for (int i = 1; i < e.reads; ++i) call.x[static_cast<std::size_t>(i)] &= kLow32;
-      }
+      if (smc32) narrow_smc32_arguments(call, e.reads);
       result.request = {};
       result.x[0] = result.x[1] = result.x[2] = result.x[3] = 0;
       result.count = e.results;
-      e.service->handle(*e.fn, call, result);
+      e.handler(*e.service, call, result);
       if (smc32) truncate_smc32_results(result);
       return;
     }
@@ -257,22 +262,17 @@ void Dispatcher::dispatch_slow(SmcccCall& call, SmcccResult& result) {
   dispatch_found(call, found, result);
 }
 
-// A defined call on the slow path: narrow every loaded argument register for SMC32, trace,
+// A defined call on the slow path: narrow the argument registers for SMC32, trace,
 // answer (or inject a fault), apply the SMC32 result rule, trace the answer.
 void Dispatcher::dispatch_found(SmcccCall& call, const Found& found, SmcccResult& result) {
-  if (!call.id.smc64) {
-    // SMC32: the callee must ignore the upper halves of the argument registers (DEN0028 SMC32/HVC32
-    // argument passing).
-    const int narrow = std::min<int>(call.loaded, 1 + kSmc32ArgRegisters);
-    for (int i = 1; i < narrow; ++i) call.x[static_cast<std::size_t>(i)] &= kLow32;
-  }
+  if (!call.id.smc64) narrow_smc32_arguments(call, found.reads);
   if (trace_ != nullptr) trace_call(call, found);
 
   result.x[0] = result.x[1] = result.x[2] = result.x[3] = 0;
   result.count = found.fn->results;
   if (faults_ != nullptr && inject_fault(call, found, result)) [[unlikely]]
     return;
-  found.service->handle(*found.fn, call, result);
+  found.fn->handler(*found.service, call, result);
   if (!call.id.smc64) truncate_smc32_results(result);
 
   if (trace_ != nullptr) trace_result(call, found, result);

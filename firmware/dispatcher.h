@@ -128,6 +128,7 @@ class Dispatcher {
   // lookup is two loads and no test. Only fast calls with bits 23:17 clear are looked up.
   struct FlatEntry {
     Service* service = nullptr;        // null: nothing offered at this FID
+    Handler handler = nullptr;         // fn->handler, one load nearer
     const FunctionDesc* fn = nullptr;  // the function, in the service's own table
     std::uint8_t reads = 0;            // fn->registers_read()
     std::uint8_t results = 0;          // fn->results

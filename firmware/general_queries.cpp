@@ -26,32 +26,34 @@ GeneralQueries::GeneralQueries(const GeneralQueriesConfig& config)
   const std::string prefix(config.prefix);
   names_ = {prefix + " general queries", prefix + "_CALL_COUNT", prefix + "_CALL_UID", prefix + "_REVISION"};
   if (config.call_count) {
-    functions_[count_++] = FunctionDesc{.number = kFnCallCount, .name = names_[1], .result = ResultKind::Value};
+    functions_[count_++] = FunctionDesc{.number = kFnCallCount,
+                                        .name = names_[1],
+                                        .result = ResultKind::Value,
+                                        .handler = [](Service& s, const SmcccCall&, SmcccResult& result) {
+                                          const GeneralQueries& q = self<GeneralQueries>(s);
+                                          result.x[0] = q.dispatcher_->call_count(q.owner_);
+                                        }};
   }
   if (config.uid) {
-    functions_[count_++] = FunctionDesc{.number = kFnCallUid, .name = names_[2], .result = ResultKind::Value};
+    functions_[count_++] = FunctionDesc{.number = kFnCallUid,
+                                        .name = names_[2],
+                                        .result = ResultKind::Value,
+                                        .handler = [](Service& s, const SmcccCall&, SmcccResult& result) {
+                                          const CallUid& uid = *self<GeneralQueries>(s).uid_;
+                                          for (std::size_t i = 0; i < 4; ++i) result.x[i] = uid[i];
+                                        }};
   }
   if (config.revision) {
-    functions_[count_++] = FunctionDesc{.number = kFnRevision, .name = names_[3], .result = ResultKind::Value};
+    functions_[count_++] = FunctionDesc{.number = kFnRevision,
+                                        .name = names_[3],
+                                        .result = ResultKind::Value,
+                                        .handler = [](Service& s, const SmcccCall&, SmcccResult& result) {
+                                          const std::array<std::uint32_t, 2>& revision =
+                                              *self<GeneralQueries>(s).revision_;
+                                          result.x[0] = revision[0];
+                                          result.x[1] = revision[1];
+                                        }};
   }
-}
-
-void GeneralQueries::handle(const FunctionDesc& fn, SmcccCall& /*call*/, SmcccResult& result) {
-  switch (fn.number) {
-    case kFnCallCount: result.x[0] = dispatcher_->call_count(owner_); return;
-    case kFnCallUid:
-      for (std::size_t i = 0; i < 4; ++i) result.x[i] = (*uid_)[i];
-      return;
-    case kFnRevision:
-      result.x[0] = (*revision_)[0];
-      result.x[1] = (*revision_)[1];
-      return;
-    default: set_not_supported(result); return;
-  }
-}
-
-std::string_view GeneralQueries::status_name(std::int64_t code) const {
-  return code == -1 ? std::string_view("NOT_SUPPORTED") : std::string_view();
 }
 
 }  // namespace emu::fw

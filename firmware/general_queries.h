@@ -39,8 +39,7 @@ class GeneralQueries final : public Service {
   std::span<const FunctionRange> ranges() const override { return {&range_, 1}; }
   std::span<const FunctionDesc> functions() const override { return {functions_.data(), count_}; }
   bool available(const FunctionDesc& /*fn*/) const override { return gate_ == nullptr || (*gate_ & gate_mask_) != 0; }
-  void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
-  std::string_view status_name(std::int64_t code) const override;
+  std::span<const StatusName> statuses() const override { return kSmcccStatuses; }
 
  private:
   std::uint8_t owner_;

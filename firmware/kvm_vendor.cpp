@@ -17,21 +17,37 @@ constexpr std::uint16_t kFunctionSpace = 128;
 
 constexpr std::array kRanges{FunctionRange{owner::kVendorHyp, 0x00, kFunctionSpace - 1}};
 
-constexpr std::array kFunctions{
-    FunctionDesc{.number = kFnFeatures, .name = "KVM_FEATURES", .result = ResultKind::Value},
-    FunctionDesc{.number = kFnPtp, .name = "KVM_PTP", .args = {"counter"}, .result = ResultKind::Value},
-    // HVC64 only. x2/x3 of DISCOVER_IMPL_CPUS are "Reserved / Must be zero" for the caller, but
-    // are not checked: Linux's arm_smccc_1_1_invoke(fid, i, &res) leaves them unset.
-    FunctionDesc{.number = kFnDiscoverImplVer, .forms = kSmc64, .name = "KVM_DISCOVER_IMPL_VER"},
-    FunctionDesc{.number = kFnDiscoverImplCpus, .forms = kSmc64, .name = "KVM_DISCOVER_IMPL_CPUS", .args = {"index"}},
-};
-
 }  // namespace
 
 std::span<const FunctionRange> KvmVendorService::ranges() const {
   return kRanges;
 }
 std::span<const FunctionDesc> KvmVendorService::functions() const {
+  static constexpr std::array kFunctions{
+      FunctionDesc{.number = kFnFeatures,
+                   .name = "KVM_FEATURES",
+                   .result = ResultKind::Value,
+                   .handler = member_handler<&KvmVendorService::features>},
+      FunctionDesc{.number = kFnPtp,
+                   .name = "KVM_PTP",
+                   .args = {"counter"},
+                   .result = ResultKind::Value,
+                   .handler = member_handler<&KvmVendorService::ptp>},
+      // HVC64 only. x2/x3 of DISCOVER_IMPL_CPUS are "Reserved / Must be zero" for the caller, but
+      // are not checked: Linux's arm_smccc_1_1_invoke(fid, i, &res) leaves them unset.
+      FunctionDesc{.number = kFnDiscoverImplVer,
+                   .forms = kSmc64,
+                   .name = "KVM_DISCOVER_IMPL_VER",
+                   .handler = [](Service& s, const SmcccCall&,
+                                 SmcccResult& result) { self<KvmVendorService>(s).discover_impl_ver(result); }},
+      FunctionDesc{
+          .number = kFnDiscoverImplCpus,
+          .forms = kSmc64,
+          .name = "KVM_DISCOVER_IMPL_CPUS",
+          .args = {"index"},
+          .handler = [](Service& s, const SmcccCall& call,
+                        SmcccResult& result) { self<KvmVendorService>(s).discover_impl_cpus(call.x[1], result); }},
+  };
   return kFunctions;
 }
 
@@ -46,21 +62,13 @@ bool KvmVendorService::available(const FunctionDesc& fn) const {
   }
 }
 
-void KvmVendorService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
-  switch (fn.number) {
-    case kFnFeatures:
-      // R0..R3: bit n of R(n / 32) set when function n is available (Linux's kvm_guest.c). Bit 0 is
-      // this call itself. Asked of the dispatcher, so the bits say what routing serves.
-      for (const FunctionDesc& f : functions()) {
-        const bool smc64_only = (f.forms & kSmc32) == 0;
-        const Dispatcher::Found found = dispatcher_->find(make_fast_fid(smc64_only, owner::kVendorHyp, f.number));
-        if (found && found.service == this) result.x[f.number / 32] |= std::uint64_t{1} << (f.number % 32);
-      }
-      return;
-    case kFnPtp: ptp(call, result); return;
-    case kFnDiscoverImplVer: discover_impl_ver(result); return;
-    case kFnDiscoverImplCpus: discover_impl_cpus(call.x[1], result); return;
-    default: set_not_supported(result); return;
+// KVM_FEATURES: R0..R3, bit n of R(n / 32) set when function n is available (Linux's
+// kvm_guest.c). Bit 0 is this call itself. Asked of the dispatcher, so the bits say what routing serves.
+void KvmVendorService::features(const SmcccCall& /*call*/, SmcccResult& result) const {
+  for (const FunctionDesc& f : functions()) {
+    const bool smc64_only = (f.forms & kSmc32) == 0;
+    const Dispatcher::Found found = dispatcher_->find(make_fast_fid(smc64_only, owner::kVendorHyp, f.number));
+    if (found && found.service == this) result.x[f.number / 32] |= std::uint64_t{1} << (f.number % 32);
   }
 }
 
@@ -109,14 +117,6 @@ void KvmVendorService::discover_impl_cpus(std::uint64_t index, SmcccResult& resu
   result.x[1] = cpu.midr;
   result.x[2] = cpu.revidr;
   result.x[3] = cpu.aidr;
-}
-
-std::string_view KvmVendorService::status_name(std::int64_t code) const {
-  switch (code) {
-    case -1: return "NOT_SUPPORTED";
-    case -3: return "INVALID_PARAMETER";
-    default: return {};
-  }
 }
 
 }  // namespace emu::fw

@@ -34,10 +34,11 @@ class KvmVendorService final : public Service {
   std::span<const FunctionRange> ranges() const override;
   std::span<const FunctionDesc> functions() const override;
   bool available(const FunctionDesc& fn) const override;
-  void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
-  std::string_view status_name(std::int64_t code) const override;
+  /// KVM's vendor calls answer with the SMCCC return codes (hypercalls.rst).
+  std::span<const StatusName> statuses() const override { return kSmcccStatuses; }
 
  private:
+  void features(const SmcccCall& call, SmcccResult& result) const;
   void ptp(const SmcccCall& call, SmcccResult& result);
   void discover_impl_ver(SmcccResult& result) const;
   void discover_impl_cpus(std::uint64_t index, SmcccResult& result) const;

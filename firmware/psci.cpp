@@ -33,81 +33,6 @@ constexpr std::uint64_t kPowerStateMbz = 0xFCFE'0000;
 
 constexpr std::array kRanges{FunctionRange{owner::kStandardSecure, 0x00, 0x1F}};
 
-// `since` is the PSCI version that introduced each call (DEN0022F.b function list). The calls that do not
-// return write x0 only (INTERNAL_FAILURE, should a host resume the vCPU) and leave x1/x2 for
-// the host to read, as KVM does (arch/arm64/kvm/psci.c). CPU_SUSPEND's feature word is 0: original
-// power_state format, platform-coordinated mode only (DEN0022F.b PSCI_FEATURES).
-constexpr std::array kFunctions{
-    FunctionDesc{.number = kFnVersion, .name = "PSCI_VERSION", .result = ResultKind::Value},
-    FunctionDesc{
-        .number = kFnCpuSuspend, .forms = kBothForms, .name = "PSCI_CPU_SUSPEND", .args = {"state", "entry", "ctx"}},
-    FunctionDesc{.number = kFnCpuOff, .name = "PSCI_CPU_OFF", .result = ResultKind::NoReturn, .results = 1},
-    FunctionDesc{.number = kFnCpuOn, .forms = kBothForms, .name = "PSCI_CPU_ON", .args = {"target", "entry", "ctx"}},
-    FunctionDesc{.number = kFnAffinityInfo,
-                 .forms = kBothForms,
-                 .name = "PSCI_AFFINITY_INFO",
-                 .args = {"target", "level"},
-                 .result = ResultKind::Value},
-    FunctionDesc{.number = kFnMigrateInfoType, .name = "PSCI_MIGRATE_INFO_TYPE", .result = ResultKind::Value},
-    FunctionDesc{.number = kFnSystemOff, .name = "PSCI_SYSTEM_OFF", .result = ResultKind::NoReturn, .results = 1},
-    FunctionDesc{.number = kFnSystemReset, .name = "PSCI_SYSTEM_RESET", .result = ResultKind::NoReturn, .results = 1},
-    FunctionDesc{.number = kFnFeatures,
-                 .name = "PSCI_FEATURES",
-                 .args = {"fid"},
-                 .result = ResultKind::Value,
-                 .since = psci::kVersion1_0},
-    FunctionDesc{.number = kFnNodeHwState,
-                 .forms = kBothForms,
-                 .name = "PSCI_NODE_HW_STATE",
-                 .args = {"target", "level"},
-                 .result = ResultKind::Value,
-                 .since = psci::kVersion1_0},
-    FunctionDesc{.number = kFnSystemSuspend,
-                 .forms = kBothForms,
-                 .name = "PSCI_SYSTEM_SUSPEND",
-                 .args = {"entry", "ctx"},
-                 .since = psci::kVersion1_0},
-    FunctionDesc{.number = kFnStatResidency,
-                 .forms = kBothForms,
-                 .name = "PSCI_STAT_RESIDENCY",
-                 .args = {"target", "state"},
-                 .result = ResultKind::Value,
-                 .since = psci::kVersion1_0},
-    FunctionDesc{.number = kFnStatCount,
-                 .forms = kBothForms,
-                 .name = "PSCI_STAT_COUNT",
-                 .args = {"target", "state"},
-                 .result = ResultKind::Value,
-                 .since = psci::kVersion1_0},
-    FunctionDesc{.number = kFnSystemReset2,
-                 .forms = kBothForms,
-                 .name = "PSCI_SYSTEM_RESET2",
-                 .args = {"type", "cookie"},
-                 .result = ResultKind::NoReturn,
-                 .results = 1,
-                 .since = psci::kVersion1_1},
-    FunctionDesc{.number = kFnMemProtect,
-                 .name = "PSCI_MEM_PROTECT",
-                 .args = {"enable"},
-                 .result = ResultKind::Value,
-                 .since = psci::kVersion1_1},
-    FunctionDesc{.number = kFnMemProtectCheckRange,
-                 .forms = kBothForms,
-                 .name = "PSCI_MEM_PROTECT_CHECK_RANGE",
-                 .args = {"base", "length"},
-                 .since = psci::kVersion1_1},
-    // PSCI_FEATURES answers the supported types as a bitmask (DEN0022F.b §5.16).
-    FunctionDesc{.number = kFnSystemOff2,
-                 .forms = kBothForms,
-                 .name = "PSCI_SYSTEM_OFF2",
-                 .name64 = "PSCI_SYSTEM_OFF2_64",
-                 .args = {"type", "cookie"},
-                 .result = ResultKind::NoReturn,
-                 .results = 1,
-                 .own_features = psci::kOff2TypesHibernate,
-                 .since = psci::kVersion1_3},
-};
-
 std::uint64_t code(PsciStatus s) {
   return status_reg(s);
 }
@@ -124,38 +49,148 @@ std::optional<SuspendState> parse_power_state(std::uint64_t power_state) {
 std::span<const FunctionRange> PsciService::ranges() const {
   return kRanges;
 }
+// `since` is the PSCI version that introduced each call (DEN0022F.b function list). The calls that do not
+// return write x0 only (INTERNAL_FAILURE, should a host resume the vCPU) and leave x1/x2 for
+// the host to read, as KVM does (arch/arm64/kvm/psci.c). CPU_SUSPEND's feature word is 0: original
+// power_state format, platform-coordinated mode only (DEN0022F.b PSCI_FEATURES).
 std::span<const FunctionDesc> PsciService::functions() const {
+  static constexpr std::array kFunctions{
+      FunctionDesc{.number = kFnVersion,
+                   .name = "PSCI_VERSION",
+                   .result = ResultKind::Value,
+                   .handler = member_handler<&PsciService::version>},
+      FunctionDesc{.number = kFnCpuSuspend,
+                   .forms = kBothForms,
+                   .name = "PSCI_CPU_SUSPEND",
+                   .args = {"state", "entry", "ctx"},
+                   .handler = member_handler<&PsciService::cpu_suspend>},
+      FunctionDesc{.number = kFnCpuOff,
+                   .name = "PSCI_CPU_OFF",
+                   .result = ResultKind::NoReturn,
+                   .results = 1,
+                   .handler = member_handler<&PsciService::cpu_off>},
+      FunctionDesc{.number = kFnCpuOn,
+                   .forms = kBothForms,
+                   .name = "PSCI_CPU_ON",
+                   .args = {"target", "entry", "ctx"},
+                   .handler = member_handler<&PsciService::cpu_on>},
+      FunctionDesc{.number = kFnAffinityInfo,
+                   .forms = kBothForms,
+                   .name = "PSCI_AFFINITY_INFO",
+                   .args = {"target", "level"},
+                   .result = ResultKind::Value,
+                   .handler =
+                       [](Service& s, const SmcccCall& call, SmcccResult& result) {
+                         result.x[0] = self<PsciService>(s).affinity_info(call.x[1], call.x[2]);
+                       }},
+      FunctionDesc{
+          .number = kFnMigrateInfoType,
+          .name = "PSCI_MIGRATE_INFO_TYPE",
+          .result = ResultKind::Value,
+          .handler = [](Service&, const SmcccCall&, SmcccResult& result) { result.x[0] = psci::kTosNotPresentMp; }},
+      FunctionDesc{.number = kFnSystemOff,
+                   .name = "PSCI_SYSTEM_OFF",
+                   .result = ResultKind::NoReturn,
+                   .results = 1,
+                   .handler =
+                       [](Service&, const SmcccCall&, SmcccResult& result) {
+                         // Like KVM, pre-load INTERNAL_FAILURE: if a host ever resumes this vCPU, the call failed.
+                         result.x[0] = code(PsciStatus::InternalFailure);
+                         result.request = {.kind = RequestKind::SystemOff};
+                       }},
+      FunctionDesc{.number = kFnSystemReset,
+                   .name = "PSCI_SYSTEM_RESET",
+                   .result = ResultKind::NoReturn,
+                   .results = 1,
+                   .handler =
+                       [](Service&, const SmcccCall&, SmcccResult& result) {
+                         result.x[0] = code(PsciStatus::InternalFailure);
+                         result.request = {.kind = RequestKind::SystemReset, .reset = ResetType::Cold};
+                       }},
+      FunctionDesc{.number = kFnFeatures,
+                   .name = "PSCI_FEATURES",
+                   .args = {"fid"},
+                   .result = ResultKind::Value,
+                   .since = psci::kVersion1_0,
+                   .handler =
+                       [](Service& s, const SmcccCall& call, SmcccResult& result) {
+                         result.x[0] = status_reg(self<PsciService>(s).features(static_cast<std::uint32_t>(call.x[1])));
+                       }},
+      FunctionDesc{.number = kFnNodeHwState,
+                   .forms = kBothForms,
+                   .name = "PSCI_NODE_HW_STATE",
+                   .args = {"target", "level"},
+                   .result = ResultKind::Value,
+                   .since = psci::kVersion1_0,
+                   .handler =
+                       [](Service& s, const SmcccCall& call, SmcccResult& result) {
+                         result.x[0] = self<PsciService>(s).node_hw_state(call.x[1], call.x[2]);
+                       }},
+      FunctionDesc{.number = kFnSystemSuspend,
+                   .forms = kBothForms,
+                   .name = "PSCI_SYSTEM_SUSPEND",
+                   .args = {"entry", "ctx"},
+                   .since = psci::kVersion1_0,
+                   .handler = member_handler<&PsciService::system_suspend>},
+      FunctionDesc{
+          .number = kFnStatResidency,
+          .forms = kBothForms,
+          .name = "PSCI_STAT_RESIDENCY",
+          .args = {"target", "state"},
+          .result = ResultKind::Value,
+          .since = psci::kVersion1_0,
+          .handler = [](Service& s, const SmcccCall& call,
+                        SmcccResult& result) { result.x[0] = self<PsciService>(s).stat(call.x[1], call.x[2], true); }},
+      FunctionDesc{
+          .number = kFnStatCount,
+          .forms = kBothForms,
+          .name = "PSCI_STAT_COUNT",
+          .args = {"target", "state"},
+          .result = ResultKind::Value,
+          .since = psci::kVersion1_0,
+          .handler = [](Service& s, const SmcccCall& call,
+                        SmcccResult& result) { result.x[0] = self<PsciService>(s).stat(call.x[1], call.x[2], false); }},
+      FunctionDesc{.number = kFnSystemReset2,
+                   .forms = kBothForms,
+                   .name = "PSCI_SYSTEM_RESET2",
+                   .args = {"type", "cookie"},
+                   .result = ResultKind::NoReturn,
+                   .results = 1,
+                   .since = psci::kVersion1_1,
+                   .handler = member_handler<&PsciService::system_reset2>},
+      FunctionDesc{.number = kFnMemProtect,
+                   .name = "PSCI_MEM_PROTECT",
+                   .args = {"enable"},
+                   .result = ResultKind::Value,
+                   .since = psci::kVersion1_1,
+                   .handler = [](Service& s, const SmcccCall& call,
+                                 SmcccResult& result) { result.x[0] = self<PsciService>(s).mem_protect(call.x[1]); }},
+      FunctionDesc{.number = kFnMemProtectCheckRange,
+                   .forms = kBothForms,
+                   .name = "PSCI_MEM_PROTECT_CHECK_RANGE",
+                   .args = {"base", "length"},
+                   .since = psci::kVersion1_1,
+                   .handler =
+                       [](Service& s, const SmcccCall& call, SmcccResult& result) {
+                         result.x[0] = self<PsciService>(s).mem_protect_check_range(call.x[1], call.x[2]);
+                       }},
+      // PSCI_FEATURES answers the supported types as a bitmask (DEN0022F.b §5.16).
+      FunctionDesc{.number = kFnSystemOff2,
+                   .forms = kBothForms,
+                   .name = "PSCI_SYSTEM_OFF2",
+                   .name64 = "PSCI_SYSTEM_OFF2_64",
+                   .args = {"type", "cookie"},
+                   .result = ResultKind::NoReturn,
+                   .results = 1,
+                   .own_features = psci::kOff2TypesHibernate,
+                   .since = psci::kVersion1_3,
+                   .handler = member_handler<&PsciService::system_off2>},
+  };
   return kFunctions;
 }
 
-void PsciService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
-  switch (fn.number) {
-    case kFnVersion: result.x[0] = vm_.psci_version; return;
-    case kFnCpuSuspend: cpu_suspend(call, result); return;
-    case kFnCpuOff: cpu_off(call, result); return;
-    case kFnCpuOn: cpu_on(call, result); return;
-    case kFnAffinityInfo: result.x[0] = affinity_info(call.x[1], call.x[2]); return;
-    case kFnMigrateInfoType: result.x[0] = psci::kTosNotPresentMp; return;
-    case kFnFeatures: result.x[0] = status_reg(features(static_cast<std::uint32_t>(call.x[1]))); return;
-    case kFnNodeHwState: result.x[0] = node_hw_state(call.x[1], call.x[2]); return;
-    case kFnSystemSuspend: system_suspend(call, result); return;
-    case kFnStatResidency:
-    case kFnStatCount: result.x[0] = stat(call.x[1], call.x[2], fn.number == kFnStatResidency); return;
-    case kFnMemProtect: result.x[0] = mem_protect(call.x[1]); return;
-    case kFnMemProtectCheckRange: result.x[0] = mem_protect_check_range(call.x[1], call.x[2]); return;
-    case kFnSystemOff:
-      // Like KVM, pre-load INTERNAL_FAILURE: if a host ever resumes this vCPU, the call failed.
-      result.x[0] = code(PsciStatus::InternalFailure);
-      result.request = {.kind = RequestKind::SystemOff};
-      return;
-    case kFnSystemReset:
-      result.x[0] = code(PsciStatus::InternalFailure);
-      result.request = {.kind = RequestKind::SystemReset, .reset = ResetType::Cold};
-      return;
-    case kFnSystemReset2: system_reset2(call, result); return;
-    case kFnSystemOff2: system_off2(call, result); return;
-    default: set_not_supported(result); return;
-  }
+void PsciService::version(const SmcccCall& /*call*/, SmcccResult& result) const {
+  result.x[0] = vm_.psci_version;
 }
 
 // PSCI_FEATURES (DEN0022F.b): the answer comes from the same table that routes calls.
@@ -371,21 +406,6 @@ void PsciService::on_vcpu_resumed(unsigned vcpu) {
 // what the reset does to RAM.
 void PsciService::on_system_reset() {
   vm_.reset_guest_state();
-}
-
-std::string_view PsciService::status_name(std::int64_t value) const {
-  switch (value) {
-    case -1: return "NOT_SUPPORTED";
-    case -2: return "INVALID_PARAMETERS";
-    case -3: return "DENIED";
-    case -4: return "ALREADY_ON";
-    case -5: return "ON_PENDING";
-    case -6: return "INTERNAL_FAILURE";
-    case -7: return "NOT_PRESENT";
-    case -8: return "DISABLED";
-    case -9: return "INVALID_ADDRESS";
-    default: return {};
-  }
 }
 
 }  // namespace emu::fw

@@ -68,23 +68,21 @@ inline constexpr std::uint32_t kPowerStateCorePowerDown = 0x0001'0000;
 inline constexpr std::uint64_t kSuspendNs = 10'000;
 }  // namespace psci
 
-/// PSCI return codes (DEN0022F.b error codes).
-enum class PsciStatus : std::int32_t {
-  Success = 0,
-  NotSupported = -1,
-  InvalidParameters = -2,
-  Denied = -3,
-  AlreadyOn = -4,
-  OnPending = -5,
-  InternalFailure = -6,
-  NotPresent = -7,
-  Disabled = -8,
-  InvalidAddress = -9,
-};
+/// PSCI return codes (DEN0022F.b, "Return error codes").
+#define EMU_FW_PSCI_STATUSES(X)                  \
+  X(Success, 0, "SUCCESS")                       \
+  X(NotSupported, -1, "NOT_SUPPORTED")           \
+  X(InvalidParameters, -2, "INVALID_PARAMETERS") \
+  X(Denied, -3, "DENIED")                        \
+  X(AlreadyOn, -4, "ALREADY_ON")                 \
+  X(OnPending, -5, "ON_PENDING")                 \
+  X(InternalFailure, -6, "INTERNAL_FAILURE")     \
+  X(NotPresent, -7, "NOT_PRESENT")               \
+  X(Disabled, -8, "DISABLED")                    \
+  X(InvalidAddress, -9, "INVALID_ADDRESS")
 
-constexpr std::uint64_t status_reg(PsciStatus s) {
-  return status_reg(static_cast<std::int32_t>(s));
-}
+enum class PsciStatus : std::int32_t { EMU_FW_PSCI_STATUSES(EMU_FW_STATUS_ENUMERATOR) };
+inline constexpr StatusName kPsciStatuses[] = {EMU_FW_PSCI_STATUSES(EMU_FW_STATUS_ROW)};
 
 class PsciService final : public Service {
  public:
@@ -94,14 +92,14 @@ class PsciService final : public Service {
   std::span<const FunctionRange> ranges() const override;
   std::span<const FunctionDesc> functions() const override;
   bool available(const FunctionDesc& fn) const override { return fn.since <= vm_.psci_version; }
-  void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
-  std::string_view status_name(std::int64_t code) const override;
+  std::span<const StatusName> statuses() const override { return kPsciStatuses; }
 
   void on_vcpu_stopped(unsigned vcpu) override;
   void on_vcpu_resumed(unsigned vcpu) override;
   void on_system_reset() override;
 
  private:
+  void version(const SmcccCall& call, SmcccResult& result) const;
   std::int32_t features(std::uint32_t queried_fid) const;
   void cpu_suspend(const SmcccCall& call, SmcccResult& result);
   void cpu_on(const SmcccCall& call, SmcccResult& result);

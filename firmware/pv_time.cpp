@@ -14,48 +14,52 @@ constexpr std::uint16_t kFnSt = 0x21;
 
 constexpr std::array kRanges{FunctionRange{owner::kStandardHyp, 0x20, 0x21}};
 
-// SMC64 only (DEN0057A). ARCH_FEATURES reports PV_TIME_FEATURES: that is how a guest finds
-// the service (Linux arch/arm64/kernel/paravirt.c).
-constexpr std::array kFunctions{
-    FunctionDesc{
-        .number = kFnFeatures, .forms = kSmc64, .name = "PV_TIME_FEATURES", .args = {"fid"}, .arch_features = 0},
-    FunctionDesc{.number = kFnSt, .forms = kSmc64, .name = "PV_TIME_ST", .result = ResultKind::Value},
-};
-
 }  // namespace
 
 std::span<const FunctionRange> PvTimeService::ranges() const {
   return kRanges;
 }
+// SMC64 only (DEN0057A). ARCH_FEATURES reports PV_TIME_FEATURES: that is how a guest finds
+// the service (Linux arch/arm64/kernel/paravirt.c).
 std::span<const FunctionDesc> PvTimeService::functions() const {
+  static constexpr std::array kFunctions{
+      FunctionDesc{.number = kFnFeatures,
+                   .forms = kSmc64,
+                   .name = "PV_TIME_FEATURES",
+                   .args = {"fid"},
+                   .arch_features = 0,
+                   .handler = member_handler<&PvTimeService::features>},
+      FunctionDesc{.number = kFnSt,
+                   .forms = kSmc64,
+                   .name = "PV_TIME_ST",
+                   .result = ResultKind::Value,
+                   .handler = member_handler<&PvTimeService::stolen_time>},
+  };
   return kFunctions;
 }
 
-void PvTimeService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
+// PV_TIME_FEATURES (DEN0057A). As KVM: both functions are reported only once this vCPU has a
+// record (arch/arm64/kvm/pvtime.c).
+void PvTimeService::features(const SmcccCall& call, SmcccResult& result) const {
+  const Dispatcher::Found found = dispatcher_->find(static_cast<std::uint32_t>(call.x[1]));
+  const bool ours = found && found.service == this;
+  const bool has_record = vm_.vcpus[call.vcpu].pv_time_ipa.has_value();
+  result.x[0] = status_reg(ours && has_record ? PvTimeStatus::Success : PvTimeStatus::NotSupported);
+}
+
+// PV_TIME_ST (DEN0057A): the record's IPA; the whole record is zeroed (revision 0, attributes
+// 0, stolen 0) and counts from now.
+void PvTimeService::stolen_time(const SmcccCall& call, SmcccResult& result) {
   VcpuState& me = vm_.vcpus[call.vcpu];
-  switch (fn.number) {
-    case kFnFeatures: {
-      // As KVM: both functions are reported only once this vCPU has a record (arch/arm64/kvm/pvtime.c).
-      const Dispatcher::Found found = dispatcher_->find(static_cast<std::uint32_t>(call.x[1]));
-      const bool ours = found && found.service == this;
-      result.x[0] = status_reg(ours && me.pv_time_ipa ? SmcccStatus::Success : SmcccStatus::NotSupported);
-      return;
-    }
-    case kFnSt: {
-      if (!me.pv_time_ipa) {
-        result.x[0] = status_reg(SmcccStatus::NotSupported);
-        return;
-      }
-      // Zero the whole record (revision 0, attributes 0, stolen 0) and count from now.
-      const std::array<std::uint8_t, pv_time::kRecordSize> zero{};
-      memory_->write(*me.pv_time_ipa, zero);
-      me.steal_baseline_ns = clock_->stolen_ns(call.vcpu);
-      me.pv_time_started = true;
-      result.x[0] = *me.pv_time_ipa;
-      return;
-    }
-    default: set_not_supported(result); return;
+  if (!me.pv_time_ipa) {
+    result.x[0] = status_reg(PvTimeStatus::NotSupported);
+    return;
   }
+  const std::array<std::uint8_t, pv_time::kRecordSize> zero{};
+  memory_->write(*me.pv_time_ipa, zero);
+  me.steal_baseline_ns = clock_->stolen_ns(call.vcpu);
+  me.pv_time_started = true;
+  result.x[0] = *me.pv_time_ipa;
 }
 
 // Before each slice: stolen_time = stolen ns since PV_TIME_ST, one little-endian 64-bit
@@ -86,10 +90,6 @@ HostStatus PvTimeService::set_ipa(unsigned vcpu, std::uint64_t ipa) {
   const HostStatus status = check_ipa(vm_, vcpu, ipa);
   if (status == HostStatus::Ok) vm_.vcpus[vcpu].pv_time_ipa = ipa;
   return status;
-}
-
-std::string_view PvTimeService::status_name(std::int64_t code) const {
-  return code == -1 ? std::string_view("NOT_SUPPORTED") : std::string_view();
 }
 
 }  // namespace emu::fw

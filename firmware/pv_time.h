@@ -19,6 +19,14 @@ inline constexpr std::uint64_t kRecordSize = 64;  ///< revision, attributes, sto
 inline constexpr std::uint64_t kStolenOffset = 8;
 }  // namespace pv_time
 
+/// PV time return codes (DEN0057A): NOT_SUPPORTED is the only error either call returns.
+#define EMU_FW_PV_TIME_STATUSES(X) \
+  X(Success, 0, "SUCCESS")         \
+  X(NotSupported, -1, "NOT_SUPPORTED")
+
+enum class PvTimeStatus : std::int32_t { EMU_FW_PV_TIME_STATUSES(EMU_FW_STATUS_ENUMERATOR) };
+inline constexpr StatusName kPvTimeStatuses[] = {EMU_FW_PV_TIME_STATUSES(EMU_FW_STATUS_ROW)};
+
 class PvTimeService final : public Service {
  public:
   /// Without `memory` and `clock` the service is not offered.
@@ -31,8 +39,7 @@ class PvTimeService final : public Service {
   bool available(const FunctionDesc& /*fn*/) const override {
     return memory_ != nullptr && clock_ != nullptr && (vm_.std_hyp_bmap & service_bit::kPvTime) != 0;
   }
-  void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
-  std::string_view status_name(std::int64_t code) const override;
+  std::span<const StatusName> statuses() const override { return kPvTimeStatuses; }
   void on_vcpu_scheduled(unsigned vcpu) override;
 
   /// Host side (KVM_ARM_VCPU_PVTIME_IPA, Linux Documentation/virt/kvm/devices/vcpu.rst): Invalid
@@ -43,6 +50,8 @@ class PvTimeService final : public Service {
   static HostStatus check_ipa(const VmState& vm, unsigned vcpu, std::uint64_t ipa);
 
  private:
+  void features(const SmcccCall& call, SmcccResult& result) const;
+  void stolen_time(const SmcccCall& call, SmcccResult& result);
   void write_stolen(std::uint64_t ipa, std::uint64_t stolen_ns);
 
   VmState& vm_;

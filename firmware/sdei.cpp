@@ -14,38 +14,22 @@ namespace {
 constexpr std::array kRanges{FunctionRange{owner::kStandardSecure, 0x20, 0x3F}};
 
 // Numbers are FID bits [15:0]; SDEI exists only in the SMC64 form (DEN0054C function IDs).
-constexpr FunctionDesc sdei_fn(std::uint32_t fid, std::string_view name, std::array<std::string_view, 5> args = {},
-                               ResultKind result = ResultKind::Status) {
+constexpr FunctionDesc sdei_fn(std::uint32_t fid, std::string_view name, std::array<std::string_view, 5> args,
+                               ResultKind result, Handler handler) {
   return {.number = static_cast<std::uint16_t>(fid & 0xFFFF),
           .forms = kSmc64,
           .name = name,
           .name64 = name,
           .args = args,
           .result = result,
-          .results = 1};
+          .results = 1,
+          .handler = handler};
 }
 
-constexpr std::array kFunctions{
-    sdei_fn(sdei::kVersion, "SDEI_VERSION", {}, ResultKind::Value),
-    sdei_fn(sdei::kEventRegister, "SDEI_EVENT_REGISTER", {"event", "entry", "arg", "flags", "affinity"}),
-    sdei_fn(sdei::kEventEnable, "SDEI_EVENT_ENABLE", {"event"}),
-    sdei_fn(sdei::kEventDisable, "SDEI_EVENT_DISABLE", {"event"}),
-    sdei_fn(sdei::kEventContext, "SDEI_EVENT_CONTEXT", {"index"}, ResultKind::Value),
-    sdei_fn(sdei::kEventComplete, "SDEI_EVENT_COMPLETE", {"status"}),
-    sdei_fn(sdei::kEventCompleteAndResume, "SDEI_EVENT_COMPLETE_AND_RESUME", {"resume"}),
-    sdei_fn(sdei::kEventUnregister, "SDEI_EVENT_UNREGISTER", {"event"}),
-    sdei_fn(sdei::kEventStatus, "SDEI_EVENT_STATUS", {"event"}, ResultKind::Value),
-    sdei_fn(sdei::kEventGetInfo, "SDEI_EVENT_GET_INFO", {"event", "info"}, ResultKind::Value),
-    sdei_fn(sdei::kEventRoutingSet, "SDEI_EVENT_ROUTING_SET", {"event", "mode", "affinity"}),
-    sdei_fn(sdei::kPeMask, "SDEI_PE_MASK", {}, ResultKind::Value),
-    sdei_fn(sdei::kPeUnmask, "SDEI_PE_UNMASK"),
-    sdei_fn(sdei::kInterruptBind, "SDEI_INTERRUPT_BIND", {"intid"}, ResultKind::Value),
-    sdei_fn(sdei::kInterruptRelease, "SDEI_INTERRUPT_RELEASE", {"event"}),
-    sdei_fn(sdei::kEventSignal, "SDEI_EVENT_SIGNAL", {"event", "target"}),
-    sdei_fn(sdei::kFeatures, "SDEI_FEATURES", {"feature"}, ResultKind::Value),
-    sdei_fn(sdei::kPrivateReset, "SDEI_PRIVATE_RESET"),
-    sdei_fn(sdei::kSharedReset, "SDEI_SHARED_RESET"),
-};
+// x0 of an SDEI answer: a status or a value (DEN0054C function descriptions).
+void answer(SmcccResult& result, std::int64_t x0) {
+  result.x[0] = static_cast<std::uint64_t>(x0);
+}
 
 constexpr std::int64_t code(SdeiStatus s) {
   return static_cast<std::int64_t>(s);
@@ -65,7 +49,47 @@ std::optional<unsigned> vcpu_of_mpidr(std::uint64_t mpidr, unsigned count) {
 std::span<const FunctionRange> SdeiService::ranges() const {
   return kRanges;
 }
+// Every SDEI call answers in x0 alone (DEN0054C function descriptions). The handlers name the
+// member that does the work and put its answer in x0.
 std::span<const FunctionDesc> SdeiService::functions() const {
+  using R = ResultKind;
+  using C = const SmcccCall&;
+  using Out = SmcccResult&;
+  static constexpr std::array kFunctions{
+      sdei_fn(sdei::kVersion, "SDEI_VERSION", {}, R::Value, [](Service&, C, Out r) { r.x[0] = sdei::kVersion1_1; }),
+      sdei_fn(sdei::kEventRegister, "SDEI_EVENT_REGISTER", {"event", "entry", "arg", "flags", "affinity"}, R::Status,
+              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).reg(c)); }),
+      sdei_fn(sdei::kEventEnable, "SDEI_EVENT_ENABLE", {"event"}, R::Status,
+              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).enable(c.vcpu, c.x[1], true)); }),
+      sdei_fn(sdei::kEventDisable, "SDEI_EVENT_DISABLE", {"event"}, R::Status,
+              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).enable(c.vcpu, c.x[1], false)); }),
+      sdei_fn(sdei::kEventContext, "SDEI_EVENT_CONTEXT", {"index"}, R::Value,
+              member_handler<&SdeiService::event_context>),
+      sdei_fn(sdei::kEventComplete, "SDEI_EVENT_COMPLETE", {"status"}, R::Status,
+              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).complete(c.vcpu, r, std::nullopt)); }),
+      sdei_fn(sdei::kEventCompleteAndResume, "SDEI_EVENT_COMPLETE_AND_RESUME", {"resume"}, R::Status,
+              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).complete(c.vcpu, r, c.x[1])); }),
+      sdei_fn(sdei::kEventUnregister, "SDEI_EVENT_UNREGISTER", {"event"}, R::Status,
+              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).unregister(c.vcpu, c.x[1])); }),
+      sdei_fn(sdei::kEventStatus, "SDEI_EVENT_STATUS", {"event"}, R::Value, member_handler<&SdeiService::event_status>),
+      sdei_fn(sdei::kEventGetInfo, "SDEI_EVENT_GET_INFO", {"event", "info"}, R::Value,
+              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).get_info(c.vcpu, c.x[1], c.x[2])); }),
+      sdei_fn(sdei::kEventRoutingSet, "SDEI_EVENT_ROUTING_SET", {"event", "mode", "affinity"}, R::Status,
+              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).routing_set(c.x[1], c.x[2], c.x[3])); }),
+      sdei_fn(sdei::kPeMask, "SDEI_PE_MASK", {}, R::Value, member_handler<&SdeiService::pe_mask>),
+      sdei_fn(sdei::kPeUnmask, "SDEI_PE_UNMASK", {}, R::Status, member_handler<&SdeiService::pe_unmask>),
+      sdei_fn(sdei::kInterruptBind, "SDEI_INTERRUPT_BIND", {"intid"}, R::Value,
+              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).bind(c.x[1])); }),
+      sdei_fn(sdei::kInterruptRelease, "SDEI_INTERRUPT_RELEASE", {"event"}, R::Status,
+              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).release(c.x[1])); }),
+      sdei_fn(sdei::kEventSignal, "SDEI_EVENT_SIGNAL", {"event", "target"}, R::Status,
+              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).signal_call(c.x[1], c.x[2])); }),
+      sdei_fn(sdei::kFeatures, "SDEI_FEATURES", {"feature"}, R::Value, member_handler<&SdeiService::features>),
+      sdei_fn(sdei::kPrivateReset, "SDEI_PRIVATE_RESET", {}, R::Status,
+              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).private_reset(c.vcpu)); }),
+      sdei_fn(sdei::kSharedReset, "SDEI_SHARED_RESET", {}, R::Status,
+              [](Service& s, C, Out r) { answer(r, self<SdeiService>(s).shared_reset()); }),
+  };
   return kFunctions;
 }
 
@@ -118,70 +142,47 @@ void SdeiService::set_pending(SdeiInstance& inst, bool pending) {
   pending ? ++pending_ : --pending_;
 }
 
-void SdeiService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
-  const unsigned vcpu = call.vcpu;
-  std::int64_t status = kOk;
-  switch (fn.number) {
-    case sdei::kVersion & 0xFFFF: result.x[0] = sdei::kVersion1_1; return;
-    case sdei::kEventRegister & 0xFFFF: status = reg(call); break;
-    case sdei::kEventEnable & 0xFFFF: status = enable(vcpu, call.x[1], true); break;
-    case sdei::kEventDisable & 0xFFFF: status = enable(vcpu, call.x[1], false); break;
-    case sdei::kEventContext & 0xFFFF: {
-      std::uint64_t value = 0;
-      status = context(vcpu, call.x[1], value);
-      if (status == kOk) {
-        result.x[0] = value;
-        return;
-      }
-      break;
-    }
-    case sdei::kEventComplete & 0xFFFF: status = complete(vcpu, result, std::nullopt); break;
-    case sdei::kEventCompleteAndResume & 0xFFFF: status = complete(vcpu, result, call.x[1]); break;
-    case sdei::kEventUnregister & 0xFFFF: status = unregister(vcpu, call.x[1]); break;
-    case sdei::kEventStatus & 0xFFFF: {
-      const std::optional<std::size_t> index = find(call.x[1]);
-      if (!index) {
-        status = kInvalid;
-        break;
-      }
-      const SdeiInstance& inst = instance(vcpu, *index);
-      // A shared handler runs on one PE; STATUS reports it from every PE (TF-A keeps one
-      // state word for a shared event).
-      result.x[0] = (inst.registered ? sdei::kStatusRegistered : 0) | (inst.enabled ? sdei::kStatusEnabled : 0) |
-                    (inst.running ? sdei::kStatusRunning : 0);
-      return;
-    }
-    case sdei::kEventGetInfo & 0xFFFF: {
-      const std::int64_t value = get_info(vcpu, call.x[1], call.x[2]);
-      result.x[0] = static_cast<std::uint64_t>(value);
-      return;
-    }
-    case sdei::kEventRoutingSet & 0xFFFF: status = routing_set(call.x[1], call.x[2], call.x[3]); break;
-    case sdei::kPeMask & 0xFFFF: {
-      // 1 if this call masked the PE, 0 if it was masked already (DEN0054C SDEI_PE_MASK, TF-A).
-      VcpuState& v = vm_.vcpus[vcpu];
-      result.x[0] = v.sdei_masked ? 0 : 1;
-      v.sdei_masked = true;
-      return;
-    }
-    case sdei::kPeUnmask & 0xFFFF: vm_.vcpus[vcpu].sdei_masked = false; break;
-    case sdei::kInterruptBind & 0xFFFF: status = bind(call.x[1]); break;
-    case sdei::kInterruptRelease & 0xFFFF: status = release(call.x[1]); break;
-    case sdei::kEventSignal & 0xFFFF: status = signal_call(call.x[1], call.x[2]); break;
-    case sdei::kFeatures & 0xFFFF:
-      // Only BIND_SLOTS is a feature here; RELATIVE_MODE (1) and the rest are
-      // INVALID_PARAMETERS, as TF-A answers, since relative entry points are not supported.
-      if (call.x[1] == sdei::kFeatureBindSlots) {
-        result.x[0] = bind_slots();
-        return;
-      }
-      status = kInvalid;
-      break;
-    case sdei::kPrivateReset & 0xFFFF: status = private_reset(vcpu); break;
-    case sdei::kSharedReset & 0xFFFF: status = shared_reset(); break;
-    default: set_not_supported(result); return;
+// SDEI_EVENT_CONTEXT (DEN0054C): x0 is the value, or the status when it cannot be read.
+void SdeiService::event_context(const SmcccCall& call, SmcccResult& result) const {
+  std::uint64_t value = 0;
+  const std::int64_t status = context(call.vcpu, call.x[1], value);
+  answer(result, status == kOk ? static_cast<std::int64_t>(value) : status);
+}
+
+// SDEI_EVENT_STATUS (DEN0054C): the registered, enabled and running bits. A shared handler runs
+// on one PE; STATUS reports it from every PE (TF-A keeps one state word for a shared event).
+void SdeiService::event_status(const SmcccCall& call, SmcccResult& result) const {
+  const std::optional<std::size_t> index = find(call.x[1]);
+  if (!index) {
+    answer(result, kInvalid);
+    return;
   }
-  result.x[0] = static_cast<std::uint64_t>(status);
+  const SdeiInstance& inst = instance(call.vcpu, *index);
+  result.x[0] = (inst.registered ? sdei::kStatusRegistered : 0) | (inst.enabled ? sdei::kStatusEnabled : 0) |
+                (inst.running ? sdei::kStatusRunning : 0);
+}
+
+// SDEI_PE_MASK: 1 if this call masked the PE, 0 if it was masked already (DEN0054C SDEI_PE_MASK, TF-A).
+void SdeiService::pe_mask(const SmcccCall& call, SmcccResult& result) {
+  VcpuState& v = vm_.vcpus[call.vcpu];
+  result.x[0] = v.sdei_masked ? 0 : 1;
+  v.sdei_masked = true;
+}
+
+// SDEI_PE_UNMASK (DEN0054C): always SUCCESS.
+void SdeiService::pe_unmask(const SmcccCall& call, SmcccResult& result) {
+  vm_.vcpus[call.vcpu].sdei_masked = false;
+  answer(result, kOk);
+}
+
+// SDEI_FEATURES (DEN0054C): only BIND_SLOTS is a feature here; RELATIVE_MODE (1) and the rest
+// are INVALID_PARAMETERS, as TF-A answers, since relative entry points are not supported.
+void SdeiService::features(const SmcccCall& call, SmcccResult& result) const {
+  if (call.x[1] == sdei::kFeatureBindSlots) {
+    result.x[0] = bind_slots();
+    return;
+  }
+  answer(result, kInvalid);
 }
 
 // REGISTER(event, entry, arg, flags, affinity) (DEN0054C SDEI_EVENT_REGISTER). RM_PE needs the affinity of
@@ -516,17 +517,6 @@ void SdeiService::recount() {
   for (const SdeiInstance& inst : vm_.sdei_shared) pending_ += inst.pending ? 1 : 0;
   for (const VcpuState& v : vm_.vcpus) {
     for (const SdeiInstance& inst : v.sdei) pending_ += inst.pending ? 1 : 0;
-  }
-}
-
-std::string_view SdeiService::status_name(std::int64_t value) const {
-  switch (value) {
-    case -1: return "NOT_SUPPORTED";
-    case -2: return "INVALID_PARAMETERS";
-    case -3: return "DENIED";
-    case -5: return "PENDING";
-    case -10: return "OUT_OF_RESOURCE";
-    default: return {};
   }
 }
 

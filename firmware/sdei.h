@@ -54,15 +54,17 @@ inline constexpr unsigned kBindSlots = 3;  ///< of each kind, as TF-A's Arm plat
 inline constexpr std::uint64_t kFeatureBindSlots = 0;
 }  // namespace sdei
 
-/// SDEI return codes (DEN0054C; Linux include/uapi/linux/arm_sdei.h).
-enum class SdeiStatus : std::int32_t {
-  Success = 0,
-  NotSupported = -1,
-  InvalidParameters = -2,
-  Denied = -3,
-  Pending = -5,
-  OutOfResource = -10,
-};
+/// SDEI return codes (DEN0054C, "Return error codes"; Linux include/uapi/linux/arm_sdei.h).
+#define EMU_FW_SDEI_STATUSES(X)                  \
+  X(Success, 0, "SUCCESS")                       \
+  X(NotSupported, -1, "NOT_SUPPORTED")           \
+  X(InvalidParameters, -2, "INVALID_PARAMETERS") \
+  X(Denied, -3, "DENIED")                        \
+  X(Pending, -5, "PENDING")                      \
+  X(OutOfResource, -10, "OUT_OF_RESOURCE")
+
+enum class SdeiStatus : std::int32_t { EMU_FW_SDEI_STATUSES(EMU_FW_STATUS_ENUMERATOR) };
+inline constexpr StatusName kSdeiStatuses[] = {EMU_FW_SDEI_STATUSES(EMU_FW_STATUS_ROW)};
 
 /// What core needs to enter a handler (DEN0054C event handler entry).
 struct SdeiEntry {
@@ -79,8 +81,7 @@ class SdeiService final : public Service {
   std::string_view name() const override { return "SDEI"; }
   std::span<const FunctionRange> ranges() const override;
   std::span<const FunctionDesc> functions() const override;
-  void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
-  std::string_view status_name(std::int64_t code) const override;
+  std::span<const StatusName> statuses() const override { return kSdeiStatuses; }
 
   void on_vcpu_power_on(unsigned vcpu) override;
   void on_system_reset() override;
@@ -119,6 +120,11 @@ class SdeiService final : public Service {
   bool bound_triggered() const;
   void give_back(unsigned vcpu, std::size_t index);
 
+  void event_context(const SmcccCall& call, SmcccResult& result) const;
+  void event_status(const SmcccCall& call, SmcccResult& result) const;
+  void pe_mask(const SmcccCall& call, SmcccResult& result);
+  void pe_unmask(const SmcccCall& call, SmcccResult& result);
+  void features(const SmcccCall& call, SmcccResult& result) const;
   std::int64_t reg(const SmcccCall& call);
   std::int64_t enable(unsigned vcpu, std::uint64_t event, bool on);
   std::int64_t unregister(unsigned vcpu, std::uint64_t event);

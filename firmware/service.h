@@ -9,12 +9,43 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 #include "firmware/smccc.h"
 
 namespace emu::fw {
 
 class Dispatcher;
+class Service;
+
+/// Answers one call of the function whose table entry holds it: the registers the entry's
+/// `args` name are loaded (and narrowed for SMC32), `result.x[0..3]` are zero, `result.count`
+/// is the entry's `results` and no request is set. `service` is the service that declared the
+/// entry. The dispatcher calls it straight from the entry, so the function is routed once
+/// (as TF-A's rt_svc_desc_t handlers, with one entry per function here).
+using Handler = void (*)(Service& service, const SmcccCall& call, SmcccResult& result);
+
+namespace detail {
+template <typename C, typename R, typename... A>
+C* class_of(R (C::*)(A...));
+template <typename C, typename R, typename... A>
+C* class_of(R (C::*)(A...) const);
+}  // namespace detail
+
+/// Inside a Handler: the declaring service as its own class (`self<PsciService>(service)`).
+template <typename C>
+C& self(Service& service) {
+  return static_cast<C&>(service);
+}
+
+/// The Handler that calls `Method`, a member `void (const SmcccCall&, SmcccResult&)` of the
+/// declaring service. Take its address where the member is accessible (inside the service's
+/// functions()): `.handler = member_handler<&PsciService::cpu_on>`.
+template <auto Method>
+void member_handler(Service& service, const SmcccCall& call, SmcccResult& result) {
+  using C = std::remove_pointer_t<decltype(detail::class_of(Method))>;
+  (self<C>(service).*Method)(call, result);
+}
 
 /// Which calling conventions a function exists in.
 enum Form : std::uint8_t { kSmc32 = 1, kSmc64 = 2, kBothForms = kSmc32 | kSmc64 };
@@ -56,6 +87,8 @@ struct FunctionDesc {
   /// The SMC64 form has its own availability (Service::offers_smc64): it came later than the
   /// SMC32 form (SMCCC_ARCH_SOC_ID). Default no.
   bool gated64 = false;
+  /// Answers the call; required (Dispatcher::add refuses an entry without one).
+  Handler handler = nullptr;
 };
 
 /// A contiguous block of function numbers inside one owner that a service answers.
@@ -84,11 +117,10 @@ class Service {
   /// For a function with `gated64` set: whether its SMC64 form is offered too (asked only
   /// when available(fn) holds, so other functions pay nothing for it). Default: yes.
   virtual bool offers_smc64(const FunctionDesc& /*fn*/) const { return true; }
-  /// Answers one call. The registers `fn.args` names are loaded (and narrowed for SMC32);
-  /// `result.x[0..3]` are zero, `result.count` is `fn.results` and no request is set on entry.
-  virtual void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) = 0;
-  /// Name of a negative status code in this service's own enum, for the trace ("" if none).
-  virtual std::string_view status_name(std::int64_t code) const = 0;
+  /// The status codes of the service's specification (its X-macro's table), for the trace.
+  virtual std::span<const StatusName> statuses() const = 0;
+  /// The specification's name of a status code, "" if it has none.
+  std::string_view status_name(std::int64_t code) const { return status_name_in(statuses(), code); }
 
   // Lifecycle hooks (docs/architecture.md, "Services, state and discovery"): core reports what it
   // did with a request, and the firmware passes it to every service, so services never call each

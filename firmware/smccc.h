@@ -5,6 +5,9 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
+#include <string_view>
+#include <type_traits>
 
 #include "firmware/function_id.h"
 
@@ -97,22 +100,49 @@ constexpr std::uint64_t status_reg(std::int32_t code) {
   return static_cast<std::uint64_t>(static_cast<std::int64_t>(code));
 }
 
-/// DEN0028 section 5.1 return codes shared by the Arm architecture calls.
-enum class SmcccStatus : std::int32_t {
-  Success = 0,
-  NotSupported = -1,
-  NotRequired = -2,
-  InvalidParameter = -3,
+/// A specification's status-code enum (PsciStatus, SdeiStatus, ...): signed 32-bit codes.
+template <typename E>
+concept StatusEnum = std::is_enum_v<E> && std::is_same_v<std::underlying_type_t<E>, std::int32_t>;
+
+/// The one encoding of every specification's status codes (see the int32 form above).
+template <StatusEnum E>
+constexpr std::uint64_t status_reg(E status) {
+  return status_reg(static_cast<std::int32_t>(status));
+}
+
+/// A guest-visible status code and the name its specification gives it, for the trace.
+struct StatusName {
+  std::int32_t code = 0;
+  std::string_view name;
 };
 
-constexpr std::uint64_t status_reg(SmcccStatus s) {
-  return status_reg(static_cast<std::int32_t>(s));
+/// The specification's name of `code` in `table` ("" if the table has none).
+constexpr std::string_view status_name_in(std::span<const StatusName> table, std::int64_t code) {
+  for (const StatusName& s : table) {
+    if (s.code == code) return s.name;
+  }
+  return {};
 }
+
+// Each specification lists its status codes once, as rows X(Enumerator, value, "NAME"); these
+// expand such a list into the enum and into its StatusName table, so the two cannot disagree.
+#define EMU_FW_STATUS_ENUMERATOR(id, value, text) id = (value),
+#define EMU_FW_STATUS_ROW(id, value, text) ::emu::fw::StatusName{(value), (text)},
+
+/// DEN0028 return codes: the codes of the Arm architecture calls, the general service
+/// queries and the services that reuse them (KVM's vendor calls).
+#define EMU_FW_SMCCC_STATUSES(X)       \
+  X(Success, 0, "SUCCESS")             \
+  X(NotSupported, -1, "NOT_SUPPORTED") \
+  X(NotRequired, -2, "NOT_REQUIRED")   \
+  X(InvalidParameter, -3, "INVALID_PARAMETER")
+
+enum class SmcccStatus : std::int32_t { EMU_FW_SMCCC_STATUSES(EMU_FW_STATUS_ENUMERATOR) };
+inline constexpr StatusName kSmcccStatuses[] = {EMU_FW_SMCCC_STATUSES(EMU_FW_STATUS_ROW)};
 
 /// The model's one NOT_SUPPORTED answer: x0 = -1 and nothing else written back (DEN0028 Unknown
 /// Function Identifier; docs/architecture.md, "Model decisions"). The dispatcher uses it for
-/// anything unmatched; a service's switch uses it for a table entry it has no case for, so even
-/// that mistake cannot zero x1..x3.
+/// anything unmatched.
 inline void set_not_supported(SmcccResult& result) {
   result.x[0] = status_reg(SmcccStatus::NotSupported);
   result.count = 1;

@@ -15,13 +15,6 @@ constexpr std::uint16_t kFnRnd = 0x53;
 
 constexpr std::array kRanges{FunctionRange{owner::kStandardSecure, 0x50, 0x5F}};
 
-constexpr std::array kFunctions{
-    FunctionDesc{.number = kFnVersion, .name = "TRNG_VERSION", .result = ResultKind::Value},
-    FunctionDesc{.number = kFnFeatures, .name = "TRNG_FEATURES", .args = {"fid"}},
-    FunctionDesc{.number = kFnGetUuid, .name = "TRNG_GET_UUID", .result = ResultKind::Value},
-    FunctionDesc{.number = kFnRnd, .forms = kBothForms, .name = "TRNG_RND32", .name64 = "TRNG_RND64", .args = {"bits"}},
-};
-
 std::uint64_t code(TrngStatus s) {
   return status_reg(static_cast<std::int32_t>(s));
 }
@@ -42,26 +35,40 @@ bool TrngService::available(const FunctionDesc& /*fn*/) const {
   return entropy_ != nullptr && (vm_.std_bmap & service_bit::kTrng) != 0;
 }
 std::span<const FunctionDesc> TrngService::functions() const {
+  static constexpr std::array kFunctions{
+      FunctionDesc{.number = kFnVersion,
+                   .name = "TRNG_VERSION",
+                   .result = ResultKind::Value,
+                   .handler = [](Service&, const SmcccCall&, SmcccResult& result) { result.x[0] = trng::kVersion1_0; }},
+      FunctionDesc{.number = kFnFeatures,
+                   .name = "TRNG_FEATURES",
+                   .args = {"fid"},
+                   .handler = member_handler<&TrngService::features>},
+      FunctionDesc{.number = kFnGetUuid,
+                   .name = "TRNG_GET_UUID",
+                   .result = ResultKind::Value,
+                   .handler = member_handler<&TrngService::get_uuid>},
+      FunctionDesc{.number = kFnRnd,
+                   .forms = kBothForms,
+                   .name = "TRNG_RND32",
+                   .name64 = "TRNG_RND64",
+                   .args = {"bits"},
+                   .handler = member_handler<&TrngService::rnd>},
+  };
   return kFunctions;
 }
 
-void TrngService::handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) {
-  switch (fn.number) {
-    case kFnVersion: result.x[0] = trng::kVersion1_0; return;
-    case kFnFeatures: {
-      // Derived from the routing table: 0 for a TRNG function, NOT_SUPPORTED otherwise.
-      const Dispatcher::Found found = dispatcher_->find(static_cast<std::uint32_t>(call.x[1]));
-      result.x[0] = code(found && found.service == this ? TrngStatus::Success : TrngStatus::NotSupported);
-      return;
-    }
-    case kFnGetUuid: {
-      const CallUid uid = entropy_->uuid();
-      for (std::size_t i = 0; i < 4; ++i) result.x[i] = uid[i];
-      return;
-    }
-    case kFnRnd: rnd(call, result); return;
-    default: set_not_supported(result); return;
-  }
+// TRNG_FEATURES (DEN0098): derived from the routing table, 0 for a TRNG function,
+// NOT_SUPPORTED otherwise.
+void TrngService::features(const SmcccCall& call, SmcccResult& result) const {
+  const Dispatcher::Found found = dispatcher_->find(static_cast<std::uint32_t>(call.x[1]));
+  result.x[0] = code(found && found.service == this ? TrngStatus::Success : TrngStatus::NotSupported);
+}
+
+// TRNG_GET_UUID (DEN0098): the entropy source's UUID in w0..w3.
+void TrngService::get_uuid(const SmcccCall& /*call*/, SmcccResult& result) const {
+  const CallUid uid = entropy_->uuid();
+  for (std::size_t i = 0; i < 4; ++i) result.x[i] = uid[i];
 }
 
 // TRNG_RND32 / TRNG_RND64 (DEN0098 TRNG_RND, its result packing and error codes): N is W1 in both
@@ -87,15 +94,6 @@ void TrngService::rnd(const SmcccCall& call, SmcccResult& result) {
     result.x[3 - k] = low_bits(words[k], used);
   }
   result.x[0] = code(TrngStatus::Success);
-}
-
-std::string_view TrngService::status_name(std::int64_t value) const {
-  switch (value) {
-    case -1: return "NOT_SUPPORTED";
-    case -2: return "INVALID_PARAMETERS";
-    case -3: return "NO_ENTROPY";
-    default: return {};
-  }
 }
 
 }  // namespace emu::fw

@@ -21,13 +21,15 @@ inline constexpr std::uint32_t kMaxBits32 = 96;   ///< RND32: three 32-bit resul
 inline constexpr std::uint32_t kMaxBits64 = 192;  ///< RND64: three 64-bit result registers
 }  // namespace trng
 
-/// TRNG return codes (DEN0098).
-enum class TrngStatus : std::int32_t {
-  Success = 0,
-  NotSupported = -1,
-  InvalidParameters = -2,
-  NoEntropy = -3,
-};
+/// TRNG return codes (DEN0098, "Return codes").
+#define EMU_FW_TRNG_STATUSES(X)                  \
+  X(Success, 0, "SUCCESS")                       \
+  X(NotSupported, -1, "NOT_SUPPORTED")           \
+  X(InvalidParameters, -2, "INVALID_PARAMETERS") \
+  X(NoEntropy, -3, "NO_ENTROPY")
+
+enum class TrngStatus : std::int32_t { EMU_FW_TRNG_STATUSES(EMU_FW_STATUS_ENUMERATOR) };
+inline constexpr StatusName kTrngStatuses[] = {EMU_FW_TRNG_STATUSES(EMU_FW_STATUS_ROW)};
 
 class TrngService final : public Service {
  public:
@@ -38,10 +40,11 @@ class TrngService final : public Service {
   std::span<const FunctionRange> ranges() const override;
   std::span<const FunctionDesc> functions() const override;
   bool available(const FunctionDesc& fn) const override;
-  void handle(const FunctionDesc& fn, SmcccCall& call, SmcccResult& result) override;
-  std::string_view status_name(std::int64_t code) const override;
+  std::span<const StatusName> statuses() const override { return kTrngStatuses; }
 
  private:
+  void features(const SmcccCall& call, SmcccResult& result) const;
+  void get_uuid(const SmcccCall& call, SmcccResult& result) const;
   void rnd(const SmcccCall& call, SmcccResult& result);
 
   const VmState& vm_;

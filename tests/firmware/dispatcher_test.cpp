@@ -16,16 +16,23 @@ using emu::test::kNotSupported;
 
 namespace {
 
+// The handler a hand-written table gets unless it names one: x0 = the function number.
+void answer_number(fw::Service&, const fw::SmcccCall& call, fw::SmcccResult& result) {
+  result.x[0] = call.id.number;
+}
+
 // A service whose table a test writes by hand.
 class TableService final : public fw::Service {
  public:
-  TableService(std::vector<fw::FunctionRange> ranges, std::vector<fw::FunctionDesc> functions)
-      : ranges_(std::move(ranges)), functions_(std::move(functions)) {}
+  TableService(std::vector<fw::FunctionRange> ranges, std::vector<fw::FunctionDesc> functions,
+               fw::Handler handler = answer_number)
+      : ranges_(std::move(ranges)), functions_(std::move(functions)) {
+    for (fw::FunctionDesc& fn : functions_) fn.handler = handler;
+  }
   std::string_view name() const override { return "table"; }
   std::span<const fw::FunctionRange> ranges() const override { return ranges_; }
   std::span<const fw::FunctionDesc> functions() const override { return functions_; }
-  void handle(const fw::FunctionDesc& fn, fw::SmcccCall&, fw::SmcccResult& r) override { r.x[0] = fn.number; }
-  std::string_view status_name(std::int64_t) const override { return {}; }
+  std::span<const fw::StatusName> statuses() const override { return {}; }
 
  private:
   std::vector<fw::FunctionRange> ranges_;
@@ -67,6 +74,12 @@ TEST_CASE("Dispatcher: a function outside its service's ranges, or declared twic
   fw::Dispatcher d;
   CHECK_THROWS_AS(d.add(outside), fw::TableError);
   CHECK_THROWS_AS(d.add(twice), fw::TableError);
+}
+
+TEST_CASE("Dispatcher: a function without a handler is refused when the firmware is built") {
+  TableService none({{2, 0x00, 0x0F}}, {{.number = 1}}, nullptr);
+  fw::Dispatcher d;
+  CHECK_THROWS_WITH_AS(d.add(none), doctest::Contains("has no handler"), fw::TableError);
 }
 
 TEST_CASE("Dispatcher: a call is routed by owner and range to the function in its declared forms only") {
