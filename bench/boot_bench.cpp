@@ -172,7 +172,7 @@ void BM_Boot_Qemu(benchmark::State& state) {
   if (!inputs(state, in)) return;
   measure(state,
           {"qemu-system-aarch64", "-M", "virt", "-cpu", cpu_model(state), "-smp", std::to_string(state.range(0)), "-m",
-           "512", "-nographic", "-no-reboot", "-kernel", in.kernel, "-initrd", in.initrd, "-append",
+           "512", "-nic", "none", "-nographic", "-no-reboot", "-kernel", in.kernel, "-initrd", in.initrd, "-append",
            "console=ttyAMA0 panic=-1"},
           false);
 }

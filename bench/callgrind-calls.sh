@@ -29,7 +29,7 @@ count() {
   rm -f "$log"
 }
 per_call() { echo $(( ($1 - $2) / calls )); }
-qemu=(qemu-system-aarch64 -M virt -cpu max -m 256 -nographic -semihosting -kernel)
+qemu=(qemu-system-aarch64 -M virt -cpu max -m 256 -nic none -nographic -semihosting -kernel)
 
 results=()
 for guest in psci-loop trap-loop; do

@@ -21,7 +21,7 @@ calls=5000000
 emu="$build/cli/smccc-emu"
 
 scripts/setup-bench-deps.sh >&2
-qemu() { timeout 120 qemu-system-aarch64 -M virt -cpu max -m 256 -nographic -semihosting -kernel "$1"; }
+qemu() { timeout 120 qemu-system-aarch64 -M virt -cpu max -m 256 -nic none -nographic -semihosting -kernel "$1"; }
 smccc() { "$emu" run -q "$1"; }
 
 # Median wall-clock seconds of RUNS runs of "$@" (each must exit 0).
