@@ -134,22 +134,6 @@ std::optional<std::uint64_t> Vcpu::translate(std::uint64_t va) {
   return (par & kPaMask) | (va & (kHostPage - 1));
 }
 
-bool Vcpu::fetch_word(std::uint64_t pc, std::uint32_t& word) {
-  // Every firmware call fetches its HVC/SMC here: with the MMU never on, VA = PA and an
-  // aligned word is one bounds check away (read_guest's page loop costs about 80 host
-  // instructions a call).
-  if (!mmu_ever_on_) [[likely]] {
-    const std::uint8_t* p = machine_.ram_.at(pc, sizeof word);
-    if (p == nullptr) return false;
-    std::memcpy(&word, p, sizeof word);
-    return true;
-  }
-  std::uint8_t bytes[4];
-  if (read_guest(pc, bytes) != sizeof bytes) return false;
-  std::memcpy(&word, bytes, sizeof word);
-  return true;
-}
-
 // A walk of the EL1&0 stage 1 tables for `va` (Arm ARM D8.2), 4K, 16K or 64K granule, for
 // what AT does not report: the leaf's level and permission bits. Descriptors are read from
 // RAM by physical address; nullopt if the walk does not reach a leaf.

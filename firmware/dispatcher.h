@@ -60,8 +60,21 @@ class Dispatcher {
   /// Decodes, routes and answers one call into `result`. Anything unmatched gets
   /// NOT_SUPPORTED with count = 1, so only x0 changes. Needs x0 loaded; loads the function's
   /// argument registers through `call.source` if they are not. Throws only what the trace
-  /// sink throws.
-  void dispatch(SmcccCall& call, SmcccResult& result);
+  /// sink throws. Inline, so that the fast path costs the trap no call of its own.
+  void dispatch(SmcccCall& call, SmcccResult& result) {
+    // The fast path: the frozen table, no trace, no fault rules, immediate #0 and a well-formed
+    // fast call whose entry the filter lets through. Bit 16 (the SVE hint) is not part of the
+    // table's index, so it is ignored here as in decode().
+    const auto w0 = static_cast<std::uint32_t>(call.x[0]);
+    if (fast_ && call.imm == 0 && flat_shape(w0)) [[likely]] {
+      const FlatEntry& e = flat_entry(w0);
+      if (e.direct) [[likely]] {
+        answer_direct(e, w0, call, result);
+        return;
+      }
+    }
+    dispatch_slow(call, result);
+  }
   SmcccResult dispatch(SmcccCall& call) {
     SmcccResult result;
     dispatch(call, result);
@@ -111,6 +124,8 @@ class Dispatcher {
 
  private:
   static constexpr std::uint8_t kNoFunction = 0xFF;
+  static constexpr std::uint64_t kLow32 = 0xFFFF'FFFFu;
+  static constexpr int kSmc32ArgRegisters = 7;  // SMCCC 1.2: W1..W7 carry SMC32 arguments
 
   struct Route {
     FunctionRange range;
@@ -145,6 +160,42 @@ class Dispatcher {
   static bool flat_shape(std::uint32_t w0) {
     return (w0 & (FunctionId::kFastBit | FunctionId::kReservedMask)) == FunctionId::kFastBit;
   }
+  // SMC32 arguments: the callee ignores the upper halves of W1..W7 (DEN0028 SMC32/HVC32 argument
+  // passing). Only the registers the function reads (x1..x(reads-1), at most x5) are narrowed:
+  // the others are never written back, so the guest cannot tell.
+  static void narrow_smc32_arguments(SmcccCall& call, int reads) {
+    for (int i = 1; i < reads; ++i) call.x[static_cast<std::size_t>(i)] &= kLow32;
+  }
+  // SMC32 results: only W0..W7 are defined. A negative status in x0 is kept sign-extended
+  // (Linux's arm-smccc.h users and KVM compare the full 64-bit value); everything else is
+  // truncated. Most functions return at most four registers: those are masked without a loop
+  // (registers past count are not written back, so masking them is harmless).
+  static void truncate_smc32_results(SmcccResult& result) {
+    const auto x0 = static_cast<std::int64_t>(result.x[0]);
+    if (!(x0 < 0 && x0 >= INT32_MIN)) result.x[0] &= kLow32;
+    result.x[1] &= kLow32;
+    result.x[2] &= kLow32;
+    result.x[3] &= kLow32;
+    if (result.count <= 4) [[likely]]
+      return;
+    const int count = result.count < 1 + kSmc32ArgRegisters ? result.count : 1 + kSmc32ArgRegisters;
+    for (int i = 4; i < count; ++i) result.x[static_cast<std::size_t>(i)] &= kLow32;
+  }
+  // A call the frozen table answers directly: the same steps as dispatch_found, without the
+  // trace and fault tests.
+  static void answer_direct(const FlatEntry& e, std::uint32_t w0, SmcccCall& call, SmcccResult& result) {
+    call.id = e.id;
+    call.id.sve_hint = (w0 & FunctionId::kSveHintBit) != 0;
+    if (call.loaded < e.reads) call.source->load(call, e.reads);
+    const bool smc32 = (w0 & FunctionId::kSmc64Bit) == 0;
+    if (smc32) narrow_smc32_arguments(call, e.reads);
+    result.request = {};
+    result.x[0] = result.x[1] = result.x[2] = result.x[3] = 0;
+    result.count = e.results;
+    e.handler(*e.service, call, result);
+    if (smc32) truncate_smc32_results(result);
+  }
+
   // The fast path is open when the table is frozen and neither tracing nor fault rules are on.
   void update_fast() { fast_ = frozen_ && trace_ == nullptr && faults_ == nullptr; }
   void dispatch_found(SmcccCall& call, const Found& found, SmcccResult& result);
