@@ -19,18 +19,17 @@ VmState make_vm(const FirmwareConfig& config) {
   return VmState{.ram_base = config.ram_base, .ram_size = config.ram_size, .vcpus = config.vcpu_count};
 }
 
-const std::vector<FaultRule>& checked_faults(const std::vector<FaultRule>& rules) {
+void check_faults(const std::vector<FaultRule>& rules) {
   for (const FaultRule& r : rules) {
     if (const std::string problem = fault_rule_problem(r); !problem.empty()) throw ConfigError("faults", problem);
   }
-  return rules;
 }
 
 }  // namespace
 
-Firmware::Firmware(const FirmwareConfig& config)
-    : vm_(make_vm(config)), faults_(checked_faults(config.faults), config.fault_seed) {
+Firmware::Firmware(const FirmwareConfig& config) : vm_(make_vm(config)), faults_(config.faults, config.fault_seed) {
   register_services(config);
+  check_faults(config.faults);  // after the services' own checks, as before
   dispatcher_.set_filter(&vm_.filter);
   if (!faults_.empty()) dispatcher_.set_faults(&faults_);
 }

@@ -295,7 +295,7 @@ std::int64_t SdeiService::context(unsigned vcpu, std::uint64_t index, std::uint6
   return kOk;
 }
 
-// COMPLETE / COMPLETE_AND_RESUME (DEN0054C): pop the topmost context into sdei_resume and
+// COMPLETE / COMPLETE_AND_RESUME (DEN0054C): pop the topmost context into the PE's resume context and
 // ask core to restore it; the call does not return to the handler.
 std::int64_t SdeiService::complete(unsigned vcpu, SmcccResult& result, std::optional<std::uint64_t> resume) {
   SdeiVcpu& v = state_.vcpus[vcpu];
