@@ -158,7 +158,7 @@ TEST_CASE("Service state: a system reset returns each service's own guest state 
   CHECK(f.power(0) == fw::PowerState::On);  // DEN0022F.b: the boot PE on, the others off
   CHECK(f.power(1) == fw::PowerState::Off);
   CHECK(x0(f, 0, fw::psci::kStatCount, {1, fw::psci::kPowerStateCoreStandby}) == 0);
-  CHECK(f.mem_protect());  // the OS's setting survives: it says what the reset does to RAM
+  CHECK(f.mem_protect());                    // the OS's setting survives: it says what the reset does to RAM
   CHECK(f.pv_time_ipa(0) == kRam + 0x8000);  // the host's record stays; the guest's use ends
   p.stolen[0] = 500;
   p.ram[0x8000 + 8] = 0xEE;
