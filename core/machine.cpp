@@ -145,7 +145,7 @@ Machine::Machine(const MachineConfig& config) try
   std::stable_sort(sdei_signals_.begin(), sdei_signals_.end(),
                    [](const SdeiSignal& a, const SdeiSignal& b) { return a.at_ns < b.at_ns; });
   for (const SdeiSignal& sig : sdei_signals_) {
-    const auto& events = firmware_.vm().sdei_events;
+    const auto& events = firmware_.sdei_events();
     const auto decl =
         std::find_if(events.begin(), events.end(), [&](const fw::SdeiEventDecl& d) { return d.number == sig.event; });
     if (decl == events.end()) {
@@ -213,8 +213,9 @@ ImageLayout Machine::layout() const {
     if (r.kind != RegionKind::Ram) layout.devices.push_back({r.base, r.size, r.name});
   }
   if (config_.pv_time) layout.devices.push_back({pv_time_region(ram_.end()), kPvTimeRegionSize, "PV-time region"});
-  for (const fw::VcpuState& v : firmware_.vm().vcpus) {
-    if (v.pv_time_ipa) layout.devices.push_back({*v.pv_time_ipa, fw::pv_time::kRecordSize, "PV-time record"});
+  for (unsigned i = 0; i < firmware_.vcpu_count(); ++i) {
+    if (const auto ipa = firmware_.pv_time_ipa(i))
+      layout.devices.push_back({*ipa, fw::pv_time::kRecordSize, "PV-time record"});
   }
   return layout;
 }
@@ -323,15 +324,16 @@ std::vector<std::uint8_t> Machine::generated_device_tree(const std::optional<Add
   DeviceTreeSpec spec{.cpus = config_.cpus,
                       .ram = {ram_.base(), ram_.size()},
                       .smc = config_.conduit == fw::Conduit::Smc,
-                      .psci_version = firmware_.vm().psci_version,
+                      .psci_version = firmware_.psci_version(),
                       .bootargs = config_.bootargs,
                       .initrd = initrd,
                       .seeds = false};
   // PV-time records: the configured region, or the 4 KiB page of each record the host placed.
   if (config_.pv_time) spec.reserved.push_back({pv_time_region(ram_.end()), kPvTimeRegionSize});
-  for (const fw::VcpuState& v : firmware_.vm().vcpus) {
-    if (!v.pv_time_ipa) continue;
-    const AddressRange page{*v.pv_time_ipa & ~(kPageSize - 1), kPageSize};
+  for (unsigned i = 0; i < firmware_.vcpu_count(); ++i) {
+    const std::optional<std::uint64_t> ipa = firmware_.pv_time_ipa(i);
+    if (!ipa) continue;
+    const AddressRange page{*ipa & ~(kPageSize - 1), kPageSize};
     const bool covered = std::any_of(spec.reserved.begin(), spec.reserved.end(), [&](const AddressRange& r) {
       return page.base >= r.base && page.base < r.base + r.size;
     });
@@ -754,7 +756,7 @@ std::optional<RunExit> Machine::finish_slice(unsigned index, Vcpu::Stop stop, bo
       // A cold reset boots from a clean machine, and so does any reset while PSCI
       // MEM_PROTECT is on (DEN0022F.b MEM_PROTECT); a warm reset otherwise keeps RAM. Either way the
       // image is reloaded over it.
-      if (!warm || firmware_.vm().mem_protect) ram_.clear();
+      if (!warm || firmware_.mem_protect()) ram_.clear();
       load(std::move(image_));
       if (config_.on_reset == ResetAction::Exit) {
         return RunExit{ExitKind::SystemReset, 0, index,
@@ -1087,10 +1089,11 @@ void Machine::read_entropy_and_ram(fw::StateReader& in, RestoredMachine& r) cons
 
 // A PV-time record over the image would have PV_TIME_ST zero guest code.
 void Machine::check_pv_time_records(const Image& image) const {
-  for (const fw::VcpuState& v : firmware_.vm().vcpus) {
-    if (!v.pv_time_ipa) continue;
+  for (unsigned i = 0; i < firmware_.vcpu_count(); ++i) {
+    const std::optional<std::uint64_t> ipa = firmware_.pv_time_ipa(i);
+    if (!ipa) continue;
     for (const ImageSegment& seg : image.segments) {
-      if (*v.pv_time_ipa < seg.address + seg.size && seg.address < *v.pv_time_ipa + fw::pv_time::kRecordSize) {
+      if (*ipa < seg.address + seg.size && seg.address < *ipa + fw::pv_time::kRecordSize) {
         throw fw::StateError("corrupt state: a PV-time record over the image");
       }
     }

@@ -35,8 +35,11 @@ class SnapshotError : public std::runtime_error {
 /// pseudo-registers as (ID, value) pairs; a register a file does not name restores at its
 /// reset value; the configuration's CPU implementation list (DISCOVER_IMPL_CPUS) and fault
 /// rules, and how far each rule has counted; whether the CPU model offers pointer
-/// authentication (MachineConfig::pauth).
-inline constexpr std::uint32_t kSnapshotVersion = 7;
+/// authentication (MachineConfig::pauth). 8: each firmware service saves its own tagged
+/// section ("PSCI", "PVTM", "KVMV", "SDEI"; Service::save_section) after the firmware's
+/// registers, filter and vCPU count, in place of the per-vCPU "VCPU" sections; SDEI's section
+/// holds whether each PE runs (SdeiPe), which it follows itself.
+inline constexpr std::uint32_t kSnapshotVersion = 8;
 
 /// The most payload a state file for a machine with `ram` bytes of RAM can hold: its RAM pages
 /// (4 KiB each plus 16 bytes of page number and length: ram + ram/256), the image (at most

@@ -1339,7 +1339,7 @@ void Vcpu::semihosting_call(std::uint64_t pc) {
     }
   } memory{*this};
   const SemihostingContext context{
-      .counter = counter(), .epoch_ns = machine_.firmware_.vm().epoch_ns, .heap = machine_.semihosting_heap()};
+      .counter = counter(), .epoch_ns = machine_.firmware_.epoch_ns(), .heap = machine_.semihosting_heap()};
   const SemihostingOutcome outcome = machine_.semihosting_.call(op, reg(xreg(1)), memory, machine_.console_, context);
   if (outcome.exit_status) {
     exit_status_ = *outcome.exit_status;
@@ -1517,7 +1517,7 @@ bool Vcpu::enter_sdei_handler() {
 // x0..x17 and makes it look as if an exception had been taken at the interrupted PC, to the
 // resume address (DEN0054C SDEI_EVENT_COMPLETE_AND_RESUME).
 void Vcpu::resume_sdei_context(const fw::Request& request) {
-  const fw::SdeiContext& saved = machine_.firmware_.vm().vcpus[index_].sdei_resume;
+  const fw::SdeiContext& saved = machine_.firmware_.sdei_resume(index_);
   std::array<void*, fw::kCallRegisters> ptrs{};  // the batch API takes non-const pointers; it only reads
   for (std::size_t i = 0; i < ptrs.size(); ++i) ptrs[i] = const_cast<std::uint64_t*>(&saved.x[i]);
   check(uc_reg_write_batch(uc_, g_call_ids.data(), ptrs.data(), fw::kCallRegisters), "uc_reg_write_batch");

@@ -2,6 +2,7 @@
 #include "firmware/kvm_vendor.h"
 
 #include <array>
+#include <string>
 
 #include "firmware/dispatcher.h"
 
@@ -18,6 +19,18 @@ constexpr std::uint16_t kFunctionSpace = 128;
 constexpr std::array kRanges{FunctionRange{owner::kVendorHyp, 0x00, kFunctionSpace - 1}};
 
 }  // namespace
+
+KvmVendorService::KvmVendorService(const VmState& vm, Clock* clock, std::uint64_t epoch_ns,
+                                   std::vector<ImplCpu> impl_cpus)
+    : vm_(vm), clock_(clock), epoch_ns_(epoch_ns), impl_cpus_(std::move(impl_cpus)) {
+  if (impl_cpus_.size() > kMaxImplCpus) {
+    throw ConfigError("impl_cpus", "at most " + std::to_string(kMaxImplCpus) + " CPU implementations, not " +
+                                       std::to_string(impl_cpus_.size()));
+  }
+  for (const ImplCpu& cpu : impl_cpus_) {
+    if ((cpu.midr >> 32) != 0) throw ConfigError("impl_cpus", "a MIDR_EL1 value has bits 63:32 set (RES0)");
+  }
+}
 
 std::span<const FunctionRange> KvmVendorService::ranges() const {
   return kRanges;
@@ -83,7 +96,7 @@ void KvmVendorService::ptp(const SmcccCall& call, SmcccResult& result) {
     return;
   }
   const std::uint64_t counter = clock_->counter(call.vcpu);
-  const std::uint64_t wall_ns = vm_.epoch_ns + counter * kCounterTickNs;
+  const std::uint64_t wall_ns = epoch_ns_ + counter * kCounterTickNs;
   // KVM_PTP exists only as HVC32, so the dispatcher's SMC32 result rule (W0..W7, DEN0028 §3.1)
   // keeps the low halves of x1 and x3; fidelity.elf and ptp.elf see it done.
   result.x[0] = wall_ns >> 32;
@@ -96,27 +109,40 @@ void KvmVendorService::ptp(const SmcccCall& call, SmcccResult& result) {
 // implementations, x3 zero. With no list the host has nothing to report: NOT_SUPPORTED, one
 // of the two answers the documentation gives (a host that answers itself forwards the call).
 void KvmVendorService::discover_impl_ver(SmcccResult& result) const {
-  if (vm_.impl_cpus.empty()) {
+  if (impl_cpus_.empty()) {
     set_not_supported(result);
     return;
   }
   result.x[0] = status_reg(SmcccStatus::Success);
   result.x[1] = kvm::kImplListVersion;
-  result.x[2] = vm_.impl_cpus.size();
+  result.x[2] = impl_cpus_.size();
 }
 
 // DISCOVER_IMPL_CPUS(index): x1..x3 = MIDR_EL1, REVIDR_EL1, AIDR_EL1 of implementation
 // `index` (all 64 bits of x1); an index past the list is INVALID_PARAMETER, x1..x3 zero.
 void KvmVendorService::discover_impl_cpus(std::uint64_t index, SmcccResult& result) const {
-  if (index >= vm_.impl_cpus.size()) {
+  if (index >= impl_cpus_.size()) {
     result.x[0] = status_reg(SmcccStatus::InvalidParameter);
     return;
   }
-  const ImplCpu& cpu = vm_.impl_cpus[static_cast<std::size_t>(index)];
+  const ImplCpu& cpu = impl_cpus_[static_cast<std::size_t>(index)];
   result.x[0] = status_reg(SmcccStatus::Success);
   result.x[1] = cpu.midr;
   result.x[2] = cpu.revidr;
   result.x[3] = cpu.aidr;
+}
+
+void KvmVendorService::save_section(StateWriter& out) const {
+  out.u64(epoch_ns_);
+}
+
+void KvmVendorService::load_section(StateReader& in) {
+  loaded_epoch_ = in.u64();
+}
+
+void KvmVendorService::commit_loaded() {
+  epoch_ns_ = *loaded_epoch_;
+  loaded_epoch_.reset();
 }
 
 }  // namespace emu::fw

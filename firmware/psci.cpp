@@ -46,6 +46,11 @@ std::optional<SuspendState> parse_power_state(std::uint64_t power_state) {
   return std::nullopt;  // well-formed, but not a state this platform declares
 }
 
+PsciService::PsciService(const VmState& vm) : vm_(vm) {
+  state_.vcpus.resize(vm.vcpu_count());
+  reset_state();
+}
+
 std::span<const FunctionRange> PsciService::ranges() const {
   return kRanges;
 }
@@ -216,7 +221,7 @@ void PsciService::cpu_suspend(const SmcccCall& call, SmcccResult& result) {
     result.x[0] = code(PsciStatus::InvalidAddress);
     return;
   }
-  VcpuState& me = vm_.vcpus[call.vcpu];
+  PsciVcpu& me = state_.vcpus[call.vcpu];
   ++me.suspend_count[static_cast<std::size_t>(*state)];  // an entry; residency counts on wake-up
   me.suspended_in = *state;
   me.power = power_down ? PowerState::PowerDown : PowerState::Standby;
@@ -239,7 +244,7 @@ void PsciService::cpu_on(const SmcccCall& call, SmcccResult& result) {
     result.x[0] = code(PsciStatus::InvalidAddress);
     return;
   }
-  VcpuState& t = vm_.vcpus[*target];
+  PsciVcpu& t = state_.vcpus[*target];
   if (t.power != PowerState::Off) {
     result.x[0] = code(PsciStatus::AlreadyOn);
     return;
@@ -252,7 +257,7 @@ void PsciService::cpu_on(const SmcccCall& call, SmcccResult& result) {
 
 // CPU_OFF (DEN0022F.b): still ON for AFFINITY_INFO until core reports the vCPU stopped.
 void PsciService::cpu_off(const SmcccCall& call, SmcccResult& result) {
-  vm_.vcpus[call.vcpu].power = PowerState::OffPending;
+  state_.vcpus[call.vcpu].power = PowerState::OffPending;
   result.x[0] = code(PsciStatus::InternalFailure);
   result.request = {.kind = RequestKind::CpuOff};
 }
@@ -269,18 +274,18 @@ std::optional<unsigned> PsciService::cluster_of(std::uint64_t target) const {
 // AFFINITY_INFO (DEN0022F.b): level 0 is one core, level 1 a cluster of 16; the topology
 // has no higher level.
 std::uint64_t PsciService::affinity_info(std::uint64_t target, std::uint64_t level) const {
-  const auto is_on = [](const VcpuState& v) { return v.power != PowerState::Off; };
+  const auto is_on = [](const PsciVcpu& v) { return v.power != PowerState::Off; };
   if (level == 0) {
     const std::optional<unsigned> t = vcpu_of(target, vm_.vcpu_count());
     if (!t) return code(PsciStatus::InvalidParameters);
-    return is_on(vm_.vcpus[*t]) ? psci::kAffinityOn : psci::kAffinityOff;
+    return is_on(state_.vcpus[*t]) ? psci::kAffinityOn : psci::kAffinityOff;
   }
   static_assert(kTopologyLevels == 2, "AFFINITY_INFO answers levels 0 and 1");
   if (level == 1) {
     const std::optional<unsigned> cluster = cluster_of(target);
     if (!cluster) return code(PsciStatus::InvalidParameters);
     for (unsigned i = *cluster * kCoresPerCluster; i < vm_.vcpu_count() && i / kCoresPerCluster == *cluster; ++i) {
-      if (is_on(vm_.vcpus[i])) return psci::kAffinityOn;
+      if (is_on(state_.vcpus[i])) return psci::kAffinityOn;
     }
     return psci::kAffinityOff;
   }
@@ -289,7 +294,7 @@ std::uint64_t PsciService::affinity_info(std::uint64_t target, std::uint64_t lev
 
 // NODE_HW_STATE (DEN0022 5.15; TF-A psci_node_hw_state): what the hardware node is doing.
 std::uint64_t PsciService::node_hw_state(std::uint64_t target, std::uint64_t level) const {
-  const auto hw = [](const VcpuState& v) {
+  const auto hw = [](const PsciVcpu& v) {
     switch (v.power) {
       case PowerState::Off:
       case PowerState::PowerDown: return psci::kHwOff;
@@ -300,13 +305,13 @@ std::uint64_t PsciService::node_hw_state(std::uint64_t target, std::uint64_t lev
   if (level == 0) {
     const std::optional<unsigned> t = vcpu_of(target, vm_.vcpu_count());
     if (!t) return code(PsciStatus::InvalidParameters);
-    return hw(vm_.vcpus[*t]);
+    return hw(state_.vcpus[*t]);
   }
   if (level == 1) {
     const std::optional<unsigned> cluster = cluster_of(target);
     if (!cluster) return code(PsciStatus::InvalidParameters);
     for (unsigned i = *cluster * kCoresPerCluster; i < vm_.vcpu_count() && i / kCoresPerCluster == *cluster; ++i) {
-      if (hw(vm_.vcpus[i]) != psci::kHwOff) return psci::kHwOn;
+      if (hw(state_.vcpus[i]) != psci::kHwOff) return psci::kHwOn;
     }
     return psci::kHwOff;
   }
@@ -320,12 +325,12 @@ void PsciService::system_suspend(const SmcccCall& call, SmcccResult& result) {
     return;
   }
   for (unsigned i = 0; i < vm_.vcpu_count(); ++i) {
-    if (i != call.vcpu && vm_.vcpus[i].power != PowerState::Off) {
+    if (i != call.vcpu && state_.vcpus[i].power != PowerState::Off) {
       result.x[0] = code(PsciStatus::Denied);
       return;
     }
   }
-  vm_.vcpus[call.vcpu].power = PowerState::PowerDown;
+  state_.vcpus[call.vcpu].power = PowerState::PowerDown;
   result.x[0] = code(PsciStatus::InternalFailure);
   result.request = {.kind = RequestKind::SystemSuspend,
                     .power_down = true,
@@ -339,7 +344,7 @@ std::uint64_t PsciService::stat(std::uint64_t target, std::uint64_t power_state,
   const std::optional<unsigned> t = vcpu_of(target, vm_.vcpu_count());
   const std::optional<SuspendState> state = parse_power_state(power_state);
   if (!t || !state) return code(PsciStatus::InvalidParameters);
-  const VcpuState& v = vm_.vcpus[*t];
+  const PsciVcpu& v = state_.vcpus[*t];
   const auto index = static_cast<std::size_t>(*state);
   return residency ? v.residency_us[index] : v.suspend_count[index];
 }
@@ -349,8 +354,8 @@ std::uint64_t PsciService::stat(std::uint64_t target, std::uint64_t power_state,
 // 1 with INVALID_PARAMETERS rather than guess (TF-A takes any non-zero value as 1).
 std::uint64_t PsciService::mem_protect(std::uint64_t enable) {
   if (enable > 1) return code(PsciStatus::InvalidParameters);
-  const bool previous = vm_.mem_protect;
-  vm_.mem_protect = enable == 1;
+  const bool previous = state_.mem_protect;
+  state_.mem_protect = enable == 1;
   return previous ? 1 : 0;
 }
 
@@ -389,11 +394,11 @@ void PsciService::system_off2(const SmcccCall& call, SmcccResult& result) const 
 }
 
 void PsciService::on_vcpu_stopped(unsigned vcpu) {
-  if (vm_.vcpus[vcpu].power == PowerState::OffPending) vm_.vcpus[vcpu].power = PowerState::Off;
+  if (state_.vcpus[vcpu].power == PowerState::OffPending) state_.vcpus[vcpu].power = PowerState::Off;
 }
 
 void PsciService::on_vcpu_resumed(unsigned vcpu) {
-  VcpuState& v = vm_.vcpus[vcpu];
+  PsciVcpu& v = state_.vcpus[vcpu];
   if (v.power == PowerState::Standby || v.power == PowerState::PowerDown) v.power = PowerState::On;
   if (v.suspended_in) {
     v.residency_us[static_cast<std::size_t>(*v.suspended_in)] += psci::kSuspendNs / kNsPerUs;
@@ -405,7 +410,47 @@ void PsciService::on_vcpu_resumed(unsigned vcpu) {
 // statistics start again from zero. MEM_PROTECT's setting is the OS's and survives: it says
 // what the reset does to RAM.
 void PsciService::on_system_reset() {
-  vm_.reset_guest_state();
+  reset_state();
+}
+
+void PsciService::reset_state() {
+  for (PsciVcpu& v : state_.vcpus) v = PsciVcpu{};
+  if (!state_.vcpus.empty()) state_.vcpus[0].power = PowerState::On;
+}
+
+void PsciService::save_section(StateWriter& out) const {
+  out.boolean(state_.mem_protect);
+  for (const PsciVcpu& v : state_.vcpus) {
+    out.u8(static_cast<std::uint8_t>(v.power));
+    out.u8(v.suspended_in ? static_cast<std::uint8_t>(*v.suspended_in) + 1 : 0);
+    for (std::size_t i = 0; i < kSuspendStates; ++i) {
+      out.u64(v.suspend_count[i]);
+      out.u64(v.residency_us[i]);
+    }
+  }
+}
+
+// A power state and a suspend state must name one of the enumerators; counts are any value.
+void PsciService::load_section(StateReader& in) {
+  PsciState s{.vcpus = std::vector<PsciVcpu>(state_.vcpus.size()), .mem_protect = in.boolean()};
+  for (PsciVcpu& v : s.vcpus) {
+    const std::uint8_t power = in.u8();
+    if (power > static_cast<std::uint8_t>(PowerState::PowerDown)) throw StateError("corrupt state: a power state");
+    v.power = static_cast<PowerState>(power);
+    const std::uint8_t suspended = in.u8();
+    if (suspended > kSuspendStates) throw StateError("corrupt state: a suspend state");
+    v.suspended_in = suspended == 0 ? std::nullopt : std::optional(static_cast<SuspendState>(suspended - 1));
+    for (std::size_t i = 0; i < kSuspendStates; ++i) {
+      v.suspend_count[i] = in.u64();
+      v.residency_us[i] = in.u64();
+    }
+  }
+  loaded_ = std::move(s);
+}
+
+void PsciService::commit_loaded() {
+  state_ = std::move(*loaded_);
+  loaded_.reset();
 }
 
 }  // namespace emu::fw

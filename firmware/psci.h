@@ -7,8 +7,10 @@
 // CPU_SUSPEND accepts exactly the declared states; the topology has two affinity levels.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "firmware/service.h"
 #include "firmware/vm_state.h"
@@ -68,6 +70,39 @@ inline constexpr std::uint32_t kPowerStateCorePowerDown = 0x0001'0000;
 inline constexpr std::uint64_t kSuspendNs = 10'000;
 }  // namespace psci
 
+/// A vCPU's power state as PSCI sees it.
+enum class PowerState : std::uint8_t {
+  Off,         ///< never started, or CPU_OFF completed
+  On,          ///< running or waiting (WFI)
+  OffPending,  ///< called CPU_OFF; core has not stopped it yet (still ON for AFFINITY_INFO)
+  Standby,     ///< in a CPU_SUSPEND retention state
+  PowerDown,   ///< in a CPU_SUSPEND power-down state, or the caller of SYSTEM_SUSPEND
+};
+
+/// The suspend states the model declares (DEN0022F.b CPU_SUSPEND, original power_state format).
+enum class SuspendState : std::uint8_t { CoreStandby = 0, CorePowerDown = 1 };
+inline constexpr std::size_t kSuspendStates = 2;
+
+/// PSCI's state of one vCPU (DEN0022F.b: the per-core power states, CPU_SUSPEND, PSCI_STAT_*).
+struct PsciVcpu {
+  PowerState power = PowerState::Off;  ///< default: off until PSCI CPU_ON
+  /// The CPU_SUSPEND state it is in while Standby/PowerDown (not for SYSTEM_SUSPEND); its
+  /// residency is credited when it wakes. Default: none.
+  std::optional<SuspendState> suspended_in;
+  /// PSCI_STAT_COUNT per declared suspend state (index: SuspendState); default 0.
+  std::array<std::uint64_t, kSuspendStates> suspend_count{};
+  /// PSCI_STAT_RESIDENCY per declared suspend state, in microseconds; default 0.
+  std::array<std::uint64_t, kSuspendStates> residency_us{};
+};
+
+/// Everything PSCI owns: guest state, private to PsciService.
+struct PsciState {
+  std::vector<PsciVcpu> vcpus;  ///< one per vCPU, sized at creation
+  /// PSCI MEM_PROTECT: RAM is wiped on the next reset while set. Default off. The OS's setting:
+  /// it survives a system reset (it says what the reset does to RAM).
+  bool mem_protect = false;
+};
+
 /// PSCI return codes (DEN0022F.b, "Return error codes").
 #define EMU_FW_PSCI_STATUSES(X)                  \
   X(Success, 0, "SUCCESS")                       \
@@ -86,7 +121,8 @@ inline constexpr StatusName kPsciStatuses[] = {EMU_FW_PSCI_STATUSES(EMU_FW_STATU
 
 class PsciService final : public Service {
  public:
-  explicit PsciService(VmState& vm) : vm_(vm) {}
+  /// Reads the version, RAM range and vCPU count from `vm`; starts in the power-on state.
+  explicit PsciService(const VmState& vm);
 
   std::string_view name() const override { return "PSCI"; }
   std::span<const FunctionRange> ranges() const override;
@@ -97,6 +133,19 @@ class PsciService final : public Service {
   void on_vcpu_stopped(unsigned vcpu) override;
   void on_vcpu_resumed(unsigned vcpu) override;
   void on_system_reset() override;
+
+  /// Tag "PSCI": each vCPU's power state and statistics, and MEM_PROTECT.
+  std::uint32_t state_tag() const override { return kStateTag; }
+  void save_section(StateWriter& out) const override;
+  void load_section(StateReader& in) override;
+  void commit_loaded() override;
+
+  /// `vcpu`'s power state (for the host, and for tests).
+  PowerState power(unsigned vcpu) const { return state_.vcpus.at(vcpu).power; }
+  /// Whether MEM_PROTECT is on: core wipes RAM at the next reset then.
+  bool mem_protect() const { return state_.mem_protect; }
+
+  static constexpr std::uint32_t kStateTag = 0x50'53'43'49;  // "PSCI"
 
  private:
   void version(const SmcccCall& call, SmcccResult& result) const;
@@ -118,7 +167,11 @@ class PsciService final : public Service {
   /// The cluster `target` names at affinity level 1, if one with vCPUs exists.
   std::optional<unsigned> cluster_of(std::uint64_t target) const;
 
-  VmState& vm_;
+  void reset_state();
+
+  const VmState& vm_;
+  PsciState state_;
+  std::optional<PsciState> loaded_;  ///< staged by load_section until commit_loaded
 };
 
 /// The declared suspend state a power_state value names, if any.

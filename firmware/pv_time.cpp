@@ -43,31 +43,31 @@ std::span<const FunctionDesc> PvTimeService::functions() const {
 void PvTimeService::features(const SmcccCall& call, SmcccResult& result) const {
   const Dispatcher::Found found = dispatcher_->find(static_cast<std::uint32_t>(call.x[1]));
   const bool ours = found && found.service == this;
-  const bool has_record = vm_.vcpus[call.vcpu].pv_time_ipa.has_value();
+  const bool has_record = vcpus_[call.vcpu].ipa.has_value();
   result.x[0] = status_reg(ours && has_record ? PvTimeStatus::Success : PvTimeStatus::NotSupported);
 }
 
 // PV_TIME_ST (DEN0057A): the record's IPA; the whole record is zeroed (revision 0, attributes
 // 0, stolen 0) and counts from now.
 void PvTimeService::stolen_time(const SmcccCall& call, SmcccResult& result) {
-  VcpuState& me = vm_.vcpus[call.vcpu];
-  if (!me.pv_time_ipa) {
+  PvTimeVcpu& me = vcpus_[call.vcpu];
+  if (!me.ipa) {
     result.x[0] = status_reg(PvTimeStatus::NotSupported);
     return;
   }
   const std::array<std::uint8_t, pv_time::kRecordSize> zero{};
-  memory_->write(*me.pv_time_ipa, zero);
+  memory_->write(*me.ipa, zero);
   me.steal_baseline_ns = clock_->stolen_ns(call.vcpu);
-  me.pv_time_started = true;
-  result.x[0] = *me.pv_time_ipa;
+  me.started = true;
+  result.x[0] = *me.ipa;
 }
 
 // Before each slice: stolen_time = stolen ns since PV_TIME_ST, one little-endian 64-bit
 // store (the guest reads it with a single load; DEN0057A stolen time structure, pvtime.rst).
 void PvTimeService::on_vcpu_scheduled(unsigned vcpu) {
-  const VcpuState& v = vm_.vcpus[vcpu];
-  if (!v.pv_time_started || !v.pv_time_ipa || clock_ == nullptr || memory_ == nullptr) return;
-  write_stolen(*v.pv_time_ipa, clock_->stolen_ns(vcpu) - v.steal_baseline_ns);
+  const PvTimeVcpu& v = vcpus_[vcpu];
+  if (!v.started || !v.ipa || clock_ == nullptr || memory_ == nullptr) return;
+  write_stolen(*v.ipa, clock_->stolen_ns(vcpu) - v.steal_baseline_ns);
 }
 
 void PvTimeService::write_stolen(std::uint64_t ipa, std::uint64_t stolen_ns) {
@@ -76,20 +76,54 @@ void PvTimeService::write_stolen(std::uint64_t ipa, std::uint64_t stolen_ns) {
   memory_->write(ipa + pv_time::kStolenOffset, le);
 }
 
-HostStatus PvTimeService::check_ipa(const VmState& vm, unsigned vcpu, std::uint64_t ipa) {
-  if (vcpu >= vm.vcpu_count()) return HostStatus::NotFound;
-  if (ipa % pv_time::kRecordSize != 0 || !vm.in_ram(ipa, pv_time::kRecordSize)) return HostStatus::Invalid;
-  if (vm.vcpus[vcpu].pv_time_ipa) return HostStatus::Exists;
-  for (const VcpuState& other : vm.vcpus) {
-    if (other.pv_time_ipa && *other.pv_time_ipa == ipa) return HostStatus::Exists;  // aligned: equal = overlap
+HostStatus PvTimeService::check_ipa(const std::vector<PvTimeVcpu>& records, unsigned vcpu, std::uint64_t ipa) const {
+  if (vcpu >= records.size()) return HostStatus::NotFound;
+  if (ipa % pv_time::kRecordSize != 0 || !vm_.in_ram(ipa, pv_time::kRecordSize)) return HostStatus::Invalid;
+  if (records[vcpu].ipa) return HostStatus::Exists;
+  for (const PvTimeVcpu& other : records) {
+    if (other.ipa && *other.ipa == ipa) return HostStatus::Exists;  // aligned: equal = overlap
   }
   return HostStatus::Ok;
 }
 
 HostStatus PvTimeService::set_ipa(unsigned vcpu, std::uint64_t ipa) {
-  const HostStatus status = check_ipa(vm_, vcpu, ipa);
-  if (status == HostStatus::Ok) vm_.vcpus[vcpu].pv_time_ipa = ipa;
+  const HostStatus status = check_ipa(vcpus_, vcpu, ipa);
+  if (status == HostStatus::Ok) vcpus_[vcpu].ipa = ipa;
   return status;
+}
+
+void PvTimeService::on_system_reset() {
+  for (PvTimeVcpu& v : vcpus_) v = PvTimeVcpu{.ipa = v.ipa};
+}
+
+void PvTimeService::save_section(StateWriter& out) const {
+  for (const PvTimeVcpu& v : vcpus_) {
+    out.boolean(v.ipa.has_value());
+    out.u64(v.ipa.value_or(0));
+    out.boolean(v.started);
+    out.u64(v.steal_baseline_ns);
+  }
+}
+
+// Each record address goes through set_ipa's rule, added one vCPU after another.
+void PvTimeService::load_section(StateReader& in) {
+  std::vector<PvTimeVcpu> records(vcpus_.size());
+  for (unsigned index = 0; index < records.size(); ++index) {
+    const bool has_ipa = in.boolean();
+    const std::uint64_t ipa = in.u64();
+    if (has_ipa) {
+      if (check_ipa(records, index, ipa) != HostStatus::Ok) throw StateError("corrupt state: a PV-time record address");
+      records[index].ipa = ipa;
+    }
+    records[index].started = in.boolean();
+    records[index].steal_baseline_ns = in.u64();
+  }
+  loaded_ = std::move(records);
+}
+
+void PvTimeService::commit_loaded() {
+  vcpus_ = std::move(*loaded_);
+  loaded_.reset();
 }
 
 }  // namespace emu::fw

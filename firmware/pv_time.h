@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "firmware/platform.h"
 #include "firmware/service.h"
@@ -27,10 +29,19 @@ inline constexpr std::uint64_t kStolenOffset = 8;
 enum class PvTimeStatus : std::int32_t { EMU_FW_PV_TIME_STATUSES(EMU_FW_STATUS_ENUMERATOR) };
 inline constexpr StatusName kPvTimeStatuses[] = {EMU_FW_PV_TIME_STATUSES(EMU_FW_STATUS_ROW)};
 
+/// PV time's state of one vCPU (DEN0057A; pvtime.rst). The record's IPA is host configuration
+/// and survives resets; whether the guest has started using it is guest state.
+struct PvTimeVcpu {
+  std::optional<std::uint64_t> ipa;     ///< the 64-byte record; default none (PV_TIME_ST -1)
+  bool started = false;                 ///< PV_TIME_ST has been called since boot
+  std::uint64_t steal_baseline_ns = 0;  ///< stolen ns when PV_TIME_ST was last called
+};
+
 class PvTimeService final : public Service {
  public:
   /// Without `memory` and `clock` the service is not offered.
-  PvTimeService(VmState& vm, GuestMemory* memory, Clock* clock) : vm_(vm), memory_(memory), clock_(clock) {}
+  PvTimeService(const VmState& vm, GuestMemory* memory, Clock* clock)
+      : vm_(vm), memory_(memory), clock_(clock), vcpus_(vm.vcpu_count()) {}
 
   std::string_view name() const override { return "PV time"; }
   std::span<const FunctionRange> ranges() const override;
@@ -41,22 +52,36 @@ class PvTimeService final : public Service {
   }
   std::span<const StatusName> statuses() const override { return kPvTimeStatuses; }
   void on_vcpu_scheduled(unsigned vcpu) override;
+  /// The guest's use of the records starts again (PV_TIME_ST); their IPAs are the host's and stay.
+  void on_system_reset() override;
+
+  /// Tag "PVTM": each vCPU's record IPA, started flag and steal baseline.
+  std::uint32_t state_tag() const override { return kStateTag; }
+  void save_section(StateWriter& out) const override;
+  void load_section(StateReader& in) override;
+  void commit_loaded() override;
+  static constexpr std::uint32_t kStateTag = 0x50'56'54'4D;  // "PVTM"
+
+  /// Where `vcpu`'s record lives, if the host placed one (for core's memory layout).
+  std::optional<std::uint64_t> ipa(unsigned vcpu) const { return vcpus_.at(vcpu).ipa; }
 
   /// Host side (KVM_ARM_VCPU_PVTIME_IPA, Linux Documentation/virt/kvm/devices/vcpu.rst): Invalid
   /// unless 64-byte aligned and the whole record lies in RAM; Exists if this vCPU has one or it
   /// overlaps another vCPU's.
   HostStatus set_ipa(unsigned vcpu, std::uint64_t ipa);
-  /// The rule behind set_ipa, on any VmState (also used to check a restored one).
-  static HostStatus check_ipa(const VmState& vm, unsigned vcpu, std::uint64_t ipa);
 
  private:
   void features(const SmcccCall& call, SmcccResult& result) const;
   void stolen_time(const SmcccCall& call, SmcccResult& result);
   void write_stolen(std::uint64_t ipa, std::uint64_t stolen_ns);
+  /// The rule behind set_ipa, against a set of records (also used to check a restored one).
+  HostStatus check_ipa(const std::vector<PvTimeVcpu>& records, unsigned vcpu, std::uint64_t ipa) const;
 
-  VmState& vm_;
+  const VmState& vm_;
   GuestMemory* memory_;
   Clock* clock_;
+  std::vector<PvTimeVcpu> vcpus_;                  ///< one per vCPU, sized at creation
+  std::optional<std::vector<PvTimeVcpu>> loaded_;  ///< staged by load_section until commit_loaded
 };
 
 }  // namespace emu::fw

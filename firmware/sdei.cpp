@@ -46,6 +46,12 @@ std::optional<unsigned> vcpu_of_mpidr(std::uint64_t mpidr, unsigned count) {
 
 }  // namespace
 
+SdeiService::SdeiService(const VmState& vm, std::span<const SdeiEventDecl> extra, InterruptController* interrupts)
+    : vm_(vm), ic_(interrupts), events_(declare(extra, interrupts != nullptr)) {
+  state_.vcpus.resize(vm.vcpu_count());
+  reset_state();
+}
+
 std::span<const FunctionRange> SdeiService::ranges() const {
   return kRanges;
 }
@@ -123,15 +129,15 @@ std::vector<SdeiEventDecl> SdeiService::declare(std::span<const SdeiEventDecl> e
 }
 
 SdeiInstance& SdeiService::instance(unsigned vcpu, std::size_t index) {
-  return vm_.sdei_events[index].shared ? vm_.sdei_shared[index] : vm_.vcpus[vcpu].sdei[index];
+  return events_[index].shared ? state_.shared[index] : state_.vcpus[vcpu].events[index];
 }
 const SdeiInstance& SdeiService::instance(unsigned vcpu, std::size_t index) const {
-  return vm_.sdei_events[index].shared ? vm_.sdei_shared[index] : vm_.vcpus[vcpu].sdei[index];
+  return events_[index].shared ? state_.shared[index] : state_.vcpus[vcpu].events[index];
 }
 
 std::optional<std::size_t> SdeiService::find(std::uint64_t number) const {
-  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
-    if (vm_.sdei_events[i].number == number) return i;
+  for (std::size_t i = 0; i < events_.size(); ++i) {
+    if (events_[i].number == number) return i;
   }
   return std::nullopt;
 }
@@ -164,14 +170,14 @@ void SdeiService::event_status(const SmcccCall& call, SmcccResult& result) const
 
 // SDEI_PE_MASK: 1 if this call masked the PE, 0 if it was masked already (DEN0054C SDEI_PE_MASK, TF-A).
 void SdeiService::pe_mask(const SmcccCall& call, SmcccResult& result) {
-  VcpuState& v = vm_.vcpus[call.vcpu];
-  result.x[0] = v.sdei_masked ? 0 : 1;
-  v.sdei_masked = true;
+  SdeiVcpu& v = state_.vcpus[call.vcpu];
+  result.x[0] = v.masked ? 0 : 1;
+  v.masked = true;
 }
 
 // SDEI_PE_UNMASK (DEN0054C): always SUCCESS.
 void SdeiService::pe_unmask(const SmcccCall& call, SmcccResult& result) {
-  vm_.vcpus[call.vcpu].sdei_masked = false;
+  state_.vcpus[call.vcpu].masked = false;
   answer(result, kOk);
 }
 
@@ -195,7 +201,7 @@ std::int64_t SdeiService::reg(const SmcccCall& call) {
   const std::uint64_t flags = call.x[4];
   if (!index || entry == 0 || (flags & ~sdei::kFlagRoutePe) != 0) return kInvalid;  // incl. relative mode
   if (!vm_.in_ram(entry, 4)) return kInvalid;  // platform validation of the entry point
-  const SdeiEventDecl& decl = vm_.sdei_events[*index];
+  const SdeiEventDecl& decl = events_[*index];
   const bool route_pe = decl.shared && (flags & sdei::kFlagRoutePe) != 0;
   if ((flags & sdei::kFlagRoutePe) != 0 && !vcpu_of_mpidr(call.x[5], vm_.vcpu_count())) return kInvalid;
   SdeiInstance& inst = instance(call.vcpu, *index);
@@ -249,7 +255,7 @@ std::int64_t SdeiService::unregister(unsigned vcpu, std::uint64_t event) {
 std::int64_t SdeiService::get_info(unsigned vcpu, std::uint64_t event, std::uint64_t selector) {
   const std::optional<std::size_t> index = find(event);
   if (!index) return kInvalid;
-  const SdeiEventDecl& decl = vm_.sdei_events[*index];
+  const SdeiEventDecl& decl = events_[*index];
   const SdeiInstance& inst = instance(vcpu, *index);
   switch (selector) {
     case 0: return decl.shared ? 1 : 0;
@@ -273,9 +279,9 @@ std::int64_t SdeiService::get_info(unsigned vcpu, std::uint64_t event, std::uint
 // shared event qualifies.
 std::int64_t SdeiService::routing_set(std::uint64_t event, std::uint64_t mode, std::uint64_t affinity) {
   const std::optional<std::size_t> index = find(event);
-  if (!index || !vm_.sdei_events[*index].shared || mode > 1) return kInvalid;
+  if (!index || !events_[*index].shared || mode > 1) return kInvalid;
   if (mode == 1 && !vcpu_of_mpidr(affinity, vm_.vcpu_count())) return kInvalid;
-  SdeiInstance& inst = vm_.sdei_shared[*index];
+  SdeiInstance& inst = state_.shared[*index];
   if (!inst.registered || inst.enabled || inst.running) return kDenied;
   inst.route_pe = mode == 1;
   inst.affinity = mode == 1 ? (affinity & ~(std::uint64_t{1} << 31)) : 0;
@@ -283,24 +289,24 @@ std::int64_t SdeiService::routing_set(std::uint64_t event, std::uint64_t mode, s
 }
 
 std::int64_t SdeiService::context(unsigned vcpu, std::uint64_t index, std::uint64_t& value) const {
-  const VcpuState& v = vm_.vcpus[vcpu];
-  if (v.sdei_depth == 0) return kDenied;
+  const SdeiVcpu& v = state_.vcpus[vcpu];
+  if (v.depth == 0) return kDenied;
   if (index >= kCallRegisters) return kInvalid;
-  value = v.sdei_stack[v.sdei_depth - 1].x[index];
+  value = v.stack[v.depth - 1].x[index];
   return kOk;
 }
 
-// COMPLETE / COMPLETE_AND_RESUME (DEN0054C): pop the topmost context into sdei_resume and
+// COMPLETE / COMPLETE_AND_RESUME (DEN0054C): pop the topmost context into the PE's resume context and
 // ask core to restore it; the call does not return to the handler.
 std::int64_t SdeiService::complete(unsigned vcpu, SmcccResult& result, std::optional<std::uint64_t> resume) {
-  VcpuState& v = vm_.vcpus[vcpu];
-  if (v.sdei_depth == 0) return kDenied;
+  SdeiVcpu& v = state_.vcpus[vcpu];
+  if (v.depth == 0) return kDenied;
   if (resume && !vm_.in_ram(*resume, 4)) return kDenied;  // platform validation of the address
-  v.sdei_resume = v.sdei_stack[--v.sdei_depth];
-  SdeiInstance& inst = instance(vcpu, v.sdei_resume.event);
+  v.resume = v.stack[--v.depth];
+  SdeiInstance& inst = instance(vcpu, v.resume.event);
   inst.running = false;  // an unregister-pending event is now simply unregistered
   // The end of the interrupt: a level still high triggers the event again (TF-A EOIs here).
-  if (bound_intid(v.sdei_resume.event) != 0) ic_->deactivate(vcpu, bound_intid(v.sdei_resume.event));
+  if (bound_intid(v.resume.event) != 0) ic_->deactivate(vcpu, bound_intid(v.resume.event));
   result.request.kind = resume ? RequestKind::SdeiCompleteAndResume : RequestKind::SdeiComplete;
   result.request.entry = resume.value_or(0);
   result.count = 0;  // nothing is written back: the interrupted registers are restored
@@ -312,9 +318,9 @@ std::int64_t SdeiService::complete(unsigned vcpu, SmcccResult& result, std::opti
 // which lets a guest test critical-over-normal nesting without an interrupt source.
 std::int64_t SdeiService::signal_call(std::uint64_t event, std::uint64_t target) {
   const std::optional<std::size_t> index = find(event);
-  if (!index || !vm_.sdei_events[*index].signalable) return kInvalid;
+  if (!index || !events_[*index].signalable) return kInvalid;
   const std::optional<unsigned> t = vcpu_of_mpidr(target, vm_.vcpu_count());
-  if (!t || vm_.vcpus[*t].sdei_masked) return kInvalid;
+  if (!t || state_.vcpus[*t].masked) return kInvalid;
   SdeiInstance& inst = instance(*t, *index);
   if (!inst.registered || !inst.enabled) return kInvalid;
   set_pending(inst, true);
@@ -332,30 +338,30 @@ std::int64_t SdeiService::bind(std::uint64_t intid) {
   if (kind != InterruptController::Kind::Ppi && kind != InterruptController::Kind::Spi) return kInvalid;
   const bool shared = kind == InterruptController::Kind::Spi;
   std::optional<std::size_t> free;
-  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
-    const SdeiEventDecl& d = vm_.sdei_events[i];
+  for (std::size_t i = 0; i < events_.size(); ++i) {
+    const SdeiEventDecl& d = events_[i];
     if (!d.dynamic || d.shared != shared) continue;
     if (bound_intid(i) == intid) return d.number;
     if (bound_intid(i) == 0 && !free) free = i;
   }
   if (!free) return code(SdeiStatus::OutOfResource);
-  vm_.sdei_bound[*free] = static_cast<std::uint32_t>(intid);
+  state_.bound[*free] = static_cast<std::uint32_t>(intid);
   ++bound_;
-  return vm_.sdei_events[*free].number;
+  return events_[*free].number;
 }
 
 // INTERRUPT_RELEASE(event) (TF-A sdei_interrupt_release): only a bound slot, unregistered on
 // every PE and with its interrupt inactive, is freed.
 std::int64_t SdeiService::release(std::uint64_t event) {
   const std::optional<std::size_t> index = find(event);
-  if (!index || !vm_.sdei_events[*index].dynamic || bound_intid(*index) == 0) return kInvalid;
-  const bool shared = vm_.sdei_events[*index].shared;
+  if (!index || !events_[*index].dynamic || bound_intid(*index) == 0) return kInvalid;
+  const bool shared = events_[*index].shared;
   for (unsigned v = 0; v < vm_.vcpu_count(); ++v) {
     const SdeiInstance& inst = instance(v, *index);
     if (inst.registered || inst.running || ic_->active(v, bound_intid(*index))) return kDenied;
     if (shared) break;
   }
-  vm_.sdei_bound[*index] = 0;
+  state_.bound[*index] = 0;
   --bound_;
   return kOk;
 }
@@ -363,7 +369,7 @@ std::int64_t SdeiService::release(std::uint64_t event) {
 std::uint64_t SdeiService::bind_slots() const {
   std::uint64_t priv = 0;
   std::uint64_t shared = 0;
-  for (const SdeiEventDecl& d : vm_.sdei_events) {
+  for (const SdeiEventDecl& d : events_) {
     if (d.dynamic) ++(d.shared ? shared : priv);
   }
   return (priv & 0xFFFF) | ((shared & 0xFFFF) << 16);
@@ -371,9 +377,9 @@ std::uint64_t SdeiService::bind_slots() const {
 
 std::int64_t SdeiService::private_reset(unsigned vcpu) {
   std::int64_t status = kOk;
-  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
-    if (vm_.sdei_events[i].shared) continue;
-    SdeiInstance& inst = vm_.vcpus[vcpu].sdei[i];
+  for (std::size_t i = 0; i < events_.size(); ++i) {
+    if (events_[i].shared) continue;
+    SdeiInstance& inst = state_.vcpus[vcpu].events[i];
     if (inst.running) {
       status = kDenied;  // the others are still unregistered (DEN0054C SDEI_PRIVATE_RESET)
       continue;
@@ -389,9 +395,9 @@ std::int64_t SdeiService::private_reset(unsigned vcpu) {
 // sdei_shared_reset); a slot some PE still has registered stays bound, and the call is DENIED.
 std::int64_t SdeiService::shared_reset() {
   std::int64_t status = kOk;
-  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
-    if (!vm_.sdei_events[i].shared) continue;
-    SdeiInstance& inst = vm_.sdei_shared[i];
+  for (std::size_t i = 0; i < events_.size(); ++i) {
+    if (!events_[i].shared) continue;
+    SdeiInstance& inst = state_.shared[i];
     if (inst.running) {
       status = kDenied;
       continue;
@@ -401,15 +407,15 @@ std::int64_t SdeiService::shared_reset() {
     inst = SdeiInstance{};
   }
   if (status != kOk) return status;
-  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
-    if (bound_intid(i) != 0 && release(vm_.sdei_events[i].number) != kOk) status = kDenied;
+  for (std::size_t i = 0; i < events_.size(); ++i) {
+    if (bound_intid(i) != 0 && release(events_[i].number) != kOk) status = kDenied;
   }
   return status;
 }
 
 HostStatus SdeiService::signal(std::uint32_t event, unsigned vcpu) {
   const std::optional<std::size_t> index = find(event);
-  if (!index || vcpu >= vm_.vcpu_count() || vm_.sdei_events[*index].dynamic) return HostStatus::Invalid;
+  if (!index || vcpu >= vm_.vcpu_count() || events_[*index].dynamic) return HostStatus::Invalid;
   SdeiInstance& inst = instance(vcpu, *index);
   if (!inst.registered || !inst.enabled) return HostStatus::Busy;
   set_pending(inst, true);
@@ -420,8 +426,8 @@ bool SdeiService::routed_to(const SdeiInstance& shared, unsigned vcpu) const {
   if (shared.route_pe) return vcpu_of(shared.affinity, vm_.vcpu_count()) == vcpu;
   // RM_ANY: the lowest-numbered PE that could take it now, so the choice is deterministic.
   for (unsigned i = 0; i < vm_.vcpu_count(); ++i) {
-    const VcpuState& v = vm_.vcpus[i];
-    if (v.power == PowerState::On && !v.sdei_masked && v.sdei_depth == 0) return i == vcpu;
+    const SdeiVcpu& v = state_.vcpus[i];
+    if (v.pe == SdeiPe::On && !v.masked && v.depth == 0) return i == vcpu;
   }
   return false;
 }
@@ -430,24 +436,24 @@ bool SdeiService::routed_to(const SdeiInstance& shared, unsigned vcpu) const {
 // running, pending; the PE unmasked and on; critical before normal, lowest number first;
 // a running normal handler admits only a critical event, a critical one nothing.
 std::optional<std::size_t> SdeiService::next_event(unsigned vcpu) const {
-  const VcpuState& v = vm_.vcpus[vcpu];
-  if (v.sdei_masked || v.power != PowerState::On || !any_pending()) return std::nullopt;
+  const SdeiVcpu& v = state_.vcpus[vcpu];
+  if (v.masked || v.pe != SdeiPe::On || !any_pending()) return std::nullopt;
   bool in_critical = false;
-  if (v.sdei_depth != 0) {
-    in_critical = vm_.sdei_events[v.sdei_stack[v.sdei_depth - 1].event].critical;
-    if (in_critical || v.sdei_depth >= kSdeiMaxNesting) return std::nullopt;
+  if (v.depth != 0) {
+    in_critical = events_[v.stack[v.depth - 1].event].critical;
+    if (in_critical || v.depth >= kSdeiMaxNesting) return std::nullopt;
   }
   std::optional<std::size_t> best;
-  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
-    const SdeiEventDecl& decl = vm_.sdei_events[i];
+  for (std::size_t i = 0; i < events_.size(); ++i) {
+    const SdeiEventDecl& decl = events_[i];
     const SdeiInstance& inst = instance(vcpu, i);
     if (!triggered(vcpu, i, inst) || !inst.registered || !inst.enabled || inst.running) continue;
-    if (v.sdei_depth != 0 && !decl.critical) continue;
+    if (v.depth != 0 && !decl.critical) continue;
     if (decl.shared && !routed_to(inst, vcpu) &&
-        !(v.sdei_depth != 0 && inst.route_pe && vcpu_of(inst.affinity, vm_.vcpu_count()) == vcpu)) {
+        !(v.depth != 0 && inst.route_pe && vcpu_of(inst.affinity, vm_.vcpu_count()) == vcpu)) {
       continue;
     }
-    if (!best || (decl.critical && !vm_.sdei_events[*best].critical)) best = i;
+    if (!best || (decl.critical && !events_[*best].critical)) best = i;
   }
   return best;
 }
@@ -460,10 +466,10 @@ bool SdeiService::triggered(unsigned vcpu, std::size_t index, const SdeiInstance
 }
 
 bool SdeiService::bound_triggered() const {
-  for (std::size_t i = 0; i < vm_.sdei_events.size(); ++i) {
+  for (std::size_t i = 0; i < events_.size(); ++i) {
     const std::uint32_t intid = bound_intid(i);
     if (intid == 0) continue;
-    const unsigned pes = vm_.sdei_events[i].shared ? 1 : vm_.vcpu_count();
+    const unsigned pes = events_[i].shared ? 1 : vm_.vcpu_count();
     for (unsigned v = 0; v < pes; ++v) {
       if (ic_->triggered(v, intid)) return true;
     }
@@ -478,16 +484,16 @@ bool SdeiService::deliverable(unsigned vcpu) const {
 std::optional<SdeiEntry> SdeiService::begin_dispatch(unsigned vcpu, const SdeiContext& interrupted) {
   const std::optional<std::size_t> index = next_event(vcpu);
   if (!index) return std::nullopt;
-  VcpuState& v = vm_.vcpus[vcpu];
+  SdeiVcpu& v = state_.vcpus[vcpu];
   SdeiInstance& inst = instance(vcpu, *index);
   set_pending(inst, false);
   if (bound_intid(*index) != 0) ic_->acknowledge(vcpu, bound_intid(*index));
   inst.running = true;
   inst.running_on = vcpu;
-  SdeiContext& saved = v.sdei_stack[v.sdei_depth++];
+  SdeiContext& saved = v.stack[v.depth++];
   saved = interrupted;
   saved.event = static_cast<std::uint32_t>(*index);
-  return SdeiEntry{.event = vm_.sdei_events[*index].number, .arg = inst.arg, .entry = inst.entry};
+  return SdeiEntry{.event = events_[*index].number, .arg = inst.arg, .entry = inst.entry};
 }
 
 // A PE that (re)starts (boot, CPU_ON, power-down wake-up) is masked and runs no handler; its
@@ -495,29 +501,161 @@ std::optional<SdeiEntry> SdeiService::begin_dispatch(unsigned vcpu, const SdeiCo
 // sdei_cpu_on_init only masks). A handler it was running is over: unregister-pending
 // events become unregistered.
 void SdeiService::on_vcpu_power_on(unsigned vcpu) {
-  VcpuState& v = vm_.vcpus[vcpu];
-  v.sdei_masked = true;
-  for (std::uint8_t i = 0; i < v.sdei_depth; ++i) {
-    const std::uint32_t event = v.sdei_stack[i].event;
+  SdeiVcpu& v = state_.vcpus[vcpu];
+  v.masked = true;
+  for (std::uint8_t i = 0; i < v.depth; ++i) {
+    const std::uint32_t event = v.stack[i].event;
     instance(vcpu, event).running = false;
     if (bound_intid(event) != 0) ic_->deactivate(vcpu, bound_intid(event));  // nobody will COMPLETE it
   }
-  v.sdei_depth = 0;
+  v.depth = 0;
 }
 
-// PSCI's reset hook rebuilt every instance (VmState::reset_guest_state): nothing pends.
+// Whether a PE can take an event follows the PSCI calls as they return (DEN0022F.b: CPU_ON's
+// target is ON at once; CPU_OFF's and CPU_SUSPEND's callers are not ON from then on) and the
+// wake-up core reports, so SDEI needs neither PSCI's state nor a place after PSCI in any order.
+void SdeiService::on_request(unsigned vcpu, const Request& request) {
+  switch (request.kind) {
+    case RequestKind::CpuOn:
+      if (request.target < state_.vcpus.size()) state_.vcpus[request.target].pe = SdeiPe::On;
+      return;
+    case RequestKind::CpuOff: state_.vcpus[vcpu].pe = SdeiPe::Off; return;
+    case RequestKind::CpuSuspend:
+    case RequestKind::SystemSuspend: state_.vcpus[vcpu].pe = SdeiPe::Asleep; return;
+    default: return;
+  }
+}
+
+// A wake-up from CPU_SUSPEND or SYSTEM_SUSPEND: running again (a power-down wake-up is also a
+// power-on, which masks the PE).
+void SdeiService::on_vcpu_resumed(unsigned vcpu) {
+  if (state_.vcpus[vcpu].pe == SdeiPe::Asleep) state_.vcpus[vcpu].pe = SdeiPe::On;
+}
+
+// A reset returns every event, mask and binding to its boot value, the boot PE running and the
+// others off (DEN0054C: the state after a system reset is the state at boot).
 void SdeiService::on_system_reset() {
+  reset_state();
+}
+
+void SdeiService::reset_state() {
+  for (SdeiVcpu& v : state_.vcpus) v = SdeiVcpu{.events = std::vector<SdeiInstance>(events_.size())};
+  if (!state_.vcpus.empty()) state_.vcpus[0].pe = SdeiPe::On;
+  state_.shared.assign(events_.size(), SdeiInstance{});
+  state_.bound.assign(events_.size(), 0);
   recount();
 }
 
 void SdeiService::recount() {
   bound_ = static_cast<std::uint32_t>(
-      std::count_if(vm_.sdei_bound.begin(), vm_.sdei_bound.end(), [](std::uint32_t intid) { return intid != 0; }));
+      std::count_if(state_.bound.begin(), state_.bound.end(), [](std::uint32_t intid) { return intid != 0; }));
   pending_ = 0;
-  for (const SdeiInstance& inst : vm_.sdei_shared) pending_ += inst.pending ? 1 : 0;
-  for (const VcpuState& v : vm_.vcpus) {
-    for (const SdeiInstance& inst : v.sdei) pending_ += inst.pending ? 1 : 0;
+  for (const SdeiInstance& inst : state_.shared) pending_ += inst.pending ? 1 : 0;
+  for (const SdeiVcpu& v : state_.vcpus) {
+    for (const SdeiInstance& inst : v.events) pending_ += inst.pending ? 1 : 0;
   }
+}
+
+namespace {
+void save_instance(StateWriter& out, const SdeiInstance& i) {
+  out.u8(static_cast<std::uint8_t>((i.registered ? 1 : 0) | (i.enabled ? 2 : 0) | (i.running ? 4 : 0) |
+                                   (i.pending ? 8 : 0) | (i.route_pe ? 16 : 0)));
+  out.u64(i.entry);
+  out.u64(i.arg);
+  out.u64(i.affinity);
+  out.u64(i.running_on);
+}
+
+// Enabled implies registered (DEN0054C event states); a vCPU number and an RM_PE target must
+// name a vCPU of this VM.
+SdeiInstance load_instance(StateReader& in, unsigned vcpus) {
+  SdeiInstance i;
+  const std::uint8_t bits = in.u8();
+  if (bits > 31 || ((bits & 2) != 0 && (bits & 1) == 0)) throw StateError("corrupt state: an SDEI event state");
+  i.registered = (bits & 1) != 0;
+  i.enabled = (bits & 2) != 0;
+  i.running = (bits & 4) != 0;
+  i.pending = (bits & 8) != 0;
+  i.route_pe = (bits & 16) != 0;
+  i.entry = in.u64();
+  i.arg = in.u64();
+  i.affinity = in.u64();
+  i.running_on = static_cast<std::uint32_t>(in.below(vcpus, "SDEI vCPU"));
+  if (i.route_pe && !vcpu_of(i.affinity, vcpus)) throw StateError("corrupt state: an SDEI affinity");
+  return i;
+}
+
+void save_context(StateWriter& out, const SdeiContext& c) {
+  for (const std::uint64_t x : c.x) out.u64(x);
+  out.u64(c.pc);
+  out.u64(c.pstate);
+  out.u64(c.event);
+}
+
+SdeiContext load_context(StateReader& in, std::size_t events) {
+  SdeiContext c;
+  for (std::uint64_t& x : c.x) x = in.u64();
+  c.pc = in.u64();
+  c.pstate = in.u64();
+  c.event = static_cast<std::uint32_t>(in.below(events, "SDEI event index"));
+  return c;
+}
+}  // namespace
+
+void SdeiService::save_section(StateWriter& out) const {
+  out.u64(events_.size());
+  for (const SdeiVcpu& v : state_.vcpus) {
+    out.boolean(v.masked);
+    out.u8(static_cast<std::uint8_t>(v.pe));
+    out.u64(v.depth);
+    for (std::uint8_t i = 0; i < v.depth; ++i) save_context(out, v.stack[i]);
+    save_context(out, v.resume);
+    for (const SdeiInstance& i : v.events) save_instance(out, i);
+  }
+  for (const SdeiInstance& i : state_.shared) save_instance(out, i);
+  for (const std::uint32_t intid : state_.bound) out.u32(intid);
+}
+
+void SdeiService::load_section(StateReader& in) {
+  if (in.u64() != events_.size()) throw StateError("the state is for another set of SDEI events");
+  SdeiState s{.vcpus = std::vector<SdeiVcpu>(state_.vcpus.size()),
+              .shared = std::vector<SdeiInstance>(events_.size()),
+              .bound = std::vector<std::uint32_t>(events_.size())};
+  for (SdeiVcpu& v : s.vcpus) {
+    v.masked = in.boolean();
+    const std::uint8_t pe = in.u8();
+    if (pe > static_cast<std::uint8_t>(SdeiPe::Asleep)) throw StateError("corrupt state: an SDEI PE state");
+    v.pe = static_cast<SdeiPe>(pe);
+    v.depth = static_cast<std::uint8_t>(in.below(kSdeiMaxNesting + 1, "SDEI nesting depth"));
+    for (std::uint8_t i = 0; i < v.depth; ++i) v.stack[i] = load_context(in, events_.size());
+    v.resume = load_context(in, events_.size());
+    v.events.resize(events_.size());
+    for (SdeiInstance& i : v.events) i = load_instance(in, vm_.vcpu_count());
+  }
+  for (SdeiInstance& i : s.shared) i = load_instance(in, vm_.vcpu_count());
+  load_bindings(in, s.bound);
+  loaded_ = std::move(s);
+}
+
+// Bind slots: free (0), or a PPI for a private slot or an SPI for a shared one, each bound once
+// (the rules of SDEI_INTERRUPT_BIND; the INTID ranges are GICv3's, IHI 0069H §2.2).
+void SdeiService::load_bindings(StateReader& in, std::vector<std::uint32_t>& bound) const {
+  for (std::size_t i = 0; i < events_.size(); ++i) {
+    const std::uint32_t intid = in.u32();
+    const SdeiEventDecl& d = events_[i];
+    const bool fits = intid == 0 || (d.dynamic && (d.shared ? intid >= 32 && intid < 1020 : intid >= 16 && intid < 32));
+    const auto before = bound.begin() + static_cast<std::ptrdiff_t>(i);
+    if (!fits || (intid != 0 && std::find(bound.begin(), before, intid) != before)) {
+      throw StateError("corrupt state: an SDEI interrupt binding");
+    }
+    bound[i] = intid;
+  }
+}
+
+void SdeiService::commit_loaded() {
+  state_ = std::move(*loaded_);
+  loaded_.reset();
+  recount();
 }
 
 }  // namespace emu::fw

@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "firmware/smccc.h"
+#include "firmware/state_io.h"
 
 namespace emu::fw {
 
@@ -136,6 +137,30 @@ class Service {
   virtual void on_system_reset() {}
   /// `vcpu` is about to run a slice (PV-time updates its stolen-time record here).
   virtual void on_vcpu_scheduled(unsigned /*vcpu*/) {}
+  /// A call on `vcpu` has just returned `request` for core to carry out (never RequestKind::None).
+  /// The firmware passes it to every service as the call returns: PSCI's power-state changes take
+  /// effect then (DEN0022F.b: CPU_ON's target is ON, and CPU_OFF's or CPU_SUSPEND's caller no
+  /// longer ON, before core acts), so a service that needs them (SDEI's dispatch conditions,
+  /// DEN0054C) follows them here without reading PSCI's state.
+  virtual void on_request(unsigned /*vcpu*/, const Request& /*request*/) {}
+
+  // Snapshot hooks (docs/architecture.md, "Services, state and discovery"): a service saves and
+  // restores only its own guest-owned state, in its own tagged section, and Firmware::save/load
+  // visit the services in registration order. Loading is in two phases so that it is
+  // all-or-nothing across the firmware: every section is parsed and validated into a staged copy
+  // first, and only when all of them (and the firmware's own) have been read does each service
+  // adopt its staged copy.
+
+  /// The 4-character tag of the service's section (StateWriter::tag); 0, the default: the service
+  /// keeps no guest state and has no section.
+  virtual std::uint32_t state_tag() const { return 0; }
+  /// Writes the section's body (the firmware writes the tag).
+  virtual void save_section(StateWriter& /*out*/) const {}
+  /// Phase 1: reads the body into a staged copy (replacing any earlier one), through the same
+  /// rules the guest and host interfaces apply; throws StateError. The live state is untouched.
+  virtual void load_section(StateReader& /*in*/) {}
+  /// Phase 2: the staged copy becomes the state. Called only after every section loaded.
+  virtual void commit_loaded() {}
 
   /// Called once by the dispatcher when the service is registered; services that answer
   /// discovery questions about other functions keep the pointer.

@@ -54,8 +54,8 @@ enum class RequestKind : std::uint8_t {
                           ///< `entry` with x0 = `context`, else return (x0 already written)
   SystemSuspend,          ///< PSCI SYSTEM_SUSPEND: as a power-down CpuSuspend of the caller
   ForwardToHost,          ///< the SMCCC filter forwards the call: stop, let the host answer (KVM_EXIT_HYPERCALL)
-  SdeiComplete,           ///< SDEI_EVENT_COMPLETE: restore the caller's VcpuState::sdei_resume context
-  SdeiCompleteAndResume,  ///< SDEI_EVENT_COMPLETE_AND_RESUME: restore x0..x17 from sdei_resume,
+  SdeiComplete,           ///< SDEI_EVENT_COMPLETE: restore the caller's SdeiVcpu::resume context
+  SdeiCompleteAndResume,  ///< SDEI_EVENT_COMPLETE_AND_RESUME: restore x0..x17 from SdeiVcpu::resume,
                           ///< ELR/SPSR_EL1 = its PC/PSTATE, continue at `entry` in EL1h, DAIF
                           ///< masked (DEN0054C SDEI_EVENT_COMPLETE_AND_RESUME)
 };

@@ -417,7 +417,7 @@ void Harness::maybe_dispatch_sdei(unsigned vcpu, const std::array<std::uint64_t,
 // PSCI's power state of each vCPU agrees with what core did (DEN0022 §5.1.5 AFFINITY_INFO).
 void Harness::check_power() const {
   for (unsigned i = 0; i < vcpus_; ++i) {
-    const PowerState p = firmware_.vm().vcpus[i].power;
+    const PowerState p = firmware_.power(i);
     bool ok = false;
     switch (core_[i]) {
       case CoreState::Off: ok = p == PowerState::Off; break;

@@ -277,10 +277,11 @@ TEST_CASE("Restoring firmware state refuses two vCPUs sharing a PV-time record")
 }
 
 namespace {
-// The firmware state starts "FWST", MEM_PROTECT (1 byte), the epoch (8), then "FWRG", the
-// register count (8) and (ID, value) pairs of 8 bytes each. Removes the pair for `id`.
+// The firmware state starts "FWST", then "FWRG", the register count (8) and (ID, value) pairs
+// of 8 bytes each (MEM_PROTECT and the epoch are in PSCI's and KVM's own sections since format 8). Removes the pair for
+// `id`.
 std::vector<std::uint8_t> without_fw_reg(std::vector<std::uint8_t> bytes, std::uint64_t id) {
-  constexpr std::size_t kCount = 4 + 1 + 8 + 4;
+  constexpr std::size_t kCount = 4 + 4;
   std::uint64_t count = 0;
   std::memcpy(&count, &bytes[kCount], 8);
   for (std::size_t i = 0; i < count; ++i) {
@@ -338,7 +339,7 @@ TEST_CASE("Firmware state: an unknown, repeated or refused register value is a c
   fw::StateWriter out;
   f.save(out);
   const std::vector<std::uint8_t> good = out.data();
-  constexpr std::size_t kFirstPair = 4 + 1 + 8 + 4 + 8;
+  constexpr std::size_t kFirstPair = 4 + 4 + 8;
   const auto patched = [&](std::size_t at, std::uint64_t v) {
     std::vector<std::uint8_t> b = good;
     std::memcpy(&b[at], &v, 8);

@@ -179,7 +179,7 @@ TEST_CASE("PSCI NODE_HW_STATE: level 0 per core, level 1 per cluster, higher lev
 TEST_CASE("PSCI MEM_PROTECT returns the previous setting, CHECK_RANGE accepts RAM only") {
   fw::Firmware f(config(1));
   CHECK(call(f, 0, fw::psci::kMemProtect, {1}).x[0] == 0);
-  CHECK(f.vm().mem_protect);
+  CHECK(f.mem_protect());
   CHECK(call(f, 0, fw::psci::kMemProtect, {0}).x[0] == 1);
   CHECK(call(f, 0, fw::psci::kMemProtect, {2}).x[0] == kInvalidParameters);
   CHECK(call(f, 0, fw::psci::kMemProtectCheckRange, {kRam, 4096}).x[0] == kSuccess);

@@ -150,8 +150,8 @@ TEST_CASE("SDEI_EVENT_CONTEXT and COMPLETE (DEN0054C): topmost saved registers, 
   const fw::SmcccResult done = call(f, 0, fw::sdei::kEventComplete, {0});
   CHECK(done.request.kind == fw::RequestKind::SdeiComplete);
   CHECK(done.count == 0);  // nothing written back: core restores the context instead
-  CHECK(f.vm().vcpus[0].sdei_resume.pc == 0x4000'2000);
-  CHECK(f.vm().vcpus[0].sdei_resume.x[5] == 0x1005);
+  CHECK(f.sdei_resume(0).pc == 0x4000'2000);
+  CHECK(f.sdei_resume(0).x[5] == 0x1005);
   CHECK(status(f, 0, 0) == 3);
   // COMPLETE_AND_RESUME to an address outside RAM is refused and the handler stays running.
   REQUIRE(x0(f, 0, fw::sdei::kEventSignal, {0, 0}) == 0);
@@ -183,7 +183,7 @@ TEST_CASE("SDEI priority (DEN0054C): critical preempts normal, nothing preempts 
   CHECK(f.sdei_deliverable(0));
   REQUIRE(f.sdei_begin_dispatch(0, context_with(0x4000'4000)));
   CHECK(x0(f, 0, fw::sdei::kEventContext, {0}) == 0x1000);
-  CHECK(f.vm().vcpus[0].sdei_depth == 2);
+  CHECK(f.sdei_vcpu(0).depth == 2);
 }
 
 TEST_CASE("SDEI_EVENT_UNREGISTER of a running event is PENDING and completes with the handler") {
@@ -247,8 +247,8 @@ TEST_CASE("SDEI lifecycle: CPU_ON masks the PE and keeps registrations, system r
   REQUIRE(x0(f, 0, fw::sdei::kEventSignal, {0, 0}) == 0);
   REQUIRE(f.sdei_begin_dispatch(0, context_with(0x4000'2000)));
   f.vcpu_powered_on(0);
-  CHECK(f.vm().vcpus[0].sdei_masked);
-  CHECK(f.vm().vcpus[0].sdei_depth == 0);
+  CHECK(f.sdei_vcpu(0).masked);
+  CHECK(f.sdei_vcpu(0).depth == 0);
   CHECK(status(f, 0, 0) == 3);  // still registered and enabled; the handler is over
   f.system_reset();
   CHECK(status(f, 0, 0) == 0);

@@ -134,6 +134,8 @@ TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing file
   format5[8] = 5;  // format 5's header had no RAM size and an unchecked word
   std::vector<std::uint8_t> format6 = bytes;
   format6[8] = 6;  // format 6 kept four firmware registers in fixed places, not by ID, and no PAuth setting
+  std::vector<std::uint8_t> format7 = bytes;
+  format7[8] = 7;  // format 7 kept the services' state in per-vCPU sections, not one section per service
   std::vector<std::uint8_t> header_only(bytes.begin(), bytes.begin() + 20);
   const std::vector<std::uint8_t> text = {'h', 'e', 'l', 'l', 'o', '\n'};
   struct Case {
@@ -145,8 +147,9 @@ TEST_CASE("Snapshot: truncated, corrupt, foreign, wrong-version and missing file
       {dir.write("flipped.state", flipped), "checksum"},
       {dir.write("version.state", version), "version 9"},
       {dir.write("older.state", older), "version 2"},
-      {dir.write("format5.state", format5), "version 5; this smccc-emu reads version 7"},
-      {dir.write("format6.state", format6), "version 6; this smccc-emu reads version 7"},
+      {dir.write("format5.state", format5), "version 5; this smccc-emu reads version 8"},
+      {dir.write("format6.state", format6), "version 6; this smccc-emu reads version 8"},
+      {dir.write("format7.state", format7), "version 7; this smccc-emu reads version 8"},
       {dir.write("header.state", header_only), "truncated"},
       {dir.write("text.state", text), "not a smccc-emu state file"},
       {(dir.path() / "missing.state").string(), "cannot open"},
