@@ -33,10 +33,6 @@ constexpr std::uint64_t kPowerStateMbz = 0xFCFE'0000;
 
 constexpr std::array kRanges{FunctionRange{owner::kStandardSecure, 0x00, 0x1F}};
 
-std::uint64_t code(PsciStatus s) {
-  return status_reg(s);
-}
-
 }  // namespace
 
 std::optional<SuspendState> parse_power_state(std::uint64_t power_state) {
@@ -100,7 +96,7 @@ std::span<const FunctionDesc> PsciService::functions() const {
                    .handler =
                        [](Service&, const SmcccCall&, SmcccResult& result) {
                          // Like KVM, pre-load INTERNAL_FAILURE: if a host ever resumes this vCPU, the call failed.
-                         result.x[0] = code(PsciStatus::InternalFailure);
+                         result.x[0] = status_reg(PsciStatus::InternalFailure);
                          result.request = {.kind = RequestKind::SystemOff};
                        }},
       FunctionDesc{.number = kFnSystemReset,
@@ -109,7 +105,7 @@ std::span<const FunctionDesc> PsciService::functions() const {
                    .results = 1,
                    .handler =
                        [](Service&, const SmcccCall&, SmcccResult& result) {
-                         result.x[0] = code(PsciStatus::InternalFailure);
+                         result.x[0] = status_reg(PsciStatus::InternalFailure);
                          result.request = {.kind = RequestKind::SystemReset, .reset = ResetType::Cold};
                        }},
       FunctionDesc{.number = kFnFeatures,
@@ -213,19 +209,19 @@ std::int32_t PsciService::features(std::uint32_t queried_fid) const {
 void PsciService::cpu_suspend(const SmcccCall& call, SmcccResult& result) {
   const std::optional<SuspendState> state = parse_power_state(call.x[1]);
   if (!state) {
-    result.x[0] = code(PsciStatus::InvalidParameters);
+    result.x[0] = status_reg(PsciStatus::InvalidParameters);
     return;
   }
   const bool power_down = *state == SuspendState::CorePowerDown;
   if (power_down && !valid_entry(call.x[2])) {
-    result.x[0] = code(PsciStatus::InvalidAddress);
+    result.x[0] = status_reg(PsciStatus::InvalidAddress);
     return;
   }
   PsciVcpu& me = state_.vcpus[call.vcpu];
   ++me.suspend_count[static_cast<std::size_t>(*state)];  // an entry; residency counts on wake-up
   me.suspended_in = *state;
   me.power = power_down ? PowerState::PowerDown : PowerState::Standby;
-  result.x[0] = code(PsciStatus::Success);  // what a standby returns on wake-up
+  result.x[0] = status_reg(PsciStatus::Success);  // what a standby returns on wake-up
   result.request = {.kind = RequestKind::CpuSuspend,
                     .power_down = power_down,
                     .entry = call.x[2],
@@ -237,28 +233,28 @@ void PsciService::cpu_suspend(const SmcccCall& call, SmcccResult& result) {
 void PsciService::cpu_on(const SmcccCall& call, SmcccResult& result) {
   const std::optional<unsigned> target = vcpu_of(call.x[1], vm_.vcpu_count());
   if (!target) {
-    result.x[0] = code(PsciStatus::InvalidParameters);
+    result.x[0] = status_reg(PsciStatus::InvalidParameters);
     return;
   }
   if (!valid_entry(call.x[2])) {
-    result.x[0] = code(PsciStatus::InvalidAddress);
+    result.x[0] = status_reg(PsciStatus::InvalidAddress);
     return;
   }
   PsciVcpu& t = state_.vcpus[*target];
   if (t.power != PowerState::Off) {
-    result.x[0] = code(PsciStatus::AlreadyOn);
+    result.x[0] = status_reg(PsciStatus::AlreadyOn);
     return;
   }
   // ON before the call returns: of several callers racing for one target, one succeeds.
   t.power = PowerState::On;
-  result.x[0] = code(PsciStatus::Success);
+  result.x[0] = status_reg(PsciStatus::Success);
   result.request = {.kind = RequestKind::CpuOn, .target = *target, .entry = call.x[2], .context = call.x[3]};
 }
 
 // CPU_OFF (DEN0022F.b): still ON for AFFINITY_INFO until core reports the vCPU stopped.
 void PsciService::cpu_off(const SmcccCall& call, SmcccResult& result) {
   state_.vcpus[call.vcpu].power = PowerState::OffPending;
-  result.x[0] = code(PsciStatus::InternalFailure);
+  result.x[0] = status_reg(PsciStatus::InternalFailure);
   result.request = {.kind = RequestKind::CpuOff};
 }
 
@@ -277,19 +273,19 @@ std::uint64_t PsciService::affinity_info(std::uint64_t target, std::uint64_t lev
   const auto is_on = [](const PsciVcpu& v) { return v.power != PowerState::Off; };
   if (level == 0) {
     const std::optional<unsigned> t = vcpu_of(target, vm_.vcpu_count());
-    if (!t) return code(PsciStatus::InvalidParameters);
+    if (!t) return status_reg(PsciStatus::InvalidParameters);
     return is_on(state_.vcpus[*t]) ? psci::kAffinityOn : psci::kAffinityOff;
   }
   static_assert(kTopologyLevels == 2, "AFFINITY_INFO answers levels 0 and 1");
   if (level == 1) {
     const std::optional<unsigned> cluster = cluster_of(target);
-    if (!cluster) return code(PsciStatus::InvalidParameters);
+    if (!cluster) return status_reg(PsciStatus::InvalidParameters);
     for (unsigned i = *cluster * kCoresPerCluster; i < vm_.vcpu_count() && i / kCoresPerCluster == *cluster; ++i) {
       if (is_on(state_.vcpus[i])) return psci::kAffinityOn;
     }
     return psci::kAffinityOff;
   }
-  return code(PsciStatus::InvalidParameters);  // levels the topology does not have
+  return status_reg(PsciStatus::InvalidParameters);  // levels the topology does not have
 }
 
 // NODE_HW_STATE (DEN0022 5.15; TF-A psci_node_hw_state): what the hardware node is doing.
@@ -304,34 +300,34 @@ std::uint64_t PsciService::node_hw_state(std::uint64_t target, std::uint64_t lev
   };
   if (level == 0) {
     const std::optional<unsigned> t = vcpu_of(target, vm_.vcpu_count());
-    if (!t) return code(PsciStatus::InvalidParameters);
+    if (!t) return status_reg(PsciStatus::InvalidParameters);
     return hw(state_.vcpus[*t]);
   }
   if (level == 1) {
     const std::optional<unsigned> cluster = cluster_of(target);
-    if (!cluster) return code(PsciStatus::InvalidParameters);
+    if (!cluster) return status_reg(PsciStatus::InvalidParameters);
     for (unsigned i = *cluster * kCoresPerCluster; i < vm_.vcpu_count() && i / kCoresPerCluster == *cluster; ++i) {
       if (hw(state_.vcpus[i]) != psci::kHwOff) return psci::kHwOn;
     }
     return psci::kHwOff;
   }
-  return code(PsciStatus::InvalidParameters);
+  return status_reg(PsciStatus::InvalidParameters);
 }
 
 // SYSTEM_SUSPEND (DEN0022F.b): entry point first, then "every other core is OFF", as TF-A.
 void PsciService::system_suspend(const SmcccCall& call, SmcccResult& result) {
   if (!valid_entry(call.x[1])) {
-    result.x[0] = code(PsciStatus::InvalidAddress);
+    result.x[0] = status_reg(PsciStatus::InvalidAddress);
     return;
   }
   for (unsigned i = 0; i < vm_.vcpu_count(); ++i) {
     if (i != call.vcpu && state_.vcpus[i].power != PowerState::Off) {
-      result.x[0] = code(PsciStatus::Denied);
+      result.x[0] = status_reg(PsciStatus::Denied);
       return;
     }
   }
   state_.vcpus[call.vcpu].power = PowerState::PowerDown;
-  result.x[0] = code(PsciStatus::InternalFailure);
+  result.x[0] = status_reg(PsciStatus::InternalFailure);
   result.request = {.kind = RequestKind::SystemSuspend,
                     .power_down = true,
                     .entry = call.x[1],
@@ -343,7 +339,7 @@ void PsciService::system_suspend(const SmcccCall& call, SmcccResult& result) {
 std::uint64_t PsciService::stat(std::uint64_t target, std::uint64_t power_state, bool residency) const {
   const std::optional<unsigned> t = vcpu_of(target, vm_.vcpu_count());
   const std::optional<SuspendState> state = parse_power_state(power_state);
-  if (!t || !state) return code(PsciStatus::InvalidParameters);
+  if (!t || !state) return status_reg(PsciStatus::InvalidParameters);
   const PsciVcpu& v = state_.vcpus[*t];
   const auto index = static_cast<std::size_t>(*state);
   return residency ? v.residency_us[index] : v.suspend_count[index];
@@ -353,7 +349,7 @@ std::uint64_t PsciService::stat(std::uint64_t target, std::uint64_t power_state,
 // while it is on. `enable` is a boolean in DEN0022; the model refuses values other than 0 and
 // 1 with INVALID_PARAMETERS rather than guess (TF-A takes any non-zero value as 1).
 std::uint64_t PsciService::mem_protect(std::uint64_t enable) {
-  if (enable > 1) return code(PsciStatus::InvalidParameters);
+  if (enable > 1) return status_reg(PsciStatus::InvalidParameters);
   const bool previous = state_.mem_protect;
   state_.mem_protect = enable == 1;
   return previous ? 1 : 0;
@@ -362,8 +358,8 @@ std::uint64_t PsciService::mem_protect(std::uint64_t enable) {
 // MEM_PROTECT_CHECK_RANGE: all of RAM is protected memory; anything else, an empty range or
 // one that wraps is DENIED (TF-A psci_mem_chk_range).
 std::uint64_t PsciService::mem_protect_check_range(std::uint64_t base, std::uint64_t length) const {
-  if (length == 0 || !vm_.in_ram(base, length)) return code(PsciStatus::Denied);
-  return code(PsciStatus::Success);
+  if (length == 0 || !vm_.in_ram(base, length)) return status_reg(PsciStatus::Denied);
+  return status_reg(PsciStatus::Success);
 }
 
 // SYSTEM_RESET2 (DEN0022F.b): reset_type is a 32-bit value in both forms. Architectural
@@ -372,10 +368,10 @@ std::uint64_t PsciService::mem_protect_check_range(std::uint64_t base, std::uint
 void PsciService::system_reset2(const SmcccCall& call, SmcccResult& result) const {
   const auto type = static_cast<std::uint32_t>(call.x[1]);
   if (type != psci::kResetTypeWarm) {
-    result.x[0] = code(PsciStatus::InvalidParameters);
+    result.x[0] = status_reg(PsciStatus::InvalidParameters);
     return;
   }
-  result.x[0] = code(PsciStatus::InternalFailure);
+  result.x[0] = status_reg(PsciStatus::InternalFailure);
   result.request = {.kind = RequestKind::SystemReset, .reset = ResetType::Warm, .context = call.x[2]};
 }
 
@@ -386,10 +382,10 @@ void PsciService::system_reset2(const SmcccCall& call, SmcccResult& result) cons
 void PsciService::system_off2(const SmcccCall& call, SmcccResult& result) const {
   const std::uint64_t type = call.x[1];
   if ((type != 0 && type != psci::kOffTypeHibernate) || call.x[2] != 0) {
-    result.x[0] = code(PsciStatus::InvalidParameters);
+    result.x[0] = status_reg(PsciStatus::InvalidParameters);
     return;
   }
-  result.x[0] = code(PsciStatus::InternalFailure);
+  result.x[0] = status_reg(PsciStatus::InternalFailure);
   result.request = {.kind = RequestKind::SystemOff, .hibernate = true};
 }
 

@@ -31,12 +31,12 @@ void answer(SmcccResult& result, std::int64_t x0) {
   result.x[0] = static_cast<std::uint64_t>(x0);
 }
 
-constexpr std::int64_t code(SdeiStatus s) {
-  return static_cast<std::int64_t>(s);
-}
-constexpr std::int64_t kOk = 0;
-constexpr std::int64_t kInvalid = code(SdeiStatus::InvalidParameters);
-constexpr std::int64_t kDenied = code(SdeiStatus::Denied);
+// SDEI's calls compute their answer as a signed x0 (a status or a value).
+constexpr std::int64_t kOk = static_cast<std::int64_t>(SdeiStatus::Success);
+constexpr std::int64_t kInvalid = static_cast<std::int64_t>(SdeiStatus::InvalidParameters);
+constexpr std::int64_t kDenied = static_cast<std::int64_t>(SdeiStatus::Denied);
+constexpr std::int64_t kPending = static_cast<std::int64_t>(SdeiStatus::Pending);
+constexpr std::int64_t kOutOfResource = static_cast<std::int64_t>(SdeiStatus::OutOfResource);
 
 // MPIDR arguments: the affinity fields, with MPIDR_EL1's RES1 bit 31 allowed so a guest can
 // pass the register as read (DEN0054C target PE arguments; TF-A's sdei_main.c).
@@ -241,12 +241,12 @@ std::int64_t SdeiService::unregister(unsigned vcpu, std::uint64_t event) {
   const std::optional<std::size_t> index = find(event);
   if (!index) return kInvalid;
   SdeiInstance& inst = instance(vcpu, *index);
-  if (!inst.registered) return inst.running ? code(SdeiStatus::Pending) : kDenied;
+  if (!inst.registered) return inst.running ? kPending : kDenied;
   inst.registered = false;
   inst.enabled = false;
   set_pending(inst, false);
   give_back(vcpu, *index);
-  return inst.running ? code(SdeiStatus::Pending) : kOk;
+  return inst.running ? kPending : kOk;
 }
 
 // GET_INFO selectors (DEN0054C SDEI_EVENT_GET_INFO); selector 1 answers 1 for a signalable
@@ -332,7 +332,7 @@ std::int64_t SdeiService::signal_call(std::uint64_t event, std::uint64_t target)
 // does not implement are INVALID_PARAMETERS; no free slot of the kind is OUT_OF_RESOURCE.
 // The interrupt changes hands only when the event is registered.
 std::int64_t SdeiService::bind(std::uint64_t intid) {
-  if (ic_ == nullptr) return code(SdeiStatus::OutOfResource);  // nothing to bind to: no slots
+  if (ic_ == nullptr) return kOutOfResource;  // nothing to bind to: no slots
   const InterruptController::Kind kind =
       intid > 0xFFFF'FFFFu ? InterruptController::Kind::None : ic_->kind(static_cast<std::uint32_t>(intid));
   if (kind != InterruptController::Kind::Ppi && kind != InterruptController::Kind::Spi) return kInvalid;
@@ -344,7 +344,7 @@ std::int64_t SdeiService::bind(std::uint64_t intid) {
     if (bound_intid(i) == intid) return d.number;
     if (bound_intid(i) == 0 && !free) free = i;
   }
-  if (!free) return code(SdeiStatus::OutOfResource);
+  if (!free) return kOutOfResource;
   state_.bound[*free] = static_cast<std::uint32_t>(intid);
   ++bound_;
   return events_[*free].number;

@@ -15,10 +15,6 @@ constexpr std::uint16_t kFnRnd = 0x53;
 
 constexpr std::array kRanges{FunctionRange{owner::kStandardSecure, 0x50, 0x5F}};
 
-std::uint64_t code(TrngStatus s) {
-  return status_reg(static_cast<std::int32_t>(s));
-}
-
 // The low `bits` bits of `v` (bits in 0..64).
 constexpr std::uint64_t low_bits(std::uint64_t v, std::uint32_t bits) {
   return bits >= 64 ? v : v & ((std::uint64_t{1} << bits) - 1);
@@ -62,7 +58,7 @@ std::span<const FunctionDesc> TrngService::functions() const {
 // NOT_SUPPORTED otherwise.
 void TrngService::features(const SmcccCall& call, SmcccResult& result) const {
   const Dispatcher::Found found = dispatcher_->find(static_cast<std::uint32_t>(call.x[1]));
-  result.x[0] = code(found && found.service == this ? TrngStatus::Success : TrngStatus::NotSupported);
+  result.x[0] = status_reg(found && found.service == this ? TrngStatus::Success : TrngStatus::NotSupported);
 }
 
 // TRNG_GET_UUID (DEN0098): the entropy source's UUID in w0..w3.
@@ -79,13 +75,13 @@ void TrngService::rnd(const SmcccCall& call, SmcccResult& result) {
   const auto bits = static_cast<std::uint32_t>(call.x[1]);
   const std::uint32_t register_bits = wide ? 64 : 32;
   if (bits == 0 || bits > (wide ? trng::kMaxBits64 : trng::kMaxBits32)) {
-    result.x[0] = code(TrngStatus::InvalidParameters);
+    result.x[0] = status_reg(TrngStatus::InvalidParameters);
     return;
   }
   const std::size_t registers = (bits + register_bits - 1) / register_bits;
   std::array<std::uint64_t, 3> words{};
   if (!entropy_->fill(std::span(words).first(registers))) {
-    result.x[0] = code(TrngStatus::NoEntropy);
+    result.x[0] = status_reg(TrngStatus::NoEntropy);
     return;
   }
   // Register k (x3, x2, x1 for k = 0, 1, 2) holds bits [register_bits*k, register_bits*(k+1)).
@@ -93,7 +89,7 @@ void TrngService::rnd(const SmcccCall& call, SmcccResult& result) {
     const std::uint32_t used = std::min(register_bits, bits - static_cast<std::uint32_t>(k) * register_bits);
     result.x[3 - k] = low_bits(words[k], used);
   }
-  result.x[0] = code(TrngStatus::Success);
+  result.x[0] = status_reg(TrngStatus::Success);
 }
 
 }  // namespace emu::fw
