@@ -1011,35 +1011,43 @@ void Vcpu::invalidate_code(std::span<const CodeRange> ranges) {
   if (mmu) check(write_sysreg(kSctlrEl1, sctlr), "write SCTLR_EL1");
 }
 
+// The firmware calls first, with nothing else in this function, so that the hook every call
+// enters through needs no more than a minimal frame; every other exception goes out of line.
 void Vcpu::on_interrupt(uc_engine* /*uc*/, std::uint32_t intno, void* self) {
   auto& v = *static_cast<Vcpu*>(self);
-  v.guarded([&] {
+  if (intno == kExcpHvc || intno == kExcpSmc) [[likely]] {
+    v.guarded([&] { v.firmware_call(intno == kExcpHvc ? fw::Conduit::Hvc : fw::Conduit::Smc); });
+    return;
+  }
+  v.on_other_exception(intno);
+}
+
+void Vcpu::on_other_exception(std::uint32_t intno) {
+  guarded([&] {
     switch (intno) {
-      case kExcpHvc: v.firmware_call(fw::Conduit::Hvc); return;
-      case kExcpSmc: v.firmware_call(fw::Conduit::Smc); return;
-      case kExcpUdef: v.undefined_instruction(); return;
+      case kExcpUdef: undefined_instruction(); return;
       case kExcpSwi: {
         // PC is already past the SVC, which is also the preferred return address.
-        const std::uint64_t pc = v.reg(Reg::Pc);
+        const std::uint64_t pc = reg(Reg::Pc);
         std::uint32_t word = 0;
-        v.fetch_word(pc - 4, word);  // unreadable (MMU on): ISS imm16 reads 0
-        v.take_exception(esr(kEcSvc64, imm16(word)), 0, pc, "SVC");
+        fetch_word(pc - 4, word);  // unreadable (MMU on): ISS imm16 reads 0
+        take_exception(esr(kEcSvc64, imm16(word)), 0, pc, "SVC");
         return;
       }
       case kExcpBkpt: {
-        const std::uint64_t pc = v.reg(Reg::Pc);
+        const std::uint64_t pc = reg(Reg::Pc);
         std::uint32_t word = 0;
-        v.fetch_word(pc, word);
-        v.take_exception(esr(kEcBrk64, imm16(word)), 0, pc, "BRK");
+        fetch_word(pc, word);
+        take_exception(esr(kEcBrk64, imm16(word)), 0, pc, "BRK");
         return;
       }
       case kExcpPrefetchAbort:
       case kExcpDataAbort:
         // An MMU fault, with the PC at the faulting instruction but no syndrome or address:
         // core/vcpu_mmu.cpp rebuilds them.
-        v.mmu_abort(intno == kExcpPrefetchAbort);
+        mmu_abort(intno == kExcpPrefetchAbort);
         return;
-      default: v.fatal(fmt::format("unexpected exception {} from the engine at {:#x}", intno, v.reg(Reg::Pc))); return;
+      default: fatal(fmt::format("unexpected exception {} from the engine at {:#x}", intno, reg(Reg::Pc))); return;
     }
   });
 }
@@ -1111,20 +1119,29 @@ void Vcpu::on_gicr_write(uc_engine*, std::uint64_t offset, unsigned size, std::u
 
 // ---- the trap bridge ----
 
-bool Vcpu::fetch_word(std::uint64_t pc, std::uint32_t& word) {
-  // Every firmware call fetches its HVC/SMC here: with the MMU never on, VA = PA and an
-  // aligned word is one bounds check away (read_guest's page loop costs about 80 host
-  // instructions a call). Defined beside firmware_call so that the compiler inlines it there.
-  if (!mmu_ever_on_) [[likely]] {
-    const std::uint8_t* p = machine_.ram_.at(pc, sizeof word);
-    if (p == nullptr) return false;
-    std::memcpy(&word, p, sizeof word);
-    return true;
-  }
+// fetch_word through the vCPU's translation regime (the MMU has been on).
+bool Vcpu::fetch_word_mapped(std::uint64_t pc, std::uint32_t& word) {
   std::uint8_t bytes[4];
   if (read_guest(pc, bytes) != sizeof bytes) return false;
   std::memcpy(&word, bytes, sizeof word);
   return true;
+}
+
+// The result registers into the engine's register file. Nearly every answer is x0 alone
+// (NOT_SUPPORTED, SDEI) or x0..x3, which are stored without a call (a variable-length copy
+// becomes a memmove call).
+void Vcpu::write_back_direct() {
+  const std::array<std::uint64_t, fw::kCallRegisters>& x = result_.x;
+  switch (result_.count) {
+    case 1: regs_[0] = x[0]; return;
+    case 4:
+      regs_[0] = x[0];
+      regs_[1] = x[1];
+      regs_[2] = x[2];
+      regs_[3] = x[3];
+      return;
+    default: std::copy_n(x.begin(), result_.count, regs_); return;
+  }
 }
 
 void Vcpu::firmware_call(fw::Conduit conduit) {
@@ -1145,10 +1162,12 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
 
   machine_.firmware_.dispatch(call_, result_);
   if (regs_ != nullptr) [[likely]]
-    std::copy_n(result_.x.begin(), result_.count, regs_);
+    write_back_direct();
   else
     check(uc_reg_write_batch(uc_, g_call_ids.data(), out_ptrs_.data(), result_.count), "uc_reg_write_batch");
-  sync_clock();
+  // Time is synced lazily (docs/architecture.md, "The trap path"): the trap's cost is added
+  // now, the instructions before it when something looks at the clock (sync_to counts deltas,
+  // so the order does not matter); a request or an SDEI entry syncs in act_on_request.
   clock_.virtual_ns += cost_.trap_ns;
   ++clock_.calls;
   // The call may have made an SDEI event deliverable here (PE_UNMASK, ENABLE, SIGNAL).
@@ -1159,6 +1178,7 @@ void Vcpu::firmware_call(fw::Conduit conduit) {
 // What a call asked of the machine beyond its result registers: an SDEI handler to enter,
 // a context to resume, a power state change, or the host's answer.
 void Vcpu::act_on_request(const fw::Request& request) {
+  sync_clock();  // what follows may read this vCPU's clock (a CPU_ON target starts at its time)
   if (request.kind != fw::RequestKind::None && machine_.tracing(TraceCategory::Psci)) [[unlikely]]
     trace_power(request);
   switch (request.kind) {

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <span>
@@ -135,6 +136,8 @@ class Vcpu final : public fw::RegisterSource {
 
  private:
   static void on_interrupt(uc_engine* uc, std::uint32_t intno, void* self);
+  /// on_interrupt for everything but HVC and SMC: undefined instructions, SVC, BRK, MMU aborts.
+  [[gnu::noinline]] void on_other_exception(std::uint32_t intno);
   static void on_block(uc_engine* uc, std::uint64_t address, std::uint32_t size, void* self);
   [[gnu::noinline]] void block_slow_path(std::uint64_t address, std::uint64_t n);
   bool attend_before_block(std::uint64_t address);
@@ -190,6 +193,8 @@ class Vcpu final : public fw::RegisterSource {
 
   void firmware_call(fw::Conduit conduit);
   [[gnu::noinline]] void act_on_request(const fw::Request& request);
+  /// Writes result_.count result registers into the engine's register file (regs_).
+  void write_back_direct();
   void undefined_instruction();
   void semihosting_call(std::uint64_t pc);
   void take_exception(std::uint64_t esr, std::uint64_t far, std::uint64_t return_pc, std::string_view what);
@@ -231,8 +236,20 @@ class Vcpu final : public fw::RegisterSource {
   std::uint32_t read_pstate() const;
   std::uint64_t read_sysreg(const SysReg& r) const;
   uc_err write_sysreg(const SysReg& r, std::uint64_t value);
-  /// The instruction word at guest virtual address `pc`, translated as EL1 reads it.
-  bool fetch_word(std::uint64_t pc, std::uint32_t& word);
+  /// The instruction word at guest virtual address `pc`, translated as EL1 reads it. Every
+  /// firmware call fetches its HVC/SMC here: with the MMU never on, VA = PA and an aligned word
+  /// is one bounds check away (read_guest's page loop costs about 80 host instructions a
+  /// call), so that case is inline.
+  bool fetch_word(std::uint64_t pc, std::uint32_t& word) {
+    if (!mmu_ever_on_) [[likely]] {
+      const std::uint8_t* p = machine_.ram_.at(pc, sizeof word);
+      if (p == nullptr) return false;
+      std::memcpy(&word, p, sizeof word);
+      return true;
+    }
+    return fetch_word_mapped(pc, word);
+  }
+  bool fetch_word_mapped(std::uint64_t pc, std::uint32_t& word);
 
   // ---- the guest's MMU, seen from the host (core/vcpu_mmu.cpp) ----
   /// The stage 1 address translation instructions the host issues (Arm ARM C5.5).
