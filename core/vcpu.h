@@ -286,7 +286,6 @@ class Vcpu final : public fw::RegisterSource {
   bool hard_budget_ = false;       // the budget is the instruction limit: never exceed it
   std::uint64_t budget_left_ = 0;  // what is left; the block hook's only state
   std::uint64_t synced_ = 0;       // instructions of this slice already in the clock
-  std::uint64_t block_start_ = 0;  // address of the block being executed
   std::uint64_t block_left_ = 0;   // budget_left_ before that block was entered
   bool stop_requested_ = false;
   // What the block hook must look at, one byte so the hot path tests once: kIrqLine (see
@@ -298,7 +297,10 @@ class Vcpu final : public fw::RegisterSource {
   bool irq_line() const { return (attention_ & kIrqLine) != 0; }
   bool irq_entry_ = false;   // the block hook stopped the engine to take an IRQ
   bool sdei_entry_ = false;  // the block hook stopped the engine to look for an SDEI event
-  bool code_sync_ = false;   // an IC instruction stopped the engine: drop stale translations
+  // Address of the block being executed. Not beside block_left_: two adjacent stores in
+  // on_block become four vector instructions (GCC's SLP vectorizer), two more a block.
+  std::uint64_t block_start_ = 0;
+  bool code_sync_ = false;  // an IC instruction stopped the engine: drop stale translations
   Stop stop_ = Stop::Budget;
   int exit_status_ = 0;
   fw::Request request_{};
