@@ -2,7 +2,7 @@
 // and the whole VM state (Machine::save). A file that is truncated, corrupt, of another format
 // version or made for another configuration is refused with one clear line, and nothing runs.
 //
-// Layout (format 7): "SMCCCEMU", u32 format version, u32 zero, u64 guest RAM bytes, u64 payload
+// Layout (format 8): "SMCCCEMU", u32 format version, u32 zero, u64 guest RAM bytes, u64 payload
 // length, u64 FNV-1a hash of the 32 header bytes before it and of the payload, then the payload:
 // the MachineConfig, then Machine::save's stream. Little-endian. Every header byte is checked
 // (magic, version, zero, RAM size in the --memory range and equal to the configuration's,

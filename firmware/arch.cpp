@@ -56,65 +56,68 @@ std::span<const FunctionRange> ArchService::ranges() const {
 // by the model's choice, so a guest at an older version never sees it. It has no "unaffected" encoding: ARCH_FEATURES
 // answers NOT_SUPPORTED for a PE that is not affected (TF-A arm_arch_svc_setup.c does the same), and the call stays a
 // no-op.
+namespace {
+// Nothing to mitigate in an emulator: each workaround is a successful no-op.
+constexpr Handler kNoOp = [](Service&, const SmcccCall&, SmcccResult& result) {
+  result.x[0] = status_reg(SmcccStatus::Success);
+};
+}  // namespace
+
+const FunctionDesc ArchService::kFunctions[] = {
+    FunctionDesc{.number = kFnVersion,
+                 .name = "SMCCC_VERSION",
+                 .result = ResultKind::Value,
+                 .arch_features = 0,
+                 .handler = [](Service& s, const SmcccCall&,
+                               SmcccResult& result) { result.x[0] = self<ArchService>(s).vm_.smccc_version; }},
+    FunctionDesc{.number = kFnFeatures,
+                 .name = "SMCCC_ARCH_FEATURES",
+                 .args = {"fid"},
+                 .result = ResultKind::Value,
+                 .arch_features = 0,
+                 .since = arch::kVersion1_1,
+                 .handler = member_handler<&ArchService::arch_features>},
+    FunctionDesc{.number = kFnSocId,
+                 .forms = kBothForms,
+                 .name = "SMCCC_ARCH_SOC_ID",
+                 .args = {"type"},
+                 .result = ResultKind::Value,
+                 .arch_features = 0,
+                 .since = arch::kVersion1_2,
+                 .gated64 = true,
+                 .handler = member_handler<&ArchService::soc_id>},
+    FunctionDesc{.number = kFnFeatureAvailability,
+                 .forms = kSmc64,
+                 .name = "SMCCC_ARCH_FEATURE_AVAILABILITY",
+                 .args = {"reg"},
+                 .arch_features = 0,
+                 .since = arch::kVersion1_5,
+                 .handler = [](Service& s, const SmcccCall& call,
+                               SmcccResult& result) { self<ArchService>(s).feature_availability(call.x[1], result); }},
+    FunctionDesc{.number = kFnWorkaround4,
+                 .name = "SMCCC_ARCH_WORKAROUND_4",
+                 .arch_features = kNotAdvertised,
+                 .since = arch::kVersion1_6,
+                 .handler = kNoOp},
+    FunctionDesc{.number = kFnWorkaround3,
+                 .name = "SMCCC_ARCH_WORKAROUND_3",
+                 .arch_features = kUnaffected,
+                 .since = arch::kVersion1_1,
+                 .handler = kNoOp},
+    FunctionDesc{.number = kFnWorkaround2,
+                 .name = "SMCCC_ARCH_WORKAROUND_2",
+                 .args = {"enable"},
+                 .arch_features = kNotRequired,
+                 .since = arch::kVersion1_1,
+                 .handler = kNoOp},
+    FunctionDesc{.number = kFnWorkaround1,
+                 .name = "SMCCC_ARCH_WORKAROUND_1",
+                 .arch_features = kUnaffected,
+                 .since = arch::kVersion1_1,
+                 .handler = kNoOp},
+};
+
 std::span<const FunctionDesc> ArchService::functions() const {
-  // Nothing to mitigate in an emulator: each workaround is a successful no-op.
-  static constexpr Handler no_op = [](Service&, const SmcccCall&, SmcccResult& result) {
-    result.x[0] = status_reg(SmcccStatus::Success);
-  };
-  static constexpr std::array kFunctions{
-      FunctionDesc{.number = kFnVersion,
-                   .name = "SMCCC_VERSION",
-                   .result = ResultKind::Value,
-                   .arch_features = 0,
-                   .handler = [](Service& s, const SmcccCall&,
-                                 SmcccResult& result) { result.x[0] = self<ArchService>(s).vm_.smccc_version; }},
-      FunctionDesc{.number = kFnFeatures,
-                   .name = "SMCCC_ARCH_FEATURES",
-                   .args = {"fid"},
-                   .result = ResultKind::Value,
-                   .arch_features = 0,
-                   .since = arch::kVersion1_1,
-                   .handler = member_handler<&ArchService::arch_features>},
-      FunctionDesc{.number = kFnSocId,
-                   .forms = kBothForms,
-                   .name = "SMCCC_ARCH_SOC_ID",
-                   .args = {"type"},
-                   .result = ResultKind::Value,
-                   .arch_features = 0,
-                   .since = arch::kVersion1_2,
-                   .gated64 = true,
-                   .handler = member_handler<&ArchService::soc_id>},
-      FunctionDesc{
-          .number = kFnFeatureAvailability,
-          .forms = kSmc64,
-          .name = "SMCCC_ARCH_FEATURE_AVAILABILITY",
-          .args = {"reg"},
-          .arch_features = 0,
-          .since = arch::kVersion1_5,
-          .handler = [](Service& s, const SmcccCall& call,
-                        SmcccResult& result) { self<ArchService>(s).feature_availability(call.x[1], result); }},
-      FunctionDesc{.number = kFnWorkaround4,
-                   .name = "SMCCC_ARCH_WORKAROUND_4",
-                   .arch_features = kNotAdvertised,
-                   .since = arch::kVersion1_6,
-                   .handler = no_op},
-      FunctionDesc{.number = kFnWorkaround3,
-                   .name = "SMCCC_ARCH_WORKAROUND_3",
-                   .arch_features = kUnaffected,
-                   .since = arch::kVersion1_1,
-                   .handler = no_op},
-      FunctionDesc{.number = kFnWorkaround2,
-                   .name = "SMCCC_ARCH_WORKAROUND_2",
-                   .args = {"enable"},
-                   .arch_features = kNotRequired,
-                   .since = arch::kVersion1_1,
-                   .handler = no_op},
-      FunctionDesc{.number = kFnWorkaround1,
-                   .name = "SMCCC_ARCH_WORKAROUND_1",
-                   .arch_features = kUnaffected,
-                   .since = arch::kVersion1_1,
-                   .handler = no_op},
-  };
   return kFunctions;
 }
 

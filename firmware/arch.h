@@ -88,6 +88,8 @@ class ArchService final : public Service {
   std::span<const StatusName> statuses() const override { return kSmcccStatuses; }
 
  private:
+  // The table functions() returns: defined in the .cpp, where its handlers may name private members.
+  static const FunctionDesc kFunctions[];
   void arch_features(const SmcccCall& call, SmcccResult& result) const;
   void soc_id(const SmcccCall& call, SmcccResult& result) const;
   void soc_name(SmcccResult& result) const;

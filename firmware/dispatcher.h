@@ -186,10 +186,10 @@ class Dispatcher {
   static void answer_direct(const FlatEntry& e, std::uint32_t w0, SmcccCall& call, SmcccResult& result) {
     call.id = e.id;
     call.id.sve_hint = (w0 & FunctionId::kSveHintBit) != 0;
+    result.request = {};  // before anything that may throw: the request is this call's or none
     if (call.loaded < e.reads) call.source->load(call, e.reads);
     const bool smc32 = (w0 & FunctionId::kSmc64Bit) == 0;
     if (smc32) narrow_smc32_arguments(call, e.reads);
-    result.request = {};
     result.x[0] = result.x[1] = result.x[2] = result.x[3] = 0;
     result.count = e.results;
     e.handler(*e.service, call, result);

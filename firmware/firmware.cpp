@@ -165,11 +165,29 @@ void Firmware::load(StateReader& in) {
     in.tag(s->state_tag());
     s->load_section(in);
   }
+  check_pe_views();
   in.tag(kTagFaults);
   if (in.u64() != faults_.counts().size()) throw StateError("the state is for another set of fault rules");
   std::vector<std::uint64_t> counts(faults_.counts().size());
   for (std::uint64_t& n : counts) n = in.u64();
   commit_loaded(std::move(vm), std::move(counts));
+}
+
+// SDEI keeps its own view of which PEs run, derived through the hooks from the PSCI calls
+// (SdeiPe); a state whose two sections disagree could route an event to a PE that never runs.
+// The sections are staged: this compares them before either is adopted.
+void Firmware::check_pe_views() const {
+  for (unsigned v = 0; v < vm_.vcpu_count(); ++v) {
+    SdeiPe expected = SdeiPe::Off;
+    switch (psci_->staged_power(v)) {
+      case PowerState::On: expected = SdeiPe::On; break;
+      case PowerState::Standby:
+      case PowerState::PowerDown: expected = SdeiPe::Asleep; break;
+      case PowerState::Off:
+      case PowerState::OffPending: expected = SdeiPe::Off; break;
+    }
+    if (sdei_->staged_pe(v) != expected) throw StateError("corrupt state: SDEI and PSCI disagree on a PE's power");
+  }
 }
 
 // Only a fully valid state replaces the current one.

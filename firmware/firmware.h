@@ -52,7 +52,14 @@ class Firmware {
   /// Answers one trapped call (see Dispatcher::dispatch); a request the call returns is passed
   /// to every service (Service::on_request) before core acts on it.
   void dispatch(SmcccCall& call, SmcccResult& result) {
-    dispatcher_.dispatch(call, result);
+    try {
+      dispatcher_.dispatch(call, result);
+    } catch (...) {
+      // A trace sink threw after the handler had run: the services still hear what it did
+      // (SDEI's view of the PEs follows PSCI's through these announcements).
+      if (result.request.kind != RequestKind::None) announce(call.vcpu, result.request);
+      throw;
+    }
     if (result.request.kind != RequestKind::None) [[unlikely]]
       announce(call.vcpu, result.request);
   }
@@ -62,6 +69,8 @@ class Firmware {
     return result;
   }
 
+  /// The dispatcher, for its settings (trace, faults) and discovery. Calls go through
+  /// Firmware::dispatch: only that passes a call's request on to the services.
   Dispatcher& dispatcher() { return dispatcher_; }
   /// The shared VM-wide configuration (versions, RAM, service selection, filter, vCPU count).
   const VmState& vm() const { return vm_; }
@@ -146,6 +155,8 @@ class Firmware {
   void announce(unsigned vcpu, const Request& request) {
     for_each_service([&](Service& s) { s.on_request(vcpu, request); });
   }
+  /// Between load's phases: the staged PSCI and SDEI sections agree on which PEs run; StateError otherwise.
+  void check_pe_views() const;
   /// Load's second phase: the copy of the shared state, then every service's staged section.
   void commit_loaded(VmState vm, std::vector<std::uint64_t> counts);
   /// The registration list: every service, in routing and hook order (firmware.cpp).

@@ -35,32 +35,33 @@ KvmVendorService::KvmVendorService(const VmState& vm, Clock* clock, std::uint64_
 std::span<const FunctionRange> KvmVendorService::ranges() const {
   return kRanges;
 }
+const FunctionDesc KvmVendorService::kFunctions[] = {
+    FunctionDesc{.number = kFnFeatures,
+                 .name = "KVM_FEATURES",
+                 .result = ResultKind::Value,
+                 .handler = member_handler<&KvmVendorService::features>},
+    FunctionDesc{.number = kFnPtp,
+                 .name = "KVM_PTP",
+                 .args = {"counter"},
+                 .result = ResultKind::Value,
+                 .handler = member_handler<&KvmVendorService::ptp>},
+    // HVC64 only. x2/x3 of DISCOVER_IMPL_CPUS are "Reserved / Must be zero" for the caller, but
+    // are not checked: Linux's arm_smccc_1_1_invoke(fid, i, &res) leaves them unset.
+    FunctionDesc{.number = kFnDiscoverImplVer,
+                 .forms = kSmc64,
+                 .name = "KVM_DISCOVER_IMPL_VER",
+                 .handler = [](Service& s, const SmcccCall&,
+                               SmcccResult& result) { self<KvmVendorService>(s).discover_impl_ver(result); }},
+    FunctionDesc{
+        .number = kFnDiscoverImplCpus,
+        .forms = kSmc64,
+        .name = "KVM_DISCOVER_IMPL_CPUS",
+        .args = {"index"},
+        .handler = [](Service& s, const SmcccCall& call,
+                      SmcccResult& result) { self<KvmVendorService>(s).discover_impl_cpus(call.x[1], result); }},
+};
+
 std::span<const FunctionDesc> KvmVendorService::functions() const {
-  static constexpr std::array kFunctions{
-      FunctionDesc{.number = kFnFeatures,
-                   .name = "KVM_FEATURES",
-                   .result = ResultKind::Value,
-                   .handler = member_handler<&KvmVendorService::features>},
-      FunctionDesc{.number = kFnPtp,
-                   .name = "KVM_PTP",
-                   .args = {"counter"},
-                   .result = ResultKind::Value,
-                   .handler = member_handler<&KvmVendorService::ptp>},
-      // HVC64 only. x2/x3 of DISCOVER_IMPL_CPUS are "Reserved / Must be zero" for the caller, but
-      // are not checked: Linux's arm_smccc_1_1_invoke(fid, i, &res) leaves them unset.
-      FunctionDesc{.number = kFnDiscoverImplVer,
-                   .forms = kSmc64,
-                   .name = "KVM_DISCOVER_IMPL_VER",
-                   .handler = [](Service& s, const SmcccCall&,
-                                 SmcccResult& result) { self<KvmVendorService>(s).discover_impl_ver(result); }},
-      FunctionDesc{
-          .number = kFnDiscoverImplCpus,
-          .forms = kSmc64,
-          .name = "KVM_DISCOVER_IMPL_CPUS",
-          .args = {"index"},
-          .handler = [](Service& s, const SmcccCall& call,
-                        SmcccResult& result) { self<KvmVendorService>(s).discover_impl_cpus(call.x[1], result); }},
-  };
   return kFunctions;
 }
 

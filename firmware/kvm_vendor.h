@@ -63,6 +63,8 @@ class KvmVendorService final : public Service {
   std::uint64_t epoch_ns() const { return epoch_ns_; }
 
  private:
+  // The table functions() returns: defined in the .cpp, where its handlers may name private members.
+  static const FunctionDesc kFunctions[];
   void features(const SmcccCall& call, SmcccResult& result) const;
   void ptp(const SmcccCall& call, SmcccResult& result);
   void discover_impl_ver(SmcccResult& result) const;

@@ -54,139 +54,138 @@ std::span<const FunctionRange> PsciService::ranges() const {
 // return write x0 only (INTERNAL_FAILURE, should a host resume the vCPU) and leave x1/x2 for
 // the host to read, as KVM does (arch/arm64/kvm/psci.c). CPU_SUSPEND's feature word is 0: original
 // power_state format, platform-coordinated mode only (DEN0022F.b PSCI_FEATURES).
+const FunctionDesc PsciService::kFunctions[] = {
+    FunctionDesc{.number = kFnVersion,
+                 .name = "PSCI_VERSION",
+                 .result = ResultKind::Value,
+                 .handler = member_handler<&PsciService::version>},
+    FunctionDesc{.number = kFnCpuSuspend,
+                 .forms = kBothForms,
+                 .name = "PSCI_CPU_SUSPEND",
+                 .args = {"state", "entry", "ctx"},
+                 .handler = member_handler<&PsciService::cpu_suspend>},
+    FunctionDesc{.number = kFnCpuOff,
+                 .name = "PSCI_CPU_OFF",
+                 .result = ResultKind::NoReturn,
+                 .results = 1,
+                 .handler = member_handler<&PsciService::cpu_off>},
+    FunctionDesc{.number = kFnCpuOn,
+                 .forms = kBothForms,
+                 .name = "PSCI_CPU_ON",
+                 .args = {"target", "entry", "ctx"},
+                 .handler = member_handler<&PsciService::cpu_on>},
+    FunctionDesc{
+        .number = kFnAffinityInfo,
+        .forms = kBothForms,
+        .name = "PSCI_AFFINITY_INFO",
+        .args = {"target", "level"},
+        .result = ResultKind::Value,
+        .handler = [](Service& s, const SmcccCall& call,
+                      SmcccResult& result) { result.x[0] = self<PsciService>(s).affinity_info(call.x[1], call.x[2]); }},
+    FunctionDesc{
+        .number = kFnMigrateInfoType,
+        .name = "PSCI_MIGRATE_INFO_TYPE",
+        .result = ResultKind::Value,
+        .handler = [](Service&, const SmcccCall&, SmcccResult& result) { result.x[0] = psci::kTosNotPresentMp; }},
+    FunctionDesc{.number = kFnSystemOff,
+                 .name = "PSCI_SYSTEM_OFF",
+                 .result = ResultKind::NoReturn,
+                 .results = 1,
+                 .handler =
+                     [](Service&, const SmcccCall&, SmcccResult& result) {
+                       // Like KVM, pre-load INTERNAL_FAILURE: if a host ever resumes this vCPU, the call failed.
+                       result.x[0] = status_reg(PsciStatus::InternalFailure);
+                       result.request = {.kind = RequestKind::SystemOff};
+                     }},
+    FunctionDesc{.number = kFnSystemReset,
+                 .name = "PSCI_SYSTEM_RESET",
+                 .result = ResultKind::NoReturn,
+                 .results = 1,
+                 .handler =
+                     [](Service&, const SmcccCall&, SmcccResult& result) {
+                       result.x[0] = status_reg(PsciStatus::InternalFailure);
+                       result.request = {.kind = RequestKind::SystemReset, .reset = ResetType::Cold};
+                     }},
+    FunctionDesc{.number = kFnFeatures,
+                 .name = "PSCI_FEATURES",
+                 .args = {"fid"},
+                 .result = ResultKind::Value,
+                 .since = psci::kVersion1_0,
+                 .handler =
+                     [](Service& s, const SmcccCall& call, SmcccResult& result) {
+                       result.x[0] = status_reg(self<PsciService>(s).features(static_cast<std::uint32_t>(call.x[1])));
+                     }},
+    FunctionDesc{
+        .number = kFnNodeHwState,
+        .forms = kBothForms,
+        .name = "PSCI_NODE_HW_STATE",
+        .args = {"target", "level"},
+        .result = ResultKind::Value,
+        .since = psci::kVersion1_0,
+        .handler = [](Service& s, const SmcccCall& call,
+                      SmcccResult& result) { result.x[0] = self<PsciService>(s).node_hw_state(call.x[1], call.x[2]); }},
+    FunctionDesc{.number = kFnSystemSuspend,
+                 .forms = kBothForms,
+                 .name = "PSCI_SYSTEM_SUSPEND",
+                 .args = {"entry", "ctx"},
+                 .since = psci::kVersion1_0,
+                 .handler = member_handler<&PsciService::system_suspend>},
+    FunctionDesc{
+        .number = kFnStatResidency,
+        .forms = kBothForms,
+        .name = "PSCI_STAT_RESIDENCY",
+        .args = {"target", "state"},
+        .result = ResultKind::Value,
+        .since = psci::kVersion1_0,
+        .handler = [](Service& s, const SmcccCall& call,
+                      SmcccResult& result) { result.x[0] = self<PsciService>(s).stat(call.x[1], call.x[2], true); }},
+    FunctionDesc{
+        .number = kFnStatCount,
+        .forms = kBothForms,
+        .name = "PSCI_STAT_COUNT",
+        .args = {"target", "state"},
+        .result = ResultKind::Value,
+        .since = psci::kVersion1_0,
+        .handler = [](Service& s, const SmcccCall& call,
+                      SmcccResult& result) { result.x[0] = self<PsciService>(s).stat(call.x[1], call.x[2], false); }},
+    FunctionDesc{.number = kFnSystemReset2,
+                 .forms = kBothForms,
+                 .name = "PSCI_SYSTEM_RESET2",
+                 .args = {"type", "cookie"},
+                 .result = ResultKind::NoReturn,
+                 .results = 1,
+                 .since = psci::kVersion1_1,
+                 .handler = member_handler<&PsciService::system_reset2>},
+    FunctionDesc{.number = kFnMemProtect,
+                 .name = "PSCI_MEM_PROTECT",
+                 .args = {"enable"},
+                 .result = ResultKind::Value,
+                 .since = psci::kVersion1_1,
+                 .handler = [](Service& s, const SmcccCall& call,
+                               SmcccResult& result) { result.x[0] = self<PsciService>(s).mem_protect(call.x[1]); }},
+    FunctionDesc{.number = kFnMemProtectCheckRange,
+                 .forms = kBothForms,
+                 .name = "PSCI_MEM_PROTECT_CHECK_RANGE",
+                 .args = {"base", "length"},
+                 .since = psci::kVersion1_1,
+                 .handler =
+                     [](Service& s, const SmcccCall& call, SmcccResult& result) {
+                       result.x[0] = self<PsciService>(s).mem_protect_check_range(call.x[1], call.x[2]);
+                     }},
+    // PSCI_FEATURES answers the supported types as a bitmask (DEN0022F.b §5.16).
+    FunctionDesc{.number = kFnSystemOff2,
+                 .forms = kBothForms,
+                 .name = "PSCI_SYSTEM_OFF2",
+                 .name64 = "PSCI_SYSTEM_OFF2_64",
+                 .args = {"type", "cookie"},
+                 .result = ResultKind::NoReturn,
+                 .results = 1,
+                 .own_features = psci::kOff2TypesHibernate,
+                 .since = psci::kVersion1_3,
+                 .handler = member_handler<&PsciService::system_off2>},
+};
+
 std::span<const FunctionDesc> PsciService::functions() const {
-  static constexpr std::array kFunctions{
-      FunctionDesc{.number = kFnVersion,
-                   .name = "PSCI_VERSION",
-                   .result = ResultKind::Value,
-                   .handler = member_handler<&PsciService::version>},
-      FunctionDesc{.number = kFnCpuSuspend,
-                   .forms = kBothForms,
-                   .name = "PSCI_CPU_SUSPEND",
-                   .args = {"state", "entry", "ctx"},
-                   .handler = member_handler<&PsciService::cpu_suspend>},
-      FunctionDesc{.number = kFnCpuOff,
-                   .name = "PSCI_CPU_OFF",
-                   .result = ResultKind::NoReturn,
-                   .results = 1,
-                   .handler = member_handler<&PsciService::cpu_off>},
-      FunctionDesc{.number = kFnCpuOn,
-                   .forms = kBothForms,
-                   .name = "PSCI_CPU_ON",
-                   .args = {"target", "entry", "ctx"},
-                   .handler = member_handler<&PsciService::cpu_on>},
-      FunctionDesc{.number = kFnAffinityInfo,
-                   .forms = kBothForms,
-                   .name = "PSCI_AFFINITY_INFO",
-                   .args = {"target", "level"},
-                   .result = ResultKind::Value,
-                   .handler =
-                       [](Service& s, const SmcccCall& call, SmcccResult& result) {
-                         result.x[0] = self<PsciService>(s).affinity_info(call.x[1], call.x[2]);
-                       }},
-      FunctionDesc{
-          .number = kFnMigrateInfoType,
-          .name = "PSCI_MIGRATE_INFO_TYPE",
-          .result = ResultKind::Value,
-          .handler = [](Service&, const SmcccCall&, SmcccResult& result) { result.x[0] = psci::kTosNotPresentMp; }},
-      FunctionDesc{.number = kFnSystemOff,
-                   .name = "PSCI_SYSTEM_OFF",
-                   .result = ResultKind::NoReturn,
-                   .results = 1,
-                   .handler =
-                       [](Service&, const SmcccCall&, SmcccResult& result) {
-                         // Like KVM, pre-load INTERNAL_FAILURE: if a host ever resumes this vCPU, the call failed.
-                         result.x[0] = status_reg(PsciStatus::InternalFailure);
-                         result.request = {.kind = RequestKind::SystemOff};
-                       }},
-      FunctionDesc{.number = kFnSystemReset,
-                   .name = "PSCI_SYSTEM_RESET",
-                   .result = ResultKind::NoReturn,
-                   .results = 1,
-                   .handler =
-                       [](Service&, const SmcccCall&, SmcccResult& result) {
-                         result.x[0] = status_reg(PsciStatus::InternalFailure);
-                         result.request = {.kind = RequestKind::SystemReset, .reset = ResetType::Cold};
-                       }},
-      FunctionDesc{.number = kFnFeatures,
-                   .name = "PSCI_FEATURES",
-                   .args = {"fid"},
-                   .result = ResultKind::Value,
-                   .since = psci::kVersion1_0,
-                   .handler =
-                       [](Service& s, const SmcccCall& call, SmcccResult& result) {
-                         result.x[0] = status_reg(self<PsciService>(s).features(static_cast<std::uint32_t>(call.x[1])));
-                       }},
-      FunctionDesc{.number = kFnNodeHwState,
-                   .forms = kBothForms,
-                   .name = "PSCI_NODE_HW_STATE",
-                   .args = {"target", "level"},
-                   .result = ResultKind::Value,
-                   .since = psci::kVersion1_0,
-                   .handler =
-                       [](Service& s, const SmcccCall& call, SmcccResult& result) {
-                         result.x[0] = self<PsciService>(s).node_hw_state(call.x[1], call.x[2]);
-                       }},
-      FunctionDesc{.number = kFnSystemSuspend,
-                   .forms = kBothForms,
-                   .name = "PSCI_SYSTEM_SUSPEND",
-                   .args = {"entry", "ctx"},
-                   .since = psci::kVersion1_0,
-                   .handler = member_handler<&PsciService::system_suspend>},
-      FunctionDesc{
-          .number = kFnStatResidency,
-          .forms = kBothForms,
-          .name = "PSCI_STAT_RESIDENCY",
-          .args = {"target", "state"},
-          .result = ResultKind::Value,
-          .since = psci::kVersion1_0,
-          .handler = [](Service& s, const SmcccCall& call,
-                        SmcccResult& result) { result.x[0] = self<PsciService>(s).stat(call.x[1], call.x[2], true); }},
-      FunctionDesc{
-          .number = kFnStatCount,
-          .forms = kBothForms,
-          .name = "PSCI_STAT_COUNT",
-          .args = {"target", "state"},
-          .result = ResultKind::Value,
-          .since = psci::kVersion1_0,
-          .handler = [](Service& s, const SmcccCall& call,
-                        SmcccResult& result) { result.x[0] = self<PsciService>(s).stat(call.x[1], call.x[2], false); }},
-      FunctionDesc{.number = kFnSystemReset2,
-                   .forms = kBothForms,
-                   .name = "PSCI_SYSTEM_RESET2",
-                   .args = {"type", "cookie"},
-                   .result = ResultKind::NoReturn,
-                   .results = 1,
-                   .since = psci::kVersion1_1,
-                   .handler = member_handler<&PsciService::system_reset2>},
-      FunctionDesc{.number = kFnMemProtect,
-                   .name = "PSCI_MEM_PROTECT",
-                   .args = {"enable"},
-                   .result = ResultKind::Value,
-                   .since = psci::kVersion1_1,
-                   .handler = [](Service& s, const SmcccCall& call,
-                                 SmcccResult& result) { result.x[0] = self<PsciService>(s).mem_protect(call.x[1]); }},
-      FunctionDesc{.number = kFnMemProtectCheckRange,
-                   .forms = kBothForms,
-                   .name = "PSCI_MEM_PROTECT_CHECK_RANGE",
-                   .args = {"base", "length"},
-                   .since = psci::kVersion1_1,
-                   .handler =
-                       [](Service& s, const SmcccCall& call, SmcccResult& result) {
-                         result.x[0] = self<PsciService>(s).mem_protect_check_range(call.x[1], call.x[2]);
-                       }},
-      // PSCI_FEATURES answers the supported types as a bitmask (DEN0022F.b §5.16).
-      FunctionDesc{.number = kFnSystemOff2,
-                   .forms = kBothForms,
-                   .name = "PSCI_SYSTEM_OFF2",
-                   .name64 = "PSCI_SYSTEM_OFF2_64",
-                   .args = {"type", "cookie"},
-                   .result = ResultKind::NoReturn,
-                   .results = 1,
-                   .own_features = psci::kOff2TypesHibernate,
-                   .since = psci::kVersion1_3,
-                   .handler = member_handler<&PsciService::system_off2>},
-  };
   return kFunctions;
 }
 

@@ -139,6 +139,8 @@ class PsciService final : public Service {
   void save_section(StateWriter& out) const override;
   void load_section(StateReader& in) override;
   void commit_loaded() override;
+  /// Between load_section and commit_loaded: the power state the staged section gives `vcpu`.
+  PowerState staged_power(unsigned vcpu) const { return loaded_->vcpus.at(vcpu).power; }
 
   /// `vcpu`'s power state (for the host, and for tests).
   PowerState power(unsigned vcpu) const { return state_.vcpus.at(vcpu).power; }
@@ -148,6 +150,8 @@ class PsciService final : public Service {
   static constexpr std::uint32_t kStateTag = 0x50'53'43'49;  // "PSCI"
 
  private:
+  // The table functions() returns: defined in the .cpp, where its handlers may name private members.
+  static const FunctionDesc kFunctions[];
   void version(const SmcccCall& call, SmcccResult& result) const;
   std::int32_t features(std::uint32_t queried_fid) const;
   void cpu_suspend(const SmcccCall& call, SmcccResult& result);

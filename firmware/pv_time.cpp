@@ -21,20 +21,21 @@ std::span<const FunctionRange> PvTimeService::ranges() const {
 }
 // SMC64 only (DEN0057A). ARCH_FEATURES reports PV_TIME_FEATURES: that is how a guest finds
 // the service (Linux arch/arm64/kernel/paravirt.c).
+const FunctionDesc PvTimeService::kFunctions[] = {
+    FunctionDesc{.number = kFnFeatures,
+                 .forms = kSmc64,
+                 .name = "PV_TIME_FEATURES",
+                 .args = {"fid"},
+                 .arch_features = 0,
+                 .handler = member_handler<&PvTimeService::features>},
+    FunctionDesc{.number = kFnSt,
+                 .forms = kSmc64,
+                 .name = "PV_TIME_ST",
+                 .result = ResultKind::Value,
+                 .handler = member_handler<&PvTimeService::stolen_time>},
+};
+
 std::span<const FunctionDesc> PvTimeService::functions() const {
-  static constexpr std::array kFunctions{
-      FunctionDesc{.number = kFnFeatures,
-                   .forms = kSmc64,
-                   .name = "PV_TIME_FEATURES",
-                   .args = {"fid"},
-                   .arch_features = 0,
-                   .handler = member_handler<&PvTimeService::features>},
-      FunctionDesc{.number = kFnSt,
-                   .forms = kSmc64,
-                   .name = "PV_TIME_ST",
-                   .result = ResultKind::Value,
-                   .handler = member_handler<&PvTimeService::stolen_time>},
-  };
   return kFunctions;
 }
 

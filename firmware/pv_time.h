@@ -71,6 +71,8 @@ class PvTimeService final : public Service {
   HostStatus set_ipa(unsigned vcpu, std::uint64_t ipa);
 
  private:
+  // The table functions() returns: defined in the .cpp, where its handlers may name private members.
+  static const FunctionDesc kFunctions[];
   void features(const SmcccCall& call, SmcccResult& result) const;
   void stolen_time(const SmcccCall& call, SmcccResult& result);
   void write_stolen(std::uint64_t ipa, std::uint64_t stolen_ns);

@@ -57,45 +57,49 @@ std::span<const FunctionRange> SdeiService::ranges() const {
 }
 // Every SDEI call answers in x0 alone (DEN0054C function descriptions). The handlers name the
 // member that does the work and put its answer in x0.
+namespace {
+using R = ResultKind;
+using C = const SmcccCall&;
+using Out = SmcccResult&;
+}  // namespace
+
+const FunctionDesc SdeiService::kFunctions[] = {
+    sdei_fn(sdei::kVersion, "SDEI_VERSION", {}, R::Value, [](Service&, C, Out r) { r.x[0] = sdei::kVersion1_1; }),
+    sdei_fn(sdei::kEventRegister, "SDEI_EVENT_REGISTER", {"event", "entry", "arg", "flags", "affinity"}, R::Status,
+            [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).reg(c)); }),
+    sdei_fn(sdei::kEventEnable, "SDEI_EVENT_ENABLE", {"event"}, R::Status,
+            [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).enable(c.vcpu, c.x[1], true)); }),
+    sdei_fn(sdei::kEventDisable, "SDEI_EVENT_DISABLE", {"event"}, R::Status,
+            [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).enable(c.vcpu, c.x[1], false)); }),
+    sdei_fn(sdei::kEventContext, "SDEI_EVENT_CONTEXT", {"index"}, R::Value,
+            member_handler<&SdeiService::event_context>),
+    sdei_fn(sdei::kEventComplete, "SDEI_EVENT_COMPLETE", {"status"}, R::Status,
+            [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).complete(c.vcpu, r, std::nullopt)); }),
+    sdei_fn(sdei::kEventCompleteAndResume, "SDEI_EVENT_COMPLETE_AND_RESUME", {"resume"}, R::Status,
+            [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).complete(c.vcpu, r, c.x[1])); }),
+    sdei_fn(sdei::kEventUnregister, "SDEI_EVENT_UNREGISTER", {"event"}, R::Status,
+            [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).unregister(c.vcpu, c.x[1])); }),
+    sdei_fn(sdei::kEventStatus, "SDEI_EVENT_STATUS", {"event"}, R::Value, member_handler<&SdeiService::event_status>),
+    sdei_fn(sdei::kEventGetInfo, "SDEI_EVENT_GET_INFO", {"event", "info"}, R::Value,
+            [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).get_info(c.vcpu, c.x[1], c.x[2])); }),
+    sdei_fn(sdei::kEventRoutingSet, "SDEI_EVENT_ROUTING_SET", {"event", "mode", "affinity"}, R::Status,
+            [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).routing_set(c.x[1], c.x[2], c.x[3])); }),
+    sdei_fn(sdei::kPeMask, "SDEI_PE_MASK", {}, R::Value, member_handler<&SdeiService::pe_mask>),
+    sdei_fn(sdei::kPeUnmask, "SDEI_PE_UNMASK", {}, R::Status, member_handler<&SdeiService::pe_unmask>),
+    sdei_fn(sdei::kInterruptBind, "SDEI_INTERRUPT_BIND", {"intid"}, R::Value,
+            [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).bind(c.x[1])); }),
+    sdei_fn(sdei::kInterruptRelease, "SDEI_INTERRUPT_RELEASE", {"event"}, R::Status,
+            [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).release(c.x[1])); }),
+    sdei_fn(sdei::kEventSignal, "SDEI_EVENT_SIGNAL", {"event", "target"}, R::Status,
+            [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).signal_call(c.x[1], c.x[2])); }),
+    sdei_fn(sdei::kFeatures, "SDEI_FEATURES", {"feature"}, R::Value, member_handler<&SdeiService::features>),
+    sdei_fn(sdei::kPrivateReset, "SDEI_PRIVATE_RESET", {}, R::Status,
+            [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).private_reset(c.vcpu)); }),
+    sdei_fn(sdei::kSharedReset, "SDEI_SHARED_RESET", {}, R::Status,
+            [](Service& s, C, Out r) { answer(r, self<SdeiService>(s).shared_reset()); }),
+};
+
 std::span<const FunctionDesc> SdeiService::functions() const {
-  using R = ResultKind;
-  using C = const SmcccCall&;
-  using Out = SmcccResult&;
-  static constexpr std::array kFunctions{
-      sdei_fn(sdei::kVersion, "SDEI_VERSION", {}, R::Value, [](Service&, C, Out r) { r.x[0] = sdei::kVersion1_1; }),
-      sdei_fn(sdei::kEventRegister, "SDEI_EVENT_REGISTER", {"event", "entry", "arg", "flags", "affinity"}, R::Status,
-              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).reg(c)); }),
-      sdei_fn(sdei::kEventEnable, "SDEI_EVENT_ENABLE", {"event"}, R::Status,
-              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).enable(c.vcpu, c.x[1], true)); }),
-      sdei_fn(sdei::kEventDisable, "SDEI_EVENT_DISABLE", {"event"}, R::Status,
-              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).enable(c.vcpu, c.x[1], false)); }),
-      sdei_fn(sdei::kEventContext, "SDEI_EVENT_CONTEXT", {"index"}, R::Value,
-              member_handler<&SdeiService::event_context>),
-      sdei_fn(sdei::kEventComplete, "SDEI_EVENT_COMPLETE", {"status"}, R::Status,
-              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).complete(c.vcpu, r, std::nullopt)); }),
-      sdei_fn(sdei::kEventCompleteAndResume, "SDEI_EVENT_COMPLETE_AND_RESUME", {"resume"}, R::Status,
-              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).complete(c.vcpu, r, c.x[1])); }),
-      sdei_fn(sdei::kEventUnregister, "SDEI_EVENT_UNREGISTER", {"event"}, R::Status,
-              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).unregister(c.vcpu, c.x[1])); }),
-      sdei_fn(sdei::kEventStatus, "SDEI_EVENT_STATUS", {"event"}, R::Value, member_handler<&SdeiService::event_status>),
-      sdei_fn(sdei::kEventGetInfo, "SDEI_EVENT_GET_INFO", {"event", "info"}, R::Value,
-              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).get_info(c.vcpu, c.x[1], c.x[2])); }),
-      sdei_fn(sdei::kEventRoutingSet, "SDEI_EVENT_ROUTING_SET", {"event", "mode", "affinity"}, R::Status,
-              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).routing_set(c.x[1], c.x[2], c.x[3])); }),
-      sdei_fn(sdei::kPeMask, "SDEI_PE_MASK", {}, R::Value, member_handler<&SdeiService::pe_mask>),
-      sdei_fn(sdei::kPeUnmask, "SDEI_PE_UNMASK", {}, R::Status, member_handler<&SdeiService::pe_unmask>),
-      sdei_fn(sdei::kInterruptBind, "SDEI_INTERRUPT_BIND", {"intid"}, R::Value,
-              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).bind(c.x[1])); }),
-      sdei_fn(sdei::kInterruptRelease, "SDEI_INTERRUPT_RELEASE", {"event"}, R::Status,
-              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).release(c.x[1])); }),
-      sdei_fn(sdei::kEventSignal, "SDEI_EVENT_SIGNAL", {"event", "target"}, R::Status,
-              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).signal_call(c.x[1], c.x[2])); }),
-      sdei_fn(sdei::kFeatures, "SDEI_FEATURES", {"feature"}, R::Value, member_handler<&SdeiService::features>),
-      sdei_fn(sdei::kPrivateReset, "SDEI_PRIVATE_RESET", {}, R::Status,
-              [](Service& s, C c, Out r) { answer(r, self<SdeiService>(s).private_reset(c.vcpu)); }),
-      sdei_fn(sdei::kSharedReset, "SDEI_SHARED_RESET", {}, R::Status,
-              [](Service& s, C, Out r) { answer(r, self<SdeiService>(s).shared_reset()); }),
-  };
   return kFunctions;
 }
 

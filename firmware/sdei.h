@@ -99,7 +99,7 @@ inline constexpr std::size_t kSdeiMaxNesting = 2;
 /// the PSCI calls that change it through the lifecycle hooks (Service::on_request,
 /// on_vcpu_resumed, on_system_reset) rather than by reading PSCI's state.
 enum class SdeiPe : std::uint8_t {
-  Off,     ///< never started, or CPU_OFF called (PSCI OFF or ON_PENDING-to-off)
+  Off,     ///< never started, or CPU_OFF called (PSCI's Off or OffPending)
   On,      ///< started: the boot vCPU after reset, a CPU_ON target, a vCPU woken from a suspend
   Asleep,  ///< called CPU_SUSPEND or SYSTEM_SUSPEND and has not woken
 };
@@ -165,6 +165,8 @@ class SdeiService final : public Service {
   void save_section(StateWriter& out) const override;
   void load_section(StateReader& in) override;
   void commit_loaded() override;
+  /// Between load_section and commit_loaded: the run state the staged section gives `vcpu`.
+  SdeiPe staged_pe(unsigned vcpu) const { return loaded_->vcpus.at(vcpu).pe; }
   static constexpr std::uint32_t kStateTag = 0x53'44'45'49;  // "SDEI"
 
   /// The events on offer, fixed at creation; event 0 is first (DEN0054C: the software-signalled event).
@@ -193,6 +195,8 @@ class SdeiService final : public Service {
   std::optional<SdeiEntry> begin_dispatch(unsigned vcpu, const SdeiContext& interrupted);
 
  private:
+  // The table functions() returns: defined in the .cpp, where its handlers may name private members.
+  static const FunctionDesc kFunctions[];
   /// Recounts pending instances and bound slots after the state was replaced (reset, snapshot load).
   void recount();
   void reset_state();

@@ -30,27 +30,28 @@ std::span<const FunctionRange> TrngService::ranges() const {
 bool TrngService::available(const FunctionDesc& /*fn*/) const {
   return entropy_ != nullptr && (vm_.std_bmap & service_bit::kTrng) != 0;
 }
+const FunctionDesc TrngService::kFunctions[] = {
+    FunctionDesc{.number = kFnVersion,
+                 .name = "TRNG_VERSION",
+                 .result = ResultKind::Value,
+                 .handler = [](Service&, const SmcccCall&, SmcccResult& result) { result.x[0] = trng::kVersion1_0; }},
+    FunctionDesc{.number = kFnFeatures,
+                 .name = "TRNG_FEATURES",
+                 .args = {"fid"},
+                 .handler = member_handler<&TrngService::features>},
+    FunctionDesc{.number = kFnGetUuid,
+                 .name = "TRNG_GET_UUID",
+                 .result = ResultKind::Value,
+                 .handler = member_handler<&TrngService::get_uuid>},
+    FunctionDesc{.number = kFnRnd,
+                 .forms = kBothForms,
+                 .name = "TRNG_RND32",
+                 .name64 = "TRNG_RND64",
+                 .args = {"bits"},
+                 .handler = member_handler<&TrngService::rnd>},
+};
+
 std::span<const FunctionDesc> TrngService::functions() const {
-  static constexpr std::array kFunctions{
-      FunctionDesc{.number = kFnVersion,
-                   .name = "TRNG_VERSION",
-                   .result = ResultKind::Value,
-                   .handler = [](Service&, const SmcccCall&, SmcccResult& result) { result.x[0] = trng::kVersion1_0; }},
-      FunctionDesc{.number = kFnFeatures,
-                   .name = "TRNG_FEATURES",
-                   .args = {"fid"},
-                   .handler = member_handler<&TrngService::features>},
-      FunctionDesc{.number = kFnGetUuid,
-                   .name = "TRNG_GET_UUID",
-                   .result = ResultKind::Value,
-                   .handler = member_handler<&TrngService::get_uuid>},
-      FunctionDesc{.number = kFnRnd,
-                   .forms = kBothForms,
-                   .name = "TRNG_RND32",
-                   .name64 = "TRNG_RND64",
-                   .args = {"bits"},
-                   .handler = member_handler<&TrngService::rnd>},
-  };
   return kFunctions;
 }
 

@@ -43,6 +43,8 @@ class TrngService final : public Service {
   std::span<const StatusName> statuses() const override { return kTrngStatuses; }
 
  private:
+  // The table functions() returns: defined in the .cpp, where its handlers may name private members.
+  static const FunctionDesc kFunctions[];
   void features(const SmcccCall& call, SmcccResult& result) const;
   void get_uuid(const SmcccCall& call, SmcccResult& result) const;
   void rnd(const SmcccCall& call, SmcccResult& result);

@@ -426,6 +426,12 @@ void Harness::check_power() const {
       case CoreState::PowerDown: ok = p == PowerState::PowerDown; break;
     }
     if (!ok) violated("PSCI's power state of vCPU " + std::to_string(i) + " disagrees with core's");
+    // SDEI's own view of the PE, kept through the hooks (DEN0054C: events go to running PEs).
+    const fw::SdeiPe pe = firmware_.sdei_vcpu(i).pe;
+    const fw::SdeiPe want = p == PowerState::On                                      ? fw::SdeiPe::On
+                            : p == PowerState::Standby || p == PowerState::PowerDown ? fw::SdeiPe::Asleep
+                                                                                     : fw::SdeiPe::Off;
+    if (pe != want) violated("SDEI's view of vCPU " + std::to_string(i) + " disagrees with PSCI's power state");
   }
 }
 
