@@ -1130,7 +1130,7 @@ bool Vcpu::fetch_word_mapped(std::uint64_t pc, std::uint32_t& word) {
 // The result registers into the engine's register file. Nearly every answer is x0 alone
 // (NOT_SUPPORTED, SDEI) or x0..x3, which are stored without a call (a variable-length copy
 // becomes a memmove call).
-void Vcpu::write_back_direct() {
+inline void Vcpu::write_back_direct() {
   const std::array<std::uint64_t, fw::kCallRegisters>& x = result_.x;
   switch (result_.count) {
     case 1: regs_[0] = x[0]; return;

@@ -194,7 +194,7 @@ class Vcpu final : public fw::RegisterSource {
   void firmware_call(fw::Conduit conduit);
   [[gnu::noinline]] void act_on_request(const fw::Request& request);
   /// Writes result_.count result registers into the engine's register file (regs_).
-  void write_back_direct();
+  [[gnu::always_inline]] inline void write_back_direct();
   void undefined_instruction();
   void semihosting_call(std::uint64_t pc);
   void take_exception(std::uint64_t esr, std::uint64_t far, std::uint64_t return_pc, std::string_view what);

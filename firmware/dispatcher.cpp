@@ -178,6 +178,10 @@ void Dispatcher::freeze() {
   update_fast();
 }
 
+void Dispatcher::announce(unsigned vcpu, const Request& request) const {
+  for (Service* s : services_) s->on_request(vcpu, request);
+}
+
 void Dispatcher::dispatch_slow(SmcccCall& call, SmcccResult& result) {
   call.id = FunctionId::decode(call.x[0]);
   result.request = {};
@@ -193,6 +197,7 @@ void Dispatcher::dispatch_slow(SmcccCall& call, SmcccResult& result) {
     if (trace_ != nullptr) trace_call(call, named);
     result.count = 0;
     result.request = {.kind = RequestKind::ForwardToHost};
+    announce(call.vcpu, result.request);
     if (trace_ != nullptr) trace_result(call, named, result, "(forwarded to the host)");
     return;
   }
@@ -223,6 +228,7 @@ void Dispatcher::dispatch_found(SmcccCall& call, const Found& found, SmcccResult
     return;
   found.fn->handler(*found.service, call, result);
   if (!call.id.smc64) truncate_smc32_results(result);
+  if (result.request.kind != RequestKind::None) announce(call.vcpu, result.request);
 
   if (trace_ != nullptr) trace_result(call, found, result);
 }

@@ -59,8 +59,10 @@ class Dispatcher {
 
   /// Decodes, routes and answers one call into `result`. Anything unmatched gets
   /// NOT_SUPPORTED with count = 1, so only x0 changes. Needs x0 loaded; loads the function's
-  /// argument registers through `call.source` if they are not. Throws only what the trace
-  /// sink throws. Inline, so that the fast path costs the trap no call of its own.
+  /// argument registers through `call.source` if they are not. A request the answer carries
+  /// is passed to every registered service (Service::on_request) before this returns. Throws
+  /// only what the trace sink throws. Inline, so that the fast path costs the trap no call of
+  /// its own.
   void dispatch(SmcccCall& call, SmcccResult& result) {
     // The fast path: the frozen table, no trace, no fault rules, immediate #0 and a well-formed
     // fast call whose entry the filter lets through. Bit 16 (the SVE hint) is not part of the
@@ -183,7 +185,7 @@ class Dispatcher {
   }
   // A call the frozen table answers directly: the same steps as dispatch_found, without the
   // trace and fault tests.
-  static void answer_direct(const FlatEntry& e, std::uint32_t w0, SmcccCall& call, SmcccResult& result) {
+  void answer_direct(const FlatEntry& e, std::uint32_t w0, SmcccCall& call, SmcccResult& result) const {
     call.id = e.id;
     call.id.sve_hint = (w0 & FunctionId::kSveHintBit) != 0;
     result.request = {};  // before anything that may throw: the request is this call's or none
@@ -194,7 +196,12 @@ class Dispatcher {
     result.count = e.results;
     e.handler(*e.service, call, result);
     if (smc32) truncate_smc32_results(result);
+    if (result.request.kind != RequestKind::None) [[unlikely]]
+      announce(call.vcpu, result.request);
   }
+  // Passes a call's request to every registered service (Service::on_request): before the
+  // answer is traced, so that a trace sink that throws cannot keep it from them.
+  void announce(unsigned vcpu, const Request& request) const;
 
   // The fast path is open when the table is frozen and neither tracing nor fault rules are on.
   void update_fast() { fast_ = frozen_ && trace_ == nullptr && faults_ == nullptr; }

@@ -49,28 +49,16 @@ class Firmware {
   Firmware(const Firmware&) = delete;
   Firmware& operator=(const Firmware&) = delete;
 
-  /// Answers one trapped call (see Dispatcher::dispatch); a request the call returns is passed
-  /// to every service (Service::on_request) before core acts on it.
-  void dispatch(SmcccCall& call, SmcccResult& result) {
-    try {
-      dispatcher_.dispatch(call, result);
-    } catch (...) {
-      // A trace sink threw after the handler had run: the services still hear what it did
-      // (SDEI's view of the PEs follows PSCI's through these announcements).
-      if (result.request.kind != RequestKind::None) announce(call.vcpu, result.request);
-      throw;
-    }
-    if (result.request.kind != RequestKind::None) [[unlikely]]
-      announce(call.vcpu, result.request);
-  }
+  /// Answers one trapped call (see Dispatcher::dispatch, which passes a request the call
+  /// returns to every service through Service::on_request before core acts on it).
+  void dispatch(SmcccCall& call, SmcccResult& result) { dispatcher_.dispatch(call, result); }
   SmcccResult dispatch(SmcccCall& call) {
     SmcccResult result;
     dispatch(call, result);
     return result;
   }
 
-  /// The dispatcher, for its settings (trace, faults) and discovery. Calls go through
-  /// Firmware::dispatch: only that passes a call's request on to the services.
+  /// The dispatcher, for its settings (trace, faults) and discovery.
   Dispatcher& dispatcher() { return dispatcher_; }
   /// The shared VM-wide configuration (versions, RAM, service selection, filter, vCPU count).
   const VmState& vm() const { return vm_; }
@@ -151,9 +139,6 @@ class Firmware {
   template <typename F>
   void for_each_service(F&& f) {
     for (const std::unique_ptr<Service>& s : services_) f(*s);
-  }
-  void announce(unsigned vcpu, const Request& request) {
-    for_each_service([&](Service& s) { s.on_request(vcpu, request); });
   }
   /// Between load's phases: the staged PSCI and SDEI sections agree on which PEs run; StateError otherwise.
   void check_pe_views() const;

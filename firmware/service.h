@@ -138,10 +138,11 @@ class Service {
   /// `vcpu` is about to run a slice (PV-time updates its stolen-time record here).
   virtual void on_vcpu_scheduled(unsigned /*vcpu*/) {}
   /// A call on `vcpu` has just returned `request` for core to carry out (never RequestKind::None).
-  /// The firmware passes it to every service as the call returns: PSCI's power-state changes take
-  /// effect then (DEN0022F.b: CPU_ON's target is ON, and CPU_OFF's or CPU_SUSPEND's caller no
-  /// longer ON, before core acts), so a service that needs them (SDEI's dispatch conditions,
-  /// DEN0054C) follows them here without reading PSCI's state.
+  /// The dispatcher passes it to every service as the call returns, before it traces the
+  /// answer: PSCI's power-state changes take effect then (DEN0022F.b: CPU_ON's target is ON,
+  /// and CPU_OFF's or CPU_SUSPEND's caller no longer ON, before core acts), so a service that
+  /// needs them (SDEI's dispatch conditions, DEN0054C) follows them here without reading
+  /// PSCI's state.
   virtual void on_request(unsigned /*vcpu*/, const Request& /*request*/) {}
 
   // Snapshot hooks (docs/architecture.md, "Services, state and discovery"): a service saves and

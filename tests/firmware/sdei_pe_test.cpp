@@ -123,7 +123,8 @@ TEST_CASE("A saved state where SDEI and PSCI disagree on whether a PE runs is re
   const std::uint32_t tag = fw::SdeiService::kStateTag;
   std::array<std::uint8_t, 4> le{};
   std::memcpy(le.data(), &tag, sizeof tag);
-  const auto at = static_cast<std::size_t>(std::search(bytes.begin(), bytes.end(), le.begin(), le.end()) - bytes.begin());
+  const auto at =
+      static_cast<std::size_t>(std::search(bytes.begin(), bytes.end(), le.begin(), le.end()) - bytes.begin());
   std::uint64_t events = 0;
   std::memcpy(&events, &bytes[at + 4], sizeof events);
   const std::size_t vcpu1 = at + 12 + (1 + 1 + 8 + 168 + events * 33);
